@@ -1,0 +1,289 @@
+/**
+ * What local and remote peers share: the seed's constants, the schemas their fields are made of,
+ * the options of a stage operation and its report.
+ *
+ * @since 0.1.0
+ */
+import { Schema } from "effect"
+import { isIP } from "node:net"
+import { splitWords } from "./internal/shellWords.js"
+
+/**
+ * The rcp-compatible copy command used when a remote peer names none.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const DEF_RCP_COMMAND: ReadonlyArray<string> = ["/usr/bin/scp", "-B", "-q", "-C"]
+
+/**
+ * The rsh-compatible shell command used when a remote peer names none.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const DEF_RSH_COMMAND: ReadonlyArray<string> = ["/usr/bin/ssh"]
+
+/**
+ * The Cedar Backup command run on managed peers when none is configured.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const DEF_CBACK_COMMAND = "/usr/bin/cback3"
+
+/**
+ * The file a peer writes into its collect directory when its files are ready.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const DEF_COLLECT_INDICATOR = "cback.collect"
+
+/**
+ * The file the master writes into a peer's collect directory once it has staged the peer.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const DEF_STAGE_INDICATOR = "cback.stage"
+
+/**
+ * The seed's command for running as another user (`su USER -c LINE`).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const SU_COMMAND: ReadonlyArray<string> = ["su"]
+
+/**
+ * The accepted values of a peer's ignore-failure mode.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const VALID_FAILURE_MODES = ["none", "all", "daily", "weekly"] as const
+
+/**
+ * When a peer's failures are ignored by the pool stage action.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const FailureMode = Schema.Literal(...VALID_FAILURE_MODES).annotations({
+  message: () => `must be one of ${VALID_FAILURE_MODES.join(", ")}`
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type FailureMode = typeof FailureMode.Type
+
+/**
+ * A non-empty string that is not only white space.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const NonBlankString = Schema.String.pipe(
+  Schema.filter((s) => s.trim().length > 0, { message: () => "must not be empty" })
+)
+
+/**
+ * An absolute POSIX path without NUL bytes.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const AbsolutePath = Schema.String.pipe(
+  Schema.filter((s) => s.startsWith("/"), { message: () => "must be an absolute path" }),
+  Schema.filter((s) => !s.includes("\0"), { message: () => "must not contain a NUL byte" })
+)
+
+/**
+ * Whether `name` is a single plain file name: not empty, not `.` or `..`, no `/` and no NUL.
+ *
+ * @since 0.1.0
+ * @category predicates
+ */
+export const isPlainFileName = (name: string): boolean =>
+  name.length > 0 && name !== "." && name !== ".." && !name.includes("/") && !name.includes("\0")
+
+/**
+ * Numeric owner and group applied to staged files with chown.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Ownership {
+  readonly uid: number
+  readonly gid: number
+}
+
+/**
+ * What a stage operation applies to the files it stages.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface StageOptions {
+  /** chown every staged file to this uid/gid */
+  readonly ownership?: Ownership | undefined
+  /** chmod every staged file to these permission bits, e.g. `0o640` */
+  readonly permissions?: number | undefined
+  /** local peers only: stage the regular files and report other entries instead of failing */
+  readonly skipUnsupported?: boolean | undefined
+}
+
+/**
+ * What a stage operation applies to an indicator file it writes.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface IndicatorOptions {
+  readonly ownership?: Ownership | undefined
+  readonly permissions?: number | undefined
+}
+
+/**
+ * The kind of a directory entry that cannot be staged.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const EntryKind = Schema.Literal("Directory", "SymbolicLink", "FIFO", "Socket", "BlockDevice", "CharacterDevice", "Unknown")
+
+/**
+ * A collect-directory entry that is not a regular file.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const SkippedEntry = Schema.Struct({ name: Schema.String, kind: EntryKind })
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type SkippedEntry = typeof SkippedEntry.Type
+
+/**
+ * The outcome of staging one peer. `count` is the seed's return value: the number of files copied.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const StageReport = Schema.Struct({
+  count: Schema.Number,
+  bytes: Schema.Number,
+  /** the staged file names, sorted */
+  files: Schema.Array(Schema.String),
+  /** entries left out with `skipUnsupported` (empty otherwise) */
+  skipped: Schema.Array(SkippedEntry)
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type StageReport = typeof StageReport.Type
+
+/**
+ * The collect-indicator status of a peer: `unreachable` when it could not be looked for at all
+ * (unknown host, refused login, timeout), `not-ready` when the peer answered without it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface IndicatorStatus {
+  readonly status: "ready" | "not-ready" | "unreachable"
+  /** why the indicator was not found, when known */
+  readonly reason?: string | undefined
+}
+
+const HOST_LABEL = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/
+
+/**
+ * Whether `name` is a DNS host name (RFC 1123), an IPv4 or an IPv6 address. Never true for a
+ * name starting with `-`, which ssh and scp would read as an option.
+ *
+ * @since 0.1.0
+ * @category predicates
+ */
+export const isHostName = (name: string): boolean => {
+  if (isIP(name) !== 0) return true
+  const host = name.endsWith(".") ? name.slice(0, -1) : name
+  return host.length > 0 && host.length <= 253 && host.split(".").every((label) => HOST_LABEL.test(label))
+}
+
+/**
+ * A remote peer's host: DNS name (RFC 1123), IPv4 or IPv6 address.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const HostName = Schema.String.pipe(
+  Schema.filter(isHostName, { message: () => "must be a host name (RFC 1123), an IPv4 or an IPv6 address" })
+)
+
+/**
+ * A user name safe on an ssh or runuser command line: no white space, `@`, `:`, `/`, NUL, and
+ * no leading `-`.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const UserName = Schema.String.pipe(
+  Schema.filter((s) => s.length > 0, { message: () => "must not be empty" }),
+  Schema.filter((s) => !/[\s@:/\0]/.test(s), { message: () => "must not contain white space, '@', ':', '/' or NUL" }),
+  Schema.filter((s) => !s.startsWith("-"), { message: () => "must not start with '-'" })
+)
+
+/**
+ * An absolute path on a remote peer: no NUL and no newline, which no copy protocol carries safely.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const RemotePath = AbsolutePath.pipe(
+  Schema.filter((s) => !/[\n\r]/.test(s), { message: () => "must not contain a newline" })
+)
+
+/**
+ * A command line split into argv like a POSIX shell splits words (quotes honoured, never run
+ * through a shell). Must not be empty and must not start with `-`.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const CommandLine = Schema.String.pipe(
+  Schema.filter((s) => {
+    const argv = splitWords(s)
+    if (argv === undefined) return "has unbalanced quotes"
+    if (argv.length === 0 || argv[0] === "") return "must not be empty"
+    if (argv[0]!.startsWith("-")) return "must start with a program, not an option"
+    return true
+  })
+)
+
+/**
+ * The argv of a validated command line.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const commandArgv = (line: string): ReadonlyArray<string> => splitWords(line) ?? []
+
+/**
+ * A managed action name, e.g. `collect`.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const ActionName = Schema.String.pipe(
+  Schema.pattern(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, {
+    message: () => "must be letters, digits, '_' or '-', starting with a letter or digit"
+  })
+)

@@ -1,0 +1,228 @@
+/**
+ * Every error a cedar-peer operation can fail with. Each is a tagged, schema-backed value (so
+ * `Effect.catchTag` and `--json` both work) whose `message` starts with the peer it concerns.
+ *
+ * @since 0.1.0
+ */
+import { Schema } from "effect"
+import { EntryKind } from "./Peer.js"
+
+const describeCause = (cause: unknown): string => {
+  if (cause === undefined) return ""
+  if (cause instanceof Error || (typeof cause === "object" && cause !== null && "message" in cause)) {
+    return String((cause as { message: unknown }).message)
+  }
+  return String(cause)
+}
+
+const withDetail = (text: string, detail: string | undefined): string =>
+  detail === undefined || detail.trim() === "" ? text : `${text}: ${detail.trim()}`
+
+/**
+ * A peer was described with invalid fields: empty name, relative directory, unknown failure mode,
+ * empty command, invalid host or user name, invalid action name. (Cedar: ValueError)
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class InvalidPeerConfig extends Schema.TaggedError<InvalidPeerConfig>()("InvalidPeerConfig", {
+  peer: Schema.String,
+  problems: Schema.Array(Schema.String)
+}) {
+  override get message(): string {
+    return `peer ${this.peer}: invalid peer configuration: ${this.problems.join("; ")}`
+  }
+}
+
+/**
+ * Why a path was refused.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const PathProblem = Schema.Literal(
+  "NotAbsolute",
+  "NotFound",
+  "NotADirectory",
+  "BadName",
+  "BadCharacter"
+)
+
+const pathProblemText: Record<typeof PathProblem.Type, string> = {
+  NotAbsolute: "not an absolute path",
+  NotFound: "does not exist",
+  NotADirectory: "not a directory",
+  BadName: "not a single plain file name",
+  BadCharacter: "contains a NUL byte or a newline"
+}
+
+/**
+ * A path given to an operation is not absolute, does not exist, is not a directory, holds a
+ * forbidden character, or an indicator name is not a plain file name. (Cedar: ValueError)
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class InvalidPath extends Schema.TaggedError<InvalidPath>()("InvalidPath", {
+  peer: Schema.String,
+  path: Schema.String,
+  problem: PathProblem
+}) {
+  override get message(): string {
+    return `peer ${this.peer}: ${JSON.stringify(this.path)}: ${pathProblemText[this.problem]}`
+  }
+}
+
+/**
+ * A local collect directory holds entries other than regular files; nothing was copied.
+ * (Cedar: ValueError, after a partial copy)
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class UnsupportedEntry extends Schema.TaggedError<UnsupportedEntry>()("UnsupportedEntry", {
+  peer: Schema.String,
+  collectDir: Schema.String,
+  entries: Schema.Array(Schema.Struct({ name: Schema.String, kind: EntryKind }))
+}) {
+  override get message(): string {
+    const list = this.entries.map((e) => `${JSON.stringify(e.name)} (${e.kind})`).join(", ")
+    return `peer ${this.peer}: ${this.collectDir}: not regular files, nothing staged: ${list}`
+  }
+}
+
+/**
+ * There was no file to stage. (Cedar: IOError)
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class NothingStaged extends Schema.TaggedError<NothingStaged>()("NothingStaged", {
+  peer: Schema.String,
+  collectDir: Schema.String
+}) {
+  override get message(): string {
+    return `peer ${this.peer}: ${this.collectDir}: no files to stage`
+  }
+}
+
+/**
+ * A copy failed: a local I/O error, a non-zero exit of the rcp command, or a copy that reported
+ * success but left no file. (Cedar: IOError)
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class CopyFailed extends Schema.TaggedError<CopyFailed>()("CopyFailed", {
+  peer: Schema.String,
+  path: Schema.String,
+  exitCode: Schema.optional(Schema.Number),
+  stderr: Schema.optional(Schema.String),
+  argv: Schema.optional(Schema.Array(Schema.String)),
+  cause: Schema.optional(Schema.Defect)
+}) {
+  override get message(): string {
+    const status = this.exitCode === undefined ? "copy failed" : `copy failed with exit status ${this.exitCode}`
+    return withDetail(`peer ${this.peer}: ${this.path}: ${status}`, this.stderr ?? describeCause(this.cause))
+  }
+}
+
+/**
+ * Creating, renaming or removing a file, chown or chmod failed. (Cedar: OSError)
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class FileOperationFailed extends Schema.TaggedError<FileOperationFailed>()("FileOperationFailed", {
+  peer: Schema.String,
+  operation: Schema.Literal("create", "chown", "chmod", "rename", "remove", "makeDirectory", "stat"),
+  path: Schema.String,
+  cause: Schema.optional(Schema.Defect)
+}) {
+  override get message(): string {
+    return withDetail(`peer ${this.peer}: ${this.path}: ${this.operation} failed`, describeCause(this.cause))
+  }
+}
+
+/**
+ * A remote peer has a local user, but only root may run commands as another user. (Cedar: OSError)
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class LocalUserNotPermitted extends Schema.TaggedError<LocalUserNotPermitted>()("LocalUserNotPermitted", {
+  peer: Schema.String,
+  localUser: Schema.String
+}) {
+  override get message(): string {
+    return `peer ${this.peer}: local user ${this.localUser} is set, but only root can run commands as another user`
+  }
+}
+
+/**
+ * The rsh command could not start or exited with a non-zero status. (Cedar: IOError)
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class RemoteCommandFailed extends Schema.TaggedError<RemoteCommandFailed>()("RemoteCommandFailed", {
+  peer: Schema.String,
+  argv: Schema.Array(Schema.String),
+  exitCode: Schema.optional(Schema.Number),
+  stderr: Schema.String,
+  cause: Schema.optional(Schema.Defect)
+}) {
+  override get message(): string {
+    const status = this.exitCode === undefined ? "could not run" : `exited with status ${this.exitCode}`
+    return withDetail(`peer ${this.peer}: remote command ${status} (${this.argv.join(" ")})`, this.stderr)
+  }
+}
+
+/**
+ * A managed action failed on a remote peer; wraps the failed remote command. (Cedar: IOError)
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ManagedActionFailed extends Schema.TaggedError<ManagedActionFailed>()("ManagedActionFailed", {
+  peer: Schema.String,
+  action: Schema.String,
+  cause: RemoteCommandFailed
+}) {
+  override get message(): string {
+    const status = this.cause.exitCode === undefined ? "could not run" : `exited with status ${this.cause.exitCode}`
+    return withDetail(`peer ${this.peer}: managed action ${this.action} ${status}`, this.cause.stderr)
+  }
+}
+
+/**
+ * A configuration file is missing, unreadable or invalid; lists every problem with its location.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ConfigError extends Schema.TaggedError<ConfigError>()("ConfigError", {
+  path: Schema.String,
+  problems: Schema.Array(Schema.String)
+}) {
+  override get message(): string {
+    return `${this.path}: invalid configuration:\n  ${this.problems.join("\n  ")}`
+  }
+}
+
+/**
+ * Any error of a peer operation.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type PeerError =
+  | InvalidPeerConfig
+  | InvalidPath
+  | UnsupportedEntry
+  | NothingStaged
+  | CopyFailed
+  | FileOperationFailed
+  | LocalUserNotPermitted
+  | RemoteCommandFailed
+  | ManagedActionFailed

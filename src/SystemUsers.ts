@@ -1,0 +1,71 @@
+/**
+ * Who the process runs as and how user and group names map to ids: the facts the pool needs to
+ * decide on ownership and local users. A service, so tests can pretend to be root or not.
+ *
+ * @since 0.1.0
+ */
+import { Command, CommandExecutor } from "@effect/platform"
+import { Context, Effect, Layer, Option } from "effect"
+import { runToEnd } from "./internal/process.js"
+
+/**
+ * @since 0.1.0
+ * @category services
+ */
+export class SystemUsers extends Context.Tag("cedar-peer/SystemUsers")<SystemUsers, {
+  /** whether the process runs as root (uid 0) */
+  readonly isRoot: Effect.Effect<boolean>
+  /** the uid and primary gid of a user name, if the user exists */
+  readonly lookupUser: (name: string) => Effect.Effect<Option.Option<{ readonly uid: number; readonly gid: number }>>
+  /** the gid of a group name, if the group exists */
+  readonly lookupGroup: (name: string) => Effect.Effect<Option.Option<number>>
+}>() {}
+
+const getent = (executor: CommandExecutor.CommandExecutor, database: "passwd" | "group", name: string) =>
+  runToEnd(executor, Command.make("getent", "--", database, name)).pipe(
+    Effect.map((done) => done.exitCode === 0 ? Option.some(done.stdout.split("\n")[0]!.split(":")) : Option.none()),
+    Effect.orElseSucceed(() => Option.none<Array<string>>())
+  )
+
+const numberAt = (fields: ReadonlyArray<string>, index: number): Option.Option<number> => {
+  const value = Number(fields[index])
+  return fields[index] !== undefined && fields[index] !== "" && Number.isInteger(value) ? Option.some(value) : Option.none()
+}
+
+/**
+ * The real facts: `process.getuid()` and `getent` (so NSS users from LDAP and the like resolve too).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: Layer.Layer<SystemUsers, never, CommandExecutor.CommandExecutor> = Layer.effect(
+  SystemUsers,
+  Effect.gen(function*() {
+    const executor = yield* CommandExecutor.CommandExecutor
+    return {
+      isRoot: Effect.sync(() => process.getuid?.() === 0),
+      lookupUser: (name) =>
+        getent(executor, "passwd", name).pipe(Effect.map(Option.flatMap((fields) =>
+          Option.all({ uid: numberAt(fields, 2), gid: numberAt(fields, 3) })
+        ))),
+      lookupGroup: (name) => getent(executor, "group", name).pipe(Effect.map(Option.flatMap((fields) => numberAt(fields, 2))))
+    }
+  })
+)
+
+/**
+ * Fixed facts for tests: whether we are root, and the users and groups that exist.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerTest = (facts: {
+  readonly root: boolean
+  readonly users?: Readonly<Record<string, { readonly uid: number; readonly gid: number }>>
+  readonly groups?: Readonly<Record<string, number>>
+}): Layer.Layer<SystemUsers> =>
+  Layer.succeed(SystemUsers, {
+    isRoot: Effect.succeed(facts.root),
+    lookupUser: (name) => Effect.succeed(Option.fromNullable(facts.users?.[name])),
+    lookupGroup: (name) => Effect.succeed(Option.fromNullable(facts.groups?.[name]))
+  })
