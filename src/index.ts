@@ -1,0 +1,12 @@
+/**
+ * cedar-peer: the peer layer of Cedar Backup on Effect 3.
+ *
+ * @since 0.1.0
+ */
+export * as Config from "./Config.js"
+export * as LocalPeer from "./LocalPeer.js"
+export * as Peer from "./Peer.js"
+export * as PeerError from "./PeerError.js"
+export * as Pool from "./Pool.js"
+export * as RemotePeer from "./RemotePeer.js"
+export * as SystemUsers from "./SystemUsers.js"
