@@ -1,0 +1,27 @@
+#!/usr/bin/env node
+// The cedar-peer bin: the only place that picks the Node layers and turns the outcome into an exit status.
+import { NodeContext, NodeRuntime } from "@effect/platform-node"
+import { Effect, Exit, Layer, Logger } from "effect"
+import { LocalPeers } from "../LocalPeer.js"
+import { RemotePeers } from "../RemotePeer.js"
+import * as SystemUsers from "../SystemUsers.js"
+import { run } from "./commands.js"
+import { exitStatusOf, logLevelFrom, printFailure, stderrLogger } from "./report.js"
+
+const MainLayer = Layer.mergeAll(LocalPeers.Default, RemotePeers.Default, SystemUsers.layer).pipe(
+  Layer.provideMerge(NodeContext.layer),
+  Layer.provideMerge(Logger.replace(Logger.defaultLogger, stderrLogger))
+)
+
+const json = process.argv.includes("--json")
+
+run(process.argv).pipe(
+  Effect.tapErrorCause((cause) => printFailure(cause, json)),
+  Logger.withMinimumLogLevel(logLevelFrom(process.env.CEDAR_PEER_LOG)),
+  Effect.provide(MainLayer),
+  (program) =>
+    NodeRuntime.runMain(program, {
+      disableErrorReporting: true,
+      teardown: (exit, onExit) => onExit(Exit.isSuccess(exit) ? 0 : exitStatusOf(exit.cause))
+    })
+)
