@@ -15,7 +15,8 @@ import {
   DEF_STAGE_INDICATOR,
   FailureMode,
   isPlainFileName,
-  NonBlankString
+  NonBlankString,
+  VALID_FAILURE_MODES
 } from "./Peer.js"
 import {
   CopyFailed,
@@ -25,6 +26,11 @@ import {
   NothingStaged,
   UnsupportedEntry
 } from "./PeerError.js"
+
+// One message for a bad mode instead of one per literal (the union's own message needs `override`).
+const FailureModeField = FailureMode.annotations({
+  message: () => ({ message: `must be one of ${VALID_FAILURE_MODES.join(", ")}`, override: true })
+})
 
 /**
  * A local peer: its name, its collect directory (which need not exist yet) and when the pool
@@ -36,7 +42,7 @@ import {
 export class LocalPeer extends Schema.TaggedClass<LocalPeer>()("LocalPeer", {
   name: NonBlankString,
   collectDir: AbsolutePath,
-  ignoreFailureMode: Schema.optional(FailureMode)
+  ignoreFailureMode: Schema.optionalWith(FailureModeField, { exact: true })
 }) {}
 
 /**
@@ -58,7 +64,12 @@ export interface LocalPeerInput {
  * @category constructors
  */
 export const make = (input: LocalPeerInput): Effect.Effect<LocalPeer, InvalidPeerConfig> =>
-  Schema.decodeUnknown(LocalPeer, { errors: "all", onExcessProperty: "ignore" })({ ...input, _tag: "LocalPeer" }).pipe(
+  Schema.decodeUnknown(LocalPeer, { errors: "all", onExcessProperty: "ignore" })({
+    _tag: "LocalPeer",
+    name: input.name,
+    collectDir: input.collectDir,
+    ...(input.ignoreFailureMode === undefined ? {} : { ignoreFailureMode: input.ignoreFailureMode })
+  }).pipe(
     Effect.mapError((error) =>
       new InvalidPeerConfig({
         peer: typeof input.name === "string" ? input.name : String(input.name),
@@ -229,12 +240,13 @@ export class LocalPeers extends Effect.Service<LocalPeers>()("cedar-peer/LocalPe
         )
         const files = regular.map((e) => e.name)
         yield* stageAtomically(peer, targetDir, files, existing, options)
-        return {
+        const report: StageReport = {
           count: files.length,
           bytes: regular.reduce((sum, e) => sum + e.size, 0),
           files,
           skipped
-        } satisfies StageReport
+        }
+        return report
       }
     )
 
@@ -242,7 +254,8 @@ export class LocalPeers extends Effect.Service<LocalPeers>()("cedar-peer/LocalPe
       function*(peer: LocalPeer, name: string = DEF_COLLECT_INDICATOR) {
         yield* requireIndicatorName(peer, name)
         const found = yield* fs.exists(path.join(peer.collectDir, name)).pipe(Effect.orElseSucceed(() => false))
-        if (found) return { status: "ready" } satisfies IndicatorStatus
+        const ready: IndicatorStatus = { status: "ready" }
+        if (found) return ready
         const reason = yield* fs.stat(peer.collectDir).pipe(
           Effect.map((info) =>
             info.type === "Directory" ? `collect indicator ${name} not found` : "collect directory is not a directory"
@@ -253,7 +266,8 @@ export class LocalPeers extends Effect.Service<LocalPeers>()("cedar-peer/LocalPe
             )
           )
         )
-        return { status: "not-ready", reason } satisfies IndicatorStatus
+        const notReady: IndicatorStatus = { status: "not-ready", reason }
+        return notReady
       }
     )
 

@@ -56,6 +56,8 @@ export interface Options {
   readonly directories?: ReadonlyArray<string> | undefined
   /** symbolic links to create, link path → target (the target need not exist) */
   readonly symlinks?: Record<string, string> | undefined
+  /** applied to the mode of every file and directory created, like a process umask (default `0o022`) */
+  readonly umask?: number | undefined
   /** called before every operation; a reason makes it fail with that `SystemError` instead of running */
   readonly fail?: ((operation: Operation, path: string, toPath?: string) => PlatformError.SystemErrorReason | undefined) | undefined
   /** called before every operation (and before `fail`); the returned effect runs first, e.g. to pause it */
@@ -125,6 +127,8 @@ const dirname = (path: string): string => {
   const i = path.replace(/\/+$/, "").lastIndexOf("/")
   return i <= 0 ? "/" : path.slice(0, i)
 }
+
+const basename = (path: string): string => path.replace(/\/+$/, "").slice(path.replace(/\/+$/, "").lastIndexOf("/") + 1)
 
 const joinPath = (dir: string, name: string): string => (dir.endsWith("/") ? dir + name : `${dir}/${name}`)
 
@@ -198,13 +202,17 @@ const makeFileInfo = (stat: {
  */
 export const make = (options: Options = {}): MemoryFileSystem => {
   const volume = new Volume()
-  for (const dir of options.directories ?? []) volume.mkdirSync(dir, { recursive: true })
+  // memfs has no umask: without one every new file would be 0o666, unlike on a real disk.
+  const umask = options.umask ?? 0o022
+  const fileMode = (mode: number | undefined) => (mode ?? 0o666) & ~umask
+  const dirMode = (mode: number | undefined) => (mode ?? 0o777) & ~umask
+  for (const dir of options.directories ?? []) volume.mkdirSync(dir, { recursive: true, mode: dirMode(undefined) })
   for (const [file, content] of Object.entries(options.files ?? {})) {
-    volume.mkdirSync(dirname(file), { recursive: true })
-    volume.writeFileSync(file, content)
+    volume.mkdirSync(dirname(file), { recursive: true, mode: dirMode(undefined) })
+    volume.writeFileSync(file, content, { mode: fileMode(undefined) })
   }
   for (const [link, target] of Object.entries(options.symlinks ?? {})) {
-    volume.mkdirSync(dirname(link), { recursive: true })
+    volume.mkdirSync(dirname(link), { recursive: true, mode: dirMode(undefined) })
     volume.symlinkSync(target, link)
   }
 
@@ -245,7 +253,7 @@ export const make = (options: Options = {}): MemoryFileSystem => {
   const makeTempDirectory = (method: Operation, opts?: FileSystem.MakeTempDirectoryOptions) => {
     const directory = opts?.directory ?? "/tmp"
     return run(method, directory, undefined, () => {
-      if (opts?.directory === undefined) volume.mkdirSync(directory, { recursive: true })
+      if (opts?.directory === undefined) volume.mkdirSync(directory, { recursive: true, mode: 0o1777 })
       const prefix = opts?.prefix ?? ""
       return String(volume.mkdtempSync(prefix === "" ? `${directory.replace(/\/+$/, "")}/` : joinPath(directory, prefix)))
     })
@@ -255,7 +263,7 @@ export const make = (options: Options = {}): MemoryFileSystem => {
     Effect.flatMap(makeTempDirectory("makeTempFile", opts), (directory) => {
       const file = joinPath(directory, randomHex(6) + (opts?.suffix ?? ""))
       return run("makeTempFile", file, undefined, () => {
-        volume.writeFileSync(file, "")
+        volume.writeFileSync(file, "", { mode: 0o600 })
         return file
       })
     })
@@ -266,7 +274,7 @@ export const make = (options: Options = {}): MemoryFileSystem => {
   const open = (path: string, opts?: FileSystem.OpenFileOptions) =>
     Effect.map(
       Effect.acquireRelease(
-        run("open", path, undefined, () => volume.openSync(path, opts?.flag ?? "r", opts?.mode)),
+        run("open", path, undefined, () => volume.openSync(path, opts?.flag ?? "r", fileMode(opts?.mode))),
         (fd) => Effect.sync(() => volume.closeSync(fd))
       ),
       (fd) => makeFile(fd, opts?.flag?.startsWith("a") ?? false)
@@ -363,7 +371,7 @@ export const make = (options: Options = {}): MemoryFileSystem => {
     link: (fromPath, toPath) => run("link", fromPath, toPath, () => volume.linkSync(fromPath, toPath)),
     makeDirectory: (path, opts) =>
       run("makeDirectory", path, undefined, () => {
-        volume.mkdirSync(path, { recursive: opts?.recursive ?? false, ...(opts?.mode === undefined ? {} : { mode: opts.mode }) })
+        volume.mkdirSync(path, { recursive: opts?.recursive ?? false, mode: dirMode(opts?.mode) })
       }),
     makeTempDirectory: (opts) => makeTempDirectory("makeTempDirectory", opts),
     makeTempDirectoryScoped: (opts) =>
@@ -389,7 +397,9 @@ export const make = (options: Options = {}): MemoryFileSystem => {
         if (volume.existsSync(newPath) && isDirectory(newPath) !== fromDir) {
           throw errnoError(fromDir ? "ENOTDIR" : "EISDIR", "rename", newPath)
         }
-        volume.renameSync(oldPath, newPath)
+        // memfs does not follow a symlinked parent directory in rename; a real disk does.
+        const viaRealParent = (path: string) => joinPath(String(volume.realpathSync(dirname(path))), basename(path))
+        volume.renameSync(viaRealParent(oldPath), viaRealParent(newPath))
       }),
     stat: (path) => run("stat", path, undefined, () => makeFileInfo(volume.statSync(path))),
     symlink: (target, path) => run("symlink", path, target, () => volume.symlinkSync(target, path)),
@@ -408,7 +418,7 @@ export const make = (options: Options = {}): MemoryFileSystem => {
       run("writeFile", path, undefined, () =>
         volume.writeFileSync(path, data, {
           ...(opts?.flag === undefined ? {} : { flag: opts.flag }),
-          ...(opts?.mode === undefined ? {} : { mode: opts.mode })
+          mode: fileMode(opts?.mode)
         }))
   })
 
