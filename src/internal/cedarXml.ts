@@ -1,0 +1,142 @@
+// Reads a Cedar Backup `cback3.conf` into a plain tree shaped like the JSON config (camelCase keys,
+// arrays for lists), so that both formats are decoded by the same schemas in Config.ts. Only the
+// sections and fields cedar-peer uses are picked; everything else is ignored, as Cedar ignores
+// what it does not know.
+import { Either } from "effect"
+import { XMLParser, XMLValidator } from "fast-xml-parser"
+
+/** The normalised tree: only the keys present in the document are set. */
+export interface RawPool {
+  readonly options?: Record<string, unknown>
+  readonly peers?: ReadonlyArray<Record<string, unknown>>
+  readonly stage?: Record<string, unknown>
+}
+
+// Every element is parsed as an array of its occurrences, so repeated elements (`<peer>`) keep
+// their order and a single one is not flattened into a different shape.
+const parser = new XMLParser({
+  ignoreAttributes: true,
+  ignoreDeclaration: true,
+  ignorePiTags: true,
+  parseTagValue: false,
+  trimValues: true,
+  isArray: (_name, _jpath, _isLeaf, isAttribute) => !isAttribute
+})
+
+type Element = string | Record<string, unknown>
+
+const childrenOf = (element: Element | undefined, name: string): ReadonlyArray<Element> => {
+  if (element === undefined || typeof element === "string" || !Object.hasOwn(element, name)) return []
+  const value = element[name]
+  return Array.isArray(value) ? (value as ReadonlyArray<Element>) : []
+}
+
+// Cedar reads the first element of a name (later duplicates are ignored) and treats an empty
+// element as unset: its own writer emits `<backup_user/>` for a field that has no value.
+const firstChild = (element: Element | undefined, name: string): Element | undefined => childrenOf(element, name)[0]
+
+const textOf = (element: Element | undefined): string | undefined => {
+  if (element === undefined) return undefined
+  const text = typeof element === "string" ? element : element["#text"]
+  if (typeof text !== "string") return undefined
+  const trimmed = text.trim()
+  return trimmed === "" ? undefined : trimmed
+}
+
+const text = (element: Element | undefined, name: string): string | undefined => textOf(firstChild(element, name))
+
+// Cedar's parseCommaSeparatedString: split on commas, trim, drop empty items.
+const commaList = (value: string | undefined): ReadonlyArray<string> | undefined =>
+  value === undefined ? undefined : value.split(",").map((item) => item.trim()).filter((item) => item.length > 0)
+
+const defined = (fields: Record<string, unknown>): Record<string, unknown> =>
+  Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined))
+
+const options = (section: Element): Record<string, unknown> =>
+  defined({
+    startingDay: text(section, "starting_day"),
+    workingDir: text(section, "working_dir"),
+    backupUser: text(section, "backup_user"),
+    backupGroup: text(section, "backup_group"),
+    rcpCommand: text(section, "rcp_command"),
+    rshCommand: text(section, "rsh_command"),
+    cbackCommand: text(section, "cback_command"),
+    managedActions: commaList(text(section, "managed_actions"))
+  })
+
+// Like Cedar, remote-only fields are read only for remote peers: on a local peer they are ignored.
+const peer = (element: Element): Record<string, unknown> => {
+  const type = text(element, "type")
+  const common = {
+    type,
+    name: text(element, "name"),
+    collectDir: text(element, "collect_dir"),
+    ignoreFailures: text(element, "ignore_failures")
+  }
+  if (type !== "remote") return defined(common)
+  return defined({
+    ...common,
+    backupUser: text(element, "backup_user"),
+    rcpCommand: text(element, "rcp_command"),
+    rshCommand: text(element, "rsh_command"),
+    cbackCommand: text(element, "cback_command"),
+    managed: text(element, "managed"),
+    managedActions: commaList(text(element, "managed_actions"))
+  })
+}
+
+const position = (line: number | undefined, col: number | undefined): string =>
+  col === undefined ? `line ${line ?? 1}` : `line ${line ?? 1}, column ${col}`
+
+/**
+ * Parses `source` (the document text) as a Cedar Backup configuration document. Fails with the problems that make it
+ * unusable as a whole: not well-formed (with the parser's line and column), or a root element
+ * other than `<cb_config>`.
+ */
+export const parseCedarXml = (source: string): Either.Either<RawPool, ReadonlyArray<string>> => {
+  const valid = XMLValidator.validate(source)
+  if (valid !== true) {
+    return Either.left([`${position(valid.err.line, valid.err.col)}: XML is not well-formed: ${valid.err.msg}`])
+  }
+  let document: Record<string, unknown>
+  try {
+    document = parser.parse(source) as Record<string, unknown>
+  } catch (error) {
+    return Either.left([`XML is not well-formed: ${error instanceof Error ? error.message : String(error)}`])
+  }
+  const roots = Object.entries(document).flatMap(([name, value]) => (Array.isArray(value) ? value.map(() => name) : []))
+  if (roots.length !== 1 || roots[0] !== "cb_config") {
+    const found = roots.length === 0 ? "no root element" : roots.map((name) => `<${name}>`).join(", ")
+    return Either.left([`document: the root element must be a single <cb_config>, found ${found}`])
+  }
+  const root = firstChild(document, "cb_config")
+  const optionsSection = firstChild(root, "options")
+  const peersSection = firstChild(root, "peers")
+  const stageSection = firstChild(root, "stage")
+  const stagePeers = childrenOf(stageSection, "peer")
+  return Either.right({
+    ...(optionsSection === undefined ? {} : { options: options(optionsSection) }),
+    ...(peersSection === undefined ? {} : { peers: childrenOf(peersSection, "peer").map(peer) }),
+    ...(stageSection === undefined ? {} : {
+      stage: defined({
+        stagingDir: text(stageSection, "staging_dir"),
+        peers: stagePeers.length === 0 ? undefined : stagePeers.map(peer)
+      })
+    })
+  })
+}
+
+const snakeCase = (key: string): string => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)
+
+/**
+ * Renders a location in the normalised tree as its element path in the XML document:
+ * `options.working_dir`, `peers[2].collect_dir` (the `<peer>` elements of `<peers>`),
+ * `stage.peer[0].name` (the `<peer>` elements of `<stage>`), `options.managed_actions[1]`
+ * (an item of a comma-separated list).
+ */
+export const xmlLocation = (path: ReadonlyArray<PropertyKey>): string =>
+  path.reduce((out: string, key: PropertyKey, i: number): string => {
+    if (typeof key === "number") return `${out}[${key}]`
+    const name = key === "peers" && i === 1 && path[0] === "stage" ? "peer" : snakeCase(String(key))
+    return out === "" ? name : `${out}.${name}`
+  }, "")
