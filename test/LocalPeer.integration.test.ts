@@ -1,0 +1,246 @@
+import { FileSystem } from "@effect/platform"
+import type { Error as PlatformError } from "@effect/platform"
+import { NodeContext, NodeFileSystem } from "@effect/platform-node"
+import { describe, expect, it } from "@effect/vitest"
+import { Deferred, Effect, Exit, Fiber, Layer } from "effect"
+import { execFileSync } from "node:child_process"
+import * as NFS from "node:fs"
+import * as net from "node:net"
+import * as OS from "node:os"
+import * as NPath from "node:path"
+import * as LocalPeer from "../src/LocalPeer.js"
+
+const Live = LocalPeer.LocalPeers.Default.pipe(Layer.provideMerge(NodeContext.layer))
+
+/** A fresh directory tree on the real disk, removed when the test's scope closes. */
+const tempRoot = Effect.acquireRelease(
+  Effect.sync(() => NFS.realpathSync(NFS.mkdtempSync(NPath.join(OS.tmpdir(), "cedar-peer-it-")))),
+  (root) => Effect.sync(() => NFS.rmSync(root, { recursive: true, force: true }))
+)
+
+const setup = (tree: { files?: Record<string, string>; target?: Record<string, string> }) =>
+  Effect.gen(function*() {
+    const root = yield* tempRoot
+    const collect = NPath.join(root, "collect dir with 'quotes' and ünïcødé")
+    const target = NPath.join(root, "stage\nnew line")
+    NFS.mkdirSync(collect)
+    NFS.mkdirSync(target)
+    for (const [name, content] of Object.entries(tree.files ?? {})) NFS.writeFileSync(NPath.join(collect, name), content)
+    for (const [name, content] of Object.entries(tree.target ?? {})) NFS.writeFileSync(NPath.join(target, name), content)
+    const peer = yield* LocalPeer.make({ name: "alpha", collectDir: collect })
+    return { root, collect, target, peer }
+  })
+
+/** Every entry of a directory with its mode and content, to compare before and after. */
+const snapshot = (dir: string): Record<string, string> => {
+  const out: Record<string, string> = {}
+  for (const name of NFS.readdirSync(dir)) {
+    const full = NPath.join(dir, name)
+    const info = NFS.lstatSync(full)
+    out[name] = info.isFile() ? `${(info.mode & 0o7777).toString(8)}:${NFS.readFileSync(full, "utf8")}` : "<other>"
+  }
+  return out
+}
+
+const HOSTILE = ["a file.txt", "it's \"quoted\"", "ünïcødé-ファイル", "line\nbreak", "$(rm -rf x);`y`*?[z]", "-rf"]
+
+describe("LocalPeers on a real disk", () => {
+  it.layer(Live)((it) => {
+    it.scoped("stages hostile names with content and mode bits, replaces a same-name file, leaves no temp file", () =>
+      Effect.gen(function*() {
+        const files = Object.fromEntries(HOSTILE.map((name, i) => [name, `content ${i}\n`]))
+        const { collect, target, peer } = yield* setup({ files, target: { "a file.txt": "old, longer content", keep: "k" } })
+        NFS.chmodSync(NPath.join(collect, "line\nbreak"), 0o600)
+        NFS.chmodSync(NPath.join(collect, "-rf"), 0o755)
+        const report = yield* (yield* LocalPeer.LocalPeers).stagePeer(peer, target)
+        expect(report).toEqual({
+          count: HOSTILE.length,
+          bytes: HOSTILE.reduce((sum, _, i) => sum + `content ${i}\n`.length, 0),
+          files: [...HOSTILE].sort(),
+          skipped: []
+        })
+        const expected: Record<string, string> = { keep: "644:k" }
+        HOSTILE.forEach((name, i) => {
+          const mode = name === "line\nbreak" ? "600" : name === "-rf" ? "755" : "644"
+          expected[name] = `${mode}:content ${i}\n`
+        })
+        expect(snapshot(target)).toEqual(expected)
+      }))
+
+    it.scoped("applies ownership (chown 1234:1234) and permissions", () =>
+      Effect.gen(function*() {
+        const { target, peer } = yield* setup({ files: { a: "1", b: "22" } })
+        yield* (yield* LocalPeer.LocalPeers).stagePeer(peer, target, { ownership: { uid: 1234, gid: 1234 }, permissions: 0o640 })
+        for (const name of ["a", "b"]) {
+          const info = NFS.statSync(NPath.join(target, name))
+          expect([info.uid, info.gid, info.mode & 0o7777]).toEqual([1234, 1234, 0o640])
+        }
+      }))
+
+    it.scoped("stages 2,000 files with the exact count and bytes", () =>
+      Effect.gen(function*() {
+        const files: Record<string, string> = {}
+        let bytes = 0
+        for (let i = 0; i < 2000; i++) {
+          const content = "y".repeat((i * 7) % 101)
+          files[`f${String(i).padStart(4, "0")}`] = content
+          bytes += content.length
+        }
+        const { target, peer } = yield* setup({ files })
+        const report = yield* (yield* LocalPeer.LocalPeers).stagePeer(peer, target)
+        expect([report.count, report.bytes]).toEqual([2000, bytes])
+        const staged = NFS.readdirSync(target)
+        expect(staged.length).toBe(2000)
+        expect(staged.filter((name) => name.startsWith(".cedar-peer-"))).toEqual([])
+        expect(NFS.statSync(NPath.join(target, "f1999")).size).toBe((1999 * 7) % 101)
+      }))
+
+    it.scoped("accepts a target that is a symlink to a directory", () =>
+      Effect.gen(function*() {
+        const { root, target, peer } = yield* setup({ files: { a: "1" } })
+        const link = NPath.join(root, "link to stage")
+        NFS.symlinkSync(target, link)
+        const report = yield* (yield* LocalPeer.LocalPeers).stagePeer(peer, link)
+        expect(report.files).toEqual(["a"])
+        expect(snapshot(target)).toEqual({ a: "644:1" })
+      }))
+
+    it.scoped("refuses bad targets and collect dirs with InvalidPath", () =>
+      Effect.gen(function*() {
+        const local = yield* LocalPeer.LocalPeers
+        const { root, target, peer } = yield* setup({ files: { a: "1" } })
+        const aFile = NPath.join(root, "plain file")
+        NFS.writeFileSync(aFile, "")
+        const problem = (e: Effect.Effect<unknown, { _tag: string }>) =>
+          Effect.map(Effect.flip(e), (error) => error._tag === "InvalidPath" ? [(error as any).path, (error as any).problem] : error._tag)
+        expect(yield* problem(local.stagePeer(peer, "relative/stage"))).toEqual(["relative/stage", "NotAbsolute"])
+        expect(yield* problem(local.stagePeer(peer, NPath.join(root, "missing")))).toEqual([NPath.join(root, "missing"), "NotFound"])
+        expect(yield* problem(local.stagePeer(peer, aFile))).toEqual([aFile, "NotADirectory"])
+        const gone = new LocalPeer.LocalPeer({ name: "beta", collectDir: NPath.join(root, "no collect") })
+        expect(yield* problem(local.stagePeer(gone, target))).toEqual([NPath.join(root, "no collect"), "NotFound"])
+        const fileCollect = new LocalPeer.LocalPeer({ name: "beta", collectDir: aFile })
+        expect(yield* problem(local.stagePeer(fileCollect, target))).toEqual([aFile, "NotADirectory"])
+        expect(snapshot(target)).toEqual({})
+      }))
+
+    it.scoped("refuses a subdirectory, a symlink, a fifo and a socket, listing each, copying nothing", () =>
+      Effect.gen(function*() {
+        const { collect, target, peer } = yield* setup({ files: { "regular one": "1" }, target: { "regular one": "old" } })
+        NFS.mkdirSync(NPath.join(collect, "sub dir"))
+        NFS.symlinkSync(NPath.join(collect, "regular one"), NPath.join(collect, "link\nname"))
+        execFileSync("mkfifo", ["--", NPath.join(collect, "a fifo")])
+        const server = net.createServer()
+        yield* Effect.acquireRelease(
+          Effect.async<void>((resume) => {
+            server.listen(NPath.join(collect, "sock"), () => {
+              resume(Effect.void)
+            })
+          }),
+          () =>
+            Effect.async<void>((resume) => {
+              server.close(() => resume(Effect.void))
+            })
+        )
+        const error = yield* Effect.flip((yield* LocalPeer.LocalPeers).stagePeer(peer, target))
+        expect(error._tag).toBe("UnsupportedEntry")
+        expect(error._tag === "UnsupportedEntry" && error.entries).toEqual([
+          { name: "a fifo", kind: "FIFO" },
+          { name: "link\nname", kind: "SymbolicLink" },
+          { name: "sock", kind: "Socket" },
+          { name: "sub dir", kind: "Directory" }
+        ])
+        expect(snapshot(target)).toEqual({ "regular one": "644:old" })
+
+        // skipUnsupported stages the regular file without ever opening the fifo
+        const report = yield* (yield* LocalPeer.LocalPeers).stagePeer(peer, target, { skipUnsupported: true })
+        expect([report.files, report.skipped.map((s) => s.kind)]).toEqual([
+          ["regular one"],
+          ["FIFO", "SymbolicLink", "Socket", "Directory"]
+        ])
+        expect(snapshot(target)).toEqual({ "regular one": "644:1" })
+      }))
+
+    it.scoped("fails with NothingStaged on an empty collect dir", () =>
+      Effect.gen(function*() {
+        const { target, peer } = yield* setup({})
+        const error = yield* Effect.flip((yield* LocalPeer.LocalPeers).stagePeer(peer, target))
+        expect(error._tag).toBe("NothingStaged")
+      }))
+
+    it.scoped("checks the collect indicator and writes the stage indicator", () =>
+      Effect.gen(function*() {
+        const local = yield* LocalPeer.LocalPeers
+        const { root, collect, peer } = yield* setup({ files: { "cback.stage": "stale" } })
+        expect(yield* local.checkCollectIndicator(peer)).toBe(false)
+        NFS.writeFileSync(NPath.join(collect, "cback.collect"), "")
+        expect(yield* local.checkCollectIndicator(peer)).toBe(true)
+        const gone = new LocalPeer.LocalPeer({ name: "beta", collectDir: NPath.join(root, "nope") })
+        expect(yield* local.checkCollectIndicator(gone)).toBe(false)
+        expect(yield* local.collectIndicatorStatus(gone)).toEqual({ status: "not-ready", reason: "collect directory does not exist" })
+
+        yield* local.writeStageIndicator(peer, undefined, { ownership: { uid: 1234, gid: 1234 }, permissions: 0o600 })
+        const info = NFS.statSync(NPath.join(collect, "cback.stage"))
+        expect([info.size, info.uid, info.gid, info.mode & 0o7777]).toEqual([0, 1234, 1234, 0o600])
+        const missing = yield* Effect.flip(local.writeStageIndicator(gone))
+        expect(missing._tag === "InvalidPath" && missing.problem).toBe("NotFound")
+        NFS.mkdirSync(NPath.join(collect, "dir.stage"))
+        const onDir = yield* Effect.flip(local.writeStageIndicator(peer, "dir.stage"))
+        expect(onDir._tag === "FileOperationFailed" && onDir.operation).toBe("create")
+      }))
+  })
+
+  // A real FileSystem whose copyFile of one chosen source first runs `hook`: to pause it (and
+  // interrupt the stage) or to fail it with a real error.
+  const hookedCopy = (hook: (from: string, to: string) => Effect.Effect<void, PlatformError.PlatformError> | undefined) =>
+    LocalPeer.LocalPeers.Default.pipe(
+      Layer.provideMerge(
+        Layer.effect(
+          FileSystem.FileSystem,
+          Effect.map(FileSystem.FileSystem, (fs) => ({
+            ...fs,
+            copyFile: (from: string, to: string) => Effect.zipRight(hook(from, to) ?? Effect.void, fs.copyFile(from, to))
+          }))
+        ).pipe(Layer.provide(NodeFileSystem.layer))
+      ),
+      Layer.provideMerge(NodeContext.layer)
+    )
+
+  const twelve = Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`f${String(i + 1).padStart(2, "0")}`, "n".repeat(100_000 + i)]))
+
+  it.scoped("interruption after some of the files leaves the target exactly as before", () =>
+    Effect.gen(function*() {
+      const { collect, target, peer } = yield* setup({ files: twelve, target: { f03: "old 3", keep: "k" } })
+      const before = snapshot(target)
+      const reached = yield* Deferred.make<void>()
+      const layer = hookedCopy((from) =>
+        from === NPath.join(collect, "f11") ? Effect.zipRight(Deferred.succeed(reached, undefined), Effect.never) : undefined
+      )
+      yield* Effect.gen(function*() {
+        const fiber = yield* Effect.fork((yield* LocalPeer.LocalPeers).stagePeer(peer, target))
+        yield* Deferred.await(reached)
+        // let the copies already started finish, so there are temporary files to clean up
+        yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 200)))
+        expect(NFS.readdirSync(target).filter((n) => n.startsWith(".cedar-peer-")).length).toBeGreaterThan(0)
+        const exit = yield* Fiber.interrupt(fiber)
+        expect(Exit.isInterrupted(exit)).toBe(true)
+      }).pipe(Effect.provide(layer))
+      expect(snapshot(target)).toEqual(before)
+      expect(before).toEqual({ f03: "644:old 3", keep: "644:k" })
+    }))
+
+  it.scoped("a failing copy of the k-th file leaves the target exactly as before", () =>
+    Effect.gen(function*() {
+      const { collect, target, peer } = yield* setup({ files: twelve, target: { f03: "old 3", keep: "k" } })
+      const before = snapshot(target)
+      // the 9th file vanishes just before its copy: a real ENOENT from the disk
+      const layer = hookedCopy((from) =>
+        from === NPath.join(collect, "f09") ? Effect.sync(() => NFS.rmSync(from)) : undefined
+      )
+      const error = yield* Effect.flatMap(LocalPeer.LocalPeers, (local) => Effect.flip(local.stagePeer(peer, target))).pipe(
+        Effect.provide(layer)
+      )
+      expect(error._tag === "CopyFailed" && error.path).toBe(NPath.join(collect, "f09"))
+      expect(error._tag === "CopyFailed" && (error.cause as PlatformError.SystemError).reason).toBe("NotFound")
+      expect(snapshot(target)).toEqual(before)
+    }))
+})
