@@ -137,8 +137,9 @@ export const standardPool = (options: { readonly startingDay: string }): PoolSpe
 })
 
 /**
- * A pool where one ready peer's collect dir holds a subdirectory: Cedar stages the files it meets
- * before the directory and then fails the peer; cedar-peer refuses the peer before copying.
+ * A pool where two ready peers' collect dirs hold a subdirectory (one of them with failures
+ * ignored): Cedar stages the files it meets before the directory and then fails the peer;
+ * cedar-peer refuses the peer before copying.
  *
  * @since 0.1.0
  * @category constructors
@@ -153,6 +154,13 @@ export const subdirectoryPool = (options: { readonly startingDay: string }): Poo
       ready: true,
       subdirectory: "inner",
       files: ["a", "b", "c", "d", "e", "f", "g", "h"].map((n) => ({ name: `${n}.txt`, content: text(`${n}\n`), mode: 0o644 }))
+    },
+    {
+      name: "nested-ignored",
+      ready: true,
+      ignoreFailures: "all",
+      subdirectory: "inner",
+      files: [{ name: "n.txt", content: text("n\n"), mode: 0o644 }]
     },
     { name: "plain", ready: true, files: [{ name: "p.txt", content: text("plain\n"), mode: 0o644 }] }
   ]
@@ -240,6 +248,36 @@ export const configXml = (pool: Pick<PoolRoot, "spec" | "stagingDir" | "workingD
 }
 
 /**
+ * The names of a directory in the kernel's readdir order, which is the order Python's
+ * `os.listdir` (and so Cedar's copy loop) sees. `fs.readdirSync` would not do: libuv sorts it.
+ *
+ * @since 0.1.0
+ * @category snapshots
+ */
+export const readdirOrder = (dir: string): Array<string> => {
+  const handle = fs.opendirSync(dir)
+  const names: Array<string> = []
+  try {
+    for (let entry = handle.readSync(); entry !== null; entry = handle.readSync()) names.push(entry.name)
+  } finally {
+    handle.closeSync()
+  }
+  return names
+}
+
+/**
+ * What Cedar stages from a collect dir holding a subdirectory `inner`: the names listed before
+ * it, in readdir order (the copy loop raises on the directory and stops there).
+ *
+ * @since 0.1.0
+ * @category snapshots
+ */
+export const cedarPartialStage = (collectDir: string, subdirectory: string): Array<string> => {
+  const order = readdirOrder(collectDir)
+  return order.slice(0, order.indexOf(subdirectory)).sort()
+}
+
+/**
  * @since 0.1.0
  * @category models
  */
@@ -269,7 +307,8 @@ export const run = (argv: ReadonlyArray<string>, options: { readonly tz: string;
 
 /**
  * `cback3 --config … --logfile … [--full] stage`, as cron would run it (no `--stack`: exceptions
- * become exit statuses as in production). Cedar logs ERROR lines to stdout, everything to the log.
+ * become exit statuses as in production). Cedar logs ERROR lines to stdout, everything to the log;
+ * `log` is the part of the log this run wrote.
  *
  * @since 0.1.0
  * @category running
@@ -277,11 +316,14 @@ export const run = (argv: ReadonlyArray<string>, options: { readonly tz: string;
 export const runCback3 = (pool: PoolRoot, options: { readonly full: boolean; readonly tz: string }): RunResult & {
   readonly log: string
 } => {
+  // cback3 appends to its log: keep only what this run wrote
+  const before = fs.existsSync(pool.logPath) ? fs.statSync(pool.logPath).size : 0
   const result = run(
     [CBACK3, "--config", pool.configPath, "--logfile", pool.logPath, ...(options.full ? ["--full"] : []), "stage"],
     { tz: options.tz }
   )
-  return { ...result, log: fs.existsSync(pool.logPath) ? fs.readFileSync(pool.logPath, "utf8") : "" }
+  const log = fs.existsSync(pool.logPath) ? fs.readFileSync(pool.logPath).subarray(before).toString("utf8") : ""
+  return { ...result, log }
 }
 
 /**
