@@ -267,3 +267,84 @@ export const startSshd = async (): Promise<SshServer> => {
     throw error
   }
 }
+
+/**
+ * The server the global setup provided, or a thrown error with the reason it could not start:
+ * every ssh test then fails loudly with that reason instead of being skipped.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const requireServer = (provided: SshServerInfo | { readonly error: string }): SshServerInfo => {
+  if ("error" in provided) throw new Error(`loopback sshd is not running: ${provided.error}`)
+  return provided
+}
+
+/**
+ * A fresh scratch tree for one test file, reachable by the test users (0755), removed by `remove`.
+ * Both "sides" live here: the remote collect dirs (owned by the remote user) and the local
+ * targets and working dirs.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeScratch = (server: SshServerInfo, label: string) => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), `cedar-${label}-`))
+  fs.chmodSync(root, 0o755)
+  let counter = 0
+  const fresh = (name: string) => path.join(root, `${String(++counter).padStart(3, "0")}-${name}`)
+  const chownTree = (dir: string, uid: number, gid: number) => {
+    fs.chownSync(dir, uid, gid)
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, entry.name)
+      if (entry.isDirectory()) chownTree(full, uid, gid)
+      else fs.lchownSync(full, uid, gid)
+    }
+  }
+  return {
+    root,
+    /** a new directory under `parent` (default: a fresh one in the scratch root) */
+    dir: (name: string, options: { readonly owner?: "root" | "remote" | "local"; readonly mode?: number; readonly parent?: string } = {}) => {
+      const dir = options.parent === undefined ? fresh(name) : path.join(options.parent, name)
+      fs.mkdirSync(dir, { recursive: true })
+      fs.chmodSync(dir, options.mode ?? 0o755)
+      if (options.owner === "remote") fs.chownSync(dir, server.remoteUid, server.remoteGid)
+      if (options.owner === "local") fs.chownSync(dir, server.localUid, server.localGid)
+      return dir
+    },
+    /** a collect dir on the "remote" side owned by the remote user, holding `files` (name -> content) */
+    collectDir: (name: string, files: Readonly<Record<string, string>>, parent?: string) => {
+      const dir = parent === undefined ? fresh(name) : path.join(parent, name)
+      fs.mkdirSync(dir, { recursive: true, mode: 0o755 })
+      for (const [file, content] of Object.entries(files)) {
+        fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true, mode: 0o755 })
+        fs.writeFileSync(path.join(dir, file), content, { mode: 0o644 })
+      }
+      chownTree(dir, server.remoteUid, server.remoteGid)
+      return dir
+    },
+    chownTree,
+    remove: () => fs.rmSync(root, { recursive: true, force: true })
+  }
+}
+
+/**
+ * Every entry of `dir` as `name -> "<uid>:<gid>:<mode>:<content>"` (or `<dir>` / `<link>`), to
+ * assert a whole directory at once: names, contents, ownership and modes, and nothing else there.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const snapshot = (dir: string): Record<string, string> => {
+  const out: Record<string, string> = {}
+  for (const name of fs.readdirSync(dir).sort()) {
+    const full = path.join(dir, name)
+    const info = fs.lstatSync(full)
+    out[name] = info.isSymbolicLink()
+      ? "<link>"
+      : info.isDirectory()
+      ? "<dir>"
+      : `${info.uid}:${info.gid}:${(info.mode & 0o7777).toString(8)}:${fs.readFileSync(full, "utf8")}`
+  }
+  return out
+}
