@@ -203,7 +203,13 @@ const stageWithCli = (pool: PoolRoot, options: { readonly full: boolean; readonl
     [process.execPath, CLI, "stage", "--config", pool.configPath, ...(options.full ? ["--full"] : []), "--json"],
     { tz: options.tz }
   )
-  return { ...result, json: JSON.parse(result.stdout) as CliStageJson }
+  let json: CliStageJson
+  try {
+    json = JSON.parse(result.stdout) as CliStageJson
+  } catch {
+    throw new Error(`cedar-peer stage --json printed no JSON (exit ${result.exitCode}):\n${result.stdout}\n${result.stderr}`)
+  }
+  return { ...result, json }
 }
 
 /** What a summary says per peer, in the shape both the library and the CLI report. */
