@@ -404,12 +404,13 @@ const lineColumn = (text: string, offset: number): string => {
 }
 
 const jsonSyntaxProblem = (text: string, error: unknown): string => {
-  const raw = error instanceof Error ? error.message : String(error)
-  const reason = raw
-    .replace(/, ".*" is not valid JSON$/s, "")
-    .replace(/ in JSON at position \d+.*$/s, "")
-  const offset = jsonErrorOffset(text) ?? Number(/at position (\d+)/.exec(raw)?.[1] ?? Number.NaN)
-  return Number.isNaN(offset) ? `JSON syntax error: ${reason}` : `${lineColumn(text, offset)}: JSON syntax error: ${reason}`
+  const offset = jsonErrorOffset(text)
+  if (offset === undefined) {
+    const reason = (error instanceof Error ? error.message : String(error)).replace(/, (\.\.\.)?".*" is not valid JSON$/s, "")
+    return `JSON syntax error: ${reason}`
+  }
+  const found = offset >= text.length ? "end of input" : JSON.stringify(text[offset])
+  return `${lineColumn(text, offset)}: JSON syntax error: unexpected ${found}`
 }
 
 /**

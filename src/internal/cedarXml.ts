@@ -20,6 +20,8 @@ const parser = new XMLParser({
   ignorePiTags: true,
   parseTagValue: false,
   trimValues: true,
+  // Without it numeric character references (`&#10;`, `&#x20;`) are left undecoded.
+  htmlEntities: true,
   isArray: (_name, _jpath, _isLeaf, isAttribute) => !isAttribute
 })
 

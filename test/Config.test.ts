@@ -1,0 +1,575 @@
+import { FileSystem } from "@effect/platform"
+import { NodeContext } from "@effect/platform-node"
+import { describe, expect, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { existsSync, readFileSync } from "node:fs"
+import { fileURLToPath } from "node:url"
+import * as Config from "../src/Config.js"
+import type { ConfigError } from "../src/PeerError.js"
+import * as MemoryFileSystem from "../src/testing/MemoryFileSystem.js"
+
+const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url))
+const fixtureText = (name: string) => readFileSync(fixture(name), "utf8")
+
+/** The pool of fixtures/cback3.conf and fixtures/cback3.json, without its source. */
+const examplePool = {
+  options: {
+    startingDay: "sunday",
+    workingDir: "/var/tmp/cback",
+    backupUser: "backup",
+    backupGroup: "backup",
+    rcpCommand: "/usr/bin/scp -B -q -C",
+    rshCommand: "/usr/bin/ssh -o BatchMode=yes",
+    cbackCommand: "/usr/bin/cback3",
+    managedActions: ["collect", "purge"]
+  },
+  stagingDir: "/opt/backup/stage",
+  peers: [
+    { type: "local", name: "master", collectDir: "/opt/backup/collect", ignoreFailures: "none" },
+    {
+      type: "remote",
+      name: "db1.example.org",
+      collectDir: "/opt/backup/collect",
+      backupUser: "cback",
+      rcpCommand: "/usr/bin/scp -B -P 2222",
+      rshCommand: "/usr/bin/ssh -p 2222",
+      cbackCommand: "/usr/local/bin/cback3",
+      ignoreFailures: "weekly",
+      managed: true,
+      managedActions: ["collect"]
+    },
+    { type: "remote", name: "laptop.example.org", collectDir: "/home/backup/collect", ignoreFailures: "all", managed: false },
+    { type: "remote", name: "192.168.1.20", collectDir: "/var/backup/Shared Files", ignoreFailures: "daily", managed: true }
+  ]
+}
+
+// Minimal valid documents, to which each validation test adds one mistake.
+const xmlOptions = `<options><starting_day>monday</starting_day><working_dir>/var/tmp/cback</working_dir>
+  <backup_user>backup</backup_user><backup_group>backup</backup_group></options>`
+const xmlDoc = (body: { options?: string; peers?: string; stage?: string }) =>
+  `<?xml version="1.0"?>\n<cb_config>${body.options ?? xmlOptions}${body.peers ?? ""}${
+    body.stage ?? "<stage><staging_dir>/opt/backup/stage</staging_dir></stage>"
+  }</cb_config>`
+const xmlPeers = (...peers: ReadonlyArray<string>) => `<peers>${peers.map((p) => `<peer>${p}</peer>`).join("")}</peers>`
+const xmlLocal = `<name>alpha</name><type>local</type><collect_dir>/srv/alpha</collect_dir>`
+
+const jsonOptions = { startingDay: "monday", workingDir: "/var/tmp/cback", backupUser: "backup", backupGroup: "backup" }
+const jsonDoc = (patch: Record<string, unknown>) =>
+  JSON.stringify({ options: jsonOptions, stage: { stagingDir: "/opt/backup/stage" }, ...patch })
+const jsonLocal = { name: "alpha", type: "local", collectDir: "/srv/alpha" }
+
+const xmlProblems = (text: string) => Effect.map(Effect.flip(Config.decodeXml(text, "test.conf")), (e) => e.problems)
+const jsonProblems = (text: string) => Effect.map(Effect.flip(Config.decodeJson(text, "test.json")), (e) => e.problems)
+
+describe("Config on the real file system", () => {
+  it.effect("loads a full cback3.conf (with collect, store, purge, extensions…) into the exact model", () =>
+    Effect.gen(function*() {
+      const config = yield* Config.load(fixture("cback3.conf"))
+      expect(config).toStrictEqual({ source: fixture("cback3.conf"), ...examplePool })
+    }).pipe(Effect.provide(NodeContext.layer)))
+
+  it.effect("loads the same pool written as JSON into the same model", () =>
+    Effect.gen(function*() {
+      const xml = yield* Config.load(fixture("cback3.conf"))
+      const json = yield* Config.load(fixture("cback3.json"))
+      expect(json).toStrictEqual({ ...xml, source: fixture("cback3.json") })
+    }).pipe(Effect.provide(NodeContext.layer)))
+
+  it.effect("loads the SPEC §7 example", () =>
+    Effect.gen(function*() {
+      const config = yield* Config.load(fixture("spec-example.json"))
+      expect(config).toStrictEqual({
+        source: fixture("spec-example.json"),
+        options: {
+          startingDay: "monday",
+          workingDir: "/var/tmp/cback",
+          backupUser: "backup",
+          backupGroup: "backup",
+          rcpCommand: "/usr/bin/scp -B",
+          rshCommand: "/usr/bin/ssh",
+          cbackCommand: "/usr/bin/cback3",
+          managedActions: ["collect"]
+        },
+        stagingDir: "/opt/backup/stage",
+        peers: [
+          { type: "local", name: "alpha", collectDir: "/srv/alpha", ignoreFailures: "none" },
+          {
+            type: "remote",
+            name: "db1.example.org",
+            collectDir: "/opt/backup/collect",
+            backupUser: "backup",
+            managed: true,
+            managedActions: ["collect", "purge"]
+          }
+        ]
+      })
+    }).pipe(Effect.provide(NodeContext.layer)))
+
+  it.effect("takes <stage>'s own peers over the <peers> section, in document order", () =>
+    Effect.gen(function*() {
+      const config = yield* Config.load(fixture("stage-peers.conf"))
+      expect(config.peers).toStrictEqual([
+        { type: "remote", name: "web1.example.org", collectDir: "/opt/backup/collect", managed: false },
+        { type: "local", name: "alpha", collectDir: "/srv/alpha" }
+      ])
+      expect(config.options).toStrictEqual({
+        startingDay: "monday",
+        workingDir: "/var/tmp/cback",
+        backupUser: "backup",
+        backupGroup: "backup",
+        rcpCommand: "/usr/bin/scp -B",
+        managedActions: []
+      })
+    }).pipe(Effect.provide(NodeContext.layer)))
+
+  it.effect.skipIf(!existsSync("/usr/share/doc/cedar-backup3/examples/cback3.conf.sample"))(
+    "loads Cedar Backup's own sample config unchanged",
+    () =>
+      Effect.gen(function*() {
+        const config = yield* Config.load("/usr/share/doc/cedar-backup3/examples/cback3.conf.sample")
+        expect(config).toStrictEqual({
+          source: "/usr/share/doc/cedar-backup3/examples/cback3.conf.sample",
+          options: {
+            startingDay: "tuesday",
+            workingDir: "/opt/backup/tmp",
+            backupUser: "backup",
+            backupGroup: "group",
+            rcpCommand: "/usr/bin/scp -B",
+            managedActions: []
+          },
+          stagingDir: "/opt/backup/stage",
+          peers: [{ type: "local", name: "debian", collectDir: "/opt/backup/collect" }]
+        })
+      }).pipe(Effect.provide(NodeContext.layer))
+  )
+
+  it.effect("reports every problem of an invalid cback3.conf at once, each at its element path", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(Config.load(fixture("invalid.conf")))
+      expect(error._tag).toBe("ConfigError")
+      expect(error.path).toBe(fixture("invalid.conf"))
+      expect(error.problems).toStrictEqual([
+        "options.starting_day: must be one of monday, tuesday, wednesday, thursday, friday, saturday, sunday",
+        "options.working_dir: must be an absolute path",
+        "options.backup_group: is required",
+        "options.rcp_command: has unbalanced quotes",
+        "options.managed_actions[1]: must be letters, digits, '_' or '-', starting with a letter or digit",
+        "peers[0].collect_dir: must be an absolute path",
+        "peers[0].ignore_failures: must be one of none, all, daily, weekly",
+        "peers[1].name: must be a host name (RFC 1123), an IPv4 or an IPv6 address",
+        "peers[1].backup_user: must not contain white space, '@', ':', '/' or NUL",
+        "peers[1].managed: must be Y or N",
+        "peers[2].type: must be one of local, remote",
+        "peers[2].name: duplicate peer name \"alpha\" (also peers[0])",
+        "stage.staging_dir: must be an absolute path"
+      ])
+    }).pipe(Effect.provide(NodeContext.layer)))
+
+  it.effect("reports the same problems of the same pool in JSON at its JSON paths", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(Config.load(fixture("invalid.json")))
+      expect(error.problems).toStrictEqual([
+        "options.startingDay: must be one of monday, tuesday, wednesday, thursday, friday, saturday, sunday",
+        "options.workingDir: must be an absolute path",
+        "options.backupGroup: is required",
+        "options.rcpCommand: has unbalanced quotes",
+        "options.managedActions[1]: must be letters, digits, '_' or '-', starting with a letter or digit",
+        "peers[0].collectDir: must be an absolute path",
+        "peers[0].ignoreFailures: must be one of none, all, daily, weekly",
+        "peers[1].name: must be a host name (RFC 1123), an IPv4 or an IPv6 address",
+        "peers[1].backupUser: must not contain white space, '@', ':', '/' or NUL",
+        "peers[1].managed: must be true or false",
+        "peers[2].type: must be one of local, remote",
+        "peers[2].name: duplicate peer name \"alpha\" (also peers[0])",
+        "stage.stagingDir: must be an absolute path"
+      ])
+    }).pipe(Effect.provide(NodeContext.layer)))
+
+  it.effect("reports a missing file", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(Config.load(fixture("no-such-file.conf")))
+      expect(error).toMatchObject({ _tag: "ConfigError", path: fixture("no-such-file.conf"), problems: ["file not found"] })
+      expect(error.message).toBe(`${fixture("no-such-file.conf")}: invalid configuration:\n  file not found`)
+    }).pipe(Effect.provide(NodeContext.layer)))
+
+  it.scoped("reports a directory given as the config file", () =>
+    Effect.gen(function*() {
+      const dir = yield* (yield* FileSystem.FileSystem).makeTempDirectoryScoped()
+      const error = yield* Effect.flip(Config.load(dir))
+      expect(error.problems).toStrictEqual(["is a directory, not a file"])
+    }).pipe(Effect.provide(NodeContext.layer)))
+
+  it.effect("reports malformed XML with the parser's line and column", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(Config.load(fixture("malformed.conf")))
+      expect(error.problems).toStrictEqual([
+        "line 5, column 4: XML is not well-formed: Expected closing tag 'options' (opened in line 3, col 4) instead of closing tag 'option'."
+      ])
+    }).pipe(Effect.provide(NodeContext.layer)))
+
+  it.effect("reports a JSON syntax error with its line and column", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(Config.load(fixture("malformed.json")))
+      expect(error.problems).toStrictEqual([
+        "line 6, column 35: JSON syntax error: unexpected \"]\""
+      ])
+    }).pipe(Effect.provide(NodeContext.layer)))
+})
+
+describe("Config on the in-memory file system", () => {
+  const files = { "/etc/cback3.conf": fixtureText("cback3.conf"), "/etc/cedar/pool.JSON": fixtureText("cback3.json") }
+
+  it.effect("loads XML for any other extension and JSON for .json (any case)", () =>
+    Effect.gen(function*() {
+      expect(yield* Config.load("/etc/cback3.conf")).toStrictEqual({ source: "/etc/cback3.conf", ...examplePool })
+      expect(yield* Config.load("/etc/cedar/pool.JSON")).toStrictEqual({ source: "/etc/cedar/pool.JSON", ...examplePool })
+    }).pipe(Effect.provide(MemoryFileSystem.layer(files))))
+
+  it.effect("reports a missing file and an unreadable one", () =>
+    Effect.gen(function*() {
+      const missing = yield* Effect.flip(Config.load("/etc/missing.conf"))
+      expect(missing.problems).toStrictEqual(["file not found"])
+      const denied = yield* Effect.flip(Config.load("/etc/cback3.conf"))
+      expect(denied.problems).toStrictEqual(["permission denied"])
+      const broken = yield* Effect.flip(Config.load("/etc/cedar/pool.JSON"))
+      expect(broken.problems).toHaveLength(1)
+      expect(broken.problems[0]).toMatch(/^cannot read the file: /)
+    }).pipe(Effect.provide(
+      MemoryFileSystem.make({
+        files,
+        fail: (operation, path) =>
+          operation === "readFile" && path === "/etc/cback3.conf"
+            ? "PermissionDenied"
+            : operation === "readFile" && path === "/etc/cedar/pool.JSON"
+            ? "Busy"
+            : undefined
+      }).layer
+    )))
+})
+
+describe("decodeXml", () => {
+  it.effect("treats empty elements as unset and trims element text, as Cedar's writer and reader agree", () =>
+    Effect.gen(function*() {
+      const config = yield* Config.decodeXml(
+        xmlDoc({
+          options: `<options><starting_day> monday </starting_day><working_dir>
+            /var/tmp/cback
+          </working_dir><backup_user>backup</backup_user><backup_group>backup</backup_group>
+          <rcp_command/><rsh_command></rsh_command><managed_actions> collect ,, purge , </managed_actions></options>`,
+          peers: xmlPeers(`${xmlLocal}<ignore_failures/>`)
+        }),
+        "test.conf"
+      )
+      expect(config.options).toStrictEqual({
+        startingDay: "monday",
+        workingDir: "/var/tmp/cback",
+        backupUser: "backup",
+        backupGroup: "backup",
+        managedActions: ["collect", "purge"]
+      })
+      expect(config.peers).toStrictEqual([{ type: "local", name: "alpha", collectDir: "/srv/alpha" }])
+    }))
+
+  it.effect("ignores remote-only fields on a local peer, as Cedar does", () =>
+    Effect.gen(function*() {
+      const config = yield* Config.decodeXml(
+        xmlDoc({
+          peers: xmlPeers(`${xmlLocal}<backup_user>not a user</backup_user><rcp_command>"</rcp_command><managed>maybe</managed>
+            <managed_actions>bad action</managed_actions>`)
+        }),
+        "test.conf"
+      )
+      expect(config.peers).toStrictEqual([{ type: "local", name: "alpha", collectDir: "/srv/alpha" }])
+    }))
+
+  it.effect("reads managed as Y/y/N/n, absent as N", () =>
+    Effect.gen(function*() {
+      const remote = (name: string, managed: string) =>
+        `<name>${name}</name><type>remote</type><collect_dir>/c</collect_dir>${managed}`
+      const config = yield* Config.decodeXml(
+        xmlDoc({
+          options: xmlOptions.replace("</options>", "<managed_actions>collect</managed_actions></options>"),
+          peers: xmlPeers(
+            remote("a", "<managed>Y</managed>"),
+            remote("b", "<managed>y</managed>"),
+            remote("c", "<managed>N</managed>"),
+            remote("d", "<managed>n</managed>"),
+            remote("e", "")
+          )
+        }),
+        "test.conf"
+      )
+      expect(config.peers.map((p) => p.type === "remote" && p.managed)).toStrictEqual([true, true, false, false, false])
+    }))
+
+  it.effect("uses the first of repeated single elements and ignores unknown elements and sections", () =>
+    Effect.gen(function*() {
+      const config = yield* Config.decodeXml(
+        xmlDoc({
+          peers: `<peers><peer>${xmlLocal}<name>second</name><comment>x</comment></peer><unknown/></peers>`,
+          stage: "<stage><staging_dir>/first</staging_dir><staging_dir>/second</staging_dir></stage><stage/><mystery/>"
+        }),
+        "test.conf"
+      )
+      expect(config.stagingDir).toBe("/first")
+      expect(config.peers).toStrictEqual([{ type: "local", name: "alpha", collectDir: "/srv/alpha" }])
+    }))
+
+  it.effect("falls back to <peers> when <stage> lists none, and validates both lists", () =>
+    Effect.gen(function*() {
+      const config = yield* Config.decodeXml(xmlDoc({ peers: xmlPeers(xmlLocal) }), "test.conf")
+      expect(config.peers.map((p) => p.name)).toStrictEqual(["alpha"])
+      expect(
+        yield* xmlProblems(xmlDoc({
+          peers: xmlPeers(`<name>old</name><type>local</type><collect_dir>relative</collect_dir>`),
+          stage: `<stage><staging_dir>/s</staging_dir><peer>${xmlLocal}</peer><peer>${xmlLocal}</peer></stage>`
+        }))
+      ).toStrictEqual([
+        "peers[0].collect_dir: must be an absolute path",
+        "stage.peer[1].name: duplicate peer name \"alpha\" (also stage.peer[0])"
+      ])
+    }))
+
+  it.effect("locates each peer field's problem", () =>
+    Effect.gen(function*() {
+      const remote = (fields: string) => `<name>db1</name><type>remote</type><collect_dir>/c</collect_dir>${fields}`
+      expect(
+        yield* xmlProblems(xmlDoc({
+          peers: xmlPeers(
+            `<type>local</type><name>a/b</name><collect_dir>/a</collect_dir>`,
+            `<type>local</type><name>..</name><collect_dir>/a&#x2F;b</collect_dir>`,
+            `<name>db1.example.org</name><type>remote</type><collect_dir>/a&#10;b</collect_dir>`,
+            remote("<rcp_command>-oProxyCommand=x</rcp_command><rsh_command>'ssh</rsh_command>"),
+            `<name>host2</name><type>remote</type><collect_dir>/c</collect_dir><backup_user>-root</backup_user>
+             <ignore_failures>never</ignore_failures><managed_actions>collect,-purge</managed_actions>`,
+            `<type>remote</type><collect_dir>/c</collect_dir>`,
+            `<name>x</name>`
+          )
+        }))
+      ).toStrictEqual([
+        "peers[0].name: must be a plain file name (no '/', not '.' or '..'): it names the peer's staging directory",
+        "peers[1].name: must be a plain file name (no '/', not '.' or '..'): it names the peer's staging directory",
+        "peers[2].collect_dir: must not contain a newline",
+        "peers[3].rcp_command: must start with a program, not an option",
+        "peers[3].rsh_command: has unbalanced quotes",
+        "peers[4].ignore_failures: must be one of none, all, daily, weekly",
+        "peers[4].backup_user: must not start with '-'",
+        "peers[4].managed_actions[1]: must be letters, digits, '_' or '-', starting with a letter or digit",
+        "peers[5].name: is required",
+        "peers[6].type: is required",
+        "peers[6].collect_dir: is required"
+      ])
+    }))
+
+  it.effect("requires <options> with its four fields, <stage> with staging_dir, and a peer", () =>
+    Effect.gen(function*() {
+      expect(yield* xmlProblems(`<cb_config><collect/></cb_config>`)).toStrictEqual([
+        "options: is required",
+        "stage: is required",
+        "peers: at least one peer is required, in <peers> or in <stage>"
+      ])
+      expect(yield* xmlProblems(xmlDoc({ options: "<options/>", peers: "<peers/>", stage: "<stage></stage>" }))).toStrictEqual([
+        "options.starting_day: is required",
+        "options.working_dir: is required",
+        "options.backup_user: is required",
+        "options.backup_group: is required",
+        "stage.staging_dir: is required",
+        "peers: at least one peer is required, in <peers> or in <stage>"
+      ])
+    }))
+
+  it.effect("requires managed actions for a managed peer, its own or the options'", () =>
+    Effect.gen(function*() {
+      const managed = (name: string, extra = "") =>
+        `<name>${name}</name><type>remote</type><collect_dir>/c</collect_dir><managed>Y</managed>${extra}`
+      expect(
+        yield* xmlProblems(xmlDoc({
+          peers: xmlPeers(managed("a"), managed("b", "<managed_actions>collect</managed_actions>")),
+          stage: `<stage><staging_dir>/s</staging_dir><peer>${managed("c", "<managed_actions>,</managed_actions>")}</peer></stage>`
+        }))
+      ).toStrictEqual([
+        "peers[0].managed_actions: a managed peer needs at least one managed action, here or in options.managed_actions",
+        "stage.peer[0].managed_actions: a managed peer needs at least one managed action, here or in options.managed_actions"
+      ])
+      const withOptions = yield* Config.decodeXml(
+        xmlDoc({
+          options: xmlOptions.replace("</options>", "<managed_actions>collect</managed_actions></options>"),
+          peers: xmlPeers(managed("a"))
+        }),
+        "test.conf"
+      )
+      expect(withOptions.peers).toStrictEqual([{ type: "remote", name: "a", collectDir: "/c", managed: true }])
+    }))
+
+  it.effect("reports an XML document that is not well-formed or not a Cedar config", () =>
+    Effect.gen(function*() {
+      expect(yield* xmlProblems("")).toStrictEqual(["line 1: XML is not well-formed: Start tag expected."])
+      expect(yield* xmlProblems("<cb_config>\n  <options>\n</cb_config>")).toStrictEqual([
+        "line 3, column 1: XML is not well-formed: Expected closing tag 'options' (opened in line 2, col 3) instead of closing tag 'cb_config'."
+      ])
+      expect(yield* xmlProblems(`{ "options": {} }`)).toStrictEqual([
+        "line 1, column 1: XML is not well-formed: char '{' is not expected."
+      ])
+      expect(yield* xmlProblems(`<?xml version="1.0"?><config><options/></config>`)).toStrictEqual([
+        "document: the root element must be a single <cb_config>, found <config>"
+      ])
+      expect(yield* xmlProblems(`<cb_config/><cb_config/>`)).toStrictEqual([
+        "document: the root element must be a single <cb_config>, found <cb_config>, <cb_config>"
+      ])
+    }))
+
+  it.effect("fails with a ConfigError naming the source", () =>
+    Effect.gen(function*() {
+      const error: ConfigError = yield* Effect.flip(Config.decodeXml(xmlDoc({}), "/etc/cback3.conf"))
+      expect(error.path).toBe("/etc/cback3.conf")
+      expect(error.message).toBe(
+        "/etc/cback3.conf: invalid configuration:\n  peers: at least one peer is required, in <peers> or in <stage>"
+      )
+    }))
+})
+
+describe("decodeJson", () => {
+  it.effect("decodes defaults: no managed actions, unmanaged remote peers, optional commands", () =>
+    Effect.gen(function*() {
+      const config = yield* Config.decodeJson(
+        jsonDoc({ peers: [jsonLocal, { name: "::1", type: "remote", collectDir: "/c" }] }),
+        "test.json"
+      )
+      expect(config).toStrictEqual({
+        source: "test.json",
+        options: { ...jsonOptions, managedActions: [] },
+        stagingDir: "/opt/backup/stage",
+        peers: [
+          { type: "local", name: "alpha", collectDir: "/srv/alpha" },
+          { type: "remote", name: "::1", collectDir: "/c", managed: false }
+        ]
+      })
+    }))
+
+  it.effect("takes stage.peers over peers when it lists any", () =>
+    Effect.gen(function*() {
+      const beta = { name: "beta", type: "local", collectDir: "/srv/beta" }
+      const staged = yield* Config.decodeJson(
+        jsonDoc({ peers: [jsonLocal], stage: { stagingDir: "/s", peers: [beta] } }),
+        "test.json"
+      )
+      expect(staged.peers.map((p) => p.name)).toStrictEqual(["beta"])
+      const fallback = yield* Config.decodeJson(
+        jsonDoc({ peers: [jsonLocal], stage: { stagingDir: "/s", peers: [] } }),
+        "test.json"
+      )
+      expect(fallback.peers.map((p) => p.name)).toStrictEqual(["alpha"])
+    }))
+
+  it.effect("rejects remote-only and unknown fields inside its sections, ignores unknown sections", () =>
+    Effect.gen(function*() {
+      expect(
+        yield* jsonProblems(jsonDoc({
+          options: { ...jsonOptions, colour: "blue" },
+          peers: [{ ...jsonLocal, managed: true, backupUser: "backup", collectdir: "/x" }],
+          stage: { stagingDir: "/s", purge: true },
+          collect: { anything: 1 }
+        }))
+      ).toStrictEqual([
+        "options.colour: is not a known field",
+        "peers[0].managed: is only allowed on a remote peer",
+        "peers[0].backupUser: is only allowed on a remote peer",
+        "peers[0].collectdir: is not a known field",
+        "stage.purge: is not a known field"
+      ])
+    }))
+
+  it.effect("locates each field's problem by its JSON path", () =>
+    Effect.gen(function*() {
+      const remote = { name: "db1.example.org", type: "remote", collectDir: "/c" }
+      expect(
+        yield* jsonProblems(jsonDoc({
+          options: {
+            ...jsonOptions,
+            backupUser: "",
+            rshCommand: "",
+            cbackCommand: "   ",
+            managedActions: "collect"
+          },
+          peers: [
+            { ...jsonLocal, name: "" },
+            { ...jsonLocal, name: "beta", collectDir: "/a\u0000b" },
+            { ...remote, collectDir: "/a\nb", managed: "Y", managedActions: ["ok", 7] },
+            { ...remote, name: "db2", rcpCommand: "", rshCommand: "ssh 'x", cbackCommand: "" },
+            { ...remote, name: "bad_host!" },
+            "gamma",
+            { name: 5, type: "local", collectDir: true }
+          ]
+        }))
+      ).toStrictEqual([
+        "options.backupUser: must not be empty",
+        "options.rshCommand: must not be empty",
+        "options.cbackCommand: must not be empty",
+        "options.managedActions: must be a list",
+        "peers[0].name: must not be empty",
+        "peers[1].collectDir: must not contain a NUL byte",
+        "peers[2].collectDir: must not contain a newline",
+        "peers[2].managed: must be true or false",
+        "peers[2].managedActions[1]: must be a string, not 7",
+        "peers[3].rcpCommand: must not be empty",
+        "peers[3].rshCommand: has unbalanced quotes",
+        "peers[3].cbackCommand: must not be empty",
+        "peers[4].name: must be a host name (RFC 1123), an IPv4 or an IPv6 address",
+        "peers[5]: must be an object",
+        "peers[6].name: must be a string, not 5",
+        "peers[6].collectDir: must be a string, not true"
+      ])
+    }))
+
+  it.effect("requires options, stage and at least one peer; the root must be an object", () =>
+    Effect.gen(function*() {
+      expect(yield* jsonProblems("{}")).toStrictEqual([
+        "options: is required",
+        "stage: is required",
+        "peers: at least one peer is required, in peers or in stage.peers"
+      ])
+      expect(yield* jsonProblems(jsonDoc({ peers: "alpha" }))).toStrictEqual(["peers: must be a list"])
+      expect(yield* jsonProblems(jsonDoc({ peers: [], stage: {} }))).toStrictEqual([
+        "stage.stagingDir: is required",
+        "peers: at least one peer is required, in peers or in stage.peers"
+      ])
+      expect(yield* jsonProblems("[1, 2]")).toStrictEqual(["document: must be an object"])
+      expect(yield* jsonProblems("null")).toStrictEqual(["document: must be an object"])
+    }))
+
+  it.effect("requires managed actions for a managed peer, its own or the options'", () =>
+    Effect.gen(function*() {
+      const managed = { name: "db1", type: "remote", collectDir: "/c", managed: true }
+      expect(yield* jsonProblems(jsonDoc({ peers: [managed, { ...managed, name: "db2", managedActions: [] }] })))
+        .toStrictEqual([
+          "peers[0].managedActions: a managed peer needs at least one managed action, here or in options.managedActions",
+          "peers[1].managedActions: a managed peer needs at least one managed action, here or in options.managedActions"
+        ])
+      const ok = yield* Config.decodeJson(
+        jsonDoc({ options: { ...jsonOptions, managedActions: ["collect"] }, peers: [managed] }),
+        "test.json"
+      )
+      expect(ok.peers).toStrictEqual([managed])
+    }))
+
+  it.effect("reports JSON syntax errors with line and column", () =>
+    Effect.gen(function*() {
+      expect(yield* jsonProblems("")).toStrictEqual(["line 1, column 1: JSON syntax error: unexpected end of input"])
+      expect(yield* jsonProblems(`{"options": {},}`)).toStrictEqual([
+        `line 1, column 16: JSON syntax error: unexpected "}"`
+      ])
+      expect(yield* jsonProblems(`{\n  "a": tru\n}`)).toStrictEqual([`line 2, column 8: JSON syntax error: unexpected "t"`])
+      expect(yield* jsonProblems(`{"a": "x\ny"}`)).toStrictEqual([`line 1, column 9: JSON syntax error: unexpected "\\n"`])
+      expect(yield* jsonProblems(`{"a": "\\q"}`)).toStrictEqual([`line 1, column 8: JSON syntax error: unexpected "\\\\"`])
+      expect(yield* jsonProblems(`{"a": 1} trailing`)).toStrictEqual([`line 1, column 10: JSON syntax error: unexpected "t"`])
+      expect(yield* jsonProblems(`{"a": [1, 2`)).toStrictEqual(["line 1, column 12: JSON syntax error: unexpected end of input"])
+      expect(yield* jsonProblems(`<cb_config/>`)).toStrictEqual([`line 1, column 1: JSON syntax error: unexpected "<"`])
+    }))
+
+  it.effect("decodeUnknown takes an already parsed value", () =>
+    Effect.gen(function*() {
+      const config = yield* Config.decodeUnknown(JSON.parse(jsonDoc({ peers: [jsonLocal] })), "memory")
+      expect(config.source).toBe("memory")
+      expect(config.peers).toStrictEqual([{ type: "local", name: "alpha", collectDir: "/srv/alpha" }])
+    }))
+})
