@@ -3,7 +3,7 @@
 // "remote" side is this same machine, logged in to as the test user cpremote.
 import { NodeContext } from "@effect/platform-node"
 import { describe, expect, layer } from "@effect/vitest"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Logger, LogLevel } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, inject } from "vitest"
@@ -17,7 +17,9 @@ afterAll(() => scratch.remove())
 
 const Live = RemotePeer.RemotePeers.Default.pipe(
   Layer.provideMerge(SystemUsers.layer),
-  Layer.provideMerge(NodeContext.layer)
+  Layer.provideMerge(NodeContext.layer),
+  // the expected failures log warnings (peer not ready, …): keep the test output readable
+  Layer.provideMerge(Logger.minimumLogLevel(LogLevel.Error))
 )
 const NotRoot = RemotePeer.RemotePeers.Default.pipe(
   Layer.provideMerge(SystemUsers.layerTest({ root: false })),
