@@ -240,6 +240,7 @@ export class LocalPeers extends Effect.Service<LocalPeers>()("cedar-peer/LocalPe
         )
         const files = regular.map((e) => e.name)
         yield* stageAtomically(peer, targetDir, files, existing, options)
+        // bytes come from the listing's stat: the collect indicator says the peer is done writing
         const report: StageReport = {
           count: files.length,
           bytes: regular.reduce((sum, e) => sum + e.size, 0),
