@@ -71,7 +71,7 @@ export const VALID_FAILURE_MODES = ["none", "all", "daily", "weekly"] as const
  * @category schemas
  */
 export const FailureMode = Schema.Literal(...VALID_FAILURE_MODES).annotations({
-  message: () => `must be one of ${VALID_FAILURE_MODES.join(", ")}`
+  message: () => ({ message: `must be one of ${VALID_FAILURE_MODES.join(", ")}`, override: true })
 })
 
 /**
