@@ -173,6 +173,22 @@ for (const protocol of PROTOCOLS) {
         expect(yield* remote.checkCollectIndicator(peer, "*")).toBe(false)
       }))
 
+    // Found here: encodeDownloadSource escapes UTF-16 code units, splitting a surrogate pair into
+    // two lone halves that reach scp as U+FFFD (fix: the `u` flag on its regex). See
+    // docs/argument-hygiene.md.
+    it.effect("carries characters outside the Basic Multilingual Plane (emoji) in paths and indicator names", () =>
+      Effect.gen(function*() {
+        const collectDir = scratch.collectDir("emoji 😀 dir", { "file 😀": "smile", "ready 🚀": "" }, scratch.dir("parent"))
+        const target = scratch.dir("target")
+        const peer = yield* makePeer(protocol, { collectDir })
+        const remote = yield* RemotePeer.RemotePeers
+        expect(yield* remote.checkCollectIndicator(peer, "ready 🚀")).toBe(true)
+        const report = yield* remote.stagePeer(peer, target)
+        expect(report.files).toEqual(["file 😀", "ready 🚀"])
+        yield* remote.writeStageIndicator(peer, "stage 🎉")
+        expect(Object.keys(snapshot(collectDir))).toEqual(["file 😀", "ready 🚀", "stage 🎉"])
+      }))
+
     it.effect("writes hostile indicator names literally, and nothing else", () =>
       Effect.gen(function*() {
         const collectDir = scratch.collectDir(HOSTILE_DIR, {}, scratch.dir("parent"))
