@@ -7,7 +7,7 @@
 // Dates: cback3 names the daily dir after its own clock. Every child process runs with TZ set to a
 // fixed-offset zone in which it is about noon (noonZone), so a run never straddles midnight; the
 // in-process Pool.stage gets `now` = noon of that same calendar day in this process's zone.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { NodeContext } from "@effect/platform-node"
@@ -126,7 +126,7 @@ describe.skipIf(!existsSync(CBACK3))("cback3 stage, as measured (the reference c
     expect(tree.filter((e) => e.path.startsWith("work/"))).toEqual([])
   })
 
-  it("chowns an existing year dir when it creates the daily dir, and only then", () => {
+  it.skipIf(!isRoot)("chowns an existing year dir when it creates the daily dir, and only then", () => {
     const pool = makePool(freshRoot("cback3-year"), standardPool({ startingDay: day.nextWeekday }))
     const [year] = day.daily.split("/")
     // a year dir made beforehand by root: Cedar creates month/day below it and chowns all three
@@ -134,8 +134,11 @@ describe.skipIf(!existsSync(CBACK3))("cback3 stage, as measured (the reference c
     runCback3(pool, { full: true, tz })
     const first = snapshot(pool.root).find((e) => e.path === `staging/${year}`)!
     expect([first.uid, first.gid]).toEqual([owner.uid, owner.gid])
-    // a second run on the same day finds the daily dir, warns, and re-stages over the old files
+    // a second run on the same day finds the daily dir, warns, chowns no directory, and re-stages
+    chownSync(path.join(pool.stagingDir, year!), 0, 0)
     const second = runCback3(pool, { full: true, tz })
+    const again = snapshot(pool.root).find((e) => e.path === `staging/${year}`)!
+    expect([again.uid, again.gid]).toEqual([0, 0])
     expect(second.exitCode).toBe(0)
     expect(second.log).toMatch(/WARNING\] Staging directory \[.*\] already existed\./)
     expect(second.log).toMatch(/WARNING\] Peer staging directory \[.*alpha\] already existed\./)
@@ -285,6 +288,48 @@ describe.skipIf(!existsSync(CBACK3))("cedar-peer stages exactly what cback3 stag
       }
     })
   }
+
+  it.skipIf(!isRoot)("a year dir made beforehand: chowned with the new daily dir, left alone when the daily dir exists", async () => {
+    const spec = standardPool({ startingDay: day.nextWeekday })
+    const cedar = makePool(freshRoot("ref-year"), spec)
+    const library = makePool(freshRoot("lib-year"), spec)
+    const [year] = day.daily.split("/")
+    for (const pool of [cedar, library]) mkdirSync(path.join(pool.stagingDir, year!))
+    runCback3(cedar, { full: true, tz })
+    await stageWithLibrary(library, { full: true, now: day.localNoon })
+    expect(snapshot(library.root)).toEqual(snapshot(cedar.root))
+    expect(snapshot(cedar.root).find((e) => e.path === `staging/${year}`)!.uid).toBe(idsOf("backup").uid)
+
+    for (const pool of [cedar, library]) chownSync(path.join(pool.stagingDir, year!), 0, 0)
+    runCback3(cedar, { full: true, tz })
+    await stageWithLibrary(library, { full: true, now: day.localNoon })
+    expect(snapshot(library.root)).toEqual(snapshot(cedar.root))
+    expect(snapshot(cedar.root).find((e) => e.path === `staging/${year}`)!.uid).toBe(0)
+  })
+
+  it("a <stage> peer list replaces <peers>: only the peers it names get a directory and are staged", async () => {
+    const spec: PoolSpec = { ...standardPool({ startingDay: day.nextWeekday }), stagePeers: ["alpha", "gamma"] }
+    const cedar = makePool(freshRoot("ref-list"), spec)
+    const library = makePool(freshRoot("lib-list"), spec)
+    // all eight peers under <peers>, two of them again under <stage>
+    expect(readFileSync(cedar.configPath, "utf8").match(/<name>/g)?.length).toBe(10)
+
+    const reference = runCback3(cedar, { full: true, tz })
+    expect(reference.exitCode).toBe(0)
+    expect(cedarErrors(reference.log)).toEqual({ notReady: ["gamma"], failed: [] })
+    const summary = await stageWithLibrary(library, { full: true, now: day.localNoon })
+    expect(outcome(summary.peers)).toEqual({
+      alpha: { status: "staged", files: 6, ignored: false, error: undefined },
+      gamma: { status: "not-ready", files: 0, ignored: false, error: undefined }
+    })
+    const tree = snapshot(cedar.root)
+    expect(tree.filter((e) => e.path.split("/").length === 5).map((e) => e.path)).toEqual([
+      `staging/${day.daily}/alpha`,
+      `staging/${day.daily}/cback.stage`,
+      `staging/${day.daily}/gamma`
+    ])
+    expect(snapshot(library.root)).toEqual(tree)
+  })
 
   it("a subdirectory in a collect dir: Cedar stages part of the peer, cedar-peer none of it; the rest is identical", async () => {
     const spec = subdirectoryPool({ startingDay: day.nextWeekday })

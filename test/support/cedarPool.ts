@@ -61,6 +61,8 @@ export interface PoolSpec {
   readonly backupUser: string
   readonly backupGroup: string
   readonly peers: ReadonlyArray<PeerSpec>
+  /** when set, a `<stage>` peer list naming these peers, which replaces `<peers>` for staging */
+  readonly stagePeers?: ReadonlyArray<string>
 }
 
 /**
@@ -241,6 +243,9 @@ export const configXml = (pool: Pick<PoolRoot, "spec" | "stagingDir" | "workingD
     "  </peers>",
     "  <stage>",
     `    <staging_dir>${xmlEscape(pool.stagingDir)}</staging_dir>`,
+    ...(pool.spec.stagePeers === undefined
+      ? []
+      : pool.spec.peers.filter((p) => pool.spec.stagePeers!.includes(p.name)).map((p) => peer(p).replace(/^/gm, "  "))),
     "  </stage>",
     "</cb_config>",
     ""
