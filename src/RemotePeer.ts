@@ -361,7 +361,11 @@ export class RemotePeers extends Effect.Service<RemotePeers>()("cedar-peer/Remot
           fs.remove(made, { recursive: true }).pipe(
             Effect.catchAll((error) => Effect.logWarning(`cannot remove ${made}: ${error.message}`))
           )
-      ).pipe(Effect.tap((made) => giveToLocalUser(peer, made)))
+      ).pipe(
+        // mkdtemp makes it 0700 already; said again so a FileSystem that does not cannot widen it
+        Effect.tap((made) => fs.chmod(made, 0o700).pipe(Effect.mapError(fileOperationFailed(peer, "chmod", made)))),
+        Effect.tap((made) => giveToLocalUser(peer, made))
+      )
 
     const giveToLocalUser = (peer: RemotePeer, file: string) =>
       Effect.gen(function*() {

@@ -1,0 +1,859 @@
+import { Path } from "@effect/platform"
+import { NodeFileSystem } from "@effect/platform-node"
+import { describe, expect, expectTypeOf, it } from "@effect/vitest"
+import { Effect, Fiber, Layer, Logger, TestClock } from "effect"
+import type { IndicatorStatus, StageReport } from "../src/Peer.js"
+import { DEF_RCP_COMMAND, DEF_RSH_COMMAND } from "../src/Peer.js"
+import type * as PeerError from "../src/PeerError.js"
+import * as RemotePeer from "../src/RemotePeer.js"
+import { RemotePeers } from "../src/RemotePeer.js"
+import * as SystemUsers from "../src/SystemUsers.js"
+import * as FakeRemoteHost from "../src/testing/FakeRemoteHost.js"
+import * as MemoryFileSystem from "../src/testing/MemoryFileSystem.js"
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs"
+import { tmpdir } from "node:os"
+
+const base = { name: "peer1", collectDir: "/collect", workingDir: "/work", remoteUser: "backup" }
+const peerOf = (overrides: Partial<RemotePeer.RemotePeerInput> = {}) =>
+  RemotePeer.make({ ...base, ...overrides }).pipe(Effect.orDie)
+
+const DEFAULT_FILES = { "/collect/a.tar": "AAA", "/collect/b c.tar": "BB", "/collect/.dotfile": "skipped by *" }
+
+interface Setup {
+  readonly files?: Record<string, string | null>
+  readonly local?: Record<string, string>
+  readonly root?: boolean
+  readonly fail?: MemoryFileSystem.Options["fail"]
+  readonly fake?: Partial<FakeRemoteHost.Options>
+}
+
+// A fake peer host "peer1" (user backup) and "::1", a memory disk with /stage and /work, and the
+// service on top. A fresh one per test: the fake records calls.
+const setup = (options: Setup = {}) => {
+  const host = FakeRemoteHost.make({
+    hosts: {
+      peer1: { users: ["backup"], files: options.files ?? DEFAULT_FILES },
+      "::1": { users: ["backup"], files: { "/collect/v6": "six" } }
+    },
+    ...options.fake
+  })
+  const local = MemoryFileSystem.make({ files: options.local, directories: ["/stage", "/work"], fail: options.fail })
+  const platform = Layer.mergeAll(
+    host.layer.pipe(Layer.provide(local.layer)),
+    local.layer,
+    Path.layer,
+    SystemUsers.layerTest({ root: options.root ?? true, users: { backup: { uid: 34, gid: 35 } } })
+  )
+  return { host, local, layer: RemotePeers.Default.pipe(Layer.provide(platform)) }
+}
+
+const ls = (local: MemoryFileSystem.MemoryFileSystem, dir: string) => local.volume.readdirSync(dir).map(String).sort()
+const text = (local: MemoryFileSystem.MemoryFileSystem, file: string) => String(local.volume.readFileSync(file, "utf8"))
+const PRIVATE = /^\/(stage|work)\/\.cedar-peer-[A-Za-z0-9]+$/
+
+// Lets forked fibers run until the fake has seen `n` calls (bounded: never a timed wait).
+const untilCalls = (host: FakeRemoteHost.FakeRemoteHost, n: number) =>
+  Effect.gen(function*() {
+    for (let i = 0; i < 1000 && host.calls.length < n; i++) yield* Effect.yieldNow()
+    expect(host.calls.length).toBe(n)
+  })
+
+// Tests with a local user run on a real disk: as root they must write into directories owned by
+// that user, and memfs (unlike Linux) applies permission bits to root too.
+const onRealDisk = (fake: Partial<FakeRemoteHost.Options>, files: Record<string, string | null> = DEFAULT_FILES) =>
+  Effect.acquireRelease(
+    Effect.sync(() => {
+      const root = mkdtempSync(`${tmpdir()}/cedar-remote-peer-test-`)
+      mkdirSync(`${root}/stage`)
+      mkdirSync(`${root}/work`)
+      return root
+    }),
+    (root) => Effect.sync(() => rmSync(root, { recursive: true, force: true }))
+  ).pipe(Effect.map((root) => {
+    const host = FakeRemoteHost.make({ hosts: { peer1: { users: ["backup"], files } }, ...fake })
+    const platform = Layer.mergeAll(
+      host.layer.pipe(Layer.provide(NodeFileSystem.layer)),
+      NodeFileSystem.layer,
+      Path.layer,
+      SystemUsers.layerTest({ root: true, users: { backup: { uid: 34, gid: 35 } } })
+    )
+    return { root, host, layer: RemotePeers.Default.pipe(Layer.provide(platform)) }
+  }))
+
+describe("RemotePeer.make", () => {
+  it.effect("keeps the fields as given and defaults the argv", () =>
+    Effect.gen(function*() {
+      const peer = yield* RemotePeer.make(base)
+      expect(peer).toMatchObject({ _tag: "RemotePeer", ...base })
+      expect(peer.rcpCommand).toBeUndefined()
+      expect(peer.rshCommand).toBeUndefined()
+      expect(peer.localUser).toBeUndefined()
+      expect(RemotePeer.rcpArgv(peer)).toEqual(DEF_RCP_COMMAND)
+      expect(RemotePeer.rshArgv(peer)).toEqual(DEF_RSH_COMMAND)
+    }))
+
+  it.effect("splits commands like a shell but keeps the raw string", () =>
+    Effect.gen(function*() {
+      const peer = yield* RemotePeer.make({
+        ...base,
+        rcpCommand: "/usr/bin/scp -O -i '/keys/my key'",
+        rshCommand: "ssh -o \"BatchMode yes\" -p 2222",
+        cbackCommand: "/opt/cback3 --config /etc/c.conf",
+        localUser: "backup",
+        ignoreFailureMode: "daily"
+      })
+      expect(peer.rcpCommand).toBe("/usr/bin/scp -O -i '/keys/my key'")
+      expect(RemotePeer.rcpArgv(peer)).toEqual(["/usr/bin/scp", "-O", "-i", "/keys/my key"])
+      expect(RemotePeer.rshArgv(peer)).toEqual(["ssh", "-o", "BatchMode yes", "-p", "2222"])
+      expect(peer.ignoreFailureMode).toBe("daily")
+    }))
+
+  it.effect.each(["db1.example.org", "db1.example.org.", "localhost", "192.0.2.10", "::1", "2001:db8::1", "a-b.c0"])(
+    "accepts host %j",
+    (name) => Effect.map(RemotePeer.make({ ...base, name }), (peer) => expect(peer.name).toBe(name))
+  )
+
+  it.effect.each(["", "-oProxyCommand=touch /tmp/x", "-host", "host name", "a..b", "under_score", "a;b", "h\n", "x".repeat(64)])(
+    "refuses host %j",
+    (name) =>
+      Effect.gen(function*() {
+        const error = yield* Effect.flip(RemotePeer.make({ ...base, name }))
+        expect(error._tag).toBe("InvalidPeerConfig")
+        expect(error.peer).toBe(name)
+        expect(error.problems).toEqual(["name: must be a host name (RFC 1123), an IPv4 or an IPv6 address"])
+      })
+  )
+
+  it.effect.each([
+    ["a@b", "must not contain white space, '@', ':', '/' or NUL"],
+    ["a:b", "must not contain white space, '@', ':', '/' or NUL"],
+    ["a b", "must not contain white space, '@', ':', '/' or NUL"],
+    ["a/b", "must not contain white space, '@', ':', '/' or NUL"],
+    ["-oProxyCommand=x", "must not start with '-'"],
+    ["", "must not be empty"]
+  ])("refuses user %j", ([user, message]) =>
+    Effect.gen(function*() {
+      const remote = yield* Effect.flip(RemotePeer.make({ ...base, remoteUser: user }))
+      expect(remote.problems).toEqual([`remoteUser: ${message}`])
+      const local = yield* Effect.flip(RemotePeer.make({ ...base, localUser: user }))
+      expect(local.problems).toEqual([`localUser: ${message}`])
+    }))
+
+  it.effect("lists every problem at once", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(RemotePeer.make({
+        name: "-oProxyCommand=x",
+        collectDir: "relative",
+        workingDir: "",
+        remoteUser: "a b",
+        localUser: "-x",
+        rcpCommand: "scp 'unbalanced",
+        rshCommand: "   ",
+        cbackCommand: "",
+        ignoreFailureMode: "sometimes"
+      }))
+      expect(error.problems).toEqual([
+        "name: must be a host name (RFC 1123), an IPv4 or an IPv6 address",
+        "collectDir: must be an absolute path",
+        "workingDir: must be an absolute path",
+        "remoteUser: must not contain white space, '@', ':', '/' or NUL",
+        "localUser: must not start with '-'",
+        "rcpCommand: has unbalanced quotes",
+        "rshCommand: must not be empty",
+        "cbackCommand: must not be empty",
+        "ignoreFailureMode: must be one of none, all, daily, weekly"
+      ])
+      expect(error.message).toMatch(/^peer -oProxyCommand=x: invalid peer configuration: name: /)
+    }))
+
+  it.effect("refuses a newline in the collect dir, an empty command and a command that is an option", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(RemotePeer.make({
+        ...base,
+        collectDir: "/collect\n/x",
+        rcpCommand: "",
+        rshCommand: "-oProxyCommand=x ssh"
+      }))
+      expect(error.problems).toEqual([
+        "collectDir: must not contain a newline",
+        "rcpCommand: must not be empty",
+        "rshCommand: must start with a program, not an option"
+      ])
+    }))
+})
+
+describe("buildCbackCommand", () => {
+  it.each([
+    [undefined, "collect", false, "/usr/bin/cback3 collect"],
+    [undefined, "collect", true, "/usr/bin/cback3 --full collect"],
+    ["/opt/cback3 --config /etc/c.conf", "purge", false, "/opt/cback3 --config /etc/c.conf purge"],
+    ["cback3", "my-action_2", true, "cback3 --full my-action_2"]
+  ] as const)("%j %s full=%s", (cback, action, full, expected) => {
+    expect(RemotePeer.buildCbackCommand(cback, action, full)).toBe(expected)
+  })
+})
+
+describe("RemotePeers signatures list exactly their error tags", () => {
+  it("as in docs/design.md", () => {
+    type Op<K extends keyof RemotePeers> = RemotePeers[K] extends (...args: any) => infer R ? R : never
+    expectTypeOf<Op<"stagePeer">>().toEqualTypeOf<
+      Effect.Effect<
+        StageReport,
+        | PeerError.InvalidPath
+        | PeerError.LocalUserNotPermitted
+        | PeerError.NothingStaged
+        | PeerError.CopyFailed
+        | PeerError.FileOperationFailed
+      >
+    >()
+    expectTypeOf<Op<"checkCollectIndicator">>().toEqualTypeOf<Effect.Effect<boolean, PeerError.InvalidPath>>()
+    expectTypeOf<Op<"collectIndicatorStatus">>().toEqualTypeOf<Effect.Effect<IndicatorStatus, PeerError.InvalidPath>>()
+    expectTypeOf<Op<"writeStageIndicator">>().toEqualTypeOf<
+      Effect.Effect<
+        void,
+        PeerError.InvalidPath | PeerError.LocalUserNotPermitted | PeerError.CopyFailed | PeerError.FileOperationFailed
+      >
+    >()
+    expectTypeOf<Op<"executeRemoteCommand">>().toEqualTypeOf<
+      Effect.Effect<void, PeerError.LocalUserNotPermitted | PeerError.RemoteCommandFailed>
+    >()
+    expectTypeOf<Op<"executeManagedAction">>().toEqualTypeOf<
+      Effect.Effect<void, PeerError.InvalidPeerConfig | PeerError.LocalUserNotPermitted | PeerError.ManagedActionFailed>
+    >()
+  })
+})
+
+describe("stagePeer", () => {
+  it.effect("copies every file into a private dir, then renames them into the target: exact count", () => {
+    const { host, local, layer } = setup({ local: { "/stage/a.tar": "old", "/stage/other": "untouched" } })
+    return Effect.gen(function*() {
+      const peer = yield* peerOf()
+      const report = yield* (yield* RemotePeers).stagePeer(peer, "/stage")
+      expect(report).toEqual({ count: 2, bytes: 5, files: ["a.tar", "b c.tar"], skipped: [] })
+      expect(ls(local, "/stage")).toEqual(["a.tar", "b c.tar", "other"])
+      expect(text(local, "/stage/a.tar")).toBe("AAA")
+      expect(text(local, "/stage/other")).toBe("untouched")
+      expect(host.calls).toHaveLength(1)
+      const argv = host.calls[0]!
+      expect(argv.slice(0, 6)).toEqual(["/usr/bin/scp", "-B", "-q", "-C", "--", "backup@peer1:/collect/*"])
+      expect(argv).toHaveLength(7)
+      expect(argv[6]).toMatch(PRIVATE)
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("applies ownership and permissions before the rename", () => {
+    const { local, layer } = setup()
+    return Effect.gen(function*() {
+      yield* (yield* RemotePeers).stagePeer(yield* peerOf(), "/stage", { ownership: { uid: 34, gid: 35 }, permissions: 0o640 })
+      for (const file of ["/stage/a.tar", "/stage/b c.tar"]) {
+        const info = local.volume.statSync(file)
+        expect([info.uid, info.gid, info.mode & 0o777]).toEqual([34, 35, 0o640])
+      }
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect.each([
+    ["SFTP", undefined, "backup@peer1:/odd/\\$\\(touch\\ x\\)\\;\\ \\`id\\`\\ \\'q\\'\\ \\*/*"],
+    ["legacy", "/usr/bin/scp -O -q", "backup@peer1:/odd/\\$\\(touch\\ x\\)\\;\\ \\`id\\`\\ \\'q\\'\\ \\*/*"]
+  ])("a hostile collect dir reaches the peer literally (%s)", ([, rcpCommand, operand]) => {
+    const dir = "/odd/$(touch x); `id` 'q' *"
+    const { host, local, layer } = setup({ files: { [`${dir}/f`]: "F", "/odd/decoy/f": "no" } })
+    return Effect.gen(function*() {
+      const peer = yield* peerOf({ collectDir: dir, ...(rcpCommand === undefined ? {} : { rcpCommand }) })
+      expect(yield* (yield* RemotePeers).stagePeer(peer, "/stage")).toEqual({ count: 1, bytes: 1, files: ["f"], skipped: [] })
+      expect(text(local, "/stage/f")).toBe("F")
+      expect(host.calls.at(-1)!.at(-2)).toBe(operand)
+      expect(host.shellInjections).toEqual([])
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("brackets an IPv6 host in the scp operand", () => {
+    const { host, local, layer } = setup()
+    return Effect.gen(function*() {
+      yield* (yield* RemotePeers).stagePeer(yield* peerOf({ name: "::1" }), "/stage")
+      expect(host.calls[0]![5]).toBe("backup@[::1]:/collect/*")
+      expect(ls(local, "/stage")).toEqual(["v6"])
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("CopyFailed with exit code, stderr and argv when scp fails; nothing left behind", () => {
+    const { host, local, layer } = setup({ local: { "/stage/keep": "k" } })
+    return Effect.gen(function*() {
+      const error = yield* Effect.flip((yield* RemotePeers).stagePeer(yield* peerOf({ name: "nowhere.example" }), "/stage"))
+      expect(error._tag).toBe("CopyFailed")
+      if (error._tag !== "CopyFailed") return
+      expect(error.exitCode).toBe(255)
+      expect(error.stderr).toBe("Connection closed\r\n")
+      expect(error.argv).toEqual(host.calls[0])
+      expect(error.path).toBe("backup@nowhere.example:/collect")
+      expect(error.message).toBe("peer nowhere.example: backup@nowhere.example:/collect: copy failed with exit status 255: Connection closed")
+      expect(ls(local, "/stage")).toEqual(["keep"])
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("a missing or empty collect dir is CopyFailed (scp exits 1)", () => {
+    const { local, layer } = setup({ files: { "/empty": null } })
+    return Effect.gen(function*() {
+      const service = yield* RemotePeers
+      const missing = yield* Effect.flip(service.stagePeer(yield* peerOf({ collectDir: "/nope" }), "/stage"))
+      expect(missing).toMatchObject({ _tag: "CopyFailed", exitCode: 1, stderr: "scp: /nope/*: No such file or directory\n" })
+      const empty = yield* Effect.flip(service.stagePeer(yield* peerOf({ collectDir: "/empty/" }), "/stage"))
+      expect(empty).toMatchObject({ _tag: "CopyFailed", exitCode: 1, stderr: "scp: /empty/*: No such file or directory\n" })
+      expect(ls(local, "/stage")).toEqual([])
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("NothingStaged when scp exits 0 but no file arrived", () => {
+    const { local, layer } = setup({ fake: { around: () => Effect.succeed({ exitCode: 0 }) } })
+    return Effect.gen(function*() {
+      const error = yield* Effect.flip((yield* RemotePeers).stagePeer(yield* peerOf(), "/stage"))
+      expect(error).toMatchObject({ _tag: "NothingStaged", peer: "peer1", collectDir: "/collect" })
+      expect(ls(local, "/stage")).toEqual([])
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect.each([
+    ["stage", "NotAbsolute"],
+    ["/missing", "NotFound"],
+    ["/stage/file", "NotADirectory"],
+    ["/stage\0x", "BadCharacter"]
+  ] as const)("InvalidPath for target %j (%s), before any copy", ([target, problem]) => {
+    const { host, layer } = setup({ local: { "/stage/file": "" } })
+    return Effect.gen(function*() {
+      const error = yield* Effect.flip((yield* RemotePeers).stagePeer(yield* peerOf(), target))
+      expect(error).toMatchObject({ _tag: "InvalidPath", peer: "peer1", path: target, problem })
+      expect(host.calls).toEqual([])
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("LocalUserNotPermitted when a local user is set and we are not root", () => {
+    const { host, layer } = setup({ root: false })
+    return Effect.gen(function*() {
+      const error = yield* Effect.flip((yield* RemotePeers).stagePeer(yield* peerOf({ localUser: "backup" }), "/stage"))
+      expect(error).toMatchObject({ _tag: "LocalUserNotPermitted", peer: "peer1", localUser: "backup" })
+      expect(host.calls).toEqual([])
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.scoped("as root, copies as the local user into a private dir that user owns", () => {
+    const owners: Array<readonly [number, number, number]> = []
+    return Effect.gen(function*() {
+      const { root, host, layer } = yield* onRealDisk({
+        around: (argv, run) =>
+          Effect.suspend(() => {
+            const info = statSync(argv.at(-1)!)
+            owners.push([info.uid, info.gid, info.mode & 0o777])
+            return run
+          })
+      })
+      yield* Effect.gen(function*() {
+        const peer = yield* peerOf({ localUser: "backup" })
+        const report = yield* (yield* RemotePeers).stagePeer(peer, `${root}/stage`)
+        expect(report.count).toBe(2)
+        expect(host.calls[0]!.slice(0, 5)).toEqual(["runuser", "-u", "backup", "--", "/usr/bin/scp"])
+        expect(host.invocations[0]!.runAs).toBe("backup")
+        expect(owners).toEqual([[34, 35, 0o700]])
+        expect(readdirSync(`${root}/stage`).sort()).toEqual(["a.tar", "b c.tar"])
+      }).pipe(Effect.provide(layer))
+    })
+  })
+
+  it.effect("an unknown local user fails the chown of the private dir, which is removed", () => {
+    const { host, local, layer } = setup()
+    return Effect.gen(function*() {
+      const error = yield* Effect.flip((yield* RemotePeers).stagePeer(yield* peerOf({ localUser: "ghost" }), "/stage"))
+      expect(error).toMatchObject({ _tag: "FileOperationFailed", operation: "chown" })
+      expect(host.calls).toEqual([])
+      expect(ls(local, "/stage")).toEqual([])
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("a failed rename takes back the files this call added; pre-existing ones stay whole", () => {
+    const { local, layer } = setup({
+      local: { "/stage/a.tar": "old" },
+      fail: (operation, _path, to) => (operation === "rename" && to === "/stage/b c.tar" ? "PermissionDenied" : undefined),
+      files: { ...DEFAULT_FILES, "/collect/0first": "0" }
+    })
+    return Effect.gen(function*() {
+      const error = yield* Effect.flip((yield* RemotePeers).stagePeer(yield* peerOf(), "/stage"))
+      expect(error).toMatchObject({ _tag: "FileOperationFailed", operation: "rename", path: "/stage/b c.tar" })
+      // 0first was new: removed again; a.tar existed: replaced whole (a rename), never truncated
+      expect(ls(local, "/stage")).toEqual(["a.tar"])
+      expect(text(local, "/stage/a.tar")).toBe("AAA")
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("a failed chmod leaves nothing in the target", () => {
+    const { local, layer } = setup({ fail: (operation) => (operation === "chmod" ? "PermissionDenied" : undefined) })
+    return Effect.gen(function*() {
+      const error = yield* Effect.flip((yield* RemotePeers).stagePeer(yield* peerOf(), "/stage", { permissions: 0o600 }))
+      expect(error).toMatchObject({ _tag: "FileOperationFailed", operation: "chmod" })
+      expect(ls(local, "/stage")).toEqual([])
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("the private dir is removed when the stage is interrupted mid-copy", () => {
+    const { host, local, layer } = setup({
+      fake: { around: (_argv, run) => Effect.as(run, { exitCode: 0, hang: true }) }
+    })
+    return Effect.gen(function*() {
+      const fiber = yield* Effect.fork((yield* RemotePeers).stagePeer(yield* peerOf(), "/stage"))
+      yield* untilCalls(host, 1)
+      const privateDir = host.calls[0]!.at(-1)!
+      expect(ls(local, privateDir)).toEqual(["a.tar", "b c.tar"]) // the copy ran, scp has not exited
+      yield* Fiber.interrupt(fiber)
+      expect(ls(local, "/stage")).toEqual([])
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("gives up on a copy that never ends after 12 hours", () => {
+    const { host, local, layer } = setup({ fake: { around: () => Effect.succeed({ exitCode: 0, hang: true }) } })
+    return Effect.gen(function*() {
+      const fiber = yield* Effect.fork((yield* RemotePeers).stagePeer(yield* peerOf(), "/stage"))
+      yield* untilCalls(host, 1)
+      yield* TestClock.adjust("11 hours")
+      expect(fiber.unsafePoll()).toBe(null)
+      yield* TestClock.adjust("1 hour")
+      const error = yield* Effect.flip(Fiber.join(fiber))
+      expect(error).toMatchObject({ _tag: "CopyFailed", stderr: "timed out after 12h", argv: host.calls[0] })
+      expect(ls(local, "/stage")).toEqual([])
+    }).pipe(Effect.provide(layer))
+  })
+})
+
+describe("collectIndicatorStatus / checkCollectIndicator", () => {
+  const ready = { ...DEFAULT_FILES, "/collect/cback.collect": "" }
+
+  it.effect("ready when the indicator arrives; asks ssh -V once; removes its temp file", () => {
+    const { host, local, layer } = setup({ files: ready })
+    return Effect.gen(function*() {
+      const service = yield* RemotePeers
+      const peer = yield* peerOf()
+      expect(yield* service.collectIndicatorStatus(peer)).toEqual({ status: "ready" })
+      expect(yield* service.checkCollectIndicator(peer)).toBe(true)
+      expect(host.calls.map((argv) => argv.slice(0, 6))).toEqual([
+        ["/usr/bin/ssh", "-V"],
+        ["/usr/bin/scp", "-B", "-q", "-C", "--", "backup@peer1:/collect/cback.collect"],
+        ["/usr/bin/scp", "-B", "-q", "-C", "--", "backup@peer1:/collect/cback.collect"]
+      ])
+      expect(host.calls[1]).toHaveLength(7)
+      expect(host.calls[1]![6]).toMatch(/^\/work\/\.cedar-peer-[A-Za-z0-9]+\/cback\.collect$/)
+      expect(ls(local, "/work")).toEqual([])
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("not-ready when the peer answers without it (SFTP: status 1); logged with the reason", () => {
+    const { local, layer } = setup()
+    const logs: Array<string> = []
+    const logger = Logger.make(({ logLevel, message }) => {
+      logs.push(`${logLevel.label} ${Array.isArray(message) ? message.join(" ") : String(message)}`)
+    })
+    return Effect.gen(function*() {
+      const service = yield* RemotePeers
+      const peer = yield* peerOf()
+      const reason = "/usr/bin/scp exited with status 1: scp: /collect/cback.collect: No such file or directory"
+      expect(yield* service.collectIndicatorStatus(peer)).toEqual({ status: "not-ready", reason })
+      expect(yield* service.checkCollectIndicator(peer)).toBe(false)
+      expect(logs).toEqual([
+        `WARN peer peer1: collect indicator cback.collect not-ready: ${reason}`,
+        `WARN peer peer1: collect indicator cback.collect not-ready: ${reason}`
+      ])
+      expect(ls(local, "/work")).toEqual([])
+    }).pipe(Effect.provide(Layer.merge(layer, Logger.replace(Logger.defaultLogger, logger))))
+  })
+
+  it.effect.each([
+    ["SFTP, unknown host", { name: "nowhere.example" }, undefined, "unreachable", "/usr/bin/scp exited with status 255: Connection closed"],
+    ["SFTP, refused login", { remoteUser: "intruder" }, undefined, "unreachable", "/usr/bin/scp exited with status 255: Connection closed"],
+    ["legacy -O, unknown host (silent with -q)", { name: "nowhere.example", rcpCommand: "scp -q -O" }, undefined, "unreachable", "scp exited with status 1"],
+    ["legacy -O, missing file", { rcpCommand: "scp -q -O" }, undefined, "not-ready", "scp exited with status 1: scp: /collect/cback.collect: No such file or directory"],
+    ["legacy by OpenSSH 8.4, unknown host", { name: "nowhere.example" }, "legacy", "unreachable", "/usr/bin/scp exited with status 1"],
+    ["legacy by OpenSSH 8.4, missing file", {}, "legacy", "not-ready", "/usr/bin/scp exited with status 1: scp: /collect/cback.collect: No such file or directory"]
+  ] as const)("%s → %s", ([, overrides, defaultProtocol, status, reason]) => {
+    const { local, layer } = setup({ fake: { defaultProtocol } })
+    return Effect.gen(function*() {
+      expect(yield* (yield* RemotePeers).collectIndicatorStatus(yield* peerOf(overrides))).toEqual({ status, reason })
+      expect(ls(local, "/work")).toEqual([])
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("an indicator name with metacharacters is fetched literally in both protocols", () => {
+    const name = "ready $(x) `y` ;*?[a]"
+    const { host, layer } = setup({ files: { [`/collect/${name}`]: "", "/collect/ready-decoy": "" } })
+    return Effect.gen(function*() {
+      const service = yield* RemotePeers
+      expect(yield* service.checkCollectIndicator(yield* peerOf(), name)).toBe(true)
+      expect(yield* service.checkCollectIndicator(yield* peerOf({ rcpCommand: "scp -O" }), name)).toBe(true)
+      expect(yield* service.checkCollectIndicator(yield* peerOf(), "ready-*")).toBe(false) // no glob
+      expect(host.shellInjections).toEqual([])
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect.each([
+    ["", "BadName"],
+    [".", "BadName"],
+    ["..", "BadName"],
+    ["a/b", "BadName"],
+    ["a\0b", "BadName"],
+    ["a\nb", "BadCharacter"]
+  ] as const)("InvalidPath for indicator name %j", ([name, problem]) => {
+    const { host, layer } = setup()
+    return Effect.gen(function*() {
+      const service = yield* RemotePeers
+      expect(yield* Effect.flip(service.checkCollectIndicator(yield* peerOf(), name))).toMatchObject({
+        _tag: "InvalidPath",
+        path: name,
+        problem
+      })
+      expect(host.calls).toEqual([])
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("a local user while not root: unreachable, nothing run", () => {
+    const { host, layer } = setup({ root: false })
+    return Effect.gen(function*() {
+      expect(yield* (yield* RemotePeers).collectIndicatorStatus(yield* peerOf({ localUser: "backup" }))).toEqual({
+        status: "unreachable",
+        reason: "peer peer1: local user backup is set, but only root can run commands as another user"
+      })
+      expect(host.calls).toEqual([])
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("a missing working dir: unreachable with the reason", () => {
+    const { layer } = setup()
+    return Effect.gen(function*() {
+      const status = yield* (yield* RemotePeers).collectIndicatorStatus(yield* peerOf({ workingDir: "/missing" }))
+      expect(status.status).toBe("unreachable")
+      expect(status.reason).toMatch(/^peer peer1: \/missing\/\.cedar-peer-\*: makeDirectory failed/)
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.scoped("as root with a local user: runuser, and the temp dir is owned by that user", () => {
+    const owners: Array<number> = []
+    return Effect.gen(function*() {
+      const { root, host, layer } = yield* onRealDisk({
+        around: (argv, run) =>
+          Effect.suspend(() => {
+            if (!argv.includes("-V")) owners.push(statSync(argv.at(-1)!.replace(/\/[^/]*$/, "")).uid)
+            return run
+          })
+      }, ready)
+      yield* Effect.gen(function*() {
+        const peer = yield* peerOf({ localUser: "backup", workingDir: `${root}/work` })
+        expect(yield* (yield* RemotePeers).checkCollectIndicator(peer)).toBe(true)
+        expect(host.calls[0]).toEqual(["/usr/bin/ssh", "-V"]) // the probe runs as us
+        expect(host.calls[1]!.slice(0, 4)).toEqual(["runuser", "-u", "backup", "--"])
+        expect(owners).toEqual([34])
+        expect(readdirSync(`${root}/work`)).toEqual([])
+      }).pipe(Effect.provide(layer))
+    })
+  })
+
+  it.effect("peers sharing one working dir are checked at once with distinct temp names", () => {
+    const { host, local, layer } = setup({
+      files: ready,
+      // every copy waits for a few turns, so all of them are in flight together
+      fake: { around: (_argv, run) => Effect.zipRight(Effect.repeatN(Effect.yieldNow(), 20), run) }
+    })
+    return Effect.gen(function*() {
+      const service = yield* RemotePeers
+      const peer = yield* peerOf({ rcpCommand: "scp -s" })
+      const results = yield* Effect.all(Array.from({ length: 8 }, () => service.checkCollectIndicator(peer)), {
+        concurrency: "unbounded"
+      })
+      expect(results).toEqual(Array(8).fill(true))
+      const targets = host.calls.map((argv) => argv.at(-1))
+      expect(new Set(targets).size).toBe(8)
+      expect(ls(local, "/work")).toEqual([])
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("unreachable after 5 minutes of a hung copy; the temp dir is removed", () => {
+    const { host, local, layer } = setup({
+      fake: { around: (argv, run) => (argv.includes("-V") ? run : Effect.succeed({ exitCode: 0, hang: true })) }
+    })
+    return Effect.gen(function*() {
+      const fiber = yield* Effect.fork((yield* RemotePeers).collectIndicatorStatus(yield* peerOf()))
+      yield* untilCalls(host, 2)
+      expect(ls(local, "/work")).toHaveLength(1)
+      yield* TestClock.adjust("5 minutes")
+      expect(yield* Fiber.join(fiber)).toEqual({ status: "unreachable", reason: "timed out after 5m" })
+      expect(ls(local, "/work")).toEqual([])
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("the timeouts can be overridden", () => {
+    const { host, layer } = setup({
+      fake: { around: (argv, run) => (argv.includes("-V") ? run : Effect.succeed({ exitCode: 0, hang: true })) }
+    })
+    return Effect.gen(function*() {
+      const fiber = yield* Effect.fork(
+        (yield* RemotePeers).collectIndicatorStatus(yield* peerOf()).pipe(
+          Effect.provideService(RemotePeer.RemoteTimeouts, { ...RemotePeer.RemoteTimeouts.defaultValue(), indicator: "10 seconds" })
+        )
+      )
+      yield* untilCalls(host, 2)
+      yield* TestClock.adjust("10 seconds")
+      expect(yield* Fiber.join(fiber)).toEqual({ status: "unreachable", reason: "timed out after 10s" })
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("an unknown OpenSSH version counts as legacy (the safe encoding)", () => {
+    const { layer } = setup({ fake: { sshVersion: "dropbear 2022.83", defaultProtocol: "legacy" } })
+    return Effect.gen(function*() {
+      expect(yield* (yield* RemotePeers).collectIndicatorStatus(yield* peerOf({ name: "nowhere.example" }))).toEqual({
+        status: "unreachable",
+        reason: "/usr/bin/scp exited with status 1"
+      })
+    }).pipe(Effect.provide(layer))
+  })
+})
+
+describe("writeStageIndicator", () => {
+  it.effect("pushes an empty file to <collectDir>/<name> and removes the local one", () => {
+    const { host, local, layer } = setup()
+    return Effect.gen(function*() {
+      yield* (yield* RemotePeers).writeStageIndicator(yield* peerOf())
+      expect(host.tree("peer1")["/collect/cback.stage"]).toBe("")
+      const argv = host.calls[1]!
+      expect(argv.slice(0, 5)).toEqual(["/usr/bin/scp", "-B", "-q", "-C", "--"])
+      expect(argv[5]).toMatch(/^\/work\/\.cedar-peer-[A-Za-z0-9]+\/cback\.stage$/)
+      expect(argv[6]).toBe("backup@peer1:/collect/cback.stage")
+      expect(argv).toHaveLength(7)
+      expect(ls(local, "/work")).toEqual([])
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect.each([
+    ["SFTP (literal target)", "scp -s", "backup@peer1:/odd/$(touch x); `id` 'q' */my stage"],
+    ["legacy (quoted target)", "scp -O", "backup@peer1:'/odd/$(touch x); `id` '\"'\"'q'\"'\"' */my stage'"]
+  ])("a hostile collect dir and name land literally: %s", ([, rcpCommand, operand]) => {
+    const dir = "/odd/$(touch x); `id` 'q' *"
+    const { host, layer } = setup({ files: { [`${dir}/f`]: "F" } })
+    return Effect.gen(function*() {
+      yield* (yield* RemotePeers).writeStageIndicator(yield* peerOf({ collectDir: dir, rcpCommand }), "my stage")
+      expect(host.tree("peer1")[`${dir}/my stage`]).toBe("")
+      expect(host.calls[0]!.at(-1)).toBe(operand)
+      expect(host.shellInjections).toEqual([])
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("the permissions travel with the new file", () => {
+    const { host, layer } = setup()
+    return Effect.gen(function*() {
+      yield* (yield* RemotePeers).writeStageIndicator(yield* peerOf({ rcpCommand: "scp -s" }), "cback.stage", { permissions: 0o600 })
+      expect(host.volume("peer1").statSync("/collect/cback.stage").mode & 0o777).toBe(0o600)
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect.each([
+    ["a missing collect dir", { collectDir: "/nope" }, 1, "scp: /nope/cback.stage: No such file or directory\n"],
+    ["an unknown host", { name: "nowhere.example" }, 255, "Connection closed\r\n"]
+  ] as const)("CopyFailed on %s; the local file is removed", ([, overrides, exitCode, stderr]) => {
+    const { host, local, layer } = setup()
+    return Effect.gen(function*() {
+      const peer = yield* peerOf({ rcpCommand: "scp -q", ...overrides })
+      const error = yield* Effect.flip((yield* RemotePeers).writeStageIndicator(peer))
+      expect(error).toMatchObject({
+        _tag: "CopyFailed",
+        exitCode,
+        stderr,
+        argv: host.calls.at(-1),
+        path: `backup@${peer.name}:${peer.collectDir}/cback.stage`
+      })
+      expect(ls(local, "/work")).toEqual([])
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("InvalidPath for a bad name, LocalUserNotPermitted when not root, nothing run", () => {
+    const { host, layer } = setup({ root: false })
+    return Effect.gen(function*() {
+      const service = yield* RemotePeers
+      expect(yield* Effect.flip(service.writeStageIndicator(yield* peerOf(), "../x"))).toMatchObject({
+        _tag: "InvalidPath",
+        problem: "BadName"
+      })
+      expect(yield* Effect.flip(service.writeStageIndicator(yield* peerOf({ localUser: "backup" })))).toMatchObject({
+        _tag: "LocalUserNotPermitted"
+      })
+      expect(host.calls).toEqual([])
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("FileOperationFailed when the working dir is missing", () => {
+    const { layer } = setup()
+    return Effect.gen(function*() {
+      const error = yield* Effect.flip(
+        (yield* RemotePeers).writeStageIndicator(yield* peerOf({ workingDir: "/missing", rcpCommand: "scp -s" }))
+      )
+      expect(error).toMatchObject({ _tag: "FileOperationFailed", operation: "makeDirectory" })
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.scoped("as root with a local user: runuser; the file is made in a dir that user owns", () =>
+    Effect.gen(function*() {
+      const { root, host, layer } = yield* onRealDisk({})
+      yield* Effect.gen(function*() {
+        const peer = yield* peerOf({ localUser: "backup", rcpCommand: "scp -s", workingDir: `${root}/work` })
+        yield* (yield* RemotePeers).writeStageIndicator(peer)
+        expect(host.invocations).toEqual([expect.objectContaining({ runAs: "backup" })])
+        expect(host.calls[0]!.slice(0, 6)).toEqual(["runuser", "-u", "backup", "--", "scp", "-s"])
+        expect(host.tree("peer1")["/collect/cback.stage"]).toBe("")
+        expect(readdirSync(`${root}/work`)).toEqual([])
+      }).pipe(Effect.provide(layer))
+    }))
+})
+
+describe("executeRemoteCommand", () => {
+  it.effect("runs rsh… -- user@host COMMAND with the command as one word", () => {
+    const { host, layer } = setup()
+    return Effect.gen(function*() {
+      yield* (yield* RemotePeers).executeRemoteCommand(yield* peerOf(), "ls -l /x; echo $HOME")
+      expect(host.calls).toEqual([["/usr/bin/ssh", "--", "backup@peer1", "ls -l /x; echo $HOME"]])
+      expect(host.commands).toEqual([{ host: "peer1", user: "backup", command: "ls -l /x; echo $HOME" }])
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("uses the peer's rsh command, IPv6 without brackets, runuser as root", () => {
+    const { host, layer } = setup()
+    return Effect.gen(function*() {
+      const peer = yield* peerOf({ name: "::1", rshCommand: "ssh -p 2222 -o 'BatchMode yes'", localUser: "backup" })
+      yield* (yield* RemotePeers).executeRemoteCommand(peer, "true")
+      expect(host.calls).toEqual([
+        ["runuser", "-u", "backup", "--", "ssh", "-p", "2222", "-o", "BatchMode yes", "--", "backup@::1", "true"]
+      ])
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("RemoteCommandFailed with exit code, stderr and argv", () => {
+    const { layer } = setup({ fake: { onCommand: () => ({ exitCode: 3, stderr: "no such command\n" }) } })
+    return Effect.gen(function*() {
+      const error = yield* Effect.flip((yield* RemotePeers).executeRemoteCommand(yield* peerOf(), "frobnicate"))
+      expect(error).toMatchObject({
+        _tag: "RemoteCommandFailed",
+        peer: "peer1",
+        exitCode: 3,
+        stderr: "no such command\n",
+        argv: ["/usr/bin/ssh", "--", "backup@peer1", "frobnicate"]
+      })
+      expect(error.message).toBe(
+        "peer peer1: remote command exited with status 3 (/usr/bin/ssh -- backup@peer1 frobnicate): no such command"
+      )
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("RemoteCommandFailed (255) for an unknown host or a refused login", () => {
+    const { layer } = setup()
+    return Effect.gen(function*() {
+      const service = yield* RemotePeers
+      expect(yield* Effect.flip(service.executeRemoteCommand(yield* peerOf({ name: "nowhere.example" }), "true")))
+        .toMatchObject({ exitCode: 255, stderr: "ssh: Could not resolve hostname nowhere.example: Name or service not known\r\n" })
+      expect(yield* Effect.flip(service.executeRemoteCommand(yield* peerOf({ remoteUser: "root" }), "true")))
+        .toMatchObject({ exitCode: 255, stderr: "root@peer1: Permission denied (publickey).\r\n" })
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("RemoteCommandFailed when the program cannot start", () => {
+    const { layer } = setup()
+    return Effect.gen(function*() {
+      const error = yield* Effect.flip((yield* RemotePeers).executeRemoteCommand(yield* peerOf({ rshCommand: "rsh" }), "true"))
+      expect(error).toMatchObject({ _tag: "RemoteCommandFailed", exitCode: 127, stderr: "rsh: command not found\n" })
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("refuses an empty command (ssh would open a login shell) without running anything", () => {
+    const { host, layer } = setup()
+    return Effect.gen(function*() {
+      const error = yield* Effect.flip((yield* RemotePeers).executeRemoteCommand(yield* peerOf(), "  "))
+      expect(error).toMatchObject({ _tag: "RemoteCommandFailed", stderr: "refusing to run an empty remote command" })
+      expect(error._tag === "RemoteCommandFailed" && error.exitCode).toBeUndefined()
+      expect(host.calls).toEqual([])
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("LocalUserNotPermitted when not root", () => {
+    const { host, layer } = setup({ root: false })
+    return Effect.gen(function*() {
+      const error = yield* Effect.flip((yield* RemotePeers).executeRemoteCommand(yield* peerOf({ localUser: "backup" }), "true"))
+      expect(error._tag).toBe("LocalUserNotPermitted")
+      expect(host.calls).toEqual([])
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("gives up on a remote command that never ends after 1 hour", () => {
+    const { host, layer } = setup({ fake: { onCommand: () => ({ exitCode: 0, hang: true }) } })
+    return Effect.gen(function*() {
+      const fiber = yield* Effect.fork((yield* RemotePeers).executeRemoteCommand(yield* peerOf(), "sleep 1d"))
+      yield* untilCalls(host, 1)
+      yield* TestClock.adjust("59 minutes")
+      expect(fiber.unsafePoll()).toBe(null)
+      yield* TestClock.adjust("1 minute")
+      const error = yield* Effect.flip(Fiber.join(fiber))
+      expect(error).toMatchObject({ _tag: "RemoteCommandFailed", stderr: "timed out after 1h" })
+    }).pipe(Effect.provide(layer))
+  })
+})
+
+describe("executeManagedAction", () => {
+  it.effect.each([
+    [{}, "collect", true, "/usr/bin/cback3 --full collect"],
+    [{ cbackCommand: "/opt/cback3 --config /etc/c.conf" }, "purge", false, "/opt/cback3 --config /etc/c.conf purge"]
+  ] as const)("runs %j %s full=%s remotely", ([overrides, action, full, command]) => {
+    const { host, layer } = setup()
+    return Effect.gen(function*() {
+      yield* (yield* RemotePeers).executeManagedAction(yield* peerOf(overrides), action, full)
+      expect(host.calls).toEqual([["/usr/bin/ssh", "--", "backup@peer1", command]])
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect.each(["", "collect; rm -rf /", "-x", "a b", "$(id)", "_x"])("InvalidPeerConfig for action %j, nothing run", (action) => {
+    const { host, layer } = setup()
+    return Effect.gen(function*() {
+      const error = yield* Effect.flip((yield* RemotePeers).executeManagedAction(yield* peerOf(), action, false))
+      expect(error).toMatchObject({
+        _tag: "InvalidPeerConfig",
+        peer: "peer1",
+        problems: ["action: must be letters, digits, '_' or '-', starting with a letter or digit"]
+      })
+      expect(host.calls).toEqual([])
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("ManagedActionFailed wraps the RemoteCommandFailed", () => {
+    const { layer } = setup({ fake: { onCommand: () => ({ exitCode: 2, stderr: "collect failed\n" }) } })
+    return Effect.gen(function*() {
+      const error = yield* Effect.flip((yield* RemotePeers).executeManagedAction(yield* peerOf(), "collect", false))
+      expect(error._tag).toBe("ManagedActionFailed")
+      if (error._tag !== "ManagedActionFailed") return
+      expect(error.action).toBe("collect")
+      expect(error.cause).toMatchObject({
+        _tag: "RemoteCommandFailed",
+        exitCode: 2,
+        argv: ["/usr/bin/ssh", "--", "backup@peer1", "/usr/bin/cback3 collect"]
+      })
+      expect(error.message).toBe("peer peer1: managed action collect exited with status 2: collect failed")
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("LocalUserNotPermitted when not root", () => {
+    const { layer } = setup({ root: false })
+    return Effect.gen(function*() {
+      const error = yield* Effect.flip((yield* RemotePeers).executeManagedAction(yield* peerOf({ localUser: "backup" }), "collect", true))
+      expect(error._tag).toBe("LocalUserNotPermitted")
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("a managed action may run 12 hours, not longer", () => {
+    const { host, layer } = setup({ fake: { onCommand: () => ({ exitCode: 0, hang: true }) } })
+    return Effect.gen(function*() {
+      const fiber = yield* Effect.fork((yield* RemotePeers).executeManagedAction(yield* peerOf(), "collect", true))
+      yield* untilCalls(host, 1)
+      yield* TestClock.adjust("11 hours")
+      expect(fiber.unsafePoll()).toBe(null)
+      yield* TestClock.adjust("1 hour")
+      const error = yield* Effect.flip(Fiber.join(fiber))
+      expect(error._tag === "ManagedActionFailed" && error.cause.stderr).toBe("timed out after 12h")
+    }).pipe(Effect.provide(layer))
+  })
+})
