@@ -8,7 +8,8 @@ import * as SystemUsers from "../SystemUsers.js"
 import { run } from "./commands.js"
 import { exitStatusOf, logLevelFrom, printFailure, stderrLogger } from "./report.js"
 
-const MainLayer = Layer.mergeAll(LocalPeers.Default, RemotePeers.Default, SystemUsers.layer).pipe(
+const MainLayer = Layer.mergeAll(LocalPeers.Default, RemotePeers.Default).pipe(
+  Layer.provideMerge(SystemUsers.layer),
   Layer.provideMerge(NodeContext.layer),
   Layer.provideMerge(Logger.replace(Logger.defaultLogger, stderrLogger))
 )
@@ -22,6 +23,7 @@ run(process.argv).pipe(
   (program) =>
     NodeRuntime.runMain(program, {
       disableErrorReporting: true,
+      disablePrettyLogger: true,
       teardown: (exit, onExit) => onExit(Exit.isSuccess(exit) ? 0 : exitStatusOf(exit.cause))
     })
 )
