@@ -415,7 +415,8 @@ export class RemotePeers extends Effect.Service<RemotePeers>()("cedar-peer/Remot
             }
           }
           yield* moveInto(peer, privateDir, targetDir, names)
-          return { count: names.length, bytes, files: names, skipped: [] } satisfies StageReport
+          const report: StageReport = { count: names.length, bytes, files: names, skipped: [] }
+          return report
         }))
       }
     )

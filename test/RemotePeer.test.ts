@@ -131,7 +131,7 @@ describe("RemotePeer.make", () => {
     ["a/b", "must not contain white space, '@', ':', '/' or NUL"],
     ["-oProxyCommand=x", "must not start with '-'"],
     ["", "must not be empty"]
-  ])("refuses user %j", ([user, message]) =>
+  ] as const)("refuses user %j", ([user, message]) =>
     Effect.gen(function*() {
       const remote = yield* Effect.flip(RemotePeer.make({ ...base, remoteUser: user }))
       expect(remote.problems).toEqual([`remoteUser: ${message}`])
