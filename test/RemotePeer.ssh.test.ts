@@ -206,7 +206,9 @@ for (const protocol of PROTOCOLS) {
         const rcpCommand = `${path.join(scratch.root, "no-such-scp")}${protocol === "legacy" ? " -O" : ""}`
         const peer = yield* makePeer(protocol, { rcpCommand, collectDir })
         const error = narrow(yield* Effect.flip((yield* RemotePeer.RemotePeers).stagePeer(peer, target)), "CopyFailed")
-        expect(error.peer).toBe(server.host)
+        // the spawn itself fails: no exit status, the reason in stderr
+        expect([error.peer, error.exitCode]).toEqual([server.host, undefined])
+        expect(error.stderr).toMatch(/no-such-scp/)
         expect(snapshot(target)).toEqual({})
       }))
   })
@@ -324,8 +326,9 @@ layer(Live, real)("RemotePeers remote commands", (it) => {
       expect(first.exitCode).toBe(255)
       expect(first.stderr).toMatch(/hostname\.invalid/)
       const noRsh = yield* makePeer("sftp", { rshCommand: path.join(scratch.root, "no-such-ssh"), collectDir: scratch.root })
-      const second = yield* Effect.flip(remote.executeRemoteCommand(noRsh, "true"))
-      expect(second._tag).toBe("RemoteCommandFailed")
+      const second = narrow(yield* Effect.flip(remote.executeRemoteCommand(noRsh, "true")), "RemoteCommandFailed")
+      expect(second.exitCode).toBeUndefined()
+      expect(second.stderr).toMatch(/no-such-ssh/)
     }))
 
   it.effect("runs the managed action command line `<cback> [--full] <action>` on the peer", () =>
@@ -385,6 +388,18 @@ for (const protocol of PROTOCOLS) {
         })
         expect(report.files).toEqual(["a"])
         expect(snapshot(target)).toEqual({ a: rootFile("640", "alpha") })
+      }))
+
+    it.effect("fails with CopyFailed (runuser exits 1) when the rcp command does not exist", () =>
+      Effect.gen(function*() {
+        const collectDir = scratch.collectDir("collect", { a: "a" })
+        const target = scratch.dir("target", { owner: "local", mode: 0o700 })
+        const rcpCommand = `${path.join(scratch.root, "no-such-scp")}${protocol === "legacy" ? " -O" : ""}`
+        const peer = yield* makePeer(protocol, { collectDir, rcpCommand, localUser: server.localUser })
+        const error = narrow(yield* Effect.flip((yield* RemotePeer.RemotePeers).stagePeer(peer, target)), "CopyFailed")
+        expect(error.exitCode).toBe(1)
+        expect(error.stderr).toMatch(/^runuser: failed to execute .*no-such-scp/)
+        expect(snapshot(target)).toEqual({})
       }))
 
     it.effect("checks and writes indicators as the local user", () =>
