@@ -252,6 +252,9 @@ type Ran =
  * exits 1 both when it could not connect and when the file is missing, but the file-level errors
  * come from the remote scp and are printed as `scp: …`, while a failed connection prints ssh's
  * messages or, with `-q`, nothing: so without an `scp: ` line, legacy means unreachable.
+ *
+ * @since 0.1.0
+ * @category predicates
  */
 export const isUnreachable = (protocol: ScpProtocol, exitCode: number, stderr: string): boolean => {
   if (exitCode === 255) return true

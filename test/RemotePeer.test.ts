@@ -283,10 +283,10 @@ describe("stagePeer", () => {
       expect(error._tag).toBe("CopyFailed")
       if (error._tag !== "CopyFailed") return
       expect(error.exitCode).toBe(255)
-      expect(error.stderr).toBe("Connection closed\r\n")
+      expect(error.stderr).toBe("/usr/bin/scp: Connection closed\r\n")
       expect(error.argv).toEqual(host.calls[0])
       expect(error.path).toBe("backup@nowhere.example:/collect")
-      expect(error.message).toBe("peer nowhere.example: backup@nowhere.example:/collect: copy failed with exit status 255: Connection closed")
+      expect(error.message).toBe("peer nowhere.example: backup@nowhere.example:/collect: copy failed with exit status 255: /usr/bin/scp: Connection closed")
       expect(ls(local, "/stage")).toEqual(["keep"])
     }).pipe(Effect.provide(layer))
   })
@@ -463,8 +463,8 @@ describe("collectIndicatorStatus / checkCollectIndicator", () => {
   })
 
   it.effect.each([
-    ["SFTP, unknown host", { name: "nowhere.example" }, undefined, "unreachable", "/usr/bin/scp exited with status 255: Connection closed"],
-    ["SFTP, refused login", { remoteUser: "intruder" }, undefined, "unreachable", "/usr/bin/scp exited with status 255: Connection closed"],
+    ["SFTP, unknown host", { name: "nowhere.example" }, undefined, "unreachable", "/usr/bin/scp exited with status 255: /usr/bin/scp: Connection closed"],
+    ["SFTP, refused login", { remoteUser: "intruder" }, undefined, "unreachable", "/usr/bin/scp exited with status 255: /usr/bin/scp: Connection closed"],
     ["legacy -O, unknown host (silent with -q)", { name: "nowhere.example", rcpCommand: "scp -q -O" }, undefined, "unreachable", "scp exited with status 1"],
     ["legacy -O, missing file", { rcpCommand: "scp -q -O" }, undefined, "not-ready", "scp exited with status 1: scp: /collect/cback.collect: No such file or directory"],
     ["legacy by OpenSSH 8.4, unknown host", { name: "nowhere.example" }, "legacy", "unreachable", "/usr/bin/scp exited with status 1"],
@@ -649,7 +649,7 @@ describe("writeStageIndicator", () => {
 
   it.effect.each([
     ["a missing collect dir", { collectDir: "/nope" }, 1, "scp: /nope/cback.stage: No such file or directory\n"],
-    ["an unknown host", { name: "nowhere.example" }, 255, "Connection closed\r\n"]
+    ["an unknown host", { name: "nowhere.example" }, 255, "scp: Connection closed\r\n"]
   ] as const)("CopyFailed on %s; the local file is removed", ([, overrides, exitCode, stderr]) => {
     const { host, local, layer } = setup()
     return Effect.gen(function*() {

@@ -328,7 +328,7 @@ export const make = (options: Options): FakeRemoteHost => {
     return Effect.isEffect(reply) ? reply : Effect.succeed(reply)
   }
 
-  const scp = (args: ReadonlyArray<string>, runAs: string | undefined) =>
+  const scp = (program: string, args: ReadonlyArray<string>, runAs: string | undefined) =>
     Effect.gen(function*() {
       const fs = yield* FileSystem.FileSystem
       const parsed = getopt(args, SCP_ARG)
@@ -341,10 +341,11 @@ export const make = (options: Options): FakeRemoteHost => {
       const target = parsed.operands[parsed.operands.length - 1]!
       const remoteTarget = splitRemote(target)
       const remoteSources = sources.map(splitRemote)
+      // as measured with OpenSSH 9.2: SFTP mode exits 255, legacy mode 1 (and with -q says nothing)
       const connectionFailed = (reply: Reply): Reply =>
         protocol === "sftp"
-          ? { exitCode: 255, stderr: `${quiet ? "" : reply.stderr ?? ""}Connection closed\r\n` }
-          : { exitCode: 1, stderr: quiet ? "" : `${reply.stderr ?? ""}lost connection\n` }
+          ? { exitCode: 255, stderr: quiet ? `${program}: Connection closed\r\n` : `${reply.stderr ?? ""}scp: Connection closed\r\n` }
+          : { exitCode: 1, stderr: quiet ? "" : reply.stderr ?? "" }
       const errors: Array<string> = []
 
       if (remoteTarget === undefined) {
@@ -452,7 +453,7 @@ export const make = (options: Options): FakeRemoteHost => {
     invocations.push({ argv, runAs })
     const program = basename(argv[0] ?? "")
     if (program === "ssh") return ssh(argv.slice(1), runAs)
-    if (program === "scp") return scp(argv.slice(1), runAs)
+    if (program === "scp") return scp(argv[0]!, argv.slice(1), runAs)
     return Effect.succeed({ exitCode: 127, stderr: `${argv[0] ?? ""}: command not found\n` })
   }
 

@@ -126,11 +126,11 @@ describe("FakeRemoteHost scp (SFTP mode)", () => {
       expect(yield* exec("scp", "-q", "--", "backup@nowhere:/c/*", "/in")).toEqual({
         exitCode: 255,
         stdout: "",
-        stderr: "Connection closed\r\n"
+        stderr: "scp: Connection closed\r\n"
       })
       const refused = yield* exec("scp", "--", "intruder@peer1:/c/*", "/in")
       expect(refused.exitCode).toBe(255)
-      expect(refused.stderr).toBe("intruder@peer1: Permission denied (publickey).\r\nConnection closed\r\n")
+      expect(refused.stderr).toBe("intruder@peer1: Permission denied (publickey).\r\nscp: Connection closed\r\n")
     }).pipe(Effect.provide(layer))
   })
 
@@ -191,7 +191,9 @@ describe("FakeRemoteHost scp (legacy mode)", () => {
     const { layer } = withLocal(host)
     return Effect.gen(function*() {
       expect(yield* exec("scp", "-q", "--", "backup@nowhere:/c/f", "/in")).toEqual({ exitCode: 1, stdout: "", stderr: "" })
-      expect((yield* exec("scp", "--", "backup@nowhere:/c/f", "/in")).stderr).toMatch(/lost connection/)
+      expect((yield* exec("scp", "--", "backup@nowhere:/c/f", "/in")).stderr).toBe(
+        "ssh: Could not resolve hostname nowhere: Name or service not known\r\n"
+      )
       // -s wins over the legacy default
       expect((yield* exec("scp", "-s", "--", "backup@nowhere:/c/f", "/in")).exitCode).toBe(255)
     }).pipe(Effect.provide(layer))
