@@ -193,6 +193,23 @@ describe("buildCbackCommand", () => {
   })
 })
 
+describe("isUnreachable: could the indicator not be looked for at all?", () => {
+  it.each([
+    ["sftp", 255, "/usr/bin/scp: Connection closed\r\n", true],
+    ["sftp", 255, "", true],
+    ["sftp", 1, "scp: /c/cback.collect: No such file or directory\n", false],
+    ["sftp", 1, "", false],
+    ["legacy", 1, "", true], // -q and no connection: nothing printed
+    ["legacy", 1, "ssh: Could not resolve hostname x: Name or service not known\r\n", true],
+    ["legacy", 1, "backup@x: Permission denied (publickey).\r\n", true],
+    ["legacy", 1, "scp: /c/cback.collect: No such file or directory\n", false],
+    ["legacy", 1, "Warning: something\r\nscp: /c/cback.collect: Permission denied\r\n", false],
+    ["legacy", 255, "scp: /c/x: No such file or directory\n", true]
+  ] as const)("%s, status %d, %j → %s", (protocol, exitCode, stderr, expected) => {
+    expect(RemotePeer.isUnreachable(protocol, exitCode, stderr)).toBe(expected)
+  })
+})
+
 describe("RemotePeers signatures list exactly their error tags", () => {
   it("as in docs/design.md", () => {
     type Op<K extends keyof RemotePeers> = RemotePeers[K] extends (...args: any) => infer R ? R : never
