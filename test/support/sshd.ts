@@ -141,7 +141,21 @@ export const startSshd = async (): Promise<SshServer> => {
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cedar-sshd-"))
   let child: ChildProcess | undefined
+  // If the test process exits without calling stop (a killed or crashed run), take sshd and the
+  // temp dir with it: synchronous, as an "exit" listener must be.
+  const onExit = () => {
+    if (child?.pid !== undefined && child.exitCode === null && child.signalCode === null) {
+      try {
+        process.kill(child.pid, "SIGTERM")
+      } catch {
+        // already gone
+      }
+    }
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+  process.once("exit", onExit)
   const stop = async () => {
+    process.removeListener("exit", onExit)
     const current = child
     child = undefined
     if (current?.pid !== undefined && current.exitCode === null && current.signalCode === null) {
