@@ -256,6 +256,20 @@ for (const protocol of PROTOCOLS) {
         expect(snapshot(workingDir)).toEqual({})
       }))
 
+    it.effect("checks several peers sharing one working dir at the same time, each answer its own", () =>
+      Effect.gen(function*() {
+        const workingDir = scratch.dir("work")
+        const remote = yield* RemotePeer.RemotePeers
+        const peers = yield* Effect.forEach([0, 1, 2, 3, 4, 5, 6, 7], (i) =>
+          makePeer(protocol, {
+            collectDir: scratch.collectDir(`collect-${i}`, i % 2 === 0 ? { "cback.collect": "" } : { other: "" }),
+            workingDir
+          }))
+        const answers = yield* Effect.forEach(peers, (peer) => remote.checkCollectIndicator(peer), { concurrency: "unbounded" })
+        expect(answers).toEqual([true, false, true, false, true, false, true, false])
+        expect(snapshot(workingDir)).toEqual({})
+      }))
+
     it.effect("refuses an indicator name that is not a plain file name", () =>
       Effect.gen(function*() {
         const peer = yield* makePeer(protocol, { collectDir: scratch.collectDir("collect", {}) })
@@ -278,6 +292,14 @@ for (const protocol of PROTOCOLS) {
         yield* remote.writeStageIndicator(peer, "old indicator")
         expect(snapshot(collectDir)).toEqual({ "cback.stage": remoteFile("644", ""), "old indicator": remoteFile("644", "") })
         expect(snapshot(workingDir)).toEqual({})
+      }))
+
+    it.effect("gives a new indicator the requested permissions (scp creates it with its source's mode)", () =>
+      Effect.gen(function*() {
+        const collectDir = scratch.collectDir("collect", {})
+        const peer = yield* makePeer(protocol, { collectDir })
+        yield* (yield* RemotePeer.RemotePeers).writeStageIndicator(peer, "cback.stage", { permissions: 0o600 })
+        expect(snapshot(collectDir)).toEqual({ "cback.stage": remoteFile("600", "") })
       }))
 
     it.effect("fails with CopyFailed when the collect dir is missing or the host unknown; no temporary file remains", () =>
