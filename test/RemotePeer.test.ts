@@ -275,6 +275,7 @@ describe("stagePeer", () => {
   ])("a hostile collect dir reaches the peer literally (%s)", ([, rcpCommand, operand]) => {
     const dir = "/odd/$(touch x); `id` 'q' *"
     const { host, local, layer } = setup({ files: { [`${dir}/f`]: "F", "/odd/decoy/f": "no" } })
+    // (emoji and other non-BMP names: see the "fetched literally" indicator test)
     return Effect.gen(function*() {
       const peer = yield* peerOf({ collectDir: dir, ...(rcpCommand === undefined ? {} : { rcpCommand }) })
       expect(yield* (yield* RemotePeers).stagePeer(peer, "/stage")).toEqual({ count: 1, bytes: 1, files: ["f"], skipped: [] })
@@ -495,7 +496,7 @@ describe("collectIndicatorStatus / checkCollectIndicator", () => {
   })
 
   it.effect("an indicator name with metacharacters is fetched literally in both protocols", () => {
-    const name = "ready $(x) `y` ;*?[a]"
+    const name = "ready $(x) `y` ;*?[a] 🚀"
     const { host, layer } = setup({ files: { [`/collect/${name}`]: "", "/collect/ready-decoy": "" } })
     return Effect.gen(function*() {
       const service = yield* RemotePeers

@@ -64,9 +64,11 @@ export const hasBadCharacter = (path: string): boolean => /[\0\n\r]/.test(path)
 /**
  * A download source: every character outside `[A-Za-z0-9._/-]` backslash-escaped. SFTP-mode scp
  * unescapes it in its own glob, legacy scp's remote shell unescapes it, so it reaches the peer
- * literally either way. Callers append an unescaped `/*` to glob a directory.
+ * literally either way (per code point: `u`, so an emoji is not split into lone surrogates).
+ * Callers append an unescaped `/*` to glob a directory. Escapes whole code
+ * points (`u` flag): a backslash between the two halves of a surrogate pair would break an emoji.
  */
-export const encodeDownloadSource = (path: string): string => path.replace(/[^A-Za-z0-9._/-]/g, "\\$&")
+export const encodeDownloadSource = (path: string): string => path.replace(/[^A-Za-z0-9._/-]/gu, "\\$&")
 
 /** An upload target: literal for SFTP mode, one single-quoted word for legacy scp's remote shell. */
 export const encodeUploadTarget = (path: string, protocol: ScpProtocol): string =>

@@ -134,8 +134,8 @@ const segmentRegExp = (segment: string): RegExp => {
   return new RegExp(`^${source}$`, "s")
 }
 const escapeRegExp = (c: string): string => c.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")
-const unescape = (segment: string): string => segment.replace(/\\(.)/gs, "$1")
-const hasGlobMeta = (segment: string): boolean => GLOB_META.test(segment.replace(/\\./gs, ""))
+const unescape = (segment: string): string => segment.replace(/\\(.)/gsu, "$1")
+const hasGlobMeta = (segment: string): boolean => GLOB_META.test(segment.replace(/\\./gsu, ""))
 
 /** Expands an escaped glob against a volume; names starting with `.` match only a literal `.`. */
 const expandGlob = (volume: Volume, pattern: string): Array<string> => {
@@ -196,7 +196,7 @@ const decodeShellLine = (line: string): Array<ShellWord> => {
     } else if (c === "'") {
       const end = line.indexOf("'", i + 1)
       if (end < 0) return [{ _tag: "Interpreted", char: "'" }]
-      push(line.slice(i + 1, end).replace(/./gs, "\\$&"))
+      push(line.slice(i + 1, end).replace(/./gsu, "\\$&"))
       i = end + 1
     } else if (c === "\"") {
       let j = i + 1
@@ -213,7 +213,7 @@ const decodeShellLine = (line: string): Array<ShellWord> => {
         }
       }
       if (j >= line.length) return [{ _tag: "Interpreted", char: "\"" }]
-      push(text.replace(/./gs, "\\$&"))
+      push(text.replace(/./gsu, "\\$&"))
       i = j + 1
     } else if (SHELL_SPECIAL.has(c)) {
       return [{ _tag: "Interpreted", char: c }]

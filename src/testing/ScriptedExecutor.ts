@@ -29,7 +29,7 @@ export interface Reply {
  */
 export interface ScriptedExecutor<R = never> {
   readonly layer: Layer.Layer<CommandExecutor.CommandExecutor, never, R>
-  /** one entry per started command; a pipeline is recorded as its commands joined by `"|"` */
+  /** one entry per started command, as the child would receive it (UTF-8); a pipeline is its commands joined by `"|"` */
   readonly calls: ReadonlyArray<ReadonlyArray<string>>
 }
 
@@ -39,8 +39,11 @@ const bytes = (text: string | undefined): Stream.Stream<Uint8Array> =>
 /** Exit status of a child killed by SIGTERM, as a shell reports it. */
 const KILLED = 143
 
+// A real child gets its argv as UTF-8 bytes: a lone surrogate arrives as U+FFFD, so it does here.
+const asSpawned = (word: string): string => new TextDecoder().decode(new TextEncoder().encode(word))
+
 const argvOf = (command: Command.Command): ReadonlyArray<string> =>
-  Command.flatten(command).flatMap((c, i) => [...(i === 0 ? [] : ["|"]), c.command, ...c.args])
+  Command.flatten(command).flatMap((c, i) => [...(i === 0 ? [] : ["|"]), c.command, ...c.args]).map(asSpawned)
 
 /**
  * Builds a scripted executor. The script runs when a command starts (so its side effects happen

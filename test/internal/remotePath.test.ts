@@ -38,6 +38,7 @@ const HOSTILE_PATHS = [
   "/srv/(paren)",
   "/srv/tab\there",
   "/srv/ünïcödé €",
+  "/srv/emoji 😀/🚀", // outside the BMP: surrogate pairs must not be split by an escape
   "/srv/=equals:colon,comma@at%percent^caret"
 ]
 
@@ -105,8 +106,8 @@ describe("OpenSSH version", () => {
 describe("remote path encoding", () => {
   it.each(HOSTILE_PATHS)("download source %j escapes everything outside [A-Za-z0-9._/-]", (path) => {
     const encoded = encodeDownloadSource(path)
-    expect(encoded.replace(/\\[^]/g, "")).toMatch(/^[A-Za-z0-9._/-]*$/)
-    expect(encoded.replace(/\\([^])/g, "$1")).toBe(path) // what sftp's glob unescapes
+    expect(encoded.replace(/\\[^]/gu, "")).toMatch(/^[A-Za-z0-9._/-]*$/)
+    expect(encoded.replace(/\\([^])/gu, "$1")).toBe(path) // what sftp's glob unescapes
   })
 
   it.each(HOSTILE_PATHS)("download source %j reaches sh and bash literally (legacy remote shell)", (path) => {
@@ -123,6 +124,11 @@ describe("remote path encoding", () => {
     const encoded = encodeUploadTarget(path, "legacy")
     expect(throughShell("sh", encoded)).toBe(path)
     expect(throughShell("bash", encoded)).toBe(path)
+  })
+
+  it("escapes a character outside the BMP as one code point", () => {
+    expect(encodeDownloadSource("/a/🚀")).toBe("/a/\\🚀")
+    expect(Buffer.from(encodeDownloadSource("/a/🚀"), "utf8").toString("utf8")).toBe("/a/\\🚀")
   })
 
   it("an escaped `/*` suffix still globs, the escaped directory does not", () => {

@@ -24,6 +24,14 @@ describe("ScriptedExecutor", () => {
     }).pipe(Effect.provide(scripted.layer))
   })
 
+  it.effect("records argv as a child receives it: UTF-8, a lone surrogate becomes U+FFFD", () => {
+    const scripted = ScriptedExecutor.make(() => ({ exitCode: 0 }))
+    return Effect.gen(function*() {
+      yield* exec("echo", "🚀", "\ud83d")
+      expect(scripted.calls).toEqual([["echo", "🚀", "\ufffd"]])
+    }).pipe(Effect.provide(scripted.layer))
+  })
+
   it.effect("a script may be an effect that needs services", () => {
     const scripted = ScriptedExecutor.make((argv) =>
       Effect.map(FileSystem.FileSystem, () => ({ exitCode: argv.length }))
