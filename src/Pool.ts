@@ -145,7 +145,7 @@ const WEEKDAYS = ["sunday", "monday", "tuesday", "wednesday", "thursday", "frida
  */
 export const dailyDir = (stagingDir: string, date: Date): string => {
   const pad = (n: number) => String(n).padStart(2, "0")
-  const base = stagingDir.endsWith("/") && stagingDir.length > 1 ? stagingDir.slice(0, -1) : stagingDir
+  const base = stagingDir.replace(/\/+$/, "")
   return `${base}/${date.getFullYear()}/${pad(date.getMonth() + 1)}/${pad(date.getDate())}`
 }
 

@@ -255,7 +255,9 @@ export const make = (options: Options = {}): MemoryFileSystem => {
     return run(method, directory, undefined, () => {
       if (opts?.directory === undefined) volume.mkdirSync(directory, { recursive: true, mode: 0o1777 })
       const prefix = opts?.prefix ?? ""
-      return String(volume.mkdtempSync(prefix === "" ? `${directory.replace(/\/+$/, "")}/` : joinPath(directory, prefix)))
+      const made = String(volume.mkdtempSync(prefix === "" ? `${directory.replace(/\/+$/, "")}/` : joinPath(directory, prefix)))
+      volume.chmodSync(made, 0o700) // as mkdtemp(3) on a real disk
+      return made
     })
   }
 

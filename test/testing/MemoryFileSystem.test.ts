@@ -129,3 +129,12 @@ describe("MemoryFileSystem", () => {
       expect(yield* fs.readFileString("/x")).toBe("y")
     }).pipe(Effect.provide(MemoryFileSystem.layer({ "/x": "y" }))))
 })
+
+describe("MemoryFileSystem temp directories", () => {
+  it.effect("are private (0700) like mkdtemp on a real disk", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const dir = yield* fs.makeTempDirectory({ prefix: "x-" })
+      expect((yield* fs.stat(dir)).mode & 0o777).toBe(0o700)
+    }).pipe(Effect.provide(MemoryFileSystem.layer())))
+})
