@@ -118,8 +118,7 @@ describe("Pool.dailyDir", () => {
     expect(Pool.dailyDir(staging, date)).toBe(expected)
   })
 
-  // Finding: only one trailing slash is dropped and "/" keeps its own, so these give "//2026/01/05"
-  // and "/stage//2026/01/05" (while the peer dirs, made with path.join, come out normalised).
+  // The peer dirs are made with path.join (normalised), so the daily dir must match them.
   it("has no double slash for a staging dir of / or with several trailing slashes", () => {
     expect(Pool.dailyDir("/", new Date(2026, 0, 5))).toBe("/2026/01/05")
     expect(Pool.dailyDir("/stage//", new Date(2026, 0, 5))).toBe("/stage/2026/01/05")
@@ -722,6 +721,38 @@ describe("Pool.stage as root on a real temp dir", () => {
       expect(readFileSync(`${daily}/${REMOTE}/g.tar`, "utf8")).toBe("GGGG")
       expect(readdirSync(`${root}/work`)).toEqual([])
       expect(host.tree(REMOTE)["/collect/cback.stage"]).toBe("")
+    }))
+
+  // Finding: as root the copy runs as `runuser -u backup -- /usr/bin/scp …`, and the reason names
+  // argv[0] of the wrapped command, so it says "runuser exited with status 255" although runuser
+  // only passed on the status of scp, which could not connect.
+  it.scoped("an unreachable peer's reason names the copy program, not runuser", () =>
+    Effect.gen(function*() {
+      const root = yield* onRealDisk
+      const host = FakeRemoteHost.make({ hosts: DEFAULT_HOSTS })
+      const platform = Layer.mergeAll(
+        host.layer.pipe(Layer.provide(NodeFileSystem.layer)),
+        NodeFileSystem.layer,
+        Path.layer,
+        SystemUsers.layerTest({ root: true, users: USERS, groups: GROUPS })
+      )
+      const layer = Layer.mergeAll(LocalPeers.Default, RemotePeers.Default).pipe(Layer.provideMerge(platform))
+      const config = yield* Config.decodeUnknown({
+        options: { startingDay: "monday", workingDir: `${root}/work`, backupUser: "backup", backupGroup: "staff" },
+        peers: [remote("unknown.example.org")],
+        stage: { stagingDir: `${root}/stage` }
+      }, SOURCE)
+      const summary = yield* Pool.stage(config, { now: NOW }).pipe(Effect.provide(layer))
+      expect(host.calls.at(-1)?.slice(0, 5)).toEqual(["runuser", "-u", "backup", "--", "/usr/bin/scp"])
+      expect(summary.peers).toEqual([{
+        name: "unknown.example.org",
+        type: "remote",
+        status: "unreachable",
+        files: 0,
+        bytes: 0,
+        ignored: false,
+        reason: "/usr/bin/scp exited with status 255: /usr/bin/scp: Connection closed"
+      }])
     }))
 })
 

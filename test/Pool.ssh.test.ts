@@ -1,0 +1,224 @@
+// Pool.stage and Pool.check on a mixed pool against the real loopback sshd (test/support/sshd.ts):
+// real NodeContext, real SystemUsers (we run as root), real scp/ssh. As root the remote peer's
+// local user is options.backupUser, so the backup user is the harness's local user (cplocal, with
+// its own client key and a nologin shell) and everything the run makes belongs to it. The remote
+// side is this machine, logged in to as cpremote. The CLI half runs the built bin (npm test builds
+// dist first).
+import { NodeContext } from "@effect/platform-node"
+import { describe, expect, layer } from "@effect/vitest"
+import { Effect, Layer, Logger, LogLevel } from "effect"
+import { spawnSync } from "node:child_process"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { afterAll, beforeAll, inject, it } from "vitest"
+import * as Config from "../src/Config.js"
+import { LocalPeers } from "../src/LocalPeer.js"
+import * as Pool from "../src/Pool.js"
+import { RemotePeers } from "../src/RemotePeer.js"
+import * as SystemUsers from "../src/SystemUsers.js"
+import { makeScratch, requireServer, snapshot } from "./support/sshd.js"
+
+const server = requireServer(inject("sshServer"))
+const scratch = makeScratch(server, "pool-ssh")
+afterAll(() => scratch.remove())
+
+const BIN = path.join(import.meta.dirname, "../dist/cli/main.js")
+
+const Live = Layer.mergeAll(LocalPeers.Default, RemotePeers.Default).pipe(
+  Layer.provideMerge(SystemUsers.layer),
+  Layer.provideMerge(NodeContext.layer),
+  // the not-ready peer is logged as an error on purpose: keep the test output readable
+  Layer.provideMerge(Logger.minimumLogLevel(LogLevel.None))
+)
+const real = { excludeTestServices: true } as const
+
+// Thursday, 26 November 2026, local time.
+const NOW = new Date(2026, 10, 26, 10, 30)
+
+type Protocol = "sftp" | "legacy"
+
+/** `uid:gid:mode:content`, as `snapshot` prints a file */
+const asLocal = (content: string, mode = "644") => `${server.localUid}:${server.localGid}:${mode}:${content}`
+const asRemote = (content: string) => `${server.remoteUid}:${server.remoteGid}:644:${content}`
+const asRoot = (content: string) => `0:0:644:${content}`
+const ids = (file: string) => {
+  const info = fs.statSync(file)
+  return `${info.uid}:${info.gid}`
+}
+
+/**
+ * A pool: local alpha (ready), local beta (not ready), the remote peer 127.0.0.1 (ready, collect
+ * dir owned by cpremote) and any extra peers, as a JSON config file with the harness's commands.
+ */
+const makePool = (label: string, options: { readonly protocol?: Protocol; readonly extraPeers?: ReadonlyArray<object> } = {}) => {
+  const base = scratch.dir(label)
+  const staging = scratch.dir("staging", { parent: base })
+  const work = scratch.dir("work", { parent: base })
+  const alpha = scratch.dir("alpha", { parent: base })
+  fs.writeFileSync(path.join(alpha, "a.txt"), "alpha a\n")
+  fs.writeFileSync(path.join(alpha, "b c.txt"), "bc")
+  fs.writeFileSync(path.join(alpha, "cback.collect"), "")
+  const beta = scratch.dir("beta", { parent: base })
+  fs.writeFileSync(path.join(beta, "b.txt"), "beta")
+  const remoteCollect = scratch.collectDir("remote collect", { "r.dat": "remote data\n", "cback.collect": "" }, base)
+  const config = {
+    options: {
+      startingDay: "monday",
+      workingDir: work,
+      backupUser: server.localUser,
+      backupGroup: server.localUser,
+      rcpCommand: options.protocol === "legacy" ? server.rcpLegacy : server.rcpSftp,
+      rshCommand: server.rsh
+    },
+    peers: [
+      { name: "alpha", type: "local", collectDir: alpha },
+      { name: "beta", type: "local", collectDir: beta },
+      { name: server.host, type: "remote", collectDir: remoteCollect, backupUser: server.remoteUser },
+      ...(options.extraPeers ?? [])
+    ],
+    stage: { stagingDir: staging }
+  }
+  const configPath = path.join(base, "pool.json")
+  fs.writeFileSync(configPath, JSON.stringify(config, null, 2))
+  return { base, staging, work, alpha, beta, remoteCollect, config, configPath }
+}
+
+const cli = (args: ReadonlyArray<string>) => {
+  const done = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", timeout: 60_000 })
+  return { status: done.status, stdout: done.stdout, stderr: done.stderr }
+}
+
+for (const protocol of ["sftp", "legacy"] as const) {
+  layer(Live, real)(`Pool.stage on a mixed pool over ${protocol} scp`, (it) => {
+    it.effect("stages the ready peers as the backup user, writes the indicators, owns everything as backup:backup", () =>
+      Effect.gen(function*() {
+        const pool = makePool(`stage-${protocol}`, { protocol })
+        const config = yield* Config.load(pool.configPath)
+        const summary = yield* Pool.stage(config, { now: NOW })
+        const daily = path.join(pool.staging, "2026/11/26")
+        expect(summary).toEqual({
+          dailyDir: daily,
+          full: false,
+          ok: false,
+          peers: [
+            { name: "alpha", type: "local", status: "staged", files: 3, bytes: 10, ignored: false },
+            {
+              name: "beta",
+              type: "local",
+              status: "not-ready",
+              files: 0,
+              bytes: 0,
+              ignored: false,
+              reason: "collect indicator cback.collect not found"
+            },
+            { name: server.host, type: "remote", status: "staged", files: 2, bytes: 12, ignored: false }
+          ]
+        })
+        expect(snapshot(daily)).toEqual({
+          alpha: "<dir>",
+          beta: "<dir>",
+          [server.host]: "<dir>",
+          "cback.stage": asLocal("")
+        })
+        expect(snapshot(path.join(daily, "alpha"))).toEqual({
+          "a.txt": asLocal("alpha a\n"),
+          "b c.txt": asLocal("bc"),
+          "cback.collect": asLocal("")
+        })
+        expect(snapshot(path.join(daily, "beta"))).toEqual({})
+        // no private directory left in the peer dir or the working dir
+        expect(snapshot(path.join(daily, server.host))).toEqual({ "cback.collect": asLocal(""), "r.dat": asLocal("remote data\n") })
+        expect(snapshot(pool.work)).toEqual({})
+        // the daily dir, its month and year and the peer dirs belong to the backup user and group
+        for (const dir of ["2026", "2026/11", "2026/11/26", "2026/11/26/alpha", "2026/11/26/beta", `2026/11/26/${server.host}`]) {
+          expect([dir, ids(path.join(pool.staging, dir))]).toEqual([dir, `${server.localUid}:${server.localGid}`])
+        }
+        expect(ids(pool.staging)).toBe("0:0")
+        // stage indicators: in alpha's collect dir, on the remote collect dir (as the remote user), none for beta
+        expect(snapshot(pool.alpha)).toEqual({
+          "a.txt": asRoot("alpha a\n"),
+          "b c.txt": asRoot("bc"),
+          "cback.collect": asRoot(""),
+          "cback.stage": asRoot("")
+        })
+        expect(snapshot(pool.beta)).toEqual({ "b.txt": asRoot("beta") })
+        expect(snapshot(pool.remoteCollect)).toEqual({
+          "cback.collect": asRemote(""),
+          "cback.stage": asRemote(""),
+          "r.dat": asRemote("remote data\n")
+        })
+      }))
+  })
+}
+
+describe("cedar-peer stage and check on a mixed pool (the built CLI)", () => {
+  beforeAll(() => {
+    if (!fs.existsSync(BIN)) throw new Error(`${BIN} is missing: run \`npm run build\` first (npm test does)`)
+  })
+
+  it("stage exits 1 while a local peer is not ready, 0 with --peer for the ready ones", () => {
+    const pool = makePool("cli-stage")
+    const done = cli(["stage", "--config", pool.configPath, "--json"])
+    expect(done.status).toBe(1)
+    const summary = JSON.parse(done.stdout)
+    expect(summary).toEqual({
+      dailyDir: expect.stringMatching(new RegExp(`^${pool.staging}/\\d{4}/\\d{2}/\\d{2}$`)),
+      full: false,
+      ok: false,
+      peers: [
+        { name: "alpha", type: "local", status: "staged", files: 3, bytes: 10, ignored: false },
+        expect.objectContaining({ name: "beta", type: "local", status: "not-ready", files: 0, bytes: 0, ignored: false }),
+        { name: server.host, type: "remote", status: "staged", files: 2, bytes: 12, ignored: false }
+      ]
+    })
+    expect(done.stderr).toMatch(/peer=beta .*not ready/)
+    const daily: string = summary.dailyDir
+    expect(snapshot(path.join(daily, server.host))).toEqual({ "cback.collect": asLocal(""), "r.dat": asLocal("remote data\n") })
+    expect(snapshot(daily)["cback.stage"]).toBe(asLocal(""))
+    expect(snapshot(pool.remoteCollect)["cback.stage"]).toBe(asRemote(""))
+    expect(fs.existsSync(path.join(pool.beta, "cback.stage"))).toBe(false)
+
+    const ready = cli(["stage", "--config", pool.configPath, "--json", "--peer", "alpha", "--peer", server.host])
+    expect(ready.status).toBe(0)
+    expect(JSON.parse(ready.stdout)).toEqual({
+      dailyDir: daily,
+      full: false,
+      ok: true,
+      peers: [
+        { name: "alpha", type: "local", status: "staged", files: 4, bytes: 10, ignored: false },
+        { name: server.host, type: "remote", status: "staged", files: 3, bytes: 12, ignored: false }
+      ]
+    })
+  })
+
+  it("check --json shows a remote peer that cannot be resolved as unreachable", () => {
+    const pool = makePool("cli-check", {
+      extraPeers: [{ name: "hostname.invalid", type: "remote", collectDir: "/nowhere", backupUser: server.remoteUser }]
+    })
+    const done = cli(["check", "--config", pool.configPath, "--json"])
+    expect(done.status).toBe(1)
+    const summary = JSON.parse(done.stdout)
+    expect(summary).toEqual({
+      ok: false,
+      peers: [
+        { name: "alpha", type: "local", ready: true, status: "ready" },
+        { name: "beta", type: "local", ready: false, status: "not-ready", reason: "collect indicator cback.collect not found" },
+        { name: server.host, type: "remote", ready: true, status: "ready" },
+        {
+          name: "hostname.invalid",
+          type: "remote",
+          ready: false,
+          status: "unreachable",
+          // scp -q in SFTP mode says only this when ssh cannot resolve the host (NOTES-ssh.md)
+          reason: expect.stringMatching(/^(runuser|\/usr\/bin\/scp) exited with status 255: \/usr\/bin\/scp: Connection closed$/)
+        }
+      ]
+    })
+    // a check leaves nothing behind
+    expect(snapshot(pool.staging)).toEqual({})
+    expect(snapshot(pool.work)).toEqual({})
+    const ready = cli(["check", "--config", pool.configPath, "--json", "--peer", "alpha", "--peer", server.host])
+    expect(ready.status).toBe(0)
+    expect(JSON.parse(ready.stdout).ok).toBe(true)
+  })
+})
