@@ -2,12 +2,18 @@
 // quickstart example word for word and runs on the test layer; the nightly example's own test runs;
 // every example message in docs/errors.md is what the error really prints.
 import { Path } from "@effect/platform"
-import type { Layer as LayerType } from "effect"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, Layer, Logger } from "effect"
+import type { Layer as LayerType } from "effect"
+import { Cause, Effect, Exit, Layer, Logger } from "effect"
 import { readFileSync } from "node:fs"
 import { vi } from "vitest"
-import { MemoryFileSystem, ScriptedExecutor } from "../src/testing/index.js"
+import { exitStatusOf } from "../src/cli/report.js"
+import * as Config from "../src/Config.js"
+import * as LocalPeer from "../src/LocalPeer.js"
+import * as PeerError from "../src/PeerError.js"
+import * as RemotePeer from "../src/RemotePeer.js"
+import * as SystemUsers from "../src/SystemUsers.js"
+import { FakeRemoteHost, MemoryFileSystem, ScriptedExecutor } from "../src/testing/index.js"
 // the nightly example's test registers its tests here
 import "../docs/examples/nightly.test-example.js"
 
@@ -122,4 +128,186 @@ describe("quickstart (docs/examples/quickstart.ts) on the test layer", () => {
       expect(error.message).toBe(`peer alpha: "/opt/backup/stage/alpha": does not exist`)
       expect(r.ls("/srv/alpha/collect")).toEqual(["cback.collect", "etc.tar", "home.tar"])
     }))
+})
+
+// ---------------------------------------------------------------------------------------------
+// docs/errors.md: every example line is what the CLI prints for an error made by a real operation
+// on the test layer (or, where the test layer cannot fail that way, constructed as the Node layer would).
+
+
+type Tagged = { readonly _tag: string; readonly message: string }
+
+const errorExamples = Effect.gen(function*() {
+  const disk = MemoryFileSystem.make({
+    files: {
+      "/srv/alpha/collect/cback.collect": "",
+      "/srv/alpha/collect/etc.tar": "x",
+      "/srv/beta/collect/cback.collect": "",
+      "/srv/beta/collect/etc.tar": "x",
+      "/srv/beta/collect/logs/today.log": "x"
+    },
+    symlinks: { "/srv/beta/collect/latest.tar": "/srv/beta/collect/etc.tar" },
+    directories: ["/srv/empty/collect", "/opt/backup/stage/alpha", "/var/tmp/cback"]
+  })
+  disk.volume.chmodSync("/srv/alpha/collect", 0o555)
+  const hosts = FakeRemoteHost.make({
+    hosts: { "db1.example.org": { users: ["backup"], files: { "/var/backup": null } } },
+    onCommand: ({ command }) =>
+      command.startsWith("/usr/bin/cback3")
+        ? { exitCode: 1, stderr: "Error: Unable to acquire lock /var/run/cback3.lock\n" }
+        : { exitCode: 2, stderr: "df: /var/backup/collect: No such file or directory\n" }
+  })
+  const services = (root: boolean) =>
+    Layer.mergeAll(LocalPeer.LocalPeers.Default, RemotePeer.RemotePeers.Default).pipe(
+      Layer.provideMerge(SystemUsers.layerTest({ root })),
+      Layer.provideMerge(Layer.mergeAll(disk.layer, Path.layer, hosts.layer.pipe(Layer.provide(disk.layer))))
+    )
+  const fail = <A, E extends Tagged, R>(effect: Effect.Effect<A, E, R>) => Effect.flip(effect)
+
+  return yield* Effect.gen(function*() {
+    const local = yield* LocalPeer.LocalPeers
+    const remote = yield* RemotePeer.RemotePeers
+    const alpha = new LocalPeer.LocalPeer({ name: "alpha", collectDir: "/srv/alpha/collect" })
+    const beta = new LocalPeer.LocalPeer({ name: "beta", collectDir: "/srv/beta/collect" })
+    const empty = new LocalPeer.LocalPeer({ name: "gamma", collectDir: "/srv/empty/collect" })
+    const db1 = new RemotePeer.RemotePeer({
+      name: "db1.example.org",
+      collectDir: "/var/backup/collect",
+      workingDir: "/var/tmp/cback",
+      remoteUser: "backup"
+    })
+    const db1AsBackup = new RemotePeer.RemotePeer({ ...db1, localUser: "backup" })
+    const examples: Record<string, ReadonlyArray<Tagged>> = {
+      InvalidPeerConfig: [
+        yield* fail(LocalPeer.make({ name: "alpha", collectDir: "srv/alpha", ignoreFailureMode: "sometimes" })),
+        yield* fail(RemotePeer.make({
+          name: "-oProxyCommand=sh",
+          collectDir: "/var/backup/collect",
+          workingDir: "/var/tmp/cback",
+          remoteUser: "backup"
+        })),
+        yield* fail(remote.executeManagedAction(db1, "collect; rm -rf /", false))
+      ],
+      InvalidPath: [
+        yield* fail(local.stagePeer(alpha, "opt/backup/stage/alpha")),
+        yield* fail(local.stagePeer(alpha, "/opt/backup/stage/2026/11/26/alpha")),
+        yield* fail(local.checkCollectIndicator(alpha, "../cback.collect"))
+      ],
+      UnsupportedEntry: [yield* fail(local.stagePeer(beta, "/opt/backup/stage/alpha"))],
+      NothingStaged: [yield* fail(local.stagePeer(empty, "/opt/backup/stage/alpha"))],
+      CopyFailed: [yield* fail(remote.stagePeer(db1, "/opt/backup/stage/alpha"))],
+      FileOperationFailed: [yield* fail(local.writeStageIndicator(alpha))],
+      LocalUserNotPermitted: [yield* fail(remote.stagePeer(db1AsBackup, "/opt/backup/stage/alpha"))],
+      RemoteCommandFailed: [yield* fail(remote.executeRemoteCommand(db1, "df -h /var/backup/collect"))],
+      ManagedActionFailed: [yield* fail(remote.executeManagedAction(db1, "collect", true))],
+      ConfigError: [
+        yield* fail(Config.decodeJson(
+          JSON.stringify({
+            options: { startingDay: "someday", workingDir: "/var/tmp/cback", backupUser: "backup", backupGroup: "backup" },
+            peers: [
+              { name: "alpha", type: "local", collectDir: "/srv/alpha/collect" },
+              { name: "db1.example.org", type: "remote", collectDir: "var/backup", managed: "yes" }
+            ],
+            stage: { stagingDir: "/opt/backup/stage" }
+          }),
+          "/etc/cback3.json"
+        ))
+      ]
+    }
+    return examples
+  }).pipe(Effect.provide(services(false)))
+})
+
+const CLASSES = Object.entries(PeerError as Record<string, unknown>).filter(
+  (entry): entry is [string, { readonly fields: Record<string, unknown> }] =>
+    typeof entry[1] === "function" && entry[1].prototype instanceof Error
+)
+
+// The Cedar equivalent each error's JSDoc in src/PeerError.ts gives ("(Cedar: IOError)"), or "—".
+const cedarOf = (tag: string): string => {
+  const source = read("src/PeerError.ts")
+  const at = source.indexOf(`export class ${tag} `)
+  const doc = source.slice(source.lastIndexOf("/**", at), at)
+  return /\(Cedar: (\w+)/.exec(doc)?.[1] ?? "—"
+}
+
+interface Section {
+  readonly tag: string
+  readonly fields: ReadonlyArray<string>
+  readonly cedar: string | undefined
+  readonly exit: number | undefined
+  readonly printed: string | undefined
+}
+
+const sections = (markdown: string): ReadonlyArray<Section> =>
+  markdown.split(/^## /m).slice(1).map((section) => {
+    const tag = /^`(\w+)`\n/.exec(section)?.[1] ?? section.slice(0, section.indexOf("\n"))
+    return {
+      tag,
+      fields: [...section.matchAll(/^\| `(\w+)` \|/gm)].map((m) => m[1]!),
+      cedar: /\*\*Cedar:\*\* (\S+)/.exec(section)?.[1],
+      exit: Number(/\*\*CLI exit status:\*\* (\d+)/.exec(section)?.[1]),
+      printed: /```text\n([\s\S]*?)\n```/.exec(section)?.[1]
+    }
+  })
+
+describe("docs/errors.md", () => {
+  const markdown = read("docs/errors.md")
+  const documented = sections(markdown)
+
+  it("has one section per error class of src/PeerError.ts, in source order", () => {
+    expect(CLASSES.map(([name]) => name)).toHaveLength(10)
+    expect(documented.map((s) => s.tag)).toEqual(CLASSES.map(([name]) => name))
+  })
+
+  it("lists exactly each error's fields, in schema order", () => {
+    for (const [name, schema] of CLASSES) {
+      const section = documented.find((s) => s.tag === name)!
+      expect({ name, fields: section.fields }).toEqual({
+        name,
+        fields: Object.keys(schema.fields).filter((field) => field !== "_tag")
+      })
+    }
+  })
+
+  it("gives the Cedar equivalent of the source's JSDoc, in the sections and the summary table", () => {
+    const table = new Map(
+      [...markdown.matchAll(/^\| \[`(\w+)`\]\(#(\w+)\) \| (\S+) \| (\d) \|$/gm)].map((m) => [m[1]!, m])
+    )
+    expect([...table.keys()]).toEqual(CLASSES.map(([name]) => name))
+    for (const { tag, cedar, exit } of documented) {
+      const row = table.get(tag)!
+      expect({ tag, cedar, anchor: row[2], tableCedar: row[3], tableExit: Number(row[4]) }).toEqual({
+        tag,
+        cedar: cedarOf(tag),
+        anchor: tag.toLowerCase(),
+        tableCedar: cedarOf(tag),
+        tableExit: exit
+      })
+    }
+  })
+
+  it.effect("every example line is what the CLI prints for a real error, with the exit status the CLI uses", () =>
+    Effect.gen(function*() {
+      const examples = yield* errorExamples
+      expect(Object.keys(examples)).toEqual(documented.map((s) => s.tag))
+      for (const section of documented) {
+        const errors = examples[section.tag]!
+        expect(errors.map((e) => e._tag)).toEqual(errors.map(() => section.tag))
+        // the CLI prints `error[Tag] message` (src/cli/report.ts printFailure) and exits with exitStatusOf
+        expect({ tag: section.tag, printed: section.printed }).toEqual({
+          tag: section.tag,
+          printed: errors.map((e) => `error[${e._tag}] ${e.message}`).join("\n")
+        })
+        expect({ tag: section.tag, exit: errors.map((e) => exitStatusOf(Cause.fail(e))) }).toEqual({
+          tag: section.tag,
+          exit: errors.map(() => section.exit)
+        })
+      }
+    }))
+
+  it("exit status 2 is exactly ConfigError and InvalidPeerConfig", () => {
+    expect(documented.filter((s) => s.exit === 2).map((s) => s.tag).sort()).toEqual(["ConfigError", "InvalidPeerConfig"])
+    expect(documented.filter((s) => s.exit !== 2).every((s) => s.exit === 1)).toBe(true)
+  })
 })
