@@ -807,6 +807,22 @@ describe("Pool.runManagedAction", () => {
     }).pipe(Effect.provide(layer))
   })
 
+  it.effect("the rsh command and remote user are the peer's, else the options'", () => {
+    const { host, layer } = setup({ hosts: { "m1.example.org": { users: ["peeruser"] }, "m2.example.org": { users: ["backup"] } } })
+    return Effect.gen(function*() {
+      const config = yield* configOf(poolJson([
+        remote("m1.example.org", { managed: true, backupUser: "peeruser", rshCommand: "/opt/ssh -F '/etc/my ssh'" }),
+        remote("m2.example.org", { managed: true })
+      ], { managedActions: ["collect"], rshCommand: "/usr/bin/ssh -p 2222", cbackCommand: "/opt/cback3" }))
+      const summary = yield* Pool.runManagedAction(config, "collect")
+      expect(summary.ok).toBe(true)
+      expect(host.calls).toEqual([
+        ["/opt/ssh", "-F", "/etc/my ssh", "--", "peeruser@m1.example.org", "/opt/cback3 collect"],
+        ["/usr/bin/ssh", "-p", "2222", "--", "backup@m2.example.org", "/opt/cback3 collect"]
+      ])
+    }).pipe(Effect.provide(layer))
+  })
+
   it.effect("as root, runs ssh as the backup user", () => {
     const { host, layer } = setup({ root: true, hosts: MANAGED_HOSTS })
     return Effect.gen(function*() {
