@@ -14,8 +14,9 @@ import * as PeerError from "../src/PeerError.js"
 import * as RemotePeer from "../src/RemotePeer.js"
 import * as SystemUsers from "../src/SystemUsers.js"
 import { FakeRemoteHost, MemoryFileSystem, ScriptedExecutor } from "../src/testing/index.js"
-// the nightly example's test registers its tests here
+// the example tests register their tests here
 import "../docs/examples/nightly.test-example.js"
+import "../docs/examples/test-layer.test-example.js"
 
 const read = (file: string) => readFileSync(new URL(`../${file}`, import.meta.url), "utf8")
 

@@ -1,0 +1,102 @@
+/**
+ * The three pieces of cedar-peer's test layer, one test each: MemoryFileSystem with fault
+ * injection, ScriptedExecutor recording argv, FakeRemoteHost answering scp and ssh.
+ * (`test/docs.test.ts` imports this file, so it runs in CI.)
+ *
+ * @since 0.1.0
+ */
+import { Path } from "@effect/platform"
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Layer } from "effect"
+// In your project: from "cedar-peer" and "cedar-peer/testing"
+import { LocalPeer, RemotePeer, SystemUsers } from "../../src/index.js"
+import { FakeRemoteHost, MemoryFileSystem, ScriptedExecutor } from "../../src/testing/index.js"
+
+describe("the test layer", () => {
+  it.effect("MemoryFileSystem: a copy failing half-way leaves the target as it was", () =>
+    Effect.gen(function*() {
+      let copies = 0
+      const disk = MemoryFileSystem.make({
+        files: { "/collect/a.tar": "A", "/collect/b.tar": "B", "/stage/a.tar": "old A" },
+        // the second copy fails as if the disk were full
+        fail: (operation) => (operation === "copyFile" && ++copies === 2 ? "Unknown" : undefined)
+      })
+      const peer = yield* LocalPeer.make({ name: "alpha", collectDir: "/collect" })
+      const error = yield* Effect.gen(function*() {
+        const local = yield* LocalPeer.LocalPeers
+        return yield* local.stagePeer(peer, "/stage")
+      }).pipe(
+        Effect.provide(LocalPeer.LocalPeers.Default.pipe(Layer.provide(Layer.merge(disk.layer, Path.layer)))),
+        Effect.flip
+      )
+      expect(error._tag).toBe("CopyFailed")
+      expect(disk.volume.toJSON("/stage")).toEqual({ "/stage/a.tar": "old A" })
+    }))
+
+  it.effect("ScriptedExecutor: every argv is recorded, every reply scripted", () =>
+    Effect.gen(function*() {
+      const executor = ScriptedExecutor.make((argv) =>
+        argv.at(-1) === "uptime" ? { exitCode: 0, stdout: "up 3 days\n" } : { exitCode: 127, stderr: "not scripted\n" }
+      )
+      const layer = RemotePeer.RemotePeers.Default.pipe(
+        Layer.provide(Layer.mergeAll(executor.layer, MemoryFileSystem.layer(), Path.layer, SystemUsers.layerTest({ root: false })))
+      )
+      const peer = yield* RemotePeer.make({
+        name: "db1.example.org",
+        collectDir: "/var/backup/collect",
+        workingDir: "/var/tmp/cback",
+        remoteUser: "backup",
+        rshCommand: "/usr/bin/ssh -o BatchMode=yes"
+      })
+      yield* Effect.gen(function*() {
+        const remote = yield* RemotePeer.RemotePeers
+        yield* remote.executeRemoteCommand(peer, "uptime")
+      }).pipe(Effect.provide(layer))
+      expect(executor.calls).toEqual([["/usr/bin/ssh", "-o", "BatchMode=yes", "--", "backup@db1.example.org", "uptime"]])
+    }))
+
+  it.effect("FakeRemoteHost: scp copies between the host's tree and the local disk", () =>
+    Effect.gen(function*() {
+      const disk = MemoryFileSystem.make({ directories: ["/stage", "/var/tmp/cback"] })
+      const host = FakeRemoteHost.make({
+        hosts: { "db1.example.org": { users: ["backup"], files: { "/var/backup/collect/db.sql.gz": "SQL" } } }
+      })
+      const layer = RemotePeer.RemotePeers.Default.pipe(
+        Layer.provide(Layer.mergeAll(
+          host.layer.pipe(Layer.provide(disk.layer)),
+          disk.layer,
+          Path.layer,
+          SystemUsers.layerTest({ root: false })
+        ))
+      )
+      const peer = yield* RemotePeer.make({
+        name: "db1.example.org",
+        collectDir: "/var/backup/collect",
+        workingDir: "/var/tmp/cback",
+        remoteUser: "backup"
+      })
+      const report = yield* Effect.gen(function*() {
+        const remote = yield* RemotePeer.RemotePeers
+        const report = yield* remote.stagePeer(peer, "/stage")
+        yield* remote.writeStageIndicator(peer)
+        return report
+      }).pipe(Effect.provide(layer))
+      expect(report).toEqual({ count: 1, bytes: 3, files: ["db.sql.gz"], skipped: [] })
+      expect(disk.volume.toJSON("/stage")).toEqual({ "/stage/db.sql.gz": "SQL" })
+      expect(host.tree("db1.example.org")).toEqual({
+        "/var/backup/collect/db.sql.gz": "SQL",
+        "/var/backup/collect/cback.stage": ""
+      })
+      // every argv as started: `--` before host and path operands; private names are random
+      expect(host.calls).toEqual([
+        ["/usr/bin/scp", "-B", "-q", "-C", "--", "backup@db1.example.org:/var/backup/collect/*", expect.stringMatching(/^\/stage\/\.cedar-peer-\w+$/)],
+        ["/usr/bin/ssh", "-V"], // which scp protocol the local OpenSSH speaks, asked once, to encode the upload target
+        [
+          "/usr/bin/scp", "-B", "-q", "-C", "--",
+          expect.stringMatching(/^\/var\/tmp\/cback\/\.cedar-peer-\w+\/cback\.stage$/),
+          "backup@db1.example.org:/var/backup/collect/cback.stage"
+        ]
+      ])
+      expect(disk.volume.toJSON("/var/tmp/cback")).toEqual({ "/var/tmp/cback": null })
+    }))
+})
