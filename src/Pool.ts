@@ -362,6 +362,11 @@ const stageOne = (
   Effect.gen(function*() {
     const ignored = isFailureIgnored(peerConfig.ignoreFailures, { ...context, startingDay: config.options.startingDay })
     const base = { name: peerConfig.name, type: peerConfig.type, files: 0, bytes: 0 } as const
+    const failed = (counts: Pick<PeerStageResult, "name" | "type" | "files" | "bytes">, error: ErrorSummary) =>
+      Effect.as(
+        ignored ? Effect.logInfo(error.message) : Effect.logError(error.message),
+        { ...counts, status: "failed", ignored, error: summarize(error) } satisfies PeerStageResult
+      )
     const outcome = yield* Effect.gen(function*() {
       const peer = yield* peerValue(config, peerConfig, context.isRoot)
       const indicator = yield* collectIndicatorStatus(peer, DEF_COLLECT_INDICATOR)
@@ -377,16 +382,13 @@ const stageOne = (
       }
       const report = yield* stagePeer(peer, context.targetDir, { ownership: context.ownership })
       yield* Effect.logInfo(`staged ${report.count} file(s), ${report.bytes} byte(s) for peer ${peer.name}`)
-      yield* writeStageIndicator(peer)
-      return { ...base, status: "staged", files: report.count, bytes: report.bytes, ignored: false } satisfies PeerStageResult
-    }).pipe(
-      Effect.catchAll((error) =>
-        Effect.gen(function*() {
-          yield* ignored ? Effect.logInfo(error.message) : Effect.logError(error.message)
-          return { ...base, status: "failed", ignored, error: summarize(error) } satisfies PeerStageResult
-        })
+      const staged = { ...base, files: report.count, bytes: report.bytes }
+      // The files are in the staging dir even when the indicator cannot be written: say how many.
+      return yield* writeStageIndicator(peer).pipe(
+        Effect.as<PeerStageResult>({ ...staged, status: "staged", ignored: false }),
+        Effect.catchAll((error) => failed(staged, error))
       )
-    )
+    }).pipe(Effect.catchAll((error) => failed(base, error)))
     return outcome
   }).pipe(Effect.annotateLogs("peer", peerConfig.name))
 

@@ -455,8 +455,8 @@ export class RemotePeers extends Effect.Service<RemotePeers>()("cedar-peer/Remot
           const protocol = yield* protocolOf(peer)
           const workDir = yield* privateDirectory(peer, peer.workingDir)
           const localFile = path.join(workDir, name)
-          const argv = runAs(peer.localUser, fetchArgv(peer, name, localFile))
-          const ran = yield* run(argv, timeouts.indicator)
+          const copy = fetchArgv(peer, name, localFile)
+          const ran = yield* run(runAs(peer.localUser, copy), timeouts.indicator)
           if (ran._tag === "NotRun") return { status: "unreachable", reason: ran.reason } satisfies IndicatorStatus
           const arrived = yield* fs.exists(localFile).pipe(Effect.orElseSucceed(() => false))
           if (ran.exitCode === 0) {
@@ -465,7 +465,8 @@ export class RemotePeers extends Effect.Service<RemotePeers>()("cedar-peer/Remot
               : ({ status: "not-ready", reason: `copy of ${name} exited 0 but no file arrived` } satisfies IndicatorStatus)
           }
           const detail = firstLine(ran.stderr)
-          const reason = `${argv[0]} exited with status ${ran.exitCode}${detail === "" ? "" : `: ${detail}`}`
+          // name the copy program, not a runuser wrapper that only passed its status on
+          const reason = `${copy[0]} exited with status ${ran.exitCode}${detail === "" ? "" : `: ${detail}`}`
           return {
             status: isUnreachable(protocol, ran.exitCode, ran.stderr) ? "unreachable" : "not-ready",
             reason

@@ -381,7 +381,7 @@ describe("Pool.stage", () => {
 
   // The files did reach the staging dir; the summary reports the peer failed (files and bytes 0),
   // so a re-run stages it again.
-  it.effect("a failure writing the stage indicator marks the peer failed", () => {
+  it.effect("a failure writing the stage indicator marks the peer failed, with the counts of what was staged", () => {
     const { memory, layer } = setup({
       files: { "/srv/alpha/a": "1", "/srv/alpha/cback.collect": "" },
       fail: (operation, path) => (operation === "writeFile" && path === "/srv/alpha/cback.stage" ? "PermissionDenied" : undefined)
@@ -393,6 +393,8 @@ describe("Pool.stage", () => {
         name: "alpha",
         type: "local",
         status: "failed",
+        files: 2,
+        bytes: 1,
         ignored: false,
         error: {
           _tag: "FileOperationFailed",
