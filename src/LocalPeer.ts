@@ -5,9 +5,9 @@
  * @since 0.1.0
  */
 import { FileSystem, Path } from "@effect/platform"
-import type { Error as PlatformError } from "@effect/platform"
-import { Effect, ParseResult, Schema } from "effect"
+import { Effect, Schema } from "effect"
 import { randomBytes } from "node:crypto"
+import { decodePeer, isMissing, requireDirectory as checkDirectory } from "./internal/peerChecks.js"
 import type { IndicatorOptions, IndicatorStatus, Ownership, SkippedEntry, StageOptions, StageReport } from "./Peer.js"
 import {
   AbsolutePath,
@@ -15,8 +15,7 @@ import {
   DEF_STAGE_INDICATOR,
   FailureMode,
   isPlainFileName,
-  NonBlankString,
-  VALID_FAILURE_MODES
+  NonBlankString
 } from "./Peer.js"
 import {
   CopyFailed,
@@ -26,11 +25,6 @@ import {
   NothingStaged,
   UnsupportedEntry
 } from "./PeerError.js"
-
-// One message for a bad mode instead of one per literal (the union's own message needs `override`).
-const FailureModeField = FailureMode.annotations({
-  message: () => ({ message: `must be one of ${VALID_FAILURE_MODES.join(", ")}`, override: true })
-})
 
 /**
  * A local peer: its name, its collect directory (which need not exist yet) and when the pool
@@ -42,7 +36,7 @@ const FailureModeField = FailureMode.annotations({
 export class LocalPeer extends Schema.TaggedClass<LocalPeer>()("LocalPeer", {
   name: NonBlankString,
   collectDir: AbsolutePath,
-  ignoreFailureMode: Schema.optionalWith(FailureModeField, { exact: true })
+  ignoreFailureMode: Schema.optionalWith(FailureMode, { exact: true })
 }) {}
 
 /**
@@ -64,21 +58,12 @@ export interface LocalPeerInput {
  * @category constructors
  */
 export const make = (input: LocalPeerInput): Effect.Effect<LocalPeer, InvalidPeerConfig> =>
-  Schema.decodeUnknown(LocalPeer, { errors: "all", onExcessProperty: "ignore" })({
+  decodePeer(LocalPeer, input.name, {
     _tag: "LocalPeer",
     name: input.name,
     collectDir: input.collectDir,
-    ...(input.ignoreFailureMode === undefined ? {} : { ignoreFailureMode: input.ignoreFailureMode })
-  }).pipe(
-    Effect.mapError((error) =>
-      new InvalidPeerConfig({
-        peer: typeof input.name === "string" ? input.name : String(input.name),
-        problems: ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) =>
-          `${issue.path.join(".")}: ${issue.message}`
-        )
-      })
-    )
-  )
+    ignoreFailureMode: input.ignoreFailureMode
+  })
 
 /** How many files are copied at once: enough to keep the libuv pool busy, few enough to bound fds. */
 const COPY_CONCURRENCY = 8
@@ -88,9 +73,6 @@ const entryKind = (type: FileSystem.File.Type): SkippedEntry["kind"] => (type ==
 type Entry =
   | { readonly name: string; readonly kind: "File"; readonly size: number }
   | { readonly name: string; readonly kind: SkippedEntry["kind"] }
-
-const isMissing = (error: PlatformError.PlatformError): boolean =>
-  error._tag === "SystemError" && (error.reason === "NotFound" || error.reason === "BadResource")
 
 /**
  * Stages local peers and reads and writes their indicator files. Built on the platform
@@ -111,18 +93,7 @@ export class LocalPeers extends Effect.Service<LocalPeers>()("cedar-peer/LocalPe
       (peer: LocalPeer, operation: FileOperationFailed["operation"], file: string) => (cause: unknown) =>
         new FileOperationFailed({ peer: peer.name, operation, path: file, cause })
 
-    // A symlink to a directory passes: stat follows links, as the seed's os.path.isdir does.
-    const requireDirectory = (peer: LocalPeer, dir: string) =>
-      Effect.gen(function*() {
-        if (dir.includes("\0")) return yield* invalidPath(peer, dir, "BadCharacter")
-        if (!path.isAbsolute(dir)) return yield* invalidPath(peer, dir, "NotAbsolute")
-        const info = yield* fs.stat(dir).pipe(
-          Effect.mapError((error): InvalidPath | FileOperationFailed =>
-            isMissing(error) ? invalidPath(peer, dir, "NotFound") : fileOperationFailed(peer, "stat", dir)(error)
-          )
-        )
-        if (info.type !== "Directory") return yield* invalidPath(peer, dir, "NotADirectory")
-      })
+    const requireDirectory = (peer: LocalPeer, dir: string) => checkDirectory(fs, path, peer.name, dir)
 
     const requireIndicatorName = (peer: LocalPeer, name: string) =>
       isPlainFileName(name) ? Effect.void : Effect.fail(invalidPath(peer, name, "BadName"))

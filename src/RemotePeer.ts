@@ -7,7 +7,8 @@
  */
 import { Command, CommandExecutor, FileSystem, Path } from "@effect/platform"
 import type { Error as PlatformError } from "@effect/platform"
-import { Context, Duration, Effect, Option, ParseResult, Schema } from "effect"
+import { Context, Duration, Effect, Option, Schema } from "effect"
+import { decodePeer, problemsOf, requireDirectory as checkDirectory } from "./internal/peerChecks.js"
 import { runToEnd } from "./internal/process.js"
 import type { ScpProtocol } from "./internal/remotePath.js"
 import {
@@ -38,8 +39,7 @@ import {
   isPlainFileName,
   NonBlankString,
   RemotePath,
-  UserName,
-  VALID_FAILURE_MODES
+  UserName
 } from "./Peer.js"
 import {
   CopyFailed,
@@ -52,11 +52,6 @@ import {
   RemoteCommandFailed
 } from "./PeerError.js"
 import { SystemUsers } from "./SystemUsers.js"
-
-// One message for a bad mode instead of one per literal.
-const FailureModeField = FailureMode.annotations({
-  message: () => ({ message: `must be one of ${VALID_FAILURE_MODES.join(", ")}`, override: true })
-})
 
 /**
  * A remote peer. `rcpCommand` / `rshCommand` hold the command line as given (absent when the
@@ -75,7 +70,7 @@ export class RemotePeer extends Schema.TaggedClass<RemotePeer>()("RemotePeer", {
   rcpCommand: Schema.optionalWith(CommandLine, { exact: true }),
   rshCommand: Schema.optionalWith(CommandLine, { exact: true }),
   cbackCommand: Schema.optionalWith(NonBlankString, { exact: true }),
-  ignoreFailureMode: Schema.optionalWith(FailureModeField, { exact: true })
+  ignoreFailureMode: Schema.optionalWith(FailureMode, { exact: true })
 }) {}
 
 /**
@@ -96,34 +91,25 @@ export interface RemotePeerInput {
   readonly ignoreFailureMode?: string | undefined
 }
 
-const OPTIONAL_FIELDS = ["localUser", "rcpCommand", "rshCommand", "cbackCommand", "ignoreFailureMode"] as const
-
 /**
  * Validates `input` into a `RemotePeer`; `InvalidPeerConfig` lists every problem as `field: message`.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const make = (input: RemotePeerInput): Effect.Effect<RemotePeer, InvalidPeerConfig> => {
-  const fields: Record<string, unknown> = {
+export const make = (input: RemotePeerInput): Effect.Effect<RemotePeer, InvalidPeerConfig> =>
+  decodePeer(RemotePeer, input.name, {
     _tag: "RemotePeer",
     name: input.name,
     collectDir: input.collectDir,
     workingDir: input.workingDir,
-    remoteUser: input.remoteUser
-  }
-  for (const key of OPTIONAL_FIELDS) if (input[key] !== undefined) fields[key] = input[key]
-  return Schema.decodeUnknown(RemotePeer, { errors: "all", onExcessProperty: "ignore" })(fields).pipe(
-    Effect.mapError((error) =>
-      new InvalidPeerConfig({
-        peer: typeof input.name === "string" ? input.name : String(input.name),
-        problems: ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) =>
-          `${issue.path.join(".")}: ${issue.message}`
-        )
-      })
-    )
-  )
-}
+    remoteUser: input.remoteUser,
+    localUser: input.localUser,
+    rcpCommand: input.rcpCommand,
+    rshCommand: input.rshCommand,
+    cbackCommand: input.cbackCommand,
+    ignoreFailureMode: input.ignoreFailureMode
+  })
 
 /**
  * The copy command's argv: the peer's `rcpCommand` split into words, else `DEF_RCP_COMMAND`.
@@ -329,19 +315,7 @@ export class RemotePeers extends Effect.Service<RemotePeers>()("cedar-peer/Remot
       (peer: RemotePeer, operation: FileOperationFailed["operation"], file: string) => (cause: unknown) =>
         new FileOperationFailed({ peer: peer.name, operation, path: file, cause })
 
-    const requireTargetDirectory = (peer: RemotePeer, dir: string) =>
-      Effect.gen(function*() {
-        if (dir.includes("\0")) return yield* invalidPath(peer, dir, "BadCharacter")
-        if (!path.isAbsolute(dir)) return yield* invalidPath(peer, dir, "NotAbsolute")
-        const info = yield* fs.stat(dir).pipe(
-          Effect.mapError((error): InvalidPath | FileOperationFailed =>
-            error._tag === "SystemError" && error.reason === "NotFound"
-              ? invalidPath(peer, dir, "NotFound")
-              : fileOperationFailed(peer, "stat", dir)(error)
-          )
-        )
-        if (info.type !== "Directory") return yield* invalidPath(peer, dir, "NotADirectory")
-      })
+    const requireTargetDirectory = (peer: RemotePeer, dir: string) => checkDirectory(fs, path, peer.name, dir)
 
     const requireRemotePath = (peer: RemotePeer) =>
       hasBadCharacter(peer.collectDir) ? Effect.fail(invalidPath(peer, peer.collectDir, "BadCharacter")) : Effect.void
@@ -548,7 +522,7 @@ export class RemotePeers extends Effect.Service<RemotePeers>()("cedar-peer/Remot
           Effect.mapError((error) =>
             new InvalidPeerConfig({
               peer: peer.name,
-              problems: ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) => `action: ${issue.message}`)
+              problems: problemsOf(error, "action")
             })
           )
         )

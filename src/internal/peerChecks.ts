@@ -1,0 +1,53 @@
+// What both peer kinds check the same way: untrusted input decoded into a peer value, and a
+// local directory that an operation needs.
+import type { FileSystem, Path } from "@effect/platform"
+import type { Error as PlatformError } from "@effect/platform"
+import { Effect, ParseResult, Schema } from "effect"
+import { FileOperationFailed, InvalidPath, InvalidPeerConfig } from "../PeerError.js"
+
+/** Every problem of a decode as `field: message`. */
+export const problemsOf = (error: ParseResult.ParseError, prefix?: string): Array<string> =>
+  ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) =>
+    `${prefix ?? issue.path.join(".")}: ${issue.message}`
+  )
+
+/** Decodes untrusted fields into a peer value, listing every problem in one InvalidPeerConfig. */
+export const decodePeer = <A, I>(
+  schema: Schema.Schema<A, I>,
+  name: unknown,
+  fields: Record<string, unknown>
+): Effect.Effect<A, InvalidPeerConfig> =>
+  Schema.decodeUnknown(schema, { errors: "all", onExcessProperty: "ignore" })(
+    // an `undefined` optional field means "not set", which exact optional fields spell by absence
+    Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined))
+  ).pipe(
+    Effect.mapError((error) =>
+      new InvalidPeerConfig({ peer: typeof name === "string" ? name : String(name), problems: problemsOf(error) })
+    )
+  )
+
+/** ENOENT, or ENOTDIR for a path under a file: either way the directory is not there. */
+export const isMissing = (error: PlatformError.PlatformError): boolean =>
+  error._tag === "SystemError" && (error.reason === "NotFound" || error.reason === "BadResource")
+
+/**
+ * Fails unless `dir` is an absolute path to an existing directory. A symlink to a directory
+ * passes: stat follows links, as the seed's os.path.isdir does.
+ */
+export const requireDirectory = (
+  fs: FileSystem.FileSystem,
+  path: Path.Path,
+  peer: string,
+  dir: string
+): Effect.Effect<void, InvalidPath | FileOperationFailed> =>
+  Effect.gen(function*() {
+    const invalid = (problem: InvalidPath["problem"]) => new InvalidPath({ peer, path: dir, problem })
+    if (dir.includes("\0")) return yield* invalid("BadCharacter")
+    if (!path.isAbsolute(dir)) return yield* invalid("NotAbsolute")
+    const info = yield* fs.stat(dir).pipe(
+      Effect.mapError((error): InvalidPath | FileOperationFailed =>
+        isMissing(error) ? invalid("NotFound") : new FileOperationFailed({ peer, operation: "stat", path: dir, cause: error })
+      )
+    )
+    if (info.type !== "Directory") return yield* invalid("NotADirectory")
+  })
