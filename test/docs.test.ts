@@ -2,18 +2,22 @@
 // quickstart example word for word and runs on the test layer; the nightly example's own test runs;
 // every example message in docs/errors.md is what the error really prints.
 import { Path } from "@effect/platform"
-import { describe, expect, it } from "@effect/vitest"
+import { describe, expect, expectTypeOf, it } from "@effect/vitest"
 import type { Layer as LayerType } from "effect"
 import { Cause, Effect, Exit, Layer, Logger } from "effect"
 import { readFileSync } from "node:fs"
 import { vi } from "vitest"
 import { exitStatusOf } from "../src/cli/report.js"
 import * as Config from "../src/Config.js"
+import * as Index from "../src/index.js"
 import * as LocalPeer from "../src/LocalPeer.js"
 import * as PeerError from "../src/PeerError.js"
+import * as Pool from "../src/Pool.js"
 import * as RemotePeer from "../src/RemotePeer.js"
 import * as SystemUsers from "../src/SystemUsers.js"
 import { FakeRemoteHost, MemoryFileSystem, ScriptedExecutor } from "../src/testing/index.js"
+import * as Testing from "../src/testing/index.js"
+import { ManifestFailed, nightly, nightlyExitCode } from "../docs/examples/nightly.js"
 // the example tests register their tests here
 import "../docs/examples/nightly.test-example.js"
 import "../docs/examples/test-layer.test-example.js"
@@ -310,5 +314,134 @@ describe("docs/errors.md", () => {
   it("exit status 2 is exactly ConfigError and InvalidPeerConfig", () => {
     expect(documented.filter((s) => s.exit === 2).map((s) => s.tag).sort()).toEqual(["ConfigError", "InvalidPeerConfig"])
     expect(documented.filter((s) => s.exit !== 2).every((s) => s.exit === 1)).toBe(true)
+  })
+})
+
+// ---------------------------------------------------------------------------------------------
+// docs/library.md: the operations table lists exactly the error tags of each signature (checked
+// here at the type level: a missing or extra tag does not compile), and every code block quoted
+// from an example file is a verbatim excerpt of it.
+
+type TagOf<E> = E extends { readonly _tag: infer T extends string } ? T : never
+// biome-ignore lint: any is the widest function here
+type ErrorTags<F> = F extends (...args: ReadonlyArray<any>) => Effect.Effect<unknown, infer E, unknown> ? TagOf<E> : never
+type Exactly<F> = Record<ErrorTags<F>, true>
+
+const OPERATION_ERRORS: Record<string, Record<string, true>> = {
+  "LocalPeer.make": { InvalidPeerConfig: true } satisfies Exactly<typeof LocalPeer.make>,
+  "RemotePeer.make": { InvalidPeerConfig: true } satisfies Exactly<typeof RemotePeer.make>,
+  "LocalPeers.stagePeer": {
+    InvalidPath: true,
+    UnsupportedEntry: true,
+    NothingStaged: true,
+    CopyFailed: true,
+    FileOperationFailed: true
+  } satisfies Exactly<LocalPeer.LocalPeers["stagePeer"]>,
+  "LocalPeers.checkCollectIndicator": { InvalidPath: true } satisfies Exactly<LocalPeer.LocalPeers["checkCollectIndicator"]>,
+  "LocalPeers.collectIndicatorStatus": { InvalidPath: true } satisfies Exactly<LocalPeer.LocalPeers["collectIndicatorStatus"]>,
+  "LocalPeers.writeStageIndicator": { InvalidPath: true, FileOperationFailed: true } satisfies Exactly<
+    LocalPeer.LocalPeers["writeStageIndicator"]
+  >,
+  "RemotePeers.stagePeer": {
+    InvalidPath: true,
+    LocalUserNotPermitted: true,
+    NothingStaged: true,
+    CopyFailed: true,
+    FileOperationFailed: true
+  } satisfies Exactly<RemotePeer.RemotePeers["stagePeer"]>,
+  "RemotePeers.checkCollectIndicator": { InvalidPath: true } satisfies Exactly<RemotePeer.RemotePeers["checkCollectIndicator"]>,
+  "RemotePeers.collectIndicatorStatus": { InvalidPath: true } satisfies Exactly<RemotePeer.RemotePeers["collectIndicatorStatus"]>,
+  "RemotePeers.writeStageIndicator": {
+    InvalidPath: true,
+    LocalUserNotPermitted: true,
+    CopyFailed: true,
+    FileOperationFailed: true
+  } satisfies Exactly<RemotePeer.RemotePeers["writeStageIndicator"]>,
+  "RemotePeers.executeRemoteCommand": { LocalUserNotPermitted: true, RemoteCommandFailed: true } satisfies Exactly<
+    RemotePeer.RemotePeers["executeRemoteCommand"]
+  >,
+  "RemotePeers.executeManagedAction": {
+    InvalidPeerConfig: true,
+    LocalUserNotPermitted: true,
+    ManagedActionFailed: true
+  } satisfies Exactly<RemotePeer.RemotePeers["executeManagedAction"]>,
+  "Pool.stage": { InvalidPeerConfig: true, FileOperationFailed: true, ConfigError: true } satisfies Exactly<typeof Pool.stage>,
+  "Pool.check": { InvalidPeerConfig: true, InvalidPath: true } satisfies Exactly<typeof Pool.check>,
+  "Pool.runManagedAction": { InvalidPeerConfig: true } satisfies Exactly<typeof Pool.runManagedAction>,
+  "Pool.stagePeer": {
+    InvalidPath: true,
+    UnsupportedEntry: true,
+    NothingStaged: true,
+    CopyFailed: true,
+    FileOperationFailed: true,
+    LocalUserNotPermitted: true
+  } satisfies Exactly<typeof Pool.stagePeer>,
+  "Pool.writeStageIndicator": {
+    InvalidPath: true,
+    FileOperationFailed: true,
+    CopyFailed: true,
+    LocalUserNotPermitted: true
+  } satisfies Exactly<typeof Pool.writeStageIndicator>,
+  "Config.load": { ConfigError: true } satisfies Exactly<typeof Config.load>,
+  "Config.decodeJson": { ConfigError: true } satisfies Exactly<typeof Config.decodeJson>,
+  "Config.decodeXml": { ConfigError: true } satisfies Exactly<typeof Config.decodeXml>
+}
+
+// nightly's inferred type, as docs/library.md prints it
+expectTypeOf<Effect.Effect.Error<ReturnType<typeof nightly>>>().toEqualTypeOf<
+  PeerError.ConfigError | PeerError.InvalidPeerConfig | PeerError.FileOperationFailed | ManifestFailed
+>()
+expectTypeOf<Effect.Effect.Context<ReturnType<typeof nightly>>>().toEqualTypeOf<Pool.PoolServices>()
+expectTypeOf<Effect.Effect.Error<ReturnType<typeof nightlyExitCode>>>().toEqualTypeOf<never>()
+
+// A block quoted from a file: its lines appear there contiguously, at one common extra indentation.
+const isExcerpt = (block: string, file: string): boolean => {
+  const lines = block.split("\n")
+  const source = file.split("\n")
+  const lead = (line: string) => line.length - line.trimStart().length
+  return source.some((_, start) => {
+    const first = source[start]!
+    if (first.trim() !== lines[0]!.trim() || first.trim() === "") return false
+    const indent = lead(first) - lead(lines[0]!)
+    if (indent < 0) return false
+    return lines.every((line, k) => {
+      const actual = source[start + k]
+      return actual !== undefined && (line === "" ? actual.trim() === "" : actual === " ".repeat(indent) + line)
+    })
+  })
+}
+
+describe("docs/library.md", () => {
+  const markdown = read("docs/library.md")
+
+  it("lists exactly the error tags of each operation's signature", () => {
+    const rows = [...markdown.matchAll(/^\| `(\w+\.\w+)\([^)]*\)` \| .+ \| ((?:`\w+`(?:, )?)+) \|$/gm)]
+    const documented = Object.fromEntries(rows.map((m) => [m[1]!, [...m[2]!.matchAll(/`(\w+)`/g)].map((t) => t[1]!).sort()]))
+    const actual = Object.fromEntries(Object.entries(OPERATION_ERRORS).map(([name, tags]) => [name, Object.keys(tags).sort()]))
+    expect(documented).toEqual(actual)
+  })
+
+  it("quotes only real excerpts of the example files, each block captioned with its file", () => {
+    const blocks = [...markdown.matchAll(/(?:^|\n)([^\n]*)\n\n```ts\n([\s\S]*?)\n```/g)]
+    expect(blocks.length).toBeGreaterThanOrEqual(10)
+    for (const [, caption, block] of blocks) {
+      const file = /^From \[(docs\/examples\/[\w.-]+\.ts)\]\(examples\/[\w.-]+\.ts\):$/.exec(caption!)?.[1]
+      expect({ caption, file: file === undefined ? "no file" : "a file" }).toEqual({ caption, file: "a file" })
+      expect({ file, block, excerpt: isExcerpt(block!, read(file!)) }).toEqual({ file, block, excerpt: true })
+    }
+  })
+
+  it("links only example files that exist", () => {
+    const linked = [...markdown.matchAll(/\]\(examples\/([\w.-]+\.ts)\)/g)].map((m) => m[1]!)
+    expect(new Set(linked)).toEqual(new Set(["quickstart.ts", "nightly.ts", "nightly.test-example.ts", "test-layer.test-example.ts"]))
+    for (const name of linked) expect(read(`docs/examples/${name}`).length).toBeGreaterThan(0)
+  })
+
+  it("names only exports that exist in its import lines", () => {
+    const imports = /```text\n(import[\s\S]*?)\n```/.exec(markdown)![1]!
+    const names = (from: string) =>
+      /import \{ ([^}]+) \} from "([^"]+)"/g.exec(imports.split("\n").find((l) => l.endsWith(`"${from}"`))!)![1]!.split(", ")
+    expect(names("cedar-peer").filter((n) => !(n in Index))).toEqual([])
+    expect(names("cedar-peer/testing").filter((n) => !(n in Testing))).toEqual([])
   })
 })
