@@ -1,6 +1,7 @@
 // The documentation is executed here, so it cannot rot: the README's library snippet is the
-// quickstart example word for word and runs on the test layer; the nightly example's own test runs;
-// every example message in docs/errors.md is what the error really prints.
+// quickstart example word for word and runs on the test layer; the example tests run; every
+// example message in docs/errors.md is what the error really prints; docs/library.md's operations
+// table matches the signatures and its code blocks are excerpts of the example files.
 import { Path } from "@effect/platform"
 import { describe, expect, expectTypeOf, it } from "@effect/vitest"
 import type { Layer as LayerType } from "effect"
@@ -38,10 +39,9 @@ vi.mock("@effect/platform-node", async (importOriginal) => {
     ...original,
     NodeContext: {
       ...original.NodeContext,
-      layer: effect.Layer.unwrapEffect(effect.Effect.sync(() => {
-        if (node.platform === undefined) throw new Error("docs.test: no platform layer set")
-        return node.platform
-      }))
+      layer: effect.Layer.unwrapEffect(effect.Effect.suspend(() =>
+        node.platform === undefined ? effect.Effect.dieMessage("docs.test: no platform layer set") : effect.Effect.succeed(node.platform)
+      ))
     },
     NodeRuntime: { ...original.NodeRuntime, runMain: (program: unknown) => void node.mains.push(program) }
   }
@@ -323,7 +323,7 @@ describe("docs/errors.md", () => {
 // from an example file is a verbatim excerpt of it.
 
 type TagOf<E> = E extends { readonly _tag: infer T extends string } ? T : never
-// biome-ignore lint: any is the widest function here
+// `any` parameters: every function type is assignable to this one, whatever its arguments
 type ErrorTags<F> = F extends (...args: ReadonlyArray<any>) => Effect.Effect<unknown, infer E, unknown> ? TagOf<E> : never
 type Exactly<F> = Record<ErrorTags<F>, true>
 
