@@ -201,6 +201,17 @@ export const buildCbackCommand = (cbackCommand: string | undefined, action: stri
   `${cbackCommand ?? DEF_CBACK_COMMAND}${fullBackup ? " --full" : ""} ${action}`
 
 /**
+ * What a successful remote command printed (the last 64 KiB of each stream at most).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RemoteOutput {
+  readonly stdout: string
+  readonly stderr: string
+}
+
+/**
  * How long a child may run before it is killed and the operation fails, so a hung ssh cannot hang
  * a backup forever. Override with `Effect.provideService(RemoteTimeouts, {...})` or a layer.
  * Defaults: `ssh -V` probe 30 s; indicator check and write 5 min; staging copy 12 h; remote
@@ -247,6 +258,9 @@ export const isUnreachable = (protocol: ScpProtocol, exitCode: number, stderr: s
   if (protocol === "sftp") return false
   return !stderr.split(/\r?\n/).some((line) => line.startsWith("scp: "))
 }
+
+const describeStatus = (peer: RemotePeer, name: string, status: IndicatorStatus): string =>
+  `peer ${peer.name}: collect indicator ${name} ${status.status}${status.reason === undefined ? "" : `: ${status.reason}`}`
 
 const firstLine = (text: string): string => text.split(/\r?\n/).map((l) => l.trim()).find((l) => l !== "") ?? ""
 
@@ -450,18 +464,19 @@ export class RemotePeers extends Effect.Service<RemotePeers>()("cedar-peer/Remot
             Effect.succeed({ status: "unreachable", reason: error.message })
           )
         )
-        if (status.status !== "ready") {
-          yield* Effect.logWarning(
-            `peer ${peer.name}: collect indicator ${name} ${status.status}${status.reason === undefined ? "" : `: ${status.reason}`}`
-          )
-        }
+        // The status carries its reason as data; its caller decides how loud to be (the pool
+        // logs a not-ready peer as an error, or as info when its failures are ignored).
+        if (status.status !== "ready") yield* Effect.logDebug(describeStatus(peer, name, status))
         return status
       }
     )
 
+    // The boolean drops the reason, so it is logged here (the seed's "false, logged with its reason").
     const checkCollectIndicator = Effect.fn("RemotePeers.checkCollectIndicator")(
       function*(peer: RemotePeer, name: string = DEF_COLLECT_INDICATOR) {
-        return (yield* collectIndicatorStatus(peer, name)).status === "ready"
+        const status = yield* collectIndicatorStatus(peer, name)
+        if (status.status !== "ready") yield* Effect.logWarning(describeStatus(peer, name, status))
+        return status.status === "ready"
       }
     )
 
@@ -507,12 +522,14 @@ export class RemotePeers extends Effect.Service<RemotePeers>()("cedar-peer/Remot
         if (ran.exitCode !== 0) {
           return yield* new RemoteCommandFailed({ peer: peer.name, argv, exitCode: ran.exitCode, stderr: ran.stderr })
         }
+        const output: RemoteOutput = { stdout: ran.stdout, stderr: ran.stderr }
+        return output
       })
 
     const executeRemoteCommand = Effect.fn("RemotePeers.executeRemoteCommand")(
       function*(peer: RemotePeer, command: string) {
         yield* requireLocalUserAllowed(peer)
-        yield* runRemote(peer, command, (yield* RemoteTimeouts).command)
+        return yield* runRemote(peer, command, (yield* RemoteTimeouts).command)
       }
     )
 

@@ -210,7 +210,7 @@ describe("cedar-peer stage and check on a mixed pool (the built CLI)", () => {
           ready: false,
           status: "unreachable",
           // scp -q in SFTP mode says only this when ssh cannot resolve the host (NOTES-ssh.md)
-          reason: expect.stringMatching(/^(runuser|\/usr\/bin\/scp) exited with status 255: \/usr\/bin\/scp: Connection closed$/)
+          reason: "/usr/bin/scp exited with status 255: /usr/bin/scp: Connection closed"
         }
       ]
     })
@@ -220,5 +220,18 @@ describe("cedar-peer stage and check on a mixed pool (the built CLI)", () => {
     const ready = cli(["check", "--config", pool.configPath, "--json", "--peer", "alpha", "--peer", server.host])
     expect(ready.status).toBe(0)
     expect(JSON.parse(ready.stdout).ok).toBe(true)
+  })
+
+  it("exec prints the remote command's output; a failing command exits 1 with error[RemoteCommandFailed]", () => {
+    const pool = makePool("cli-exec")
+    const done = cli(["exec", "--config", pool.configPath, "--peer", server.host, "--", "echo hello from $(id -un)"])
+    expect(done.status).toBe(0)
+    expect(done.stdout).toBe(`hello from ${server.remoteUser}\n`)
+    const json = cli(["exec", "--config", pool.configPath, "--peer", server.host, "--json", "--", "echo out; echo err >&2"])
+    expect(json.status).toBe(0)
+    expect(JSON.parse(json.stdout)).toEqual({ ok: true, peer: server.host, command: "echo out; echo err >&2", stdout: "out\n", stderr: "err\n" })
+    const failed = cli(["exec", "--config", pool.configPath, "--peer", server.host, "--", "echo broken >&2; exit 3"])
+    expect(failed.status).toBe(1)
+    expect(failed.stderr).toMatch(new RegExp(`^error\\[RemoteCommandFailed\\] peer ${server.host.replace(/\./g, "\\.")}: remote command exited with status 3 .*: broken$`, "m"))
   })
 })

@@ -232,7 +232,7 @@ describe("RemotePeers signatures list exactly their error tags", () => {
       >
     >()
     expectTypeOf<Op<"executeRemoteCommand">>().toEqualTypeOf<
-      Effect.Effect<void, PeerError.LocalUserNotPermitted | PeerError.RemoteCommandFailed>
+      Effect.Effect<RemotePeer.RemoteOutput, PeerError.LocalUserNotPermitted | PeerError.RemoteCommandFailed>
     >()
     expectTypeOf<Op<"executeManagedAction">>().toEqualTypeOf<
       Effect.Effect<void, PeerError.InvalidPeerConfig | PeerError.LocalUserNotPermitted | PeerError.ManagedActionFailed>
@@ -460,7 +460,7 @@ describe("collectIndicatorStatus / checkCollectIndicator", () => {
     }).pipe(Effect.provide(layer))
   })
 
-  it.effect("not-ready when the peer answers without it (SFTP: status 1); logged with the reason", () => {
+  it.effect("not-ready when the peer answers without it (SFTP: status 1); the boolean check logs the reason", () => {
     const { local, layer } = setup()
     const logs: Array<string> = []
     const logger = Logger.make(({ logLevel, message }) => {
@@ -472,10 +472,8 @@ describe("collectIndicatorStatus / checkCollectIndicator", () => {
       const reason = "/usr/bin/scp exited with status 1: scp: /collect/cback.collect: No such file or directory"
       expect(yield* service.collectIndicatorStatus(peer)).toEqual({ status: "not-ready", reason })
       expect(yield* service.checkCollectIndicator(peer)).toBe(false)
-      expect(logs).toEqual([
-        `WARN peer peer1: collect indicator cback.collect not-ready: ${reason}`,
-        `WARN peer peer1: collect indicator cback.collect not-ready: ${reason}`
-      ])
+      // the status carries the reason (logged at debug level only); the boolean drops it, so it warns
+      expect(logs).toEqual([`WARN peer peer1: collect indicator cback.collect not-ready: ${reason}`])
       expect(ls(local, "/work")).toEqual([])
     }).pipe(Effect.provide(Layer.merge(layer, Logger.replace(Logger.defaultLogger, logger))))
   })
@@ -741,6 +739,14 @@ describe("executeRemoteCommand", () => {
       expect(host.calls).toEqual([
         ["runuser", "-u", "backup", "--", "ssh", "-p", "2222", "-o", "BatchMode yes", "--", "backup@::1", "true"]
       ])
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("gives back what the command printed", () => {
+    const { layer } = setup({ fake: { onCommand: () => ({ exitCode: 0, stdout: "Filesystem Size\n/dev/sda1 20G\n", stderr: "note\n" }) } })
+    return Effect.gen(function*() {
+      const output = yield* (yield* RemotePeers).executeRemoteCommand(yield* peerOf(), "df -h")
+      expect(output).toEqual({ stdout: "Filesystem Size\n/dev/sda1 20G\n", stderr: "note\n" })
     }).pipe(Effect.provide(layer))
   })
 

@@ -127,8 +127,14 @@ const exec = Command.make(
       const pool = yield* Config.load(opts.config)
       const peer = yield* Pool.findRemotePeer(pool, opts.peer)
       const command = opts.command.join(" ")
-      yield* (yield* RemotePeer.RemotePeers).executeRemoteCommand(peer, command)
-      yield* render(opts.json, true, { ok: true, peer: peer.name, command }, `ran on ${peer.name}: ${command}`)
+      const output = yield* (yield* RemotePeer.RemotePeers).executeRemoteCommand(peer, command)
+      if (opts.json) {
+        yield* render(true, true, { ok: true, peer: peer.name, command, ...output }, "")
+      } else {
+        // the remote command's own output, as ssh would show it
+        if (output.stderr !== "") yield* Console.error(output.stderr.replace(/\n$/, ""))
+        if (output.stdout !== "") yield* Console.log(output.stdout.replace(/\n$/, ""))
+      }
     })
 ).pipe(Command.withDescription("run a command on a remote peer through the rsh command"))
 
