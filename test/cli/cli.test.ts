@@ -201,3 +201,32 @@ describe("cedar-peer", () => {
     expect(done.stderr).toMatch(/^error\[InvalidPeerConfig\] peer alpha: /m)
   })
 })
+
+describe("cedar-peer interrupted", () => {
+  it("Ctrl-C in the middle of a stage leaves nothing half-done: no temporary file, no staged file", async () => {
+    const files: Record<string, string> = {}
+    for (let i = 0; i < 4000; i++) files[`f${i}`] = "x".repeat(4096)
+    const { base, configPath } = makePool("interrupt", [{ name: "alpha", ready: false, files }])
+    const target = join(base, "target")
+    mkdirSync(target)
+    writeFileSync(join(target, "f7"), "an older f7")
+    const { spawn } = await import("node:child_process")
+    const child = spawn(process.execPath, [BIN, "stage-peer", "--config", configPath, "--peer", "alpha", "--target", target])
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)))
+    // interrupt as soon as the copy is under way (bounded polling, no timing assumption)
+    let sawTemporary = false
+    for (let i = 0; i < 2000 && child.exitCode === null; i++) {
+      if (readdirSync(target).some((name) => name.startsWith(".cedar-peer-"))) {
+        sawTemporary = true
+        child.kill("SIGINT")
+        break
+      }
+      await new Promise((resolve) => setTimeout(resolve, 2))
+    }
+    const status = await exited
+    if (!sawTemporary) throw new Error(`the stage ended (status ${status}) before it could be interrupted: use more files`)
+    expect(status).toBe(130)
+    expect(readdirSync(target)).toEqual(["f7"])
+    expect(readFileSync(join(target, "f7"), "utf8")).toBe("an older f7")
+  })
+})
