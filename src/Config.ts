@@ -199,7 +199,7 @@ const issueMessage = (issue: ParseResult.ArrayFormatterIssue, localPeer: boolean
   if (issue._tag === "Type") {
     if (/^Expected (Struct|\{)/.test(issue.message)) return "must be an object"
     if (issue.message.startsWith("Expected ReadonlyArray")) return "must be a list"
-    const wrongType = /^Expected (string|boolean), actual (.*)$/s.exec(issue.message)
+    const wrongType = issue.message.match(/^Expected (string|boolean), actual (.*)$/s)
     if (wrongType !== null) return `must be a ${wrongType[1]}, not ${wrongType[2]}`
   }
   return issue.message
@@ -339,7 +339,7 @@ const jsonErrorOffset = (text: string): number | undefined => {
   }
   const eat = (re: RegExp): boolean => {
     re.lastIndex = i
-    const m = re.exec(text)
+    const m = text.match(re) // sticky: matches at lastIndex only
     if (m === null) return false
     i += m[0].length
     return true

@@ -27,7 +27,7 @@ const invalid = (text: string) => ValidationError.invalidValue(HelpDoc.p(text))
 
 const owner = Options.text("owner").pipe(
   Options.mapEffect((value) => {
-    const match = /^(\d+):(\d+)$/.exec(value)
+    const match = value.match(/^(\d+):(\d+)$/)
     return match ? Effect.succeed({ uid: Number(match[1]), gid: Number(match[2]) }) : Effect.fail(invalid(`--owner must be UID:GID (numbers), got ${value}`))
   }),
   Options.optional,

@@ -37,7 +37,7 @@ export const protocolFromArgv = (argv: ReadonlyArray<string>): ScpProtocol | und
 
 /** The `major.minor` of an `ssh -V` banner such as `OpenSSH_9.2p1 Debian-2+deb12u3, OpenSSL …`. */
 export const parseOpenSshVersion = (banner: string): { readonly major: number; readonly minor: number } | undefined => {
-  const match = /OpenSSH_(\d+)\.(\d+)/.exec(banner)
+  const match = banner.match(/OpenSSH_(\d+)\.(\d+)/)
   return match === null ? undefined : { major: Number(match[1]), minor: Number(match[2]) }
 }
 
