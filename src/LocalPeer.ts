@@ -58,12 +58,7 @@ export interface LocalPeerInput {
  * @category constructors
  */
 export const make = (input: LocalPeerInput): Effect.Effect<LocalPeer, InvalidPeerConfig> =>
-  decodePeer(LocalPeer, input.name, {
-    _tag: "LocalPeer",
-    name: input.name,
-    collectDir: input.collectDir,
-    ignoreFailureMode: input.ignoreFailureMode
-  })
+  decodePeer(LocalPeer, input.name, { ...input, _tag: "LocalPeer" })
 
 /** How many files are copied at once: enough to keep the libuv pool busy, few enough to bound fds. */
 const COPY_CONCURRENCY = 8

@@ -98,18 +98,7 @@ export interface RemotePeerInput {
  * @category constructors
  */
 export const make = (input: RemotePeerInput): Effect.Effect<RemotePeer, InvalidPeerConfig> =>
-  decodePeer(RemotePeer, input.name, {
-    _tag: "RemotePeer",
-    name: input.name,
-    collectDir: input.collectDir,
-    workingDir: input.workingDir,
-    remoteUser: input.remoteUser,
-    localUser: input.localUser,
-    rcpCommand: input.rcpCommand,
-    rshCommand: input.rshCommand,
-    cbackCommand: input.cbackCommand,
-    ignoreFailureMode: input.ignoreFailureMode
-  })
+  decodePeer(RemotePeer, input.name, { ...input, _tag: "RemotePeer" })
 
 /**
  * The copy command's argv: the peer's `rcpCommand` split into words, else `DEF_RCP_COMMAND`.
