@@ -157,6 +157,28 @@ describe("Pool.isFailureIgnored", () => {
 })
 
 describe("Pool.stage", () => {
+  it.effect("stages several peers at once with concurrency, the summary still in configuration order", () => {
+    const { memory, host, layer } = setup({ files: MIXED_FILES })
+    return Effect.gen(function*() {
+      const config = yield* configOf(MIXED)
+      const sequential = yield* Pool.stage(config, { now: NOW })
+      const done: Array<string> = []
+      const concurrent = yield* Pool.stage(config, {
+        now: NOW,
+        concurrency: 3,
+        onPeerDone: (result) => Effect.sync(() => void done.push(result.name))
+      })
+      // a second run stages each ready peer's new cback.stage too: one more file each
+      expect(concurrent.peers.map((p) => [p.name, p.status, p.files])).toEqual(
+        sequential.peers.map((p) => [p.name, p.status, p.files + (p.status === "staged" ? 1 : 0)])
+      )
+      expect([...done].sort()).toEqual(config.peers.map((p) => p.name).sort())
+      expect(ls(memory, `${DAILY}/alpha`)).toEqual(["a.tar", "b c.tar", "cback.collect", "cback.stage"])
+      expect(host.tree(REMOTE)["/collect/cback.stage"]).toBe("")
+      expect(ls(memory, "/work")).toEqual([])
+    }).pipe(Effect.provide(layer))
+  })
+
   it.effect("stages a mixed pool: daily dir, one dir per peer, files, stage indicators and the master indicator", () => {
     const { memory, host, logs, layer } = setup({ files: MIXED_FILES })
     return Effect.gen(function*() {

@@ -230,3 +230,31 @@ describe("cedar-peer interrupted", () => {
     expect(readFileSync(join(target, "f7"), "utf8")).toBe("an older f7")
   })
 })
+
+describe("cedar-peer progress", () => {
+  const pool = () =>
+    makePool(`progress-${Math.random().toString(36).slice(2)}`, [
+      { name: "alpha", ready: true, files: { "a.txt": "aaa" } },
+      { name: "beta", ready: false, files: { b: "2" }, ignoreFailures: "all" }
+    ])
+
+  it("shows files and bytes per peer on stderr when it is a terminal", () => {
+    const { configPath } = pool()
+    // script(1) gives the child a pseudo-terminal; its stdout and stderr both arrive on ours
+    const done = spawnSync("script", ["-qec", `${process.execPath} ${BIN} stage --config ${configPath}`, "/dev/null"], {
+      encoding: "utf8",
+      timeout: 60_000
+    })
+    expect(done.status).toBe(0)
+    expect(done.stdout).toMatch(/^ {2}alpha: staged, 2 file\(s\), 3 B\r?$/m)
+    expect(done.stdout).toMatch(/^ {2}beta: not-ready, 0 file\(s\), 0 B\r?$/m)
+  })
+
+  it("is silent when stderr is not a terminal", () => {
+    const { configPath } = pool()
+    const done = cli(["stage", "--config", configPath])
+    expect(done.status).toBe(0)
+    expect(done.stderr).not.toMatch(/^ {2}alpha: staged/m)
+    expect(done.stdout).not.toMatch(/^ {2}alpha: staged/m)
+  })
+})
