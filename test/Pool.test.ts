@@ -695,17 +695,22 @@ describe("Pool.stage as root on a real temp dir", () => {
     (root) => Effect.sync(() => rmSync(root, { recursive: true, force: true }))
   )
 
+  // root, the real disk and a fake remote host: the private dirs belong to the backup user there
+  const asRootOnRealDisk = () => {
+    const host = FakeRemoteHost.make({ hosts: DEFAULT_HOSTS })
+    const platform = Layer.mergeAll(
+      host.layer.pipe(Layer.provide(NodeFileSystem.layer)),
+      NodeFileSystem.layer,
+      Path.layer,
+      SystemUsers.layerTest({ root: true, users: USERS, groups: GROUPS })
+    )
+    return { host, layer: Layer.mergeAll(LocalPeers.Default, RemotePeers.Default).pipe(Layer.provideMerge(platform)) }
+  }
+
   it.scoped("runs every copy as the backup user (runuser -u backup --) and gives everything to backup:staff", () =>
     Effect.gen(function*() {
       const root = yield* onRealDisk
-      const host = FakeRemoteHost.make({ hosts: DEFAULT_HOSTS })
-      const platform = Layer.mergeAll(
-        host.layer.pipe(Layer.provide(NodeFileSystem.layer)),
-        NodeFileSystem.layer,
-        Path.layer,
-        SystemUsers.layerTest({ root: true, users: USERS, groups: GROUPS })
-      )
-      const layer = Layer.mergeAll(LocalPeers.Default, RemotePeers.Default).pipe(Layer.provideMerge(platform))
+      const { host, layer } = asRootOnRealDisk()
       const config = yield* Config.decodeUnknown({
         options: { startingDay: "monday", workingDir: `${root}/work`, backupUser: "backup", backupGroup: "staff" },
         peers: [{ name: "alpha", type: "local", collectDir: `${root}/srv/alpha` }, remote(REMOTE)],
@@ -747,20 +752,12 @@ describe("Pool.stage as root on a real temp dir", () => {
       expect(host.tree(REMOTE)["/collect/cback.stage"]).toBe("")
     }))
 
-  // Finding: as root the copy runs as `runuser -u backup -- /usr/bin/scp …`, and the reason names
-  // argv[0] of the wrapped command, so it says "runuser exited with status 255" although runuser
-  // only passed on the status of scp, which could not connect.
+  // As root the copy runs as `runuser -u backup -- /usr/bin/scp …`; runuser only passes scp's
+  // status on, so the reason must name scp (it once named argv[0], i.e. runuser).
   it.scoped("an unreachable peer's reason names the copy program, not runuser", () =>
     Effect.gen(function*() {
       const root = yield* onRealDisk
-      const host = FakeRemoteHost.make({ hosts: DEFAULT_HOSTS })
-      const platform = Layer.mergeAll(
-        host.layer.pipe(Layer.provide(NodeFileSystem.layer)),
-        NodeFileSystem.layer,
-        Path.layer,
-        SystemUsers.layerTest({ root: true, users: USERS, groups: GROUPS })
-      )
-      const layer = Layer.mergeAll(LocalPeers.Default, RemotePeers.Default).pipe(Layer.provideMerge(platform))
+      const { host, layer } = asRootOnRealDisk()
       const config = yield* Config.decodeUnknown({
         options: { startingDay: "monday", workingDir: `${root}/work`, backupUser: "backup", backupGroup: "staff" },
         peers: [remote("unknown.example.org")],

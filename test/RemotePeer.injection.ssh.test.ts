@@ -3,29 +3,22 @@
 // remote paths and file names reach the peer literally in both scp protocols. "Nothing executes"
 // is asserted by a marker file that every hostile string tries to create (the remote side is
 // this same machine, so its home dir and working dirs are checked directly).
-import { NodeContext } from "@effect/platform-node"
 import { describe, expect, layer } from "@effect/vitest"
-import { Effect, Layer, Logger, LogLevel } from "effect"
+import { Effect } from "effect"
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, afterEach, inject } from "vitest"
 import * as RemotePeer from "../src/RemotePeer.js"
-import * as SystemUsers from "../src/SystemUsers.js"
+import { RemotePeersLive, real } from "./support/live.js"
 import { makeScratch, requireServer, snapshot } from "./support/sshd.js"
 
 const server = requireServer(inject("sshServer"))
 const scratch = makeScratch(server, "remote-injection")
 afterAll(() => scratch.remove())
 
-const Live = RemotePeer.RemotePeers.Default.pipe(
-  Layer.provideMerge(SystemUsers.layer),
-  Layer.provideMerge(NodeContext.layer),
-  // the expected failures log warnings (peer not ready, …): keep the test output readable
-  Layer.provideMerge(Logger.minimumLogLevel(LogLevel.Error))
-)
-const real = { excludeTestServices: true } as const
+const Live = RemotePeersLive
 
 /** A name nothing else uses: if a file of this name appears anywhere we look, something ran. */
 const MARKER = `cedar-pwned-${randomBytes(6).toString("hex")}`

@@ -3,31 +3,26 @@
 // "remote" side is this same machine, logged in to as the test user cpremote.
 import { NodeContext } from "@effect/platform-node"
 import { describe, expect, layer } from "@effect/vitest"
-import { Effect, Layer, Logger, LogLevel } from "effect"
+import { Effect, Layer } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, inject } from "vitest"
 import * as RemotePeer from "../src/RemotePeer.js"
 import * as SystemUsers from "../src/SystemUsers.js"
+import { RemotePeersLive, real } from "./support/live.js"
 import { makeScratch, requireServer, snapshot } from "./support/sshd.js"
 
 const server = requireServer(inject("sshServer"))
 const scratch = makeScratch(server, "remote-ssh")
 afterAll(() => scratch.remove())
 
-const Live = RemotePeer.RemotePeers.Default.pipe(
-  Layer.provideMerge(SystemUsers.layer),
-  Layer.provideMerge(NodeContext.layer),
-  // the expected failures log warnings (peer not ready, …): keep the test output readable
-  Layer.provideMerge(Logger.minimumLogLevel(LogLevel.Error))
-)
+const Live = RemotePeersLive
 const NotRoot = RemotePeer.RemotePeers.Default.pipe(
   Layer.provideMerge(SystemUsers.layerTest({ root: false })),
   Layer.provideMerge(NodeContext.layer)
 )
 
 // Real clock: these talk to real processes (no TestClock to advance).
-const real = { excludeTestServices: true } as const
 
 type Protocol = "sftp" | "legacy"
 const PROTOCOLS: ReadonlyArray<Protocol> = ["sftp", "legacy"]

@@ -1,0 +1,15 @@
+// The real remote-peer stack the ssh tests run on: real scp/ssh, real disk, real "am I root".
+import { NodeContext } from "@effect/platform-node"
+import { Layer, Logger, LogLevel } from "effect"
+import * as RemotePeer from "../../src/RemotePeer.js"
+import * as SystemUsers from "../../src/SystemUsers.js"
+
+export const RemotePeersLive = RemotePeer.RemotePeers.Default.pipe(
+  Layer.provideMerge(SystemUsers.layer),
+  Layer.provideMerge(NodeContext.layer),
+  // the expected failures log warnings (peer not ready, …): keep the test output readable
+  Layer.provideMerge(Logger.minimumLogLevel(LogLevel.Error))
+)
+
+/** `it.layer` options: real clock and services, not the TestServices of `it.effect`. */
+export const real = { excludeTestServices: true } as const
