@@ -543,6 +543,30 @@ describe("Pool.stage", () => {
       }).pipe(Effect.provide(layer))
     })
 
+    it.effect("a file where the daily dir should be fails the run with FileOperationFailed, staging nothing", () => {
+      const { memory, host, layer } = setup({ files: { ...MIXED_FILES, [DAILY]: "not a directory" } })
+      return Effect.gen(function*() {
+        const error = yield* Effect.flip(Pool.stage(yield* configOf(MIXED), { now: NOW }))
+        expect(error).toMatchObject({ _tag: "FileOperationFailed", peer: "master", operation: "makeDirectory", path: DAILY })
+        expect(text(memory, DAILY)).toBe("not a directory")
+        expect(exists(memory, "/srv/alpha/cback.stage")).toBe(false)
+        expect(host.calls).toEqual([])
+      }).pipe(Effect.provide(layer))
+    })
+
+    it.effect("a master indicator that cannot be written fails the run with FileOperationFailed", () => {
+      const { memory, layer } = setup({
+        files: MIXED_FILES,
+        fail: (operation, path) => (operation === "writeFile" && path === `${DAILY}/cback.stage` ? "PermissionDenied" : undefined)
+      })
+      return Effect.gen(function*() {
+        const error = yield* Effect.flip(Pool.stage(yield* configOf(MIXED), { now: NOW }))
+        expect(error).toMatchObject({ _tag: "FileOperationFailed", peer: "master", operation: "create", path: `${DAILY}/cback.stage` })
+        // the peers themselves were staged before: their files are complete
+        expect(ls(memory, `${DAILY}/alpha`)).toEqual(["a.tar", "b c.tar", "cback.collect"])
+      }).pipe(Effect.provide(layer))
+    })
+
     it.effect("not as root: nothing is chowned", () => {
       const { memory, operations, layer } = setup({ files: MIXED_FILES })
       return Effect.gen(function*() {
