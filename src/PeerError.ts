@@ -135,7 +135,7 @@ export class CopyFailed extends Schema.TaggedError<CopyFailed>()("CopyFailed", {
  */
 export class FileOperationFailed extends Schema.TaggedError<FileOperationFailed>()("FileOperationFailed", {
   peer: Schema.String,
-  operation: Schema.Literal("create", "chown", "chmod", "rename", "remove", "makeDirectory", "stat"),
+  operation: Schema.Literal("create", "chown", "chmod", "rename", "remove", "makeDirectory", "stat", "open", "lock"),
   path: Schema.String,
   cause: Schema.optional(Schema.Defect)
 }) {
@@ -211,6 +211,79 @@ export class ConfigError extends Schema.TaggedError<ConfigError>()("ConfigError"
 }
 
 /**
+ * A peer went over one of its limits (`maxFiles`, `maxBytes`); nothing of it was staged.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class LimitExceeded extends Schema.TaggedError<LimitExceeded>()("LimitExceeded", {
+  peer: Schema.String,
+  /** which limit: the number of files or the number of bytes */
+  limit: Schema.Literal("maxFiles", "maxBytes"),
+  /** the configured maximum */
+  max: Schema.Number,
+  /** what the peer had (at least) when the limit was passed */
+  value: Schema.Number
+}) {
+  override get message(): string {
+    const unit = this.limit === "maxFiles" ? "files" : "bytes"
+    return `peer ${this.peer}: limit ${this.limit} exceeded: at least ${this.value} ${unit}, at most ${this.max} allowed; nothing staged`
+  }
+}
+
+/**
+ * An operation on a peer did not finish in time; its processes were killed.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class TimedOut extends Schema.TaggedError<TimedOut>()("TimedOut", {
+  peer: Schema.String,
+  /** what was timed out, e.g. `stage`, `connect`, `check`, `command` */
+  operation: Schema.String,
+  /** the timeout, human readable, e.g. `30s` */
+  after: Schema.String
+}) {
+  override get message(): string {
+    return `peer ${this.peer}: ${this.operation} timed out after ${this.after}`
+  }
+}
+
+/**
+ * Another run holds the pool's lock; this run touched nothing.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class AlreadyRunning extends Schema.TaggedError<AlreadyRunning>()("AlreadyRunning", {
+  lockFile: Schema.String,
+  pid: Schema.Number,
+  /** when the holder started, ISO 8601 */
+  startedAt: Schema.String
+}) {
+  override get message(): string {
+    return `${this.lockFile}: another cedar-peer run holds the lock (pid ${this.pid}, started ${this.startedAt}); nothing done`
+  }
+}
+
+/**
+ * A staged file's SHA-256 differs from its source's; nothing of the peer was staged.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class VerificationFailed extends Schema.TaggedError<VerificationFailed>()("VerificationFailed", {
+  peer: Schema.String,
+  file: Schema.String,
+  expected: Schema.String,
+  actual: Schema.String
+}) {
+  override get message(): string {
+    return `peer ${this.peer}: ${this.file}: verification failed: source sha256 ${this.expected}, staged ${this.actual}; nothing staged`
+  }
+}
+
+/**
  * Any error of a peer operation.
  *
  * @since 0.1.0
@@ -226,3 +299,6 @@ export type PeerError =
   | LocalUserNotPermitted
   | RemoteCommandFailed
   | ManagedActionFailed
+  | LimitExceeded
+  | TimedOut
+  | VerificationFailed

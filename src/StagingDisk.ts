@@ -1,0 +1,191 @@
+/**
+ * The filesystem operations of the staging hot path, safe to run as root over directories other
+ * users can write: no operation follows a symbolic link it did not expect, names are bytes, and
+ * directories are held open so that a rename of one of their parents cannot redirect a write.
+ *
+ * `@effect/platform`'s `FileSystem` has no lstat, no `O_NOFOLLOW`, no descriptor-relative
+ * operations and only string paths, so staging has this small service of its own: `layer` over
+ * `node:fs` in production, `MemoryStagingDisk` (in `cedar-peer/testing`) in tests.
+ *
+ * @since 0.2.0
+ */
+import type { Effect, Scope } from "effect"
+import { Context, Schema } from "effect"
+import type { Ownership } from "./Peer.js"
+
+/**
+ * A file name as the kernel stores it: bytes, which need not be UTF-8.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type FileName = Uint8Array
+
+/**
+ * An open directory. Operations address entries relative to it, so renaming or replacing one of
+ * its parents after it was opened changes nothing. `shown` is its path for messages.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Directory {
+  readonly shown: string
+  /** implementation detail of the service that opened it (e.g. `/proc/self/fd/N`) */
+  readonly handle: string
+}
+
+/**
+ * What a directory entry is, read without following it.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type EntryType = "File" | "Directory" | "SymbolicLink" | "FIFO" | "Socket" | "BlockDevice" | "CharacterDevice" | "Unknown"
+
+/**
+ * One entry of a directory.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface DirectoryEntry {
+  readonly name: FileName
+  readonly type: EntryType
+}
+
+/**
+ * A low-level failure of the staging disk, with the operation, the path (for messages) and the
+ * errno code (`ENOSPC`, `EACCES`, …) when there is one. Peers map it to their own tagged errors.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class DiskError extends Schema.TaggedError<DiskError>()("DiskError", {
+  operation: Schema.String,
+  path: Schema.String,
+  code: Schema.optional(Schema.String),
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return `${this.path}: ${this.operation} failed: ${this.detail}`
+  }
+}
+
+/**
+ * An entry that had to be a regular file (or a directory) was something else when opened, e.g.
+ * a file swapped for a symbolic link after the listing.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class NotRegularFile extends Schema.TaggedError<NotRegularFile>()("NotRegularFile", {
+  name: Schema.Uint8ArrayFromSelf,
+  path: Schema.String,
+  type: Schema.String
+}) {
+  override get message(): string {
+    return `${this.path}: is a ${this.type}, not a regular file`
+  }
+}
+
+/**
+ * What happens to each file written: ownership by descriptor or lchown, permission bits.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface FileAttributes {
+  readonly ownership?: Ownership | undefined
+  /** permission bits; absent: the source's (copies) or 0644 (new files) */
+  readonly permissions?: number | undefined
+}
+
+/**
+ * The outcome of copying or adopting a batch of files.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface BatchTotals {
+  readonly count: number
+  /** bytes actually written (copies) or found (adopted files), not a listing's sizes */
+  readonly bytes: number
+}
+
+/**
+ * The staging disk.
+ *
+ * @since 0.2.0
+ * @category services
+ */
+export interface StagingDiskService {
+  /** Opens an existing directory named by an administrator (following links, as configured). */
+  readonly openDirectory: (path: string) => Effect.Effect<Directory, DiskError, Scope.Scope>
+  /**
+   * Opens the subdirectory `name` of `parent` without following a link, creating it first when
+   * `create` is given and it is missing. A link or a non-directory there is `NotRegularFile`
+   * (with its type).
+   */
+  readonly openSubdirectory: (
+    parent: Directory,
+    name: string,
+    create?: { readonly mode: number; readonly ownership?: Ownership | undefined }
+  ) => Effect.Effect<{ readonly directory: Directory; readonly created: boolean }, DiskError | NotRegularFile, Scope.Scope>
+  /**
+   * A fresh private directory (mode 0700, owned by `owner` or by the process) inside `parent`,
+   * whose name marks this process as its maker so that a later run can remove it once this
+   * process is gone. Removed whole when the scope closes.
+   */
+  readonly makePrivateDirectory: (
+    parent: Directory,
+    owner?: Ownership
+  ) => Effect.Effect<Directory, DiskError, Scope.Scope>
+  /** Lists a directory's entries without following any of them. */
+  readonly list: (directory: Directory) => Effect.Effect<ReadonlyArray<DirectoryEntry>, DiskError>
+  /**
+   * Copies each named file of `from` into `to` under the same name: opened without following a
+   * link or blocking on a fifo, checked to be a regular file once open, copied from that open file
+   * by the kernel, created exclusively in `to`. Stops at the first failure.
+   */
+  readonly copyFiles: (
+    from: Directory,
+    names: ReadonlyArray<FileName>,
+    to: Directory,
+    attributes: FileAttributes,
+    onProgress?: (totals: BatchTotals) => void
+  ) => Effect.Effect<BatchTotals, DiskError | NotRegularFile>
+  /**
+   * Takes the named files of a directory written by someone else (a copy command): each must be
+   * a regular file with one link, opened without following; ownership and permissions are set on
+   * the open file. Counts their bytes.
+   */
+  readonly adoptFiles: (
+    directory: Directory,
+    names: ReadonlyArray<FileName>,
+    attributes: FileAttributes
+  ) => Effect.Effect<BatchTotals, DiskError | NotRegularFile>
+  /** Makes `directory` owned by the process again (mode 0700), so its former owner can no longer change it. */
+  readonly reclaim: (directory: Directory) => Effect.Effect<void, DiskError>
+  /** Renames each named file of `from` into `to`, replacing what is there; not interruptible midway. */
+  readonly commit: (
+    from: Directory,
+    names: ReadonlyArray<FileName>,
+    to: Directory
+  ) => Effect.Effect<void, DiskError>
+  /** Creates or truncates an empty file `name` in `directory` without following a link there. */
+  readonly writeEmptyFile: (
+    directory: Directory,
+    name: string,
+    attributes: FileAttributes
+  ) => Effect.Effect<void, DiskError | NotRegularFile>
+  /** Removes the private directories of runs whose process is gone; returns what was removed. */
+  readonly removeLeftovers: (directory: Directory) => Effect.Effect<ReadonlyArray<string>, DiskError>
+}
+
+/**
+ * The staging disk service tag.
+ *
+ * @since 0.2.0
+ * @category services
+ */
+export class StagingDisk extends Context.Tag("cedar-peer/StagingDisk")<StagingDisk, StagingDiskService>() {}
