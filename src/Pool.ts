@@ -318,7 +318,8 @@ const ensureDirectory = (dir: string) =>
       if (info.type !== "Directory") {
         return yield* new FileOperationFailed({ peer: MASTER, operation: "makeDirectory", path: dir, cause: "exists and is not a directory" })
       }
-      yield* Effect.logWarning(`staging directory ${dir} already existed`)
+      // normal on every re-run of a day: not worth a warning
+      yield* Effect.logDebug(`staging directory ${dir} already existed`)
       return false
     }
     yield* fs.makeDirectory(dir, { recursive: true }).pipe(Effect.mapError(failed("makeDirectory")))
@@ -364,7 +365,8 @@ const stageOne = (
     const base = { name: peerConfig.name, type: peerConfig.type, files: 0, bytes: 0 } as const
     const failed = (counts: Pick<PeerStageResult, "name" | "type" | "files" | "bytes">, error: ErrorSummary) =>
       Effect.as(
-        ignored ? Effect.logInfo(error.message) : Effect.logError(error.message),
+        // the outcome is in the result (and the caller reports it): only a debug trace here
+        Effect.logDebug(error.message),
         { ...counts, status: "failed", ignored, error: summarize(error) } satisfies PeerStageResult
       )
     const outcome = yield* Effect.gen(function*() {
@@ -372,7 +374,7 @@ const stageOne = (
       const indicator = yield* collectIndicatorStatus(peer, DEF_COLLECT_INDICATOR)
       if (indicator.status !== "ready") {
         const text = `peer ${peer.name} was not ready to be staged` + (indicator.reason ? `: ${indicator.reason}` : "")
-        yield* ignored ? Effect.logInfo(text) : Effect.logError(text)
+        yield* Effect.logDebug(text)
         return {
           ...base,
           status: indicator.status,
@@ -381,7 +383,7 @@ const stageOne = (
         } satisfies PeerStageResult
       }
       const report = yield* stagePeer(peer, context.targetDir, { ownership: context.ownership })
-      yield* Effect.logInfo(`staged ${report.count} file(s), ${report.bytes} byte(s) for peer ${peer.name}`)
+      yield* Effect.logDebug(`staged ${report.count} file(s), ${report.bytes} byte(s) for peer ${peer.name}`)
       const staged = { ...base, files: report.count, bytes: report.bytes }
       // The files are in the staging dir even when the indicator cannot be written: say how many.
       return yield* writeStageIndicator(peer).pipe(
@@ -529,4 +531,4 @@ export const runManagedAction = (
   })
 
 const failedAction = (name: string, error: ManagedActionFailed | LocalUserNotPermitted | RemoteCommandFailed) =>
-  Effect.as(Effect.logError(error.message), { name, status: "failed", error: summarize(error) } satisfies PeerActionResult)
+  Effect.as(Effect.logDebug(error.message), { name, status: "failed", error: summarize(error) } satisfies PeerActionResult)
