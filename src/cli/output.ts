@@ -12,7 +12,7 @@ export interface OutputSettings {
   readonly globals: GlobalOptions
   readonly stderrIsTerminal: boolean
   readonly stdoutIsTerminal: boolean
-  /** false when NO_COLOR is set (any value) */
+  /** false when NO_COLOR is set to anything but the empty string (no-color.org) */
   readonly colorAllowed: boolean
   /** stderr goes to the journal (systemd sets JOURNAL_STREAM): it adds its own timestamps */
   readonly journald: boolean
@@ -25,7 +25,7 @@ export const settingsFromProcess = (globals: GlobalOptions): OutputSettings => (
   globals,
   stderrIsTerminal: process.stderr.isTTY === true,
   stdoutIsTerminal: process.stdout.isTTY === true,
-  colorAllowed: process.env.NO_COLOR === undefined,
+  colorAllowed: (process.env.NO_COLOR ?? "") === "",
   journald: (process.env.JOURNAL_STREAM ?? "") !== "",
   envLevel: process.env.CEDAR_PEER_LOG
 })
