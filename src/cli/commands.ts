@@ -248,7 +248,7 @@ const stage = Command.make(
     concurrency: integerOption("concurrency", 1).pipe(
       Options.optional,
       Options.withDescription("peers staged at once"),
-      Options.withDescription("default: 1")
+      Options.withDescription("default: the configuration's concurrency option, else 4")
     ),
     dryRun: Options.boolean("dry-run").pipe(
       Options.withDescription("check every peer and print what would be staged, and into which daily directory; write nothing")
@@ -268,7 +268,7 @@ const stage = Command.make(
         json: opts.json,
         full: opts.full,
         peers: opts.peers,
-        concurrency: Option.getOrUndefined(opts.concurrency),
+        concurrency: Option.getOrElse(opts.concurrency, () => Config.poolConcurrency(pool)),
         metricsFile: Option.getOrUndefined(Option.map(opts.metricsFile, (file) => path.resolve(file)))
       })
     })
