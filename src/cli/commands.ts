@@ -1,7 +1,7 @@
 // The cedar-peer commands: parse options, load the config, call the library, render.
 import { Args, CliConfig, Command, CommandDescriptor, HelpDoc, Options, ValidationError } from "@effect/cli"
 import { FileSystem, Path } from "@effect/platform"
-import { Clock, Console, Effect, Exit, Fiber, Option, Schedule } from "effect"
+import { Cause, Clock, Console, Effect, Exit, Fiber, Option, Schedule } from "effect"
 import { createRequire } from "node:module"
 import * as Config from "../Config.js"
 import { LocalPeers } from "../LocalPeer.js"
@@ -489,6 +489,18 @@ export const run = (argv: ReadonlyArray<string>) =>
     const output = Output.open(settings)
     if (typeof output === "string") return yield* new UsageError({ message: output })
     yield* runCommand(invocation.args, invocation.command).pipe(
+      // the log file tells the whole story of a night, its final failure included (stderr gets it from the bin)
+      Effect.tapErrorCause((cause) =>
+        Effect.sync(() => {
+          const failure = Cause.failureOption(cause)
+          if (Option.isSome(failure) && !(failure.value instanceof Unsuccessful)) {
+            const error = failure.value as { readonly _tag: string; readonly message: string }
+            output.file(`${new Date().toISOString()} error[${error._tag}] ${error.message}`)
+          } else if (Cause.isInterruptedOnly(cause)) {
+            output.file(`${new Date().toISOString()} error[Interrupted] the run was interrupted`)
+          }
+        })
+      ),
       withOutput(output),
       Effect.ensuring(Effect.sync(() => output.close()))
     )
