@@ -76,11 +76,11 @@ describe("Config on the real file system", () => {
       expect(json).toStrictEqual({ ...xml, source: fixture("cback3.json") })
     }).pipe(Effect.provide(NodeContext.layer)))
 
-  it.effect("loads the SPEC §7 example", () =>
+  it.effect("loads the JSON example of docs/configuration.md", () =>
     Effect.gen(function*() {
-      const config = yield* Config.load(fixture("spec-example.json"))
+      const config = yield* Config.load(fixture("example.json"))
       expect(config).toStrictEqual({
-        source: fixture("spec-example.json"),
+        source: fixture("example.json"),
         options: {
           startingDay: "monday",
           workingDir: "/var/tmp/cback",
