@@ -890,3 +890,25 @@ describe.skipIf(!existsSync("/usr/bin/cback3"))("settings next to Cedar Backup",
       expect(Config.poolConcurrency(config)).toBe(8)
     }).pipe(Effect.provide(NodeContext.layer)))
 })
+
+describe("locate", () => {
+  it.effect("names a place in the decoded file's own vocabulary, following the peer list it came from", () =>
+    Effect.gen(function*() {
+      const xml = yield* Config.decodeXml(xmlDoc({ peers: xmlPeers(xmlLocal) }), "pool.conf")
+      expect(Config.locate(xml, ["options", "backupUser"])).toBe("options.backup_user")
+      expect(Config.locate(xml, ["peers", 0, "collectDir"])).toBe("peers.peer[0].collect_dir")
+      expect(Config.locate(xml, ["options", "timeouts", "managedAction"])).toBe("options.timeouts.managed_action")
+      const staged = yield* Config.decodeXml(
+        xmlDoc({ peers: xmlPeers(xmlLocal), stage: `<stage><staging_dir>/s</staging_dir><peer>${xmlLocal}</peer></stage>` }),
+        "pool.conf"
+      )
+      expect(Config.locate(staged, ["peers", 0, "collectDir"])).toBe("stage.peer[0].collect_dir")
+      expect(Config.locate(staged, ["stage", "stagingDir"])).toBe("stage.staging_dir")
+      // JSON decoded under any name keeps JSON names; stage.peers in JSON too.
+      const json = yield* Config.decodeJson(jsonDoc({ stage: { stagingDir: "/s", peers: [jsonLocal] } }), "memory")
+      expect(Config.locate(json, ["peers", 0, "collectDir"])).toBe("stage.peers[0].collectDir")
+      // A pool built or copied by hand: the format follows the source's name, as load reads it.
+      expect(Config.locate({ ...xml }, ["options", "backupUser"])).toBe("options.backup_user")
+      expect(Config.locate({ ...xml, source: "pool.JSON" }, ["options", "backupUser"])).toBe("options.backupUser")
+    }))
+})
