@@ -36,6 +36,7 @@ const { values: args } = parseArgs({
     quick: { type: "boolean", default: false },
     out: { type: "string" },
     keep: { type: "boolean", default: false },
+    note: { type: "string" },
     help: { type: "boolean", default: false }
   },
   allowPositionals: false
@@ -46,11 +47,12 @@ type WorkloadName = typeof WORKLOAD_NAMES[number]
 
 if (args.help) {
   console.log([
-    "npm run bench -- [--runs N] [--only NAMES] [--quick] [--out FILE.md] [--keep]",
+    "npm run bench -- [--runs N] [--only NAMES] [--quick] [--out FILE.md] [--note TEXT] [--keep]",
     `  --runs N      timed runs per tool (default 3; start-up at least 5); the median counts`,
     `  --only NAMES  comma-separated workloads or prefixes: ${WORKLOAD_NAMES.join(", ")} (local = every local-*)`,
     "  --quick       small sizes, one run: checks the harness works, measures nothing worth keeping",
     "  --out FILE    also write the report as Markdown to FILE and the samples as JSON beside it",
+    "  --note TEXT   a paragraph for the Markdown report (what else ran on the machine, …)",
     "  --keep        keep the temp dir (sources and every target) for inspection"
   ].join("\n"))
   process.exit(0)
@@ -547,6 +549,7 @@ const remotePoolWorkload = (remote: Remote | string, tarTransport: string | unde
     ratios: [
       { tool: "cedar-peer stage", versus: "cedar-python stage", target: 0.2 },
       { tool: "cedar-peer stage tar", versus: "cedar-python stage" },
+      { tool: "cedar-peer stage", versus: "cedar-peer stage -c 1" },
       { tool: "cedar-peer stage", versus: "scp loop, 1 master" },
       { tool: "ssh tar, all peers", versus: "cedar-python stage" }
     ],
@@ -601,6 +604,11 @@ const remotePoolWorkload = (remote: Remote | string, tarTransport: string | unde
     ...base,
     tools: [
       { name: "cedar-peer stage", prepare: stage("cedar-peer", (config) => cedarPeer("stage", "--config", config)) },
+      // one peer at a time, as Cedar does: what the parallel pool gains
+      {
+        name: "cedar-peer stage -c 1",
+        prepare: stage("cedar-peer-c1", (config) => cedarPeer("stage", "--concurrency", "1", "--config", config))
+      },
       {
         name: "cedar-peer stage tar",
         skip: tarTransport,
@@ -745,7 +753,7 @@ const rows = (result: WorkloadResult): Array<Array<string>> =>
       m === undefined ? "—" : m.toFixed(3),
       seconds.length === 0 ? "—" : `${Math.min(...seconds).toFixed(3)}–${Math.max(...seconds).toFixed(3)}`,
       m === undefined || w.bytes === 0 ? "—" : (w.bytes / MiB / m).toFixed(1),
-      m === undefined || w.files === 0 ? "—" : count(w.files / m),
+      m === undefined || w.files === 0 ? "—" : w.files / m < 100 ? (w.files / m).toFixed(1) : count(w.files / m),
       peak === undefined ? "—" : `${megabytes(peak).toFixed(0)} MB`,
       failed.length === 0 ? "" : `FAILED ${failed.length}/${tool.samples.length}: ${failed[0]!.error}`
     ]
@@ -779,6 +787,15 @@ const markdown = (results: ReadonlyArray<WorkloadResult>, finished: string): str
   const out: Array<string> = []
   out.push(`# cedar-peer benchmark, ${machine.date.slice(0, 10)}`, "")
   out.push("Written by `npm run bench`; medians of the runs, every run into a fresh target dir.", "")
+  if (args.note !== undefined) out.push(args.note, "")
+  const busiest = Math.max(...results.map((r) => Number(r.load.before)), ...results.map((r) => Number(r.load.after)))
+  if (busiest > os.cpus().length) {
+    out.push(
+      `The 1-minute load average reached ${busiest.toFixed(1)} on ${os.cpus().length} cores: other processes competed for the CPU ` +
+        "during this run, so the times are longer and the ratios rougher than on a quiet machine.",
+      ""
+    )
+  }
   out.push("| | |", "|---|---|")
   for (const [key, value] of Object.entries({ ...machine, loadAfter: finished })) out.push(`| ${key} | ${String(value).replace(/\|/g, "\\|")} |`)
   for (const result of results) {
