@@ -253,23 +253,6 @@ const writeConfig = (file: string, pool: PoolXml): string => {
   return file
 }
 
-/** Does this build of cedar-peer know `transport: tar`? (`validate --json` shows the field back) */
-const knowsTarTransport = (): string | undefined => {
-  const dir = fresh("probe-tar")
-  const config = writeConfig(path.join(dir, "cback3.conf"), {
-    workingDir: dir,
-    stagingDir: dir,
-    backupUser: "backup",
-    rcpCommand: "/usr/bin/scp -B",
-    rshCommand: "/usr/bin/ssh",
-    options: [["transport", "tar"]],
-    peers: [{ name: "probe.example", type: "remote", collectDir: "/nowhere" }]
-  })
-  const done = quiet(cedarPeer("validate", "--json", "--config", config))
-  if (done.status !== 0) return `this build rejects transport tar: ${firstLine(done.stderr || done.stdout)}`
-  return /"transport"\s*:\s*"tar"/.test(done.stdout) ? undefined : "this build has no tar transport (the option is ignored)"
-}
-
 const LOCAL_USER = "backup" // Debian's backup:backup, owner of what the pool stages as root
 
 const startupWorkload = (): Workload => {
@@ -450,6 +433,34 @@ const startRemote = async (): Promise<Remote | string> => {
     rcpLegacy: `/usr/bin/scp -B -q -O -F ${sshConfig}`,
     rsh: `/usr/bin/ssh -F ${sshConfig}`
   }
+}
+
+/**
+ * Does this build of cedar-peer stage with `transport: tar`? Asked by staging one file with the
+ * rcp command replaced by `/bin/false`: a build that ignores the option (or does not know it)
+ * fails, so "cedar-peer tar" can never silently time scp.
+ */
+const knowsTarTransport = (remote: Remote | string): string | undefined => {
+  if (typeof remote === "string") return remote
+  const run = fresh("probe-tar")
+  const collectDir = path.join(run, "collect")
+  makeFiles(collectDir, 1, 16)
+  chownTree(collectDir, remote.uid, remote.gid)
+  const target = path.join(run, "target")
+  fs.mkdirSync(target)
+  const config = writeConfig(path.join(run, "cback3.conf"), {
+    workingDir: run,
+    stagingDir: run,
+    backupUser: remote.user,
+    rcpCommand: "/bin/false",
+    rshCommand: remote.rsh,
+    options: [["transport", "tar"]],
+    peers: [{ name: "127.0.0.1", type: "remote", collectDir }]
+  })
+  const done = quiet(cedarPeer("stage-peer", "--config", config, "--peer", "127.0.0.1", "--target", target))
+  return done.status === 0 && staged(target).files === 1
+    ? undefined
+    : `this build does not stage with transport tar (${firstLine(done.stderr || done.stdout) || `exit ${done.status}`})`
 }
 
 const remoteSmallWorkload = (remote: Remote | string, tarTransport: string | undefined): Workload => {
@@ -827,7 +838,7 @@ const main = async () => {
     if (!fs.existsSync(GNU_TIME)) console.log(`${GNU_TIME} is missing: no peak RSS (apt-get install time)`)
     const wantsRemote = selected("remote-small") || selected("remote-pool")
     if (wantsRemote) remote = await startRemote()
-    const tarTransport = wantsRemote ? knowsTarTransport() : "not selected"
+    const tarTransport = wantsRemote ? knowsTarTransport(remote) : "not selected"
     const plan: Array<[WorkloadName, () => Workload]> = [
       ["startup", startupWorkload],
       ["local-small", () =>
