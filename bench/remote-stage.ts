@@ -4,7 +4,7 @@
 // Stages many small files and one big file from a loopback OpenSSH server with RemotePeers, once
 // per scp protocol, and prints seconds, files/s and MiB/s. Figures, not assertions: the unit and
 // ssh tests never time anything. Every run stages into a fresh, never-used target directory
-// (see NOTES-ssh.md: recreating many files right after deleting many is slow on /tmp here).
+// (recreating many files right after deleting many is slow on an ext4 /tmp without a journal).
 import { NodeContext } from "@effect/platform-node"
 import { Effect, Layer, Logger, LogLevel } from "effect"
 import { randomBytes } from "node:crypto"
