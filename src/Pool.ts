@@ -1,5 +1,5 @@
 /**
- * The pool: Cedar Backup's stage action over every peer of a configuration (SPEC §6), managed
+ * The pool: Cedar Backup's stage action over every peer of a configuration, managed
  * actions on managed remote peers, and the single-peer operations the CLI offers — resolved from
  * the configuration the same way the stage action resolves them.
  *
@@ -8,6 +8,7 @@
 import { FileSystem, Path } from "@effect/platform"
 import { Clock, Effect, Option, Schema } from "effect"
 import type { PeerConfig, PoolConfig } from "./Config.js"
+import { locate } from "./Config.js"
 import { type LocalPeer, LocalPeers, make as makeLocalPeer } from "./LocalPeer.js"
 import type { FailureMode, IndicatorStatus, Ownership, StageOptions, StageReport } from "./Peer.js"
 import { ActionName, DEF_COLLECT_INDICATOR, DEF_STAGE_INDICATOR } from "./Peer.js"
@@ -25,6 +26,7 @@ import {
 } from "./PeerError.js"
 import { make as makeRemotePeer, type RemotePeer, RemotePeers } from "./RemotePeer.js"
 import { SystemUsers } from "./SystemUsers.js"
+import * as Validate from "./Validate.js"
 
 /**
  * A peer value of either kind.
@@ -150,7 +152,7 @@ export const dailyDir = (stagingDir: string, date: Date): string => {
 }
 
 /**
- * Whether a peer's failures are ignored (SPEC §6.3): `none` never, `all` always; on a full run or
+ * Whether a peer's failures are ignored: `none` never, `all` always; on a full run or
  * the starting day of the week `weekly` peers are ignored, on other days `daily` peers are.
  *
  * @since 0.1.0
@@ -167,7 +169,7 @@ export const isFailureIgnored = (
 }
 
 /**
- * Makes the peer value of a configured peer, as the stage action does (SPEC §6.4): remote user is
+ * Makes the peer value of a configured peer, as the stage action does: remote user is
  * the peer's backup user, else the options'; the local user is the options' backup user when
  * running as root; commands are the peer's, else the options'.
  *
@@ -297,8 +299,8 @@ const backupOwnership = (config: PoolConfig) =>
     const user = yield* users.lookupUser(config.options.backupUser)
     const gid = yield* users.lookupGroup(config.options.backupGroup)
     const problems = [
-      ...(Option.isNone(user) ? [`options.backupUser: no such user on this machine: ${config.options.backupUser}`] : []),
-      ...(Option.isNone(gid) ? [`options.backupGroup: no such group on this machine: ${config.options.backupGroup}`] : [])
+      ...(Option.isNone(user) ? [`${locate(config, ["options", "backupUser"])}: no such user on this machine: ${config.options.backupUser}`] : []),
+      ...(Option.isNone(gid) ? [`${locate(config, ["options", "backupGroup"])}: no such group on this machine: ${config.options.backupGroup}`] : [])
     ]
     if (Option.isNone(user) || Option.isNone(gid)) return yield* new ConfigError({ path: config.source, problems })
     return { uid: user.value.uid, gid: gid.value } satisfies Ownership
@@ -395,7 +397,7 @@ const stageOne = (
   }).pipe(Effect.annotateLogs("peer", peerConfig.name))
 
 /**
- * Cedar Backup's stage action over the pool (SPEC §6): derive the daily directory once, create it
+ * Cedar Backup's stage action over the pool: derive the daily directory once, create it
  * and one directory per peer, stage every ready peer and write its stage indicator, then write the
  * master's stage indicator. A failing peer never stops the others.
  *
@@ -407,6 +409,7 @@ export const stage = (
   options: StageRunOptions = {}
 ): Effect.Effect<StageSummary, InvalidPeerConfig | FileOperationFailed | ConfigError, PoolServices> =>
   Effect.gen(function*() {
+    yield* Validate.requireStagingDir(config)
     const full = options.full ?? false
     const date = options.now ?? new Date(yield* Clock.currentTimeMillis)
     const daily = dailyDir(config.stagingDir, date)

@@ -117,7 +117,7 @@ export const stageText = (summary: StageSummary, millis: (name: string) => numbe
   ].join("\n")
 }
 
-/** The check summary as SPEC §9's JSON document. */
+/** The check summary as `check --json`'s document. */
 export const checkJson = (summary: CheckSummary) => ({
   ok: summary.ok,
   peers: summary.peers.map((p) => ({
