@@ -445,7 +445,7 @@ export const cedarPeer = Command.make("cedar-peer").pipe(
 const commands: ReadonlyArray<Command.Command<any, any, any, any>> = [stage, check, stagePeer, writeIndicator, exec, action, validate, demo]
 
 /** Which options of each command take a value: how the command is found among options before it. */
-const SPEC: CommandSpec = new Map(commands.map((c) => [[...Command.getNames(c)][0]!, valueOptions(Command.getUsage(c))]))
+const VALUE_OPTIONS: CommandSpec = new Map(commands.map((c) => [[...Command.getNames(c)][0]!, valueOptions(Command.getUsage(c))]))
 
 /** The help text for a command, or for the program. */
 export const helpText = (command: string | undefined, styled: boolean): string => {
@@ -475,7 +475,7 @@ const runCommand = (args: ReadonlyArray<string>, command: string) =>
  */
 export const run = (argv: ReadonlyArray<string>) =>
   Effect.gen(function*() {
-    const invocation = preparse(argv.slice(2), SPEC)
+    const invocation = preparse(argv.slice(2), VALUE_OPTIONS)
     const settings = settingsFromProcess(invocation.globals)
     switch (invocation._tag) {
       case "Help":
