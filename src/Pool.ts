@@ -476,10 +476,7 @@ const stageOne = (
     const ignored = isFailureIgnored(peerConfig.ignoreFailures, { ...context, startingDay: config.options.startingDay })
     const base = { name: peerConfig.name, type: peerConfig.type, files: 0, bytes: 0 } as const
     const failed = (counts: Pick<PeerStageResult, "name" | "type" | "files" | "bytes">, error: ErrorSummary, reason: string = error.message) =>
-      Effect.as(
-        ignored ? Effect.logInfo(error.message) : Effect.logError(error.message),
-        { ...counts, status: "failed", ignored, error: summarize(error), reason } satisfies PeerStageResult
-      )
+      Effect.succeed({ ...counts, status: "failed", ignored, error: summarize(error), reason } satisfies PeerStageResult)
     const runtime = yield* Effect.runtime<never>()
     const phase = (name: PeerPhase, counts: { readonly files?: number | undefined; readonly bytes?: number | undefined } = {}) => {
       context.track({ phase: name, ...definedCounts(counts) })
@@ -498,7 +495,7 @@ const stageOne = (
       )
     }
 
-    yield* Effect.logInfo(`peer started (${peerConfig.type})`)
+    yield* Effect.logInfo(`staging peer ${peerConfig.name} (${peerConfig.type})`)
     yield* context.emit({ _tag: "PeerStarted", name: peerConfig.name, type: peerConfig.type })
     const outcome = yield* Effect.gen(function*() {
       const peer = yield* peerValue(config, peerConfig, context.isRoot)
@@ -506,8 +503,6 @@ const stageOne = (
       const indicator = yield* collectIndicatorStatus(peer, DEF_COLLECT_INDICATOR)
       if (indicator.status !== "ready") {
         const reason = indicator.reason ?? (indicator.status === "not-ready" ? `no ${DEF_COLLECT_INDICATOR} in its collect directory` : "could not be reached")
-        const text = `peer ${peer.name} was not ready to be staged: ${reason}`
-        yield* ignored ? Effect.logInfo(text) : Effect.logError(text)
         return { ...base, status: indicator.status, ignored, reason } satisfies PeerStageResult
       }
       const stageOptions = {
@@ -527,9 +522,13 @@ const stageOne = (
         Effect.catchAll((error) => failed(staged, error, `files staged, but its stage indicator could not be written: ${error.message}`))
       )
     }).pipe(Effect.catchAll((error) => failed(base, error)))
-    yield* Effect.logInfo(
-      `peer done: ${outcome.status}, ${outcome.files} file(s), ${outcome.bytes} byte(s)` + (outcome.reason === undefined ? "" : `: ${outcome.reason}`)
-    )
+    // one line when the peer ends: an error unless it was staged or its failure is ignored
+    const line = outcome.status === "staged"
+      ? `staged ${outcome.files} file(s), ${outcome.bytes} byte(s) for peer ${outcome.name}`
+      : outcome.status === "failed"
+      ? outcome.error?.message ?? outcome.reason ?? "failed"
+      : `peer ${outcome.name} was not ready to be staged: ${outcome.reason}`
+    yield* outcome.status === "staged" || ignored ? Effect.logInfo(line) : Effect.logError(line)
     return outcome
   }).pipe(Effect.annotateLogs("peer", peerConfig.name))
 
