@@ -143,8 +143,11 @@ export interface CheckSummary {
  */
 export interface PeerActionResult {
   readonly name: string
-  readonly status: "done" | "failed"
+  /** `interrupted`: the run was stopped before the action was done on this peer */
+  readonly status: "done" | "failed" | "interrupted"
   readonly error?: ErrorSummary
+  /** why the action was not done, for `interrupted` (a failure has its `error`) */
+  readonly reason?: string
 }
 
 /**
@@ -429,8 +432,22 @@ export interface StageRunOptions {
 const configuredConcurrency = (config: PoolConfig): number =>
   (config.options as { readonly concurrency?: number | undefined }).concurrency ?? 4
 
-/** A peer's settings: the override, else the peer's, else the options'. */
-const peerSettings = (config: PoolConfig, peer: PeerConfig, override: SettingsOverride = {}) => {
+/**
+ * The lock file that keeps two runs of one pool apart: `.cedar-peer.lock` in the staging dir,
+ * the tree two runs would both write into.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const lockFile = (config: PoolConfig): string => `${config.stagingDir.replace(/\/+$/, "")}/.cedar-peer.lock`
+
+/**
+ * The settings one peer is staged with: the override, else the peer's, else the options'.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const peerSettings = (config: PoolConfig, peer: PeerConfig, override: SettingsOverride = {}) => {
   type Loose = SettingsOverride & { readonly timeouts?: Partial<Record<TimeoutName, number>> | undefined }
   const fromPeer = peer as Loose
   const fromOptions = config.options as Loose
@@ -716,7 +733,12 @@ export const findRemotePeer = (config: PoolConfig, name: string): Effect.Effect<
 export const runManagedAction = (
   config: PoolConfig,
   action: string,
-  options: { readonly full?: boolean | undefined; readonly peers?: ReadonlyArray<string> | undefined } = {}
+  options: {
+    readonly full?: boolean | undefined
+    readonly peers?: ReadonlyArray<string> | undefined
+    /** stops the run gracefully when it completes: the peers not done are reported `interrupted` */
+    readonly stop?: Effect.Effect<void> | undefined
+  } = {}
 ): Effect.Effect<ActionSummary, InvalidPeerConfig, RemotePeers | SystemUsers> =>
   Effect.gen(function*() {
     const full = options.full ?? false
@@ -733,21 +755,36 @@ export const runManagedAction = (
     )
     if (runs.length === 0) yield* Effect.logWarning(`no managed peer runs the action ${action}`)
     const remotePeers = yield* RemotePeers
-    const peers: Array<PeerActionResult> = []
+    const values: Array<RemotePeer> = []
     for (const peerConfig of runs) {
       const peer = yield* peerValue(config, peerConfig, isRoot)
-      if (peer._tag !== "RemotePeer") continue
-      const result = yield* remotePeers.executeManagedAction(peer, action, full).pipe(
-        Effect.as<PeerActionResult>({ name: peer.name, status: "done" }),
-        Effect.catchTags({
-          ManagedActionFailed: (error: ManagedActionFailed) => failedAction(peer.name, error),
-          LocalUserNotPermitted: (error: LocalUserNotPermitted) => failedAction(peer.name, error)
-        }),
-        Effect.annotateLogs("peer", peer.name)
-      )
-      peers.push(result)
+      if (peer._tag === "RemotePeer") values.push(peer)
     }
-    return { action, full, ok: peers.every((p) => p.status === "done"), peers }
+    const done: Array<PeerActionResult> = []
+    const runAll = Effect.forEach(values, (peer) =>
+      Effect.gen(function*() {
+        yield* Effect.logInfo(`running ${action} on peer ${peer.name}`)
+        const result = yield* remotePeers.executeManagedAction(peer, action, full).pipe(
+          Effect.as<PeerActionResult>({ name: peer.name, status: "done" }),
+          Effect.catchTags({
+            ManagedActionFailed: (error: ManagedActionFailed) => failedAction(peer.name, error),
+            LocalUserNotPermitted: (error: LocalUserNotPermitted) => failedAction(peer.name, error)
+          })
+        )
+        if (result.status === "done") yield* Effect.logInfo(`${action} done on peer ${peer.name}`)
+        done.push(result)
+      }).pipe(Effect.annotateLogs("peer", peer.name)), { discard: true })
+    const completed = options.stop === undefined
+      ? yield* Effect.as(runAll, true)
+      : yield* Effect.raceFirst(Effect.as(runAll, true), Effect.as(options.stop, false))
+    const peers = values.map((peer) =>
+      done.find((r) => r.name === peer.name) ?? {
+        name: peer.name,
+        status: "interrupted" as const,
+        reason: "the run was stopped before the action was done on this peer"
+      }
+    )
+    return { action, full, ok: completed && peers.every((p) => p.status === "done"), peers }
   })
 
 const failedAction = (name: string, error: ManagedActionFailed | LocalUserNotPermitted | RemoteCommandFailed) =>
