@@ -4,6 +4,7 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process"
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { createHash } from "node:crypto"
+import { rm, writeFile } from "node:fs/promises"
 import { hostname, tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -97,16 +98,19 @@ const dailyOf = (staging: string) => {
 
 const isTemporary = (name: string) => name.startsWith(".cedar-peer")
 
-beforeAll(() => {
+// Asynchronous, in batches: a worker blocked for long misses its reports to the test runner.
+beforeAll(async () => {
   if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run \`npm run build\` first (npm test does)`)
   root = mkdtempSync(join(tmpdir(), "cedar-peer-run-"))
   big = join(root, "big-collect")
   mkdirSync(big)
   const content = "x".repeat(1024)
-  for (let i = 0; i < MANY; i++) writeFileSync(join(big, `f${String(i).padStart(5, "0")}`), content)
+  for (let i = 0; i < MANY; i += 500) {
+    await Promise.all(Array.from({ length: 500 }, (_, j) => writeFile(join(big, `f${String(i + j).padStart(5, "0")}`), content)))
+  }
   writeFileSync(join(big, "cback.collect"), "")
 }, 300_000)
-afterAll(() => rmSync(root, { recursive: true, force: true }), 600_000)
+afterAll(() => rm(root, { recursive: true, force: true }), 600_000)
 
 describe("one run at a time per pool", () => {
   it("a second stage while the first runs fails at once with AlreadyRunning (exit 1), touching nothing; the first goes on", async () => {
