@@ -1,5 +1,5 @@
 /**
- * The pool: Cedar Backup's stage action over every peer of a configuration (SPEC §6), managed
+ * The pool: Cedar Backup's stage action over every peer of a configuration, managed
  * actions on managed remote peers, and the single-peer operations the CLI offers — resolved from
  * the configuration the same way the stage action resolves them.
  *
@@ -7,6 +7,7 @@
  */
 import { FileSystem, Path } from "@effect/platform"
 import { Clock, Effect, Option, Runtime, Schema } from "effect"
+import * as Config from "./Config.js"
 import type { PeerConfig, PoolConfig } from "./Config.js"
 import { type LocalPeer, LocalPeers, make as makeLocalPeer } from "./LocalPeer.js"
 import type { FailureMode, IndicatorStatus, Ownership, StageOptions, StageReport } from "./Peer.js"
@@ -27,6 +28,7 @@ import * as Manifest from "./Manifest.js"
 import { make as makeRemotePeer, type RemotePeer, RemotePeers } from "./RemotePeer.js"
 import { StagingDisk } from "./StagingDisk.js"
 import { SystemUsers } from "./SystemUsers.js"
+import * as Validate from "./Validate.js"
 
 /**
  * A peer value of either kind.
@@ -186,7 +188,7 @@ export const dailyDir = (stagingDir: string, date: Date): string => {
 }
 
 /**
- * Whether a peer's failures are ignored (SPEC §6.3): `none` never, `all` always; on a full run or
+ * Whether a peer's failures are ignored: `none` never, `all` always; on a full run or
  * the starting day of the week `weekly` peers are ignored, on other days `daily` peers are.
  *
  * @since 0.1.0
@@ -203,7 +205,7 @@ export const isFailureIgnored = (
 }
 
 /**
- * Makes the peer value of a configured peer, as the stage action does (SPEC §6.4): remote user is
+ * Makes the peer value of a configured peer, as the stage action does: remote user is
  * the peer's backup user, else the options'; the local user is the options' backup user when
  * running as root; commands are the peer's, else the options'.
  *
@@ -392,12 +394,7 @@ export type TimeoutName = typeof TIMEOUT_NAMES[number]
  * @since 0.2.0
  * @category models
  */
-export interface SettingsOverride {
-  readonly maxFiles?: number | undefined
-  readonly maxBytes?: number | undefined
-  readonly timeouts?: Partial<Record<TimeoutName, number>> | undefined
-  readonly verify?: boolean | undefined
-}
+export type SettingsOverride = Config.SettingsOverrides
 
 /**
  * Options of a stage run.
@@ -428,10 +425,6 @@ export interface StageRunOptions {
   readonly stop?: Effect.Effect<void> | undefined
 }
 
-/** The pool-wide concurrency: the configuration's `concurrency`, else 4. */
-const configuredConcurrency = (config: PoolConfig): number =>
-  (config.options as { readonly concurrency?: number | undefined }).concurrency ?? 4
-
 /**
  * The lock file that keeps two runs of one pool apart: `.cedar-peer.lock` in the staging dir,
  * the tree two runs would both write into.
@@ -442,26 +435,14 @@ const configuredConcurrency = (config: PoolConfig): number =>
 export const lockFile = (config: PoolConfig): string => `${config.stagingDir.replace(/\/+$/, "")}/.cedar-peer.lock`
 
 /**
- * The settings one peer is staged with: the override, else the peer's, else the options'.
+ * The settings one peer is staged with: the override, else the peer's, else the options', else
+ * the defaults.
  *
  * @since 0.2.0
  * @category constructors
  */
-export const peerSettings = (config: PoolConfig, peer: PeerConfig, override: SettingsOverride = {}) => {
-  type Loose = SettingsOverride & { readonly timeouts?: Partial<Record<TimeoutName, number>> | undefined }
-  const fromPeer = peer as Loose
-  const fromOptions = config.options as Loose
-  const timeouts = { ...fromOptions.timeouts, ...fromPeer.timeouts, ...override.timeouts }
-  const pick = <K extends "maxFiles" | "maxBytes" | "verify">(key: K) => override[key] ?? fromPeer[key] ?? fromOptions[key]
-  const maxFiles = pick("maxFiles")
-  const maxBytes = pick("maxBytes")
-  return {
-    ...(maxFiles === undefined ? {} : { maxFiles }),
-    ...(maxBytes === undefined ? {} : { maxBytes }),
-    timeouts,
-    verify: pick("verify") ?? false
-  }
-}
+export const peerSettings = (config: PoolConfig, peer: PeerConfig, override?: SettingsOverride): Config.PeerSettings =>
+  Config.peerSettings(config, peer, override)
 
 interface PeerContext {
   readonly full: boolean
@@ -602,6 +583,7 @@ export const stage = (
   options: StageRunOptions = {}
 ): Effect.Effect<StageSummary, InvalidPeerConfig | FileOperationFailed | ConfigError, PoolServices> =>
   Effect.gen(function*() {
+    yield* Validate.requireStagingDir(config)
     const full = options.full ?? false
     const date = options.now ?? new Date(yield* Clock.currentTimeMillis)
     const daily = dailyDir(config.stagingDir, date)
@@ -609,7 +591,7 @@ export const stage = (
     const isRoot = yield* (yield* SystemUsers).isRoot
     const ownership = isRoot ? yield* backupOwnership(config) : undefined
     const path = yield* Path.Path
-    const concurrency = Math.max(1, options.concurrency ?? configuredConcurrency(config))
+    const concurrency = Math.max(1, options.concurrency ?? Config.poolConcurrency(config))
 
     yield* removeLeftovers(config.options.workingDir)
     if (yield* ensureDirectory(daily)) {

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // The cedar-peer bin: the only place that picks the Node layers, handles signals and turns the
 // outcome into an exit status.
-import { NodeContext } from "@effect/platform-node"
+// Deep imports: the index modules would pull in every platform module (HTTP client, workers…)
+// that the bundle would then have to load at start-up.
+import * as NodeContext from "@effect/platform-node/NodeContext"
 import { Cause, Deferred, Effect, Exit, FiberId, Layer, Logger } from "effect"
 import { LocalPeers } from "../LocalPeer.js"
 import { RemotePeers } from "../RemotePeer.js"

@@ -3,6 +3,7 @@
 // staging run (--max-files, --max-bytes, --timeout, --verify, --concurrency).
 import { HelpDoc, Options, ValidationError } from "@effect/cli"
 import { Context, Effect, Option } from "effect"
+import * as Config from "../Config.js"
 import * as Pool from "../Pool.js"
 
 /**
@@ -29,24 +30,9 @@ const wholeNumber = (flag: string, text: string) =>
     ? Effect.succeed(Number(text))
     : Effect.fail(invalid(`--${flag} must be a whole number of at least 1, got ${JSON.stringify(text)}`))
 
-const BYTE_UNITS: Readonly<Record<string, number>> = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }
-
-/** A byte count: a whole number, or a number with K, M, G or T (powers of 1024): 500M, 1.5G. */
-export const parseBytes = (text: string): number | undefined => {
-  const match = text.trim().match(/^(\d+(?:\.\d+)?)\s*([kKmMgGtT]?)[bB]?$/)
-  if (match === null || (match[2] === "" && match[1]!.includes("."))) return undefined
-  const value = Math.floor(Number(match[1]) * BYTE_UNITS[match[2]!.toLowerCase()]!)
-  return Number.isSafeInteger(value) && value >= 1 ? value : undefined
-}
-
-const SECONDS: Readonly<Record<string, number>> = { "": 1, s: 1, m: 60, h: 3600 }
-
-/** A duration in seconds above 0: `30`, `0.5`, `90s`, `5m`, `2h`. */
-export const parseSeconds = (text: string): number | undefined => {
-  const match = text.trim().match(/^(\d+(?:\.\d+)?)([smh]?)$/)
-  if (match === null) return undefined
-  const value = Number(match[1]) * SECONDS[match[2]!]!
-  return Number.isFinite(value) && value > 0 ? value : undefined
+const parseSeconds = (text: string): number | undefined => {
+  const value = Config.parseDuration(text)
+  return value !== undefined && value > 0 ? value : undefined
 }
 
 /** `NAME=SECONDS` for one timeout, or a bare `SECONDS` for the whole stage of each peer. */
@@ -60,7 +46,7 @@ export const parseTimeouts = (values: ReadonlyArray<string>): Effect.Effect<Part
       }
       const parsed = parseSeconds(seconds)
       if (parsed === undefined) {
-        return yield* Effect.fail(invalid(`--timeout ${JSON.stringify(value)}: the time must be seconds above 0, or a number with s, m or h (90s, 5m)`))
+        return yield* Effect.fail(invalid(`--timeout ${JSON.stringify(value)}: the time must be seconds above 0, or a number with s, m, h or d (90s, 5m)`))
       }
       timeouts[name as Pool.TimeoutName] = parsed
     }
@@ -76,7 +62,7 @@ export const limitFlags = {
   ),
   maxBytes: Options.text("max-bytes").pipe(
     Options.mapEffect((text) => {
-      const value = parseBytes(text)
+      const value = Config.parseBytes(text)
       return value === undefined
         ? Effect.fail(invalid(`--max-bytes must be a number of bytes of at least 1, optionally with K, M, G or T (500M, 10G), got ${JSON.stringify(text)}`))
         : Effect.succeed(value)

@@ -1,0 +1,54 @@
+// Commands run on a remote peer over the rsh command: an arbitrary command line, or a managed
+// Cedar Backup action.
+import type { Duration } from "effect"
+import { Effect, Schema } from "effect"
+import { ActionName } from "../../Peer.js"
+import { InvalidPeerConfig, ManagedActionFailed, RemoteCommandFailed } from "../../PeerError.js"
+import type { RemoteOutput, RemotePeer } from "../../RemotePeer.js"
+import { problemsOf } from "../peerChecks.js"
+import { runAs } from "../runAs.js"
+import { buildCbackCommand, remoteCommandArgv } from "./argv.js"
+import type { RemoteContext } from "./context.js"
+import { RemoteTimeouts } from "./timeouts.js"
+
+export const makeCommands = (ctx: RemoteContext) => {
+  const runRemote = (peer: RemotePeer, command: string, timeout: Duration.DurationInput) =>
+    Effect.gen(function*() {
+      const argv = runAs(peer.localUser, remoteCommandArgv(peer, command))
+      if (command.trim() === "") {
+        // ssh without a command opens a login shell, which would wait on stdin
+        return yield* new RemoteCommandFailed({ peer: peer.name, argv, stderr: "refusing to run an empty remote command" })
+      }
+      const ran = yield* ctx.run(argv, timeout)
+      if (ran._tag === "NotRun") {
+        return yield* new RemoteCommandFailed({ peer: peer.name, argv, stderr: ran.reason, cause: ran.cause })
+      }
+      if (ran.exitCode !== 0) {
+        return yield* new RemoteCommandFailed({ peer: peer.name, argv, exitCode: ran.exitCode, stderr: ran.stderr })
+      }
+      const output: RemoteOutput = { stdout: ran.stdout, stderr: ran.stderr }
+      return output
+    })
+
+  const executeRemoteCommand = Effect.fn("RemotePeers.executeRemoteCommand")(
+    function*(peer: RemotePeer, command: string) {
+      yield* ctx.requireLocalUserAllowed(peer)
+      return yield* runRemote(peer, command, (yield* RemoteTimeouts).command)
+    }
+  )
+
+  const executeManagedAction = Effect.fn("RemotePeers.executeManagedAction")(
+    function*(peer: RemotePeer, action: string, fullBackup: boolean) {
+      yield* Schema.decodeUnknown(ActionName)(action).pipe(
+        Effect.mapError((error) => new InvalidPeerConfig({ peer: peer.name, problems: problemsOf(error, "action") }))
+      )
+      yield* ctx.requireLocalUserAllowed(peer)
+      const command = buildCbackCommand(peer.cbackCommand, action, fullBackup)
+      yield* runRemote(peer, command, (yield* RemoteTimeouts).managedAction).pipe(
+        Effect.mapError((cause) => new ManagedActionFailed({ peer: peer.name, action, cause }))
+      )
+    }
+  )
+
+  return { executeRemoteCommand, executeManagedAction } as const
+}

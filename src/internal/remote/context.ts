@@ -1,0 +1,146 @@
+// What every remote operation shares: the platform services, the process runner, the scp
+// protocol in use, the local-user rules and the private directories commands write into.
+// Built once per RemotePeers service; the operation modules (transfer, indicators, commands)
+// take it as their only dependency.
+import { Command, CommandExecutor, FileSystem, Path } from "@effect/platform"
+import type { Error as PlatformError } from "@effect/platform"
+import { Duration, Effect, Option } from "effect"
+import type { Scope } from "effect"
+import { isPlainFileName } from "../../Peer.js"
+import { FileOperationFailed, InvalidPath, LocalUserNotPermitted } from "../../PeerError.js"
+import type { RemotePeer } from "../../RemotePeer.js"
+import { RemoteTimeouts } from "./timeouts.js"
+import { SystemUsers } from "../../SystemUsers.js"
+import { requireDirectory as checkDirectory } from "../peerChecks.js"
+import { runToEnd } from "../process.js"
+import type { ScpProtocol } from "../remotePath.js"
+import { hasBadCharacter, protocolForBanner, protocolFromArgv, sshProgramFor } from "../remotePath.js"
+import { rcpArgv } from "./argv.js"
+
+/** Prefix of every private directory made in a target or working dir. */
+export const PRIVATE_PREFIX = ".cedar-peer-"
+
+/** How a child process ended: its status and output, or why it never ran to the end. */
+export type Ran =
+  | { readonly _tag: "Exited"; readonly exitCode: number; readonly stdout: string; readonly stderr: string }
+  | { readonly _tag: "NotRun"; readonly reason: string; readonly cause?: unknown }
+
+export const makeRemoteContext = Effect.gen(function*() {
+  const fs = yield* FileSystem.FileSystem
+  const path = yield* Path.Path
+  const executor = yield* CommandExecutor.CommandExecutor
+  const users = yield* SystemUsers
+
+  // stdin gets an immediate end of file: a remote command that reads stdin must not wait forever.
+  const run = (argv: ReadonlyArray<string>, timeout: Duration.DurationInput): Effect.Effect<Ran> =>
+    runToEnd(executor, Command.make(argv[0]!, ...argv.slice(1)).pipe(Command.feed(""))).pipe(
+      Effect.timeoutFail({
+        duration: timeout,
+        onTimeout: () => ({ _tag: "TimedOut" as const })
+      }),
+      Effect.match({
+        onSuccess: (done): Ran => ({ _tag: "Exited", ...done }),
+        onFailure: (error): Ran =>
+          "_tag" in error && error._tag === "TimedOut"
+            ? { _tag: "NotRun", reason: `timed out after ${Duration.format(Duration.decode(timeout))}` }
+            : {
+              _tag: "NotRun",
+              reason: `could not run ${argv[0]}: ${(error as PlatformError.PlatformError).message}`,
+              cause: error
+            }
+      })
+    )
+
+  // The local OpenSSH's default scp protocol, asked once per ssh program.
+  const probeProtocol = yield* Effect.cachedFunction((ssh: string) =>
+    Effect.gen(function*() {
+      const timeouts = yield* RemoteTimeouts
+      const ran = yield* run([ssh, "-V"], timeouts.probe)
+      const banner = ran._tag === "Exited" && ran.exitCode === 0 ? `${ran.stderr}${ran.stdout}` : undefined
+      const protocol = protocolForBanner(banner)
+      if (banner === undefined) {
+        yield* Effect.logWarning(`cannot tell the OpenSSH version (${ssh} -V), assuming legacy scp`)
+      }
+      return protocol
+    })
+  )
+  const protocolOf = (peer: RemotePeer): Effect.Effect<ScpProtocol> => {
+    const argv = rcpArgv(peer)
+    const chosen = protocolFromArgv(argv)
+    return chosen === undefined ? probeProtocol(sshProgramFor(argv)) : Effect.succeed(chosen)
+  }
+
+  const requireLocalUserAllowed = (peer: RemotePeer) =>
+    Effect.gen(function*() {
+      if (peer.localUser === undefined) return
+      if (!(yield* users.isRoot)) {
+        return yield* new LocalUserNotPermitted({ peer: peer.name, localUser: peer.localUser })
+      }
+    })
+
+  const invalidPath = (peer: RemotePeer, file: string, problem: InvalidPath["problem"]) =>
+    new InvalidPath({ peer: peer.name, path: file, problem })
+
+  const fileOperationFailed =
+    (peer: RemotePeer, operation: FileOperationFailed["operation"], file: string) => (cause: unknown) =>
+      new FileOperationFailed({ peer: peer.name, operation, path: file, cause })
+
+  const requireTargetDirectory = (peer: RemotePeer, dir: string) => checkDirectory(fs, path, peer.name, dir)
+
+  const requireRemotePath = (peer: RemotePeer) =>
+    hasBadCharacter(peer.collectDir) ? Effect.fail(invalidPath(peer, peer.collectDir, "BadCharacter")) : Effect.void
+
+  const requireIndicatorName = (peer: RemotePeer, name: string) =>
+    !isPlainFileName(name)
+      ? Effect.fail(invalidPath(peer, name, "BadName"))
+      : hasBadCharacter(name)
+      ? Effect.fail(invalidPath(peer, name, "BadCharacter"))
+      : Effect.void
+
+  const giveToLocalUser = (peer: RemotePeer, file: string) =>
+    Effect.gen(function*() {
+      if (peer.localUser === undefined) return
+      const ids = yield* users.lookupUser(peer.localUser)
+      if (Option.isNone(ids)) {
+        return yield* fileOperationFailed(peer, "chown", file)(`no such local user: ${peer.localUser}`)
+      }
+      yield* fs.chown(file, ids.value.uid, ids.value.gid).pipe(Effect.mapError(fileOperationFailed(peer, "chown", file)))
+    })
+
+  // A fresh private directory (mkdtemp: unique, mode 0700) inside `dir`, owned by the local user
+  // when there is one so that the copy running as that user can write it; removed on scope close.
+  const privateDirectory = (peer: RemotePeer, dir: string): Effect.Effect<string, FileOperationFailed, Scope.Scope> =>
+    Effect.acquireRelease(
+      fs.makeTempDirectory({ directory: dir, prefix: PRIVATE_PREFIX }).pipe(
+        Effect.mapError(fileOperationFailed(peer, "makeDirectory", path.join(dir, `${PRIVATE_PREFIX}*`)))
+      ),
+      (made) =>
+        fs.remove(made, { recursive: true }).pipe(
+          Effect.catchAll((error) => Effect.logWarning(`cannot remove ${made}: ${error.message}`))
+        )
+    ).pipe(
+      // mkdtemp makes it 0700 already; said again so a FileSystem that does not cannot widen it
+      Effect.tap((made) => fs.chmod(made, 0o700).pipe(Effect.mapError(fileOperationFailed(peer, "chmod", made)))),
+      Effect.tap((made) => giveToLocalUser(peer, made))
+    )
+
+  const remoteLabel = (peer: RemotePeer, file: string) => `${peer.remoteUser}@${peer.name}:${file}`
+
+  return {
+    fs,
+    path,
+    users,
+    run,
+    protocolOf,
+    requireLocalUserAllowed,
+    invalidPath,
+    fileOperationFailed,
+    requireTargetDirectory,
+    requireRemotePath,
+    requireIndicatorName,
+    privateDirectory,
+    remoteLabel
+  } as const
+})
+
+export type RemoteContext = Effect.Effect.Success<typeof makeRemoteContext>

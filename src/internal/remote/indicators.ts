@@ -1,0 +1,116 @@
+// A remote peer's indicator files: whether its collect indicator is there (fetched into a private
+// dir under the working dir) and writing its stage indicator (pushed from one).
+import { Effect } from "effect"
+import type { IndicatorOptions, IndicatorStatus } from "../../Peer.js"
+import { DEF_COLLECT_INDICATOR, DEF_STAGE_INDICATOR } from "../../Peer.js"
+import { CopyFailed } from "../../PeerError.js"
+import type { RemotePeer } from "../../RemotePeer.js"
+import type { ScpProtocol } from "../remotePath.js"
+import { trimTrailingSlashes } from "../remotePath.js"
+import { runAs } from "../runAs.js"
+import { fetchArgv, pushArgv } from "./argv.js"
+import type { RemoteContext } from "./context.js"
+import { RemoteTimeouts } from "./timeouts.js"
+
+/**
+ * Whether a non-zero scp exit means the peer could not be reached at all. Status 255 is ssh's own
+ * failure (unknown host, refused login, closed connection) in SFTP mode. Legacy scp (`-O`, rcp)
+ * exits 1 both when it could not connect and when the file is missing, but the file-level errors
+ * come from the remote scp and are printed as `scp: …`, while a failed connection prints ssh's
+ * messages or, with `-q`, nothing: so without an `scp: ` line, legacy means unreachable.
+ */
+export const isUnreachable = (protocol: ScpProtocol, exitCode: number, stderr: string): boolean => {
+  if (exitCode === 255) return true
+  if (protocol === "sftp") return false
+  return !stderr.split(/\r?\n/).some((line) => line.startsWith("scp: "))
+}
+
+const describeStatus = (peer: RemotePeer, name: string, status: IndicatorStatus): string =>
+  `peer ${peer.name}: collect indicator ${name} ${status.status}${status.reason === undefined ? "" : `: ${status.reason}`}`
+
+const firstLine = (text: string): string => text.split(/\r?\n/).map((l) => l.trim()).find((l) => l !== "") ?? ""
+
+export const makeIndicators = (ctx: RemoteContext) => {
+  const { fs, path } = ctx
+
+  const collectIndicatorStatus = Effect.fn("RemotePeers.collectIndicatorStatus")(
+    function*(peer: RemotePeer, name: string = DEF_COLLECT_INDICATOR) {
+      yield* ctx.requireIndicatorName(peer, name)
+      yield* ctx.requireRemotePath(peer)
+      const timeouts = yield* RemoteTimeouts
+      const status: IndicatorStatus = yield* Effect.scoped(Effect.gen(function*() {
+        yield* ctx.requireLocalUserAllowed(peer)
+        const protocol = yield* ctx.protocolOf(peer)
+        const workDir = yield* ctx.privateDirectory(peer, peer.workingDir)
+        const localFile = path.join(workDir, name)
+        const copy = fetchArgv(peer, name, localFile)
+        const ran = yield* ctx.run(runAs(peer.localUser, copy), timeouts.indicator)
+        if (ran._tag === "NotRun") return { status: "unreachable", reason: ran.reason } satisfies IndicatorStatus
+        const arrived = yield* fs.exists(localFile).pipe(Effect.orElseSucceed(() => false))
+        if (ran.exitCode === 0) {
+          return arrived
+            ? ({ status: "ready" } satisfies IndicatorStatus)
+            : ({ status: "not-ready", reason: `copy of ${name} exited 0 but no file arrived` } satisfies IndicatorStatus)
+        }
+        const detail = firstLine(ran.stderr)
+        // name the copy program, not a runuser wrapper that only passed its status on
+        const reason = `${copy[0]} exited with status ${ran.exitCode}${detail === "" ? "" : `: ${detail}`}`
+        return {
+          status: isUnreachable(protocol, ran.exitCode, ran.stderr) ? "unreachable" : "not-ready",
+          reason
+        } satisfies IndicatorStatus
+      })).pipe(
+        Effect.catchAll((error): Effect.Effect<IndicatorStatus> =>
+          Effect.succeed({ status: "unreachable", reason: error.message })
+        )
+      )
+      // The status carries its reason as data; its caller decides how loud to be (the pool
+      // logs a not-ready peer as an error, or as info when its failures are ignored).
+      if (status.status !== "ready") yield* Effect.logDebug(describeStatus(peer, name, status))
+      return status
+    }
+  )
+
+  // The boolean drops the reason, so it is logged here (Cedar's behaviour: false, with the reason in the log).
+  const checkCollectIndicator = Effect.fn("RemotePeers.checkCollectIndicator")(
+    function*(peer: RemotePeer, name: string = DEF_COLLECT_INDICATOR) {
+      const status = yield* collectIndicatorStatus(peer, name)
+      if (status.status !== "ready") yield* Effect.logWarning(describeStatus(peer, name, status))
+      return status.status === "ready"
+    }
+  )
+
+  const writeStageIndicator = Effect.fn("RemotePeers.writeStageIndicator")(
+    function*(peer: RemotePeer, name: string = DEF_STAGE_INDICATOR, options: IndicatorOptions = {}) {
+      yield* ctx.requireIndicatorName(peer, name)
+      yield* ctx.requireRemotePath(peer)
+      yield* ctx.requireLocalUserAllowed(peer)
+      const timeouts = yield* RemoteTimeouts
+      const protocol = yield* ctx.protocolOf(peer)
+      yield* Effect.scoped(Effect.gen(function*() {
+        const workDir = yield* ctx.privateDirectory(peer, peer.workingDir)
+        const localFile = path.join(workDir, name)
+        yield* fs.writeFile(localFile, new Uint8Array(0)).pipe(
+          Effect.mapError(ctx.fileOperationFailed(peer, "create", localFile))
+        )
+        // scp gives a file it creates the mode of its source; ownership on the peer is the remote user's.
+        if (options.permissions !== undefined) {
+          yield* fs.chmod(localFile, options.permissions).pipe(
+            Effect.mapError(ctx.fileOperationFailed(peer, "chmod", localFile))
+          )
+        }
+        const argv = runAs(peer.localUser, pushArgv(peer, localFile, name, protocol))
+        const target = ctx.remoteLabel(peer, `${trimTrailingSlashes(peer.collectDir)}/${name}`)
+        const ran = yield* ctx.run(argv, timeouts.indicator)
+        if (ran._tag === "NotRun") {
+          return yield* new CopyFailed({ peer: peer.name, path: target, stderr: ran.reason, argv, cause: ran.cause })
+        }
+        if (ran.exitCode !== 0) {
+          return yield* new CopyFailed({ peer: peer.name, path: target, exitCode: ran.exitCode, stderr: ran.stderr, argv })
+        }
+      }))
+    }
+  )
+
+  return { collectIndicatorStatus, checkCollectIndicator, writeStageIndicator } as const
+}
