@@ -5,7 +5,8 @@ import { Command } from "@effect/cli"
 import * as Descriptor from "@effect/cli/CommandDescriptor"
 import { describe, expect, it } from "@effect/vitest"
 import { HashMap } from "effect"
-import { readFileSync } from "node:fs"
+import { execFileSync } from "node:child_process"
+import { existsSync, readFileSync, statSync, utimesSync } from "node:fs"
 import { join } from "node:path"
 import { cedarPeer } from "../src/cli/commands.js"
 import { manPage } from "../src/cli/manPage.js"
@@ -86,5 +87,28 @@ describe("cedar-peer(1)", () => {
     for (const line of page.split("\n")) {
       if (line.startsWith(".") || line.startsWith("'")) expect(line).toMatch(/^\.(TH|SH|SS|PP|TP|B|I|BR|RS|RE|nf|fi|br)( |$)/)
     }
+  })
+})
+
+describe("the build", () => {
+  it("is skipped when dist/ is newer than every source (npm start, npm test), redone when not", () => {
+    const stamp = join(root, "dist", ".build-stamp")
+    const check = () => execFileSync(process.execPath, [join(root, "scripts", "build.mjs"), "--check"], { encoding: "utf8" }).trim()
+    if (!existsSync(stamp)) {
+      expect(check()).toBe("stale")
+      return
+    }
+    const before = statSync(stamp)
+    try {
+      utimesSync(stamp, before.atime, new Date(Date.now() + 3600_000))
+      expect(check()).toBe("fresh")
+      utimesSync(stamp, before.atime, new Date(0))
+      expect(check()).toBe("stale")
+    } finally {
+      utimesSync(stamp, before.atime, before.mtime)
+    }
+    const scripts = (JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts
+    expect(scripts.start).toMatch(/^node scripts\/build\.mjs --if-stale && /)
+    expect(scripts.test).toMatch(/^node scripts\/build\.mjs --if-stale && /)
   })
 })
