@@ -25,6 +25,7 @@ import {
 } from "./PeerError.js"
 import { make as makeRemotePeer, type RemotePeer, RemotePeers } from "./RemotePeer.js"
 import { SystemUsers } from "./SystemUsers.js"
+import * as Validate from "./Validate.js"
 
 /**
  * A peer value of either kind.
@@ -405,6 +406,7 @@ export const stage = (
   options: StageRunOptions = {}
 ): Effect.Effect<StageSummary, InvalidPeerConfig | FileOperationFailed | ConfigError, PoolServices> =>
   Effect.gen(function*() {
+    yield* Validate.requireStagingDir(config)
     const full = options.full ?? false
     const date = options.now ?? new Date(yield* Clock.currentTimeMillis)
     const daily = dailyDir(config.stagingDir, date)

@@ -5,6 +5,7 @@ import * as Config from "../Config.js"
 import * as Pool from "../Pool.js"
 import { DEF_COLLECT_INDICATOR, DEF_STAGE_INDICATOR } from "../Peer.js"
 import * as RemotePeer from "../RemotePeer.js"
+import * as Validate from "../Validate.js"
 import { makeDemoPool } from "./demo.js"
 import { actionText, checkJson, checkText, formatBytes, stageJson, stageText, Unsuccessful } from "./report.js"
 
@@ -149,9 +150,15 @@ const action = Command.make(
     })
 ).pipe(Command.withDescription("run a managed action (cback3 ACTION) on the managed remote peers"))
 
-const validate = Command.make("validate", { config, json }, (opts) =>
+const validate = Command.make("validate", {
+  config,
+  json,
+  syntaxOnly: Options.boolean("syntax-only").pipe(Options.withDescription("only read and check the file; do not look at users, directories or programs")),
+  reach: Options.boolean("reach").pipe(Options.withDescription("also try a batch-mode connection to every remote peer"))
+}, (opts) =>
   Effect.gen(function*() {
     const pool = yield* Config.load(opts.config)
+    if (!opts.syntaxOnly) yield* Validate.validate(pool, { reach: opts.reach })
     const lines = [
       `${pool.source}: valid`,
       `staging dir: ${pool.stagingDir}`,
@@ -163,7 +170,7 @@ const validate = Command.make("validate", { config, json }, (opts) =>
       )
     ]
     yield* render(opts.json, true, { ok: true, ...pool }, lines.join("\n"))
-  })).pipe(Command.withDescription("load and validate the configuration, and print the pool"))
+  })).pipe(Command.withDescription("check the configuration and this machine (users, directories, programs; exit 2 listing every problem), and print the pool"))
 
 const demo = Command.make(
   "demo",
