@@ -8,6 +8,7 @@
 import { FileSystem, Path } from "@effect/platform"
 import { Clock, Effect, Option, Schema } from "effect"
 import type { PeerConfig, PoolConfig } from "./Config.js"
+import { locate } from "./Config.js"
 import { type LocalPeer, LocalPeers, make as makeLocalPeer } from "./LocalPeer.js"
 import type { FailureMode, IndicatorStatus, Ownership, StageOptions, StageReport } from "./Peer.js"
 import { ActionName, DEF_COLLECT_INDICATOR, DEF_STAGE_INDICATOR } from "./Peer.js"
@@ -298,8 +299,8 @@ const backupOwnership = (config: PoolConfig) =>
     const user = yield* users.lookupUser(config.options.backupUser)
     const gid = yield* users.lookupGroup(config.options.backupGroup)
     const problems = [
-      ...(Option.isNone(user) ? [`options.backupUser: no such user on this machine: ${config.options.backupUser}`] : []),
-      ...(Option.isNone(gid) ? [`options.backupGroup: no such group on this machine: ${config.options.backupGroup}`] : [])
+      ...(Option.isNone(user) ? [`${locate(config, ["options", "backupUser"])}: no such user on this machine: ${config.options.backupUser}`] : []),
+      ...(Option.isNone(gid) ? [`${locate(config, ["options", "backupGroup"])}: no such group on this machine: ${config.options.backupGroup}`] : [])
     ]
     if (Option.isNone(user) || Option.isNone(gid)) return yield* new ConfigError({ path: config.source, problems })
     return { uid: user.value.uid, gid: gid.value } satisfies Ownership

@@ -261,4 +261,25 @@ describe("Validate.requireStagingDir and Pool.stage", () => {
       expect(made.volume.existsSync("/stage")).toBe(false)
       expect(exec.calls).toStrictEqual([])
     }))
+
+  it.effect("Pool.stage as root names an unknown backup user and group by their XML elements", () =>
+    Effect.gen(function*() {
+      const made = memory({ files: { "/srv/alpha/a": "1", "/srv/alpha/cback.collect": "" }, directories: ["/work", "/stage"] })
+      const config = yield* xmlPool({ peers: xmlLocal("alpha", "/srv/alpha") })
+      const exec = ScriptedExecutor.make(() => ({ exitCode: 0 }))
+      const error = yield* Effect.flip(Pool.stage(config).pipe(
+        Effect.provide(
+          Layer.mergeAll(LocalPeers.Default, RemotePeers.Default).pipe(
+            Layer.provideMerge(Layer.mergeAll(made.layer, SystemUsers.layerTest({ root: true }), exec.layer, Path.layer))
+          )
+        )
+      ))
+      expect(error).toMatchObject({
+        _tag: "ConfigError",
+        problems: [
+          "options.backup_user: no such user on this machine: backup",
+          "options.backup_group: no such group on this machine: backup"
+        ]
+      })
+    }))
 })
