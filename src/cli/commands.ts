@@ -7,16 +7,19 @@ import * as Config from "../Config.js"
 import { LocalPeers } from "../LocalPeer.js"
 import * as Pool from "../Pool.js"
 import { DEF_COLLECT_INDICATOR, DEF_STAGE_INDICATOR } from "../Peer.js"
+import * as Manifest from "../Manifest.js"
 import * as RemotePeer from "../RemotePeer.js"
 import { SystemUsers } from "../SystemUsers.js"
 import { type CommandSpec, preparse, valueOptions } from "./argv.js"
+import * as RunLock from "../RunLock.js"
 import * as Validate from "../Validate.js"
 import { makeDemoPool } from "./demo.js"
 import { bold, commandHelp, helpDocText, plain, renderCommandHelp, renderRootHelp } from "./help.js"
 import { readPreviousLastSuccess, renderMetrics, writeMetricsFile } from "./metrics.js"
-import { Output, OutputService, settingsFromProcess, type StageEvent, StageReporter, withOutput } from "./output.js"
+import { Output, OutputService, settingsFromProcess, StageReporter, withOutput } from "./output.js"
 import { columnsFor, formatBytes, headerRow, noteOf } from "./progress.js"
 import { actionText, checkJson, checkText, stageJson, stageText, stageTotals, Unsuccessful, UsageError } from "./report.js"
+import { concurrencyFlag, limitFlags, runControl, settingsOf } from "./runControl.js"
 
 /** The package's version, read from its package.json (two levels up from src/cli and dist/cli). */
 export const VERSION: string = (createRequire(import.meta.url)("../../package.json") as { readonly version: string }).version
@@ -50,17 +53,6 @@ const indicator = (fallback: string) =>
   )
 
 const invalid = (text: string) => ValidationError.invalidValue(HelpDoc.p(text))
-
-/** An integer option of at least `min`, whose error names the flag (`--concurrency must be ...`). */
-export const integerOption = (name: string, min: number, pseudo = "N") =>
-  Options.text(name).pipe(
-    Options.withPseudoName(pseudo),
-    Options.mapEffect((value) =>
-      /^[+]?\d+$/.test(value.trim()) && Number(value) >= min && Number.isSafeInteger(Number(value))
-        ? Effect.succeed(Number(value))
-        : Effect.fail(invalid(`--${name} must be a whole number of at least ${min}, got ${JSON.stringify(value)}`))
-    )
-  )
 
 /** `USER:GROUP` as typed: names or numbers, resolved on this machine when the command runs. */
 const owner = Options.text("owner").pipe(
@@ -108,6 +100,8 @@ const runStage = (
     readonly full: boolean
     readonly peers: ReadonlyArray<string>
     readonly concurrency?: number | undefined
+    readonly settings?: Pool.SettingsOverride | undefined
+    readonly stop?: Effect.Effect<void> | undefined
     readonly metricsFile?: string | undefined
   },
   extraText: (summary: Pool.StageSummary) => ReadonlyArray<string> = () => [],
@@ -123,7 +117,7 @@ const runStage = (
       : yield* readPreviousLastSuccess(opts.metricsFile, pool.source)
     const results = new Map<string, Pool.PeerStageResult>()
     const metricsFile = opts.metricsFile
-    const onEvent = (event: StageEvent) => {
+    const onEvent = (event: Pool.PoolEvent) => {
       if (event._tag === "PeerDone") results.set(event.result.name, event.result)
       return reporter.handle(event)
     }
@@ -133,12 +127,12 @@ const runStage = (
       ? Effect.void
       : Effect.sync(() => reporter.tick()).pipe(Effect.repeat(Schedule.spaced("1 second")), Effect.asVoid)
     const ticking = yield* Effect.forkDaemon(ticker)
-    // onEvent is the pool's PoolEvent stream; onPeerDone stays for pools that only report the end
-    const stageOptions = {
+    const stageOptions: Pool.StageRunOptions = {
       full: opts.full,
       peers: opts.peers,
       concurrency: opts.concurrency,
-      onPeerDone: (result: Pool.PeerStageResult) => onEvent({ _tag: "PeerDone", result }),
+      settings: opts.settings,
+      stop: opts.stop,
       onEvent
     }
     const summary = yield* Pool.stage(pool, stageOptions).pipe(
@@ -246,11 +240,8 @@ const stage = Command.make(
     json,
     full,
     peers: somePeers,
-    concurrency: integerOption("concurrency", 1).pipe(
-      Options.optional,
-      Options.withDescription("peers staged at once"),
-      Options.withDescription("default: the configuration's concurrency option, else 4")
-    ),
+    concurrency: concurrencyFlag,
+    ...limitFlags,
     dryRun: Options.boolean("dry-run").pipe(
       Options.withDescription("check every peer and print what would be staged, and into which daily directory; write nothing")
     ),
@@ -265,13 +256,20 @@ const stage = Command.make(
       const pool = yield* Config.load(opts.config)
       if (opts.dryRun) return yield* dryRun(pool, opts)
       const path = yield* Path.Path
-      yield* runStage(pool, {
-        json: opts.json,
-        full: opts.full,
-        peers: opts.peers,
-        concurrency: Option.getOrElse(opts.concurrency, () => Config.poolConcurrency(pool)),
-        metricsFile: Option.getOrUndefined(Option.map(opts.metricsFile, (file) => path.resolve(file)))
-      })
+      const control = yield* runControl
+      // one run per pool; a signal lets the peers in flight clean up and the summary still print
+      yield* control.graceful(Effect.scoped(Effect.gen(function*() {
+        yield* RunLock.acquire(Pool.lockFile(pool))
+        yield* runStage(pool, {
+          json: opts.json,
+          full: opts.full,
+          peers: opts.peers,
+          concurrency: Option.getOrUndefined(opts.concurrency),
+          settings: settingsOf(opts),
+          stop: control.stop,
+          metricsFile: Option.getOrUndefined(Option.map(opts.metricsFile, (file) => path.resolve(file)))
+        })
+      })))
     })
 ).pipe(Command.withDescription("stage every ready peer of the pool into today's staging directory (Cedar's stage action)"))
 
@@ -296,7 +294,8 @@ const stagePeer = Command.make(
     mode,
     skipUnsupported: Options.boolean("skip-unsupported").pipe(
       Options.withDescription("local peers: stage the regular files and report other entries instead of failing")
-    )
+    ),
+    ...limitFlags
   },
   (opts) =>
     Effect.gen(function*() {
@@ -317,11 +316,14 @@ const stagePeer = Command.make(
           Effect.annotateLogs("peer", peer.name)
         )
       }
-      const report = yield* Pool.stagePeer(peer, target, {
+      const [peerConfig] = yield* Pool.selectPeers(pool, [opts.peer])
+      const stageOptions = {
         ownership,
         permissions: Option.getOrUndefined(opts.mode),
-        skipUnsupported: opts.skipUnsupported
-      })
+        skipUnsupported: opts.skipUnsupported,
+        ...Pool.peerSettings(pool, peerConfig!, settingsOf(opts))
+      }
+      const report = yield* Pool.stagePeer(peer, target, stageOptions)
       const skipped = report.skipped.map((s) => `${s.name} (${s.kind})`).join(", ")
       yield* render(
         opts.json,
@@ -381,15 +383,19 @@ const action = Command.make(
   (opts) =>
     Effect.gen(function*() {
       const pool = yield* Config.load(opts.config)
-      const summary = yield* Pool.runManagedAction(pool, opts.action, { full: opts.full, peers: opts.peers })
+      const control = yield* runControl
       const output = yield* OutputService
-      for (const peer of summary.peers) {
-        if (peer.error !== undefined) {
-          const message = peer.error.message.startsWith(`peer ${peer.name}`) ? peer.error.message : `peer ${peer.name}: ${peer.error.message}`
-          output.failure(`error[${peer.error._tag}] ${message}`)
+      yield* control.graceful(Effect.scoped(Effect.gen(function*() {
+        yield* RunLock.acquire(Pool.lockFile(pool))
+        const summary = yield* Pool.runManagedAction(pool, opts.action, { full: opts.full, peers: opts.peers, stop: control.stop })
+        for (const peer of summary.peers) {
+          if (peer.error !== undefined) {
+            const message = peer.error.message.startsWith(`peer ${peer.name}`) ? peer.error.message : `peer ${peer.name}: ${peer.error.message}`
+            output.failure(`error[${peer.error._tag}] ${message}`)
+          }
         }
-      }
-      yield* render(opts.json, summary.ok, summary, actionText(summary))
+        yield* render(opts.json, summary.ok, summary, actionText(summary))
+      })))
     })
 ).pipe(Command.withDescription("run a managed action (cback3 ACTION) on the managed remote peers"))
 
@@ -432,17 +438,33 @@ const demo = Command.make(
     })
 ).pipe(Command.withDescription("build a small demo pool of local peers (one not ready), write its config and stage it"))
 
+const verify = Command.make(
+  "verify",
+  { json, dailyDir: Args.text({ name: "DAILY_DIR" }).pipe(Args.withDescription("a daily staging directory with a cedar-peer.sha256 manifest")) },
+  (opts) =>
+    Effect.gen(function*() {
+      const report = yield* Manifest.verify(opts.dailyDir)
+      const lines = [
+        ...report.mismatches.map((m) => `MISMATCH ${m.file}: expected ${m.expected}, found ${m.actual}`),
+        ...report.missing.map((file) => `MISSING  ${file}`),
+        ...report.badLines.map((line) => `UNREADABLE manifest line ${line}`),
+        `${report.manifest}: ${report.checked} file(s) checked, ${report.mismatches.length} mismatch(es), ${report.missing.length} missing: ${report.ok ? "ok" : "FAILED"}`
+      ]
+      yield* render(opts.json, report.ok, report, lines.join("\n"))
+    })
+).pipe(Command.withDescription("re-check the files of a daily directory against its cedar-peer.sha256 manifest (written by stage --verify)"))
+
 const DESCRIPTION = "stage backup files from the peers of a Cedar Backup pool"
 
 /** The whole command line. */
 export const cedarPeer = Command.make("cedar-peer").pipe(
   Command.withDescription(DESCRIPTION),
-  Command.withSubcommands([stage, check, stagePeer, writeIndicator, exec, action, validate, demo])
+  Command.withSubcommands([stage, check, stagePeer, writeIndicator, exec, action, validate, demo, verify])
 )
 
 // every command, for help and for finding the command among the options (keep in step with the list above)
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- only names, usage and help are read
-const commands: ReadonlyArray<Command.Command<any, any, any, any>> = [stage, check, stagePeer, writeIndicator, exec, action, validate, demo]
+const commands: ReadonlyArray<Command.Command<any, any, any, any>> = [stage, check, stagePeer, writeIndicator, exec, action, validate, demo, verify]
 
 /** Which options of each command take a value: how the command is found among options before it. */
 const VALUE_OPTIONS: CommandSpec = new Map(commands.map((c) => [[...Command.getNames(c)][0]!, valueOptions(Command.getUsage(c))]))

@@ -265,9 +265,8 @@ export class StageReporter {
           const peer = this.running.get(event.name)
           if (peer !== undefined) this.running.set(event.name, { ...peer, phase: "retrying", attempt: event.attempt })
           this.redraw()
-          return Effect.logWarning(`retry ${event.attempt} in ${formatDuration(event.delayMillis)}: ${event.reason}`).pipe(
-            Effect.annotateLogs("peer", event.name)
-          )
+          // the pool logs the retry (a warning, with its reason)
+          return Effect.void
         }
         case "PeerDone":
           return this.finish(event.result)
