@@ -357,8 +357,7 @@ const ensureDirectory = (dir: string) =>
       if (info.type !== "Directory") {
         return yield* new FileOperationFailed({ peer: MASTER, operation: "makeDirectory", path: dir, cause: "exists and is not a directory" })
       }
-      // normal on every re-run of a day: not worth a warning
-      yield* Effect.logDebug(`staging directory ${dir} already existed`)
+      yield* Effect.logWarning(`staging directory ${dir} already existed`)
       return false
     }
     yield* fs.makeDirectory(dir, { recursive: true }).pipe(Effect.mapError(failed("makeDirectory")))
@@ -495,8 +494,7 @@ const stageOne = (
       )
     }
 
-    // debug: a caller that shows progress reports the start from the PeerStarted event, in its own words
-    yield* Effect.logDebug(`staging peer ${peerConfig.name} (${peerConfig.type})`)
+    yield* Effect.logInfo(`staging peer ${peerConfig.name} (${peerConfig.type})`)
     yield* context.emit({ _tag: "PeerStarted", name: peerConfig.name, type: peerConfig.type })
     const outcome = yield* Effect.gen(function*() {
       const peer = yield* peerValue(config, peerConfig, context.isRoot)
@@ -523,9 +521,13 @@ const stageOne = (
         Effect.catchAll((error) => failed(staged, error, `files staged, but its stage indicator could not be written: ${error.message}`))
       )
     }).pipe(Effect.catchAll((error) => failed(base, error)))
-    // the outcome is in the result and the PeerDone event: the CLI logs the end line (with the
-    // table's status words and the error[Tag] form), so here it is only a debug trace
-    yield* Effect.logDebug(`${outcome.status}: ${outcome.files} file(s), ${outcome.bytes} byte(s)${outcome.reason ? `; ${outcome.reason}` : ""}`)
+    // one line when the peer ends: an error unless it was staged or its failure is ignored
+    const line = outcome.status === "staged"
+      ? `staged ${outcome.files} file(s), ${outcome.bytes} byte(s) for peer ${outcome.name}`
+      : outcome.status === "failed"
+      ? outcome.error?.message ?? outcome.reason ?? "failed"
+      : `peer ${outcome.name} was not ready to be staged: ${outcome.reason}`
+    yield* outcome.status === "staged" || ignored ? Effect.logInfo(line) : Effect.logError(line)
     return outcome
   }).pipe(Effect.annotateLogs("peer", peerConfig.name))
 
@@ -769,5 +771,4 @@ export const runManagedAction = (
   })
 
 const failedAction = (name: string, error: ManagedActionFailed | LocalUserNotPermitted | RemoteCommandFailed) =>
-  // the CLI prints it as error[Tag]; the result carries it for other callers
-  Effect.as(Effect.logDebug(error.message), { name, status: "failed", error: summarize(error) } satisfies PeerActionResult)
+  Effect.as(Effect.logError(error.message), { name, status: "failed", error: summarize(error) } satisfies PeerActionResult)

@@ -245,7 +245,8 @@ export class StageReporter {
         case "PeerStarted": {
           this.running.set(event.name, { name: event.name, type: event.type, phase: "starting", startedAt: this.now() })
           this.redraw()
-          return Effect.logInfo(`started (${event.type})`).pipe(Effect.annotateLogs("peer", event.name))
+          // the pool logs the start
+          return Effect.void
         }
         case "PeerProgress": {
           const peer = this.running.get(event.name)
@@ -290,12 +291,13 @@ export class StageReporter {
     const counts = `${result.files} file(s), ${formatBytes(result.bytes)}${millis === undefined ? "" : ` in ${formatDuration(millis)}`}`
     const detail = result.error ? `${result.error._tag}: ${result.error.message}` : result.reason ?? ""
     const text = `${result.status}${result.ignored && result.status !== "staged" ? " (ignored)" : ""}: ${counts}${detail ? `; ${detail}` : ""}`
-    const log = result.status === "staged" || result.ignored ? Effect.logInfo(text) : Effect.logError(text)
+    // the pool logs the peer's end (info, or error when not ignored): this line adds the time, at debug
+    const log = Effect.logDebug(text)
     return Effect.gen(this, function*() {
       if (result.error !== undefined && !result.ignored) {
         // the form of every other failure; the log line below carries the counts
         this.output.failure(`error[${result.error._tag}] ${withPeer(result.error.message, result.name)}`)
-        return yield* Effect.logInfo(text).pipe(Effect.annotateLogs("peer", result.name))
+        return yield* Effect.logDebug(text).pipe(Effect.annotateLogs("peer", result.name))
       }
       yield* log.pipe(Effect.annotateLogs("peer", result.name))
     })
