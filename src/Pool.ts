@@ -357,7 +357,9 @@ const ensureDirectory = (dir: string) =>
       if (info.type !== "Directory") {
         return yield* new FileOperationFailed({ peer: MASTER, operation: "makeDirectory", path: dir, cause: "exists and is not a directory" })
       }
-      yield* Effect.logWarning(`staging directory ${dir} already existed`)
+      // normal for every re-run of a day (Cedar warns; a nightly mail of four warnings teaches
+      // people to ignore warnings): a debug line
+      yield* Effect.logDebug(`staging directory ${dir} already existed`)
       return false
     }
     yield* fs.makeDirectory(dir, { recursive: true }).pipe(Effect.mapError(failed("makeDirectory")))
