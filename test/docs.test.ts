@@ -16,7 +16,7 @@ import * as PeerError from "../src/PeerError.js"
 import * as Pool from "../src/Pool.js"
 import * as RemotePeer from "../src/RemotePeer.js"
 import * as SystemUsers from "../src/SystemUsers.js"
-import { FakeRemoteHost, MemoryFileSystem, ScriptedExecutor } from "../src/testing/index.js"
+import { FakeRemoteHost, MemoryFileSystem, MemoryStagingDisk, ScriptedExecutor } from "../src/testing/index.js"
 import * as Testing from "../src/testing/index.js"
 import { ManifestFailed, nightly, nightlyExitCode } from "../docs/examples/nightly.js"
 // the example tests register their tests here
@@ -165,7 +165,7 @@ const errorExamples = Effect.gen(function*() {
   const services = (root: boolean) =>
     Layer.mergeAll(LocalPeer.LocalPeers.Default, RemotePeer.RemotePeers.Default).pipe(
       Layer.provideMerge(SystemUsers.layerTest({ root })),
-      Layer.provideMerge(Layer.mergeAll(disk.layer, Path.layer, hosts.layer.pipe(Layer.provide(disk.layer))))
+      Layer.provideMerge(Layer.mergeAll(disk.layer, MemoryStagingDisk.make({ volume: disk.volume }).layer, Path.layer, hosts.layer.pipe(Layer.provide(disk.layer))))
     )
   const fail = <A, E extends Tagged, R>(effect: Effect.Effect<A, E, R>) => Effect.flip(effect)
 
@@ -335,7 +335,9 @@ const OPERATION_ERRORS: Record<string, Record<string, true>> = {
     UnsupportedEntry: true,
     NothingStaged: true,
     CopyFailed: true,
-    FileOperationFailed: true
+    FileOperationFailed: true,
+    LimitExceeded: true,
+    VerificationFailed: true
   } satisfies Exactly<LocalPeer.LocalPeers["stagePeer"]>,
   "LocalPeers.checkCollectIndicator": { InvalidPath: true } satisfies Exactly<LocalPeer.LocalPeers["checkCollectIndicator"]>,
   "LocalPeers.collectIndicatorStatus": { InvalidPath: true } satisfies Exactly<LocalPeer.LocalPeers["collectIndicatorStatus"]>,
@@ -374,7 +376,9 @@ const OPERATION_ERRORS: Record<string, Record<string, true>> = {
     NothingStaged: true,
     CopyFailed: true,
     FileOperationFailed: true,
-    LocalUserNotPermitted: true
+    LocalUserNotPermitted: true,
+    LimitExceeded: true,
+    VerificationFailed: true
   } satisfies Exactly<typeof Pool.stagePeer>,
   "Pool.writeStageIndicator": {
     InvalidPath: true,

@@ -10,7 +10,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 // In your project: from "cedar-peer" and "cedar-peer/testing"
 import { LocalPeer, RemotePeer, SystemUsers } from "../../src/index.js"
-import { FakeRemoteHost, MemoryFileSystem, ScriptedExecutor } from "../../src/testing/index.js"
+import { FakeRemoteHost, MemoryFileSystem, MemoryStagingDisk, ScriptedExecutor } from "../../src/testing/index.js"
 
 describe("the test layer", () => {
   it.effect("MemoryFileSystem: a copy failing half-way leaves the target as it was", () =>
@@ -26,7 +26,9 @@ describe("the test layer", () => {
         const local = yield* LocalPeer.LocalPeers
         return yield* local.stagePeer(peer, "/stage")
       }).pipe(
-        Effect.provide(LocalPeer.LocalPeers.Default.pipe(Layer.provide(Layer.merge(disk.layer, Path.layer)))),
+        Effect.provide(LocalPeer.LocalPeers.Default.pipe(
+          Layer.provide(Layer.mergeAll(disk.layer, MemoryStagingDisk.make({ volume: disk.volume }).layer, Path.layer))
+        )),
         Effect.flip
       )
       expect(error._tag).toBe("CopyFailed")

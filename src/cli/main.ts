@@ -6,6 +6,7 @@ import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Effect, Exit, Layer, Logger } from "effect"
 import { LocalPeers } from "../LocalPeer.js"
+import * as NodeStagingDisk from "../NodeStagingDisk.js"
 import { RemotePeers } from "../RemotePeer.js"
 import * as SystemUsers from "../SystemUsers.js"
 import { run } from "./commands.js"
@@ -13,6 +14,7 @@ import { exitStatusOf, logLevelFrom, printFailure, stderrLogger } from "./report
 
 const MainLayer = Layer.mergeAll(LocalPeers.Default, RemotePeers.Default).pipe(
   Layer.provideMerge(SystemUsers.layer),
+  Layer.provideMerge(NodeStagingDisk.layer),
   Layer.provideMerge(NodeContext.layer),
   Layer.provideMerge(Logger.replace(Logger.defaultLogger, stderrLogger))
 )
