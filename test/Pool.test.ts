@@ -87,7 +87,14 @@ const setup = (options: Setup = {}) => {
     SystemUsers.layerTest({ root: options.root ?? false, users: options.users ?? USERS, groups: options.groups ?? GROUPS })
   )
   const layer = Layer.mergeAll(LocalPeers.Default, RemotePeers.Default).pipe(
-    Layer.provideMerge(MemoryStagingDisk.make({ volume: memory.volume }).layer),
+    // the staging disk on the same volume; a FileSystem fault on a file it writes applies there too
+    Layer.provideMerge(MemoryStagingDisk.make({
+      volume: memory.volume,
+      fail: (op, path, to) =>
+        op === "writeEmptyFile" ? options.fail?.("writeFile", path, to) :
+        op === "copyFile" || op === "rename" || op === "chown" || op === "chmod" ? options.fail?.(op, path, to) :
+        undefined
+    }).layer),
     Layer.provideMerge(platform),
     Layer.provideMerge(Logger.add(capture))
   )
@@ -424,7 +431,7 @@ describe("Pool.stage", () => {
         error: {
           _tag: "FileOperationFailed",
           message: "peer alpha: /srv/alpha/cback.stage: create failed: " +
-            "PermissionDenied: FileSystem.writeFile (/srv/alpha/cback.stage): injected fault: writeFile /srv/alpha/cback.stage"
+            "/srv/alpha/cback.stage: writeEmptyFile failed: injected fault: permission denied"
         }
       }])
       expect(exists(memory, "/srv/alpha/cback.stage")).toBe(false)

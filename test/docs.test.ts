@@ -30,8 +30,20 @@ const read = (file: string) => readFileSync(new URL(`../${file}`, import.meta.ur
 // quickstart's own MainLayer is then built over the memory filesystem instead of the disk.
 const node = vi.hoisted(() => ({
   platform: undefined as LayerType.Layer<never> | undefined,
+  stagingDisk: undefined as LayerType.Layer<never> | undefined,
   mains: [] as Array<unknown>
 }))
+// and the staging disk is the memory one over the same volume
+vi.mock("../src/NodeStagingDisk.js", async (importOriginal) => {
+  const original = await importOriginal<typeof import("../src/NodeStagingDisk.js")>()
+  const effect = await import("effect")
+  return {
+    ...original,
+    layer: effect.Layer.unwrapEffect(effect.Effect.suspend(() =>
+      node.stagingDisk === undefined ? effect.Effect.dieMessage("docs.test: no staging disk set") : effect.Effect.succeed(node.stagingDisk)
+    ))
+  }
+})
 vi.mock("@effect/platform-node", async (importOriginal) => {
   const original = await importOriginal<typeof import("@effect/platform-node")>()
   const effect = await import("effect")
@@ -71,6 +83,7 @@ describe("quickstart (docs/examples/quickstart.ts) on the test layer", () => {
       const disk = MemoryFileSystem.make({ files, directories })
       const executor = ScriptedExecutor.make(() => ({ exitCode: 127, stderr: "no process in this test\n" }))
       node.platform = Layer.mergeAll(disk.layer, Path.layer, executor.layer) as LayerType.Layer<never>
+      node.stagingDisk = MemoryStagingDisk.make({ volume: disk.volume }).layer as LayerType.Layer<never>
       yield* Effect.promise(() => import("../docs/examples/quickstart.js"))
       expect(node.mains).toHaveLength(1)
       const logs: Array<string> = []
