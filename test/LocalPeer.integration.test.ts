@@ -212,6 +212,92 @@ describe("LocalPeers on a real disk", () => {
       expect(snapshot(target)).toEqual(before)
     }).pipe(Effect.provide(Live))), 60_000)
 
+  // The attack for real: a user who can write the collect dir swaps the last file for a link to a
+  // secret once the copy is under way. The link is never followed: the peer is refused, or (had
+  // the swap come too late) the original content is staged; never the secret.
+  it.live("a file swapped for a link to a secret while 8,000 files are copied: refused, the secret never staged", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const files: Record<string, string> = { zz_last: "original" }
+      for (let i = 0; i < 8000; i++) files[`f${String(i).padStart(5, "0")}`] = "x"
+      const { root, collect, target, peer } = yield* setup({ files })
+      const secret = NPath.join(root, "shadow")
+      NFS.writeFileSync(secret, "SECRET", { mode: 0o600 })
+      const privateCount = () => {
+        const dir = NFS.readdirSync(target).find((n) => n.startsWith(".cedar-peer-"))
+        try {
+          return dir === undefined ? 0 : NFS.readdirSync(NPath.join(target, dir)).length
+        } catch {
+          return 0
+        }
+      }
+      const swapper = yield* Effect.fork(Effect.gen(function*() {
+        while (privateCount() < 200) yield* Effect.sleep("1 millis")
+        NFS.rmSync(NPath.join(collect, "zz_last"))
+        NFS.symlinkSync(secret, NPath.join(collect, "zz_last"))
+      }))
+      const outcome = yield* Effect.either((yield* LocalPeer.LocalPeers).stagePeer(peer, target))
+      yield* Fiber.join(swapper)
+      if (outcome._tag === "Left") {
+        expect(outcome.left._tag).toBe("UnsupportedEntry")
+        expect(outcome.left._tag === "UnsupportedEntry" && outcome.left.entries).toEqual([{ name: "zz_last", kind: "SymbolicLink" }])
+        expect(NFS.readdirSync(target)).toEqual([])
+      } else {
+        expect(NFS.readFileSync(NPath.join(target, "zz_last"), "utf8")).toBe("original")
+      }
+      for (const name of NFS.readdirSync(target)) expect(NFS.readFileSync(NPath.join(target, name), "utf8")).not.toContain("SECRET")
+    }).pipe(Effect.provide(Live))), 120_000)
+
+  it.scoped("stages names that are not UTF-8 byte for byte, reported escaped", () =>
+    Effect.gen(function*() {
+      const { collect, target, peer } = yield* setup({ files: { plain: "p" } })
+      const latin = Buffer.from([0x63, 0x61, 0x66, 0xe9])
+      NFS.writeFileSync(Buffer.concat([Buffer.from(`${collect}/`), latin]), "latin")
+      NFS.writeFileSync(Buffer.concat([Buffer.from(`${collect}/`), Buffer.from([0xff, 0x0a])]), "ff")
+      const report = yield* (yield* LocalPeer.LocalPeers).stagePeer(peer, target)
+      expect(report.files).toEqual(["caf\\xe9", "plain", "\\xff\\x0a"])
+      const staged = NFS.readdirSync(target, { encoding: "buffer" }).map((n) => n.toString("hex")).sort()
+      expect(staged).toEqual(["636166e9", "706c61696e", "ff0a"])
+      expect(NFS.readFileSync(Buffer.concat([Buffer.from(`${target}/`), latin]), "utf8")).toBe("latin")
+    }).pipe(Effect.provide(Live)))
+
+  it.scoped("removes the private directories of dead runs and 0.1.0's temporary files from the target first", () =>
+    Effect.gen(function*() {
+      const { target, peer } = yield* setup({ files: { a: "1" }, target: { ".cedar-peer-0123456789ab-7.tmp": "t", keep: "k" } })
+      NFS.mkdirSync(NPath.join(target, ".cedar-peer-999999999-1-0123456789ab"))
+      NFS.writeFileSync(NPath.join(target, ".cedar-peer-999999999-1-0123456789ab", "x"), "x")
+      yield* (yield* LocalPeer.LocalPeers).stagePeer(peer, target)
+      expect(snapshot(target)).toEqual({ a: "644:1", keep: "644:k" })
+    }).pipe(Effect.provide(Live)))
+
+  it.live("an interruption during the commit of 5,000 files leaves the commit complete", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const files: Record<string, string> = {}
+      for (let i = 0; i < 5000; i++) files[`f${String(i).padStart(5, "0")}`] = `n${i}`
+      const { target, peer } = yield* setup({ files, target: { f00003: "old", keep: "k" } })
+      const fiber = yield* Effect.fork((yield* LocalPeer.LocalPeers).stagePeer(peer, target))
+      // the commit starts once the private directory holds every file: interrupt at about then
+      const nearlyFull = () => {
+        const names = NFS.readdirSync(target)
+        const dir = names.find((n) => n.startsWith(".cedar-peer-"))
+        if (names.length > 3) return true // renames under way
+        try {
+          return dir !== undefined && NFS.readdirSync(NPath.join(target, dir)).length >= 4990
+        } catch {
+          return true
+        }
+      }
+      while (!nearlyFull()) yield* Effect.sleep("1 millis")
+      yield* Fiber.interrupt(fiber)
+      const staged = NFS.readdirSync(target)
+      // either the interruption came before the commit (target as before) or the commit is whole
+      if (staged.length === 2) expect(snapshot(target)).toEqual({ f00003: "644:old", keep: "644:k" })
+      else {
+        expect(staged.length).toBe(5001)
+        expect(NFS.readFileSync(NPath.join(target, "f00003"), "utf8")).toBe("n3")
+      }
+      expect(staged.filter((n) => n.startsWith(".cedar-peer-"))).toEqual([])
+    }).pipe(Effect.provide(Live))), 120_000)
+
   // A small tmpfs of our own as the target: the disk fills up for real half-way through.
   it.live("disk full: CopyFailed saying no space left on device; this run's files gone, earlier ones intact", () =>
     Effect.scoped(Effect.gen(function*() {
