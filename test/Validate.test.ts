@@ -196,7 +196,7 @@ describe("Validate.reach", () => {
       expect(problems).toStrictEqual([
         "peers.peer[2]: cannot reach refused.example.org: ssh: connect to host refused.example.org port 2222: Connection refused",
         "peers.peer[3]: cannot reach denied.example.org: cback@denied.example.org: Permission denied (publickey).",
-        "peers.peer[4]: cannot reach wrapped.example.org: the rsh command exited with status 1"
+        "peers.peer[4]: wrapped.example.org: the rsh command running `true` there exited with status 1"
       ])
       // The command line's own options come first, so they win over the ones added (ssh keeps the first).
       expect([...exec.calls].sort()).toStrictEqual([
@@ -261,5 +261,26 @@ describe("Validate.requireStagingDir and Pool.stage", () => {
       expect(error._tag).toBe("ConfigError")
       expect(made.volume.existsSync("/stage")).toBe(false)
       expect(exec.calls).toStrictEqual([])
+    }))
+
+  it.effect("Pool.stage as root names an unknown backup user and group by their XML elements", () =>
+    Effect.gen(function*() {
+      const made = memory({ files: { "/srv/alpha/a": "1", "/srv/alpha/cback.collect": "" }, directories: ["/work", "/stage"] })
+      const config = yield* xmlPool({ peers: xmlLocal("alpha", "/srv/alpha") })
+      const exec = ScriptedExecutor.make(() => ({ exitCode: 0 }))
+      const error = yield* Effect.flip(Pool.stage(config).pipe(
+        Effect.provide(
+          Layer.mergeAll(LocalPeers.Default, RemotePeers.Default).pipe(
+            Layer.provideMerge(Layer.mergeAll(made.layer, MemoryStagingDisk.make({ volume: made.volume }).layer, SystemUsers.layerTest({ root: true }), exec.layer, Path.layer))
+          )
+        )
+      ))
+      expect(error).toMatchObject({
+        _tag: "ConfigError",
+        problems: [
+          "options.backup_user: no such user on this machine: backup",
+          "options.backup_group: no such group on this machine: backup"
+        ]
+      })
     }))
 })
