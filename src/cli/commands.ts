@@ -254,11 +254,13 @@ const stage = Command.make(
   (opts) =>
     Effect.gen(function*() {
       const pool = yield* Config.load(opts.config)
+      yield* Validate.requireStagingDir(pool) // before the lock, which lives in the staging dir
       if (opts.dryRun) return yield* dryRun(pool, opts)
       const path = yield* Path.Path
       const control = yield* runControl
       // one run per pool; a signal lets the peers in flight clean up and the summary still print
       yield* control.graceful(Effect.scoped(Effect.gen(function*() {
+        yield* Validate.requireStagingDir(pool) // a missing staging dir is a config error, not a lock failure
         yield* RunLock.acquire(Pool.lockFile(pool))
         yield* runStage(pool, {
           json: opts.json,
@@ -386,6 +388,7 @@ const action = Command.make(
       const control = yield* runControl
       const output = yield* OutputService
       yield* control.graceful(Effect.scoped(Effect.gen(function*() {
+        yield* Validate.requireStagingDir(pool) // the pool's lock lives there
         yield* RunLock.acquire(Pool.lockFile(pool))
         const summary = yield* Pool.runManagedAction(pool, opts.action, { full: opts.full, peers: opts.peers, stop: control.stop })
         for (const peer of summary.peers) {
