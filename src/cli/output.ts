@@ -98,7 +98,8 @@ export class Output {
     logFile?: { readonly fd: number }
   ) {
     this.display = settings.stderrIsTerminal && !settings.globals.quiet
-      ? new LiveDisplay(writeStderr, () => process.stderr.columns ?? 100)
+      // a pseudo-terminal without a size (script(1), some CI runners) says 0 columns
+      ? new LiveDisplay(writeStderr, () => process.stderr.columns || 100)
       : undefined
     this.logFd = logFile?.fd
   }
@@ -225,8 +226,11 @@ export class StageReporter {
     this.output.stderr(headerRow(this.columns))
   }
 
+  private lastDrawn = Number.NEGATIVE_INFINITY
+
   private redraw(): void {
     const now = this.now()
+    this.lastDrawn = now
     this.output.display?.update([...this.running.values()].map((p) => liveRow(this.columns, p, now)))
   }
 
@@ -257,7 +261,8 @@ export class StageReporter {
               files: event.files ?? peer.files,
               bytes: event.bytes ?? peer.bytes
             })
-            this.redraw()
+            // a peer may report every file: at most ten redraws a second (starts and ends always redraw)
+            if (this.now() - this.lastDrawn >= 100) this.redraw()
           }
           return Effect.logDebug(`${event.phase}` + (event.files === undefined ? "" : `, ${event.files} file(s)`) +
             (event.bytes === undefined ? "" : `, ${formatBytes(event.bytes)}`)).pipe(Effect.annotateLogs("peer", event.name))
