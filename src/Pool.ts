@@ -21,6 +21,7 @@ import {
   type ManagedActionFailed,
   type NothingStaged,
   type RemoteCommandFailed,
+  type TimedOut,
   type UnsupportedEntry
 } from "./PeerError.js"
 import { make as makeRemotePeer, type RemotePeer, RemotePeers } from "./RemotePeer.js"
@@ -265,7 +266,7 @@ export const stagePeer = (
   options: StageOptions = {}
 ): Effect.Effect<
   StageReport,
-  InvalidPath | UnsupportedEntry | NothingStaged | CopyFailed | FileOperationFailed | LocalUserNotPermitted,
+  InvalidPath | UnsupportedEntry | NothingStaged | CopyFailed | FileOperationFailed | LocalUserNotPermitted | TimedOut,
   LocalPeers | RemotePeers
 > =>
   Effect.gen(function*() {
@@ -283,7 +284,11 @@ export const stagePeer = (
 export const writeStageIndicator = (
   peer: AnyPeer,
   name: string = DEF_STAGE_INDICATOR
-): Effect.Effect<void, InvalidPath | FileOperationFailed | CopyFailed | LocalUserNotPermitted, LocalPeers | RemotePeers> =>
+): Effect.Effect<
+  void,
+  InvalidPath | FileOperationFailed | CopyFailed | LocalUserNotPermitted | TimedOut,
+  LocalPeers | RemotePeers
+> =>
   Effect.gen(function*() {
     return peer._tag === "LocalPeer"
       ? yield* (yield* LocalPeers).writeStageIndicator(peer, name)
@@ -519,7 +524,8 @@ export const runManagedAction = (
         Effect.as<PeerActionResult>({ name: peer.name, status: "done" }),
         Effect.catchTags({
           ManagedActionFailed: (error: ManagedActionFailed) => failedAction(peer.name, error),
-          LocalUserNotPermitted: (error: LocalUserNotPermitted) => failedAction(peer.name, error)
+          LocalUserNotPermitted: (error: LocalUserNotPermitted) => failedAction(peer.name, error),
+          TimedOut: (error: TimedOut) => failedAction(peer.name, error)
         }),
         Effect.annotateLogs("peer", peer.name)
       )
@@ -528,5 +534,8 @@ export const runManagedAction = (
     return { action, full, ok: peers.every((p) => p.status === "done"), peers }
   })
 
-const failedAction = (name: string, error: ManagedActionFailed | LocalUserNotPermitted | RemoteCommandFailed) =>
+const failedAction = (
+  name: string,
+  error: ManagedActionFailed | LocalUserNotPermitted | RemoteCommandFailed | TimedOut
+) =>
   Effect.as(Effect.logError(error.message), { name, status: "failed", error: summarize(error) } satisfies PeerActionResult)

@@ -17,6 +17,13 @@ const base = { name: "peer1", collectDir: "/collect", workingDir: "/work", remot
 const peerOf = (overrides: Partial<RemotePeer.RemotePeerInput> = {}) =>
   RemotePeer.make({ ...base, ...overrides }).pipe(Effect.orDie)
 
+// What cedar-peer adds to every OpenSSH command line by default (scp's own -B already sets BatchMode).
+const SCP_OPTS = ["-o", "ConnectTimeout=30", "-o", "ServerAliveInterval=20", "-o", "ServerAliveCountMax=3"]
+const SSH_OPTS = [...SCP_OPTS, "-o", "BatchMode=yes"]
+
+// These tests are about one attempt each; retries have their own tests (a retry waits on the clock).
+const noRetries = Layer.succeed(RemotePeer.RemoteRetries, { count: 0, baseDelay: "1 second" })
+
 const DEFAULT_FILES = { "/collect/a.tar": "AAA", "/collect/b c.tar": "BB", "/collect/.dotfile": "skipped by *" }
 
 interface Setup {
@@ -25,6 +32,8 @@ interface Setup {
   readonly root?: boolean
   readonly fail?: MemoryFileSystem.Options["fail"]
   readonly fake?: Partial<FakeRemoteHost.Options>
+  /** keep the default retries (2, from 5 s) */
+  readonly retries?: boolean
 }
 
 // A fake peer host "peer1" (user backup) and "::1", a memory disk with /stage and /work, and the
@@ -44,7 +53,11 @@ const setup = (options: Setup = {}) => {
     Path.layer,
     SystemUsers.layerTest({ root: options.root ?? true, users: { backup: { uid: 34, gid: 35 } } })
   )
-  return { host, local, layer: RemotePeers.Default.pipe(Layer.provide(platform)) }
+  return {
+    host,
+    local,
+    layer: Layer.merge(RemotePeers.Default.pipe(Layer.provide(platform)), options.retries === true ? Layer.empty : noRetries)
+  }
 }
 
 const ls = (local: MemoryFileSystem.MemoryFileSystem, dir: string) => local.volume.readdirSync(dir).map(String).sort()
@@ -77,7 +90,7 @@ const onRealDisk = (fake: Partial<FakeRemoteHost.Options>, files: Record<string,
       Path.layer,
       SystemUsers.layerTest({ root: true, users: { backup: { uid: 34, gid: 35 } } })
     )
-    return { root, host, layer: RemotePeers.Default.pipe(Layer.provide(platform)) }
+    return { root, host, layer: Layer.merge(RemotePeers.Default.pipe(Layer.provide(platform)), noRetries) }
   }))
 
 describe("RemotePeer.make", () => {
@@ -221,6 +234,7 @@ describe("RemotePeers signatures list exactly their error tags", () => {
         | PeerError.NothingStaged
         | PeerError.CopyFailed
         | PeerError.FileOperationFailed
+        | PeerError.TimedOut
       >
     >()
     expectTypeOf<Op<"checkCollectIndicator">>().toEqualTypeOf<Effect.Effect<boolean, PeerError.InvalidPath>>()
@@ -228,14 +242,24 @@ describe("RemotePeers signatures list exactly their error tags", () => {
     expectTypeOf<Op<"writeStageIndicator">>().toEqualTypeOf<
       Effect.Effect<
         void,
-        PeerError.InvalidPath | PeerError.LocalUserNotPermitted | PeerError.CopyFailed | PeerError.FileOperationFailed
+        | PeerError.InvalidPath
+        | PeerError.LocalUserNotPermitted
+        | PeerError.CopyFailed
+        | PeerError.FileOperationFailed
+        | PeerError.TimedOut
       >
     >()
     expectTypeOf<Op<"executeRemoteCommand">>().toEqualTypeOf<
-      Effect.Effect<RemotePeer.RemoteOutput, PeerError.LocalUserNotPermitted | PeerError.RemoteCommandFailed>
+      Effect.Effect<
+        RemotePeer.RemoteOutput,
+        PeerError.LocalUserNotPermitted | PeerError.RemoteCommandFailed | PeerError.TimedOut
+      >
     >()
     expectTypeOf<Op<"executeManagedAction">>().toEqualTypeOf<
-      Effect.Effect<void, PeerError.InvalidPeerConfig | PeerError.LocalUserNotPermitted | PeerError.ManagedActionFailed>
+      Effect.Effect<
+        void,
+        PeerError.InvalidPeerConfig | PeerError.LocalUserNotPermitted | PeerError.ManagedActionFailed | PeerError.TimedOut
+      >
     >()
   })
 })
@@ -252,9 +276,9 @@ describe("stagePeer", () => {
       expect(text(local, "/stage/other")).toBe("untouched")
       expect(host.calls).toHaveLength(1)
       const argv = host.calls[0]!
-      expect(argv.slice(0, 6)).toEqual(["/usr/bin/scp", "-B", "-q", "-C", "--", "backup@peer1:/collect/*"])
-      expect(argv).toHaveLength(7)
-      expect(argv[6]).toMatch(PRIVATE)
+      expect(argv.slice(0, 12)).toEqual(["/usr/bin/scp", "-B", "-q", "-C", ...SCP_OPTS, "--", "backup@peer1:/collect/*"])
+      expect(argv).toHaveLength(13)
+      expect(argv[12]).toMatch(PRIVATE)
     }).pipe(Effect.provide(layer))
   })
 
@@ -289,7 +313,7 @@ describe("stagePeer", () => {
     const { host, local, layer } = setup()
     return Effect.gen(function*() {
       yield* (yield* RemotePeers).stagePeer(yield* peerOf({ name: "::1" }), "/stage")
-      expect(host.calls[0]![5]).toBe("backup@[::1]:/collect/*")
+      expect(host.calls[0]!.at(-2)).toBe("backup@[::1]:/collect/*")
       expect(ls(local, "/stage")).toEqual(["v6"])
     }).pipe(Effect.provide(layer))
   })
@@ -433,7 +457,9 @@ describe("stagePeer", () => {
       expect(fiber.unsafePoll()).toBe(null)
       yield* TestClock.adjust("1 hour")
       const error = yield* Effect.flip(Fiber.join(fiber))
-      expect(error).toMatchObject({ _tag: "CopyFailed", stderr: "timed out after 12h", argv: host.calls[0] })
+      // 0.2.0: a time limit is its own error, TimedOut, no longer a CopyFailed
+      expect(error).toMatchObject({ _tag: "TimedOut", peer: "peer1", operation: "stage", after: "12h" })
+      expect(error.message).toBe("peer peer1: stage timed out after 12h")
       expect(ls(local, "/stage")).toEqual([])
     }).pipe(Effect.provide(layer))
   })
@@ -449,13 +475,13 @@ describe("collectIndicatorStatus / checkCollectIndicator", () => {
       const peer = yield* peerOf()
       expect(yield* service.collectIndicatorStatus(peer)).toEqual({ status: "ready" })
       expect(yield* service.checkCollectIndicator(peer)).toBe(true)
-      expect(host.calls.map((argv) => argv.slice(0, 6))).toEqual([
+      expect(host.calls.map((argv) => argv.slice(0, 12))).toEqual([
         ["/usr/bin/ssh", "-V"],
-        ["/usr/bin/scp", "-B", "-q", "-C", "--", "backup@peer1:/collect/cback.collect"],
-        ["/usr/bin/scp", "-B", "-q", "-C", "--", "backup@peer1:/collect/cback.collect"]
+        ["/usr/bin/scp", "-B", "-q", "-C", ...SCP_OPTS, "--", "backup@peer1:/collect/cback.collect"],
+        ["/usr/bin/scp", "-B", "-q", "-C", ...SCP_OPTS, "--", "backup@peer1:/collect/cback.collect"]
       ])
-      expect(host.calls[1]).toHaveLength(7)
-      expect(host.calls[1]![6]).toMatch(/^\/work\/\.cedar-peer-[A-Za-z0-9]+\/cback\.collect$/)
+      expect(host.calls[1]).toHaveLength(13)
+      expect(host.calls[1]![12]).toMatch(/^\/work\/\.cedar-peer-[A-Za-z0-9]+\/cback\.collect$/)
       expect(ls(local, "/work")).toEqual([])
     }).pipe(Effect.provide(layer))
   })
@@ -594,7 +620,7 @@ describe("collectIndicatorStatus / checkCollectIndicator", () => {
       yield* untilCalls(host, 2)
       expect(ls(local, "/work")).toHaveLength(1)
       yield* TestClock.adjust("5 minutes")
-      expect(yield* Fiber.join(fiber)).toEqual({ status: "unreachable", reason: "timed out after 5m" })
+      expect(yield* Fiber.join(fiber)).toEqual({ status: "unreachable", reason: "/usr/bin/scp timed out after 5m" })
       expect(ls(local, "/work")).toEqual([])
     }).pipe(Effect.provide(layer))
   })
@@ -611,7 +637,7 @@ describe("collectIndicatorStatus / checkCollectIndicator", () => {
       )
       yield* untilCalls(host, 2)
       yield* TestClock.adjust("10 seconds")
-      expect(yield* Fiber.join(fiber)).toEqual({ status: "unreachable", reason: "timed out after 10s" })
+      expect(yield* Fiber.join(fiber)).toEqual({ status: "unreachable", reason: "/usr/bin/scp timed out after 10s" })
     }).pipe(Effect.provide(layer))
   })
 
@@ -633,10 +659,10 @@ describe("writeStageIndicator", () => {
       yield* (yield* RemotePeers).writeStageIndicator(yield* peerOf())
       expect(host.tree("peer1")["/collect/cback.stage"]).toBe("")
       const argv = host.calls[1]!
-      expect(argv.slice(0, 5)).toEqual(["/usr/bin/scp", "-B", "-q", "-C", "--"])
-      expect(argv[5]).toMatch(/^\/work\/\.cedar-peer-[A-Za-z0-9]+\/cback\.stage$/)
-      expect(argv[6]).toBe("backup@peer1:/collect/cback.stage")
-      expect(argv).toHaveLength(7)
+      expect(argv.slice(0, 11)).toEqual(["/usr/bin/scp", "-B", "-q", "-C", ...SCP_OPTS, "--"])
+      expect(argv[11]).toMatch(/^\/work\/\.cedar-peer-[A-Za-z0-9]+\/cback\.stage$/)
+      expect(argv[12]).toBe("backup@peer1:/collect/cback.stage")
+      expect(argv).toHaveLength(13)
       expect(ls(local, "/work")).toEqual([])
     }).pipe(Effect.provide(layer))
   })
@@ -726,7 +752,7 @@ describe("executeRemoteCommand", () => {
     const { host, layer } = setup()
     return Effect.gen(function*() {
       yield* (yield* RemotePeers).executeRemoteCommand(yield* peerOf(), "ls -l /x; echo $HOME")
-      expect(host.calls).toEqual([["/usr/bin/ssh", "--", "backup@peer1", "ls -l /x; echo $HOME"]])
+      expect(host.calls).toEqual([["/usr/bin/ssh", ...SSH_OPTS, "--", "backup@peer1", "ls -l /x; echo $HOME"]])
       expect(host.commands).toEqual([{ host: "peer1", user: "backup", command: "ls -l /x; echo $HOME" }])
     }).pipe(Effect.provide(layer))
   })
@@ -737,7 +763,8 @@ describe("executeRemoteCommand", () => {
       const peer = yield* peerOf({ name: "::1", rshCommand: "ssh -p 2222 -o 'BatchMode yes'", localUser: "backup" })
       yield* (yield* RemotePeers).executeRemoteCommand(peer, "true")
       expect(host.calls).toEqual([
-        ["runuser", "-u", "backup", "--", "ssh", "-p", "2222", "-o", "BatchMode yes", "--", "backup@::1", "true"]
+        // the command's own BatchMode wins: only the options it does not set are added
+        ["runuser", "-u", "backup", "--", "ssh", "-p", "2222", "-o", "BatchMode yes", ...SCP_OPTS, "--", "backup@::1", "true"]
       ])
     }).pipe(Effect.provide(layer))
   })
@@ -759,10 +786,10 @@ describe("executeRemoteCommand", () => {
         peer: "peer1",
         exitCode: 3,
         stderr: "no such command\n",
-        argv: ["/usr/bin/ssh", "--", "backup@peer1", "frobnicate"]
+        argv: ["/usr/bin/ssh", ...SSH_OPTS, "--", "backup@peer1", "frobnicate"]
       })
       expect(error.message).toBe(
-        "peer peer1: remote command exited with status 3 (/usr/bin/ssh -- backup@peer1 frobnicate): no such command"
+        `peer peer1: remote command exited with status 3 (/usr/bin/ssh ${SSH_OPTS.join(" ")} -- backup@peer1 frobnicate): no such command`
       )
     }).pipe(Effect.provide(layer))
   })
@@ -814,7 +841,8 @@ describe("executeRemoteCommand", () => {
       expect(fiber.unsafePoll()).toBe(null)
       yield* TestClock.adjust("1 minute")
       const error = yield* Effect.flip(Fiber.join(fiber))
-      expect(error).toMatchObject({ _tag: "RemoteCommandFailed", stderr: "timed out after 1h" })
+      // 0.2.0: a time limit is its own error, TimedOut
+      expect(error).toMatchObject({ _tag: "TimedOut", peer: "peer1", operation: "command", after: "1h" })
     }).pipe(Effect.provide(layer))
   })
 })
@@ -827,7 +855,7 @@ describe("executeManagedAction", () => {
     const { host, layer } = setup()
     return Effect.gen(function*() {
       yield* (yield* RemotePeers).executeManagedAction(yield* peerOf(overrides), action, full)
-      expect(host.calls).toEqual([["/usr/bin/ssh", "--", "backup@peer1", command]])
+      expect(host.calls).toEqual([["/usr/bin/ssh", ...SSH_OPTS, "--", "backup@peer1", command]])
     }).pipe(Effect.provide(layer))
   })
 
@@ -854,7 +882,7 @@ describe("executeManagedAction", () => {
       expect(error.cause).toMatchObject({
         _tag: "RemoteCommandFailed",
         exitCode: 2,
-        argv: ["/usr/bin/ssh", "--", "backup@peer1", "/usr/bin/cback3 collect"]
+        argv: ["/usr/bin/ssh", ...SSH_OPTS, "--", "backup@peer1", "/usr/bin/cback3 collect"]
       })
       expect(error.message).toBe("peer peer1: managed action collect exited with status 2: collect failed")
     }).pipe(Effect.provide(layer))
@@ -877,7 +905,8 @@ describe("executeManagedAction", () => {
       expect(fiber.unsafePoll()).toBe(null)
       yield* TestClock.adjust("1 hour")
       const error = yield* Effect.flip(Fiber.join(fiber))
-      expect(error._tag === "ManagedActionFailed" && error.cause.stderr).toBe("timed out after 12h")
+      // 0.2.0: a time limit is its own error, TimedOut
+      expect(error).toMatchObject({ _tag: "TimedOut", peer: "peer1", operation: "managed action collect", after: "12h" })
     }).pipe(Effect.provide(layer))
   })
 })
