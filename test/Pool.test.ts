@@ -12,7 +12,7 @@ import { tmpdir } from "node:os"
 import * as Config from "../src/Config.js"
 import { LocalPeers } from "../src/LocalPeer.js"
 import * as Pool from "../src/Pool.js"
-import { RemotePeers } from "../src/RemotePeer.js"
+import { RemotePeers, RemoteRetries } from "../src/RemotePeer.js"
 import * as SystemUsers from "../src/SystemUsers.js"
 import * as FakeRemoteHost from "../src/testing/FakeRemoteHost.js"
 import * as MemoryFileSystem from "../src/testing/MemoryFileSystem.js"
@@ -57,6 +57,12 @@ const DEFAULT_HOSTS: FakeRemoteHost.Options["hosts"] = {
   [REMOTE]: { users: ["backup"], files: { "/collect/g.tar": "GGGG", "/collect/cback.collect": "" } }
 }
 const USERS = { backup: { uid: 34, gid: 34 } }
+
+// What cedar-peer adds to an ssh command line by default.
+const SSH_OPTS = ["-o", "ConnectTimeout=30", "-o", "ServerAliveInterval=20", "-o", "ServerAliveCountMax=3", "-o", "BatchMode=yes"]
+
+// One attempt per copy: an unreachable fake host would otherwise wait for its retries on the TestClock.
+const noRetries = Layer.succeed(RemoteRetries, { count: 0, baseDelay: "1 second" })
 const GROUPS = { staff: 50 }
 
 // A fresh memory disk, fake host and log capture per test: the fakes record what happened.
@@ -84,7 +90,7 @@ const setup = (options: Setup = {}) => {
     Path.layer,
     SystemUsers.layerTest({ root: options.root ?? false, users: options.users ?? USERS, groups: options.groups ?? GROUPS })
   )
-  const layer = Layer.mergeAll(LocalPeers.Default, RemotePeers.Default).pipe(
+  const layer = Layer.mergeAll(LocalPeers.Default, RemotePeers.Default, noRetries).pipe(
     Layer.provideMerge(platform),
     Layer.provideMerge(Logger.add(capture))
   )
@@ -728,7 +734,7 @@ describe("Pool.stage as root on a real temp dir", () => {
       Path.layer,
       SystemUsers.layerTest({ root: true, users: USERS, groups: GROUPS })
     )
-    return { host, layer: Layer.mergeAll(LocalPeers.Default, RemotePeers.Default).pipe(Layer.provideMerge(platform)) }
+    return { host, layer: Layer.mergeAll(LocalPeers.Default, RemotePeers.Default, noRetries).pipe(Layer.provideMerge(platform)) }
   }
 
   it.scoped("runs every copy as the backup user (runuser -u backup --) and gives everything to backup:staff", () =>
@@ -829,8 +835,8 @@ describe("Pool.runManagedAction", () => {
         { host: "m2.example.org", user: "backup", command: "/opt/cback3 --config /etc/m2.conf collect" }
       ])
       expect(host.calls).toEqual([
-        ["/usr/bin/ssh", "--", "backup@m1.example.org", "/usr/bin/cback3 collect"],
-        ["/usr/bin/ssh", "--", "backup@m2.example.org", "/opt/cback3 --config /etc/m2.conf collect"]
+        ["/usr/bin/ssh", ...SSH_OPTS, "--", "backup@m1.example.org", "/usr/bin/cback3 collect"],
+        ["/usr/bin/ssh", ...SSH_OPTS, "--", "backup@m2.example.org", "/opt/cback3 --config /etc/m2.conf collect"]
       ])
     }).pipe(Effect.provide(layer))
   })
@@ -862,8 +868,8 @@ describe("Pool.runManagedAction", () => {
       const summary = yield* Pool.runManagedAction(config, "collect")
       expect(summary.ok).toBe(true)
       expect(host.calls).toEqual([
-        ["/opt/ssh", "-F", "/etc/my ssh", "--", "peeruser@m1.example.org", "/opt/cback3 collect"],
-        ["/usr/bin/ssh", "-p", "2222", "--", "backup@m2.example.org", "/opt/cback3 collect"]
+        ["/opt/ssh", "-F", "/etc/my ssh", ...SSH_OPTS, "--", "peeruser@m1.example.org", "/opt/cback3 collect"],
+        ["/usr/bin/ssh", "-p", "2222", ...SSH_OPTS, "--", "backup@m2.example.org", "/opt/cback3 collect"]
       ])
     }).pipe(Effect.provide(layer))
   })
@@ -873,8 +879,8 @@ describe("Pool.runManagedAction", () => {
     return Effect.gen(function*() {
       yield* Pool.runManagedAction(yield* configOf(MANAGED), "purge")
       expect(host.calls).toEqual([
-        ["runuser", "-u", "backup", "--", "/usr/bin/ssh", "--", "backup@m1.example.org", "/usr/bin/cback3 purge"],
-        ["runuser", "-u", "backup", "--", "/usr/bin/ssh", "--", "backup@m4.example.org", "/usr/bin/cback3 purge"]
+        ["runuser", "-u", "backup", "--", "/usr/bin/ssh", ...SSH_OPTS, "--", "backup@m1.example.org", "/usr/bin/cback3 purge"],
+        ["runuser", "-u", "backup", "--", "/usr/bin/ssh", ...SSH_OPTS, "--", "backup@m4.example.org", "/usr/bin/cback3 purge"]
       ])
     }).pipe(Effect.provide(layer))
   })
