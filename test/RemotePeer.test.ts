@@ -1,4 +1,4 @@
-import { Path } from "@effect/platform"
+import { FileSystem, Path } from "@effect/platform"
 import { NodeFileSystem } from "@effect/platform-node"
 import { describe, expect, expectTypeOf, it } from "@effect/vitest"
 import { Effect, Fiber, Layer, Logger, TestClock } from "effect"
@@ -10,6 +10,7 @@ import { RemotePeers } from "../src/RemotePeer.js"
 import * as SystemUsers from "../src/SystemUsers.js"
 import * as FakeRemoteHost from "../src/testing/FakeRemoteHost.js"
 import * as MemoryFileSystem from "../src/testing/MemoryFileSystem.js"
+import type * as ScriptedExecutor from "../src/testing/ScriptedExecutor.js"
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs"
 import { tmpdir } from "node:os"
 
@@ -907,6 +908,165 @@ describe("executeManagedAction", () => {
       const error = yield* Effect.flip(Fiber.join(fiber))
       // 0.2.0: a time limit is its own error, TimedOut
       expect(error).toMatchObject({ _tag: "TimedOut", peer: "peer1", operation: "managed action collect", after: "12h" })
+    }).pipe(Effect.provide(layer))
+  })
+})
+
+describe("retries of transient failures", () => {
+  // Advances the TestClock a second at a time until the fake has seen `n` calls (bounded).
+  const advanceUntilCalls = (host: FakeRemoteHost.FakeRemoteHost, n: number) =>
+    Effect.gen(function*() {
+      for (let i = 0; i < 300 && host.calls.length < n; i++) {
+        yield* TestClock.adjust("1 second")
+        for (let j = 0; j < 20; j++) yield* Effect.yieldNow()
+      }
+      expect(host.calls.length).toBe(n)
+    })
+  const scpCalls = (host: FakeRemoteHost.FakeRemoteHost) => host.calls.filter((argv) => argv[0] === "/usr/bin/scp")
+  const dropFirst = (times: number) => {
+    let dropped = 0
+    return (argv: ReadonlyArray<string>, run: Effect.Effect<ScriptedExecutor.Reply, never, FileSystem.FileSystem>) =>
+      argv[0] === "/usr/bin/scp" && dropped++ < times
+        ? Effect.succeed({ exitCode: 255, stderr: "/usr/bin/scp: Connection closed\r\n" })
+        : run
+  }
+  const observed = (notices: Array<RemotePeer.RetryNotice>) =>
+    Effect.provideService(RemotePeer.RetryObserver, (notice) => Effect.sync(() => notices.push(notice)))
+
+  it.effect("a copy that fails with 255 once is tried again after about 5 s, and told to the observer", () => {
+    const { host, local, layer } = setup({ retries: true, fake: { around: dropFirst(1) } })
+    const notices: Array<RemotePeer.RetryNotice> = []
+    return Effect.gen(function*() {
+      const fiber = yield* Effect.fork((yield* RemotePeers).stagePeer(yield* peerOf(), "/stage").pipe(observed(notices)))
+      yield* untilCalls(host, 2) // the copy, then `ssh -V` to classify its failure
+      expect(fiber.unsafePoll()).toBe(null)
+      yield* advanceUntilCalls(host, 3)
+      const report = yield* Fiber.join(fiber)
+      expect(report.count).toBe(2)
+      expect(ls(local, "/stage")).toEqual(["a.tar", "b c.tar"])
+      expect(scpCalls(host)).toHaveLength(2)
+      expect(notices).toHaveLength(1)
+      expect(notices[0]).toMatchObject({
+        peer: "peer1",
+        operation: "stage",
+        attempt: 2,
+        reason: "/usr/bin/scp exited with status 255: /usr/bin/scp: Connection closed"
+      })
+      // 5 s, jittered
+      expect(notices[0]!.delayMillis).toBeGreaterThanOrEqual(4000)
+      expect(notices[0]!.delayMillis).toBeLessThanOrEqual(6000)
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("gives up after the configured count with the last failure; delays grow", () => {
+    const { host, local, layer } = setup({ retries: true, fake: { around: dropFirst(99) } })
+    const notices: Array<RemotePeer.RetryNotice> = []
+    return Effect.gen(function*() {
+      const fiber = yield* Effect.fork((yield* RemotePeers).stagePeer(yield* peerOf(), "/stage").pipe(observed(notices)))
+      yield* untilCalls(host, 2)
+      yield* advanceUntilCalls(host, 4)
+      const error = yield* Effect.flip(Fiber.join(fiber))
+      expect(error).toMatchObject({ _tag: "CopyFailed", exitCode: 255 })
+      expect(scpCalls(host)).toHaveLength(3)
+      expect(notices.map((n) => n.attempt)).toEqual([2, 3])
+      expect(notices[1]!.delayMillis).toBeGreaterThan(notices[0]!.delayMillis)
+      expect(ls(local, "/stage")).toEqual([])
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("the peer's own retries win: count and base delay", () => {
+    const { host, layer } = setup({ retries: true, fake: { around: dropFirst(99) } })
+    const notices: Array<RemotePeer.RetryNotice> = []
+    return Effect.gen(function*() {
+      const peer = yield* peerOf({ retries: { count: 1, baseDelay: 60 } })
+      const fiber = yield* Effect.fork((yield* RemotePeers).stagePeer(peer, "/stage").pipe(observed(notices)))
+      yield* untilCalls(host, 2)
+      yield* advanceUntilCalls(host, 3)
+      yield* Effect.flip(Fiber.join(fiber))
+      expect(scpCalls(host)).toHaveLength(2)
+      expect(notices).toHaveLength(1)
+      expect(notices[0]!.delayMillis).toBeGreaterThanOrEqual(48_000)
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("a missing collect dir is permanent: one call, no retry", () => {
+    const { host, layer } = setup({ retries: true, files: { "/elsewhere/x": "x" } })
+    const notices: Array<RemotePeer.RetryNotice> = []
+    return Effect.gen(function*() {
+      const error = yield* Effect.flip((yield* RemotePeers).stagePeer(yield* peerOf(), "/stage").pipe(observed(notices)))
+      expect(error).toMatchObject({ _tag: "CopyFailed", exitCode: 1 })
+      expect(scpCalls(host)).toHaveLength(1)
+      expect(notices).toEqual([])
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("a refused login is permanent, also with 255", () => {
+    const { host, layer } = setup({ retries: true, fake: { defaultProtocol: "sftp" } })
+    return Effect.gen(function*() {
+      const peer = yield* peerOf({ remoteUser: "intruder", rcpCommand: "/usr/bin/scp -B -C" }) // not quiet: ssh's message shows
+      const error = yield* Effect.flip((yield* RemotePeers).stagePeer(peer, "/stage"))
+      expect(error).toMatchObject({ _tag: "CopyFailed", exitCode: 255 })
+      expect(scpCalls(host)).toHaveLength(1)
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("a copy cut off after files arrived is reported, not redone", () => {
+    const { host, layer } = setup({
+      retries: true,
+      fake: { around: (_argv, run) => Effect.as(run, { exitCode: 255, stderr: "Connection reset by peer\r\n" }) }
+    })
+    return Effect.gen(function*() {
+      const error = yield* Effect.flip((yield* RemotePeers).stagePeer(yield* peerOf(), "/stage"))
+      expect(error).toMatchObject({ _tag: "CopyFailed", exitCode: 255 })
+      expect(scpCalls(host)).toHaveLength(1)
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("the indicator check and write are retried too", () => {
+    // the first fetch of cback.collect and the first push of cback.stage are dropped
+    const seen = new Set<string>()
+    const { host, layer } = setup({
+      retries: true,
+      files: { "/collect/cback.collect": "" },
+      fake: {
+        around: (argv, run) => {
+          const which = argv.some((w) => w.endsWith("cback.collect")) ? "fetch" : argv.some((w) => w.endsWith("cback.stage")) ? "push" : "other"
+          if (which === "other" || seen.has(which)) return run
+          seen.add(which)
+          return Effect.succeed({ exitCode: 255, stderr: "/usr/bin/scp: Connection closed\r\n" })
+        }
+      }
+    })
+    const notices: Array<RemotePeer.RetryNotice> = []
+    return Effect.gen(function*() {
+      const service = yield* RemotePeers
+      const peer = yield* peerOf()
+      const check = yield* Effect.fork(service.collectIndicatorStatus(peer).pipe(observed(notices)))
+      yield* untilCalls(host, 2) // `ssh -V`, the dropped fetch
+      yield* advanceUntilCalls(host, 3)
+      expect(yield* Fiber.join(check)).toEqual({ status: "ready" })
+      const write = yield* Effect.fork(service.writeStageIndicator(peer).pipe(observed(notices)))
+      yield* untilCalls(host, 4)
+      yield* advanceUntilCalls(host, 5)
+      yield* Fiber.join(write)
+      expect(host.tree("peer1")["/collect/cback.stage"]).toBe("")
+      expect(notices.map((n) => [n.operation, n.attempt])).toEqual([["check", 2], ["indicator", 2]])
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("remote commands and managed actions are never retried (they may not be idempotent)", () => {
+    const { host, layer } = setup({
+      retries: true,
+      fake: { onCommand: () => ({ exitCode: 255, stderr: "Connection to peer1 closed by remote host.\r\n" }) }
+    })
+    return Effect.gen(function*() {
+      const service = yield* RemotePeers
+      const peer = yield* peerOf()
+      expect(yield* Effect.flip(service.executeRemoteCommand(peer, "true"))).toMatchObject({ _tag: "RemoteCommandFailed" })
+      expect(yield* Effect.flip(service.executeManagedAction(peer, "collect", false))).toMatchObject({
+        _tag: "ManagedActionFailed"
+      })
+      expect(host.calls).toHaveLength(2)
     }).pipe(Effect.provide(layer))
   })
 })

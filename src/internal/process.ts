@@ -65,8 +65,9 @@ export const terminate = (
 ): Effect.Effect<void> =>
   Effect.gen(function*() {
     if (!(yield* child.isRunning.pipe(Effect.orElseSucceed(() => true)))) return
-    yield* child.kill("SIGTERM").pipe(Effect.ignore, Effect.timeoutOption(grace))
-    yield* child.kill("SIGKILL").pipe(Effect.ignore, Effect.timeoutOption(grace))
+    // Finalizers run uninterruptibly; the wait must stay interruptible or the grace could not cut it.
+    yield* Effect.interruptible(child.kill("SIGTERM")).pipe(Effect.ignore, Effect.timeoutOption(grace))
+    yield* Effect.interruptible(child.kill("SIGKILL")).pipe(Effect.ignore, Effect.timeoutOption(grace))
   })
 
 export const runToEnd = (
