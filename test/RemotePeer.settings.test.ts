@@ -2,11 +2,16 @@
 // own over the options', field by field; nothing configured leaves the library defaults), and
 // resolved against the library-wide defaults.
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect } from "effect"
+import { Path } from "@effect/platform"
+import { Duration, Effect, Layer } from "effect"
+import { stageDb1 } from "../docs/examples/connection.js"
 import * as Config from "../src/Config.js"
 import { settingsOf } from "../src/internal/remote/settings.js"
 import * as Pool from "../src/Pool.js"
 import * as RemotePeer from "../src/RemotePeer.js"
+import * as SystemUsers from "../src/SystemUsers.js"
+import * as FakeRemoteHost from "../src/testing/FakeRemoteHost.js"
+import * as MemoryFileSystem from "../src/testing/MemoryFileSystem.js"
 
 const pool = (options: Record<string, unknown>, peer: Record<string, unknown>) =>
   Config.decodeUnknown({
@@ -88,5 +93,30 @@ describe("settingsOf", () => {
       expect(error._tag).toBe("InvalidPeerConfig")
       expect(error.problems.join("\n")).toMatch(/timeouts/)
       expect(error.problems.join("\n")).toMatch(/retries/)
+    }))
+})
+
+describe("docs/examples/connection.ts", () => {
+  it.effect("stages db1 over one connection on the test layer", () =>
+    Effect.gen(function*() {
+      const disk = MemoryFileSystem.make({ directories: ["/var/tmp/cback", "/opt/backup/stage/db1.example.org"] })
+      const host = FakeRemoteHost.make({
+        hosts: {
+          "db1.example.org": {
+            users: ["backup"],
+            files: { "/var/backup/collect/cback.collect": "", "/var/backup/collect/db.sql.gz": "SQL" }
+          }
+        }
+      })
+      const layer = RemotePeer.RemotePeers.Default.pipe(
+        Layer.provide(Layer.mergeAll(host.layer.pipe(Layer.provide(disk.layer)), disk.layer, Path.layer, SystemUsers.layerTest({ root: false })))
+      )
+      const report = yield* stageDb1.pipe(Effect.provide(layer))
+      expect(report).toEqual({ count: 2, bytes: 3, files: ["cback.collect", "db.sql.gz"], skipped: [] })
+      expect(host.tree("db1.example.org")["/var/backup/collect/cback.stage"]).toBe("")
+      // the peer's own limits reach the command lines
+      expect(host.calls.at(-1)).toContain("ConnectTimeout=10")
+      // no control socket on a fake host, and the private directory is gone
+      expect(disk.volume.toJSON("/var/tmp/cback")).toEqual({ "/var/tmp/cback": null })
     }))
 })

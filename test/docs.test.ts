@@ -441,7 +441,7 @@ describe("docs/library.md", () => {
 
   it("links only example files that exist", () => {
     const linked = [...markdown.matchAll(/\]\(examples\/([\w.-]+\.ts)\)/g)].map((m) => m[1]!)
-    expect(new Set(linked)).toEqual(new Set(["quickstart.ts", "nightly.ts", "nightly.test-example.ts", "test-layer.test-example.ts"]))
+    expect(new Set(linked)).toEqual(new Set(["quickstart.ts", "nightly.ts", "nightly.test-example.ts", "test-layer.test-example.ts", "connection.ts"]))
     for (const name of linked) expect(read(`docs/examples/${name}`).length).toBeGreaterThan(0)
   })
 
