@@ -19,6 +19,8 @@ import {
   InvalidPeerConfig,
   type CopyFailed,
   type InvalidPath,
+  type LimitExceeded,
+  type VerificationFailed,
   type LocalUserNotPermitted,
   type ManagedActionFailed,
   type NothingStaged,
@@ -324,7 +326,15 @@ export const stagePeer = (
   options: StageOptions = {}
 ): Effect.Effect<
   StageReport,
-  InvalidPath | UnsupportedEntry | NothingStaged | CopyFailed | FileOperationFailed | LocalUserNotPermitted | TimedOut,
+  | InvalidPath
+  | UnsupportedEntry
+  | NothingStaged
+  | CopyFailed
+  | FileOperationFailed
+  | LocalUserNotPermitted
+  | LimitExceeded
+  | VerificationFailed
+  | TimedOut,
   LocalPeers | RemotePeers
 > =>
   Effect.gen(function*() {
