@@ -1070,3 +1070,62 @@ describe("retries of transient failures", () => {
     }).pipe(Effect.provide(layer))
   })
 })
+
+describe("withConnection (on the fake: which options the commands get)", () => {
+  const controlPaths = (host: FakeRemoteHost.FakeRemoteHost) =>
+    host.calls.flatMap((argv) => argv.filter((word) => word.startsWith("ControlPath=")))
+
+  it.effect("every command of the peer gets the same private ControlPath; the directory goes with the scope", () => {
+    const { host, local, layer } = setup({ files: { ...DEFAULT_FILES, "/collect/cback.collect": "" } })
+    return Effect.gen(function*() {
+      const remote = yield* RemotePeers
+      const peer = yield* peerOf()
+      yield* remote.withConnection(
+        peer,
+        Effect.gen(function*() {
+          expect(yield* remote.checkCollectIndicator(peer)).toBe(true)
+          yield* remote.stagePeer(peer, "/stage")
+          yield* remote.writeStageIndicator(peer)
+          yield* remote.executeRemoteCommand(peer, "true")
+          const dirs = ls(local, "/work")
+          expect(dirs).toHaveLength(1)
+          expect(local.volume.statSync(`/work/${dirs[0]}`).mode & 0o777).toBe(0o700)
+        })
+      )
+      const paths = controlPaths(host)
+      expect(paths).toHaveLength(4)
+      expect(new Set(paths).size).toBe(1)
+      expect(paths[0]).toMatch(/^ControlPath=\/work\/\.cedar-peer-[A-Za-z0-9]+\/%C$/)
+      expect(host.calls.filter((argv) => argv.includes("ControlMaster=auto"))).toHaveLength(4)
+      expect(ls(local, "/work")).toEqual([])
+      // outside the scope: no sharing
+      yield* remote.executeRemoteCommand(peer, "true")
+      expect(controlPaths(host)).toHaveLength(4)
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("no sharing when the peer turns it off, or when its working dir is too deep for a socket path", () => {
+    const deep = `/work/${"d".repeat(40)}`
+    const { host, local, layer } = setup({ local: { [`${deep}/.keep`]: "" } })
+    return Effect.gen(function*() {
+      const remote = yield* RemotePeers
+      for (const peer of [yield* peerOf({ connectionSharing: false }), yield* peerOf({ workingDir: deep })]) {
+        yield* remote.withConnection(peer, remote.executeRemoteCommand(peer, "true"))
+      }
+      expect(controlPaths(host)).toEqual([])
+      expect(ls(local, deep)).toEqual([".keep"])
+      expect(ls(local, "/work")).toEqual(["d".repeat(40)])
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("a command line with its own ControlPath keeps it: none of ours is added", () => {
+    const { host, layer } = setup()
+    return Effect.gen(function*() {
+      const remote = yield* RemotePeers
+      const peer = yield* peerOf({ rshCommand: "/usr/bin/ssh -o ControlPath=none" })
+      yield* remote.withConnection(peer, remote.executeRemoteCommand(peer, "true"))
+      expect(controlPaths(host)).toEqual(["ControlPath=none"])
+      expect(host.calls[0]).not.toContain("ControlMaster=auto")
+    }).pipe(Effect.provide(layer))
+  })
+})
