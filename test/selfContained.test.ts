@@ -28,7 +28,7 @@ const trackedFiles = (): Array<string> => {
 }
 
 // Written in pieces, so that this file does not match itself. A constant that happens to be named
-// SPEC is no citation; "SPEC.md", "SPEC's", "SPEC 9", "the SPEC" are.
+// like that file is no citation; its file name, its possessive, a section number after it are.
 const OUTSIDE = [
   new RegExp(`\\b${"SP"}EC(\\.md|'s|\\s+\\d)|\\b(the|see|per|in|by)\\s+${"SP"}EC\\b`),
   new RegExp(`\\b${"NO"}TES[-_.]`),
