@@ -185,20 +185,24 @@ export const reach = (config: PoolConfig): Effect.Effect<ReadonlyArray<string>, 
           const value = yield* Pool.peerValue(config, probe, isRoot)
           if (value._tag !== "RemotePeer") return undefined
           const limit = Duration.seconds(connect * 2 + 5)
-          const outcome = yield* remotePeers.executeRemoteCommand(value, "true").pipe(
+          const at = Config.locate(config, ["peers", i])
+          return yield* remotePeers.executeRemoteCommand(value, "true").pipe(
             Effect.timeoutFail({ duration: limit, onTimeout: () => `no answer within ${Duration.format(limit)}` }),
             Effect.as(undefined),
             Effect.catchAll((error) =>
               Effect.succeed(
                 typeof error === "string"
-                  ? error
-                  : error._tag === "RemoteCommandFailed"
-                  ? lastLine(error.stderr) || (error.exitCode === undefined ? "the rsh command could not run" : `the rsh command exited with status ${error.exitCode}`)
-                  : error.message
+                  ? `${at}: cannot reach ${peer.name}: ${error}`
+                  : error._tag !== "RemoteCommandFailed"
+                  ? `${at}: ${error.message}`
+                  : error.exitCode === undefined || error.exitCode === 255
+                  // 255: ssh's own failure (refused, timed out, authentication): the peer was not reached
+                  ? `${at}: cannot reach ${peer.name}: ${lastLine(error.stderr) || "the rsh command could not run"}`
+                  : `${at}: ${peer.name}: the rsh command running \`true\` there exited with status ${error.exitCode}` +
+                    (lastLine(error.stderr) === "" ? "" : `: ${lastLine(error.stderr)}`)
               )
             )
           )
-          return outcome === undefined ? undefined : `${Config.locate(config, ["peers", i])}: cannot reach ${peer.name}: ${outcome}`
         }).pipe(Effect.catchAll((error) => Effect.succeed(`${Config.locate(config, ["peers", i])}: ${error.message}`))),
       { concurrency: Config.poolConcurrency(config) }
     )

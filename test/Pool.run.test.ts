@@ -11,6 +11,7 @@ import type { StageOptions, StageReport } from "../src/Peer.js"
 import { NothingStaged } from "../src/PeerError.js"
 import * as Pool from "../src/Pool.js"
 import { RemotePeers } from "../src/RemotePeer.js"
+import * as StagingDisk from "../src/StagingDisk.js"
 import * as SystemUsers from "../src/SystemUsers.js"
 import * as FakeRemoteHost from "../src/testing/FakeRemoteHost.js"
 import * as MemoryFileSystem from "../src/testing/MemoryFileSystem.js"
@@ -229,6 +230,30 @@ describe("Pool.stage settings", () => {
       expect(seen[0]!.verify).toBe(false)
       expect(seen[0]!.maxFiles).toBeUndefined()
       expect(seen[0]!.maxBytes).toBeUndefined()
+    }))
+})
+
+describe("Pool.stage leftovers of killed runs", () => {
+  it.effect("the working dir is cleaned at the start of a run through the staging disk, each removal logged", () =>
+    Effect.gen(function*() {
+      const opened: Array<string> = []
+      const diskWith = (removeLeftovers: () => Effect.Effect<ReadonlyArray<string>, StagingDisk.DiskError>) =>
+        Layer.succeed(StagingDisk.StagingDisk, {
+          openDirectory: (path: string) => Effect.sync(() => (opened.push(path), { shown: path, handle: path })),
+          removeLeftovers
+        } as unknown as StagingDisk.StagingDiskService)
+      const { layer, logs } = setup(() => Effect.succeed(report(1, 1)))
+      yield* Pool.stage(yield* poolOf(["alpha"]), { now: NOW }).pipe(
+        Effect.provide(Layer.merge(layer, diskWith(() => Effect.succeed([".cedar-peer-123-abc"]))))
+      )
+      expect(opened).toEqual(["/work"])
+      expect(logs).toContain("removed /work/.cedar-peer-123-abc, left by a run that was killed")
+      // a disk that cannot look is a warning, not a failed run
+      const summary = yield* Pool.stage(yield* poolOf(["alpha"]), { now: NOW }).pipe(
+        Effect.provide(Layer.merge(layer, diskWith(() => new StagingDisk.DiskError({ operation: "list", path: "/work", detail: "permission denied" }))))
+      )
+      expect(summary.ok).toBe(true)
+      expect(logs).toContain("could not look for leftovers of killed runs: /work: list failed: permission denied")
     }))
 })
 

@@ -819,6 +819,34 @@ const MANAGED_HOSTS = Object.fromEntries(
 )
 
 describe("Pool.runManagedAction", () => {
+  it.effect("stopped midway: the peer whose action runs is stopped (its ssh killed), the peers not reached are interrupted", () => {
+    const killed: Array<string> = []
+    let started: (() => void) | undefined
+    const running = new Promise<void>((resolve) => (started = resolve))
+    const { layer } = setup({
+      hosts: MANAGED_HOSTS,
+      fake: {
+        around: (argv, run) =>
+          argv.includes("backup@m1.example.org")
+            ? Effect.zipRight(Effect.sync(() => started?.()), Effect.never).pipe(Effect.onInterrupt(() => Effect.sync(() => void killed.push("m1"))))
+            : run
+      }
+    })
+    return Effect.gen(function*() {
+      const summary = yield* Pool.runManagedAction(yield* configOf(MANAGED), "collect", { stop: Effect.promise(() => running) })
+      expect(summary).toEqual({
+        action: "collect",
+        full: false,
+        ok: false,
+        peers: [
+          { name: "m1.example.org", status: "interrupted", reason: "the run was stopped before the action was done on this peer" },
+          { name: "m2.example.org", status: "interrupted", reason: "the run was stopped before the action was done on this peer" }
+        ]
+      })
+      expect(killed).toEqual(["m1"])
+    }).pipe(Effect.provide(layer))
+  })
+
   it.effect("runs the action on the managed remote peers whose actions include it", () => {
     const { host, layer } = setup({ hosts: MANAGED_HOSTS })
     return Effect.gen(function*() {

@@ -195,7 +195,7 @@ describe("Validate.reach", () => {
       expect(problems).toStrictEqual([
         "peers.peer[2]: cannot reach refused.example.org: ssh: connect to host refused.example.org port 2222: Connection refused",
         "peers.peer[3]: cannot reach denied.example.org: cback@denied.example.org: Permission denied (publickey).",
-        "peers.peer[4]: cannot reach wrapped.example.org: the rsh command exited with status 1"
+        "peers.peer[4]: wrapped.example.org: the rsh command running `true` there exited with status 1"
       ])
       // The command line's own options come first, so they win over the ones added (ssh keeps the first).
       expect([...exec.calls].sort()).toStrictEqual([

@@ -69,6 +69,7 @@ const stage = Command.make(
       const control = yield* runControl
       // one run per pool; a signal lets the peers in flight clean up and the summary still print
       yield* control.graceful(Effect.scoped(Effect.gen(function*() {
+        yield* Validate.requireStagingDir(pool) // a missing staging dir is a config error, not a lock failure
         yield* RunLock.acquire(Pool.lockFile(pool))
         const summary = yield* Pool.stage(pool, {
           full: opts.full,
@@ -167,6 +168,7 @@ const action = Command.make(
       const pool = yield* Config.load(opts.config)
       const control = yield* runControl
       yield* control.graceful(Effect.scoped(Effect.gen(function*() {
+        yield* Validate.requireStagingDir(pool) // the pool's lock lives there
         yield* RunLock.acquire(Pool.lockFile(pool))
         const summary = yield* Pool.runManagedAction(pool, opts.action, { full: opts.full, peers: opts.peers, stop: control.stop })
         yield* render(opts.json, summary.ok, summary, actionText(summary))

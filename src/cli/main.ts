@@ -6,6 +6,7 @@
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import { Cause, Deferred, Effect, Exit, FiberId, Layer, Logger } from "effect"
 import { LocalPeers } from "../LocalPeer.js"
+import * as NodeStagingDisk from "../NodeStagingDisk.js"
 import { RemotePeers } from "../RemotePeer.js"
 import * as RunLock from "../RunLock.js"
 import * as SystemUsers from "../SystemUsers.js"
@@ -13,7 +14,7 @@ import { run } from "./commands.js"
 import { exitStatusOf, logLevelFrom, printFailure, stderrLogger } from "./report.js"
 import { RunControl } from "./runControl.js"
 
-const MainLayer = Layer.mergeAll(LocalPeers.Default, RemotePeers.Default, RunLock.layer).pipe(
+const MainLayer = Layer.mergeAll(LocalPeers.Default, RemotePeers.Default, RunLock.layer, NodeStagingDisk.layer).pipe(
   Layer.provideMerge(SystemUsers.layer),
   Layer.provideMerge(NodeContext.layer),
   Layer.provideMerge(Logger.replace(Logger.defaultLogger, stderrLogger))

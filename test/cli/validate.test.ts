@@ -93,7 +93,7 @@ describe("cedar-peer validate", () => {
     const { path } = makePool("unreachable", { rsh: "/bin/false" })
     const done = cli(["validate", "--reach", "--config", path])
     expect(done.status).toBe(2)
-    expect(done.stderr).toContain("  peers.peer[1]: cannot reach db1: the rsh command exited with status 1\n")
+    expect(done.stderr).toContain("  peers.peer[1]: db1: the rsh command running `true` there exited with status 1\n")
   })
 
   it("checks the test fixture like cback3 validate: its directories do not exist here", () => {
