@@ -13,7 +13,7 @@ import * as Config from "../src/Config.js"
 import { LocalPeers } from "../src/LocalPeer.js"
 import * as NodeStagingDisk from "../src/NodeStagingDisk.js"
 import * as Pool from "../src/Pool.js"
-import { RemotePeers } from "../src/RemotePeer.js"
+import { RemotePeers, RemoteRetries } from "../src/RemotePeer.js"
 import * as SystemUsers from "../src/SystemUsers.js"
 import * as FakeRemoteHost from "../src/testing/FakeRemoteHost.js"
 import * as MemoryFileSystem from "../src/testing/MemoryFileSystem.js"
@@ -59,6 +59,12 @@ const DEFAULT_HOSTS: FakeRemoteHost.Options["hosts"] = {
   [REMOTE]: { users: ["backup"], files: { "/collect/g.tar": "GGGG", "/collect/cback.collect": "" } }
 }
 const USERS = { backup: { uid: 34, gid: 34 } }
+
+// What cedar-peer adds to an ssh command line by default.
+const SSH_OPTS = ["-o", "ConnectTimeout=30", "-o", "ServerAliveInterval=20", "-o", "ServerAliveCountMax=3", "-o", "BatchMode=yes"]
+
+// One attempt per copy: an unreachable fake host would otherwise wait for its retries on the TestClock.
+const noRetries = Layer.succeed(RemoteRetries, { count: 0, baseDelay: "1 second" })
 const GROUPS = { staff: 50 }
 
 // A fresh memory disk, fake host and log capture per test: the fakes record what happened.
@@ -86,7 +92,7 @@ const setup = (options: Setup = {}) => {
     Path.layer,
     SystemUsers.layerTest({ root: options.root ?? false, users: options.users ?? USERS, groups: options.groups ?? GROUPS })
   )
-  const layer = Layer.mergeAll(LocalPeers.Default, RemotePeers.Default).pipe(
+  const layer = Layer.mergeAll(LocalPeers.Default, RemotePeers.Default, noRetries).pipe(
     // the staging disk on the same volume; a FileSystem fault on a file it writes applies there too
     Layer.provideMerge(MemoryStagingDisk.make({
       volume: memory.volume,
@@ -747,7 +753,7 @@ describe("Pool.stage as root on a real temp dir", () => {
     )
     return {
       host,
-      layer: Layer.mergeAll(LocalPeers.Default, RemotePeers.Default).pipe(
+      layer: Layer.mergeAll(LocalPeers.Default, RemotePeers.Default, noRetries).pipe(
         Layer.provideMerge(NodeStagingDisk.layer),
         Layer.provideMerge(platform)
       )
@@ -880,8 +886,8 @@ describe("Pool.runManagedAction", () => {
         { host: "m2.example.org", user: "backup", command: "/opt/cback3 --config /etc/m2.conf collect" }
       ])
       expect(host.calls).toEqual([
-        ["/usr/bin/ssh", "--", "backup@m1.example.org", "/usr/bin/cback3 collect"],
-        ["/usr/bin/ssh", "--", "backup@m2.example.org", "/opt/cback3 --config /etc/m2.conf collect"]
+        ["/usr/bin/ssh", ...SSH_OPTS, "--", "backup@m1.example.org", "/usr/bin/cback3 collect"],
+        ["/usr/bin/ssh", ...SSH_OPTS, "--", "backup@m2.example.org", "/opt/cback3 --config /etc/m2.conf collect"]
       ])
     }).pipe(Effect.provide(layer))
   })
@@ -913,8 +919,8 @@ describe("Pool.runManagedAction", () => {
       const summary = yield* Pool.runManagedAction(config, "collect")
       expect(summary.ok).toBe(true)
       expect(host.calls).toEqual([
-        ["/opt/ssh", "-F", "/etc/my ssh", "--", "peeruser@m1.example.org", "/opt/cback3 collect"],
-        ["/usr/bin/ssh", "-p", "2222", "--", "backup@m2.example.org", "/opt/cback3 collect"]
+        ["/opt/ssh", "-F", "/etc/my ssh", ...SSH_OPTS, "--", "peeruser@m1.example.org", "/opt/cback3 collect"],
+        ["/usr/bin/ssh", "-p", "2222", ...SSH_OPTS, "--", "backup@m2.example.org", "/opt/cback3 collect"]
       ])
     }).pipe(Effect.provide(layer))
   })
@@ -924,8 +930,8 @@ describe("Pool.runManagedAction", () => {
     return Effect.gen(function*() {
       yield* Pool.runManagedAction(yield* configOf(MANAGED), "purge")
       expect(host.calls).toEqual([
-        ["runuser", "-u", "backup", "--", "/usr/bin/ssh", "--", "backup@m1.example.org", "/usr/bin/cback3 purge"],
-        ["runuser", "-u", "backup", "--", "/usr/bin/ssh", "--", "backup@m4.example.org", "/usr/bin/cback3 purge"]
+        ["runuser", "-u", "backup", "--", "/usr/bin/ssh", ...SSH_OPTS, "--", "backup@m1.example.org", "/usr/bin/cback3 purge"],
+        ["runuser", "-u", "backup", "--", "/usr/bin/ssh", ...SSH_OPTS, "--", "backup@m4.example.org", "/usr/bin/cback3 purge"]
       ])
     }).pipe(Effect.provide(layer))
   })

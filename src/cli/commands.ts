@@ -254,8 +254,8 @@ const stage = Command.make(
   (opts) =>
     Effect.gen(function*() {
       const pool = yield* Config.load(opts.config)
-      yield* Validate.requireStagingDir(pool) // before the lock, which lives in the staging dir
-      if (opts.dryRun) return yield* dryRun(pool, opts)
+      // a dry run says what a real run would refuse: a missing staging dir too
+      if (opts.dryRun) return yield* Effect.zipRight(Validate.requireStagingDir(pool), dryRun(pool, opts))
       const path = yield* Path.Path
       const control = yield* runControl
       // one run per pool; a signal lets the peers in flight clean up and the summary still print

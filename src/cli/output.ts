@@ -291,8 +291,9 @@ export class StageReporter {
     this.running.delete(result.name)
     const millis = startedAt === undefined ? undefined : endedAt - startedAt
     const row = finalRow(this.columns, result, millis)
-    if (this.rowsShown) this.output.display?.print(row)
+    // the live lines first lose this peer, then its final row goes above them
     this.redraw()
+    if (this.rowsShown) this.output.display?.print(row)
     const counts = `${result.files} file(s), ${formatBytes(result.bytes)}${millis === undefined ? "" : ` in ${formatDuration(millis)}`}`
     const detail = result.error ? `${result.error._tag}: ${result.error.message}` : result.reason ?? ""
     const text = `${result.status}${result.ignored && result.status !== "staged" ? " (ignored)" : ""}: ${counts}${detail ? `; ${detail}` : ""}`
