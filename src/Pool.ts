@@ -19,10 +19,13 @@ import {
   InvalidPeerConfig,
   type CopyFailed,
   type InvalidPath,
+  type LimitExceeded,
+  type VerificationFailed,
   type LocalUserNotPermitted,
   type ManagedActionFailed,
   type NothingStaged,
   type RemoteCommandFailed,
+  type TimedOut,
   type UnsupportedEntry
 } from "./PeerError.js"
 import * as Manifest from "./Manifest.js"
@@ -234,9 +237,28 @@ export const peerValue = (
     ...optional("rcpCommand", peer.rcpCommand ?? options.rcpCommand),
     ...optional("rshCommand", peer.rshCommand ?? options.rshCommand),
     ...optional("cbackCommand", peer.cbackCommand ?? options.cbackCommand),
-    ...ignoreFailureMode
+    ...ignoreFailureMode,
+    ...remoteSettings(config, peer)
   })
 }
+
+// The connection settings a remote peer's configuration sets (the peer's value over the
+// options', field by field, as `Config.peerSettings` resolves them). Only what is configured is
+// carried: the rest keeps the library defaults (`RemoteTimeouts`, `RemoteRetries`).
+const remoteSettings = (config: PoolConfig, peer: PeerConfig) => {
+  const options = config.options
+  const timeouts = { ...options.timeouts, ...definedOnly(peer.timeouts ?? {}) }
+  const retries = { ...options.retries, ...definedOnly(peer.retries ?? {}) }
+  const connectionSharing = peer.type === "remote" ? peer.connectionSharing ?? options.connectionSharing : undefined
+  return {
+    ...(Object.keys(timeouts).length === 0 ? {} : { timeouts }),
+    ...(Object.keys(retries).length === 0 ? {} : { retries }),
+    ...(connectionSharing === undefined ? {} : { connectionSharing })
+  }
+}
+
+const definedOnly = <T extends object>(value: T): Partial<T> =>
+  Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>
 
 const unknownPeer = (name: string, config: PoolConfig) =>
   new InvalidPeerConfig({
@@ -304,7 +326,15 @@ export const stagePeer = (
   options: StageOptions = {}
 ): Effect.Effect<
   StageReport,
-  InvalidPath | UnsupportedEntry | NothingStaged | CopyFailed | FileOperationFailed | LocalUserNotPermitted,
+  | InvalidPath
+  | UnsupportedEntry
+  | NothingStaged
+  | CopyFailed
+  | FileOperationFailed
+  | LocalUserNotPermitted
+  | LimitExceeded
+  | VerificationFailed
+  | TimedOut,
   LocalPeers | RemotePeers
 > =>
   Effect.gen(function*() {
@@ -322,7 +352,11 @@ export const stagePeer = (
 export const writeStageIndicator = (
   peer: AnyPeer,
   name: string = DEF_STAGE_INDICATOR
-): Effect.Effect<void, InvalidPath | FileOperationFailed | CopyFailed | LocalUserNotPermitted, LocalPeers | RemotePeers> =>
+): Effect.Effect<
+  void,
+  InvalidPath | FileOperationFailed | CopyFailed | LocalUserNotPermitted | TimedOut,
+  LocalPeers | RemotePeers
+> =>
   Effect.gen(function*() {
     return peer._tag === "LocalPeer"
       ? yield* (yield* LocalPeers).writeStageIndicator(peer, name)
@@ -751,7 +785,8 @@ export const runManagedAction = (
           Effect.as<PeerActionResult>({ name: peer.name, status: "done" }),
           Effect.catchTags({
             ManagedActionFailed: (error: ManagedActionFailed) => failedAction(peer.name, error),
-            LocalUserNotPermitted: (error: LocalUserNotPermitted) => failedAction(peer.name, error)
+            LocalUserNotPermitted: (error: LocalUserNotPermitted) => failedAction(peer.name, error),
+            TimedOut: (error: TimedOut) => failedAction(peer.name, error)
           })
         )
         if (result.status === "done") yield* Effect.logInfo(`${action} done on peer ${peer.name}`)
@@ -770,5 +805,8 @@ export const runManagedAction = (
     return { action, full, ok: completed && peers.every((p) => p.status === "done"), peers }
   })
 
-const failedAction = (name: string, error: ManagedActionFailed | LocalUserNotPermitted | RemoteCommandFailed) =>
+const failedAction = (
+  name: string,
+  error: ManagedActionFailed | LocalUserNotPermitted | RemoteCommandFailed | TimedOut
+) =>
   Effect.as(Effect.logError(error.message), { name, status: "failed", error: summarize(error) } satisfies PeerActionResult)

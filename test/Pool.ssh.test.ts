@@ -13,10 +13,12 @@ import * as path from "node:path"
 import { afterAll, beforeAll, inject, it } from "vitest"
 import * as Config from "../src/Config.js"
 import { LocalPeers } from "../src/LocalPeer.js"
+import * as NodeStagingDisk from "../src/NodeStagingDisk.js"
 import * as Pool from "../src/Pool.js"
 import { RemotePeers } from "../src/RemotePeer.js"
 import * as SystemUsers from "../src/SystemUsers.js"
 import { makeScratch, requireServer, snapshot } from "./support/sshd.js"
+import { FastRetries } from "./support/live.js"
 
 const server = requireServer(inject("sshServer"))
 const scratch = makeScratch(server, "pool-ssh")
@@ -24,8 +26,9 @@ afterAll(() => scratch.remove())
 
 const BIN = path.join(import.meta.dirname, "../dist/cli/main.js")
 
-const Live = Layer.mergeAll(LocalPeers.Default, RemotePeers.Default).pipe(
+const Live = Layer.mergeAll(LocalPeers.Default, RemotePeers.Default, FastRetries).pipe(
   Layer.provideMerge(SystemUsers.layer),
+  Layer.provideMerge(NodeStagingDisk.layer),
   Layer.provideMerge(NodeContext.layer),
   // the not-ready peer is logged as an error on purpose: keep the test output readable
   Layer.provideMerge(Logger.minimumLogLevel(LogLevel.None))

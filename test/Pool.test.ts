@@ -11,11 +11,13 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, wr
 import { tmpdir } from "node:os"
 import * as Config from "../src/Config.js"
 import { LocalPeers } from "../src/LocalPeer.js"
+import * as NodeStagingDisk from "../src/NodeStagingDisk.js"
 import * as Pool from "../src/Pool.js"
-import { RemotePeers } from "../src/RemotePeer.js"
+import { RemotePeers, RemoteRetries } from "../src/RemotePeer.js"
 import * as SystemUsers from "../src/SystemUsers.js"
 import * as FakeRemoteHost from "../src/testing/FakeRemoteHost.js"
 import * as MemoryFileSystem from "../src/testing/MemoryFileSystem.js"
+import * as MemoryStagingDisk from "../src/testing/MemoryStagingDisk.js"
 
 // Thursday, 26 November 2026, in local time (the daily dir is derived in local time).
 const NOW = new Date(2026, 10, 26, 10, 30)
@@ -57,6 +59,12 @@ const DEFAULT_HOSTS: FakeRemoteHost.Options["hosts"] = {
   [REMOTE]: { users: ["backup"], files: { "/collect/g.tar": "GGGG", "/collect/cback.collect": "" } }
 }
 const USERS = { backup: { uid: 34, gid: 34 } }
+
+// What cedar-peer adds to an ssh command line by default.
+const SSH_OPTS = ["-o", "ConnectTimeout=30", "-o", "ServerAliveInterval=20", "-o", "ServerAliveCountMax=3", "-o", "BatchMode=yes"]
+
+// One attempt per copy: an unreachable fake host would otherwise wait for its retries on the TestClock.
+const noRetries = Layer.succeed(RemoteRetries, { count: 0, baseDelay: "1 second" })
 const GROUPS = { staff: 50 }
 
 // A fresh memory disk, fake host and log capture per test: the fakes record what happened.
@@ -84,7 +92,15 @@ const setup = (options: Setup = {}) => {
     Path.layer,
     SystemUsers.layerTest({ root: options.root ?? false, users: options.users ?? USERS, groups: options.groups ?? GROUPS })
   )
-  const layer = Layer.mergeAll(LocalPeers.Default, RemotePeers.Default).pipe(
+  const layer = Layer.mergeAll(LocalPeers.Default, RemotePeers.Default, noRetries).pipe(
+    // the staging disk on the same volume; a FileSystem fault on a file it writes applies there too
+    Layer.provideMerge(MemoryStagingDisk.make({
+      volume: memory.volume,
+      fail: (op, path, to) =>
+        op === "writeEmptyFile" ? options.fail?.("writeFile", path, to) :
+        op === "copyFile" || op === "rename" || op === "chown" || op === "chmod" ? options.fail?.(op, path, to) :
+        undefined
+    }).layer),
     Layer.provideMerge(platform),
     Layer.provideMerge(Logger.add(capture))
   )
@@ -424,7 +440,7 @@ describe("Pool.stage", () => {
         error: {
           _tag: "FileOperationFailed",
           message: "peer alpha: /srv/alpha/cback.stage: create failed: " +
-            "PermissionDenied: FileSystem.writeFile (/srv/alpha/cback.stage): injected fault: writeFile /srv/alpha/cback.stage"
+            "/srv/alpha/cback.stage: writeEmptyFile failed: injected fault: permission denied"
         }
       }])
       expect(exists(memory, "/srv/alpha/cback.stage")).toBe(false)
@@ -733,7 +749,13 @@ describe("Pool.stage as root on a real temp dir", () => {
       Path.layer,
       SystemUsers.layerTest({ root: true, users: USERS, groups: GROUPS })
     )
-    return { host, layer: Layer.mergeAll(LocalPeers.Default, RemotePeers.Default).pipe(Layer.provideMerge(platform)) }
+    return {
+      host,
+      layer: Layer.mergeAll(LocalPeers.Default, RemotePeers.Default, noRetries).pipe(
+        Layer.provideMerge(NodeStagingDisk.layer),
+        Layer.provideMerge(platform)
+      )
+    }
   }
 
   it.scoped("runs every copy as the backup user (runuser -u backup --) and gives everything to backup:staff", () =>
@@ -862,8 +884,8 @@ describe("Pool.runManagedAction", () => {
         { host: "m2.example.org", user: "backup", command: "/opt/cback3 --config /etc/m2.conf collect" }
       ])
       expect(host.calls).toEqual([
-        ["/usr/bin/ssh", "--", "backup@m1.example.org", "/usr/bin/cback3 collect"],
-        ["/usr/bin/ssh", "--", "backup@m2.example.org", "/opt/cback3 --config /etc/m2.conf collect"]
+        ["/usr/bin/ssh", ...SSH_OPTS, "--", "backup@m1.example.org", "/usr/bin/cback3 collect"],
+        ["/usr/bin/ssh", ...SSH_OPTS, "--", "backup@m2.example.org", "/opt/cback3 --config /etc/m2.conf collect"]
       ])
     }).pipe(Effect.provide(layer))
   })
@@ -895,8 +917,8 @@ describe("Pool.runManagedAction", () => {
       const summary = yield* Pool.runManagedAction(config, "collect")
       expect(summary.ok).toBe(true)
       expect(host.calls).toEqual([
-        ["/opt/ssh", "-F", "/etc/my ssh", "--", "peeruser@m1.example.org", "/opt/cback3 collect"],
-        ["/usr/bin/ssh", "-p", "2222", "--", "backup@m2.example.org", "/opt/cback3 collect"]
+        ["/opt/ssh", "-F", "/etc/my ssh", ...SSH_OPTS, "--", "peeruser@m1.example.org", "/opt/cback3 collect"],
+        ["/usr/bin/ssh", "-p", "2222", ...SSH_OPTS, "--", "backup@m2.example.org", "/opt/cback3 collect"]
       ])
     }).pipe(Effect.provide(layer))
   })
@@ -906,8 +928,8 @@ describe("Pool.runManagedAction", () => {
     return Effect.gen(function*() {
       yield* Pool.runManagedAction(yield* configOf(MANAGED), "purge")
       expect(host.calls).toEqual([
-        ["runuser", "-u", "backup", "--", "/usr/bin/ssh", "--", "backup@m1.example.org", "/usr/bin/cback3 purge"],
-        ["runuser", "-u", "backup", "--", "/usr/bin/ssh", "--", "backup@m4.example.org", "/usr/bin/cback3 purge"]
+        ["runuser", "-u", "backup", "--", "/usr/bin/ssh", ...SSH_OPTS, "--", "backup@m1.example.org", "/usr/bin/cback3 purge"],
+        ["runuser", "-u", "backup", "--", "/usr/bin/ssh", ...SSH_OPTS, "--", "backup@m4.example.org", "/usr/bin/cback3 purge"]
       ])
     }).pipe(Effect.provide(layer))
   })

@@ -9,6 +9,7 @@ import * as Pool from "../src/Pool.js"
 import { RemotePeers } from "../src/RemotePeer.js"
 import * as SystemUsers from "../src/SystemUsers.js"
 import * as MemoryFileSystem from "../src/testing/MemoryFileSystem.js"
+import * as MemoryStagingDisk from "../src/testing/MemoryStagingDisk.js"
 import * as ScriptedExecutor from "../src/testing/ScriptedExecutor.js"
 import * as Validate from "../src/Validate.js"
 
@@ -197,11 +198,13 @@ describe("Validate.reach", () => {
         "peers.peer[3]: cannot reach denied.example.org: cback@denied.example.org: Permission denied (publickey).",
         "peers.peer[4]: wrapped.example.org: the rsh command running `true` there exited with status 1"
       ])
-      // The command line's own options come first, so they win over the ones added (ssh keeps the first).
+      // The command line's own options come first, so they win over the ones added (ssh keeps the first);
+      // RemotePeers adds the keep-alives, which no command line here sets.
+      const alive = ["-o", "ServerAliveInterval=20", "-o", "ServerAliveCountMax=3"]
       expect([...exec.calls].sort()).toStrictEqual([
-        ["/usr/bin/ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=10", "--", "backup@up.example.org", "true"],
-        ["/usr/bin/ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=60", "--", "cback@denied.example.org", "true"],
-        ["/usr/bin/ssh", "-p", "2222", "-o", "ConnectTimeout=3", "-o", "BatchMode=yes", "-o", "ConnectTimeout=10", "--", "backup@refused.example.org", "true"],
+        ["/usr/bin/ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=10", ...alive, "--", "backup@up.example.org", "true"],
+        ["/usr/bin/ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=60", ...alive, "--", "cback@denied.example.org", "true"],
+        ["/usr/bin/ssh", "-p", "2222", "-o", "ConnectTimeout=3", "-o", "BatchMode=yes", "-o", "ConnectTimeout=10", ...alive, "--", "backup@refused.example.org", "true"],
         ["/usr/local/bin/rsh-wrapper", "--quiet", "--", "backup@wrapped.example.org", "true"]
       ].sort())
     }))
@@ -253,7 +256,7 @@ describe("Validate.requireStagingDir and Pool.stage", () => {
       const error = yield* Effect.flip(Pool.stage(config).pipe(
         Effect.provide(
           Layer.mergeAll(LocalPeers.Default, RemotePeers.Default).pipe(
-            Layer.provideMerge(Layer.mergeAll(made.layer, USERS, exec.layer, Path.layer))
+            Layer.provideMerge(Layer.mergeAll(made.layer, MemoryStagingDisk.make({ volume: made.volume }).layer, USERS, exec.layer, Path.layer))
           )
         )
       ))
@@ -270,7 +273,7 @@ describe("Validate.requireStagingDir and Pool.stage", () => {
       const error = yield* Effect.flip(Pool.stage(config).pipe(
         Effect.provide(
           Layer.mergeAll(LocalPeers.Default, RemotePeers.Default).pipe(
-            Layer.provideMerge(Layer.mergeAll(made.layer, SystemUsers.layerTest({ root: true }), exec.layer, Path.layer))
+            Layer.provideMerge(Layer.mergeAll(made.layer, MemoryStagingDisk.make({ volume: made.volume }).layer, SystemUsers.layerTest({ root: true }), exec.layer, Path.layer))
           )
         )
       ))

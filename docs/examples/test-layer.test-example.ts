@@ -1,6 +1,6 @@
 /**
- * The three pieces of cedar-peer's test layer, one test each: MemoryFileSystem with fault
- * injection, ScriptedExecutor recording argv, FakeRemoteHost answering scp and ssh.
+ * The pieces of cedar-peer's test layer, one test each: MemoryFileSystem and MemoryStagingDisk
+ * with fault injection, ScriptedExecutor recording argv, FakeRemoteHost answering scp and ssh.
  * (`test/docs.test.ts` imports this file, so it runs in CI.)
  *
  * @since 0.1.0
@@ -10,26 +10,35 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 // In your project: from "cedar-peer" and "cedar-peer/testing"
 import { LocalPeer, RemotePeer, SystemUsers } from "../../src/index.js"
-import { FakeRemoteHost, MemoryFileSystem, ScriptedExecutor } from "../../src/testing/index.js"
+import { FakeRemoteHost, MemoryFileSystem, MemoryStagingDisk, ScriptedExecutor } from "../../src/testing/index.js"
+
+// What cedar-peer adds to an scp command line (its -B already sets BatchMode)
+const TIMEOUTS = ["-o", "ConnectTimeout=30", "-o", "ServerAliveInterval=20", "-o", "ServerAliveCountMax=3"]
 
 describe("the test layer", () => {
   it.effect("MemoryFileSystem: a copy failing half-way leaves the target as it was", () =>
     Effect.gen(function*() {
       let copies = 0
       const disk = MemoryFileSystem.make({
-        files: { "/collect/a.tar": "A", "/collect/b.tar": "B", "/stage/a.tar": "old A" },
-        // the second copy fails as if the disk were full
-        fail: (operation) => (operation === "copyFile" && ++copies === 2 ? "Unknown" : undefined)
+        files: { "/collect/a.tar": "A", "/collect/b.tar": "B", "/stage/a.tar": "old A" }
+      })
+      // staging goes through the staging disk, over the same volume: the second copy finds it full
+      const staging = MemoryStagingDisk.make({
+        volume: disk.volume,
+        fail: (operation) => (operation === "copyFile" && ++copies === 2 ? "ENOSPC" : undefined)
       })
       const peer = yield* LocalPeer.make({ name: "alpha", collectDir: "/collect" })
       const error = yield* Effect.gen(function*() {
         const local = yield* LocalPeer.LocalPeers
         return yield* local.stagePeer(peer, "/stage")
       }).pipe(
-        Effect.provide(LocalPeer.LocalPeers.Default.pipe(Layer.provide(Layer.merge(disk.layer, Path.layer)))),
+        Effect.provide(LocalPeer.LocalPeers.Default.pipe(
+          Layer.provide(Layer.mergeAll(disk.layer, staging.layer, Path.layer))
+        )),
         Effect.flip
       )
       expect(error._tag).toBe("CopyFailed")
+      expect(error.message).toContain("no space left on device")
       expect(disk.volume.toJSON("/stage")).toEqual({ "/stage/a.tar": "old A" })
     }))
 
@@ -52,7 +61,12 @@ describe("the test layer", () => {
         const remote = yield* RemotePeer.RemotePeers
         yield* remote.executeRemoteCommand(peer, "uptime")
       }).pipe(Effect.provide(layer))
-      expect(executor.calls).toEqual([["/usr/bin/ssh", "-o", "BatchMode=yes", "--", "backup@db1.example.org", "uptime"]])
+      // cedar-peer adds a connect timeout and keep-alives; an option the command sets itself wins
+      expect(executor.calls).toEqual([[
+        "/usr/bin/ssh", "-o", "BatchMode=yes",
+        "-o", "ConnectTimeout=30", "-o", "ServerAliveInterval=20", "-o", "ServerAliveCountMax=3",
+        "--", "backup@db1.example.org", "uptime"
+      ]])
     }))
 
   it.effect("FakeRemoteHost: scp copies between the host's tree and the local disk", () =>
@@ -89,10 +103,13 @@ describe("the test layer", () => {
       })
       // every argv as started: `--` before host and path operands; private names are random
       expect(host.calls).toEqual([
-        ["/usr/bin/scp", "-B", "-q", "-C", "--", "backup@db1.example.org:/var/backup/collect/*", expect.stringMatching(/^\/stage\/\.cedar-peer-\w+$/)],
+        [
+          "/usr/bin/scp", "-B", "-q", "-C", ...TIMEOUTS, "--",
+          "backup@db1.example.org:/var/backup/collect/*", expect.stringMatching(/^\/stage\/\.cedar-peer-\w+$/)
+        ],
         ["/usr/bin/ssh", "-V"], // which scp protocol the local OpenSSH speaks, asked once, to encode the upload target
         [
-          "/usr/bin/scp", "-B", "-q", "-C", "--",
+          "/usr/bin/scp", "-B", "-q", "-C", ...TIMEOUTS, "--",
           expect.stringMatching(/^\/var\/tmp\/cback\/\.cedar-peer-\w+\/cback\.stage$/),
           "backup@db1.example.org:/var/backup/collect/cback.stage"
         ]
