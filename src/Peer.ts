@@ -201,7 +201,7 @@ export const StageReport = Schema.Struct({
   /** entries left out with `skipUnsupported` (empty otherwise) */
   skipped: Schema.Array(SkippedEntry),
   /** with `verify`: the SHA-256 (hex) of each staged file, in the order of `files` (for a manifest) */
-  hashes: Schema.optional(Schema.Array(Schema.Struct({ name: Schema.String, sha256: Schema.String })))
+  hashes: Schema.optionalWith(Schema.Array(Schema.Struct({ name: Schema.String, sha256: Schema.String })), { exact: true })
 })
 
 /**
