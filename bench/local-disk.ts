@@ -55,7 +55,7 @@ const timeCp = (collect: string) => {
   const dir = target()
   const started = performance.now()
   // the files, not the directory: what staging does too
-  const done = spawnSync("sh", ["-c", 'cp -p -- "$1"/* "$2"/', "sh", collect, dir], { stdio: "inherit" })
+  const done = spawnSync("cp", ["-pR", "--", `${collect}/.`, `${dir}/`], { stdio: "inherit" })
   if (done.status !== 0) throw new Error("cp -p failed")
   return (performance.now() - started) / 1000
 }
