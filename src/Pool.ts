@@ -29,7 +29,7 @@ import {
   type UnsupportedEntry
 } from "./PeerError.js"
 import * as Manifest from "./Manifest.js"
-import { make as makeRemotePeer, type RemotePeer, RemotePeers } from "./RemotePeer.js"
+import { make as makeRemotePeer, type RemotePeer, RemotePeers, RetryObserver } from "./RemotePeer.js"
 import { StagingDisk } from "./StagingDisk.js"
 import { SystemUsers } from "./SystemUsers.js"
 import * as Validate from "./Validate.js"
@@ -391,7 +391,9 @@ const ensureDirectory = (dir: string) =>
       if (info.type !== "Directory") {
         return yield* new FileOperationFailed({ peer: MASTER, operation: "makeDirectory", path: dir, cause: "exists and is not a directory" })
       }
-      yield* Effect.logWarning(`staging directory ${dir} already existed`)
+      // normal for every re-run of a day (Cedar warns; a nightly mail of four warnings teaches
+      // people to ignore warnings): a debug line
+      yield* Effect.logDebug(`staging directory ${dir} already existed`)
       return false
     }
     yield* fs.makeDirectory(dir, { recursive: true }).pipe(Effect.mapError(failed("makeDirectory")))
@@ -532,6 +534,8 @@ const stageOne = (
     yield* context.emit({ _tag: "PeerStarted", name: peerConfig.name, type: peerConfig.type })
     const outcome = yield* Effect.gen(function*() {
       const peer = yield* peerValue(config, peerConfig, context.isRoot)
+      // one ssh connection for this peer's check, copy and indicator write, closed with the scope
+      if (peer._tag === "RemotePeer") yield* (yield* RemotePeers).connect(peer)
       yield* phase("checking")
       const indicator = yield* collectIndicatorStatus(peer, DEF_COLLECT_INDICATOR)
       if (indicator.status !== "ready") {
@@ -554,7 +558,19 @@ const stageOne = (
         Effect.as<PeerStageResult>({ ...staged, status: "staged", ignored: false }),
         Effect.catchAll((error) => failed(staged, error, `files staged, but its stage indicator could not be written: ${error.message}`))
       )
-    }).pipe(Effect.catchAll((error) => failed(base, error)))
+    }).pipe(
+      Effect.scoped,
+      // remote retries are logged where they happen; the observer only turns them into events
+      Effect.provideService(RetryObserver, (notice) =>
+        context.emit({
+          _tag: "PeerRetrying",
+          name: peerConfig.name,
+          attempt: notice.attempt,
+          reason: notice.reason,
+          delayMillis: notice.delayMillis
+        })),
+      Effect.catchAll((error) => failed(base, error))
+    )
     // one line when the peer ends: an error unless it was staged or its failure is ignored
     const line = outcome.status === "staged"
       ? `staged ${outcome.files} file(s), ${outcome.bytes} byte(s) for peer ${outcome.name}`

@@ -4,12 +4,18 @@
 // real scripts; and one peer's check, copy and indicator write share ONE ssh connection (counted
 // by a forwarding listener in front of sshd), whose master and directory are gone afterwards.
 import { describe, expect, layer } from "@effect/vitest"
-import { Effect } from "effect"
+import { NodeContext } from "@effect/platform-node"
+import { Effect, Layer, Logger, LogLevel } from "effect"
 import * as fs from "node:fs"
 import * as net from "node:net"
 import * as path from "node:path"
 import { afterAll, beforeAll, inject } from "vitest"
+import * as Config from "../src/Config.js"
+import { LocalPeers } from "../src/LocalPeer.js"
+import * as NodeStagingDisk from "../src/NodeStagingDisk.js"
+import * as Pool from "../src/Pool.js"
 import * as RemotePeer from "../src/RemotePeer.js"
+import * as SystemUsers from "../src/SystemUsers.js"
 import { RemotePeersLive, real } from "./support/live.js"
 import { makeScratch, requireServer } from "./support/sshd.js"
 
@@ -263,4 +269,70 @@ describe("connection sharing when it cannot apply", () => {
         expect(words.some((word) => word.startsWith("Connect") || word.startsWith("Control"))).toBe(false)
       }))
   })
+})
+
+const PoolLive = Layer.mergeAll(LocalPeers.Default, RemotePeersLive).pipe(
+  Layer.provideMerge(SystemUsers.layer),
+  Layer.provideMerge(NodeStagingDisk.layer),
+  Layer.provideMerge(NodeContext.layer),
+  Layer.provideMerge(Logger.minimumLogLevel(LogLevel.None))
+)
+
+layer(PoolLive, real)("Pool.stage over one connection per remote peer", (it) => {
+  it.effect("a remote peer's check, copy and indicator write share one TCP connection; a retry becomes a PeerRetrying event", () =>
+    Effect.gen(function*() {
+      const staging = scratch.dir("staging")
+      const work = scratch.dir("work", { owner: "local" })
+      const collectDir = scratch.collectDir("collect", { "cback.collect": "", "a.tar": "AAA" })
+      fs.chmodSync(collectDir, 0o777)
+      // an scp that fails as a refused connection on its first call only (a real script, run as the backup user)
+      const bin = scratch.dir("bin", { mode: 0o777 })
+      const calls = path.join(bin, "calls")
+      fs.writeFileSync(
+        path.join(bin, "scp"),
+        `#!/bin/sh\necho "$*" >> ${calls}\nif [ ! -e ${bin}/tried ]; then : > ${bin}/tried\n  echo "ssh: connect to host x port 22: Connection refused" >&2; exit 255; fi\nexec /usr/bin/scp "$@"\n`,
+        { mode: 0o755 }
+      )
+      const config = yield* Config.decodeUnknown({
+        options: { startingDay: "monday", workingDir: work, backupUser: server.localUser, backupGroup: server.localUser },
+        peers: [{
+          name: server.host,
+          type: "remote",
+          collectDir,
+          backupUser: server.remoteUser,
+          rcpCommand: `${bin}/scp -O -B -q -F ${server.configFile} -P ${relay.port}`,
+          rshCommand: `${server.rsh} -p ${relay.port}`
+        }],
+        stage: { stagingDir: staging }
+      }, "pool.json")
+      const before = relay.connections()
+      const events: Array<Pool.PoolEvent> = []
+      const summary = yield* Pool.stage(config, { onEvent: (event) => Effect.sync(() => events.push(event)) })
+      expect(summary.peers.map((p) => p.status)).toEqual(["staged"])
+      expect(relay.connections() - before).toBe(1)
+      expect(fs.readdirSync(work)).toEqual([])
+      expect(processesMentioning(work)).toEqual([])
+      expect(events.filter((e) => e._tag === "PeerRetrying")).toEqual([
+        expect.objectContaining({ name: server.host, attempt: 2, reason: expect.stringContaining("Connection refused") })
+      ])
+      // the check twice (refused, then fine), the copy, the indicator push
+      expect(fs.readFileSync(calls, "utf8").trim().split("\n")).toHaveLength(4)
+    }))
+})
+
+layer(RemotePeersLive, real)("a copy program that fails for good", (it) => {
+  it.effect("is called once, not retried", () =>
+    Effect.gen(function*() {
+      const bin = scratch.dir("bin")
+      const calls = path.join(bin, "calls")
+      fs.writeFileSync(
+        path.join(bin, "scp"),
+        `#!/bin/sh\necho "$*" >> ${calls}\necho "scp: /collect/*: No such file or directory" >&2\nexit 1\n`,
+        { mode: 0o755 }
+      )
+      const peer = yield* peerAt(relay.port, { collectDir: "/collect", rcpCommand: `${bin}/scp -O -q` })
+      const error = yield* Effect.flip((yield* RemotePeer.RemotePeers).stagePeer(peer, scratch.dir("target")))
+      expect(error).toMatchObject({ _tag: "CopyFailed", exitCode: 1 })
+      expect(fs.readFileSync(calls, "utf8").trim().split("\n")).toHaveLength(1)
+    }))
 })
