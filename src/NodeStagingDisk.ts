@@ -549,6 +549,14 @@ export const make = (): StagingDiskService => {
       catch: (error) => (isTagged(error) ? error as DiskError | NotRegularFile : diskError("create", directory.shown, error))
     })
 
+  const modifiedTime = (dir: string, name: Buffer): number | undefined => {
+    try {
+      return NFS.lstatSync(Buffer.concat([Buffer.from(`${dir}/`), name])).mtimeMs
+    } catch {
+      return undefined
+    }
+  }
+
   const removeLeftovers = (directory: Directory) =>
     Effect.try({
       try: () => {
@@ -557,7 +565,9 @@ export const make = (): StagingDiskService => {
         for (const entry of NFS.readdirSync(directory.handle, { encoding: "buffer", withFileTypes: true })) {
           const name = entry.name.toString("latin1")
           const found = leftover(name, entry.isDirectory())
-          if (found === undefined || !makerIsGone(found, processStartTime)) continue
+          if (found === undefined) continue
+          const modified = found._tag === "Unmarked" ? modifiedTime(directory.handle, entry.name) : undefined
+          if (!makerIsGone(found, processStartTime, modified)) continue
           step("remove", shownIn(directory, entry.name), () => removeEntry(directory.handle, entry.name))
           removed.push(showName(entry.name))
         }

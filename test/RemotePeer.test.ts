@@ -63,7 +63,7 @@ const setup = (options: Setup = {}) => {
 
 const ls = (local: MemoryFileSystem.MemoryFileSystem, dir: string) => local.volume.readdirSync(dir).map(String).sort()
 const text = (local: MemoryFileSystem.MemoryFileSystem, file: string) => String(local.volume.readFileSync(file, "utf8"))
-const PRIVATE = /^\/(stage|work)\/\.cedar-peer-[A-Za-z0-9]+$/
+const PRIVATE = /^\/(stage|work)\/\.cedar-peer-[A-Za-z0-9-]+$/
 
 // Lets forked fibers run until the fake has seen `n` calls (bounded: never a timed wait).
 const untilCalls = (host: FakeRemoteHost.FakeRemoteHost, n: number) =>
@@ -482,7 +482,7 @@ describe("collectIndicatorStatus / checkCollectIndicator", () => {
         ["/usr/bin/scp", "-B", "-q", "-C", ...SCP_OPTS, "--", "backup@peer1:/collect/cback.collect"]
       ])
       expect(host.calls[1]).toHaveLength(13)
-      expect(host.calls[1]![12]).toMatch(/^\/work\/\.cedar-peer-[A-Za-z0-9]+\/cback\.collect$/)
+      expect(host.calls[1]![12]).toMatch(/^\/work\/\.cedar-peer-[A-Za-z0-9-]+\/cback\.collect$/)
       expect(ls(local, "/work")).toEqual([])
     }).pipe(Effect.provide(layer))
   })
@@ -568,7 +568,7 @@ describe("collectIndicatorStatus / checkCollectIndicator", () => {
     return Effect.gen(function*() {
       const status = yield* (yield* RemotePeers).collectIndicatorStatus(yield* peerOf({ workingDir: "/missing" }))
       expect(status.status).toBe("unreachable")
-      expect(status.reason).toMatch(/^peer peer1: \/missing\/\.cedar-peer-\*: makeDirectory failed/)
+      expect(status.reason).toMatch(/^peer peer1: \/missing\/\.cedar-peer-[0-9]+-[0-9]+-[0-9a-f]+: makeDirectory failed/)
     }).pipe(Effect.provide(layer))
   })
 
@@ -661,7 +661,7 @@ describe("writeStageIndicator", () => {
       expect(host.tree("peer1")["/collect/cback.stage"]).toBe("")
       const argv = host.calls[1]!
       expect(argv.slice(0, 11)).toEqual(["/usr/bin/scp", "-B", "-q", "-C", ...SCP_OPTS, "--"])
-      expect(argv[11]).toMatch(/^\/work\/\.cedar-peer-[A-Za-z0-9]+\/cback\.stage$/)
+      expect(argv[11]).toMatch(/^\/work\/\.cedar-peer-[A-Za-z0-9-]+\/cback\.stage$/)
       expect(argv[12]).toBe("backup@peer1:/collect/cback.stage")
       expect(argv).toHaveLength(13)
       expect(ls(local, "/work")).toEqual([])
@@ -1095,7 +1095,7 @@ describe("withConnection (on the fake: which options the commands get)", () => {
       const paths = controlPaths(host)
       expect(paths).toHaveLength(4)
       expect(new Set(paths).size).toBe(1)
-      expect(paths[0]).toMatch(/^ControlPath=\/work\/\.cedar-peer-[A-Za-z0-9]+\/%C$/)
+      expect(paths[0]).toMatch(/^ControlPath=\/work\/\.cedar-peer-[A-Za-z0-9-]+\/%C$/)
       expect(host.calls.filter((argv) => argv.includes("ControlMaster=auto"))).toHaveLength(4)
       expect(ls(local, "/work")).toEqual([])
       // outside the scope: no sharing

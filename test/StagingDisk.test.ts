@@ -240,13 +240,19 @@ const contract = (title: string, makeArena: Effect.Effect<Arena, never, Scope.Sc
         fs.writeFileSync(at("dst", ".cedar-peer-0123456789ab-7.tmp"), "x")
         fs.writeFileSync(at("dst", "keep"), "k")
         fs.writeFileSync(at("dst", ".cedar-peer-999999999-1-0123456789ab.file"), "not a directory of ours")
+        // mkdtemp directories carry no maker (a live run's control socket dir is one): a day's grace
+        fs.mkdirSync(at("dst", ".cedar-peer-AbC123"))
+        fs.mkdirSync(at("dst", ".cedar-peer-Old123"))
+        const twoDaysAgo = new Date(Date.now() - 2 * 24 * 3600 * 1000)
+        fs.utimesSync(at("dst", ".cedar-peer-Old123"), twoDaysAgo, twoDaysAgo)
         yield* arena.disk.makePrivateDirectory(dst)
         const removed = yield* arena.disk.removeLeftovers(dst)
-        expect([...removed].sort()).toEqual([".cedar-peer-0123456789ab-7.tmp", dead, reused].sort())
+        expect([...removed].sort()).toEqual([".cedar-peer-0123456789ab-7.tmp", ".cedar-peer-Old123", dead, reused].sort())
         const left = fs.readdirSync(at("dst")).map(String).sort()
-        expect(left).toHaveLength(3)
+        expect(left).toHaveLength(4)
         expect(left.filter((n) => !n.startsWith(`.cedar-peer-${process.pid}-`))).toEqual([
           ".cedar-peer-999999999-1-0123456789ab.file",
+          ".cedar-peer-AbC123",
           "keep"
         ])
       }))

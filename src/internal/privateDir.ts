@@ -27,7 +27,10 @@ export const privateName = (mark: string): string => `${PRIVATE_PREFIX}${mark}-$
 /** What a name left in a target or working directory is, as far as clean-up is concerned. */
 export type Leftover =
   | { readonly _tag: "Private"; readonly pid: number; readonly start: string }
-  | { readonly _tag: "Legacy" }
+  /** 0.1.0's temporary files: no version that still runs makes them */
+  | { readonly _tag: "LegacyFile" }
+  /** a mkdtemp directory: 0.1.0's, or a control-socket directory, whose path must stay too short for a mark */
+  | { readonly _tag: "Unmarked" }
 
 const PRIVATE = /^\.cedar-peer-(\d+)-(\d+)-[0-9a-f]{12}$/
 // cedar-peer 0.1.0: `.cedar-peer-<12 hex>-<n>.tmp` files (local) and mkdtemp `.cedar-peer-XXXXXX` directories (remote)
@@ -38,15 +41,32 @@ const LEGACY_DIR = /^\.cedar-peer-[A-Za-z0-9]{6}$/
 export const leftover = (name: string, isDirectory: boolean): Leftover | undefined => {
   const found = name.match(PRIVATE)
   if (found !== null && isDirectory) return { _tag: "Private", pid: Number(found[1]), start: found[2]! }
-  if (!isDirectory && LEGACY_FILE.test(name)) return { _tag: "Legacy" }
-  if (isDirectory && LEGACY_DIR.test(name)) return { _tag: "Legacy" }
+  if (!isDirectory && LEGACY_FILE.test(name)) return { _tag: "LegacyFile" }
+  if (isDirectory && LEGACY_DIR.test(name)) return { _tag: "Unmarked" }
   return undefined
 }
 
+/** How long an unmarked directory must have been left alone before a later run takes it for a leftover. */
+export const UNMARKED_GRACE_MS = 24 * 60 * 60 * 1000
+
 /**
  * Whether the maker of a leftover is gone: its pid is not running, or runs a process started at
- * another time (the pid was reused). 0.1.0's names carry no maker; 0.2.0 replaces that version,
- * so they are taken as gone.
+ * another time (the pid was reused). 0.1.0's temporary files are always leftovers; an unmarked
+ * directory is one once it has not been modified for a day (no operation that uses one runs that
+ * long), so a live run's control socket directory is never taken.
  */
-export const makerIsGone = (found: Leftover, startTimeOf: (pid: number) => string | undefined): boolean =>
-  found._tag === "Legacy" || startTimeOf(found.pid) !== found.start
+export const makerIsGone = (
+  found: Leftover,
+  startTimeOf: (pid: number) => string | undefined,
+  modifiedMs: number | undefined,
+  now: number = Date.now()
+): boolean => {
+  switch (found._tag) {
+    case "LegacyFile":
+      return true
+    case "Unmarked":
+      return modifiedMs !== undefined && now - modifiedMs > UNMARKED_GRACE_MS
+    case "Private":
+      return startTimeOf(found.pid) !== found.start
+  }
+}

@@ -167,6 +167,7 @@ interface Stat {
   isBlockDevice(): boolean
   isCharacterDevice(): boolean
   ino: number | bigint
+  mtimeMs: number
   nlink: number | bigint
   mode: number | bigint
   uid: number | bigint
@@ -480,8 +481,9 @@ export const make = (options: Options = {}): MemoryStagingDisk => {
       return yield* run("removeLeftovers", path, undefined, () => {
         const removed: Array<string> = []
         for (const stored of (volume.readdirSync(path) as Array<unknown>).map(String)) {
-          const found = leftover(stored, lstat(join(path, stored))?.isDirectory() ?? false)
-          if (found === undefined || !makerIsGone(found, startTimeOf)) continue
+          const info = lstat(join(path, stored))
+          const found = leftover(stored, info?.isDirectory() ?? false)
+          if (found === undefined || !makerIsGone(found, startTimeOf, info?.mtimeMs)) continue
           volume.rmSync(join(path, stored), { recursive: true, force: true })
           removed.push(showName(nameOf(stored)))
         }

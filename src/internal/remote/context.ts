@@ -15,6 +15,7 @@ import { requireDirectory as checkDirectory } from "../peerChecks.js"
 import { Expired, runToEnd } from "../process.js"
 import type { ScpProtocol } from "../remotePath.js"
 import { hasBadCharacter, protocolForBanner, protocolFromArgv, sshProgramFor } from "../remotePath.js"
+import { ownMark, PRIVATE_PREFIX, privateName } from "../privateDir.js"
 import { rcpArgv } from "./argv.js"
 import { CONTROL_PERSIST_SECONDS, controlPathIn, makeConnect, sharedDirectoryOf } from "./controlMaster.js"
 import type { Outcome } from "./retry.js"
@@ -23,7 +24,6 @@ import { settingsOf } from "./settings.js"
 import type { ConnectionOptions } from "./sshOptions.js"
 
 /** Prefix of every private directory made in a target or working dir. */
-export const PRIVATE_PREFIX = ".cedar-peer-"
 
 /**
  * How a child process ended: its status and output, or why it never ran to the end. `expired`
@@ -108,22 +108,40 @@ export const makeRemoteContext = Effect.gen(function*() {
       yield* fs.chown(file, ids.value.uid, ids.value.gid).pipe(Effect.mapError(fileOperationFailed(peer, "chown", file)))
     })
 
-  // A fresh private directory (mkdtemp: unique, mode 0700) inside `dir`, owned by the local user
-  // when there is one so that the copy running as that user can write it; removed on scope close.
+  // A fresh private directory (mode 0700) inside `dir`, owned by the local user when there is one
+  // so that a command running as that user can write it; removed on scope close. Its name carries
+  // this process's pid and start time, so a later run removes it only once this one is gone.
   const privateDirectory = (peer: RemotePeer, dir: string): Effect.Effect<string, FileOperationFailed, Scope.Scope> =>
-    Effect.acquireRelease(
+    ownedDirectory(
+      peer,
+      Effect.suspend(() => {
+        const made = path.join(dir, privateName(ownMark()))
+        return fs.makeDirectory(made, { mode: 0o700 }).pipe(
+          Effect.as(made),
+          Effect.mapError(fileOperationFailed(peer, "makeDirectory", made))
+        )
+      })
+    )
+
+  // The same with a short mkdtemp name, for a control socket, whose whole path must fit in 107
+  // bytes. Its name carries no maker, so a later run removes it only when it is a day old.
+  const socketDirectory = (peer: RemotePeer, dir: string): Effect.Effect<string, FileOperationFailed, Scope.Scope> =>
+    ownedDirectory(
+      peer,
       fs.makeTempDirectory({ directory: dir, prefix: PRIVATE_PREFIX }).pipe(
         Effect.mapError(fileOperationFailed(peer, "makeDirectory", path.join(dir, `${PRIVATE_PREFIX}*`)))
-      ),
-      (made) =>
-        fs.remove(made, { recursive: true }).pipe(
-          Effect.catchAll((error) => Effect.logWarning(`cannot remove ${made}: ${error.message}`))
-        )
-    ).pipe(
-      // mkdtemp makes it 0700 already; said again so a FileSystem that does not cannot widen it
-      Effect.tap((made) => fs.chmod(made, 0o700).pipe(Effect.mapError(fileOperationFailed(peer, "chmod", made)))),
-      Effect.tap((made) => giveToLocalUser(peer, made))
+      )
     )
+
+  const ownedDirectory = (peer: RemotePeer, make: Effect.Effect<string, FileOperationFailed>) =>
+    Effect.acquireRelease(make, (made) =>
+      fs.remove(made, { recursive: true }).pipe(
+        Effect.catchAll((error) => Effect.logWarning(`cannot remove ${made}: ${error.message}`))
+      )).pipe(
+        // said again after making it, so a FileSystem (or umask) that does not honour the mode cannot widen it
+        Effect.tap((made) => fs.chmod(made, 0o700).pipe(Effect.mapError(fileOperationFailed(peer, "chmod", made)))),
+        Effect.tap((made) => giveToLocalUser(peer, made))
+      )
 
   const remoteLabel = (peer: RemotePeer, file: string) => `${peer.remoteUser}@${peer.name}:${file}`
 
@@ -177,7 +195,7 @@ export const makeRemoteContext = Effect.gen(function*() {
     sharing: (peer) => Effect.map(settingsOf(peer), (settings) => settings.connectionSharing),
     allowed: (peer) =>
       requireLocalUserAllowed(peer).pipe(Effect.as(true), Effect.orElseSucceed(() => false)),
-    privateDirectory: (peer, dir) => privateDirectory(peer, dir),
+    privateDirectory: (peer, dir) => socketDirectory(peer, dir),
     run
   })
 
