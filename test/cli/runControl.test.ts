@@ -237,6 +237,22 @@ describe("interrupted by a signal", () => {
   })
 })
 
+describe("interrupted outside a summary", () => {
+  it("SIGTERM during stage-peer --json: exit 143, one JSON document saying it was interrupted, nothing of the peer left", async () => {
+    const pool = makePool("stage-peer-term")
+    const target = join(pool.base, "target")
+    mkdirSync(target)
+    const run = start(["stage-peer", "--config", pool.configPath, "--peer", "big", "--target", target, "--json"])
+    await waitFor(run, () => safeList(target).length > 0, "the copy was under way")
+    run.child.kill("SIGTERM")
+    const done = await run.exited
+    expect(done.status).toBe(143)
+    expect(JSON.parse(done.stdout)).toEqual({ ok: false, error: { _tag: "Interrupted", message: "interrupted: nothing half-staged was left behind" } })
+    expect(done.stderr.match(/^error\[Interrupted\]/gm)).toHaveLength(1)
+    expect(readdirSync(target)).toEqual([])
+  })
+})
+
 describe("limit and verify flags", () => {
   const tiny = (name: string) => {
     const base = join(root, name)
