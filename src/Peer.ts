@@ -134,6 +134,12 @@ export interface StageOptions {
   readonly permissions?: number | undefined
   /** local peers only: stage the regular files and report other entries instead of failing */
   readonly skipUnsupported?: boolean | undefined
+  /** at most this many files; more fails the peer with `LimitExceeded`, nothing staged */
+  readonly maxFiles?: number | undefined
+  /** at most this many bytes; more fails the peer with `LimitExceeded`, nothing staged */
+  readonly maxBytes?: number | undefined
+  /** compare the SHA-256 of every staged file with its source's; a mismatch is `VerificationFailed` */
+  readonly verify?: boolean | undefined
 }
 
 /**
@@ -190,10 +196,12 @@ export type SkippedEntry = typeof SkippedEntry.Type
 export const StageReport = Schema.Struct({
   count: Schema.Number,
   bytes: Schema.Number,
-  /** the staged file names, sorted */
+  /** the staged file names, sorted by their bytes, shown as `showName` shows them */
   files: Schema.Array(Schema.String),
   /** entries left out with `skipUnsupported` (empty otherwise) */
-  skipped: Schema.Array(SkippedEntry)
+  skipped: Schema.Array(SkippedEntry),
+  /** with `verify`: the SHA-256 (hex) of each staged file, in the order of `files` */
+  sha256: Schema.optional(Schema.Array(Schema.String))
 })
 
 /**

@@ -19,6 +19,8 @@ import {
   InvalidPeerConfig,
   type CopyFailed,
   type InvalidPath,
+  type LimitExceeded,
+  type VerificationFailed,
   type LocalUserNotPermitted,
   type ManagedActionFailed,
   type NothingStaged,
@@ -304,7 +306,7 @@ export const stagePeer = (
   options: StageOptions = {}
 ): Effect.Effect<
   StageReport,
-  InvalidPath | UnsupportedEntry | NothingStaged | CopyFailed | FileOperationFailed | LocalUserNotPermitted,
+  InvalidPath | UnsupportedEntry | NothingStaged | CopyFailed | FileOperationFailed | LocalUserNotPermitted | LimitExceeded | VerificationFailed,
   LocalPeers | RemotePeers
 > =>
   Effect.gen(function*() {

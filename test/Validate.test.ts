@@ -9,6 +9,7 @@ import * as Pool from "../src/Pool.js"
 import { RemotePeers } from "../src/RemotePeer.js"
 import * as SystemUsers from "../src/SystemUsers.js"
 import * as MemoryFileSystem from "../src/testing/MemoryFileSystem.js"
+import * as MemoryStagingDisk from "../src/testing/MemoryStagingDisk.js"
 import * as ScriptedExecutor from "../src/testing/ScriptedExecutor.js"
 import * as Validate from "../src/Validate.js"
 
@@ -253,7 +254,7 @@ describe("Validate.requireStagingDir and Pool.stage", () => {
       const error = yield* Effect.flip(Pool.stage(config).pipe(
         Effect.provide(
           Layer.mergeAll(LocalPeers.Default, RemotePeers.Default).pipe(
-            Layer.provideMerge(Layer.mergeAll(made.layer, USERS, exec.layer, Path.layer))
+            Layer.provideMerge(Layer.mergeAll(made.layer, MemoryStagingDisk.make({ volume: made.volume }).layer, USERS, exec.layer, Path.layer))
           )
         )
       ))
@@ -270,7 +271,7 @@ describe("Validate.requireStagingDir and Pool.stage", () => {
       const error = yield* Effect.flip(Pool.stage(config).pipe(
         Effect.provide(
           Layer.mergeAll(LocalPeers.Default, RemotePeers.Default).pipe(
-            Layer.provideMerge(Layer.mergeAll(made.layer, SystemUsers.layerTest({ root: true }), exec.layer, Path.layer))
+            Layer.provideMerge(Layer.mergeAll(made.layer, MemoryStagingDisk.make({ volume: made.volume }).layer, SystemUsers.layerTest({ root: true }), exec.layer, Path.layer))
           )
         )
       ))

@@ -16,6 +16,7 @@ import { RunControl } from "./runControl.js"
 
 const MainLayer = Layer.mergeAll(LocalPeers.Default, RemotePeers.Default, RunLock.layer, NodeStagingDisk.layer).pipe(
   Layer.provideMerge(SystemUsers.layer),
+  Layer.provideMerge(NodeStagingDisk.layer),
   Layer.provideMerge(NodeContext.layer),
   Layer.provideMerge(Logger.replace(Logger.defaultLogger, stderrLogger))
 )
