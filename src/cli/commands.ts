@@ -70,7 +70,6 @@ const stage = Command.make(
       const control = yield* runControl
       // one run per pool; a signal lets the peers in flight clean up and the summary still print
       yield* control.graceful(Effect.scoped(Effect.gen(function*() {
-        yield* Validate.requireStagingDir(pool) // a missing staging dir is a config error, not a lock failure
         yield* RunLock.acquire(Pool.lockFile(pool))
         const summary = yield* Pool.stage(pool, {
           full: opts.full,

@@ -14,7 +14,7 @@ import { run } from "./commands.js"
 import { exitStatusOf, logLevelFrom, printFailure, stderrLogger } from "./report.js"
 import { RunControl } from "./runControl.js"
 
-const MainLayer = Layer.mergeAll(LocalPeers.Default, RemotePeers.Default, RunLock.layer, NodeStagingDisk.layer).pipe(
+const MainLayer = Layer.mergeAll(LocalPeers.Default, RemotePeers.Default, RunLock.layer).pipe(
   Layer.provideMerge(SystemUsers.layer),
   Layer.provideMerge(NodeStagingDisk.layer),
   Layer.provideMerge(NodeContext.layer),

@@ -216,8 +216,7 @@ describe("interrupted by a signal", () => {
     if (summary.peers[0].status === "interrupted" && landed.length > 0) expect(summary.peers[0].files).toBe(all.length)
   })
 
-  // Enabled once the staging disk removes the private directories of dead runs from the target.
-  it.skip("SIGKILL leaves its lock and temporaries; the next run takes the lock over, stages the peer whole and leaves no temporary", async () => {
+  it("SIGKILL leaves its lock and temporaries; the next run takes the lock over, stages the peer whole and leaves no temporary", async () => {
     const pool = makePool("kill")
     const run = start(["stage", "--config", pool.configPath, "--peer", "big"])
     let daily: string | undefined
