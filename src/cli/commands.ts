@@ -65,7 +65,6 @@ const stage = Command.make(
   (opts) =>
     Effect.gen(function*() {
       const pool = yield* Config.load(opts.config)
-      yield* Validate.requireStagingDir(pool) // before the lock, which lives in the staging dir
       const progress = yield* progressReporter
       const control = yield* runControl
       // one run per pool; a signal lets the peers in flight clean up and the summary still print
