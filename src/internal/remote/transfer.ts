@@ -2,12 +2,11 @@
 // directory inside the target dir, then they are landed (attributes applied, renamed into place).
 import { Effect } from "effect"
 import type { StageOptions, StageReport } from "../../Peer.js"
-import { CopyFailed, NothingStaged } from "../../PeerError.js"
+import { CopyFailed, NothingStaged, TimedOut } from "../../PeerError.js"
 import type { RemotePeer } from "../../RemotePeer.js"
 import { runAs } from "../runAs.js"
 import { stageArgv } from "./argv.js"
 import type { RemoteContext } from "./context.js"
-import { RemoteTimeouts } from "./timeouts.js"
 
 export const makeTransfer = (ctx: RemoteContext) => {
   const { fs, path } = ctx
@@ -40,12 +39,24 @@ export const makeTransfer = (ctx: RemoteContext) => {
       yield* ctx.requireTargetDirectory(peer, targetDir)
       yield* ctx.requireRemotePath(peer)
       yield* ctx.requireLocalUserAllowed(peer)
-      const timeouts = yield* RemoteTimeouts
+      const { timeouts } = yield* ctx.settingsOf(peer)
       return yield* Effect.scoped(Effect.gen(function*() {
         const privateDir = yield* ctx.privateDirectory(peer, targetDir)
-        const argv = runAs(peer.localUser, stageArgv(peer, privateDir))
+        const copy = stageArgv(peer, privateDir, yield* ctx.connectionOf(peer))
+        const argv = runAs(peer.localUser, copy)
         const source = ctx.remoteLabel(peer, peer.collectDir)
-        const ran = yield* ctx.run(argv, timeouts.stage)
+        // retried only while nothing has arrived: a copy cut off half-way is reported, not redone
+        const ran = yield* ctx.runCopy(peer, "stage", argv, {
+          timeout: timeouts.stage,
+          program: copy[0]!,
+          landed: fs.readDirectory(privateDir).pipe(
+            Effect.map((names) => names.length > 0),
+            Effect.orElseSucceed(() => true)
+          )
+        })
+        if (ran._tag === "NotRun" && ran.expired !== undefined) {
+          return yield* new TimedOut({ peer: peer.name, operation: "stage", after: ran.expired })
+        }
         if (ran._tag === "NotRun") {
           return yield* new CopyFailed({ peer: peer.name, path: source, stderr: ran.reason, argv, cause: ran.cause })
         }
