@@ -6,7 +6,7 @@
  * @since 0.1.0
  */
 import { FileSystem, Path } from "@effect/platform"
-import { Clock, Effect, Option, Runtime, Schema } from "effect"
+import { Clock, Effect, Either, Option, Runtime, Schema } from "effect"
 import * as Config from "./Config.js"
 import type { PeerConfig, PoolConfig } from "./Config.js"
 import { locate } from "./Config.js"
@@ -30,6 +30,8 @@ import {
 } from "./PeerError.js"
 import * as Manifest from "./Manifest.js"
 import { make as makeRemotePeer, type RemotePeer, RemotePeers, RetryObserver } from "./RemotePeer.js"
+import { openStagingTree, writeMasterIndicator } from "./internal/stagingTree.js"
+import type { Directory } from "./StagingDisk.js"
 import { StagingDisk } from "./StagingDisk.js"
 import { SystemUsers } from "./SystemUsers.js"
 import * as Validate from "./Validate.js"
@@ -175,7 +177,7 @@ export interface ActionSummary {
  * @since 0.1.0
  * @category models
  */
-export type PoolServices = LocalPeers | RemotePeers | FileSystem.FileSystem | Path.Path | SystemUsers
+export type PoolServices = LocalPeers | RemotePeers | StagingDisk | FileSystem.FileSystem | Path.Path | SystemUsers
 
 const WEEKDAYS = ["sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"] as const
 
@@ -377,38 +379,6 @@ const backupOwnership = (config: PoolConfig) =>
     return { uid: user.value.uid, gid: gid.value } satisfies Ownership
   })
 
-const MASTER = "master"
-
-/** Creates a directory (and its parents) unless it exists; tells whether it was created. */
-const ensureDirectory = (dir: string) =>
-  Effect.gen(function*() {
-    const fs = yield* FileSystem.FileSystem
-    const failed = (operation: "makeDirectory" | "stat") => (cause: unknown) =>
-      new FileOperationFailed({ peer: MASTER, operation, path: dir, cause })
-    const exists = yield* fs.exists(dir).pipe(Effect.mapError(failed("stat")))
-    if (exists) {
-      const info = yield* fs.stat(dir).pipe(Effect.mapError(failed("stat")))
-      if (info.type !== "Directory") {
-        return yield* new FileOperationFailed({ peer: MASTER, operation: "makeDirectory", path: dir, cause: "exists and is not a directory" })
-      }
-      // normal for every re-run of a day (Cedar warns; a nightly mail of four warnings teaches
-      // people to ignore warnings): a debug line
-      yield* Effect.logDebug(`staging directory ${dir} already existed`)
-      return false
-    }
-    yield* fs.makeDirectory(dir, { recursive: true }).pipe(Effect.mapError(failed("makeDirectory")))
-    return true
-  })
-
-const chownAll = (paths: ReadonlyArray<string>, ownership: Ownership | undefined) =>
-  ownership === undefined ? Effect.void : Effect.gen(function*() {
-    const fs = yield* FileSystem.FileSystem
-    for (const path of paths) {
-      yield* fs.chown(path, ownership.uid, ownership.gid).pipe(
-        Effect.mapError((cause) => new FileOperationFailed({ peer: MASTER, operation: "chown", path, cause }))
-      )
-    }
-  })
 
 /**
  * The names of the per-operation timeouts a peer may set (seconds).
@@ -486,6 +456,8 @@ interface PeerContext {
   readonly date: Date
   readonly isRoot: boolean
   readonly targetDir: string
+  /** the peer's opened staging directory, or why it cannot be used (a link or a file planted there) */
+  readonly target: Either.Either<Directory, FileOperationFailed>
   readonly ownership: Ownership | undefined
   readonly settings: SettingsOverride | undefined
   readonly emit: (event: PoolEvent) => Effect.Effect<void>
@@ -501,6 +473,16 @@ interface PeerTrack {
   readonly landed?: boolean
   readonly hashes?: ReadonlyArray<{ readonly name: string; readonly sha256: string }>
 }
+
+// A local peer is staged into its directory as opened for the run; a remote peer by the path of
+// that directory, which root owns (see stagingTree), so nobody else can redirect it.
+const stageInto = (peer: AnyPeer, context: PeerContext, options: StageOptions) =>
+  Effect.gen(function*() {
+    const target = yield* context.target
+    return peer._tag === "LocalPeer"
+      ? yield* (yield* LocalPeers).stagePeerInto(peer, target, options)
+      : yield* (yield* RemotePeers).stagePeer(peer, context.targetDir, options)
+  })
 
 const stageOne = (
   config: PoolConfig,
@@ -548,7 +530,7 @@ const stageOne = (
         onProgress,
         onRetry
       }
-      const report = yield* stagePeer(peer, context.targetDir, stageOptions)
+      const report = yield* stageInto(peer, context, stageOptions)
       const hashes = hashesOf(report)
       context.track({ files: report.count, bytes: report.bytes, landed: true, ...(hashes === undefined ? {} : { hashes }) })
       const staged = { ...base, files: report.count, bytes: report.bytes }
@@ -659,13 +641,8 @@ export const stage = (
     const concurrency = Math.max(1, options.concurrency ?? Config.poolConcurrency(config))
 
     yield* removeLeftovers(config.options.workingDir)
-    if (yield* ensureDirectory(daily)) {
-      yield* chownAll([daily, path.dirname(daily), path.dirname(path.dirname(daily))], ownership)
-    }
-    for (const peer of selected) {
-      const peerDir = path.join(daily, peer.name)
-      if (yield* ensureDirectory(peerDir)) yield* chownAll([peerDir], ownership)
-    }
+    // every directory opened without following a link and held open for the run (see stagingTree)
+    const tree = yield* openStagingTree(config.stagingDir, date, selected.map((peer) => peer.name), ownership)
 
     const emit = (event: PoolEvent) =>
       Effect.zipRight(
@@ -683,6 +660,7 @@ export const stage = (
           isRoot,
           ownership,
           targetDir: path.join(daily, peer.name),
+          target: tree.peers.get(peer.name)!,
           settings: options.settings,
           emit,
           track: (state) => {
@@ -712,14 +690,7 @@ export const stage = (
     })
     const manifest = verified.length === 0 ? undefined : yield* Manifest.update(daily, verified, ownership)
 
-    if (completed) {
-      const indicator = path.join(daily, DEF_STAGE_INDICATOR)
-      const fs = yield* FileSystem.FileSystem
-      yield* fs.writeFile(indicator, new Uint8Array()).pipe(
-        Effect.mapError((cause) => new FileOperationFailed({ peer: MASTER, operation: "create", path: indicator, cause }))
-      )
-      yield* chownAll([indicator], ownership)
-    }
+    if (completed) yield* writeMasterIndicator(tree, ownership)
     return {
       dailyDir: daily,
       full,
@@ -728,7 +699,7 @@ export const stage = (
       ...(completed ? {} : { interrupted: true }),
       ...(manifest === undefined ? {} : { manifest })
     }
-  }).pipe(Effect.withSpan("Pool.stage"))
+  }).pipe(Effect.scoped, Effect.withSpan("Pool.stage"))
 
 /**
  * The collect-indicator status of the configured peers (all, or those named).

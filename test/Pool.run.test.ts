@@ -15,6 +15,7 @@ import * as StagingDisk from "../src/StagingDisk.js"
 import * as SystemUsers from "../src/SystemUsers.js"
 import * as FakeRemoteHost from "../src/testing/FakeRemoteHost.js"
 import * as MemoryFileSystem from "../src/testing/MemoryFileSystem.js"
+import * as MemoryStagingDisk from "../src/testing/MemoryStagingDisk.js"
 
 const NOW = new Date(2026, 10, 26, 10, 30)
 const DAILY = "/stage/2026/11/26"
@@ -55,11 +56,18 @@ const setup = (stage: Stage) => {
     })
   )
   const host = FakeRemoteHost.make({ hosts: {} })
+  const disk = MemoryStagingDisk.make({ volume: memory.volume })
   const layer = Layer.mergeAll(peers, RemotePeers.Default).pipe(
-    Layer.provideMerge(Layer.mergeAll(host.layer.pipe(Layer.provide(memory.layer)), memory.layer, Path.layer, SystemUsers.layerTest({ root: false }))),
+    Layer.provideMerge(Layer.mergeAll(
+      host.layer.pipe(Layer.provide(memory.layer)),
+      memory.layer,
+      disk.layer,
+      Path.layer,
+      SystemUsers.layerTest({ root: false })
+    )),
     Layer.provideMerge(Logger.add(Logger.make(({ message }) => void logs.push(Array.isArray(message) ? message.join(" ") : String(message)))))
   )
-  return { memory, indicators, logs, layer }
+  return { memory, disk, indicators, logs, layer }
 }
 
 const ls = (memory: MemoryFileSystem.MemoryFileSystem, dir: string) => (memory.volume.readdirSync(dir) as Array<unknown>).map(String).sort()
@@ -238,16 +246,18 @@ describe("Pool.stage leftovers of killed runs", () => {
   it.effect("the working dir is cleaned at the start of a run through the staging disk, each removal logged", () =>
     Effect.gen(function*() {
       const opened: Array<string> = []
+      const { disk, layer, logs } = setup(() => Effect.succeed(report(1, 1)))
+      // the memory disk, with its leftover sweep replaced and the directories it opens recorded
       const diskWith = (removeLeftovers: () => Effect.Effect<ReadonlyArray<string>, StagingDisk.DiskError>) =>
         Layer.succeed(StagingDisk.StagingDisk, {
-          openDirectory: (path: string) => Effect.sync(() => (opened.push(path), { shown: path, handle: path })),
+          ...disk.disk,
+          openDirectory: (path: string) => Effect.zipRight(Effect.sync(() => opened.push(path)), disk.disk.openDirectory(path)),
           removeLeftovers
-        } as unknown as StagingDisk.StagingDiskService)
-      const { layer, logs } = setup(() => Effect.succeed(report(1, 1)))
+        })
       yield* Pool.stage(yield* poolOf(["alpha"]), { now: NOW }).pipe(
         Effect.provide(Layer.merge(layer, diskWith(() => Effect.succeed([".cedar-peer-123-abc"]))))
       )
-      expect(opened).toEqual(["/work"])
+      expect(opened).toEqual(["/work", "/stage"]) // the working dir swept, then the staging tree opened
       expect(logs).toContain("removed /work/.cedar-peer-123-abc, left by a run that was killed")
       // a disk that cannot look is a warning, not a failed run
       const summary = yield* Pool.stage(yield* poolOf(["alpha"]), { now: NOW }).pipe(

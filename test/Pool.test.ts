@@ -115,6 +115,7 @@ const owner = (memory: Memory, file: string) => {
   const info = memory.volume.statSync(file)
   return `${info.uid}:${info.gid}`
 }
+const mode = (memory: Memory, file: string) => Number(memory.volume.statSync(file).mode) & 0o7777
 
 // alpha: ready, two files; beta: not ready; db1.example.org: a ready remote peer.
 const MIXED_FILES = {
@@ -524,7 +525,10 @@ describe("Pool.stage", () => {
 
   describe("ownership", () => {
     // umask 0: the directories stay writable by root in memfs after they are given to uid 34.
-    it.effect("as root: daily dir, its month and year, peer dirs, master indicator and staged files belong to backup:staff", () => {
+    // Directories stay root's with the backup group (0750), so the backup user can read the tree but
+    // rename or replace nothing root writes into; files are the backup user's (Cedar gives the
+    // directories to the backup user too: changed deliberately in 0.2.0, see docs/compatibility.md).
+    it.effect("as root: year, month, daily and peer dirs are root:staff 0750; master indicator and staged files belong to backup:staff", () => {
       const { memory, layer } = setup({
         root: true,
         umask: 0,
@@ -533,16 +537,9 @@ describe("Pool.stage", () => {
       return Effect.gen(function*() {
         const summary = yield* Pool.stage(yield* configOf(poolJson([local("alpha"), local("beta")])), { now: NOW })
         expect(summary.peers.map((p) => p.status)).toEqual(["staged", "not-ready"])
-        const owned = [
-          "/stage/2026",
-          "/stage/2026/11",
-          DAILY,
-          `${DAILY}/alpha`,
-          `${DAILY}/beta`,
-          `${DAILY}/cback.stage`,
-          `${DAILY}/alpha/a.tar`,
-          `${DAILY}/alpha/cback.collect`
-        ]
+        const directories = ["/stage/2026", "/stage/2026/11", DAILY, `${DAILY}/alpha`, `${DAILY}/beta`]
+        expect(directories.map((f) => [f, owner(memory, f), mode(memory, f)])).toEqual(directories.map((f) => [f, "0:50", 0o750]))
+        const owned = [`${DAILY}/cback.stage`, `${DAILY}/alpha/a.tar`, `${DAILY}/alpha/cback.collect`]
         expect(owned.map((f) => [f, owner(memory, f)])).toEqual(owned.map((f) => [f, "34:50"]))
         // the staging dir itself and the peer's own files are left alone
         expect(owner(memory, "/stage")).toBe("0:0")
@@ -550,7 +547,7 @@ describe("Pool.stage", () => {
       }).pipe(Effect.provide(layer))
     })
 
-    it.effect("as root, directories that already existed keep their owner", () => {
+    it.effect("as root, directories that already existed are taken back: root:staff 0750 (a backup user's dir could be swapped)", () => {
       const { memory, layer } = setup({
         root: true,
         umask: 0,
@@ -558,10 +555,12 @@ describe("Pool.stage", () => {
         files: { "/srv/alpha/a.tar": "AAA", "/srv/alpha/cback.collect": "" }
       })
       return Effect.gen(function*() {
+        memory.volume.chownSync(`${DAILY}/alpha`, 34, 50)
         yield* Pool.stage(yield* configOf(poolJson([local("alpha"), local("beta")])), { now: NOW })
-        expect(owner(memory, DAILY)).toBe("0:0")
-        expect(owner(memory, `${DAILY}/alpha`)).toBe("0:0")
-        expect(owner(memory, `${DAILY}/beta`)).toBe("34:50")
+        expect(owner(memory, DAILY)).toBe("0:50")
+        expect(owner(memory, `${DAILY}/alpha`)).toBe("0:50")
+        expect(mode(memory, `${DAILY}/alpha`)).toBe(0o750)
+        expect(owner(memory, `${DAILY}/beta`)).toBe("0:50")
         expect(owner(memory, `${DAILY}/alpha/a.tar`)).toBe("34:50")
       }).pipe(Effect.provide(layer))
     })
@@ -570,7 +569,8 @@ describe("Pool.stage", () => {
       const { memory, host, layer } = setup({ files: { ...MIXED_FILES, [DAILY]: "not a directory" } })
       return Effect.gen(function*() {
         const error = yield* Effect.flip(Pool.stage(yield* configOf(MIXED), { now: NOW }))
-        expect(error).toMatchObject({ _tag: "FileOperationFailed", peer: "master", operation: "makeDirectory", path: DAILY })
+        expect(error).toMatchObject({ _tag: "FileOperationFailed", peer: "master", operation: "open", path: DAILY })
+        expect(error.message).toContain("not a directory; nothing written there")
         expect(text(memory, DAILY)).toBe("not a directory")
         expect(exists(memory, "/srv/alpha/cback.stage")).toBe(false)
         expect(host.calls).toEqual([])
@@ -780,12 +780,10 @@ describe("Pool.stage as root on a real temp dir", () => {
       for (const argv of runs) expect(argv.slice(0, 4)).toEqual(["runuser", "-u", "backup", "--"])
       expect(host.invocations.filter((i) => i.argv[1] !== "-V").map((i) => i.runAs)).toEqual(["backup", "backup", "backup"])
       const daily = `${root}${DAILY}`
+      const directories = [`${root}/stage/2026`, `${root}/stage/2026/11`, daily, `${daily}/alpha`, `${daily}/${REMOTE}`]
+      expect(directories.map((f) => [f, `${statSync(f).uid}:${statSync(f).gid}`, statSync(f).mode & 0o7777]))
+        .toEqual(directories.map((f) => [f, "0:50", 0o750]))
       const owned = [
-        `${root}/stage/2026`,
-        `${root}/stage/2026/11`,
-        daily,
-        `${daily}/alpha`,
-        `${daily}/${REMOTE}`,
         `${daily}/cback.stage`,
         `${daily}/alpha/a.tar`,
         `${daily}/alpha/cback.collect`,

@@ -63,10 +63,12 @@ export const openStagingTree = (
     let directory = yield* disk.openDirectory(base).pipe(Effect.mapError(failed(MASTER, base)))
     let shown = base
     const attributes = directoryAttributes(ownership)
-    for (const component of dailyComponents(date)) {
+    const [year, month, day] = dailyComponents(date)
+    for (const component of [year, month, day]) {
       shown = `${shown}/${component}`
       const opened = yield* disk.openSubdirectory(directory, component, attributes).pipe(Effect.mapError(failed(MASTER, shown)))
-      if (!opened.created) yield* Effect.logDebug(`staging directory ${shown} already existed`)
+      // a re-run of a day is normal (Cedar warns each time): a debug line, for the daily dir only
+      if (!opened.created && component === day) yield* Effect.logDebug(`staging directory ${shown} already existed`)
       directory = opened.directory
     }
     const daily = directory
@@ -75,6 +77,9 @@ export const openStagingTree = (
       const opened = yield* Effect.either(
         disk.openSubdirectory(daily, name, attributes).pipe(Effect.mapError(failed(name, `${shown}/${name}`)))
       )
+      if (Either.isRight(opened) && !opened.right.created) {
+        yield* Effect.logDebug(`staging directory ${shown}/${name} already existed`)
+      }
       peers.set(name, Either.map(opened, (o) => o.directory))
     }
     return { dailyDir: shown, daily, peers }
