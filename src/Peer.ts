@@ -134,6 +134,26 @@ export interface StageOptions {
   readonly permissions?: number | undefined
   /** local peers only: stage the regular files and report other entries instead of failing */
   readonly skipUnsupported?: boolean | undefined
+  /** at most this many files; more fails the peer with `LimitExceeded`, nothing staged */
+  readonly maxFiles?: number | undefined
+  /** at most this many bytes in all; more fails the peer with `LimitExceeded`, nothing staged */
+  readonly maxBytes?: number | undefined
+  /** compare a SHA-256 of every staged file with its source's before it lands */
+  readonly verify?: boolean | undefined
+  /** called as the operation goes: what it is doing, files and bytes so far where known */
+  readonly onProgress?: ((progress: StageProgress) => void) | undefined
+}
+
+/**
+ * Where a stage operation is, for progress displays.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface StageProgress {
+  readonly phase: "checking" | "connecting" | "copying" | "verifying" | "committing" | "indicator"
+  readonly files?: number | undefined
+  readonly bytes?: number | undefined
 }
 
 /**
@@ -193,7 +213,11 @@ export const StageReport = Schema.Struct({
   /** the staged file names, sorted */
   files: Schema.Array(Schema.String),
   /** entries left out with `skipUnsupported` (empty otherwise) */
-  skipped: Schema.Array(SkippedEntry)
+  skipped: Schema.Array(SkippedEntry),
+  /** with `verify`: each staged file's SHA-256 (hex), in the order of `files` */
+  hashes: Schema.optionalWith(Schema.Array(Schema.Struct({ name: Schema.String, sha256: Schema.String })), {
+    exact: true
+  })
 })
 
 /**

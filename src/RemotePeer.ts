@@ -23,6 +23,24 @@ import {
   UserName
 } from "./Peer.js"
 import type { InvalidPeerConfig } from "./PeerError.js"
+import { StagingDisk } from "./StagingDisk.js"
+
+/**
+ * How a remote peer's files are brought over: `scp` (the rcp command, the default) or `tar` (one
+ * `tar` stream over the rsh command, unpacked by the master).
+ *
+ * @since 0.2.0
+ * @category schemas
+ */
+export const Transport = Schema.Literal("scp", "tar").annotations({
+  message: () => ({ message: "must be one of scp, tar", override: true })
+})
+
+/**
+ * @since 0.2.0
+ * @category models
+ */
+export type Transport = typeof Transport.Type
 
 /**
  * A remote peer. `rcpCommand` / `rshCommand` hold the command line as given (absent when the
@@ -41,7 +59,9 @@ export class RemotePeer extends Schema.TaggedClass<RemotePeer>()("RemotePeer", {
   rcpCommand: Schema.optionalWith(CommandLine, { exact: true }),
   rshCommand: Schema.optionalWith(CommandLine, { exact: true }),
   cbackCommand: Schema.optionalWith(NonBlankString, { exact: true }),
-  ignoreFailureMode: Schema.optionalWith(FailureMode, { exact: true })
+  ignoreFailureMode: Schema.optionalWith(FailureMode, { exact: true }),
+  /** how files are brought over; absent: `scp` */
+  transport: Schema.optionalWith(Transport, { exact: true })
 }) {}
 
 /**
@@ -60,6 +80,7 @@ export interface RemotePeerInput {
   readonly rshCommand?: string | undefined
   readonly cbackCommand?: string | undefined
   readonly ignoreFailureMode?: string | undefined
+  readonly transport?: string | undefined
 }
 
 /**
@@ -178,7 +199,7 @@ export const isUnreachable: (protocol: ScpProtocol, exitCode: number, stderr: st
 export class RemotePeers extends Effect.Service<RemotePeers>()("cedar-peer/RemotePeers", {
   effect: Effect.gen(function*() {
     const ctx = yield* makeRemoteContext
-    const { stagePeer } = makeTransfer(ctx)
+    const { stagePeer } = makeTransfer(ctx, yield* StagingDisk)
     const { checkCollectIndicator, collectIndicatorStatus, writeStageIndicator } = indicators.makeIndicators(ctx)
     const { executeManagedAction, executeRemoteCommand } = makeCommands(ctx)
     return {
