@@ -18,7 +18,7 @@ export const makeTransfer = (ctx: RemoteContext, disk: StagingDiskService) => {
   const landing = makeLanding(disk)
   const scp = makeScpTransport(ctx)
   const tar = makeTarTransport(ctx)
-  const { verify } = makeVerify(ctx)
+  const { verify } = makeVerify(ctx, disk)
 
   // scp runs as the local user and must be able to write the private directory; the tar stream
   // is unpacked by this process, so its private directory is never handed to anyone.

@@ -4,14 +4,14 @@
 import type { Duration } from "effect"
 import { Chunk, Effect, Stream } from "effect"
 import { showName } from "../../Peer.js"
-import { CopyFailed, RemoteCommandFailed, VerificationFailed } from "../../PeerError.js"
+import { RemoteCommandFailed, UnsupportedEntry, VerificationFailed } from "../../PeerError.js"
 import type { RemotePeer } from "../../RemotePeer.js"
-import type { Directory, FileName } from "../../StagingDisk.js"
+import type { Directory, FileName, StagingDiskService } from "../../StagingDisk.js"
 import { runAs } from "../runAs.js"
 import { quoteWord } from "../shellWords.js"
 import { remoteCommandArgv } from "./argv.js"
 import type { RemoteContext } from "./context.js"
-import { codeOf, messageOf, sha256Of } from "./privateFiles.js"
+import { diskFailure, kindOf } from "./landing.js"
 
 /**
  * The remote command hashing what either transport copies: the regular files and links to regular
@@ -23,7 +23,7 @@ export const hashCommand = (collectDir: string): string =>
 const key = (name: Uint8Array): string => Buffer.from(name).toString("latin1")
 
 // sha256sum writes a name holding a backslash or a line break escaped, the line then led by `\`.
-const unescapeSum = (name: Buffer): Buffer => {
+const unescapeSum = (name: Uint8Array): Buffer => {
   const out: Array<number> = []
   for (let i = 0; i < name.length; i++) {
     if (name[i] === 0x5c && i + 1 < name.length) {
@@ -50,7 +50,7 @@ export const parseSums = (output: Uint8Array): ReadonlyMap<string, string> => {
     if (escaped) line = line.subarray(1)
     const digest = line.subarray(0, 64).toString("latin1")
     if (!/^[0-9a-f]{64}$/.test(digest) || line[64] !== 0x20) continue
-    let name = line.subarray(66)
+    let name: Buffer = line.subarray(66)
     if (escaped) name = unescapeSum(name)
     if (name[0] === 0x2e && name[1] === 0x2f) name = name.subarray(2)
     sums.set(key(name), digest)
@@ -58,7 +58,7 @@ export const parseSums = (output: Uint8Array): ReadonlyMap<string, string> => {
   return sums
 }
 
-export const makeVerify = (ctx: RemoteContext) => {
+export const makeVerify = (ctx: RemoteContext, disk: StagingDiskService) => {
   /** Each landed file's SHA-256 when it matches the peer's; fails on the first that does not. */
   const verify = (
     peer: RemotePeer,
@@ -80,20 +80,22 @@ export const makeVerify = (ctx: RemoteContext) => {
         return yield* new RemoteCommandFailed({ peer: peer.name, argv, exitCode: ran.exitCode, stderr: ran.stderr })
       }
       const remote = parseSums(consumed ?? Buffer.alloc(0))
-      const hashes: Array<{ name: string; sha256: string }> = []
-      for (const name of names) {
-        const file = showName(name)
-        const actual = yield* Effect.tryPromise({
-          try: () => sha256Of(privateDir.shown, name),
-          catch: (error) =>
-            new CopyFailed({
+      const local = yield* disk.hashFiles(privateDir, names).pipe(
+        Effect.mapError((error) =>
+          error._tag === "DiskError"
+            ? diskFailure(peer, error)
+            : new UnsupportedEntry({
               peer: peer.name,
-              path: `${privateDir.shown}/${file}`,
-              stderr: `cannot hash the staged file: ${codeOf(error) ?? messageOf(error)}`,
-              cause: error
+              collectDir: ctx.remoteLabel(peer, peer.collectDir),
+              entries: [{ name: showName(error.name), kind: kindOf(error.type) }]
             })
-        })
-        const expected = remote.get(key(name)) ?? "(not on the peer any more)"
+        )
+      )
+      const hashes: Array<{ name: string; sha256: string }> = []
+      for (let i = 0; i < names.length; i++) {
+        const file = showName(names[i]!)
+        const actual = local[i]!
+        const expected = remote.get(key(names[i]!)) ?? "(not on the peer any more)"
         if (expected !== actual) return yield* new VerificationFailed({ peer: peer.name, file, expected, actual })
         hashes.push({ name: file, sha256: actual })
       }
