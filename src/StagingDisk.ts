@@ -113,6 +113,48 @@ export interface BatchTotals {
 }
 
 /**
+ * A copy went over the byte limit it was given; it stopped there.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class ByteLimitReached extends Schema.TaggedError<ByteLimitReached>()("ByteLimitReached", {
+  max: Schema.Number,
+  /** bytes copied when the copy stopped (more than `max`) */
+  bytes: Schema.Number
+}) {
+  override get message(): string {
+    return `more than ${this.max} bytes (${this.bytes} copied when stopped)`
+  }
+}
+
+/**
+ * How `copyFiles` runs.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface CopyOptions {
+  /** called after each file with the totals so far */
+  readonly onProgress?: ((totals: BatchTotals) => void) | undefined
+  /** stop with `ByteLimitReached` as soon as more than this many bytes were copied */
+  readonly maxBytes?: number | undefined
+  /** also return the SHA-256 (hex) of the bytes read from each source, in `names` order */
+  readonly hash?: boolean | undefined
+}
+
+/**
+ * The outcome of `copyFiles`.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface CopyTotals extends BatchTotals {
+  /** with `hash`: the SHA-256 (hex) of what was read from each source, in `names` order */
+  readonly hashes?: ReadonlyArray<string> | undefined
+}
+
+/**
  * The staging disk.
  *
  * @since 0.2.0
@@ -122,9 +164,10 @@ export interface StagingDiskService {
   /** Opens an existing directory named by an administrator (following links, as configured). */
   readonly openDirectory: (path: string) => Effect.Effect<Directory, DiskError, Scope.Scope>
   /**
-   * Opens the subdirectory `name` of `parent` without following a link, creating it first when
-   * `create` is given and it is missing. A link or a non-directory there is `NotRegularFile`
-   * (with its type).
+   * Opens the subdirectory `name` of `parent` without following a link. A link or a
+   * non-directory there is `NotRegularFile` (with its type). With `create`, a missing directory
+   * is made first, and the directory (new or found) is given that mode and ownership on the open
+   * directory, so nobody else keeps control of a directory this process goes on to write into.
    */
   readonly openSubdirectory: (
     parent: Directory,
@@ -144,20 +187,25 @@ export interface StagingDiskService {
   readonly list: (directory: Directory) => Effect.Effect<ReadonlyArray<DirectoryEntry>, DiskError>
   /**
    * Copies each named file of `from` into `to` under the same name: opened without following a
-   * link or blocking on a fifo, checked to be a regular file once open, copied from that open file
-   * by the kernel, created exclusively in `to`. Stops at the first failure.
+   * link or blocking on a fifo, checked to be a regular file once open, copied from that open
+   * file, created exclusively in `to`. Counts the bytes written. Stops at the first failure.
    */
   readonly copyFiles: (
     from: Directory,
     names: ReadonlyArray<FileName>,
     to: Directory,
     attributes: FileAttributes,
-    onProgress?: (totals: BatchTotals) => void
-  ) => Effect.Effect<BatchTotals, DiskError | NotRegularFile>
+    options?: CopyOptions
+  ) => Effect.Effect<CopyTotals, DiskError | NotRegularFile | ByteLimitReached>
+  /** The SHA-256 (hex) of each named regular file of `directory`, opened without following a link. */
+  readonly hashFiles: (
+    directory: Directory,
+    names: ReadonlyArray<FileName>
+  ) => Effect.Effect<ReadonlyArray<string>, DiskError | NotRegularFile>
   /**
    * Takes the named files of a directory written by someone else (a copy command): each must be
-   * a regular file with one link, opened without following; ownership and permissions are set on
-   * the open file. Counts their bytes.
+   * a regular file with one link (else `NotRegularFile`, type `HardLink` for more links), opened
+   * without following; ownership and permissions are set on the open file. Counts their bytes.
    */
   readonly adoptFiles: (
     directory: Directory,
@@ -166,19 +214,28 @@ export interface StagingDiskService {
   ) => Effect.Effect<BatchTotals, DiskError | NotRegularFile>
   /** Makes `directory` owned by the process again (mode 0700), so its former owner can no longer change it. */
   readonly reclaim: (directory: Directory) => Effect.Effect<void, DiskError>
-  /** Renames each named file of `from` into `to`, replacing what is there; not interruptible midway. */
+  /**
+   * Renames each named file of `from` into `to`, replacing what is there; not interruptible
+   * midway. On a failure the files before the failing one have moved, the others not.
+   */
   readonly commit: (
     from: Directory,
     names: ReadonlyArray<FileName>,
     to: Directory
   ) => Effect.Effect<void, DiskError>
-  /** Creates or truncates an empty file `name` in `directory` without following a link there. */
+  /**
+   * Creates an empty file `name` in `directory`, or empties the one there, without following a
+   * link; an existing entry must be a regular file with one link.
+   */
   readonly writeEmptyFile: (
     directory: Directory,
     name: string,
     attributes: FileAttributes
   ) => Effect.Effect<void, DiskError | NotRegularFile>
-  /** Removes the private directories of runs whose process is gone; returns what was removed. */
+  /**
+   * Removes the private directories of runs whose process is gone (and the temporary files of
+   * cedar-peer 0.1.0); returns the names removed, shown.
+   */
   readonly removeLeftovers: (directory: Directory) => Effect.Effect<ReadonlyArray<string>, DiskError>
 }
 

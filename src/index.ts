@@ -5,8 +5,10 @@
  */
 export * as Config from "./Config.js"
 export * as LocalPeer from "./LocalPeer.js"
+export * as NodeStagingDisk from "./NodeStagingDisk.js"
 export * as Peer from "./Peer.js"
 export * as PeerError from "./PeerError.js"
 export * as Pool from "./Pool.js"
 export * as RemotePeer from "./RemotePeer.js"
+export * as StagingDisk from "./StagingDisk.js"
 export * as SystemUsers from "./SystemUsers.js"

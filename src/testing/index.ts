@@ -1,5 +1,5 @@
 /**
- * The test layer of cedar-peer (`cedar-peer/testing`): an in-memory FileSystem, a scripted
+ * The test layer of cedar-peer (`cedar-peer/testing`): an in-memory FileSystem and StagingDisk, a scripted
  * CommandExecutor that records every argv, and a fake remote host for scp/ssh.
  *
  * @since 0.1.0
@@ -7,3 +7,4 @@
 export * as FakeRemoteHost from "./FakeRemoteHost.js"
 export * as MemoryFileSystem from "./MemoryFileSystem.js"
 export * as ScriptedExecutor from "./ScriptedExecutor.js"
+export * as MemoryStagingDisk from "./MemoryStagingDisk.js"

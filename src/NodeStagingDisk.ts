@@ -1,0 +1,584 @@
+/**
+ * The staging disk over `node:fs`, for Linux. Every directory is held open (`O_DIRECTORY`, and
+ * `O_NOFOLLOW` for anything below a directory the administrator named) and its entries are
+ * addressed as `/proc/self/fd/<fd>/<name>`, with names as bytes: renaming or replacing a parent
+ * after it was opened redirects nothing, and no final component is ever followed.
+ *
+ * Files are copied by reading the opened source and writing the exclusively created target, not
+ * with `fs.copyFile`: libuv's copy loops forever when the source shrinks during the copy (a peer
+ * user truncating a file would hang the run), and it reopens the source by path. Small files are
+ * copied with synchronous calls (a thread-pool round trip per call costs more than the call),
+ * large ones asynchronously; the whole batch is one interruptible effect.
+ *
+ * @since 0.2.0
+ */
+import { Effect, Layer } from "effect"
+import { createHash, type Hash } from "node:crypto"
+import * as NFS from "node:fs"
+import { showName } from "./Peer.js"
+import { leftover, makerIsGone, ownMark, privateName, processStartTime } from "./internal/privateDir.js"
+import {
+  ByteLimitReached,
+  type CopyOptions,
+  type CopyTotals,
+  type Directory,
+  type DirectoryEntry,
+  DiskError,
+  type EntryType,
+  type FileAttributes,
+  type FileName,
+  NotRegularFile,
+  StagingDisk,
+  type StagingDiskService
+} from "./StagingDisk.js"
+
+const C = NFS.constants
+// (libuv opens every descriptor close-on-exec already)
+const DIRECTORY = C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW
+const READ = C.O_RDONLY | C.O_NOFOLLOW | C.O_NONBLOCK | C.O_NOCTTY
+const CREATE = C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW | C.O_NOCTTY
+const EMPTY_FILE = C.O_WRONLY | C.O_CREAT | C.O_NOFOLLOW | C.O_NONBLOCK | C.O_NOCTTY
+
+/** Files up to this size are copied with synchronous calls, larger ones through the thread pool. */
+const SMALL_FILE = 256 * 1024
+const BUFFER_SIZE = 1024 * 1024
+/** Files copied at once: enough to overlap large files' I/O, few enough to bound descriptors and buffers. */
+const CONCURRENCY = 4
+/** Synchronous work runs at most this long (ms) before the event loop gets a turn. */
+const SLICE_MS = 10
+
+const utf8 = new TextEncoder()
+
+const bytesOf = (name: FileName | string): Uint8Array => (typeof name === "string" ? utf8.encode(name) : name)
+
+const isPlainName = (name: Uint8Array): boolean =>
+  name.length > 0 && !name.includes(0x2f) && !name.includes(0) &&
+  !(name.length === 1 && name[0] === 0x2e) && !(name.length === 2 && name[0] === 0x2e && name[1] === 0x2e)
+
+interface Typed {
+  isFile(): boolean
+  isDirectory(): boolean
+  isSymbolicLink(): boolean
+  isFIFO(): boolean
+  isSocket(): boolean
+  isBlockDevice(): boolean
+  isCharacterDevice(): boolean
+}
+
+const typeOfStats = (stats: Typed): EntryType =>
+  stats.isFile()
+    ? "File"
+    : stats.isDirectory()
+    ? "Directory"
+    : stats.isSymbolicLink()
+    ? "SymbolicLink"
+    : stats.isFIFO()
+    ? "FIFO"
+    : stats.isSocket()
+    ? "Socket"
+    : stats.isBlockDevice()
+    ? "BlockDevice"
+    : stats.isCharacterDevice()
+    ? "CharacterDevice"
+    : "Unknown"
+
+const describe = (error: unknown): { code?: string; detail: string } => {
+  const code = typeof error === "object" && error !== null && "code" in error ? String((error as { code: unknown }).code) : undefined
+  const message = error instanceof Error ? error.message : String(error)
+  // "ENOSPC: no space left on device, write" without the /proc path it names
+  const found = message.match(/^[A-Z0-9]+: (.*?), [a-z_]+(?: '.*)?$/s)
+  return { ...(code === undefined ? {} : { code }), detail: found === null ? message : found[1]! }
+}
+
+const diskError = (operation: string, path: string, error: unknown): DiskError =>
+  error instanceof DiskError ? error : new DiskError({ operation, path, ...describe(error) })
+
+type Tagged = DiskError | NotRegularFile | ByteLimitReached
+const isTagged = (error: unknown): error is Tagged =>
+  error instanceof DiskError || error instanceof NotRegularFile || error instanceof ByteLimitReached
+
+/** Runs a synchronous step, turning a thrown errno into a `DiskError` for `operation` on `path`. */
+const step = <A>(operation: string, path: string, body: () => A): A => {
+  try {
+    return body()
+  } catch (error) {
+    throw isTagged(error) ? error : diskError(operation, path, error)
+  }
+}
+
+const closeQuietly = (fd: number) => {
+  try {
+    NFS.closeSync(fd)
+  } catch {
+    // nothing left to do with it
+  }
+}
+
+const readAsync = (fd: number, buffer: Buffer) =>
+  new Promise<number>((resolve, reject) => NFS.read(fd, buffer, 0, buffer.length, null, (e, n) => (e ? reject(e) : resolve(n))))
+
+const writeAsync = (fd: number, buffer: Buffer, offset: number, length: number) =>
+  new Promise<number>((resolve, reject) => NFS.write(fd, buffer, offset, length, null, (e, n) => (e ? reject(e) : resolve(n))))
+
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve))
+
+/** Thrown inside a copy loop when its effect was interrupted; never reaches a caller. */
+const ABORTED = Symbol("aborted")
+
+/**
+ * Makes the Node staging disk. The process uid and gid are those `reclaim` gives back.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const make = (): StagingDiskService => {
+  const descriptors = new WeakMap<Directory, number>()
+  const mark = ownMark()
+
+  const register = (shown: string, fd: number): Directory => {
+    const directory: Directory = { shown, handle: `/proc/self/fd/${fd}` }
+    descriptors.set(directory, fd)
+    return directory
+  }
+
+  const release = (directory: Directory) =>
+    Effect.sync(() => {
+      const fd = descriptors.get(directory)
+      if (fd !== undefined) closeQuietly(fd)
+      descriptors.delete(directory)
+    })
+
+  const fdOf = (directory: Directory): number => {
+    const fd = descriptors.get(directory)
+    if (fd === undefined) {
+      throw new DiskError({ operation: "open", path: directory.shown, detail: "not a directory opened by this staging disk" })
+    }
+    return fd
+  }
+
+  const pathIn = (directory: Directory, name: FileName | string): Buffer => {
+    fdOf(directory)
+    const bytes = bytesOf(name)
+    if (!isPlainName(bytes)) {
+      throw new DiskError({ operation: "open", path: shownIn(directory, name), detail: "not a single plain file name" })
+    }
+    return Buffer.concat([Buffer.from(`${directory.handle}/`), bytes])
+  }
+
+  const shownIn = (directory: Directory, name: FileName | string) =>
+    `${directory.shown.replace(/\/+$/, "")}/${typeof name === "string" ? name : showName(name)}`
+
+  /** The type of what stops an `O_NOFOLLOW` open of a file or directory. */
+  const blockerType = (path: Buffer): EntryType => {
+    try {
+      return typeOfStats(NFS.lstatSync(path))
+    } catch {
+      return "Unknown"
+    }
+  }
+
+  const openDirectory = (path: string) =>
+    Effect.acquireRelease(
+      Effect.try({
+        try: () => register(path, NFS.openSync(path, C.O_RDONLY | C.O_DIRECTORY)),
+        catch: (error) => diskError("open", path, error)
+      }),
+      release
+    )
+
+  const openSubdirectory: StagingDiskService["openSubdirectory"] = (parent, name, create) =>
+    Effect.acquireRelease(
+      Effect.try({
+        try: () => {
+          const path = pathIn(parent, name)
+          const shown = shownIn(parent, name)
+          let created = false
+          const open = () => {
+            try {
+              return NFS.openSync(path, DIRECTORY)
+            } catch (error) {
+              const code = (error as { code?: string }).code
+              if (code === "ELOOP" || code === "ENOTDIR") {
+                throw new NotRegularFile({ name: bytesOf(name), path: shown, type: blockerType(path) })
+              }
+              throw diskError("open", shown, error)
+            }
+          }
+          let fd: number
+          try {
+            fd = open()
+          } catch (error) {
+            if (create === undefined || !(error instanceof DiskError) || error.code !== "ENOENT") throw error
+            step("makeDirectory", shown, () => NFS.mkdirSync(path, { mode: create.mode }))
+            created = true
+            fd = open()
+          }
+          if (create !== undefined) {
+            try {
+              if (create.ownership !== undefined) step("chown", shown, () => NFS.fchownSync(fd, create.ownership!.uid, create.ownership!.gid))
+              step("chmod", shown, () => NFS.fchmodSync(fd, create.mode))
+            } catch (error) {
+              closeQuietly(fd)
+              throw error
+            }
+          }
+          return { directory: register(shown, fd), created }
+        },
+        catch: (error) => (isTagged(error) ? error as DiskError | NotRegularFile : diskError("open", parent.shown, error))
+      }),
+      ({ directory }) => release(directory)
+    )
+
+  // Removes an entry of any kind below a directory this process holds: a directory is emptied
+  // through its own descriptor, so a subdirectory swapped for a link meanwhile is unlinked, never followed.
+  const removeEntry = (parentPath: string, name: Buffer): void => {
+    const path = Buffer.concat([Buffer.from(`${parentPath}/`), name])
+    try {
+      NFS.unlinkSync(path)
+      return
+    } catch (error) {
+      const code = (error as { code?: string }).code
+      if (code === "ENOENT") return
+      if (code !== "EISDIR" && code !== "EPERM") throw error
+    }
+    let fd: number
+    try {
+      fd = NFS.openSync(path, DIRECTORY)
+    } catch (error) {
+      const code = (error as { code?: string }).code
+      if (code === "ELOOP" || code === "ENOTDIR") return removeEntry(parentPath, name)
+      throw error
+    }
+    try {
+      const own = `/proc/self/fd/${fd}`
+      for (const child of NFS.readdirSync(own, { encoding: "buffer" })) removeEntry(own, child)
+    } finally {
+      closeQuietly(fd)
+    }
+    NFS.rmdirSync(path)
+  }
+
+  const makePrivateDirectory: StagingDiskService["makePrivateDirectory"] = (parent, owner) =>
+    Effect.acquireRelease(
+      Effect.try({
+        try: () => {
+          const name = privateName(mark)
+          const path = pathIn(parent, name)
+          const shown = shownIn(parent, name)
+          step("makeDirectory", shown, () => NFS.mkdirSync(path, { mode: 0o700 }))
+          const fd = step("open", shown, () => NFS.openSync(path, DIRECTORY))
+          try {
+            // what was opened must be what this process just made, not a directory swapped in
+            const stats = step("stat", shown, () => NFS.fstatSync(fd))
+            if (!stats.isDirectory() || stats.uid !== process.geteuid!()) {
+              throw new DiskError({ operation: "makeDirectory", path: shown, detail: "replaced while being made" })
+            }
+            step("chmod", shown, () => NFS.fchmodSync(fd, 0o700))
+            if (owner !== undefined) step("chown", shown, () => NFS.fchownSync(fd, owner.uid, owner.gid))
+          } catch (error) {
+            closeQuietly(fd)
+            throw error
+          }
+          return { directory: register(shown, fd), name: Buffer.from(name), parent }
+        },
+        catch: (error) => diskError("makeDirectory", parent.shown, error)
+      }),
+      ({ directory, name, parent }) =>
+        Effect.zipRight(
+          release(directory),
+          Effect.try({ try: () => removeEntry(parent.handle, name), catch: (error) => diskError("remove", directory.shown, error) }).pipe(
+            Effect.catchAll((error) => Effect.logWarning(`cannot remove ${directory.shown}: ${error.detail}`))
+          )
+        )
+    ).pipe(Effect.map(({ directory }) => directory))
+
+  const list = (directory: Directory) =>
+    Effect.try({
+      try: () => {
+        fdOf(directory)
+        const entries = NFS.readdirSync(directory.handle, { encoding: "buffer", withFileTypes: true })
+        return entries.map((entry): DirectoryEntry => {
+          let type = typeOfStats(entry)
+          // file systems that do not fill d_type: look without following
+          if (type === "Unknown") type = blockerType(pathIn(directory, entry.name))
+          return { name: entry.name, type }
+        })
+      },
+      catch: (error) => diskError("list", directory.shown, error)
+    })
+
+  /** Opens `name` in `directory` for reading without following a link or blocking; it must be a regular file. */
+  const openRegular = (directory: Directory, name: FileName): { fd: number; stats: NFS.Stats } => {
+    const path = pathIn(directory, name)
+    const shown = shownIn(directory, name)
+    let fd: number
+    try {
+      fd = NFS.openSync(path, READ)
+    } catch (error) {
+      const code = (error as { code?: string }).code
+      // ELOOP: a link; ENXIO: a socket (or a fifo-like thing without a peer)
+      if (code === "ELOOP" || code === "ENXIO") throw new NotRegularFile({ name, path: shown, type: blockerType(path) })
+      throw diskError("open", shown, error)
+    }
+    try {
+      const stats = step("stat", shown, () => NFS.fstatSync(fd))
+      if (!stats.isFile()) throw new NotRegularFile({ name, path: shown, type: typeOfStats(stats) })
+      return { fd, stats }
+    } catch (error) {
+      closeQuietly(fd)
+      throw error
+    }
+  }
+
+  const copyFiles: StagingDiskService["copyFiles"] = (from, names, to, attributes, options: CopyOptions = {}) =>
+    Effect.async<CopyTotals, Tagged>((resume, signal) => {
+      const done = runCopy(from, names, to, attributes, options, signal).then(
+        (totals) => resume(Effect.succeed(totals)),
+        (error) => resume(Effect.fail(isTagged(error) ? error : diskError("copy", from.shown, error)))
+      )
+      // interrupted: the loops stop at their next check; wait for them so nothing is written afterwards
+      return Effect.promise(() => done)
+    })
+
+  const runCopy = async (
+    from: Directory,
+    names: ReadonlyArray<FileName>,
+    to: Directory,
+    attributes: FileAttributes,
+    options: CopyOptions,
+    signal: AbortSignal
+  ): Promise<CopyTotals> => {
+    let next = 0
+    let count = 0
+    let bytes = 0
+    let failure: { error: unknown } | undefined
+    let sliceStart = performance.now()
+    const hashes: Array<string> | undefined = options.hash === true ? new Array<string>(names.length) : undefined
+    const maxBytes = options.maxBytes
+
+    const account = (n: number) => {
+      bytes += n
+      if (maxBytes !== undefined && bytes > maxBytes) throw new ByteLimitReached({ max: maxBytes, bytes })
+    }
+
+    const copyOne = async (index: number, buffer: Buffer) => {
+      const name = names[index]!
+      const { fd: source, stats } = openRegular(from, name)
+      let target = -1
+      const shown = shownIn(to, name)
+      try {
+        const hash: Hash | undefined = hashes === undefined ? undefined : createHash("sha256")
+        target = step("create", shown, () => NFS.openSync(pathIn(to, name), CREATE, 0o600))
+        const readShown = shownIn(from, name)
+        if (stats.size <= SMALL_FILE) {
+          for (;;) {
+            const read = step("read", readShown, () => NFS.readSync(source, buffer, 0, buffer.length, null))
+            if (read === 0) break
+            let written = 0
+            while (written < read) written += step("write", shown, () => NFS.writeSync(target, buffer, written, read - written))
+            hash?.update(buffer.subarray(0, read))
+            account(read)
+            // a short read of a regular file is its end, as of now
+            if (read < buffer.length) break
+          }
+        } else {
+          for (;;) {
+            if (signal.aborted) throw ABORTED
+            const read = await readAsync(source, buffer).catch((error) => {
+              throw diskError("read", readShown, error)
+            })
+            if (read === 0) break
+            let written = 0
+            while (written < read) {
+              written += await writeAsync(target, buffer, written, read - written).catch((error) => {
+                throw diskError("write", shown, error)
+              })
+            }
+            hash?.update(buffer.subarray(0, read))
+            account(read)
+          }
+        }
+        if (attributes.ownership !== undefined) {
+          step("chown", shown, () => NFS.fchownSync(target, attributes.ownership!.uid, attributes.ownership!.gid))
+        }
+        // after chown, which clears set-id bits anyway; a copy never gets set-id or sticky bits of its own
+        step("chmod", shown, () => NFS.fchmodSync(target, attributes.permissions ?? (stats.mode & 0o777)))
+        if (hashes !== undefined) hashes[index] = hash!.digest("hex")
+      } finally {
+        closeQuietly(source)
+        if (target !== -1) closeQuietly(target)
+      }
+    }
+
+    const worker = async () => {
+      const buffer = Buffer.allocUnsafe(BUFFER_SIZE)
+      while (next < names.length && failure === undefined) {
+        if (signal.aborted) throw ABORTED
+        const index = next++
+        try {
+          await copyOne(index, buffer)
+        } catch (error) {
+          failure ??= { error }
+          return
+        }
+        count += 1
+        options.onProgress?.({ count, bytes })
+        if (performance.now() - sliceStart > SLICE_MS) {
+          await yieldToEventLoop()
+          sliceStart = performance.now()
+        }
+      }
+    }
+
+    const settled = await Promise.allSettled(Array.from({ length: Math.min(CONCURRENCY, names.length) }, worker))
+    if (failure !== undefined) throw failure.error
+    const aborted = settled.find((s) => s.status === "rejected")
+    if (aborted !== undefined) throw (aborted as PromiseRejectedResult).reason
+    return hashes === undefined ? { count, bytes } : { count, bytes, hashes }
+  }
+
+  const hashFiles: StagingDiskService["hashFiles"] = (directory, names) =>
+    Effect.async<ReadonlyArray<string>, DiskError | NotRegularFile>((resume, signal) => {
+      const run = async () => {
+        const buffer = Buffer.allocUnsafe(BUFFER_SIZE)
+        const out: Array<string> = []
+        for (const name of names) {
+          if (signal.aborted) throw ABORTED
+          const { fd } = openRegular(directory, name)
+          try {
+            const hash = createHash("sha256")
+            for (;;) {
+              const read = await readAsync(fd, buffer).catch((error) => {
+                throw diskError("read", shownIn(directory, name), error)
+              })
+              if (read === 0) break
+              hash.update(buffer.subarray(0, read))
+            }
+            out.push(hash.digest("hex"))
+          } finally {
+            closeQuietly(fd)
+          }
+        }
+        return out
+      }
+      const done = run().then(
+        (hashes) => resume(Effect.succeed(hashes)),
+        (error) => resume(Effect.fail(isTagged(error) ? error as DiskError | NotRegularFile : diskError("read", directory.shown, error)))
+      )
+      return Effect.promise(() => done)
+    })
+
+  const adoptFiles: StagingDiskService["adoptFiles"] = (directory, names, attributes) =>
+    Effect.try({
+      try: () => {
+        let bytes = 0
+        for (const name of names) {
+          const { fd, stats } = openRegular(directory, name)
+          const shown = shownIn(directory, name)
+          try {
+            if (stats.nlink !== 1) throw new NotRegularFile({ name, path: shown, type: "HardLink" })
+            if (attributes.ownership !== undefined) {
+              step("chown", shown, () => NFS.fchownSync(fd, attributes.ownership!.uid, attributes.ownership!.gid))
+            }
+            step("chmod", shown, () => NFS.fchmodSync(fd, attributes.permissions ?? (stats.mode & 0o777)))
+            bytes += stats.size
+          } finally {
+            closeQuietly(fd)
+          }
+        }
+        return { count: names.length, bytes }
+      },
+      catch: (error) => (isTagged(error) ? error as DiskError | NotRegularFile : diskError("adopt", directory.shown, error))
+    })
+
+  const reclaim = (directory: Directory) =>
+    Effect.try({
+      try: () => {
+        const fd = fdOf(directory)
+        step("chown", directory.shown, () => NFS.fchownSync(fd, process.geteuid!(), process.getegid!()))
+        step("chmod", directory.shown, () => NFS.fchmodSync(fd, 0o700))
+      },
+      catch: (error) => diskError("chown", directory.shown, error)
+    })
+
+  const commit: StagingDiskService["commit"] = (from, names, to) =>
+    Effect.try({
+      try: () => {
+        for (const name of names) {
+          step("rename", shownIn(to, name), () => NFS.renameSync(pathIn(from, name), pathIn(to, name)))
+        }
+      },
+      catch: (error) => diskError("rename", to.shown, error)
+    }).pipe(Effect.uninterruptible)
+
+  const writeEmptyFile: StagingDiskService["writeEmptyFile"] = (directory, name, attributes) =>
+    Effect.try({
+      try: () => {
+        const path = pathIn(directory, name)
+        const shown = shownIn(directory, name)
+        let fd: number
+        try {
+          fd = NFS.openSync(path, EMPTY_FILE, 0o644)
+        } catch (error) {
+          const code = (error as { code?: string }).code
+          if (code === "ELOOP" || code === "ENXIO" || code === "EISDIR") {
+            throw new NotRegularFile({ name: bytesOf(name), path: shown, type: blockerType(path) })
+          }
+          throw diskError("create", shown, error)
+        }
+        try {
+          const stats = step("stat", shown, () => NFS.fstatSync(fd))
+          if (!stats.isFile()) throw new NotRegularFile({ name: bytesOf(name), path: shown, type: typeOfStats(stats) })
+          // truncated only once known to be this directory's own file, not a hard link to another one
+          if (stats.nlink !== 1) throw new NotRegularFile({ name: bytesOf(name), path: shown, type: "HardLink" })
+          step("create", shown, () => NFS.ftruncateSync(fd, 0))
+          if (attributes.ownership !== undefined) {
+            step("chown", shown, () => NFS.fchownSync(fd, attributes.ownership!.uid, attributes.ownership!.gid))
+          }
+          step("chmod", shown, () => NFS.fchmodSync(fd, attributes.permissions ?? 0o644))
+        } finally {
+          closeQuietly(fd)
+        }
+      },
+      catch: (error) => (isTagged(error) ? error as DiskError | NotRegularFile : diskError("create", directory.shown, error))
+    })
+
+  const removeLeftovers = (directory: Directory) =>
+    Effect.try({
+      try: () => {
+        fdOf(directory)
+        const removed: Array<string> = []
+        for (const entry of NFS.readdirSync(directory.handle, { encoding: "buffer", withFileTypes: true })) {
+          const name = entry.name.toString("latin1")
+          const found = leftover(name, entry.isDirectory())
+          if (found === undefined || !makerIsGone(found, processStartTime)) continue
+          step("remove", shownIn(directory, entry.name), () => removeEntry(directory.handle, entry.name))
+          removed.push(showName(entry.name))
+        }
+        return removed
+      },
+      catch: (error) => diskError("remove", directory.shown, error)
+    })
+
+  return {
+    openDirectory,
+    openSubdirectory,
+    makePrivateDirectory,
+    list,
+    copyFiles,
+    hashFiles,
+    adoptFiles,
+    reclaim,
+    commit,
+    writeEmptyFile,
+    removeLeftovers
+  }
+}
+
+/**
+ * The staging disk over `node:fs` (Linux: it needs `/proc/self/fd`).
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layer: Layer.Layer<StagingDisk> = Layer.sync(StagingDisk, make)

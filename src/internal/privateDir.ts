@@ -1,0 +1,52 @@
+// The names of private directories: who made them (pid and process start time, so a reused pid
+// is told apart), and which leftovers a later run may remove.
+import * as NFS from "node:fs"
+import { randomBytes } from "node:crypto"
+
+/** Every private directory and temporary file of cedar-peer starts with this. */
+export const PRIVATE_PREFIX = ".cedar-peer-"
+
+/** A process's start time in clock ticks since boot (field 22 of /proc/PID/stat), or undefined when it is gone. */
+export const processStartTime = (pid: number): string | undefined => {
+  try {
+    const stat = NFS.readFileSync(`/proc/${pid}/stat`, "latin1")
+    // the command name (field 2) may hold spaces and parentheses: count fields after the last ')'
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+    return fields[19]
+  } catch {
+    return undefined
+  }
+}
+
+/** This process's maker mark: `<pid>-<start time>`. */
+export const ownMark = (): string => `${process.pid}-${processStartTime(process.pid) ?? "0"}`
+
+/** A fresh private directory name carrying `mark`. */
+export const privateName = (mark: string): string => `${PRIVATE_PREFIX}${mark}-${randomBytes(6).toString("hex")}`
+
+/** What a name left in a target or working directory is, as far as clean-up is concerned. */
+export type Leftover =
+  | { readonly _tag: "Private"; readonly pid: number; readonly start: string }
+  | { readonly _tag: "Legacy" }
+
+const PRIVATE = /^\.cedar-peer-(\d+)-(\d+)-[0-9a-f]{12}$/
+// cedar-peer 0.1.0: `.cedar-peer-<12 hex>-<n>.tmp` files (local) and mkdtemp `.cedar-peer-XXXXXX` directories (remote)
+const LEGACY_FILE = /^\.cedar-peer-[0-9a-f]{12}-\d+\.tmp$/
+const LEGACY_DIR = /^\.cedar-peer-[A-Za-z0-9]{6}$/
+
+/** Classifies a name; `undefined` for anything cedar-peer did not make. */
+export const leftover = (name: string, isDirectory: boolean): Leftover | undefined => {
+  const found = name.match(PRIVATE)
+  if (found !== null && isDirectory) return { _tag: "Private", pid: Number(found[1]), start: found[2]! }
+  if (!isDirectory && LEGACY_FILE.test(name)) return { _tag: "Legacy" }
+  if (isDirectory && LEGACY_DIR.test(name)) return { _tag: "Legacy" }
+  return undefined
+}
+
+/**
+ * Whether the maker of a leftover is gone: its pid is not running, or runs a process started at
+ * another time (the pid was reused). 0.1.0's names carry no maker; 0.2.0 replaces that version,
+ * so they are taken as gone.
+ */
+export const makerIsGone = (found: Leftover, startTimeOf: (pid: number) => string | undefined): boolean =>
+  found._tag === "Legacy" || startTimeOf(found.pid) !== found.start
