@@ -17,11 +17,13 @@ import {
   InvalidPeerConfig,
   type CopyFailed,
   type InvalidPath,
+  type LimitExceeded,
   type LocalUserNotPermitted,
   type ManagedActionFailed,
   type NothingStaged,
   type RemoteCommandFailed,
-  type UnsupportedEntry
+  type UnsupportedEntry,
+  type VerificationFailed
 } from "./PeerError.js"
 import { make as makeRemotePeer, type RemotePeer, RemotePeers } from "./RemotePeer.js"
 import { SystemUsers } from "./SystemUsers.js"
@@ -265,7 +267,15 @@ export const stagePeer = (
   options: StageOptions = {}
 ): Effect.Effect<
   StageReport,
-  InvalidPath | UnsupportedEntry | NothingStaged | CopyFailed | FileOperationFailed | LocalUserNotPermitted,
+  | InvalidPath
+  | UnsupportedEntry
+  | NothingStaged
+  | CopyFailed
+  | FileOperationFailed
+  | LocalUserNotPermitted
+  | LimitExceeded
+  | VerificationFailed
+  | RemoteCommandFailed,
   LocalPeers | RemotePeers
 > =>
   Effect.gen(function*() {
