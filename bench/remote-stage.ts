@@ -11,6 +11,7 @@ import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import * as RemotePeer from "../src/RemotePeer.js"
+import * as NodeStagingDisk from "../src/NodeStagingDisk.js"
 import * as SystemUsers from "../src/SystemUsers.js"
 import { makeScratch, startSshd } from "../test/support/sshd.js"
 
@@ -18,6 +19,7 @@ const FILES = Number(process.env["BENCH_FILES"] ?? 2000)
 const BIG_MIB = Number(process.env["BENCH_BIG_MIB"] ?? 200)
 
 const Live = RemotePeer.RemotePeers.Default.pipe(
+  Layer.provideMerge(NodeStagingDisk.layer),
   Layer.provideMerge(SystemUsers.layer),
   Layer.provideMerge(NodeContext.layer),
   Layer.provideMerge(Logger.minimumLogLevel(LogLevel.Error))

@@ -14,6 +14,7 @@ import { NodeContext } from "@effect/platform-node"
 import { Effect, Layer, Logger, LogLevel } from "effect"
 import { afterAll, describe, expect, it } from "vitest"
 import { Config, LocalPeer, Pool, RemotePeer, SystemUsers } from "../src/index.js"
+import * as NodeStagingDisk from "../src/NodeStagingDisk.js"
 import {
   CBACK3,
   cedarErrors,
@@ -170,6 +171,7 @@ describe.skipIf(!existsSync(CBACK3))("cback3 stage, as measured (the reference c
 // cedar-peer against cback3
 
 const MainLayer = Layer.mergeAll(LocalPeer.LocalPeers.Default, RemotePeer.RemotePeers.Default).pipe(
+  Layer.provideMerge(NodeStagingDisk.layer),
   Layer.provideMerge(SystemUsers.layer),
   Layer.provideMerge(NodeContext.layer)
 )

@@ -14,6 +14,8 @@ import { LocalPeers } from "../src/LocalPeer.js"
 import * as Pool from "../src/Pool.js"
 import { RemotePeers } from "../src/RemotePeer.js"
 import * as SystemUsers from "../src/SystemUsers.js"
+import * as NodeStagingDisk from "../src/NodeStagingDisk.js"
+import * as MemoryStagingDisk from "../src/testing/MemoryStagingDisk.js"
 import * as FakeRemoteHost from "../src/testing/FakeRemoteHost.js"
 import * as MemoryFileSystem from "../src/testing/MemoryFileSystem.js"
 
@@ -85,6 +87,7 @@ const setup = (options: Setup = {}) => {
     SystemUsers.layerTest({ root: options.root ?? false, users: options.users ?? USERS, groups: options.groups ?? GROUPS })
   )
   const layer = Layer.mergeAll(LocalPeers.Default, RemotePeers.Default).pipe(
+    Layer.provideMerge(MemoryStagingDisk.make({ volume: memory.volume }).layer),
     Layer.provideMerge(platform),
     Layer.provideMerge(Logger.add(capture))
   )
@@ -728,7 +731,13 @@ describe("Pool.stage as root on a real temp dir", () => {
       Path.layer,
       SystemUsers.layerTest({ root: true, users: USERS, groups: GROUPS })
     )
-    return { host, layer: Layer.mergeAll(LocalPeers.Default, RemotePeers.Default).pipe(Layer.provideMerge(platform)) }
+    return {
+      host,
+      layer: Layer.mergeAll(LocalPeers.Default, RemotePeers.Default).pipe(
+        Layer.provideMerge(NodeStagingDisk.layer),
+        Layer.provideMerge(platform)
+      )
+    }
   }
 
   it.scoped("runs every copy as the backup user (runuser -u backup --) and gives everything to backup:staff", () =>

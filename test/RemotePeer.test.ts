@@ -10,6 +10,8 @@ import { RemotePeers } from "../src/RemotePeer.js"
 import * as SystemUsers from "../src/SystemUsers.js"
 import * as FakeRemoteHost from "../src/testing/FakeRemoteHost.js"
 import * as MemoryFileSystem from "../src/testing/MemoryFileSystem.js"
+import * as NodeStagingDisk from "../src/NodeStagingDisk.js"
+import * as MemoryStagingDisk from "../src/testing/MemoryStagingDisk.js"
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs"
 import { tmpdir } from "node:os"
 
@@ -44,7 +46,8 @@ const setup = (options: Setup = {}) => {
     Path.layer,
     SystemUsers.layerTest({ root: options.root ?? true, users: { backup: { uid: 34, gid: 35 } } })
   )
-  return { host, local, layer: RemotePeers.Default.pipe(Layer.provide(platform)) }
+  const disk = MemoryStagingDisk.make({ volume: local.volume })
+  return { host, local, layer: RemotePeers.Default.pipe(Layer.provide(Layer.merge(platform, disk.layer))) }
 }
 
 const ls = (local: MemoryFileSystem.MemoryFileSystem, dir: string) => local.volume.readdirSync(dir).map(String).sort()
@@ -77,7 +80,7 @@ const onRealDisk = (fake: Partial<FakeRemoteHost.Options>, files: Record<string,
       Path.layer,
       SystemUsers.layerTest({ root: true, users: { backup: { uid: 34, gid: 35 } } })
     )
-    return { root, host, layer: RemotePeers.Default.pipe(Layer.provide(platform)) }
+    return { root, host, layer: RemotePeers.Default.pipe(Layer.provide(Layer.merge(platform, NodeStagingDisk.layer))) }
   }))
 
 describe("RemotePeer.make", () => {
@@ -218,9 +221,13 @@ describe("RemotePeers signatures list exactly their error tags", () => {
         StageReport,
         | PeerError.InvalidPath
         | PeerError.LocalUserNotPermitted
+        | PeerError.UnsupportedEntry
         | PeerError.NothingStaged
         | PeerError.CopyFailed
         | PeerError.FileOperationFailed
+        | PeerError.LimitExceeded
+        | PeerError.VerificationFailed
+        | PeerError.RemoteCommandFailed
       >
     >()
     expectTypeOf<Op<"checkCollectIndicator">>().toEqualTypeOf<Effect.Effect<boolean, PeerError.InvalidPath>>()

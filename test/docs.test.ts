@@ -16,7 +16,7 @@ import * as PeerError from "../src/PeerError.js"
 import * as Pool from "../src/Pool.js"
 import * as RemotePeer from "../src/RemotePeer.js"
 import * as SystemUsers from "../src/SystemUsers.js"
-import { FakeRemoteHost, MemoryFileSystem, ScriptedExecutor } from "../src/testing/index.js"
+import { FakeRemoteHost, MemoryFileSystem, MemoryStagingDisk, ScriptedExecutor } from "../src/testing/index.js"
 import * as Testing from "../src/testing/index.js"
 import { ManifestFailed, nightly, nightlyExitCode } from "../docs/examples/nightly.js"
 // the example tests register their tests here
@@ -164,6 +164,7 @@ const errorExamples = Effect.gen(function*() {
   })
   const services = (root: boolean) =>
     Layer.mergeAll(LocalPeer.LocalPeers.Default, RemotePeer.RemotePeers.Default).pipe(
+      Layer.provideMerge(MemoryStagingDisk.make({ volume: disk.volume }).layer),
       Layer.provideMerge(SystemUsers.layerTest({ root })),
       Layer.provideMerge(Layer.mergeAll(disk.layer, Path.layer, hosts.layer.pipe(Layer.provide(disk.layer))))
     )
@@ -345,9 +346,13 @@ const OPERATION_ERRORS: Record<string, Record<string, true>> = {
   "RemotePeers.stagePeer": {
     InvalidPath: true,
     LocalUserNotPermitted: true,
+    UnsupportedEntry: true,
     NothingStaged: true,
     CopyFailed: true,
-    FileOperationFailed: true
+    FileOperationFailed: true,
+    LimitExceeded: true,
+    VerificationFailed: true,
+    RemoteCommandFailed: true
   } satisfies Exactly<RemotePeer.RemotePeers["stagePeer"]>,
   "RemotePeers.checkCollectIndicator": { InvalidPath: true } satisfies Exactly<RemotePeer.RemotePeers["checkCollectIndicator"]>,
   "RemotePeers.collectIndicatorStatus": { InvalidPath: true } satisfies Exactly<RemotePeer.RemotePeers["collectIndicatorStatus"]>,
@@ -374,7 +379,10 @@ const OPERATION_ERRORS: Record<string, Record<string, true>> = {
     NothingStaged: true,
     CopyFailed: true,
     FileOperationFailed: true,
-    LocalUserNotPermitted: true
+    LocalUserNotPermitted: true,
+    LimitExceeded: true,
+    VerificationFailed: true,
+    RemoteCommandFailed: true
   } satisfies Exactly<typeof Pool.stagePeer>,
   "Pool.writeStageIndicator": {
     InvalidPath: true,

@@ -12,7 +12,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Logger } from "effect"
 // In your project: from "cedar-peer" and "cedar-peer/testing"
 import { LocalPeer, RemotePeer, SystemUsers } from "../../src/index.js"
-import { FakeRemoteHost, MemoryFileSystem } from "../../src/testing/index.js"
+import { FakeRemoteHost, MemoryFileSystem, MemoryStagingDisk } from "../../src/testing/index.js"
 import type { Manifest } from "./nightly.js"
 import { MANIFEST, nightly, nightlyExitCode } from "./nightly.js"
 
@@ -61,6 +61,7 @@ const world = (options: World = {}) => {
     }
   })
   const layer = Layer.mergeAll(LocalPeer.LocalPeers.Default, RemotePeer.RemotePeers.Default).pipe(
+    Layer.provideMerge(MemoryStagingDisk.make({ volume: disk.volume }).layer),
     Layer.provideMerge(SystemUsers.layerTest({ root: false })),
     Layer.provideMerge(Layer.mergeAll(disk.layer, Path.layer, hosts.layer.pipe(Layer.provide(disk.layer))))
   )

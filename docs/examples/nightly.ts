@@ -14,7 +14,7 @@ import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { Effect, Layer, Schema } from "effect"
 import { fileURLToPath } from "node:url"
 // In your project: from "cedar-peer"
-import { Config, LocalPeer, Pool, RemotePeer, SystemUsers } from "../../src/index.js"
+import { Config, LocalPeer, NodeStagingDisk, Pool, RemotePeer, SystemUsers } from "../../src/index.js"
 
 /**
  * Our own error, next to cedar-peer's: the manifest could not be written. A `Schema.TaggedError`
@@ -166,6 +166,7 @@ export const nightlyExitCode = (options: NightlyOptions) =>
  * @category layers
  */
 export const MainLayer = Layer.mergeAll(LocalPeer.LocalPeers.Default, RemotePeer.RemotePeers.Default).pipe(
+  Layer.provideMerge(NodeStagingDisk.layer),
   Layer.provideMerge(SystemUsers.layer),
   Layer.provideMerge(NodeContext.layer)
 )

@@ -1,6 +1,6 @@
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { Effect, Layer } from "effect"
-import { LocalPeer, RemotePeer, SystemUsers } from "../../src/index.js"
+import { LocalPeer, NodeStagingDisk, RemotePeer, SystemUsers } from "../../src/index.js"
 
 const program = Effect.gen(function*() {
   const alpha = yield* LocalPeer.make({ name: "alpha", collectDir: "/srv/alpha/collect" })
@@ -16,6 +16,7 @@ const program = Effect.gen(function*() {
 )
 
 const MainLayer = Layer.mergeAll(LocalPeer.LocalPeers.Default, RemotePeer.RemotePeers.Default).pipe(
+  Layer.provideMerge(NodeStagingDisk.layer),
   Layer.provideMerge(SystemUsers.layer),
   Layer.provideMerge(NodeContext.layer)
 )

@@ -10,7 +10,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 // In your project: from "cedar-peer" and "cedar-peer/testing"
 import { LocalPeer, RemotePeer, SystemUsers } from "../../src/index.js"
-import { FakeRemoteHost, MemoryFileSystem, ScriptedExecutor } from "../../src/testing/index.js"
+import { FakeRemoteHost, MemoryFileSystem, MemoryStagingDisk, ScriptedExecutor } from "../../src/testing/index.js"
 
 describe("the test layer", () => {
   it.effect("MemoryFileSystem: a copy failing half-way leaves the target as it was", () =>
@@ -39,7 +39,13 @@ describe("the test layer", () => {
         argv.at(-1) === "uptime" ? { exitCode: 0, stdout: "up 3 days\n" } : { exitCode: 127, stderr: "not scripted\n" }
       )
       const layer = RemotePeer.RemotePeers.Default.pipe(
-        Layer.provide(Layer.mergeAll(executor.layer, MemoryFileSystem.layer(), Path.layer, SystemUsers.layerTest({ root: false })))
+        Layer.provide(Layer.mergeAll(
+          executor.layer,
+          MemoryFileSystem.layer(),
+          MemoryStagingDisk.make().layer,
+          Path.layer,
+          SystemUsers.layerTest({ root: false })
+        ))
       )
       const peer = yield* RemotePeer.make({
         name: "db1.example.org",
@@ -65,6 +71,8 @@ describe("the test layer", () => {
         Layer.provide(Layer.mergeAll(
           host.layer.pipe(Layer.provide(disk.layer)),
           disk.layer,
+          // the staging disk works on the same memory volume the fake scp writes into
+          MemoryStagingDisk.make({ volume: disk.volume }).layer,
           Path.layer,
           SystemUsers.layerTest({ root: false })
         ))

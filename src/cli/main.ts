@@ -3,12 +3,14 @@
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { Effect, Exit, Layer, Logger } from "effect"
 import { LocalPeers } from "../LocalPeer.js"
+import * as NodeStagingDisk from "../NodeStagingDisk.js"
 import { RemotePeers } from "../RemotePeer.js"
 import * as SystemUsers from "../SystemUsers.js"
 import { run } from "./commands.js"
 import { exitStatusOf, logLevelFrom, printFailure, stderrLogger } from "./report.js"
 
 const MainLayer = Layer.mergeAll(LocalPeers.Default, RemotePeers.Default).pipe(
+  Layer.provideMerge(NodeStagingDisk.layer),
   Layer.provideMerge(SystemUsers.layer),
   Layer.provideMerge(NodeContext.layer),
   Layer.provideMerge(Logger.replace(Logger.defaultLogger, stderrLogger))

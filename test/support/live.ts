@@ -2,9 +2,11 @@
 import { NodeContext } from "@effect/platform-node"
 import { Layer, Logger, LogLevel } from "effect"
 import * as RemotePeer from "../../src/RemotePeer.js"
+import * as NodeStagingDisk from "../../src/NodeStagingDisk.js"
 import * as SystemUsers from "../../src/SystemUsers.js"
 
 export const RemotePeersLive = RemotePeer.RemotePeers.Default.pipe(
+  Layer.provideMerge(NodeStagingDisk.layer),
   Layer.provideMerge(SystemUsers.layer),
   Layer.provideMerge(NodeContext.layer),
   // the expected failures log warnings (peer not ready, …): keep the test output readable
