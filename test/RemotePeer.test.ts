@@ -26,6 +26,8 @@ interface Setup {
   readonly local?: Record<string, string>
   readonly root?: boolean
   readonly fail?: MemoryFileSystem.Options["fail"]
+  /** faults of the staging disk, which lands what the copy brought */
+  readonly diskFail?: MemoryStagingDisk.Options["fail"]
   readonly fake?: Partial<FakeRemoteHost.Options>
 }
 
@@ -46,13 +48,13 @@ const setup = (options: Setup = {}) => {
     Path.layer,
     SystemUsers.layerTest({ root: options.root ?? true, users: { backup: { uid: 34, gid: 35 } } })
   )
-  const disk = MemoryStagingDisk.make({ volume: local.volume })
+  const disk = MemoryStagingDisk.make({ volume: local.volume, fail: options.diskFail })
   return { host, local, layer: RemotePeers.Default.pipe(Layer.provide(Layer.merge(platform, disk.layer))) }
 }
 
 const ls = (local: MemoryFileSystem.MemoryFileSystem, dir: string) => local.volume.readdirSync(dir).map(String).sort()
 const text = (local: MemoryFileSystem.MemoryFileSystem, file: string) => String(local.volume.readFileSync(file, "utf8"))
-const PRIVATE = /^\/(stage|work)\/\.cedar-peer-[A-Za-z0-9]+$/
+const PRIVATE = /^\/(stage|work)\/\.cedar-peer-[A-Za-z0-9-]+$/
 
 // Lets forked fibers run until the fake has seen `n` calls (bounded: never a timed wait).
 const untilCalls = (host: FakeRemoteHost.FakeRemoteHost, n: number) =>
@@ -396,7 +398,7 @@ describe("stagePeer", () => {
   it.effect("a failed rename takes back the files this call added; pre-existing ones stay whole", () => {
     const { local, layer } = setup({
       local: { "/stage/a.tar": "old" },
-      fail: (operation, _path, to) => (operation === "rename" && to === "/stage/b c.tar" ? "PermissionDenied" : undefined),
+      diskFail: (operation, _path, to) => (operation === "rename" && to === "/stage/b c.tar" ? "PermissionDenied" : undefined),
       files: { ...DEFAULT_FILES, "/collect/0first": "0" }
     })
     return Effect.gen(function*() {
@@ -409,7 +411,7 @@ describe("stagePeer", () => {
   })
 
   it.effect("a failed chmod leaves nothing in the target", () => {
-    const { local, layer } = setup({ fail: (operation) => (operation === "chmod" ? "PermissionDenied" : undefined) })
+    const { local, layer } = setup({ diskFail: (operation) => (operation === "chmod" ? "PermissionDenied" : undefined) })
     return Effect.gen(function*() {
       const error = yield* Effect.flip((yield* RemotePeers).stagePeer(yield* peerOf(), "/stage", { permissions: 0o600 }))
       expect(error).toMatchObject({ _tag: "FileOperationFailed", operation: "chmod" })

@@ -47,6 +47,8 @@ export const diskFailure = (peer: RemotePeer, error: DiskError): CopyFailed | Fi
   return new FileOperationFailed({ peer: peer.name, operation, path: error.path, cause: error })
 }
 
+const key = (name: FileName): string => Buffer.from(name).toString("latin1")
+
 const byShownName = (a: { readonly shown: string }, b: { readonly shown: string }) =>
   a.shown < b.shown ? -1 : a.shown > b.shown ? 1 : 0
 
@@ -119,9 +121,29 @@ export const makeLanding = (disk: StagingDiskService) => {
       return { names, files: accepted.map((file) => file.shown), bytes: totals.bytes }
     })
 
-  /** Renames the checked files into the target: all of them or, on failure, none that were new. */
+  /**
+   * Renames the checked files into the target: all of them, or, should a rename fail, the files
+   * this call added are moved back out (into the private directory, removed whole afterwards), so
+   * the target holds all or none of them. A file that existed before is only ever replaced by a
+   * rename: whole or untouched.
+   */
   const commit = (peer: RemotePeer, privateDir: Directory, target: Directory, landed: Landed) =>
-    disk.commit(privateDir, landed.names, target).pipe(Effect.mapError((error) => diskFailure(peer, error)))
+    Effect.gen(function*() {
+      const mapDisk = (error: DiskError) => diskFailure(peer, error)
+      const before = new Set((yield* disk.list(target).pipe(Effect.mapError(mapDisk))).map((entry) => key(entry.name)))
+      yield* disk.commit(privateDir, landed.names, target).pipe(
+        Effect.tapError(() =>
+          Effect.gen(function*() {
+            const left = new Set((yield* disk.list(privateDir)).map((entry) => key(entry.name)))
+            const added = landed.names.filter((name) => !left.has(key(name)) && !before.has(key(name)))
+            yield* disk.commit(target, added, privateDir)
+          }).pipe(
+            Effect.catchAll((error) => Effect.logError(`peer ${peer.name}: cannot take back the files staged so far: ${error.message}`))
+          )
+        ),
+        Effect.mapError(mapDisk)
+      )
+    })
 
   const report = (landed: Landed, hashes?: ReadonlyArray<{ name: string; sha256: string }>): StageReport => ({
     count: landed.names.length,
