@@ -198,25 +198,36 @@ layer(RemotePeersLive, real)("a hostile rcp command", (it) => {
 
 for (const way of ["sftp", "tar"] as const) {
   layer(RemotePeersLive, real)(`verification over ${way}`, (it) => {
-    it.effect("catches a byte corrupted after the copy: VerificationFailed, nothing staged", () =>
+    it.effect("catches a byte corrupted on the way: VerificationFailed, nothing staged", () =>
       Effect.gen(function*() {
-        // scp, then one byte of `a` overwritten on the master's side
-        const corrupt = rcpScript(
-          "corrupting-rcp",
-          "/usr/bin/scp \"$@\" || exit $?\nprintf X | dd of=\"$dest/a\" bs=1 count=1 conv=notrunc 2>/dev/null"
-        )
+        // scp, then one byte of `a` overwritten on the master's side; or the tar stream edited
+        // between ssh and the master (the file's content travels as it is in the stream)
         const collectDir = scratch.collectDir("collect", { a: "alpha", b: "beta" })
         const target = scratch.dir("target")
-        const peer = yield* makePeer("sftp", { collectDir, rcpCommand: `${corrupt} -B -q -F ${server.configFile}` })
+        const peer = yield* makePeer(
+          way,
+          way === "sftp"
+            ? {
+              collectDir,
+              rcpCommand: `${
+                rcpScript(
+                  "corrupting-rcp",
+                  "/usr/bin/scp \"$@\" || exit $?\nprintf X | dd of=\"$dest/a\" bs=1 count=1 conv=notrunc 2>/dev/null"
+                )
+              } -B -q -F ${server.configFile}`
+            }
+            : {
+              collectDir,
+              rshCommand: `${rcpScript("corrupting-rsh", "/usr/bin/ssh \"$@\" | sed 's/alpha/Xlpha/'")} -F ${server.configFile}`
+            }
+        )
         const remote = yield* RemotePeer.RemotePeers
         const error = narrow(yield* Effect.flip(remote.stagePeer(peer, target, { verify: true })), "VerificationFailed")
         expect([error.file, error.expected, error.actual]).toEqual(["a", sha256("alpha"), sha256("Xlpha")])
         expect(snapshot(target)).toEqual({})
         // without verification the corrupted copy would have been staged
-        if (way === "sftp") {
-          yield* remote.stagePeer(peer, target)
-          expect(fs.readFileSync(path.join(target, "a"), "utf8")).toBe("Xlpha")
-        }
+        yield* remote.stagePeer(peer, target)
+        expect(fs.readFileSync(path.join(target, "a"), "utf8")).toBe("Xlpha")
       }))
   })
 }
