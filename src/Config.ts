@@ -52,15 +52,142 @@ const IgnoreFailures = FailureMode.annotations({ message: oneOf(VALID_FAILURE_MO
 
 const optional = <A, I>(schema: Schema.Schema<A, I>) => Schema.optionalWith(schema, { exact: true })
 
+const POWERS: Readonly<Record<string, number>> = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }
+
 /**
- * The `<options>` section: defaults for every peer and the owner of the staging area. Cedar
- * Backup requires `starting_day`, `working_dir`, `backup_user` and `backup_group`; the commands
- * have defaults (`DEF_RCP_COMMAND`, `DEF_RSH_COMMAND`, `DEF_CBACK_COMMAND`).
+ * Reads a byte count as the XML config and the CLI write it: a whole number, or a number with a
+ * suffix `K`, `M`, `G` or `T` (powers of 1024, either case): `500M`, `10G`, `1.5T`. Undefined when
+ * the text is not one, or is below 1 byte.
  *
- * @since 0.1.0
+ * @since 0.2.0
+ * @category constructors
+ */
+export const parseBytes = (text: string): number | undefined => {
+  const match = text.trim().match(/^(\d+(?:\.\d+)?)\s*([kKmMgGtT]?)$/)
+  if (match === null) return undefined
+  const [, digits, suffix] = match
+  if (suffix === "" && digits!.includes(".")) return undefined
+  const value = Math.floor(Number(digits) * POWERS[suffix!.toLowerCase()]!)
+  return Number.isSafeInteger(value) && value >= 1 ? value : undefined
+}
+
+const SECONDS_PER: Readonly<Record<string, number>> = { "": 1, s: 1, m: 60, h: 3600, d: 86400 }
+
+/**
+ * Reads a duration as the XML config and the CLI write it, in seconds: a plain number of seconds
+ * (`30`, `0.5`), or a number with a unit `s`, `m`, `h` or `d` (`90s`, `5m`, `2h`). Undefined when the
+ * text is not one.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const parseDuration = (text: string): number | undefined => {
+  const match = text.trim().match(/^(\d+(?:\.\d+)?)\s*([smhd]?)$/)
+  if (match === null) return undefined
+  const value = Number(match[1]) * SECONDS_PER[match[2]!]!
+  return Number.isFinite(value) ? value : undefined
+}
+
+const wholeNumberMessage = (min: number) => `must be a whole number of at least ${min}`
+
+// The JSON side: plain numbers and booleans.
+const JsonWholeNumber = (min: number) =>
+  Schema.Number.pipe(Schema.filter((n) => Number.isSafeInteger(n) && n >= min, { message: () => wholeNumberMessage(min) }))
+const JsonSeconds = (positive: boolean) =>
+  Schema.Number.pipe(Schema.filter((n) => Number.isFinite(n) && (positive ? n > 0 : n >= 0), {
+    message: () => positive ? "must be a number of seconds above 0" : "must be a number of seconds, 0 or more"
+  }))
+const JsonBoolean = Schema.Boolean.annotations({ message: () => "must be true or false" })
+
+// The XML side: element text, read into the same numbers and booleans.
+const fromText = (parse: (text: string) => number | undefined, message: string) =>
+  Schema.transformOrFail(Schema.String, Schema.Number, {
+    strict: true,
+    decode: (text, _, ast) => {
+      const value = parse(text)
+      return value === undefined ? ParseResult.fail(new ParseResult.Type(ast, text, message)) : ParseResult.succeed(value)
+    },
+    encode: (value) => ParseResult.succeed(String(value))
+  })
+const parseWhole = (min: number) => (text: string) => /^\d+$/.test(text) && Number.isSafeInteger(Number(text)) && Number(text) >= min ? Number(text) : undefined
+const parseSeconds = (positive: boolean) => (text: string) => {
+  const value = parseDuration(text)
+  return value !== undefined && (positive ? value > 0 : value >= 0) ? value : undefined
+}
+
+// Cedar's readBoolean: Y/y is true, N/n is false.
+const YesNo = Schema.transform(
+  Schema.Literal("Y", "y", "N", "n").annotations({ message: () => ({ message: "must be Y or N", override: true }) }),
+  Schema.Boolean,
+  { strict: true, decode: (value) => value === "Y" || value === "y", encode: (value) => (value ? "Y" : "N") }
+)
+
+// How each format writes the numbers and flags of the settings below.
+interface Codecs<IC, IB, IS, IF> {
+  readonly count: Schema.Schema<number, IC>
+  readonly retryCount: Schema.Schema<number, IC>
+  readonly bytes: Schema.Schema<number, IB>
+  readonly seconds: Schema.Schema<number, IS>
+  readonly delay: Schema.Schema<number, IS>
+  readonly flag: Schema.Schema<boolean, IF>
+}
+
+const jsonCodecs: Codecs<number, number, number, boolean> = {
+  count: JsonWholeNumber(1),
+  retryCount: JsonWholeNumber(0),
+  bytes: JsonWholeNumber(1),
+  seconds: JsonSeconds(true),
+  delay: JsonSeconds(false),
+  flag: JsonBoolean
+}
+
+const xmlCodecs: Codecs<string, string, string, "Y" | "y" | "N" | "n"> = {
+  count: fromText(parseWhole(1), wholeNumberMessage(1)),
+  retryCount: fromText(parseWhole(0), wholeNumberMessage(0)),
+  bytes: fromText(parseBytes, "must be a number of bytes of at least 1, optionally with K, M, G or T (powers of 1024): 500M, 10G"),
+  seconds: fromText(parseSeconds(true), "must be a duration above 0: seconds, or a number with s, m, h or d (90s, 5m, 2h)"),
+  delay: fromText(parseSeconds(false), "must be a duration: seconds, or a number with s, m, h or d (90s, 5m, 2h)"),
+  flag: YesNo
+}
+
+/**
+ * How a remote peer's files travel: `scp` runs the rcp command (the default), `tar` runs `tar` on
+ * the peer over the rsh command and unpacks the stream on the master.
+ *
+ * @since 0.2.0
  * @category schemas
  */
-export const OptionsConfig = Schema.Struct({
+export const Transport = Schema.Literal("scp", "tar").annotations({ message: oneOf(["scp", "tar"]) })
+
+/**
+ * @since 0.2.0
+ * @category models
+ */
+export type Transport = typeof Transport.Type
+
+const TIMEOUT_NAMES = ["connect", "stall", "indicator", "stage", "command", "managedAction"] as const
+
+const settingsFields = <IC, IB, IS, IF>(c: Codecs<IC, IB, IS, IF>) => ({
+  maxFiles: optional(c.count),
+  maxBytes: optional(c.bytes),
+  timeouts: optional(Schema.Struct({
+    connect: optional(c.seconds),
+    stall: optional(c.seconds),
+    indicator: optional(c.seconds),
+    stage: optional(c.seconds),
+    command: optional(c.seconds),
+    managedAction: optional(c.seconds)
+  })),
+  retries: optional(Schema.Struct({ count: optional(c.retryCount), baseDelay: optional(c.delay) })),
+  verify: optional(c.flag)
+})
+
+const remoteSettingsFields = <IC, IB, IS, IF>(c: Codecs<IC, IB, IS, IF>) => ({
+  transport: optional(Transport),
+  connectionSharing: optional(c.flag)
+})
+
+const optionsFields = <IC, IB, IS, IF>(c: Codecs<IC, IB, IS, IF>) => ({
   startingDay: StartingDay,
   workingDir: AbsolutePath,
   backupUser: UserName,
@@ -69,8 +196,25 @@ export const OptionsConfig = Schema.Struct({
   rcpCommand: optional(CommandLine),
   rshCommand: optional(CommandLine),
   cbackCommand: optional(NonBlankString),
-  managedActions: Schema.optionalWith(Schema.Array(ActionName), { exact: true, default: () => [] })
+  managedActions: Schema.optionalWith(Schema.Array(ActionName), { exact: true, default: () => [] }),
+  ...settingsFields(c),
+  ...remoteSettingsFields(c),
+  concurrency: optional(c.count)
 })
+
+/**
+ * The `<options>` section: defaults for every peer and the owner of the staging area. Cedar
+ * Backup requires `starting_day`, `working_dir`, `backup_user` and `backup_group`; the commands
+ * have defaults (`DEF_RCP_COMMAND`, `DEF_RSH_COMMAND`, `DEF_CBACK_COMMAND`). The cedar-peer settings
+ * (limits, timeouts, retries, transport, connection sharing, verification, concurrency) are
+ * optional; `peerSettings` and `poolConcurrency` resolve them.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const OptionsConfig = Schema.Struct(optionsFields(jsonCodecs))
+
+const XmlOptionsConfig = Schema.Struct(optionsFields(xmlCodecs))
 
 /**
  * @since 0.1.0
@@ -83,12 +227,13 @@ const LocalPeerName = NonBlankString.pipe(
   Schema.filter(isPlainFileName, { message: () => "must be a plain file name (no '/', not '.' or '..'): it names the peer's staging directory" })
 )
 
-const localPeerFields = {
+const localPeerFields = <IC, IB, IS, IF>(c: Codecs<IC, IB, IS, IF>) => ({
   type: Schema.Literal("local"),
   name: LocalPeerName,
   collectDir: AbsolutePath,
-  ignoreFailures: optional(IgnoreFailures)
-}
+  ignoreFailures: optional(IgnoreFailures),
+  ...settingsFields(c)
+})
 
 /**
  * A peer reached through the local filesystem.
@@ -96,7 +241,9 @@ const localPeerFields = {
  * @since 0.1.0
  * @category schemas
  */
-export const LocalPeerConfig = Schema.Struct(localPeerFields)
+export const LocalPeerConfig = Schema.Struct(localPeerFields(jsonCodecs))
+
+const XmlLocalPeerConfig = Schema.Struct(localPeerFields(xmlCodecs))
 
 /**
  * @since 0.1.0
@@ -104,7 +251,7 @@ export const LocalPeerConfig = Schema.Struct(localPeerFields)
  */
 export interface LocalPeerConfig extends Schema.Schema.Type<typeof LocalPeerConfig> {}
 
-const remotePeerFields = <I>(managed: Schema.Schema<boolean, I>) => ({
+const remotePeerFields = <IC, IB, IS, IF>(c: Codecs<IC, IB, IS, IF>) => ({
   type: Schema.Literal("remote"),
   name: HostName,
   collectDir: RemotePath,
@@ -113,8 +260,10 @@ const remotePeerFields = <I>(managed: Schema.Schema<boolean, I>) => ({
   rcpCommand: optional(CommandLine),
   rshCommand: optional(CommandLine),
   cbackCommand: optional(NonBlankString),
-  managed: Schema.optionalWith(managed, { exact: true, default: () => false }),
-  managedActions: optional(Schema.Array(ActionName))
+  managed: Schema.optionalWith(c.flag, { exact: true, default: () => false }),
+  managedActions: optional(Schema.Array(ActionName)),
+  ...settingsFields(c),
+  ...remoteSettingsFields(c)
 })
 
 /**
@@ -124,7 +273,7 @@ const remotePeerFields = <I>(managed: Schema.Schema<boolean, I>) => ({
  * @since 0.1.0
  * @category schemas
  */
-export const RemotePeerConfig = Schema.Struct(remotePeerFields(Schema.Boolean.annotations({ message: () => "must be true or false" })))
+export const RemotePeerConfig = Schema.Struct(remotePeerFields(jsonCodecs))
 
 /**
  * @since 0.1.0
@@ -132,14 +281,7 @@ export const RemotePeerConfig = Schema.Struct(remotePeerFields(Schema.Boolean.an
  */
 export interface RemotePeerConfig extends Schema.Schema.Type<typeof RemotePeerConfig> {}
 
-// Cedar's readBoolean: Y/y is true, N/n is false.
-const YesNo = Schema.transform(
-  Schema.Literal("Y", "y", "N", "n").annotations({ message: () => ({ message: "must be Y or N", override: true }) }),
-  Schema.Boolean,
-  { strict: true, decode: (value) => value === "Y" || value === "y", encode: (value) => (value ? "Y" : "N") }
-)
-
-const XmlRemotePeerConfig = Schema.Struct(remotePeerFields(YesNo))
+const XmlRemotePeerConfig = Schema.Struct(remotePeerFields(xmlCodecs))
 
 /**
  * A local or a remote peer.
@@ -175,6 +317,161 @@ export const PoolConfig = Schema.Struct({
  */
 export interface PoolConfig extends Schema.Schema.Type<typeof PoolConfig> {}
 
+/**
+ * How long each operation on a peer may take, in seconds: `connect` (establishing a connection),
+ * `stall` (a transfer that moves nothing), `indicator` (checking or writing an indicator), `stage`
+ * (staging the whole peer), `command` (a remote command), `managedAction` (a managed action).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Timeouts {
+  readonly connect: number
+  readonly stall: number
+  readonly indicator: number
+  readonly stage: number
+  readonly command: number
+  readonly managedAction: number
+}
+
+/**
+ * The defaults of every timeout, in seconds.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const DEFAULT_TIMEOUTS: Timeouts = {
+  connect: 30,
+  stall: 60,
+  indicator: 300,
+  stage: 43200,
+  command: 3600,
+  managedAction: 43200
+}
+
+/**
+ * Retries of transient failures: how many after the first attempt, and the base delay in seconds
+ * of the exponential backoff between them.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Retries {
+  readonly count: number
+  readonly baseDelay: number
+}
+
+/**
+ * The default retries: 2, starting 5 seconds apart.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const DEFAULT_RETRIES: Retries = { count: 2, baseDelay: 5 }
+
+/**
+ * The default number of peers staged at once.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const DEFAULT_CONCURRENCY = 4
+
+/**
+ * The settings a peer runs with, every value resolved: the peer's own, else the options', else
+ * the default. `maxFiles`/`maxBytes` absent means unlimited. `transport` and `connectionSharing`
+ * matter only for remote peers.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface PeerSettings {
+  readonly maxFiles?: number
+  readonly maxBytes?: number
+  readonly timeouts: Timeouts
+  readonly retries: Retries
+  readonly transport: Transport
+  readonly connectionSharing: boolean
+  readonly verify: boolean
+}
+
+/**
+ * Settings that win over the configuration (e.g. from command-line flags); each one given
+ * replaces the peer's and the options' value, field by field for timeouts and retries.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface SettingsOverrides {
+  readonly maxFiles?: number
+  readonly maxBytes?: number
+  readonly timeouts?: Partial<Timeouts>
+  readonly retries?: Partial<Retries>
+  readonly transport?: Transport
+  readonly connectionSharing?: boolean
+  readonly verify?: boolean
+}
+
+type SettingsLayer = SettingsOverrides | undefined
+
+// The first layer that sets a value wins.
+const pick = <K extends keyof SettingsOverrides>(layers: ReadonlyArray<SettingsLayer>, key: K): SettingsOverrides[K] | undefined =>
+  layers.find((layer) => layer?.[key] !== undefined)?.[key]
+
+const pickIn = <G extends "timeouts" | "retries", K extends keyof NonNullable<SettingsOverrides[G]>>(
+  layers: ReadonlyArray<SettingsLayer>,
+  group: G,
+  key: K
+): NonNullable<SettingsOverrides[G]>[K] | undefined => {
+  for (const layer of layers) {
+    const value = (layer?.[group] as NonNullable<SettingsOverrides[G]> | undefined)?.[key]
+    if (value !== undefined) return value
+  }
+  return undefined
+}
+
+/**
+ * Resolves the settings of one peer of a pool: `overrides` first, then the peer's own values,
+ * then `options`, then the defaults (`DEFAULT_TIMEOUTS`, `DEFAULT_RETRIES`, transport `scp`,
+ * connection sharing on, verification off, no limits).
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const peerSettings = (
+  config: { readonly options: OptionsConfig },
+  peer: PeerConfig,
+  overrides?: SettingsOverrides
+): PeerSettings => {
+  const layers: ReadonlyArray<SettingsLayer> = [overrides, peer, config.options]
+  const maxFiles = pick(layers, "maxFiles")
+  const maxBytes = pick(layers, "maxBytes")
+  const timeouts = Object.fromEntries(
+    TIMEOUT_NAMES.map((name) => [name, pickIn(layers, "timeouts", name) ?? DEFAULT_TIMEOUTS[name]])
+  ) as unknown as Timeouts
+  return {
+    ...(maxFiles === undefined ? {} : { maxFiles }),
+    ...(maxBytes === undefined ? {} : { maxBytes }),
+    timeouts,
+    retries: {
+      count: pickIn(layers, "retries", "count") ?? DEFAULT_RETRIES.count,
+      baseDelay: pickIn(layers, "retries", "baseDelay") ?? DEFAULT_RETRIES.baseDelay
+    },
+    transport: pick(layers, "transport") ?? "scp",
+    connectionSharing: pick(layers, "connectionSharing") ?? true,
+    verify: pick(layers, "verify") ?? false
+  }
+}
+
+/**
+ * How many peers of the pool are staged at once: `options.concurrency`, else `DEFAULT_CONCURRENCY`.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const poolConcurrency = (config: { readonly options: OptionsConfig }): number =>
+  config.options.concurrency ?? DEFAULT_CONCURRENCY
+
 type Format = "json" | "xml"
 type Path = ReadonlyArray<PropertyKey>
 interface Issue {
@@ -182,7 +479,7 @@ interface Issue {
   readonly message: string
 }
 
-const REMOTE_ONLY = new Set(["backupUser", "rcpCommand", "rshCommand", "cbackCommand", "managed", "managedActions"])
+const REMOTE_ONLY = new Set(["backupUser", "rcpCommand", "rshCommand", "cbackCommand", "managed", "managedActions", "transport", "connectionSharing"])
 
 const location = (format: Format, path: Path): string => {
   if (path.length === 0) return "document"
@@ -190,16 +487,16 @@ const location = (format: Format, path: Path): string => {
   return path.reduce<string>((out, key) => (typeof key === "number" ? `${out}[${key}]` : out === "" ? String(key) : `${out}.${String(key)}`), "")
 }
 
-const issueMessage = (issue: ParseResult.ArrayFormatterIssue, localPeer: boolean): string => {
+const issueMessage = (format: Format, issue: ParseResult.ArrayFormatterIssue, localPeer: boolean): string => {
   if (issue._tag === "Missing") return "is required"
   if (issue._tag === "Unexpected") {
     const key = issue.path[issue.path.length - 1]
     return localPeer && typeof key === "string" && REMOTE_ONLY.has(key) ? "is only allowed on a remote peer" : "is not a known field"
   }
   if (issue._tag === "Type") {
-    if (/^Expected (Struct|\{)/.test(issue.message)) return "must be an object"
+    if (/^Expected (Struct|\{)/.test(issue.message)) return format === "xml" ? "must hold elements, not text" : "must be an object"
     if (issue.message.startsWith("Expected ReadonlyArray")) return "must be a list"
-    const wrongType = issue.message.match(/^Expected (string|boolean), actual (.*)$/s)
+    const wrongType = issue.message.match(/^Expected (string|boolean|number), actual (.*)$/s)
     if (wrongType !== null) return `must be a ${wrongType[1]}, not ${wrongType[2]}`
   }
   return issue.message
@@ -212,6 +509,7 @@ const field = (value: unknown, key: string): unknown => (isRecord(value) && Obje
 
 // Decodes one part of the document, adding its problems (located under `at`) to `issues`.
 const decodePart = <A, I>(
+  format: Format,
   schema: Schema.Schema<A, I>,
   value: unknown,
   at: Path,
@@ -221,7 +519,7 @@ const decodePart = <A, I>(
   const result = Schema.decodeUnknownEither(schema, { errors: "all", onExcessProperty: "error" })(value)
   if (Either.isRight(result)) return result.right
   for (const issue of ParseResult.ArrayFormatter.formatErrorSync(result.left)) {
-    issues.push({ path: [...at, ...issue.path], message: issueMessage(issue, localPeer) })
+    issues.push({ path: [...at, ...issue.path], message: issueMessage(format, issue, localPeer) })
   }
   return undefined
 }
@@ -231,29 +529,33 @@ const CommonPeer = Schema.Struct({ name: NonBlankString, collectDir: AbsolutePat
 
 const decodePeer = (format: Format, value: unknown, at: Path, issues: Array<Issue>): PeerConfig | undefined => {
   const type = field(value, "type")
-  if (type === "local") return decodePart(LocalPeerConfig, value, at, issues, true)
+  if (type === "local") {
+    return format === "xml"
+      ? decodePart(format, XmlLocalPeerConfig, value, at, issues, true)
+      : decodePart(format, LocalPeerConfig, value, at, issues, true)
+  }
   if (type === "remote") {
     return format === "xml"
-      ? decodePart(XmlRemotePeerConfig, value, at, issues)
-      : decodePart(RemotePeerConfig, value, at, issues)
+      ? decodePart(format, XmlRemotePeerConfig, value, at, issues)
+      : decodePart(format, RemotePeerConfig, value, at, issues)
   }
   if (!isRecord(value)) {
     issues.push({ path: at, message: "must be an object" })
     return undefined
   }
   // Without a usable type, still check what every peer has, so that all problems show at once.
-  decodePart(TypeOnly, type === undefined ? {} : { type }, at, issues)
+  decodePart(format, TypeOnly, type === undefined ? {} : { type }, at, issues)
   const common = Object.fromEntries(
     ["name", "collectDir", "ignoreFailures"].filter((key) => value[key] !== undefined).map((key) => [key, value[key]])
   )
-  decodePart(CommonPeer, common, at, issues)
+  decodePart(format, CommonPeer, common, at, issues)
   return undefined
 }
 
 const PeerList = Schema.Array(Schema.Unknown)
 
 const decodePeerList = (format: Format, value: unknown, at: Path, issues: Array<Issue>): ReadonlyArray<PeerConfig | undefined> => {
-  const list = decodePart(PeerList, value, at, issues)
+  const list = decodePart(format, PeerList, value, at, issues)
   if (list === undefined) return []
   // Like Cedar, names are unique within each list.
   const seen = new Map<string, number>()
@@ -294,11 +596,13 @@ const decodePool = (format: Format, raw: unknown, source: string): Either.Either
   } else {
     const options = raw.options === undefined
       ? (issues.push({ path: ["options"], message: "is required" }), undefined)
-      : decodePart(OptionsConfig, raw.options, ["options"], issues)
+      : format === "xml"
+      ? decodePart(format, XmlOptionsConfig, raw.options, ["options"], issues)
+      : decodePart(format, OptionsConfig, raw.options, ["options"], issues)
     const peers = raw.peers === undefined ? [] : decodePeerList(format, raw.peers, ["peers"], issues)
     const stage = raw.stage === undefined
       ? (issues.push({ path: ["stage"], message: "is required" }), undefined)
-      : decodePart(StageSection, raw.stage, ["stage"], issues)
+      : decodePart(format, StageSection, raw.stage, ["stage"], issues)
     const stagePeersRaw = field(raw.stage, "peers")
     const stagePeers = stagePeersRaw === undefined ? [] : decodePeerList(format, stagePeersRaw, ["stage", "peers"], issues)
     const optionActions = field(raw.options, "managedActions")

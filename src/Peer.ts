@@ -1,5 +1,5 @@
 /**
- * What local and remote peers share: the seed's constants, the schemas their fields are made of,
+ * What local and remote peers share: Cedar Backup's constants, the schemas their fields are made of,
  * the options of a stage operation and its report.
  *
  * @since 0.1.0
@@ -49,7 +49,7 @@ export const DEF_COLLECT_INDICATOR = "cback.collect"
 export const DEF_STAGE_INDICATOR = "cback.stage"
 
 /**
- * The seed's command for running as another user (`su USER -c LINE`).
+ * Cedar Backup's command for running as another user (`su USER -c LINE`).
  *
  * @since 0.1.0
  * @category constants
@@ -202,7 +202,7 @@ export const SkippedEntry = Schema.Struct({ name: Schema.String, kind: EntryKind
 export type SkippedEntry = typeof SkippedEntry.Type
 
 /**
- * The outcome of staging one peer. `count` is the seed's return value: the number of files copied.
+ * The outcome of staging one peer. `count` is Cedar's return value: the number of files copied.
  *
  * @since 0.1.0
  * @category schemas

@@ -1,5 +1,5 @@
 /**
- * The pool: Cedar Backup's stage action over every peer of a configuration (SPEC §6), managed
+ * The pool: Cedar Backup's stage action over every peer of a configuration, managed
  * actions on managed remote peers, and the single-peer operations the CLI offers — resolved from
  * the configuration the same way the stage action resolves them.
  *
@@ -152,7 +152,7 @@ export const dailyDir = (stagingDir: string, date: Date): string => {
 }
 
 /**
- * Whether a peer's failures are ignored (SPEC §6.3): `none` never, `all` always; on a full run or
+ * Whether a peer's failures are ignored: `none` never, `all` always; on a full run or
  * the starting day of the week `weekly` peers are ignored, on other days `daily` peers are.
  *
  * @since 0.1.0
@@ -169,7 +169,7 @@ export const isFailureIgnored = (
 }
 
 /**
- * Makes the peer value of a configured peer, as the stage action does (SPEC §6.4): remote user is
+ * Makes the peer value of a configured peer, as the stage action does: remote user is
  * the peer's backup user, else the options'; the local user is the options' backup user when
  * running as root; commands are the peer's, else the options'.
  *
@@ -403,7 +403,7 @@ const stageOne = (
   }).pipe(Effect.annotateLogs("peer", peerConfig.name))
 
 /**
- * Cedar Backup's stage action over the pool (SPEC §6): derive the daily directory once, create it
+ * Cedar Backup's stage action over the pool: derive the daily directory once, create it
  * and one directory per peer, stage every ready peer and write its stage indicator, then write the
  * master's stage indicator. A failing peer never stops the others.
  *

@@ -281,7 +281,7 @@ describe.skipIf(!existsSync(CBACK3))("cedar-peer stages exactly what cback3 stag
 
         if (cli !== undefined) {
           const fromCli = stageWithCli(cli, { full: scenario.full, tz })
-          expect(fromCli.exitCode, fromCli.stderr).toBe(1) // SPEC §9: a peer not ready without ignoring
+          expect(fromCli.exitCode, fromCli.stderr).toBe(1) // a peer not ready without ignoring fails the run
           expect(fromCli.json.ok).toBe(false)
           expect(fromCli.json.dailyDir).toBe(path.join(cli.stagingDir, day.daily))
           expect(outcome(fromCli.json.peers)).toEqual(expected)
@@ -348,8 +348,8 @@ describe.skipIf(!existsSync(CBACK3))("cedar-peer stages exactly what cback3 stag
     expect(summary.ok).toBe(false)
     const expected = {
       nested: { status: "failed", files: 0, ignored: false, error: "UnsupportedEntry" },
-      // SPEC §6.3 applies the failure mode to failed peers too; Cedar never ignores a staging error
-      // (see docs/compatibility.md, "Open questions")
+      // cedar-peer applies the failure mode to failed peers too; Cedar never ignores a staging error
+      // (docs/compatibility.md, "Two differences worth knowing")
       "nested-ignored": { status: "failed", files: 0, ignored: true, error: "UnsupportedEntry" },
       plain: { status: "staged", files: 2, ignored: false, error: undefined }
     }

@@ -2,6 +2,7 @@ import { FileSystem } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
+import { execFileSync, spawnSync } from "node:child_process"
 import { existsSync, readFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import * as Config from "../src/Config.js"
@@ -75,11 +76,11 @@ describe("Config on the real file system", () => {
       expect(json).toStrictEqual({ ...xml, source: fixture("cback3.json") })
     }).pipe(Effect.provide(NodeContext.layer)))
 
-  it.effect("loads the SPEC §7 example", () =>
+  it.effect("loads the JSON example of docs/configuration.md", () =>
     Effect.gen(function*() {
-      const config = yield* Config.load(fixture("spec-example.json"))
+      const config = yield* Config.load(fixture("example.json"))
       expect(config).toStrictEqual({
-        source: fixture("spec-example.json"),
+        source: fixture("example.json"),
         options: {
           startingDay: "monday",
           workingDir: "/var/tmp/cback",
@@ -154,13 +155,13 @@ describe("Config on the real file system", () => {
         "options.backup_group: is required",
         "options.rcp_command: has unbalanced quotes",
         "options.managed_actions[1]: must be letters, digits, '_' or '-', starting with a letter or digit",
-        "peers[0].collect_dir: must be an absolute path",
-        "peers[0].ignore_failures: must be one of none, all, daily, weekly",
-        "peers[1].name: must be a host name (RFC 1123), an IPv4 or an IPv6 address",
-        "peers[1].backup_user: must not contain white space, '@', ':', '/' or NUL",
-        "peers[1].managed: must be Y or N",
-        "peers[2].type: must be one of local, remote",
-        "peers[2].name: duplicate peer name \"alpha\" (also peers[0])",
+        "peers.peer[0].collect_dir: must be an absolute path",
+        "peers.peer[0].ignore_failures: must be one of none, all, daily, weekly",
+        "peers.peer[1].name: must be a host name (RFC 1123), an IPv4 or an IPv6 address",
+        "peers.peer[1].backup_user: must not contain white space, '@', ':', '/' or NUL",
+        "peers.peer[1].managed: must be Y or N",
+        "peers.peer[2].type: must be one of local, remote",
+        "peers.peer[2].name: duplicate peer name \"alpha\" (also peers.peer[0])",
         "stage.staging_dir: must be an absolute path"
       ])
     }).pipe(Effect.provide(NodeContext.layer)))
@@ -325,7 +326,7 @@ describe("decodeXml", () => {
           stage: `<stage><staging_dir>/s</staging_dir><peer>${xmlLocal}</peer><peer>${xmlLocal}</peer></stage>`
         }))
       ).toStrictEqual([
-        "peers[0].collect_dir: must be an absolute path",
+        "peers.peer[0].collect_dir: must be an absolute path",
         "stage.peer[1].name: duplicate peer name \"alpha\" (also stage.peer[0])"
       ])
     }))
@@ -347,17 +348,17 @@ describe("decodeXml", () => {
           )
         }))
       ).toStrictEqual([
-        "peers[0].name: must be a plain file name (no '/', not '.' or '..'): it names the peer's staging directory",
-        "peers[1].name: must be a plain file name (no '/', not '.' or '..'): it names the peer's staging directory",
-        "peers[2].collect_dir: must not contain a newline",
-        "peers[3].rcp_command: must start with a program, not an option",
-        "peers[3].rsh_command: has unbalanced quotes",
-        "peers[4].ignore_failures: must be one of none, all, daily, weekly",
-        "peers[4].backup_user: must not start with '-'",
-        "peers[4].managed_actions[1]: must be letters, digits, '_' or '-', starting with a letter or digit",
-        "peers[5].name: is required",
-        "peers[6].type: is required",
-        "peers[6].collect_dir: is required"
+        "peers.peer[0].name: must be a plain file name (no '/', not '.' or '..'): it names the peer's staging directory",
+        "peers.peer[1].name: must be a plain file name (no '/', not '.' or '..'): it names the peer's staging directory",
+        "peers.peer[2].collect_dir: must not contain a newline",
+        "peers.peer[3].rcp_command: must start with a program, not an option",
+        "peers.peer[3].rsh_command: has unbalanced quotes",
+        "peers.peer[4].ignore_failures: must be one of none, all, daily, weekly",
+        "peers.peer[4].backup_user: must not start with '-'",
+        "peers.peer[4].managed_actions[1]: must be letters, digits, '_' or '-', starting with a letter or digit",
+        "peers.peer[5].name: is required",
+        "peers.peer[6].type: is required",
+        "peers.peer[6].collect_dir: is required"
       ])
     }))
 
@@ -388,7 +389,7 @@ describe("decodeXml", () => {
           stage: `<stage><staging_dir>/s</staging_dir><peer>${managed("c", "<managed_actions>,</managed_actions>")}</peer></stage>`
         }))
       ).toStrictEqual([
-        "peers[0].managed_actions: a managed peer needs at least one managed action, here or in options.managed_actions",
+        "peers.peer[0].managed_actions: a managed peer needs at least one managed action, here or in options.managed_actions",
         "stage.peer[0].managed_actions: a managed peer needs at least one managed action, here or in options.managed_actions"
       ])
       const withOptions = yield* Config.decodeXml(
@@ -572,4 +573,247 @@ describe("decodeJson", () => {
       expect(config.source).toBe("memory")
       expect(config.peers).toStrictEqual([{ type: "local", name: "alpha", collectDir: "/srv/alpha" }])
     }))
+})
+
+describe("settings (limits, timeouts, retries, transport, connection sharing, verify, concurrency)", () => {
+  const xmlSettings = `<max_files>10</max_files><max_bytes>10G</max_bytes>
+    <timeouts><connect>45</connect><stall>90s</stall><managed_action>2h</managed_action></timeouts>
+    <retries><count>3</count><base_delay>1m</base_delay></retries>
+    <transport>tar</transport><connection_sharing>N</connection_sharing><verify>Y</verify>`
+  const xmlRemote = (name: string, extra: string) => `<name>${name}</name><type>remote</type><collect_dir>/c</collect_dir>${extra}`
+
+  it.effect("rejects each bad value in XML, at its element path", () =>
+    Effect.gen(function*() {
+      expect(
+        yield* xmlProblems(xmlDoc({
+          options: xmlOptions.replace(
+            "</options>",
+            `<max_files>0</max_files><max_bytes>10X</max_bytes><timeouts><connect>5 min</connect><stall>0</stall>
+             <conect>5</conect></timeouts><retries><count>-1</count><base_delay>soon</base_delay></retries>
+             <transport>rsync</transport><connection_sharing>yes</connection_sharing><verify>true</verify>
+             <concurrency>0</concurrency></options>`
+          ),
+          peers: xmlPeers(
+            `${xmlLocal}<max_files>1.5</max_files><max_bytes>1.5</max_bytes><timeouts>30</timeouts><retries><count>2.5</count></retries>`,
+            xmlRemote("db1", "<transport>TAR</transport><max_bytes>0K</max_bytes><timeouts><managed_action>-1h</managed_action></timeouts>")
+          )
+        }))
+      ).toStrictEqual([
+        "options.max_files: must be a whole number of at least 1",
+        "options.max_bytes: must be a number of bytes of at least 1, optionally with K, M, G or T (powers of 1024): 500M, 10G",
+        "options.timeouts.conect: is not a known field",
+        "options.timeouts.connect: must be a duration above 0: seconds, or a number with s, m, h or d (90s, 5m, 2h)",
+        "options.timeouts.stall: must be a duration above 0: seconds, or a number with s, m, h or d (90s, 5m, 2h)",
+        "options.retries.count: must be a whole number of at least 0",
+        "options.retries.base_delay: must be a duration: seconds, or a number with s, m, h or d (90s, 5m, 2h)",
+        "options.verify: must be Y or N",
+        "options.transport: must be one of scp, tar",
+        "options.connection_sharing: must be Y or N",
+        "options.concurrency: must be a whole number of at least 1",
+        "peers.peer[0].max_files: must be a whole number of at least 1",
+        "peers.peer[0].max_bytes: must be a number of bytes of at least 1, optionally with K, M, G or T (powers of 1024): 500M, 10G",
+        "peers.peer[0].timeouts: must hold elements, not text",
+        "peers.peer[0].retries.count: must be a whole number of at least 0",
+        "peers.peer[1].max_bytes: must be a number of bytes of at least 1, optionally with K, M, G or T (powers of 1024): 500M, 10G",
+        "peers.peer[1].timeouts.managed_action: must be a duration above 0: seconds, or a number with s, m, h or d (90s, 5m, 2h)",
+        "peers.peer[1].transport: must be one of scp, tar"
+      ])
+    }))
+
+  it.effect("rejects each bad value in JSON, at its JSON path; transport and connection sharing only on remote peers", () =>
+    Effect.gen(function*() {
+      expect(
+        yield* jsonProblems(jsonDoc({
+          options: {
+            ...jsonOptions,
+            maxFiles: 0,
+            maxBytes: "10G",
+            timeouts: { connect: 0, stall: -1, command: "5m", conect: 5 },
+            retries: { count: 1.5, baseDelay: -1 },
+            transport: "rsync",
+            connectionSharing: "Y",
+            verify: 1,
+            concurrency: 2.5
+          },
+          peers: [
+            { ...jsonLocal, transport: "tar", connectionSharing: false, timeouts: 30, retries: [] },
+            { name: "db1", type: "remote", collectDir: "/c", maxFiles: 1e20, maxBytes: 0.5 }
+          ]
+        }))
+      ).toStrictEqual([
+        "options.maxFiles: must be a whole number of at least 1",
+        "options.maxBytes: must be a number, not \"10G\"",
+        "options.timeouts.conect: is not a known field",
+        "options.timeouts.connect: must be a number of seconds above 0",
+        "options.timeouts.stall: must be a number of seconds above 0",
+        "options.timeouts.command: must be a number, not \"5m\"",
+        "options.retries.count: must be a whole number of at least 0",
+        "options.retries.baseDelay: must be a number of seconds, 0 or more",
+        "options.verify: must be true or false",
+        "options.transport: must be one of scp, tar",
+        "options.connectionSharing: must be true or false",
+        "options.concurrency: must be a whole number of at least 1",
+        "peers[0].transport: is only allowed on a remote peer",
+        "peers[0].connectionSharing: is only allowed on a remote peer",
+        "peers[0].timeouts: must be an object",
+        "peers[0].retries: must be an object",
+        "peers[1].maxFiles: must be a whole number of at least 1",
+        "peers[1].maxBytes: must be a whole number of at least 1"
+      ])
+    }))
+
+  it.effect("reads every setting from XML (suffixes, durations, Y/N) into the same model as JSON", () =>
+    Effect.gen(function*() {
+      const xml = yield* Config.decodeXml(
+        xmlDoc({
+          options: xmlOptions.replace("</options>", `${xmlSettings}<concurrency>8</concurrency></options>`),
+          peers: xmlPeers(
+            `${xmlLocal}<max_files>5</max_files><max_bytes>1.5k</max_bytes><timeouts><connect/><stall>5m</stall></timeouts>
+             <transport>scp</transport><connection_sharing>maybe</connection_sharing>`,
+            xmlRemote("db1", "<transport>scp</transport><retries><count>0</count></retries><verify>n</verify><timeouts/>")
+          )
+        }),
+        "test.conf"
+      )
+      const settings = {
+        maxFiles: 10,
+        maxBytes: 10 * 1024 ** 3,
+        timeouts: { connect: 45, stall: 90, managedAction: 7200 },
+        retries: { count: 3, baseDelay: 60 },
+        transport: "tar",
+        connectionSharing: false,
+        verify: true
+      } as const
+      expect(xml.options).toStrictEqual({ ...jsonOptions, managedActions: [], ...settings, concurrency: 8 })
+      expect(xml.peers).toStrictEqual([
+        // Like Cedar's remote-only fields, transport and connection sharing are ignored on a local peer in XML.
+        { type: "local", name: "alpha", collectDir: "/srv/alpha", maxFiles: 5, maxBytes: 1536, timeouts: { stall: 300 } },
+        { type: "remote", name: "db1", collectDir: "/c", managed: false, transport: "scp", retries: { count: 0 }, verify: false }
+      ])
+      const json = yield* Config.decodeJson(
+        jsonDoc({ options: { ...jsonOptions, ...settings, concurrency: 8 }, peers: xml.peers }),
+        "test.json"
+      )
+      expect(json).toStrictEqual({ ...xml, source: "test.json" })
+    }))
+
+  it("peerSettings: defaults when nothing is set", () => {
+    const config = { options: { ...jsonOptions, startingDay: "monday", managedActions: [] } } as const
+    const expected = {
+      timeouts: { connect: 30, stall: 60, indicator: 300, stage: 43200, command: 3600, managedAction: 43200 },
+      retries: { count: 2, baseDelay: 5 },
+      transport: "scp",
+      connectionSharing: true,
+      verify: false
+    }
+    expect(Config.peerSettings(config, { type: "local", name: "a", collectDir: "/a" })).toStrictEqual(expected)
+    expect(Config.peerSettings(config, { type: "remote", name: "b", collectDir: "/b", managed: false })).toStrictEqual(expected)
+    expect(Config.poolConcurrency(config)).toBe(4)
+    expect(Config.poolConcurrency({ options: { ...config.options, concurrency: 1 } })).toBe(1)
+  })
+
+  it("peerSettings: the peer wins over the options, field by field, and overrides win over both", () => {
+    const config = {
+      options: {
+        ...jsonOptions,
+        startingDay: "monday",
+        managedActions: [],
+        maxFiles: 100,
+        maxBytes: 1000,
+        timeouts: { connect: 10, stall: 20 },
+        retries: { count: 5 },
+        transport: "tar",
+        connectionSharing: false,
+        verify: true
+      }
+    } as const
+    const peer = {
+      type: "remote",
+      name: "db1",
+      collectDir: "/c",
+      managed: false,
+      maxFiles: 7,
+      timeouts: { stall: 2, command: 3 },
+      retries: { baseDelay: 0 },
+      transport: "scp",
+      verify: false
+    } as const
+    expect(Config.peerSettings(config, peer)).toStrictEqual({
+      maxFiles: 7,
+      maxBytes: 1000,
+      timeouts: { connect: 10, stall: 2, indicator: 300, stage: 43200, command: 3, managedAction: 43200 },
+      retries: { count: 5, baseDelay: 0 },
+      transport: "scp",
+      connectionSharing: false,
+      verify: false
+    })
+    expect(Config.peerSettings(config, peer, { maxBytes: 1, timeouts: { connect: 1 }, retries: { count: 0 }, verify: true })).toStrictEqual({
+      maxFiles: 7,
+      maxBytes: 1,
+      timeouts: { connect: 1, stall: 2, indicator: 300, stage: 43200, command: 3, managedAction: 43200 },
+      retries: { count: 0, baseDelay: 0 },
+      transport: "scp",
+      connectionSharing: false,
+      verify: true
+    })
+  })
+
+  it("parseBytes and parseDuration read what the XML config and the CLI accept", () => {
+    expect(["1", "500M", "10G", "1.5k", "2T", " 3 K "].map(Config.parseBytes)).toStrictEqual([
+      1, 500 * 1024 ** 2, 10 * 1024 ** 3, 1536, 2 * 1024 ** 4, 3072
+    ])
+    expect(["0", "1.5", "10X", "-1", "", "G", "10GB", "1e3", "0.0001K"].map(Config.parseBytes)).toStrictEqual(
+      Array(9).fill(undefined)
+    )
+    expect(["30", "0.5", "90s", "5m", "2h", "1d", "0"].map(Config.parseDuration)).toStrictEqual([30, 0.5, 90, 300, 7200, 86400, 0])
+    expect(["", "-1", "5 min", "1h30m", "m", "1e3"].map(Config.parseDuration)).toStrictEqual(Array(6).fill(undefined))
+  })
+})
+
+describe.skipIf(!existsSync("/usr/bin/cback3"))("settings next to Cedar Backup", () => {
+  it.scoped("cback3 validate accepts a config that sets every cedar-peer setting, which cedar-peer reads", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const root = yield* fs.makeTempDirectoryScoped()
+      for (const dir of ["work", "stage", "collect"]) yield* fs.makeDirectory(`${root}/${dir}`)
+      const user = execFileSync("id", ["-un"], { encoding: "utf8" }).trim()
+      const group = execFileSync("id", ["-gn"], { encoding: "utf8" }).trim()
+      const settings = `<max_files>10</max_files><max_bytes>10G</max_bytes>
+        <timeouts><connect>30</connect><stall>90s</stall><indicator>5m</indicator><stage>12h</stage>
+          <command>1h</command><managed_action>12h</managed_action></timeouts>
+        <retries><count>3</count><base_delay>1m</base_delay></retries><verify>Y</verify>`
+      const remote = `<transport>tar</transport><connection_sharing>N</connection_sharing>`
+      const path = `${root}/cback3.conf`
+      yield* fs.writeFileString(
+        path,
+        `<?xml version="1.0"?>
+<cb_config>
+  <reference><author>test</author></reference>
+  <options>
+    <starting_day>monday</starting_day><working_dir>${root}/work</working_dir>
+    <backup_user>${user}</backup_user><backup_group>${group}</backup_group><rcp_command>/usr/bin/scp -B</rcp_command>
+    ${settings}${remote}<concurrency>8</concurrency>
+  </options>
+  <peers>
+    <peer><name>alpha</name><type>local</type><collect_dir>${root}/collect</collect_dir>${settings}</peer>
+    <peer><name>db1</name><type>remote</type><collect_dir>/c</collect_dir>${settings}${remote}</peer>
+  </peers>
+  <stage><staging_dir>${root}/stage</staging_dir></stage>
+</cb_config>
+`
+      )
+      const cedar = spawnSync("/usr/bin/cback3", ["--config", path, "validate"], { encoding: "utf8" })
+      expect(`${cedar.stdout}${cedar.stderr}`.trim()).toBe("Configuration is valid.")
+      const config = yield* Config.load(path)
+      expect(Config.peerSettings(config, config.peers[1]!)).toStrictEqual({
+        maxFiles: 10,
+        maxBytes: 10 * 1024 ** 3,
+        timeouts: { connect: 30, stall: 90, indicator: 300, stage: 43200, command: 3600, managedAction: 43200 },
+        retries: { count: 3, baseDelay: 60 },
+        transport: "tar",
+        connectionSharing: false,
+        verify: true
+      })
+      expect(Config.poolConcurrency(config)).toBe(8)
+    }).pipe(Effect.provide(NodeContext.layer)))
 })

@@ -211,7 +211,7 @@ describe("cedar-peer stage and check on a mixed pool (the built CLI)", () => {
           type: "remote",
           ready: false,
           status: "unreachable",
-          // scp -q in SFTP mode says only this when ssh cannot resolve the host (NOTES-ssh.md)
+          // scp -q in SFTP mode says only this when ssh cannot resolve the host (observed with OpenSSH 9.2)
           reason: "/usr/bin/scp exited with status 255: /usr/bin/scp: Connection closed"
         }
       ]

@@ -1,4 +1,4 @@
-// Pool.stage, Pool.check and Pool.runManagedAction (SPEC §6) on the test layer: a memory disk, a
+// Pool.stage, Pool.check and Pool.runManagedAction on the test layer: a memory disk, a
 // fake remote host and fixed SystemUsers facts, with LocalPeers.Default and RemotePeers.Default on
 // top. Where root must write into directories it has just given to the backup user (the remote
 // peers' private dirs are 0700), the test runs on a real temp dir instead: memfs applies
@@ -607,7 +607,7 @@ describe("Pool.stage", () => {
   })
 })
 
-describe("Pool.peerValue (SPEC §6.4)", () => {
+describe("Pool.peerValue resolves each field: the peer's, else the options', else the default", () => {
   const options = {
     workingDir: "/var/tmp/cback",
     backupUser: "backup",
@@ -675,7 +675,7 @@ describe("Pool.peerValue (SPEC §6.4)", () => {
     }))
 })
 
-describe("Pool.stage resolves remote peers as SPEC §6.4 says (observed argv)", () => {
+describe("Pool.stage resolves remote peers like Pool.peerValue (observed argv)", () => {
   const scpCalls = (host: FakeRemoteHost.FakeRemoteHost) => host.calls.filter((argv) => argv.some((a) => a.endsWith("scp") || a === "/opt/scp"))
 
   it.effect("not as root: no runuser; remote user and rcp command are the peer's, else the options'", () => {

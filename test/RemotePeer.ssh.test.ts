@@ -168,7 +168,7 @@ for (const protocol of PROTOCOLS) {
         const collectDir = scratch.collectDir("empty", { ".only-a-dotfile": "x" })
         const target = scratch.dir("target")
         const peer = yield* makePeer(protocol, { collectDir })
-        // SPEC §5.2 allows NothingStaged or CopyFailed; both protocols exit 1 here ("…/*: No such file…")
+        // an empty remote collect dir may give NothingStaged or CopyFailed; both protocols exit 1 here ("…/*: No such file…")
         const error = narrow(yield* Effect.flip((yield* RemotePeer.RemotePeers).stagePeer(peer, target)), "CopyFailed")
         expect(error.exitCode).toBe(1)
         expect(error.stderr).toMatch(/\/\*: No such file or directory/)

@@ -1,4 +1,4 @@
-// The cedar-peer commands (SPEC §9): parse options, load the config, call the library, render.
+// The cedar-peer commands: parse options, load the config, call the library, render.
 import { Args, Command, HelpDoc, Options, ValidationError } from "@effect/cli"
 import { Console, Effect, Option } from "effect"
 import * as Config from "../Config.js"

@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 // The cedar-peer bin: the only place that picks the Node layers and turns the outcome into an exit status.
-import { NodeContext, NodeRuntime } from "@effect/platform-node"
+// Deep imports: the index modules would pull in every platform module (HTTP client, workers…)
+// that the bundle would then have to load at start-up.
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Effect, Exit, Layer, Logger } from "effect"
 import { LocalPeers } from "../LocalPeer.js"
 import * as NodeStagingDisk from "../NodeStagingDisk.js"

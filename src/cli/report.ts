@@ -6,7 +6,7 @@ import type { ActionSummary, CheckSummary, StageSummary } from "../Pool.js"
 /** The command printed its result, which is a failure: exit 1 without printing anything more. */
 export class Unsuccessful extends Data.TaggedError("Unsuccessful")<{}> {}
 
-/** Exit statuses (SPEC §9). */
+/** Exit statuses: 0 all well (or every failure ignored), 1 an operation failed, 2 usage or configuration. */
 export const ExitStatus = { ok: 0, failed: 1, usage: 2 } as const
 
 const USAGE_TAGS = new Set(["ConfigError", "InvalidPeerConfig"])
@@ -71,7 +71,7 @@ const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<
   return [line(header), ...rows.map(line)].join("\n")
 }
 
-/** The stage summary as SPEC §9's JSON document. */
+/** The stage summary as `stage --json`'s document. */
 export const stageJson = (summary: StageSummary) => ({
   dailyDir: summary.dailyDir,
   full: summary.full,
@@ -107,7 +107,7 @@ export const stageText = (summary: StageSummary): string => {
   ].join("\n")
 }
 
-/** The check summary as SPEC §9's JSON document. */
+/** The check summary as `check --json`'s document. */
 export const checkJson = (summary: CheckSummary) => ({
   ok: summary.ok,
   peers: summary.peers.map((p) => ({

@@ -54,6 +54,35 @@ const commaList = (value: string | undefined): ReadonlyArray<string> | undefined
 const defined = (fields: Record<string, unknown>): Record<string, unknown> =>
   Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined))
 
+const camelCase = (name: string): string => name.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase())
+
+// A group of cedar-peer's own settings (`<timeouts>`, `<retries>`): every child with a value is
+// passed on, so that a misspelt one is reported rather than ignored. Text where children belong
+// is passed on as text, to be reported too; an empty element is unset.
+const group = (element: Element | undefined, name: string): Record<string, unknown> | string | undefined => {
+  const section = firstChild(element, name)
+  if (section === undefined) return undefined
+  if (typeof section === "string") return textOf(section)
+  const fields = defined(Object.fromEntries(
+    Object.keys(section).filter((key) => key !== "#text").map((key) => [camelCase(key), text(section, key)])
+  ))
+  return Object.keys(fields).length === 0 ? textOf(section) : fields
+}
+
+// cedar-peer's settings, read from <options> and from each peer (Cedar ignores them).
+const settings = (element: Element): Record<string, unknown> => ({
+  maxFiles: text(element, "max_files"),
+  maxBytes: text(element, "max_bytes"),
+  timeouts: group(element, "timeouts"),
+  retries: group(element, "retries"),
+  verify: text(element, "verify")
+})
+
+const remoteSettings = (element: Element): Record<string, unknown> => ({
+  transport: text(element, "transport"),
+  connectionSharing: text(element, "connection_sharing")
+})
+
 const options = (section: Element): Record<string, unknown> =>
   defined({
     startingDay: text(section, "starting_day"),
@@ -63,7 +92,10 @@ const options = (section: Element): Record<string, unknown> =>
     rcpCommand: text(section, "rcp_command"),
     rshCommand: text(section, "rsh_command"),
     cbackCommand: text(section, "cback_command"),
-    managedActions: commaList(text(section, "managed_actions"))
+    managedActions: commaList(text(section, "managed_actions")),
+    ...settings(section),
+    ...remoteSettings(section),
+    concurrency: text(section, "concurrency")
   })
 
 // Like Cedar, remote-only fields are read only for remote peers: on a local peer they are ignored.
@@ -73,7 +105,8 @@ const peer = (element: Element): Record<string, unknown> => {
     type,
     name: text(element, "name"),
     collectDir: text(element, "collect_dir"),
-    ignoreFailures: text(element, "ignore_failures")
+    ignoreFailures: text(element, "ignore_failures"),
+    ...settings(element)
   }
   if (type !== "remote") return defined(common)
   return defined({
@@ -83,7 +116,8 @@ const peer = (element: Element): Record<string, unknown> => {
     rshCommand: text(element, "rsh_command"),
     cbackCommand: text(element, "cback_command"),
     managed: text(element, "managed"),
-    managedActions: commaList(text(element, "managed_actions"))
+    managedActions: commaList(text(element, "managed_actions")),
+    ...remoteSettings(element)
   })
 }
 
@@ -132,13 +166,17 @@ const snakeCase = (key: string): string => key.replace(/[A-Z]/g, (c) => `_${c.to
 
 /**
  * Renders a location in the normalised tree as its element path in the XML document:
- * `options.working_dir`, `peers[2].collect_dir` (the `<peer>` elements of `<peers>`),
- * `stage.peer[0].name` (the `<peer>` elements of `<stage>`), `options.managed_actions[1]`
- * (an item of a comma-separated list).
+ * `options.working_dir`, `peers.peer[2].collect_dir` (the third `<peer>` element of `<peers>`),
+ * `stage.peer[0].name` (the first `<peer>` element of `<stage>`), `options.timeouts.managed_action`,
+ * `options.managed_actions[1]` (an item of a comma-separated list).
  */
 export const xmlLocation = (path: ReadonlyArray<PropertyKey>): string =>
   path.reduce((out: string, key: PropertyKey, i: number): string => {
-    if (typeof key === "number") return `${out}[${key}]`
+    if (typeof key === "number") {
+      // The tree's peer lists are arrays; in the document they are repeated <peer> elements.
+      const list = i === 1 && path[0] === "peers"
+      return list ? `${out}.peer[${key}]` : `${out}[${key}]`
+    }
     const name = key === "peers" && i === 1 && path[0] === "stage" ? "peer" : snakeCase(String(key))
     return out === "" ? name : `${out}.${name}`
   }, "")

@@ -32,7 +32,7 @@ export const isMissing = (error: PlatformError.PlatformError): boolean =>
 
 /**
  * Fails unless `dir` is an absolute path to an existing directory. A symlink to a directory
- * passes: stat follows links, as the seed's os.path.isdir does.
+ * passes: stat follows links, as Cedar's os.path.isdir does.
  */
 export const requireDirectory = (
   fs: FileSystem.FileSystem,

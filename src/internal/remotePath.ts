@@ -1,5 +1,5 @@
 // How a remote path reaches the peer literally: which scp protocol the rcp command speaks, and
-// how each protocol wants a download source and an upload target written (see NOTES-ssh.md).
+// how each protocol wants a download source and an upload target written (docs/argument-hygiene.md shows each case).
 import { isIP } from "node:net"
 import { quoteWord } from "./shellWords.js"
 

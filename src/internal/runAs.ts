@@ -8,7 +8,7 @@ export const runAs = (user: string | undefined, argv: ReadonlyArray<string>): Re
   user === undefined ? argv : ["runuser", "-u", user, "--", ...argv]
 
 /**
- * The seed's form, `su USER -c LINE`, with every word of `argv` quoted so that no path, host or
+ * Cedar's form, `su USER -c LINE`, with every word of `argv` quoted so that no path, host or
  * command can break out of its argument. `user` must be a validated UserName (no leading `-`).
  */
 export const suLine = (user: string, argv: ReadonlyArray<string>): ReadonlyArray<string> => [

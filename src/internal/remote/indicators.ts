@@ -71,7 +71,7 @@ export const makeIndicators = (ctx: RemoteContext) => {
     }
   )
 
-  // The boolean drops the reason, so it is logged here (the seed's "false, logged with its reason").
+  // The boolean drops the reason, so it is logged here (Cedar's behaviour: false, with the reason in the log).
   const checkCollectIndicator = Effect.fn("RemotePeers.checkCollectIndicator")(
     function*(peer: RemotePeer, name: string = DEF_COLLECT_INDICATOR) {
       const status = yield* collectIndicatorStatus(peer, name)

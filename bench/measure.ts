@@ -1,0 +1,119 @@
+// Timing one process run for `npm run bench`: wall time around the spawn, peak RSS from GNU time
+// (`/usr/bin/time -f %M`, the largest resident set of the command or any child it waited for), and
+// the small statistics and formatting the report needs. Plain synchronous Node: the benchmark runs
+// one command at a time on purpose, so a blocking spawn adds nothing to what it measures.
+import { spawnSync } from "node:child_process"
+import * as fs from "node:fs"
+import * as path from "node:path"
+
+/** GNU time, when installed (Debian package `time`): the peak RSS comes from it. */
+export const GNU_TIME = "/usr/bin/time"
+
+/**
+ * One timed run of one tool.
+ */
+export interface Sample {
+  readonly seconds: number
+  /** peak resident set in KiB, when GNU time is there */
+  readonly rssKiB: number | undefined
+  /** why the run does not count (non-zero exit, wrong result) */
+  readonly error?: string | undefined
+}
+
+/** Where `name` is found on PATH, or undefined. */
+export const which = (name: string): string | undefined => {
+  if (name.includes("/")) return fs.existsSync(name) ? name : undefined
+  for (const dir of (process.env["PATH"] ?? "/usr/bin:/bin").split(":")) {
+    const candidate = path.join(dir, name)
+    try {
+      fs.accessSync(candidate, fs.constants.X_OK)
+      return candidate
+    } catch {
+      // not here
+    }
+  }
+  return undefined
+}
+
+const tail = (text: string, lines = 4): string => text.trim().split("\n").slice(-lines).join(" | ")
+
+/**
+ * Runs `argv` to its end and times it. `rssFile` is a scratch file for GNU time's report.
+ */
+export const timed = (
+  argv: ReadonlyArray<string>,
+  options: { readonly rssFile: string; readonly cwd?: string | undefined; readonly timeoutSeconds?: number }
+): Sample => {
+  const useTime = fs.existsSync(GNU_TIME)
+  const full = useTime ? [GNU_TIME, "-f", "%M", "-o", options.rssFile, ...argv] : [...argv]
+  fs.rmSync(options.rssFile, { force: true })
+  const started = performance.now()
+  const done = spawnSync(full[0]!, full.slice(1), {
+    stdio: ["ignore", "pipe", "pipe"],
+    encoding: "utf8",
+    maxBuffer: 256 * 1024 * 1024,
+    timeout: (options.timeoutSeconds ?? 3600) * 1000,
+    ...(options.cwd === undefined ? {} : { cwd: options.cwd })
+  })
+  const seconds = (performance.now() - started) / 1000
+  let rssKiB: number | undefined
+  if (useTime) {
+    try {
+      // a failing command makes GNU time write "Command exited with non-zero status N" first
+      const last = fs.readFileSync(options.rssFile, "utf8").trim().split("\n").pop()
+      rssKiB = last !== undefined && /^\d+$/.test(last) ? Number(last) : undefined
+    } catch {
+      rssKiB = undefined
+    }
+  }
+  const error = done.error !== undefined
+    ? `${done.error.message}`
+    : done.status !== 0
+    ? `exit ${done.status ?? done.signal}: ${tail(done.stderr || done.stdout)}`
+    : undefined
+  return { seconds, rssKiB, error }
+}
+
+/** The middle value (the mean of the two middle ones for an even count). */
+export const median = (values: ReadonlyArray<number>): number => {
+  const sorted = [...values].sort((a, b) => a - b)
+  const middle = Math.floor(sorted.length / 2)
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2
+}
+
+export const MiB = 1024 * 1024
+
+/** 5000 -> "5,000" */
+export const count = (value: number): string => Math.round(value).toLocaleString("en-US")
+
+/** bytes as KiB / MiB / GiB with one decimal when useful */
+export const size = (bytes: number): string => {
+  if (bytes >= 1024 * MiB) return `${(bytes / (1024 * MiB)).toFixed(1)} GiB`
+  if (bytes >= MiB) return `${(bytes / MiB).toFixed(bytes % MiB === 0 ? 0 : 1)} MiB`
+  if (bytes >= 1024) return `${(bytes / 1024).toFixed(bytes % 1024 === 0 ? 0 : 1)} KiB`
+  return `${bytes} B`
+}
+
+/** peak RSS in MB (10^6 bytes, as the targets are written) */
+export const megabytes = (rssKiB: number): number => (rssKiB * 1024) / 1e6
+
+/**
+ * Regular files and their bytes under `dir` (recursively), leaving out Cedar's indicator files
+ * (`cback.*`): what a tool staged, to tell a fast run from a wrong one.
+ */
+export const staged = (dir: string): { readonly files: number; readonly bytes: number } => {
+  let files = 0
+  let bytes = 0
+  const walk = (current: string) => {
+    for (const entry of fs.readdirSync(current, { withFileTypes: true })) {
+      const full = path.join(current, entry.name)
+      if (entry.isDirectory()) walk(full)
+      else if (entry.isFile() && !entry.name.startsWith("cback.")) {
+        files++
+        bytes += fs.lstatSync(full).size
+      }
+    }
+  }
+  walk(dir)
+  return { files, bytes }
+}

@@ -1,0 +1,914 @@
+// `npm run bench`: cedar-peer side by side with Cedar Backup 3 and the plain tools.
+//
+//   npm run bench -- [--runs 3] [--only local,remote-pool] [--quick] [--out bench/results/NAME.md] [--keep]
+//
+// Generates every workload in one fresh temp dir, starts the loopback sshd of the tests for the
+// remote ones (root only), and times each tool as a user runs it, one process at a time, tools
+// interleaved run by run (the order rotates), each run into a fresh, never-used target dir (ext4
+// without a journal creates files slowly for minutes after mass deletes, so nothing is reused or
+// deleted in between). Every run is checked afterwards (files and bytes staged), so a fast wrong
+// run is reported as failed, not counted. Prints per workload the medians, MiB/s, files/s and peak
+// RSS, and each ratio against the target it is held to; `--out` also writes the report as
+// Markdown and the raw samples as JSON next to it. A missing tool or server is reported as
+// skipped. Figures, not assertions: the exit status is 0 unless the harness itself breaks.
+import { spawnSync } from "node:child_process"
+import { randomBytes } from "node:crypto"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { parseArgs } from "node:util"
+import { startSshd } from "../test/support/sshd.js"
+import type { SshServer } from "../test/support/sshd.js"
+import { count, GNU_TIME, megabytes, median, MiB, size, staged, timed, which } from "./measure.js"
+import type { Sample } from "./measure.js"
+
+const REPO = path.resolve(import.meta.dirname, "..")
+const CEDAR_DRIVER = path.join(import.meta.dirname, "cedar.py")
+const PYTHON = "/usr/bin/python3" // Debian's, where the cedar-backup3 package puts CedarBackup3
+
+// ---------------------------------------------------------------------------------------------
+// Command line
+
+const { values: args } = parseArgs({
+  options: {
+    runs: { type: "string" },
+    only: { type: "string" },
+    quick: { type: "boolean", default: false },
+    out: { type: "string" },
+    keep: { type: "boolean", default: false },
+    note: { type: "string" },
+    help: { type: "boolean", default: false }
+  },
+  allowPositionals: false
+})
+
+const WORKLOAD_NAMES = ["startup", "local-small", "local-pool", "local-many", "local-big", "remote-small", "remote-pool"] as const
+type WorkloadName = typeof WORKLOAD_NAMES[number]
+
+if (args.help) {
+  console.log([
+    "npm run bench -- [--runs N] [--only NAMES] [--quick] [--out FILE.md] [--note TEXT] [--keep]",
+    `  --runs N      timed runs per tool (default 3; start-up at least 5); the median counts`,
+    `  --only NAMES  comma-separated workloads or prefixes: ${WORKLOAD_NAMES.join(", ")} (local = every local-*)`,
+    "  --quick       small sizes, one run: checks the harness works, measures nothing worth keeping",
+    "  --out FILE    also write the report as Markdown to FILE and the samples as JSON beside it",
+    "  --note TEXT   a paragraph for the Markdown report (what else ran on the machine, …)",
+    "  --keep        keep the temp dir (sources and every target) for inspection"
+  ].join("\n"))
+  process.exit(0)
+}
+
+const quick = args.quick
+const runs = Math.max(1, Number(args.runs ?? (quick ? 1 : 3)))
+if (!Number.isInteger(runs)) throw new Error(`--runs must be a whole number, got ${args.runs}`)
+const only = args.only?.split(",").map((s) => s.trim()).filter((s) => s !== "")
+for (const entry of only ?? []) {
+  if (!WORKLOAD_NAMES.some((name) => name === entry || name.startsWith(`${entry}-`))) {
+    throw new Error(`--only: unknown workload ${entry} (known: ${WORKLOAD_NAMES.join(", ")})`)
+  }
+}
+const selected = (name: WorkloadName) => only === undefined || only.some((entry) => name === entry || name.startsWith(`${entry}-`))
+
+// Sizes: the issue's workloads, or small ones that exercise every path quickly.
+const SIZES = quick
+  ? { small: [300, 4096], pool: [3, 30, 16384], many: [2000, 1], big: [2, 4 * MiB], remote: [200, 4096], remotePool: [3, 30, 16384] }
+  : { small: [5000, 4096], pool: [12, 200, 16384], many: [100_000, 1], big: [2, 256 * MiB], remote: [5000, 4096], remotePool: [12, 200, 16384] }
+
+// ---------------------------------------------------------------------------------------------
+// The scratch tree: sources under src/, one fresh dir per timed run under runs/
+
+if (process.getuid?.() !== 0) console.warn("not root: remote workloads are skipped (the loopback sshd needs root)")
+const ROOT = fs.mkdtempSync(path.join(os.tmpdir(), "cedar-bench-"))
+fs.chmodSync(ROOT, 0o755) // the backup user (remote copies run as it) must reach the dirs below
+let serial = 0
+const fresh = (label: string, owner?: { readonly uid: number; readonly gid: number }): string => {
+  const dir = path.join(ROOT, "runs", `${String(++serial).padStart(4, "0")}-${label.replace(/[^A-Za-z0-9.-]+/g, "_")}`)
+  fs.mkdirSync(dir, { recursive: true, mode: 0o755 })
+  fs.chmodSync(dir, 0o755)
+  if (owner !== undefined) fs.chownSync(dir, owner.uid, owner.gid)
+  return dir
+}
+const rssFile = path.join(ROOT, "rss.txt")
+
+const RANDOM = randomBytes(MiB)
+/** `count` files of `bytes` each in a new dir (contents: slices of one random MiB, so not compressible) */
+const makeFiles = (dir: string, files: number, bytes: number): string => {
+  fs.mkdirSync(dir, { recursive: true, mode: 0o755 })
+  for (let i = 0; i < files; i++) {
+    const name = path.join(dir, `file-${String(i).padStart(6, "0")}.dat`)
+    if (bytes <= RANDOM.length) {
+      const offset = (i * 4099) % (RANDOM.length - bytes + 1)
+      fs.writeFileSync(name, RANDOM.subarray(offset, offset + bytes), { mode: 0o644 })
+    } else {
+      const fd = fs.openSync(name, "w", 0o644)
+      for (let written = 0; written < bytes; written += RANDOM.length) fs.writeSync(fd, RANDOM, 0, Math.min(RANDOM.length, bytes - written))
+      fs.closeSync(fd)
+    }
+  }
+  return dir
+}
+const chownTree = (dir: string, uid: number, gid: number) => {
+  fs.chownSync(dir, uid, gid)
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name)
+    if (entry.isDirectory()) chownTree(full, uid, gid)
+    else fs.lchownSync(full, uid, gid)
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// What is there to compare with
+
+const packageJson = JSON.parse(fs.readFileSync(path.join(REPO, "package.json"), "utf8")) as {
+  readonly version: string
+  readonly bin: string | Record<string, string>
+}
+const BIN = path.join(REPO, typeof packageJson.bin === "string" ? packageJson.bin : packageJson.bin["cedar-peer"]!)
+if (!fs.existsSync(BIN)) throw new Error(`${BIN} is missing: run npm run build first (npm run bench does)`)
+const cedarPeer = (...rest: ReadonlyArray<string>) => [process.execPath, BIN, ...rest]
+
+const quiet = (argv: ReadonlyArray<string>) => spawnSync(argv[0]!, argv.slice(1), { encoding: "utf8", timeout: 60_000 })
+const firstLine = (text: string | undefined) => (text ?? "").trim().split("\n")[0] ?? ""
+
+const cedarPython: string | undefined = (() => {
+  if (!fs.existsSync(PYTHON)) return `${PYTHON} is missing`
+  const probe = quiet([PYTHON, "-c", "import CedarBackup3.release as r; print(r.VERSION)"])
+  return probe.status === 0 ? undefined : "Cedar Backup 3 is not installed (Debian package cedar-backup3)"
+})()
+const missing = (program: string) => (which(program) === undefined ? `${program} is not installed` : undefined)
+
+const machine = {
+  date: new Date().toISOString(),
+  host: os.hostname(),
+  os: firstLine(fs.existsSync("/etc/os-release") ? fs.readFileSync("/etc/os-release", "utf8").match(/^PRETTY_NAME="?([^"\n]*)/m)?.[1] : os.type()),
+  kernel: os.release(),
+  cpu: `${os.cpus().length} × ${os.cpus()[0]?.model ?? "?"}`,
+  memory: size(os.totalmem()),
+  tmp: `${ROOT}: ${firstLine(quiet(["findmnt", "-n", "-o", "FSTYPE,OPTIONS", "-T", ROOT]).stdout) || "?"}`,
+  node: process.version,
+  cedarPeer: `${packageJson.version} (${firstLine(quiet(["git", "-C", REPO, "describe", "--always", "--dirty"]).stdout)})`,
+  cedarBackup3: cedarPython ?? firstLine(quiet([PYTHON, "-c", "import CedarBackup3.release as r; print(r.VERSION)"]).stdout),
+  openssh: firstLine(quiet(["ssh", "-V"]).stderr),
+  rsync: which("rsync") === undefined ? "not installed" : firstLine(quiet(["rsync", "--version"]).stdout),
+  peakRss: fs.existsSync(GNU_TIME) ? "GNU time %M" : "not measured (install the Debian package time)",
+  runs,
+  quick,
+  loadBefore: os.loadavg().map((l) => l.toFixed(2)).join(" ")
+}
+
+// ---------------------------------------------------------------------------------------------
+// Workloads and tools
+
+/** One timed run of a tool: what to spawn, and what it must have staged where. */
+interface Prepared {
+  readonly argv: ReadonlyArray<string>
+  /** the dir whose files are counted afterwards (undefined: start-up, nothing to check) */
+  readonly target?: string
+  /** put the sources back as they were (stage indicators written into collect dirs) */
+  readonly after?: () => void
+}
+
+interface Tool {
+  readonly name: string
+  /** why it cannot run here */
+  readonly skip?: string | undefined
+  readonly prepare: () => Prepared
+}
+
+interface Ratio {
+  readonly tool: string
+  readonly versus: string
+  /** PASS when tool's median / versus's median ≤ target; informational when absent */
+  readonly target?: number
+}
+
+interface RssLimit {
+  readonly tool: string
+  readonly maxMB: number
+}
+
+interface Workload {
+  readonly name: WorkloadName
+  readonly title: string
+  readonly files: number
+  readonly bytes: number
+  readonly runs: number
+  readonly tools: ReadonlyArray<Tool>
+  readonly ratios: ReadonlyArray<Ratio>
+  readonly rssLimits: ReadonlyArray<RssLimit>
+  /** skips the whole workload (no server, not root) */
+  readonly skip?: string | undefined
+}
+
+const xml = (value: string) => value.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
+
+interface PoolXml {
+  readonly workingDir: string
+  readonly stagingDir: string
+  readonly backupUser: string
+  readonly rcpCommand: string
+  readonly rshCommand: string
+  /** extra `<options>` children, e.g. `<transport>tar</transport>` */
+  readonly options?: ReadonlyArray<[string, string]>
+  readonly peers: ReadonlyArray<{ readonly name: string; readonly type: "local" | "remote"; readonly collectDir: string }>
+}
+
+/** A cback3.conf both cedar-peer and Cedar Backup 3 read. */
+const writeConfig = (file: string, pool: PoolXml): string => {
+  const peers = pool.peers.map((peer) =>
+    [
+      "    <peer>",
+      `      <name>${xml(peer.name)}</name>`,
+      `      <type>${peer.type}</type>`,
+      `      <collect_dir>${xml(peer.collectDir)}</collect_dir>`,
+      "    </peer>"
+    ].join("\n")
+  )
+  fs.writeFileSync(
+    file,
+    [
+      `<?xml version="1.0" encoding="UTF-8"?>`,
+      "<cb_config>",
+      "  <reference><author>cedar-peer benchmark</author></reference>",
+      "  <options>",
+      "    <starting_day>monday</starting_day>",
+      `    <working_dir>${xml(pool.workingDir)}</working_dir>`,
+      `    <backup_user>${xml(pool.backupUser)}</backup_user>`,
+      `    <backup_group>${xml(pool.backupUser)}</backup_group>`,
+      `    <rcp_command>${xml(pool.rcpCommand)}</rcp_command>`,
+      `    <rsh_command>${xml(pool.rshCommand)}</rsh_command>`,
+      ...(pool.options ?? []).map(([key, value]) => `    <${key}>${xml(value)}</${key}>`),
+      "  </options>",
+      "  <peers>",
+      ...peers,
+      "  </peers>",
+      "  <stage>",
+      `    <staging_dir>${xml(pool.stagingDir)}</staging_dir>`,
+      "  </stage>",
+      "</cb_config>",
+      ""
+    ].join("\n"),
+    { mode: 0o644 }
+  )
+  return file
+}
+
+const LOCAL_USER = "backup" // Debian's backup:backup, owner of what the pool stages as root
+
+const startupWorkload = (): Workload => {
+  const dir = fresh("startup")
+  const config = writeConfig(path.join(dir, "cback3.conf"), {
+    workingDir: dir,
+    stagingDir: dir,
+    backupUser: LOCAL_USER,
+    rcpCommand: "/usr/bin/scp -B",
+    rshCommand: "/usr/bin/ssh",
+    peers: [
+      { name: "alpha", type: "local", collectDir: "/srv/alpha" },
+      { name: "db1.example.org", type: "remote", collectDir: "/opt/backup/collect" }
+    ]
+  })
+  return {
+    name: "startup",
+    title: "start-up: `--version`, and `validate` of a two-peer config",
+    files: 0,
+    bytes: 0,
+    runs: quick ? 1 : Math.max(runs, 5),
+    tools: [
+      { name: "node -e 0", prepare: () => ({ argv: [process.execPath, "-e", "0"] }) },
+      { name: "cedar-peer --version", prepare: () => ({ argv: cedarPeer("--version") }) },
+      { name: "cedar-peer validate", prepare: () => ({ argv: cedarPeer("validate", "--config", config) }) },
+      { name: "cback3 --version", skip: missing("/usr/bin/cback3"), prepare: () => ({ argv: ["/usr/bin/cback3", "--version"] }) }
+    ],
+    ratios: [
+      { tool: "cedar-peer --version", versus: "node -e 0", target: 2 },
+      { tool: "cedar-peer validate", versus: "node -e 0", target: 2 },
+      { tool: "cback3 --version", versus: "node -e 0" }
+    ],
+    rssLimits: [{ tool: "cedar-peer --version", maxMB: 80 }, { tool: "cedar-peer validate", maxMB: 80 }]
+  }
+}
+
+/** One local collect dir staged by `stage-peer`, Cedar's LocalPeer.stagePeer, cp and rsync. */
+const localPeerWorkload = (name: WorkloadName, title: string, files: number, bytes: number, targets: {
+  readonly ratios: ReadonlyArray<Ratio>
+  readonly rssLimits?: ReadonlyArray<RssLimit>
+}): Workload => ({
+  name,
+  title: `${title}: ${count(files)} files × ${size(bytes)} (${size(files * bytes)})`,
+  files,
+  bytes: files * bytes,
+  runs,
+  tools: (() => {
+    const source = makeFiles(path.join(ROOT, "src", name), files, bytes)
+    const config = writeConfig(path.join(ROOT, "src", `${name}.conf`), {
+      workingDir: path.join(ROOT, "src"),
+      stagingDir: path.join(ROOT, "src"),
+      backupUser: LOCAL_USER,
+      rcpCommand: "/usr/bin/scp -B",
+      rshCommand: "/usr/bin/ssh",
+      peers: [{ name, type: "local", collectDir: source }]
+    })
+    const into = (tool: string, argv: (target: string) => ReadonlyArray<string>) => () => {
+      const target = fresh(`${name}-${tool}`)
+      return { argv: argv(target), target }
+    }
+    return [
+      { name: "cedar-peer", prepare: into("cedar-peer", (t) => cedarPeer("stage-peer", "--config", config, "--peer", name, "--target", t)) },
+      { name: "cedar-python", skip: cedarPython, prepare: into("cedar-python", (t) => [PYTHON, CEDAR_DRIVER, "local-peer", name, source, t]) },
+      { name: "cp -p", prepare: into("cp", (t) => ["cp", "-pR", `${source}/.`, t]) },
+      { name: "rsync -a", skip: missing("rsync"), prepare: into("rsync", (t) => ["rsync", "-a", `${source}/`, `${t}/`]) }
+    ]
+  })(),
+  ratios: targets.ratios,
+  rssLimits: targets.rssLimits ?? []
+})
+
+const localPoolWorkload = (): Workload => {
+  const [peers, files, bytes] = SIZES.pool as [number, number, number]
+  const collectDirs = Array.from({ length: peers }, (_, i) => {
+    const dir = makeFiles(path.join(ROOT, "src", "local-pool", `peer${String(i + 1).padStart(2, "0")}`), files, bytes)
+    fs.writeFileSync(path.join(dir, "cback.collect"), "")
+    return dir
+  })
+  const resetIndicators = () => collectDirs.forEach((dir) => fs.rmSync(path.join(dir, "cback.stage"), { force: true }))
+  const pool = (tool: string, options?: ReadonlyArray<[string, string]>) => () => {
+    const run = fresh(`local-pool-${tool}`)
+    const stagingDir = path.join(run, "staging")
+    const workingDir = path.join(run, "work")
+    fs.mkdirSync(stagingDir)
+    fs.mkdirSync(workingDir)
+    const config = writeConfig(path.join(run, "cback3.conf"), {
+      workingDir,
+      stagingDir,
+      backupUser: LOCAL_USER,
+      rcpCommand: "/usr/bin/scp -B",
+      rshCommand: "/usr/bin/ssh",
+      ...(options === undefined ? {} : { options }),
+      peers: collectDirs.map((dir) => ({ name: path.basename(dir), type: "local" as const, collectDir: dir }))
+    })
+    return { config, stagingDir }
+  }
+  return {
+    name: "local-pool",
+    title: `local pool (\`stage\`): ${peers} peers × ${count(files)} files × ${size(bytes)} (${size(peers * files * bytes)})`,
+    files: peers * files,
+    bytes: peers * files * bytes,
+    runs,
+    tools: [
+      {
+        name: "cedar-peer stage",
+        prepare: () => {
+          const { config, stagingDir } = pool("cedar-peer")()
+          return { argv: cedarPeer("stage", "--config", config), target: stagingDir, after: resetIndicators }
+        }
+      },
+      {
+        name: "cedar-python stage",
+        skip: cedarPython,
+        prepare: () => {
+          const { config, stagingDir } = pool("cedar-python")()
+          return { argv: [PYTHON, CEDAR_DRIVER, "stage", config], target: stagingDir, after: resetIndicators }
+        }
+      },
+      {
+        name: "cp loop",
+        prepare: () => {
+          const target = fresh("local-pool-cp-loop")
+          const script = 'target=$1; shift; for c; do d="$target/${c##*/}"; mkdir "$d" && cp -pR "$c/." "$d" || exit 1; done'
+          return { argv: ["bash", "-c", script, "bash", target, ...collectDirs], target }
+        }
+      }
+    ],
+    ratios: [
+      { tool: "cedar-peer stage", versus: "cp loop", target: 1 },
+      { tool: "cedar-peer stage", versus: "cedar-python stage", target: 1 }
+    ],
+    rssLimits: []
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Remote: the loopback sshd of the tests; every peer is this machine, logged in to as cpremote
+
+interface Remote {
+  readonly server: SshServer
+  /** the backup user on both sides (as root, cedar-peer and Cedar copy as options.backupUser) */
+  readonly user: string
+  readonly uid: number
+  readonly gid: number
+  /** a client config: the harness's, plus `peerNN` host names for 127.0.0.1 */
+  readonly sshConfig: string
+  readonly rcp: string
+  readonly rcpLegacy: string
+  readonly rsh: string
+}
+
+const startRemote = async (): Promise<Remote | string> => {
+  if (process.getuid?.() !== 0) return "not root (the loopback sshd needs root)"
+  let server: SshServer
+  try {
+    server = await startSshd()
+  } catch (error) {
+    return `the loopback sshd did not start: ${error instanceof Error ? error.message : String(error)}`
+  }
+  const info = server.info
+  // The backup user copies as itself, so it needs a client key the harness's IdentityFile
+  // (<dir>/keys/%u/id_ed25519) finds; the remote user (a login shell, for Cedar's `su -c`) serves.
+  const keyDir = path.join(info.dir, "keys", info.remoteUser)
+  fs.mkdirSync(keyDir, { recursive: true, mode: 0o700 })
+  fs.copyFileSync(path.join(info.dir, "keys", "root", "id_ed25519"), path.join(keyDir, "id_ed25519"))
+  fs.chmodSync(path.join(keyDir, "id_ed25519"), 0o600)
+  fs.chownSync(path.join(keyDir, "id_ed25519"), info.remoteUid, info.remoteGid)
+  fs.chownSync(keyDir, info.remoteUid, info.remoteGid)
+  const sshConfig = path.join(ROOT, "ssh_config")
+  fs.writeFileSync(sshConfig, `Host peer*\n  HostName 127.0.0.1\n\n${fs.readFileSync(info.configFile, "utf8")}`, { mode: 0o644 })
+  return {
+    server,
+    user: info.remoteUser,
+    uid: info.remoteUid,
+    gid: info.remoteGid,
+    sshConfig,
+    rcp: `/usr/bin/scp -B -q -F ${sshConfig}`,
+    rcpLegacy: `/usr/bin/scp -B -q -O -F ${sshConfig}`,
+    rsh: `/usr/bin/ssh -F ${sshConfig}`
+  }
+}
+
+/**
+ * Does this build of cedar-peer stage with `transport: tar`? Asked by staging one file with the
+ * rcp command replaced by `/bin/false`: a build that ignores the option (or does not know it)
+ * fails, so "cedar-peer tar" can never silently time scp.
+ */
+const knowsTarTransport = (remote: Remote | string): string | undefined => {
+  if (typeof remote === "string") return remote
+  const run = fresh("probe-tar")
+  const collectDir = path.join(run, "collect")
+  makeFiles(collectDir, 1, 16)
+  chownTree(collectDir, remote.uid, remote.gid)
+  const target = path.join(run, "target")
+  fs.mkdirSync(target)
+  const config = writeConfig(path.join(run, "cback3.conf"), {
+    workingDir: run,
+    stagingDir: run,
+    backupUser: remote.user,
+    rcpCommand: "/bin/false",
+    rshCommand: remote.rsh,
+    options: [["transport", "tar"]],
+    peers: [{ name: "127.0.0.1", type: "remote", collectDir }]
+  })
+  const done = quiet(cedarPeer("stage-peer", "--config", config, "--peer", "127.0.0.1", "--target", target))
+  return done.status === 0 && staged(target).files === 1
+    ? undefined
+    : `this build does not stage with transport tar (${firstLine(done.stderr || done.stdout) || `exit ${done.status}`})`
+}
+
+const remoteSmallWorkload = (remote: Remote | string, tarTransport: string | undefined): Workload => {
+  const [files, bytes] = SIZES.remote as [number, number]
+  const base = {
+    name: "remote-small" as const,
+    title: `remote peer (\`stage-peer\`, scp SFTP mode unless named): ${count(files)} files × ${size(bytes)} (${size(files * bytes)})`,
+    files,
+    bytes: files * bytes,
+    runs,
+    ratios: [
+      { tool: "cedar-peer", versus: "scp", target: 1.05 },
+      { tool: "cedar-peer tar", versus: "scp", target: 0.5 },
+      { tool: "cedar-peer -O", versus: "scp -O" },
+      { tool: "cedar-peer", versus: "cedar-python" },
+      { tool: "ssh tar | tar x", versus: "scp" }
+    ],
+    rssLimits: []
+  }
+  if (typeof remote === "string") return { ...base, tools: [], skip: remote }
+  const host = "127.0.0.1"
+  const login = `${remote.user}@${host}`
+  const source = makeFiles(path.join(ROOT, "src", "remote-small"), files, bytes)
+  chownTree(source, remote.uid, remote.gid)
+  const owner = { uid: remote.uid, gid: remote.gid }
+  const cedar = (tool: string, rcpCommand: string, options?: ReadonlyArray<[string, string]>) => () => {
+    const run = fresh(`remote-small-${tool}`)
+    const target = path.join(run, "target")
+    const workingDir = path.join(run, "work")
+    fs.mkdirSync(target, { mode: 0o755 })
+    fs.mkdirSync(workingDir, { mode: 0o755 })
+    const config = writeConfig(path.join(run, "cback3.conf"), {
+      workingDir,
+      stagingDir: run,
+      backupUser: remote.user,
+      rcpCommand,
+      rshCommand: remote.rsh,
+      ...(options === undefined ? {} : { options }),
+      peers: [{ name: host, type: "remote", collectDir: source }]
+    })
+    return { argv: cedarPeer("stage-peer", "--config", config, "--peer", host, "--target", target), target }
+  }
+  const plain = (tool: string, argv: (target: string) => ReadonlyArray<string>) => () => {
+    const target = fresh(`remote-small-${tool}`)
+    return { argv: argv(target), target }
+  }
+  return {
+    ...base,
+    tools: [
+      { name: "cedar-peer", prepare: cedar("cedar-peer", remote.rcp) },
+      { name: "cedar-peer -O", prepare: cedar("cedar-peer-O", remote.rcpLegacy) },
+      { name: "cedar-peer tar", skip: tarTransport, prepare: cedar("cedar-peer-tar", remote.rcp, [["transport", "tar"]]) },
+      {
+        name: "cedar-python",
+        skip: cedarPython,
+        prepare: () => {
+          // Cedar copies as the backup user into the target and working dir: both are its own
+          const target = fresh("remote-small-cedar-python", owner)
+          const workingDir = fresh("remote-small-cedar-python-work", owner)
+          return { argv: [PYTHON, CEDAR_DRIVER, "remote-peer", host, source, target, workingDir, remote.user, remote.user, remote.rcp], target }
+        }
+      },
+      { name: "scp", prepare: plain("scp", (t) => ["/usr/bin/scp", "-B", "-q", "-F", remote.sshConfig, `${login}:${source}/*`, `${t}/`]) },
+      { name: "scp -O", prepare: plain("scp-O", (t) => ["/usr/bin/scp", "-B", "-q", "-O", "-F", remote.sshConfig, `${login}:${source}/*`, `${t}/`]) },
+      {
+        name: "rsync -e ssh",
+        skip: missing("rsync"),
+        prepare: plain("rsync", (t) => ["rsync", "-a", "-e", `/usr/bin/ssh -F ${remote.sshConfig}`, `${login}:${source}/`, `${t}/`])
+      },
+      {
+        name: "ssh tar | tar x",
+        prepare: plain("ssh-tar", (t) => [
+          "bash",
+          "-c",
+          'set -o pipefail; /usr/bin/ssh -F "$1" "$2" tar cf - -C "$3" . | tar xf - -C "$4"',
+          "bash",
+          remote.sshConfig,
+          login,
+          source,
+          t
+        ])
+      }
+    ]
+  }
+}
+
+const remotePoolWorkload = (remote: Remote | string, tarTransport: string | undefined): Workload => {
+  const [peers, files, bytes] = SIZES.remotePool as [number, number, number]
+  const base = {
+    name: "remote-pool" as const,
+    title: `remote pool (\`stage\`, indicators checked and written): ${peers} peers × ${count(files)} files × ${size(bytes)} (${
+      size(peers * files * bytes)
+    })`,
+    files: peers * files,
+    bytes: peers * files * bytes,
+    runs,
+    ratios: [
+      { tool: "cedar-peer stage", versus: "cedar-python stage", target: 0.2 },
+      { tool: "cedar-peer stage tar", versus: "cedar-python stage" },
+      { tool: "cedar-peer stage", versus: "cedar-peer stage -c 1" },
+      { tool: "cedar-peer stage", versus: "scp loop, 1 master" },
+      { tool: "ssh tar, all peers", versus: "cedar-python stage" }
+    ],
+    rssLimits: []
+  }
+  if (typeof remote === "string") return { ...base, tools: [], skip: remote }
+  const names = Array.from({ length: peers }, (_, i) => `peer${String(i + 1).padStart(2, "0")}`)
+  const sourceRoot = path.join(ROOT, "src", "remote-pool")
+  const collectDirs = names.map((name) => {
+    const dir = makeFiles(path.join(sourceRoot, name), files, bytes)
+    fs.writeFileSync(path.join(dir, "cback.collect"), "")
+    return dir
+  })
+  chownTree(sourceRoot, remote.uid, remote.gid)
+  const owner = { uid: remote.uid, gid: remote.gid }
+  const resetIndicators = () => collectDirs.forEach((dir) => fs.rmSync(path.join(dir, "cback.stage"), { force: true }))
+  const stage = (tool: string, driver: (config: string) => ReadonlyArray<string>, options?: ReadonlyArray<[string, string]>) => () => {
+    const run = fresh(`remote-pool-${tool}`)
+    const stagingDir = path.join(run, "staging")
+    fs.mkdirSync(stagingDir)
+    // Cedar fetches the collect indicator into the working dir as the backup user: its own dir
+    const workingDir = fresh(`remote-pool-${tool}-work`, tool === "cedar-python" ? owner : undefined)
+    const config = writeConfig(path.join(run, "cback3.conf"), {
+      workingDir,
+      stagingDir,
+      backupUser: remote.user,
+      rcpCommand: remote.rcp,
+      rshCommand: remote.rsh,
+      ...(options === undefined ? {} : { options }),
+      peers: names.map((name, i) => ({ name, type: "remote" as const, collectDir: collectDirs[i]! }))
+    })
+    return { argv: driver(config), target: stagingDir, after: resetIndicators }
+  }
+  // What Cedar does per peer (fetch the collect indicator, copy, push the stage indicator), with
+  // plain scp over one ControlMaster connection for all peers.
+  const scpLoop = [
+    "set -e",
+    'cfg=$1 host=$2 work=$3 target=$4; shift 4',
+    'cm="$work/cm"',
+    'scp="/usr/bin/scp -B -q -F $cfg -o ControlPath=$cm"',
+    '/usr/bin/ssh -F "$cfg" -o ControlMaster=yes -o ControlPath="$cm" -o ControlPersist=yes -f -N "$host" >"$work/master.log" 2>&1',
+    'trap \'/usr/bin/ssh -F "$cfg" -o ControlPath="$cm" -O exit "$host" 2>/dev/null\' EXIT',
+    ': >"$work/cback.stage"',
+    'for c; do',
+    '  $scp "$host:$c/cback.collect" "$work/"',
+    '  mkdir "$target/${c##*/}"',
+    '  $scp "$host:$c/*" "$target/${c##*/}/"',
+    '  $scp "$work/cback.stage" "$host:$c/"',
+    "done"
+  ].join("\n")
+  return {
+    ...base,
+    tools: [
+      { name: "cedar-peer stage", prepare: stage("cedar-peer", (config) => cedarPeer("stage", "--config", config)) },
+      // one peer at a time, as Cedar does: what the parallel pool gains
+      {
+        name: "cedar-peer stage -c 1",
+        prepare: stage("cedar-peer-c1", (config) => cedarPeer("stage", "--concurrency", "1", "--config", config))
+      },
+      {
+        name: "cedar-peer stage tar",
+        skip: tarTransport,
+        prepare: stage("cedar-peer-tar", (config) => cedarPeer("stage", "--config", config), [["transport", "tar"]])
+      },
+      { name: "cedar-python stage", skip: cedarPython, prepare: stage("cedar-python", (config) => [PYTHON, CEDAR_DRIVER, "stage", config]) },
+      {
+        name: "scp loop, 1 master",
+        prepare: () => {
+          const target = fresh("remote-pool-scp-loop")
+          const work = fresh("remote-pool-scp-loop-work")
+          return {
+            argv: ["bash", "-c", scpLoop, "bash", remote.sshConfig, `${remote.user}@peer01`, work, target, ...collectDirs],
+            target,
+            after: resetIndicators
+          }
+        }
+      },
+      {
+        name: "ssh tar, all peers",
+        prepare: () => {
+          const target = fresh("remote-pool-ssh-tar")
+          return {
+            argv: [
+              "bash",
+              "-c",
+              'set -o pipefail; cfg=$1 host=$2 root=$3 target=$4; shift 4; /usr/bin/ssh -F "$cfg" "$host" tar cf - -C "$root" "$@" | tar xf - -C "$target"',
+              "bash",
+              remote.sshConfig,
+              `${remote.user}@peer01`,
+              sourceRoot,
+              target,
+              ...names
+            ],
+            target
+          }
+        }
+      }
+    ]
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Running and reporting
+
+interface ToolResult {
+  readonly name: string
+  readonly skip?: string | undefined
+  readonly samples: Array<Sample>
+}
+
+interface WorkloadResult {
+  readonly workload: Workload
+  readonly tools: ReadonlyArray<ToolResult>
+  readonly load: { readonly before: string; readonly after: string }
+}
+
+const ok = (tool: ToolResult) => tool.samples.filter((s) => s.error === undefined)
+const medianOf = (tool: ToolResult | undefined): number | undefined => {
+  if (tool === undefined || tool.skip !== undefined) return undefined
+  const good = ok(tool)
+  return good.length === 0 || good.length < tool.samples.length ? undefined : median(good.map((s) => s.seconds))
+}
+const peakOf = (tool: ToolResult): number | undefined => {
+  const values = tool.samples.map((s) => s.rssKiB).filter((v): v is number => v !== undefined)
+  return values.length === 0 ? undefined : Math.max(...values)
+}
+const loadNow = () => os.loadavg()[0]!.toFixed(2)
+
+const runWorkload = (workload: Workload): WorkloadResult => {
+  const before = loadNow()
+  const results: Array<ToolResult> = workload.tools.map((tool) => ({ name: tool.name, skip: tool.skip, samples: [] }))
+  const active = workload.tools.map((tool, i) => ({ tool, result: results[i]! })).filter(({ tool }) => tool.skip === undefined)
+  for (let run = 0; run < workload.runs; run++) {
+    // rotate the order each run, so no tool always runs right after the same neighbour
+    const order = active.map((_, i) => active[(i + run) % active.length]!)
+    for (const { tool, result } of order) {
+      const prepared = tool.prepare()
+      spawnSync("sync") // write-back of the previous run's files is not charged to this one
+      const sample = timed(prepared.argv, { rssFile })
+      let error = sample.error
+      if (error === undefined && prepared.target !== undefined) {
+        const got = staged(prepared.target)
+        if (got.files !== workload.files || got.bytes !== workload.bytes) {
+          error = `staged ${count(got.files)} files, ${count(got.bytes)} bytes; expected ${count(workload.files)}, ${count(workload.bytes)}`
+        }
+      }
+      prepared.after?.()
+      // big files: free the disk now (few names, so no slow-create aftermath)
+      if (prepared.target !== undefined && workload.name === "local-big") fs.rmSync(prepared.target, { recursive: true, force: true })
+      result.samples.push({ ...sample, error })
+      process.stderr.write(
+        `  ${workload.name} run ${run + 1}/${workload.runs} ${tool.name}: ${sample.seconds.toFixed(2)} s${error === undefined ? "" : ` FAILED ${error}`}\n`
+      )
+    }
+  }
+  return { workload, tools: results, load: { before, after: loadNow() } }
+}
+
+interface RatioLine {
+  readonly label: string
+  readonly value: number | undefined
+  readonly target: number | undefined
+  readonly verdict: "PASS" | "FAIL" | "info" | "n/a"
+}
+
+const ratioLines = (result: WorkloadResult): Array<RatioLine> => {
+  const byName = new Map(result.tools.map((t) => [t.name, t]))
+  const lines: Array<RatioLine> = []
+  for (const ratio of result.workload.ratios) {
+    const a = medianOf(byName.get(ratio.tool))
+    const b = medianOf(byName.get(ratio.versus))
+    const value = a !== undefined && b !== undefined && b > 0 ? a / b : undefined
+    const verdict = value === undefined ? "n/a" : ratio.target === undefined ? "info" : value <= ratio.target ? "PASS" : "FAIL"
+    lines.push({ label: `${ratio.tool} / ${ratio.versus}`, value, target: ratio.target, verdict })
+  }
+  for (const limit of result.workload.rssLimits) {
+    const tool = byName.get(limit.tool)
+    const peak = tool === undefined || tool.skip !== undefined ? undefined : peakOf(tool)
+    const value = peak === undefined ? undefined : megabytes(peak)
+    lines.push({
+      label: `${limit.tool} peak RSS (MB)`,
+      value,
+      target: limit.maxMB,
+      verdict: value === undefined ? "n/a" : value <= limit.maxMB ? "PASS" : "FAIL"
+    })
+  }
+  return lines
+}
+
+/** One workload as rows of cells: tool, median, min–max, MiB/s, files/s, peak RSS, note. */
+const rows = (result: WorkloadResult): Array<Array<string>> =>
+  result.tools.map((tool) => {
+    if (tool.skip !== undefined) return [tool.name, "—", "—", "—", "—", "—", `skipped: ${tool.skip}`]
+    const failed = tool.samples.filter((s) => s.error !== undefined)
+    const seconds = ok(tool).map((s) => s.seconds)
+    const m = medianOf(tool)
+    const peak = peakOf(tool)
+    const w = result.workload
+    return [
+      tool.name,
+      m === undefined ? "—" : m.toFixed(3),
+      seconds.length === 0 ? "—" : `${Math.min(...seconds).toFixed(3)}–${Math.max(...seconds).toFixed(3)}`,
+      m === undefined || w.bytes === 0 ? "—" : (w.bytes / MiB / m).toFixed(1),
+      m === undefined || w.files === 0 ? "—" : w.files / m < 100 ? (w.files / m).toFixed(1) : count(w.files / m),
+      peak === undefined ? "—" : `${megabytes(peak).toFixed(0)} MB`,
+      failed.length === 0 ? "" : `FAILED ${failed.length}/${tool.samples.length}: ${failed[0]!.error}`
+    ]
+  })
+
+const HEAD = ["tool", "median s", "min–max s", "MiB/s", "files/s", "peak RSS", ""]
+
+const textTable = (table: Array<Array<string>>): string => {
+  const widths = HEAD.map((_, c) => Math.max(...[HEAD, ...table].map((row) => row[c]!.length)))
+  return [HEAD, ...table].map((row) => row.map((cell, c) => (c === 0 || c === 6 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join("  ").trimEnd()).join("\n")
+}
+
+const ratioText = (line: RatioLine) =>
+  `${line.label.padEnd(52)} ${line.value === undefined ? "   —  " : line.value.toFixed(2).padStart(6)}  ${
+    line.target === undefined ? "".padEnd(13) : `target ≤ ${line.target.toFixed(2)}`.padEnd(13)
+  }  ${line.verdict}`
+
+const printWorkload = (result: WorkloadResult) => {
+  const w = result.workload
+  console.log(`\n== ${w.name}: ${w.title}`)
+  if (w.skip !== undefined) {
+    console.log(`   skipped: ${w.skip}`)
+    return
+  }
+  console.log(`   ${w.runs} run(s) per tool, load average ${result.load.before} → ${result.load.after}`)
+  console.log(textTable(rows(result)).replace(/^/gm, "   "))
+  for (const line of ratioLines(result)) console.log(`   ${ratioText(line)}`)
+}
+
+const markdown = (results: ReadonlyArray<WorkloadResult>, finished: string): string => {
+  const out: Array<string> = []
+  out.push(`# cedar-peer benchmark, ${machine.date.slice(0, 10)}`, "")
+  out.push("Written by `npm run bench`; medians of the runs, every run into a fresh target dir.", "")
+  if (args.note !== undefined) out.push(args.note, "")
+  const busiest = Math.max(...results.map((r) => Number(r.load.before)), ...results.map((r) => Number(r.load.after)))
+  if (busiest > os.cpus().length) {
+    out.push(
+      `The 1-minute load average reached ${busiest.toFixed(1)} on ${os.cpus().length} cores: other processes competed for the CPU ` +
+        "during this run, so the times are longer and the ratios rougher than on a quiet machine.",
+      ""
+    )
+  }
+  out.push("| | |", "|---|---|")
+  for (const [key, value] of Object.entries({ ...machine, loadAfter: finished })) out.push(`| ${key} | ${String(value).replace(/\|/g, "\\|")} |`)
+  for (const result of results) {
+    const w = result.workload
+    out.push("", `## ${w.name}: ${w.title}`, "")
+    if (w.skip !== undefined) {
+      out.push(`Skipped: ${w.skip}`)
+      continue
+    }
+    out.push(`${w.runs} run(s) per tool; load average (1 min) ${result.load.before} before, ${result.load.after} after.`, "")
+    out.push(`| ${HEAD.slice(0, 6).join(" | ")} | note |`, `|${HEAD.map((_, i) => (i === 0 || i === 6 ? "---" : "---:")).join("|")}|`)
+    for (const row of rows(result)) out.push(`| ${row.map((cell) => cell.replace(/\|/g, "\\|")).join(" | ")} |`)
+    out.push("", "| ratio | value | target | |", "|---|---:|---|---|")
+    for (const line of ratioLines(result)) {
+      out.push(`| ${line.label} | ${line.value === undefined ? "—" : line.value.toFixed(2)} | ${line.target === undefined ? "" : `≤ ${line.target}`} | ${line.verdict} |`)
+    }
+  }
+  return `${out.join("\n")}\n`
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const main = async () => {
+  let remote: Remote | string = "not selected"
+  const results: Array<WorkloadResult> = []
+  try {
+    console.log(`cedar-peer benchmark: ${machine.cpu}, ${machine.os}, node ${machine.node}, ${machine.openssh}`)
+    console.log(`runs ${runs}${quick ? " (quick: small sizes, nothing worth keeping)" : ""}, load average ${machine.loadBefore}, scratch ${ROOT}`)
+    if (!fs.existsSync(GNU_TIME)) console.log(`${GNU_TIME} is missing: no peak RSS (apt-get install time)`)
+    const wantsRemote = selected("remote-small") || selected("remote-pool")
+    if (wantsRemote) remote = await startRemote()
+    const tarTransport = wantsRemote ? knowsTarTransport(remote) : "not selected"
+    const plan: Array<[WorkloadName, () => Workload]> = [
+      ["startup", startupWorkload],
+      ["local-small", () =>
+        localPeerWorkload("local-small", "local peer (`stage-peer`)", SIZES.small[0]!, SIZES.small[1]!, {
+          ratios: [{ tool: "cedar-peer", versus: "cp -p", target: 1 }, { tool: "cedar-peer", versus: "cedar-python", target: 1 }, {
+            tool: "rsync -a",
+            versus: "cp -p"
+          }]
+        })],
+      ["local-pool", localPoolWorkload],
+      ["local-many", () =>
+        localPeerWorkload("local-many", "local peer, many tiny files (`stage-peer`)", SIZES.many[0]!, SIZES.many[1]!, {
+          ratios: [{ tool: "cedar-peer", versus: "cp -p", target: 2 }, { tool: "cedar-peer", versus: "cedar-python" }],
+          rssLimits: [{ tool: "cedar-peer", maxMB: 120 }]
+        })],
+      ["local-big", () =>
+        localPeerWorkload("local-big", "local peer, big files (`stage-peer`)", SIZES.big[0]!, SIZES.big[1]!, {
+          ratios: [{ tool: "cedar-peer", versus: "cp -p", target: 1.1 }, { tool: "cedar-peer", versus: "cedar-python" }]
+        })],
+      ["remote-small", () => remoteSmallWorkload(remote, tarTransport)],
+      ["remote-pool", () => remotePoolWorkload(remote, tarTransport)]
+    ]
+    for (const [name, make] of plan) {
+      if (!selected(name)) continue
+      process.stderr.write(`preparing ${name}…\n`)
+      const workload = make()
+      const result = workload.skip === undefined ? runWorkload(workload) : { workload, tools: [], load: { before: loadNow(), after: loadNow() } }
+      results.push(result)
+      printWorkload(result)
+    }
+    const finished = os.loadavg().map((l) => l.toFixed(2)).join(" ")
+    const verdicts = results.flatMap((r) => ratioLines(r).filter((l) => l.target !== undefined).map((l) => ({ ...l, workload: r.workload.name })))
+    console.log(`\n== targets (load average now ${finished})`)
+    for (const line of verdicts) console.log(`   ${line.workload.padEnd(13)} ${ratioText(line)}`)
+    const failed = verdicts.filter((l) => l.verdict !== "PASS").length
+    console.log(failed === 0 ? "   every target met" : `   ${failed} of ${verdicts.length} targets not met (or not measured)`)
+    if (args.out !== undefined) {
+      const file = path.resolve(args.out)
+      fs.mkdirSync(path.dirname(file), { recursive: true })
+      fs.writeFileSync(file, markdown(results, finished))
+      const json = file.replace(/\.md$/, "") + ".json"
+      fs.writeFileSync(
+        json,
+        `${
+          JSON.stringify(
+            {
+              machine: { ...machine, loadAfter: finished },
+              workloads: results.map((r) => ({
+                name: r.workload.name,
+                title: r.workload.title,
+                files: r.workload.files,
+                bytes: r.workload.bytes,
+                skip: r.workload.skip,
+                load: r.load,
+                tools: r.tools,
+                ratios: ratioLines(r)
+              }))
+            },
+            null,
+            2
+          )
+        }\n`
+      )
+      console.log(`\nwrote ${path.relative(process.cwd(), file)} and ${path.relative(process.cwd(), json)}`)
+    }
+  } finally {
+    if (typeof remote !== "string") await remote.server.stop()
+    if (args.keep) console.log(`kept ${ROOT}`)
+    else spawnSync("rm", ["-rf", "--one-file-system", "--", ROOT])
+  }
+}
+
+await main()
