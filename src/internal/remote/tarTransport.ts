@@ -4,7 +4,7 @@
 // file with a plain name and stopping the transfer the moment a limit is passed.
 import type { Duration } from "effect"
 import { Effect, Stream } from "effect"
-import * as tar from "tar-stream"
+import type * as tar from "tar-stream"
 import type { StageOptions } from "../../Peer.js"
 import { EntryKind, showName } from "../../Peer.js"
 import { CopyFailed, LimitExceeded, UnsupportedEntry } from "../../PeerError.js"
@@ -72,7 +72,9 @@ export const unpack = async (
   const collectDir = `${peer.remoteUser}@${peer.name}:${peer.collectDir}`
   const refuse = (name: FileName, kind: Kind) =>
     new Refused(new UnsupportedEntry({ peer: peer.name, collectDir, entries: [{ name: showName(name), kind }] }))
-  const extract = tar.extract({ filenameEncoding: "latin1" } as Parameters<typeof tar.extract>[0])
+  // loaded on first use: only peers on the tar transport need it, and the CLI starts without it
+  const { extract: makeExtract } = await import("tar-stream")
+  const extract = makeExtract({ filenameEncoding: "latin1" } as Parameters<typeof makeExtract>[0])
   // errors are read from the iteration below; a listener keeps a late one from crashing the process
   extract.on("error", () => {})
   const feeding = (async () => {
