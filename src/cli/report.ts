@@ -87,6 +87,13 @@ export const stageJson = (summary: StageSummary) => ({
   }))
 })
 
+// One line per peer. A failed peer's message (which may carry every line a copy printed) was
+// logged on stderr when the peer ended: the table names the error instead of printing it again.
+const firstLine = (text: string): string => {
+  const lines = text.split(/\r?\n/).filter((line) => line.trim() !== "")
+  return lines.length > 1 ? `${lines[0]} …` : (lines[0] ?? "")
+}
+
 /** The stage summary for people. */
 export const stageText = (summary: StageSummary): string => {
   const rows = summary.peers.map((p) => [
@@ -95,7 +102,9 @@ export const stageText = (summary: StageSummary): string => {
     p.status,
     String(p.files),
     formatBytes(p.bytes),
-    [p.ignored ? "(ignored)" : "", p.error ? `${p.error._tag}: ${p.error.message}` : p.reason ?? ""].filter(Boolean).join(" ")
+    [p.ignored ? "(ignored)" : "", p.error ? `${p.error._tag} (message on stderr)` : firstLine(p.reason ?? "")]
+      .filter(Boolean)
+      .join(" ")
   ])
   const staged = summary.peers.filter((p) => p.status === "staged").length
   const files = summary.peers.reduce((n, p) => n + p.files, 0)
