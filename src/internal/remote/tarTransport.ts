@@ -83,8 +83,13 @@ export const unpack = async (
         if (signal.aborted || extract.destroyed) return
         if (!extract.write(chunk)) {
           await new Promise<void>((resolve) => {
-            extract.once("drain", resolve)
-            extract.once("close", resolve)
+            const done = () => {
+              extract.off("drain", done)
+              extract.off("close", done)
+              resolve()
+            }
+            extract.on("drain", done)
+            extract.on("close", done)
           })
         }
       }
