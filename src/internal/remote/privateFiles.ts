@@ -2,9 +2,8 @@
 // there while a copy runs, and a file created there exclusively. Names are
 // bytes (Buffer paths), nothing is followed. The directory is this run's private one: made by
 // root, mode 0700, and (for scp) taken back from the copy's user before anything is trusted.
-import { constants } from "node:fs"
-import type { FileHandle } from "node:fs/promises"
-import { lstat, open, readdir } from "node:fs/promises"
+import { constants, openSync, writeSync } from "node:fs"
+import { lstat, readdir } from "node:fs/promises"
 import type { FileName } from "../../StagingDisk.js"
 
 /** The path of `name` in `dir`, as bytes. */
@@ -25,9 +24,19 @@ export const usage = async (dir: string): Promise<{ readonly files: number; read
   return { files: names.length, bytes }
 }
 
-/** Creates `name` in `dir`: must not exist yet, never through a link, readable by root alone. */
-export const createExclusive = (dir: string, name: FileName): Promise<FileHandle> =>
-  open(pathOf(dir, name), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600)
+/**
+ * Creates `name` in `dir`: must not exist yet, never through a link, readable by root alone. A
+ * descriptor, written synchronously: for the many small files of a backup, a thread-pool round
+ * trip per call costs more than the write itself.
+ */
+export const createExclusive = (dir: string, name: FileName): number =>
+  openSync(pathOf(dir, name), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600)
+
+/** Writes all of `chunk` to `fd`. */
+export const writeAll = (fd: number, chunk: Uint8Array): void => {
+  let written = 0
+  while (written < chunk.length) written += writeSync(fd, chunk, written, chunk.length - written)
+}
 
 /** The errno code of a node:fs failure, when there is one. */
 export const codeOf = (error: unknown): string | undefined =>

@@ -3,6 +3,7 @@
 // (as root) into its private directory, entry by entry, refusing anything that is not a regular
 // file with a plain name and stopping the transfer the moment a limit is passed.
 import type { Duration } from "effect"
+import { closeSync, fchmodSync } from "node:fs"
 import { Effect, Stream } from "effect"
 import type * as tar from "tar-stream"
 import type { StageOptions } from "../../Peer.js"
@@ -15,7 +16,7 @@ import { quoteWord } from "../shellWords.js"
 import { remoteCommandArgv } from "./argv.js"
 import type { RemoteContext } from "./context.js"
 import { isLandableName } from "./landing.js"
-import { codeOf, createExclusive, messageOf } from "./privateFiles.js"
+import { codeOf, createExclusive, messageOf, writeAll } from "./privateFiles.js"
 
 /**
  * What runs on the peer after `cd` into the collect dir: regular files and links to regular files
@@ -117,24 +118,29 @@ export const unpack = async (
           new LimitExceeded({ peer: peer.name, limit: "maxBytes", max: options.maxBytes, value: bytes + header.size })
         )
       }
-      const file = await createExclusive(dir, name).catch((error: unknown) => {
+      let file: number
+      try {
+        file = createExclusive(dir, name)
+      } catch (error) {
         if (codeOf(error) === "EEXIST") throw refuse(name, "UnexpectedName")
         throw new Refused(diskFull(peer, dir, error))
-      })
+      }
       try {
         for await (const chunk of entry as AsyncIterable<Uint8Array>) {
           bytes += chunk.length
           if (options.maxBytes !== undefined && bytes > options.maxBytes) {
             throw new Refused(new LimitExceeded({ peer: peer.name, limit: "maxBytes", max: options.maxBytes, value: bytes }))
           }
-          await file.write(chunk).catch((error: unknown) => {
+          try {
+            writeAll(file, chunk)
+          } catch (error) {
             throw new Refused(diskFull(peer, dir, error))
-          })
+          }
         }
         // as scp gives a new file its source's permission bits (under root's usual umask 022)
-        await file.chmod(header.mode & 0o755)
+        fchmodSync(file, header.mode & 0o755)
       } finally {
-        await file.close()
+        closeSync(file)
       }
       options.onProgress?.({ phase: "copying", files, bytes })
     }
