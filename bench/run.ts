@@ -82,7 +82,9 @@ const ROOT = fs.mkdtempSync(path.join(os.tmpdir(), "cedar-bench-"))
 fs.chmodSync(ROOT, 0o755) // the backup user (remote copies run as it) must reach the dirs below
 let serial = 0
 const fresh = (label: string, owner?: { readonly uid: number; readonly gid: number }): string => {
-  const dir = path.join(ROOT, "runs", `${String(++serial).padStart(4, "0")}-${label.replace(/[^A-Za-z0-9.-]+/g, "_")}`)
+  // short names: cedar-peer puts its ssh control sockets under the working dir, and a socket path
+  // may not exceed ~100 bytes
+  const dir = path.join(ROOT, "r", `${String(++serial).padStart(4, "0")}-${label.replace(/[^A-Za-z0-9.-]+/g, "_")}`)
   fs.mkdirSync(dir, { recursive: true, mode: 0o755 })
   fs.chmodSync(dir, 0o755)
   if (owner !== undefined) fs.chownSync(dir, owner.uid, owner.gid)

@@ -6,6 +6,7 @@
 //   node scripts/build.mjs             always build
 //   node scripts/build.mjs --if-stale  build only when a source is newer than the last build
 //                                      (so `npm start` and `npm test` do not rebuild for nothing)
+//   node scripts/build.mjs --check     print "fresh" or "stale" and build nothing
 import { spawnSync } from "node:child_process"
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { dirname, join } from "node:path"
@@ -29,7 +30,12 @@ const newestInput = () => {
   return newest
 }
 
-if (process.argv.includes("--if-stale") && existsSync(stamp) && statSync(stamp).mtimeMs >= newestInput()) process.exit(0)
+const fresh = () => existsSync(stamp) && statSync(stamp).mtimeMs >= newestInput()
+if (process.argv.includes("--check")) {
+  console.log(fresh() ? "fresh" : "stale")
+  process.exit(0)
+}
+if (process.argv.includes("--if-stale") && fresh()) process.exit(0)
 
 const started = Date.now()
 rmSync(at("dist"), { recursive: true, force: true })

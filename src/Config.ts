@@ -481,10 +481,30 @@ interface Issue {
 
 const REMOTE_ONLY = new Set(["backupUser", "rcpCommand", "rshCommand", "cbackCommand", "managed", "managedActions", "transport", "connectionSharing"])
 
+// How each decoded pool was written, so that later checks (Validate) can name a place in the file
+// in its own vocabulary. Kept beside the model rather than in it: the model is the same whatever
+// the file looked like.
+const origins = new WeakMap<PoolConfig, { readonly format: Format; readonly stagePeers: boolean }>()
+
 const location = (format: Format, path: Path): string => {
   if (path.length === 0) return "document"
   if (format === "xml") return xmlLocation(path)
   return path.reduce<string>((out, key) => (typeof key === "number" ? `${out}[${key}]` : out === "" ? String(key) : `${out}.${String(key)}`), "")
+}
+
+/**
+ * Names a place of a decoded pool in the vocabulary of the file it came from:
+ * `location(pool, ["options", "workingDir"])` is `options.working_dir` for a `cback3.conf` and
+ * `options.workingDir` for JSON; `["peers", i, ...]` is the `i`th peer of `pool.peers`, in the
+ * list it was read from (`peers.peer[i]` or `stage.peer[i]` in XML). For a pool that was not
+ * decoded here (built or copied by hand), the format follows the source's name as in `load`.
+ *
+ * @since 0.2.0
+ * @category accessors
+ */
+export const locate = (pool: PoolConfig, path: ReadonlyArray<PropertyKey>): string => {
+  const origin = origins.get(pool) ?? { format: pool.source.toLowerCase().endsWith(".json") ? "json" : "xml", stagePeers: false }
+  return location(origin.format, path[0] === "peers" && origin.stagePeers ? ["stage", ...path] : path)
 }
 
 const issueMessage = (format: Format, issue: ParseResult.ArrayFormatterIssue, localPeer: boolean): string => {
@@ -620,7 +640,9 @@ const decodePool = (format: Format, raw: unknown, source: string): Either.Either
       })
     }
     if (issues.length === 0 && options !== undefined && stage !== undefined) {
-      return Either.right({ source, options, stagingDir: stage.stagingDir, peers: effective.filter((p) => p !== undefined) })
+      const pool: PoolConfig = { source, options, stagingDir: stage.stagingDir, peers: effective.filter((p) => p !== undefined) }
+      origins.set(pool, { format, stagePeers: effective === stagePeers })
+      return Either.right(pool)
     }
   }
   return Either.left(new ConfigError({ path: source, problems: issues.map((i) => `${location(format, i.path)}: ${i.message}`) }))

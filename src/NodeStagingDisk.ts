@@ -292,7 +292,7 @@ export const make = (): StagingDiskService => {
         )
     ).pipe(Effect.map(({ directory }) => directory))
 
-  const list = (directory: Directory) =>
+  const list: StagingDiskService["list"] = (directory, options) =>
     Effect.try({
       try: () => {
         fdOf(directory)
@@ -301,7 +301,9 @@ export const make = (): StagingDiskService => {
           let type = typeOfStats(entry)
           // file systems that do not fill d_type: look without following
           if (type === "Unknown") type = blockerType(pathIn(directory, entry.name))
-          return { name: entry.name, type }
+          if (options?.sizes !== true || type !== "File") return { name: entry.name, type }
+          const stats = step("stat", shownIn(directory, entry.name), () => NFS.lstatSync(pathIn(directory, entry.name)))
+          return { name: entry.name, type: typeOfStats(stats), size: stats.size }
         })
       },
       catch: (error) => diskError("list", directory.shown, error)
@@ -418,7 +420,7 @@ export const make = (): StagingDiskService => {
         try {
           await copyOne(index, buffer)
         } catch (error) {
-          failure ??= { error }
+          failure ??= { error: error instanceof DiskError ? new DiskError({ ...error, entry: names[index]! }) : error }
           return
         }
         count += 1
@@ -505,7 +507,11 @@ export const make = (): StagingDiskService => {
     Effect.try({
       try: () => {
         for (const name of names) {
-          step("rename", shownIn(to, name), () => NFS.renameSync(pathIn(from, name), pathIn(to, name)))
+          try {
+            NFS.renameSync(pathIn(from, name), pathIn(to, name))
+          } catch (error) {
+            throw new DiskError({ ...diskError("rename", shownIn(to, name), error), entry: name })
+          }
         }
       },
       catch: (error) => diskError("rename", to.shown, error)

@@ -6,8 +6,10 @@
  * @since 0.1.0
  */
 import { FileSystem, Path } from "@effect/platform"
-import { Clock, Effect, Option, Schema } from "effect"
+import { Clock, Effect, Option, Runtime, Schema } from "effect"
+import * as Config from "./Config.js"
 import type { PeerConfig, PoolConfig } from "./Config.js"
+import { locate } from "./Config.js"
 import { type LocalPeer, LocalPeers, make as makeLocalPeer } from "./LocalPeer.js"
 import type { FailureMode, IndicatorStatus, Ownership, StageOptions, StageReport } from "./Peer.js"
 import { ActionName, DEF_COLLECT_INDICATOR, DEF_STAGE_INDICATOR } from "./Peer.js"
@@ -25,8 +27,11 @@ import {
   type UnsupportedEntry,
   type VerificationFailed
 } from "./PeerError.js"
+import * as Manifest from "./Manifest.js"
 import { make as makeRemotePeer, type RemotePeer, RemotePeers } from "./RemotePeer.js"
+import { StagingDisk } from "./StagingDisk.js"
 import { SystemUsers } from "./SystemUsers.js"
+import * as Validate from "./Validate.js"
 
 /**
  * A peer value of either kind.
@@ -56,15 +61,42 @@ export interface ErrorSummary {
 export interface PeerStageResult {
   readonly name: string
   readonly type: "local" | "remote"
-  readonly status: "staged" | "not-ready" | "unreachable" | "failed"
+  /** `interrupted`: the run was stopped (SIGINT, SIGTERM) before this peer was done */
+  readonly status: "staged" | "not-ready" | "unreachable" | "failed" | "interrupted"
   readonly files: number
   readonly bytes: number
   /** whether a failure (or not being ready) is ignored by the peer's failure mode */
   readonly ignored: boolean
   readonly error?: ErrorSummary
-  /** why the peer was not ready or unreachable, when known */
+  /** why the peer was not staged: present for every status but `staged` */
   readonly reason?: string
 }
+
+/**
+ * What a peer is doing, as reported while it is staged.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type PeerPhase = "checking" | "connecting" | "copying" | "verifying" | "committing" | "indicator"
+
+/**
+ * What happens during a stage run, peer by peer, as it happens: for live displays and logs.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type PoolEvent =
+  | { readonly _tag: "PeerStarted"; readonly name: string; readonly type: "local" | "remote" }
+  | {
+    readonly _tag: "PeerProgress"
+    readonly name: string
+    readonly phase: PeerPhase
+    readonly files?: number
+    readonly bytes?: number
+  }
+  | { readonly _tag: "PeerRetrying"; readonly name: string; readonly attempt: number; readonly reason: string; readonly delayMillis: number }
+  | { readonly _tag: "PeerDone"; readonly result: PeerStageResult }
 
 /**
  * The outcome of a stage run; `ok` is true when every peer was staged or its failure ignored.
@@ -77,6 +109,10 @@ export interface StageSummary {
   readonly full: boolean
   readonly ok: boolean
   readonly peers: ReadonlyArray<PeerStageResult>
+  /** the run was stopped before every peer was done; the master's stage indicator was not written */
+  readonly interrupted?: boolean
+  /** the verification manifest written (or updated) for the peers staged with `verify` */
+  readonly manifest?: string
 }
 
 /**
@@ -112,8 +148,11 @@ export interface CheckSummary {
  */
 export interface PeerActionResult {
   readonly name: string
-  readonly status: "done" | "failed"
+  /** `interrupted`: the run was stopped before the action was done on this peer */
+  readonly status: "done" | "failed" | "interrupted"
   readonly error?: ErrorSummary
+  /** why the action was not done, for `interrupted` (a failure has its `error`) */
+  readonly reason?: string
 }
 
 /**
@@ -307,8 +346,8 @@ const backupOwnership = (config: PoolConfig) =>
     const user = yield* users.lookupUser(config.options.backupUser)
     const gid = yield* users.lookupGroup(config.options.backupGroup)
     const problems = [
-      ...(Option.isNone(user) ? [`options.backupUser: no such user on this machine: ${config.options.backupUser}`] : []),
-      ...(Option.isNone(gid) ? [`options.backupGroup: no such group on this machine: ${config.options.backupGroup}`] : [])
+      ...(Option.isNone(user) ? [`${locate(config, ["options", "backupUser"])}: no such user on this machine: ${config.options.backupUser}`] : []),
+      ...(Option.isNone(gid) ? [`${locate(config, ["options", "backupGroup"])}: no such group on this machine: ${config.options.backupGroup}`] : [])
     ]
     if (Option.isNone(user) || Option.isNone(gid)) return yield* new ConfigError({ path: config.source, problems })
     return { uid: user.value.uid, gid: gid.value } satisfies Ownership
@@ -346,6 +385,29 @@ const chownAll = (paths: ReadonlyArray<string>, ownership: Ownership | undefined
   })
 
 /**
+ * The names of the per-operation timeouts a peer may set (seconds).
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const TIMEOUT_NAMES = ["connect", "stall", "indicator", "stage", "command", "managedAction"] as const
+
+/**
+ * @since 0.2.0
+ * @category models
+ */
+export type TimeoutName = typeof TIMEOUT_NAMES[number]
+
+/**
+ * Per-peer settings a run may override for every peer (the CLI's `--max-files`, `--max-bytes`,
+ * `--timeout`, `--verify`); what is not given comes from the configuration.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type SettingsOverride = Config.SettingsOverrides
+
+/**
  * Options of a stage run.
  *
  * @since 0.1.0
@@ -358,54 +420,171 @@ export interface StageRunOptions {
   readonly peers?: ReadonlyArray<string> | undefined
   /** the moment the run is for (defaults to the Clock's now): fixes the daily directory and weekday */
   readonly now?: Date | undefined
-  /** how many peers are staged at once (default 1, as Cedar) */
+  /** how many peers are staged at once (default: the configuration's, else 4) */
   readonly concurrency?: number | undefined
+  /** settings that win over the configuration's for every peer */
+  readonly settings?: SettingsOverride | undefined
   /** called after each peer is done, e.g. to render progress */
   readonly onPeerDone?: ((result: PeerStageResult) => Effect.Effect<void>) | undefined
+  /** called as peers start, progress, retry and finish */
+  readonly onEvent?: ((event: PoolEvent) => Effect.Effect<void>) | undefined
+  /**
+   * Stops the run gracefully when it completes (e.g. on SIGTERM): the peers in flight are
+   * interrupted (their cleanup runs), the peers not yet done are reported `interrupted`, the
+   * master's stage indicator is not written, and the summary is returned.
+   */
+  readonly stop?: Effect.Effect<void> | undefined
+}
+
+/**
+ * The lock file that keeps two runs of one pool apart: `.cedar-peer.lock` in the staging dir,
+ * the tree two runs would both write into.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const lockFile = (config: PoolConfig): string => `${config.stagingDir.replace(/\/+$/, "")}/.cedar-peer.lock`
+
+/**
+ * The settings one peer is staged with: the override, else the peer's, else the options', else
+ * the defaults.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const peerSettings = (config: PoolConfig, peer: PeerConfig, override?: SettingsOverride): Config.PeerSettings =>
+  Config.peerSettings(config, peer, override)
+
+interface PeerContext {
+  readonly full: boolean
+  readonly date: Date
+  readonly isRoot: boolean
+  readonly targetDir: string
+  readonly ownership: Ownership | undefined
+  readonly settings: SettingsOverride | undefined
+  readonly emit: (event: PoolEvent) => Effect.Effect<void>
+  /** what is known of the peer so far, for the summary when the run is stopped midway */
+  readonly track: (state: PeerTrack) => void
+}
+
+interface PeerTrack {
+  readonly phase?: PeerPhase
+  readonly files?: number
+  readonly bytes?: number
+  /** the files are in place (the indicator may still be missing) */
+  readonly landed?: boolean
+  readonly hashes?: ReadonlyArray<{ readonly name: string; readonly sha256: string }>
 }
 
 const stageOne = (
   config: PoolConfig,
   peerConfig: PeerConfig,
-  context: { readonly full: boolean; readonly date: Date; readonly isRoot: boolean; readonly targetDir: string; readonly ownership: Ownership | undefined }
+  context: PeerContext
 ): Effect.Effect<PeerStageResult, never, LocalPeers | RemotePeers> =>
   Effect.gen(function*() {
     const ignored = isFailureIgnored(peerConfig.ignoreFailures, { ...context, startingDay: config.options.startingDay })
     const base = { name: peerConfig.name, type: peerConfig.type, files: 0, bytes: 0 } as const
-    const failed = (counts: Pick<PeerStageResult, "name" | "type" | "files" | "bytes">, error: ErrorSummary) =>
-      Effect.as(
-        ignored ? Effect.logInfo(error.message) : Effect.logError(error.message),
-        { ...counts, status: "failed", ignored, error: summarize(error) } satisfies PeerStageResult
+    const failed = (counts: Pick<PeerStageResult, "name" | "type" | "files" | "bytes">, error: ErrorSummary, reason: string = error.message) =>
+      Effect.succeed({ ...counts, status: "failed", ignored, error: summarize(error), reason } satisfies PeerStageResult)
+    const runtime = yield* Effect.runtime<never>()
+    const phase = (name: PeerPhase, counts: { readonly files?: number | undefined; readonly bytes?: number | undefined } = {}) => {
+      context.track({ phase: name, ...definedCounts(counts) })
+      return context.emit({ _tag: "PeerProgress", name: peerConfig.name, phase: name, ...definedCounts(counts) })
+    }
+    // Peer operations report synchronously; the events are effects: run each on this fiber's runtime.
+    const onProgress = (p: { readonly phase: PeerPhase; readonly files?: number | undefined; readonly bytes?: number | undefined }) => {
+      Runtime.runFork(runtime)(phase(p.phase, p))
+    }
+    const onRetry = (r: { readonly attempt: number; readonly reason: string; readonly delayMillis: number }) => {
+      Runtime.runFork(runtime)(
+        Effect.zipRight(
+          Effect.logWarning(`retry ${r.attempt} in ${Math.round(r.delayMillis)} ms: ${r.reason}`),
+          context.emit({ _tag: "PeerRetrying", name: peerConfig.name, ...r })
+        )
       )
+    }
+
+    yield* Effect.logInfo(`staging peer ${peerConfig.name} (${peerConfig.type})`)
+    yield* context.emit({ _tag: "PeerStarted", name: peerConfig.name, type: peerConfig.type })
     const outcome = yield* Effect.gen(function*() {
       const peer = yield* peerValue(config, peerConfig, context.isRoot)
+      yield* phase("checking")
       const indicator = yield* collectIndicatorStatus(peer, DEF_COLLECT_INDICATOR)
       if (indicator.status !== "ready") {
-        const text = `peer ${peer.name} was not ready to be staged` + (indicator.reason ? `: ${indicator.reason}` : "")
-        yield* ignored ? Effect.logInfo(text) : Effect.logError(text)
-        return {
-          ...base,
-          status: indicator.status,
-          ignored,
-          ...(indicator.reason === undefined ? {} : { reason: indicator.reason })
-        } satisfies PeerStageResult
+        const reason = indicator.reason ?? (indicator.status === "not-ready" ? `no ${DEF_COLLECT_INDICATOR} in its collect directory` : "could not be reached")
+        return { ...base, status: indicator.status, ignored, reason } satisfies PeerStageResult
       }
-      const report = yield* stagePeer(peer, context.targetDir, { ownership: context.ownership })
-      yield* Effect.logInfo(`staged ${report.count} file(s), ${report.bytes} byte(s) for peer ${peer.name}`)
+      const stageOptions = {
+        ownership: context.ownership,
+        ...peerSettings(config, peerConfig, context.settings),
+        onProgress,
+        onRetry
+      }
+      const report: StageReport & { readonly hashes?: ReadonlyArray<{ readonly name: string; readonly sha256: string }> } =
+        yield* stagePeer(peer, context.targetDir, stageOptions)
+      context.track({ files: report.count, bytes: report.bytes, landed: true, ...(report.hashes ? { hashes: report.hashes } : {}) })
       const staged = { ...base, files: report.count, bytes: report.bytes }
+      yield* phase("indicator", { files: report.count, bytes: report.bytes })
       // The files are in the staging dir even when the indicator cannot be written: say how many.
       return yield* writeStageIndicator(peer).pipe(
         Effect.as<PeerStageResult>({ ...staged, status: "staged", ignored: false }),
-        Effect.catchAll((error) => failed(staged, error))
+        Effect.catchAll((error) => failed(staged, error, `files staged, but its stage indicator could not be written: ${error.message}`))
       )
     }).pipe(Effect.catchAll((error) => failed(base, error)))
+    // one line when the peer ends: an error unless it was staged or its failure is ignored
+    const line = outcome.status === "staged"
+      ? `staged ${outcome.files} file(s), ${outcome.bytes} byte(s) for peer ${outcome.name}`
+      : outcome.status === "failed"
+      ? outcome.error?.message ?? outcome.reason ?? "failed"
+      : `peer ${outcome.name} was not ready to be staged: ${outcome.reason}`
+    yield* outcome.status === "staged" || ignored ? Effect.logInfo(line) : Effect.logError(line)
     return outcome
   }).pipe(Effect.annotateLogs("peer", peerConfig.name))
 
+const definedCounts = (counts: { readonly files?: number | undefined; readonly bytes?: number | undefined }) => ({
+  ...(counts.files === undefined ? {} : { files: counts.files }),
+  ...(counts.bytes === undefined ? {} : { bytes: counts.bytes })
+})
+
+/** A peer the run was stopped before it was done: what is known of it. */
+const interruptedResult = (peer: PeerConfig, track: PeerTrack | undefined): PeerStageResult => {
+  const landed = track?.landed === true || track?.phase === "indicator"
+  const counts = { files: track?.files ?? 0, bytes: track?.bytes ?? 0 }
+  const reason = track === undefined
+    ? "the run was stopped before this peer started"
+    : landed
+    ? "the run was stopped after its files were staged, before its stage indicator was written"
+    : track.phase === "committing"
+    ? "the run was stopped while its files were moved into place; that step is let finish, so they are all there, but its stage indicator was not written"
+    : `the run was stopped while ${track.phase ?? "starting"}: nothing of it was staged`
+  const staged = landed || track?.phase === "committing"
+  return {
+    name: peer.name,
+    type: peer.type,
+    status: "interrupted",
+    files: staged ? counts.files : 0,
+    bytes: staged ? counts.bytes : 0,
+    ignored: false,
+    reason
+  }
+}
+
+/** Removes what runs killed outright (SIGKILL, power loss) left in the working dir, when the staging disk is at hand. */
+const removeLeftovers = (dir: string) =>
+  Effect.gen(function*() {
+    const disk = yield* Effect.serviceOption(StagingDisk)
+    if (Option.isNone(disk)) return
+    const removed = yield* Effect.scoped(Effect.flatMap(disk.value.openDirectory(dir), disk.value.removeLeftovers)).pipe(
+      Effect.catchAll((error) => Effect.as(Effect.logWarning(`could not look for leftovers of killed runs: ${error.message}`), []))
+    )
+    for (const name of removed) yield* Effect.logWarning(`removed ${dir}/${name}, left by a run that was killed`)
+  })
+
 /**
- * Cedar Backup's stage action over the pool: derive the daily directory once, create it
- * and one directory per peer, stage every ready peer and write its stage indicator, then write the
- * master's stage indicator. A failing peer never stops the others.
+ * Cedar Backup's stage action over the pool: derive the daily directory once, create it and one
+ * directory per peer, stage every ready peer (several at once) and write its stage indicator, then
+ * write the master's stage indicator. A failing peer never stops the others; the summary keeps the
+ * configuration's order.
  *
  * @since 0.1.0
  * @category operations
@@ -415,6 +594,7 @@ export const stage = (
   options: StageRunOptions = {}
 ): Effect.Effect<StageSummary, InvalidPeerConfig | FileOperationFailed | ConfigError, PoolServices> =>
   Effect.gen(function*() {
+    yield* Validate.requireStagingDir(config)
     const full = options.full ?? false
     const date = options.now ?? new Date(yield* Clock.currentTimeMillis)
     const daily = dailyDir(config.stagingDir, date)
@@ -422,7 +602,9 @@ export const stage = (
     const isRoot = yield* (yield* SystemUsers).isRoot
     const ownership = isRoot ? yield* backupOwnership(config) : undefined
     const path = yield* Path.Path
+    const concurrency = Math.max(1, options.concurrency ?? Config.poolConcurrency(config))
 
+    yield* removeLeftovers(config.options.workingDir)
     if (yield* ensureDirectory(daily)) {
       yield* chownAll([daily, path.dirname(daily), path.dirname(path.dirname(daily))], ownership)
     }
@@ -431,26 +613,66 @@ export const stage = (
       if (yield* ensureDirectory(peerDir)) yield* chownAll([peerDir], ownership)
     }
 
-    const results = yield* Effect.forEach(
+    const emit = (event: PoolEvent) =>
+      Effect.zipRight(
+        options.onEvent?.(event) ?? Effect.void,
+        event._tag === "PeerDone" ? options.onPeerDone?.(event.result) ?? Effect.void : Effect.void
+      ).pipe(Effect.catchAllCause((cause) => Effect.logDebug("an event listener failed", cause)))
+    const results: Array<PeerStageResult | undefined> = selected.map(() => undefined)
+    const tracks: Array<PeerTrack | undefined> = selected.map(() => undefined)
+    const runPeers = Effect.forEach(
       selected,
-      (peer) =>
-        stageOne(config, peer, { full, date, isRoot, ownership, targetDir: path.join(daily, peer.name) }).pipe(
-          Effect.tap((result) => options.onPeerDone?.(result) ?? Effect.void)
+      (peer, i) =>
+        stageOne(config, peer, {
+          full,
+          date,
+          isRoot,
+          ownership,
+          targetDir: path.join(daily, peer.name),
+          settings: options.settings,
+          emit,
+          track: (state) => {
+            tracks[i] = { ...tracks[i], ...state }
+          }
+        }).pipe(
+          Effect.tap((result) => {
+            results[i] = result
+            return emit({ _tag: "PeerDone", result })
+          })
         ),
-      { concurrency: Math.max(1, options.concurrency ?? 1) }
+      { concurrency, discard: true }
     )
+    // The stop signal interrupts only the peers (and waits for their cleanup); this fiber goes on.
+    const completed = options.stop === undefined
+      ? yield* Effect.as(runPeers, true)
+      : yield* Effect.raceFirst(Effect.as(runPeers, true), Effect.as(options.stop, false))
+    const peers = selected.map((peer, i) => results[i] ?? interruptedResult(peer, tracks[i]))
+    for (const [i, result] of peers.entries()) {
+      if (results[i] === undefined) yield* emit({ _tag: "PeerDone", result })
+    }
+    if (!completed) yield* Effect.logWarning(`stopped: ${peers.filter((p) => p.status === "interrupted").length} peer(s) interrupted`)
 
-    const indicator = path.join(daily, DEF_STAGE_INDICATOR)
-    const fs = yield* FileSystem.FileSystem
-    yield* fs.writeFile(indicator, new Uint8Array()).pipe(
-      Effect.mapError((cause) => new FileOperationFailed({ peer: MASTER, operation: "create", path: indicator, cause }))
-    )
-    yield* chownAll([indicator], ownership)
+    const verified = selected.flatMap((peer, i) => {
+      const hashes = tracks[i]?.hashes
+      return hashes !== undefined && tracks[i]?.landed === true ? [{ peer: peer.name, hashes }] : []
+    })
+    const manifest = verified.length === 0 ? undefined : yield* Manifest.update(daily, verified, ownership)
+
+    if (completed) {
+      const indicator = path.join(daily, DEF_STAGE_INDICATOR)
+      const fs = yield* FileSystem.FileSystem
+      yield* fs.writeFile(indicator, new Uint8Array()).pipe(
+        Effect.mapError((cause) => new FileOperationFailed({ peer: MASTER, operation: "create", path: indicator, cause }))
+      )
+      yield* chownAll([indicator], ownership)
+    }
     return {
       dailyDir: daily,
       full,
-      ok: results.every((r) => r.status === "staged" || r.ignored),
-      peers: results
+      ok: completed && peers.every((r) => r.status === "staged" || r.ignored),
+      peers,
+      ...(completed ? {} : { interrupted: true }),
+      ...(manifest === undefined ? {} : { manifest })
     }
   }).pipe(Effect.withSpan("Pool.stage"))
 
@@ -504,7 +726,12 @@ export const findRemotePeer = (config: PoolConfig, name: string): Effect.Effect<
 export const runManagedAction = (
   config: PoolConfig,
   action: string,
-  options: { readonly full?: boolean | undefined; readonly peers?: ReadonlyArray<string> | undefined } = {}
+  options: {
+    readonly full?: boolean | undefined
+    readonly peers?: ReadonlyArray<string> | undefined
+    /** stops the run gracefully when it completes: the peers not done are reported `interrupted` */
+    readonly stop?: Effect.Effect<void> | undefined
+  } = {}
 ): Effect.Effect<ActionSummary, InvalidPeerConfig, RemotePeers | SystemUsers> =>
   Effect.gen(function*() {
     const full = options.full ?? false
@@ -521,21 +748,36 @@ export const runManagedAction = (
     )
     if (runs.length === 0) yield* Effect.logWarning(`no managed peer runs the action ${action}`)
     const remotePeers = yield* RemotePeers
-    const peers: Array<PeerActionResult> = []
+    const values: Array<RemotePeer> = []
     for (const peerConfig of runs) {
       const peer = yield* peerValue(config, peerConfig, isRoot)
-      if (peer._tag !== "RemotePeer") continue
-      const result = yield* remotePeers.executeManagedAction(peer, action, full).pipe(
-        Effect.as<PeerActionResult>({ name: peer.name, status: "done" }),
-        Effect.catchTags({
-          ManagedActionFailed: (error: ManagedActionFailed) => failedAction(peer.name, error),
-          LocalUserNotPermitted: (error: LocalUserNotPermitted) => failedAction(peer.name, error)
-        }),
-        Effect.annotateLogs("peer", peer.name)
-      )
-      peers.push(result)
+      if (peer._tag === "RemotePeer") values.push(peer)
     }
-    return { action, full, ok: peers.every((p) => p.status === "done"), peers }
+    const done: Array<PeerActionResult> = []
+    const runAll = Effect.forEach(values, (peer) =>
+      Effect.gen(function*() {
+        yield* Effect.logInfo(`running ${action} on peer ${peer.name}`)
+        const result = yield* remotePeers.executeManagedAction(peer, action, full).pipe(
+          Effect.as<PeerActionResult>({ name: peer.name, status: "done" }),
+          Effect.catchTags({
+            ManagedActionFailed: (error: ManagedActionFailed) => failedAction(peer.name, error),
+            LocalUserNotPermitted: (error: LocalUserNotPermitted) => failedAction(peer.name, error)
+          })
+        )
+        if (result.status === "done") yield* Effect.logInfo(`${action} done on peer ${peer.name}`)
+        done.push(result)
+      }).pipe(Effect.annotateLogs("peer", peer.name)), { discard: true })
+    const completed = options.stop === undefined
+      ? yield* Effect.as(runAll, true)
+      : yield* Effect.raceFirst(Effect.as(runAll, true), Effect.as(options.stop, false))
+    const peers = values.map((peer) =>
+      done.find((r) => r.name === peer.name) ?? {
+        name: peer.name,
+        status: "interrupted" as const,
+        reason: "the run was stopped before the action was done on this peer"
+      }
+    )
+    return { action, full, ok: completed && peers.every((p) => p.status === "done"), peers }
   })
 
 const failedAction = (name: string, error: ManagedActionFailed | LocalUserNotPermitted | RemoteCommandFailed) =>

@@ -51,6 +51,8 @@ export type EntryType = "File" | "Directory" | "SymbolicLink" | "FIFO" | "Socket
 export interface DirectoryEntry {
   readonly name: FileName
   readonly type: EntryType
+  /** the size in bytes, when asked for (`list(directory, { sizes: true })`), for regular files */
+  readonly size?: number | undefined
 }
 
 /**
@@ -64,7 +66,9 @@ export class DiskError extends Schema.TaggedError<DiskError>()("DiskError", {
   operation: Schema.String,
   path: Schema.String,
   code: Schema.optional(Schema.String),
-  detail: Schema.String
+  detail: Schema.String,
+  /** the name of the batch's file it concerns (copies, commits) */
+  entry: Schema.optional(Schema.Uint8ArrayFromSelf)
 }) {
   override get message(): string {
     return `${this.path}: ${this.operation} failed: ${this.detail}`
@@ -183,8 +187,11 @@ export interface StagingDiskService {
     parent: Directory,
     owner?: Ownership
   ) => Effect.Effect<Directory, DiskError, Scope.Scope>
-  /** Lists a directory's entries without following any of them. */
-  readonly list: (directory: Directory) => Effect.Effect<ReadonlyArray<DirectoryEntry>, DiskError>
+  /** Lists a directory's entries without following any of them; with `sizes`, regular files' sizes too. */
+  readonly list: (
+    directory: Directory,
+    options?: { readonly sizes?: boolean | undefined }
+  ) => Effect.Effect<ReadonlyArray<DirectoryEntry>, DiskError>
   /**
    * Copies each named file of `from` into `to` under the same name: opened without following a
    * link or blocking on a fifo, checked to be a regular file once open, copied from that open

@@ -419,6 +419,79 @@ describe("decodeXml", () => {
       ])
     }))
 
+  // "line L, column C" of the first `needle` in `doc` (1-based), counted independently of the parser.
+  const at = (doc: string, needle: string): string => {
+    const lines = doc.slice(0, doc.indexOf(needle)).split("\n")
+    return `line ${lines.length}, column ${lines[lines.length - 1]!.length + 1}`
+  }
+  const notAllowed = (doc: string, reference: string) =>
+    `${at(doc, reference)}: entity reference ${reference} is not allowed: only &amp; &lt; &gt; &quot; &apos; and character references like &#10; are`
+  const noDoctype = "a DOCTYPE is not allowed in a configuration (its entities could read files or expand without bound)"
+
+  it.effect("refuses an undeclared entity, never taking it literally, with its line and column", () =>
+    Effect.gen(function*() {
+      const doc = xmlDoc({
+        options: xmlOptions.replace("<backup_user>backup</backup_user>", "<backup_user>&foo;</backup_user>"),
+        peers: xmlPeers(`${xmlLocal}<backup_user>&copy;&nbsp;</backup_user>`)
+      })
+      expect(at(doc, "&foo;")).toBe("line 3, column 16")
+      expect(yield* xmlProblems(doc)).toStrictEqual([notAllowed(doc, "&foo;"), notAllowed(doc, "&copy;"), notAllowed(doc, "&nbsp;")])
+    }))
+
+  it.effect("refuses a DOCTYPE with internal entities (billion laughs), without expanding them", () =>
+    Effect.gen(function*() {
+      const laughs = Array.from({ length: 9 }, (_, n) =>
+        `  <!ENTITY lol${n + 1} "${`&lol${n === 0 ? "" : n};`.repeat(10)}">`).join("\n")
+      const doc = `<?xml version="1.0"?>\n<!DOCTYPE cb_config [\n  <!ENTITY lol "lol">\n${laughs}\n]>\n` +
+        xmlDoc({ options: xmlOptions.replace("<backup_user>backup</backup_user>", "<backup_user>&lol9;</backup_user>") })
+          .replace('<?xml version="1.0"?>\n', "")
+      // Only the DOCTYPE and the one reference outside it are reported, not the references inside it.
+      expect(yield* xmlProblems(doc)).toStrictEqual([
+        `line 2, column 1: ${noDoctype}`,
+        notAllowed(doc, "&lol9;").replace(at(doc, "&lol9;"), at(doc, "&lol9;</"))
+      ])
+    }))
+
+  it.effect("refuses a DOCTYPE declaring an external entity, without reading it", () =>
+    Effect.gen(function*() {
+      const doc = `<?xml version="1.0"?>\n<!DOCTYPE cb_config [ <!ENTITY xxe SYSTEM "file:///etc/shadow"> ]>\n` +
+        xmlDoc({ peers: xmlPeers(`${xmlLocal}`), stage: "<stage><staging_dir>/s&xxe;</staging_dir></stage>" })
+          .replace('<?xml version="1.0"?>\n', "")
+      expect(yield* xmlProblems(doc)).toStrictEqual([`line 2, column 1: ${noDoctype}`, notAllowed(doc, "&xxe;")])
+      // Also with only an external DTD, a public id, or in lower case; a '>' inside quotes does not end it.
+      for (const doctype of [
+        `<!DOCTYPE cb_config SYSTEM "file:///etc/shadow">`,
+        `<!DOCTYPE cb_config PUBLIC "-//x//y>" "http://127.0.0.1/x.dtd">`,
+        `<!doctype cb_config>`
+      ]) {
+        const problems = yield* xmlProblems(`${doctype}${xmlDoc({ peers: xmlPeers(xmlLocal) }).replace('<?xml version="1.0"?>\n', "")}`)
+        expect(problems[0]).toBe(`line 1, column 1: ${noDoctype}`)
+      }
+    }))
+
+  it.effect("refuses character references to characters XML does not allow", () =>
+    Effect.gen(function*() {
+      const doc = xmlDoc({ peers: xmlPeers(`${xmlLocal}<comment>&#0;&#x1F;&#xD800;&#1114112;</comment>`) })
+      expect(yield* xmlProblems(doc)).toStrictEqual(
+        ["&#0;", "&#x1F;", "&#xD800;", "&#1114112;"].map((ref) => `${at(doc, ref)}: character reference ${ref} is not a character XML allows`)
+      )
+    }))
+
+  it.effect("decodes the five predefined entities and character references once; comments and CDATA hold no references", () =>
+    Effect.gen(function*() {
+      const config = yield* Config.decodeXml(
+        xmlDoc({
+          options: xmlOptions.replace("</options>", "<rcp_command>/usr/bin/scp -o &quot;User=a&amp;b&quot; &apos;&lt;&gt;&apos;</rcp_command></options>"),
+          peers: xmlPeers(
+            `<!-- &foo; <!DOCTYPE x> --><name>alpha</name><type>local</type><collect_dir>/srv/a&amp;lt;b&#x20;&#65;<![CDATA[&bar;]]></collect_dir>`
+          )
+        }),
+        "test.conf"
+      )
+      expect(config.options.rcpCommand).toBe(`/usr/bin/scp -o "User=a&b" '<>'`)
+      expect(config.peers[0]!.collectDir).toBe("/srv/a&lt;b A&bar;")
+    }))
+
   it.effect("fails with a ConfigError naming the source", () =>
     Effect.gen(function*() {
       const error: ConfigError = yield* Effect.flip(Config.decodeXml(xmlDoc({}), "/etc/cback3.conf"))
@@ -816,4 +889,26 @@ describe.skipIf(!existsSync("/usr/bin/cback3"))("settings next to Cedar Backup",
       })
       expect(Config.poolConcurrency(config)).toBe(8)
     }).pipe(Effect.provide(NodeContext.layer)))
+})
+
+describe("locate", () => {
+  it.effect("names a place in the decoded file's own vocabulary, following the peer list it came from", () =>
+    Effect.gen(function*() {
+      const xml = yield* Config.decodeXml(xmlDoc({ peers: xmlPeers(xmlLocal) }), "pool.conf")
+      expect(Config.locate(xml, ["options", "backupUser"])).toBe("options.backup_user")
+      expect(Config.locate(xml, ["peers", 0, "collectDir"])).toBe("peers.peer[0].collect_dir")
+      expect(Config.locate(xml, ["options", "timeouts", "managedAction"])).toBe("options.timeouts.managed_action")
+      const staged = yield* Config.decodeXml(
+        xmlDoc({ peers: xmlPeers(xmlLocal), stage: `<stage><staging_dir>/s</staging_dir><peer>${xmlLocal}</peer></stage>` }),
+        "pool.conf"
+      )
+      expect(Config.locate(staged, ["peers", 0, "collectDir"])).toBe("stage.peer[0].collect_dir")
+      expect(Config.locate(staged, ["stage", "stagingDir"])).toBe("stage.staging_dir")
+      // JSON decoded under any name keeps JSON names; stage.peers in JSON too.
+      const json = yield* Config.decodeJson(jsonDoc({ stage: { stagingDir: "/s", peers: [jsonLocal] } }), "memory")
+      expect(Config.locate(json, ["peers", 0, "collectDir"])).toBe("stage.peers[0].collectDir")
+      // A pool built or copied by hand: the format follows the source's name, as load reads it.
+      expect(Config.locate({ ...xml }, ["options", "backupUser"])).toBe("options.backup_user")
+      expect(Config.locate({ ...xml, source: "pool.JSON" }, ["options", "backupUser"])).toBe("options.backupUser")
+    }))
 })

@@ -221,8 +221,9 @@ describe("Pool.stage", () => {
       expect(host.tree(REMOTE)).toEqual({ "/collect/g.tar": "GGGG", "/collect/cback.collect": "", "/collect/cback.stage": "" })
       // no private directory is left behind
       expect(ls(memory, "/work")).toEqual([])
-      // the not-ready peer is an error in the log, not a warning or info
+      // one line when the peer starts, one when it ends: the not-ready peer's is an error, not a warning or info
       expect(logs.filter((l) => l.peer === "beta")).toEqual([
+        { level: "INFO", message: "staging peer beta (local)", peer: "beta" },
         { level: "ERROR", message: "peer beta was not ready to be staged: collect indicator cback.collect not found", peer: "beta" }
       ])
       // freshly made: no "already existed" warnings
@@ -275,7 +276,7 @@ describe("Pool.stage", () => {
           reason: "collect indicator cback.collect not found"
         }]
       })
-      expect(logs.filter((l) => l.peer === "beta").map((l) => l.level)).toEqual(["INFO"])
+      expect(logs.filter((l) => l.peer === "beta").map((l) => l.level)).toEqual(["INFO", "INFO"])
       expect(ls(memory, "/srv/beta")).toEqual(["b.tar"])
       expect(ls(memory, `${DAILY}/beta`)).toEqual([])
       // the master indicator is written even when no peer was staged, as Cedar does
@@ -348,7 +349,8 @@ describe("Pool.stage", () => {
             files: 0,
             bytes: 0,
             ignored: false,
-            error: { _tag: "UnsupportedEntry", message: "peer bad: /srv/bad: not regular files, nothing staged: \"sub\" (Directory)" }
+            error: { _tag: "UnsupportedEntry", message: "peer bad: /srv/bad: not regular files, nothing staged: \"sub\" (Directory)" },
+            reason: "peer bad: /srv/bad: not regular files, nothing staged: \"sub\" (Directory)"
           },
           { name: REMOTE, type: "remote", status: "staged", files: 2, bytes: 4, ignored: false },
           { name: "alpha", type: "local", status: "staged", files: 2, bytes: 1, ignored: false }
@@ -357,7 +359,7 @@ describe("Pool.stage", () => {
       expect(ls(memory, `${DAILY}/bad`)).toEqual([])
       expect(exists(memory, "/srv/bad/cback.stage")).toBe(false)
       expect(exists(memory, "/srv/alpha/cback.stage")).toBe(true)
-      expect(logs.filter((l) => l.peer === "bad")).toEqual([{
+      expect(logs.filter((l) => l.peer === "bad")).toEqual([{ level: "INFO", message: "staging peer bad (local)", peer: "bad" }, {
         level: "ERROR",
         message: "peer bad: /srv/bad: not regular files, nothing staged: \"sub\" (Directory)",
         peer: "bad"
@@ -386,7 +388,8 @@ describe("Pool.stage", () => {
           error: {
             _tag: "CopyFailed",
             message: `peer ${REMOTE}: backup@${REMOTE}:/collect: copy failed with exit status 1: scp: /collect/g.tar: Input/output error`
-          }
+          },
+          reason: `peer ${REMOTE}: backup@${REMOTE}:/collect: copy failed with exit status 1: scp: /collect/g.tar: Input/output error`
         },
         { name: "alpha", type: "local", status: "staged", files: 2, bytes: 1, ignored: false }
       ])
@@ -465,12 +468,14 @@ describe("Pool.stage", () => {
     }).pipe(Effect.provide(layer))
   })
 
-  it.effect("calls onPeerDone once per peer, in order, with its result", () => {
+  // One peer at a time, onPeerDone comes in config order; several at once, in the order peers end.
+  it.effect("calls onPeerDone once per peer, in order, with its result (one peer at a time)", () => {
     const { layer } = setup({ files: MIXED_FILES })
     return Effect.gen(function*() {
       const seen: Array<Pool.PeerStageResult> = []
       const summary = yield* Pool.stage(yield* configOf(MIXED), {
         now: NOW,
+        concurrency: 1,
         onPeerDone: (result) => Effect.sync(() => seen.push(result))
       })
       expect(seen).toEqual(summary.peers)
@@ -823,6 +828,34 @@ const MANAGED_HOSTS = Object.fromEntries(
 )
 
 describe("Pool.runManagedAction", () => {
+  it.effect("stopped midway: the peer whose action runs is stopped (its ssh killed), the peers not reached are interrupted", () => {
+    const killed: Array<string> = []
+    let started: (() => void) | undefined
+    const running = new Promise<void>((resolve) => (started = resolve))
+    const { layer } = setup({
+      hosts: MANAGED_HOSTS,
+      fake: {
+        around: (argv, run) =>
+          argv.includes("backup@m1.example.org")
+            ? Effect.zipRight(Effect.sync(() => started?.()), Effect.never).pipe(Effect.onInterrupt(() => Effect.sync(() => void killed.push("m1"))))
+            : run
+      }
+    })
+    return Effect.gen(function*() {
+      const summary = yield* Pool.runManagedAction(yield* configOf(MANAGED), "collect", { stop: Effect.promise(() => running) })
+      expect(summary).toEqual({
+        action: "collect",
+        full: false,
+        ok: false,
+        peers: [
+          { name: "m1.example.org", status: "interrupted", reason: "the run was stopped before the action was done on this peer" },
+          { name: "m2.example.org", status: "interrupted", reason: "the run was stopped before the action was done on this peer" }
+        ]
+      })
+      expect(killed).toEqual(["m1"])
+    }).pipe(Effect.provide(layer))
+  })
+
   it.effect("runs the action on the managed remote peers whose actions include it", () => {
     const { host, layer } = setup({ hosts: MANAGED_HOSTS })
     return Effect.gen(function*() {

@@ -16,6 +16,7 @@ import * as PeerError from "../src/PeerError.js"
 import * as Pool from "../src/Pool.js"
 import * as RemotePeer from "../src/RemotePeer.js"
 import * as SystemUsers from "../src/SystemUsers.js"
+import * as Validate from "../src/Validate.js"
 import { FakeRemoteHost, MemoryFileSystem, MemoryStagingDisk, ScriptedExecutor } from "../src/testing/index.js"
 import * as Testing from "../src/testing/index.js"
 import { ManifestFailed, nightly, nightlyExitCode } from "../docs/examples/nightly.js"
@@ -392,7 +393,9 @@ const OPERATION_ERRORS: Record<string, Record<string, true>> = {
   } satisfies Exactly<typeof Pool.writeStageIndicator>,
   "Config.load": { ConfigError: true } satisfies Exactly<typeof Config.load>,
   "Config.decodeJson": { ConfigError: true } satisfies Exactly<typeof Config.decodeJson>,
-  "Config.decodeXml": { ConfigError: true } satisfies Exactly<typeof Config.decodeXml>
+  "Config.decodeXml": { ConfigError: true } satisfies Exactly<typeof Config.decodeXml>,
+  "Validate.validate": { ConfigError: true } satisfies Exactly<typeof Validate.validate>,
+  "Validate.requireStagingDir": { ConfigError: true } satisfies Exactly<typeof Validate.requireStagingDir>
 }
 
 // nightly's inferred type, as docs/library.md prints it

@@ -4,9 +4,13 @@ import { Console, Effect, Option } from "effect"
 import * as Config from "../Config.js"
 import * as Pool from "../Pool.js"
 import { DEF_COLLECT_INDICATOR, DEF_STAGE_INDICATOR } from "../Peer.js"
+import * as Manifest from "../Manifest.js"
 import * as RemotePeer from "../RemotePeer.js"
+import * as RunLock from "../RunLock.js"
+import * as Validate from "../Validate.js"
 import { makeDemoPool } from "./demo.js"
 import { actionText, checkJson, checkText, formatBytes, stageJson, stageText, Unsuccessful } from "./report.js"
+import { concurrencyFlag, limitFlags, runControl, settingsOf } from "./runControl.js"
 
 const config = Options.text("config").pipe(
   Options.withAlias("c"),
@@ -55,14 +59,28 @@ const stage = Command.make(
     json,
     full,
     peers: somePeers,
-    concurrency: Options.integer("concurrency").pipe(Options.withDefault(1), Options.withDescription("peers staged at once"))
+    concurrency: concurrencyFlag,
+    ...limitFlags
   },
   (opts) =>
     Effect.gen(function*() {
       const pool = yield* Config.load(opts.config)
       const progress = yield* progressReporter
-      const summary = yield* Pool.stage(pool, { full: opts.full, peers: opts.peers, concurrency: opts.concurrency, onPeerDone: progress })
-      yield* render(opts.json, summary.ok, stageJson(summary), stageText(summary))
+      const control = yield* runControl
+      // one run per pool; a signal lets the peers in flight clean up and the summary still print
+      yield* control.graceful(Effect.scoped(Effect.gen(function*() {
+        yield* Validate.requireStagingDir(pool) // a missing staging dir is a config error, not a lock failure
+        yield* RunLock.acquire(Pool.lockFile(pool))
+        const summary = yield* Pool.stage(pool, {
+          full: opts.full,
+          peers: opts.peers,
+          concurrency: Option.getOrUndefined(opts.concurrency),
+          settings: settingsOf(opts),
+          onPeerDone: progress,
+          stop: control.stop
+        })
+        yield* render(opts.json, summary.ok, stageJson(summary), stageText(summary))
+      })))
     })
 ).pipe(Command.withDescription("stage every ready peer of the pool into today's staging directory (Cedar's stage action)"))
 
@@ -84,17 +102,21 @@ const stagePeer = Command.make(
     mode,
     skipUnsupported: Options.boolean("skip-unsupported").pipe(
       Options.withDescription("local peers: stage the regular files and report other entries instead of failing")
-    )
+    ),
+    ...limitFlags
   },
   (opts) =>
     Effect.gen(function*() {
       const pool = yield* Config.load(opts.config)
       const peer = yield* Pool.findPeer(pool, opts.peer)
-      const report = yield* Pool.stagePeer(peer, opts.target, {
+      const [peerConfig] = yield* Pool.selectPeers(pool, [opts.peer])
+      const stageOptions = {
         ownership: Option.getOrUndefined(opts.owner),
         permissions: Option.getOrUndefined(opts.mode),
-        skipUnsupported: opts.skipUnsupported
-      })
+        skipUnsupported: opts.skipUnsupported,
+        ...Pool.peerSettings(pool, peerConfig!, settingsOf(opts))
+      }
+      const report = yield* Pool.stagePeer(peer, opts.target, stageOptions)
       const skipped = report.skipped.map((s) => `${s.name} (${s.kind})`).join(", ")
       yield* render(
         opts.json,
@@ -144,14 +166,25 @@ const action = Command.make(
   (opts) =>
     Effect.gen(function*() {
       const pool = yield* Config.load(opts.config)
-      const summary = yield* Pool.runManagedAction(pool, opts.action, { full: opts.full, peers: opts.peers })
-      yield* render(opts.json, summary.ok, summary, actionText(summary))
+      const control = yield* runControl
+      yield* control.graceful(Effect.scoped(Effect.gen(function*() {
+        yield* Validate.requireStagingDir(pool) // the pool's lock lives there
+        yield* RunLock.acquire(Pool.lockFile(pool))
+        const summary = yield* Pool.runManagedAction(pool, opts.action, { full: opts.full, peers: opts.peers, stop: control.stop })
+        yield* render(opts.json, summary.ok, summary, actionText(summary))
+      })))
     })
 ).pipe(Command.withDescription("run a managed action (cback3 ACTION) on the managed remote peers"))
 
-const validate = Command.make("validate", { config, json }, (opts) =>
+const validate = Command.make("validate", {
+  config,
+  json,
+  syntaxOnly: Options.boolean("syntax-only").pipe(Options.withDescription("only read and check the file; do not look at users, directories or programs")),
+  reach: Options.boolean("reach").pipe(Options.withDescription("also try a batch-mode connection to every remote peer"))
+}, (opts) =>
   Effect.gen(function*() {
     const pool = yield* Config.load(opts.config)
+    if (!opts.syntaxOnly) yield* Validate.validate(pool, { reach: opts.reach })
     const lines = [
       `${pool.source}: valid`,
       `staging dir: ${pool.stagingDir}`,
@@ -163,7 +196,7 @@ const validate = Command.make("validate", { config, json }, (opts) =>
       )
     ]
     yield* render(opts.json, true, { ok: true, ...pool }, lines.join("\n"))
-  })).pipe(Command.withDescription("load and validate the configuration, and print the pool"))
+  })).pipe(Command.withDescription("check the configuration and this machine (users, directories, programs; exit 2 listing every problem), and print the pool"))
 
 const demo = Command.make(
   "demo",
@@ -188,6 +221,22 @@ const demo = Command.make(
     })
 ).pipe(Command.withDescription("build a small demo pool of local peers (one not ready), write its config and stage it"))
 
+const verify = Command.make(
+  "verify",
+  { json, dailyDir: Args.text({ name: "DAILY_DIR" }).pipe(Args.withDescription("a daily staging directory with a cedar-peer.sha256 manifest")) },
+  (opts) =>
+    Effect.gen(function*() {
+      const report = yield* Manifest.verify(opts.dailyDir)
+      const lines = [
+        ...report.mismatches.map((m) => `MISMATCH ${m.file}: expected ${m.expected}, found ${m.actual}`),
+        ...report.missing.map((file) => `MISSING  ${file}`),
+        ...report.badLines.map((line) => `UNREADABLE manifest line ${line}`),
+        `${report.manifest}: ${report.checked} file(s) checked, ${report.mismatches.length} mismatch(es), ${report.missing.length} missing: ${report.ok ? "ok" : "FAILED"}`
+      ]
+      yield* render(opts.json, report.ok, report, lines.join("\n"))
+    })
+).pipe(Command.withDescription("re-check the files of a daily directory against its cedar-peer.sha256 manifest (written by stage --verify)"))
+
 /** Progress on stderr, one line per finished peer, only when stderr is a terminal. */
 const progressReporter = Effect.sync(() =>
   process.stderr.isTTY
@@ -199,7 +248,7 @@ const progressReporter = Effect.sync(() =>
 /** The whole command line. */
 export const cedarPeer = Command.make("cedar-peer").pipe(
   Command.withDescription("stage backup files from the peers of a Cedar Backup pool"),
-  Command.withSubcommands([stage, check, stagePeer, writeIndicator, exec, action, validate, demo])
+  Command.withSubcommands([stage, check, stagePeer, writeIndicator, exec, action, validate, demo, verify])
 )
 
 /** Runs the CLI on argv (`["node", "cedar-peer", ...]`). */

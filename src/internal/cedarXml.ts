@@ -20,7 +20,8 @@ const parser = new XMLParser({
   ignorePiTags: true,
   parseTagValue: false,
   trimValues: true,
-  // Without it numeric character references (`&#10;`, `&#x20;`) are left undecoded.
+  // Without it numeric character references (`&#10;`, `&#x20;`) are left undecoded. The HTML names
+  // it would also decode (`&copy;`) never get here: forbiddenReferences rejects them first.
   htmlEntities: true,
   isArray: (_name, _jpath, _isLeaf, isAttribute) => !isAttribute
 })
@@ -124,15 +125,111 @@ const peer = (element: Element): Record<string, unknown> => {
 const position = (line: number | undefined, col: number | undefined): string =>
   col === undefined ? `line ${line ?? 1}` : `line ${line ?? 1}, column ${col}`
 
+const lineColumn = (source: string, offset: number): string => {
+  const before = source.slice(0, offset).split("\n")
+  return position(before.length, before[before.length - 1]!.length + 1)
+}
+
+const PREDEFINED_ENTITIES = new Set(["amp", "lt", "gt", "quot", "apos"])
+
+// XML 1.0's Char production: what a character reference may stand for.
+const isXmlChar = (code: number): boolean =>
+  code === 0x9 || code === 0xa || code === 0xd || (code >= 0x20 && code <= 0xd7ff) || (code >= 0xe000 && code <= 0xfffd) ||
+  (code >= 0x10000 && code <= 0x10ffff)
+
+const REFERENCE = /&(?:#([0-9]+)|#x([0-9a-fA-F]+)|([A-Za-z_:][A-Za-z0-9_:.-]*));/y
+
+// Where the DOCTYPE starting at `start` ends: after its closing `>`, skipping quoted strings,
+// comments and the internal subset in brackets, where `>` does not end it.
+const doctypeEnd = (source: string, start: number): number => {
+  let i = start + "<!DOCTYPE".length
+  let subset = false
+  while (i < source.length) {
+    const c = source[i]!
+    if (c === '"' || c === "'") {
+      const close = source.indexOf(c, i + 1)
+      if (close < 0) return source.length
+      i = close + 1
+    } else if (source.startsWith("<!--", i)) {
+      const close = source.indexOf("-->", i + 4)
+      if (close < 0) return source.length
+      i = close + 3
+    } else {
+      if (c === "[") subset = true
+      else if (c === "]") subset = false
+      else if (c === ">" && !subset) return i + 1
+      i++
+    }
+  }
+  return source.length
+}
+
+/**
+ * The references a config may not hold, each located: a DOCTYPE (which can declare entities that
+ * read local files or expand without bound), any entity reference but XML's five predefined ones
+ * (an undeclared name would otherwise be read as its literal text), and character references to
+ * characters XML does not allow. Comments, CDATA sections and processing instructions hold no
+ * references and are skipped.
+ */
+export const forbiddenReferences = (source: string): ReadonlyArray<string> => {
+  const problems: Array<string> = []
+  const skipTo = (from: number, close: string): number => {
+    const end = source.indexOf(close, from)
+    return end < 0 ? source.length : end + close.length
+  }
+  let i = 0
+  while (i < source.length) {
+    const lt = source.indexOf("<", i)
+    const amp = source.indexOf("&", i)
+    const next = lt < 0 ? amp : amp < 0 ? lt : Math.min(lt, amp)
+    if (next < 0) break
+    i = next
+    if (source[i] === "<") {
+      if (source.startsWith("<!--", i)) i = skipTo(i + 4, "-->")
+      else if (source.startsWith("<![CDATA[", i)) i = skipTo(i + 9, "]]>")
+      else if (source.startsWith("<?", i)) i = skipTo(i + 2, "?>")
+      else if (source.slice(i, i + 9).toUpperCase() === "<!DOCTYPE") {
+        problems.push(
+          `${lineColumn(source, i)}: a DOCTYPE is not allowed in a configuration (its entities could read files or expand without bound)`
+        )
+        i = doctypeEnd(source, i)
+      } else i++
+      continue
+    }
+    REFERENCE.lastIndex = i
+    const match = REFERENCE.exec(source)
+    if (match === null) {
+      i++ // a bare '&': the well-formedness check reports it
+      continue
+    }
+    const [reference, decimal, hex, name] = match
+    if (name !== undefined && !PREDEFINED_ENTITIES.has(name)) {
+      problems.push(
+        `${lineColumn(source, i)}: entity reference ${reference} is not allowed: only &amp; &lt; &gt; &quot; &apos; and character references like &#10; are`
+      )
+    } else if (name === undefined) {
+      const code = decimal !== undefined ? Number(decimal) : parseInt(hex!, 16)
+      if (!isXmlChar(code)) problems.push(`${lineColumn(source, i)}: character reference ${reference} is not a character XML allows`)
+    }
+    i += reference.length
+  }
+  return problems
+}
+
 /**
  * Parses `source` (the document text) as a Cedar Backup configuration document. Fails with the problems that make it
- * unusable as a whole: not well-formed (with the parser's line and column), or a root element
- * other than `<cb_config>`.
+ * unusable as a whole: a DOCTYPE or a forbidden reference (each located), not well-formed (with
+ * the parser's line and column), or a root element other than `<cb_config>`.
  */
 export const parseCedarXml = (source: string): Either.Either<RawPool, ReadonlyArray<string>> => {
+  // Checked before anything parses the document, so no entity is ever expanded or taken literally.
+  const forbidden = forbiddenReferences(source)
   const valid = XMLValidator.validate(source)
-  if (valid !== true) {
-    return Either.left([`${position(valid.err.line, valid.err.col)}: XML is not well-formed: ${valid.err.msg}`])
+  if (forbidden.length > 0 || valid !== true) {
+    return Either.left([
+      ...forbidden,
+      ...(valid === true ? [] : [`${position(valid.err.line, valid.err.col)}: XML is not well-formed: ${valid.err.msg}`])
+    ])
   }
   let document: Record<string, unknown>
   try {

@@ -341,7 +341,7 @@ export const make = (options: Options = {}): MemoryStagingDisk => {
       (directory) => remove(directory.handle)
     )
 
-  const list = (directory: Directory) =>
+  const list: StagingDiskService["list"] = (directory, listOptions) =>
     Effect.suspend(() => {
       let path: string
       try {
@@ -351,8 +351,11 @@ export const make = (options: Options = {}): MemoryStagingDisk => {
       }
       return run("list", path, undefined, () =>
         (volume.readdirSync(path) as Array<unknown>).map(String).map((stored): DirectoryEntry => {
-          const found = lstat(join(path, stored))
-          return { name: nameOf(stored), type: found === undefined ? "Unknown" : typeOf(found) }
+          const found = lstat(join(path, stored)) as (Stat & { size: number | bigint }) | undefined
+          const type = found === undefined ? "Unknown" : typeOf(found)
+          return listOptions?.sizes === true && type === "File"
+            ? { name: nameOf(stored), type, size: Number(found!.size) }
+            : { name: nameOf(stored), type }
         }))
     })
 
@@ -383,12 +386,14 @@ export const make = (options: Options = {}): MemoryStagingDisk => {
             volume.writeFileSync(target, content, { mode: 0o600, flag: "wx" })
             return { size: content.length, mode: Number(stat.mode) & 0o777, content }
           }
-        )
+        ).pipe(Effect.mapError((error) => (error._tag === "DiskError" ? new DiskError({ ...error, entry: name }) : error)))
         bytes += copied.size
         if (copyOptions.maxBytes !== undefined && bytes > copyOptions.maxBytes) {
           return yield* new ByteLimitReached({ max: copyOptions.maxBytes, bytes })
         }
-        yield* setAttributes(target, attributes, copied.mode)
+        yield* setAttributes(target, attributes, copied.mode).pipe(
+          Effect.mapError((error) => new DiskError({ ...error, entry: name }))
+        )
         if (copyOptions.hash === true) hashes.push(createHash("sha256").update(copied.content).digest("hex"))
         count += 1
         copyOptions.onProgress?.({ count, bytes })
@@ -450,7 +455,7 @@ export const make = (options: Options = {}): MemoryStagingDisk => {
             if (lstat(target)?.isDirectory() === true) throw errno("rename", shownIn(to, name), "EISDIR", "is a directory")
             volume.renameSync(source, target)
           }).pipe(
-            Effect.mapError((error) => new DiskError({ ...error, operation: "rename", path: shownIn(to, name) }))
+            Effect.mapError((error) => new DiskError({ ...error, operation: "rename", path: shownIn(to, name), entry: name }))
           )
       ), { discard: true }).pipe(Effect.uninterruptible)
 

@@ -14,6 +14,8 @@ const cli = (args: ReadonlyArray<string>, env: Record<string, string> = {}) => {
 
 let root: string
 const user = process.getuid?.() === 0 ? "root" : "nobody"
+// validate checks that the group exists: not every system has a group named like the user nobody.
+const group = process.getuid?.() === 0 ? "root" : spawnSync("id", ["-gn"], { encoding: "utf8" }).stdout.trim()
 
 /** A pool of local peers under a fresh root: `ready` peers have the collect indicator. */
 const makePool = (name: string, peers: ReadonlyArray<{ name: string; ready: boolean; files: Record<string, string>; ignoreFailures?: string }>) => {
@@ -27,7 +29,7 @@ const makePool = (name: string, peers: ReadonlyArray<{ name: string; ready: bool
     if (peer.ready) writeFileSync(join(dir, "cback.collect"), "")
   }
   const config = {
-    options: { startingDay: "monday", workingDir: join(base, "work"), backupUser: user, backupGroup: user },
+    options: { startingDay: "monday", workingDir: join(base, "work"), backupUser: user, backupGroup: group },
     peers: peers.map((p) => ({
       name: p.name,
       type: "local",

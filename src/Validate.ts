@@ -1,0 +1,249 @@
+/**
+ * Checks that a decoded pool can run on this machine, as `cback3 validate` checks Cedar Backup's
+ * configuration: the backup user and group exist, the working and staging directories exist and
+ * are usable, each local peer's collect directory exists, and the rcp/rsh programs the remote
+ * peers will run exist and are executable; optionally, that every remote peer answers. Every
+ * problem is returned at once, located in the file's own vocabulary (`options.working_dir` for a
+ * `cback3.conf`, `options.workingDir` for JSON).
+ *
+ * @since 0.2.0
+ */
+import { FileSystem } from "@effect/platform"
+import type { Error as PlatformError } from "@effect/platform"
+import { Duration, Effect, Option } from "effect"
+import * as Config from "./Config.js"
+import type { PeerConfig, PoolConfig, RemotePeerConfig } from "./Config.js"
+import { splitWords } from "./internal/shellWords.js"
+import { DEF_RCP_COMMAND, DEF_RSH_COMMAND } from "./Peer.js"
+import { ConfigError } from "./PeerError.js"
+import * as Pool from "./Pool.js"
+import { RemotePeers } from "./RemotePeer.js"
+import { SystemUsers } from "./SystemUsers.js"
+
+/**
+ * What the checks need to know beyond the pool: the `PATH` that rcp/rsh program names are looked
+ * up in (default: this process's `PATH`).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface EnvironmentOptions {
+  readonly searchPath?: string | undefined
+}
+
+/**
+ * @since 0.2.0
+ * @category models
+ */
+export interface ValidateOptions extends EnvironmentOptions {
+  /** also try a batch-mode connection to every remote peer (`validate --reach`) */
+  readonly reach?: boolean | undefined
+}
+
+const describeError = (error: PlatformError.PlatformError): string =>
+  error._tag === "SystemError" && error.reason === "PermissionDenied" ? "cannot be checked: permission denied" : `cannot be checked: ${error.message}`
+
+// Cedar's _checkDir: exists, is a directory, readable, and writable where the run writes. Links are
+// followed, as Cedar follows them; the staging run itself refuses links in the tree it writes.
+const directoryProblem = (fs: FileSystem.FileSystem, dir: string, writable: boolean): Effect.Effect<string | undefined> =>
+  Effect.gen(function*() {
+    const info = yield* Effect.either(fs.stat(dir))
+    if (info._tag === "Left") {
+      const error = info.left
+      return error._tag === "SystemError" && error.reason === "NotFound" ? `${dir} does not exist` : `${dir} ${describeError(error)}`
+    }
+    if (info.right.type !== "Directory") return `${dir} is not a directory`
+    if ((yield* Effect.either(fs.access(dir, { readable: true })))._tag === "Left") return `${dir} is not readable`
+    if (writable && (yield* Effect.either(fs.access(dir, { writable: true })))._tag === "Left") return `${dir} is not writable`
+    return undefined
+  })
+
+// The platform FileSystem has no X_OK check: a regular file with any execute bit is taken as
+// executable, which is exact for root (who runs the stage) and close enough for a sanity check.
+const programProblem = (fs: FileSystem.FileSystem, program: string, searchPath: string): Effect.Effect<string | undefined> =>
+  Effect.gen(function*() {
+    const check = (path: string) =>
+      Effect.map(Effect.either(fs.stat(path)), (info) =>
+        info._tag === "Left"
+          ? info.left._tag === "SystemError" && info.left.reason === "NotFound" ? "does not exist" : describeError(info.left)
+          : info.right.type !== "File"
+          ? "is not a regular file"
+          : (info.right.mode & 0o111) === 0
+          ? "is not executable"
+          : undefined)
+    if (program.includes("/")) {
+      const problem = yield* check(program)
+      return problem === undefined ? undefined : `program ${program} ${problem}`
+    }
+    // Like execvp: the first directory of PATH holding an executable file of that name.
+    for (const dir of searchPath.split(":").filter((dir) => dir !== "")) {
+      if ((yield* check(`${dir}/${program}`)) === undefined) return undefined
+    }
+    return `program ${program} is not found in PATH (${searchPath})`
+  })
+
+interface CommandUse {
+  readonly path: ReadonlyArray<PropertyKey>
+  readonly line: string | undefined
+  readonly fallback: ReadonlyArray<string>
+}
+
+// The rcp and rsh command each remote peer will run, located where it is set (its own field,
+// else the options', else the options' field with the default program).
+const commandUses = (config: PoolConfig): ReadonlyArray<CommandUse> =>
+  config.peers.flatMap((peer, i): ReadonlyArray<CommandUse> => {
+    if (peer.type !== "remote") return []
+    const use = (key: "rcpCommand" | "rshCommand", fallback: ReadonlyArray<string>): CommandUse =>
+      peer[key] !== undefined
+        ? { path: ["peers", i, key], line: peer[key], fallback }
+        : { path: ["options", key], line: config.options[key], fallback }
+    // A tar peer's files come over the rsh command; it never runs the rcp command.
+    const tar = Config.peerSettings(config, peer).transport === "tar"
+    return [...(tar ? [] : [use("rcpCommand", DEF_RCP_COMMAND)]), use("rshCommand", DEF_RSH_COMMAND)]
+  })
+
+/**
+ * The problems of running the pool on this machine, each as `location: problem`: backup user and
+ * group unknown; working dir or staging dir missing, not a directory, not readable or not
+ * writable (by this process, as `cback3 validate` checks: run it as the user the stage runs as);
+ * a local peer's collect dir missing, not a directory or not readable; an rcp/rsh program that
+ * does not exist or is not executable (looked up in `PATH` when it is a bare name). Empty when
+ * all is well.
+ *
+ * @since 0.2.0
+ * @category operations
+ */
+export const environment = (
+  config: PoolConfig,
+  options: EnvironmentOptions = {}
+): Effect.Effect<ReadonlyArray<string>, never, FileSystem.FileSystem | SystemUsers> =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const users = yield* SystemUsers
+    const searchPath = options.searchPath ?? process.env["PATH"] ?? "/usr/bin:/bin"
+    const problems: Array<string> = []
+    const add = (path: ReadonlyArray<PropertyKey>, problem: string | undefined) => {
+      if (problem !== undefined) problems.push(`${Config.locate(config, path)}: ${problem}`)
+    }
+
+    if (Option.isNone(yield* users.lookupUser(config.options.backupUser))) {
+      add(["options", "backupUser"], `no user named ${config.options.backupUser} on this machine`)
+    }
+    if (Option.isNone(yield* users.lookupGroup(config.options.backupGroup))) {
+      add(["options", "backupGroup"], `no group named ${config.options.backupGroup} on this machine`)
+    }
+    add(["options", "workingDir"], yield* directoryProblem(fs, config.options.workingDir, true))
+    add(["stage", "stagingDir"], yield* directoryProblem(fs, config.stagingDir, true))
+    for (const [i, peer] of config.peers.entries()) {
+      if (peer.type === "local") add(["peers", i, "collectDir"], yield* directoryProblem(fs, peer.collectDir, false))
+    }
+
+    const checked = new Set<string>()
+    for (const use of commandUses(config)) {
+      const at = Config.locate(config, use.path)
+      if (checked.has(at)) continue
+      checked.add(at)
+      const words = use.line === undefined ? use.fallback : splitWords(use.line) ?? []
+      const problem = words.length === 0 ? undefined : yield* programProblem(fs, words[0]!, searchPath)
+      add(use.path, problem === undefined ? undefined : use.line === undefined ? `not set, and the default ${problem}` : problem)
+    }
+    return problems
+  })
+
+// Batch mode (never prompt) and a connect timeout, for an ssh rsh command; appended, so that the
+// options the command line already gives win (ssh takes the first value of each option).
+const batchCommand = (config: PoolConfig, peer: RemotePeerConfig, connect: number): string => {
+  const line = peer.rshCommand ?? config.options.rshCommand ?? DEF_RSH_COMMAND.join(" ")
+  const program = (splitWords(line) ?? [])[0] ?? ""
+  return program === "ssh" || program.endsWith("/ssh")
+    ? `${line} -o BatchMode=yes -o ConnectTimeout=${Math.max(1, Math.ceil(connect))}`
+    : line
+}
+
+const lastLine = (text: string): string =>
+  text.split("\n").map((line) => line.trim()).filter((line) => line !== "").at(-1) ?? ""
+
+/**
+ * Tries one batch-mode connection to every remote peer (its rsh command running `true`, with
+ * `-o BatchMode=yes -o ConnectTimeout=…` added for ssh) and returns a located problem for each
+ * peer that cannot be reached, with the reason ssh gave. Peers are tried `poolConcurrency` at once.
+ *
+ * @since 0.2.0
+ * @category operations
+ */
+export const reach = (config: PoolConfig): Effect.Effect<ReadonlyArray<string>, never, RemotePeers | SystemUsers> =>
+  Effect.gen(function*() {
+    const remotePeers = yield* RemotePeers
+    const isRoot = yield* (yield* SystemUsers).isRoot
+    const remote = config.peers.flatMap((peer, i) => (peer.type === "remote" ? [[peer, i] as const] : []))
+    const results = yield* Effect.forEach(
+      remote,
+      ([peer, i]) =>
+        Effect.gen(function*() {
+          const connect = Config.peerSettings(config, peer).timeouts.connect
+          const probe: PeerConfig = { ...peer, rshCommand: batchCommand(config, peer, connect) }
+          const value = yield* Pool.peerValue(config, probe, isRoot)
+          if (value._tag !== "RemotePeer") return undefined
+          const limit = Duration.seconds(connect * 2 + 5)
+          const at = Config.locate(config, ["peers", i])
+          return yield* remotePeers.executeRemoteCommand(value, "true").pipe(
+            Effect.timeoutFail({ duration: limit, onTimeout: () => `no answer within ${Duration.format(limit)}` }),
+            Effect.as(undefined),
+            Effect.catchAll((error) =>
+              Effect.succeed(
+                typeof error === "string"
+                  ? `${at}: cannot reach ${peer.name}: ${error}`
+                  : error._tag !== "RemoteCommandFailed"
+                  ? `${at}: ${error.message}`
+                  : error.exitCode === undefined || error.exitCode === 255
+                  // 255: ssh's own failure (refused, timed out, authentication): the peer was not reached
+                  ? `${at}: cannot reach ${peer.name}: ${lastLine(error.stderr) || "the rsh command could not run"}`
+                  : `${at}: ${peer.name}: the rsh command running \`true\` there exited with status ${error.exitCode}` +
+                    (lastLine(error.stderr) === "" ? "" : `: ${lastLine(error.stderr)}`)
+              )
+            )
+          )
+        }).pipe(Effect.catchAll((error) => Effect.succeed(`${Config.locate(config, ["peers", i])}: ${error.message}`))),
+      { concurrency: Config.poolConcurrency(config) }
+    )
+    return results.filter((problem) => problem !== undefined)
+  })
+
+/**
+ * `cedar-peer validate`: the environment checks, plus `reach` when asked; fails with one
+ * `ConfigError` listing every problem.
+ *
+ * @since 0.2.0
+ * @category operations
+ */
+export const validate = (
+  config: PoolConfig,
+  options: ValidateOptions = {}
+): Effect.Effect<void, ConfigError, FileSystem.FileSystem | SystemUsers | RemotePeers> =>
+  Effect.gen(function*() {
+    const problems = [...(yield* environment(config, options)), ...(options.reach ? yield* reach(config) : [])]
+    if (problems.length > 0) return yield* new ConfigError({ path: config.source, problems })
+  })
+
+/**
+ * Fails with a `ConfigError` unless the staging directory exists and is a directory: the stage
+ * never creates it, so that a mistyped `staging_dir` stops the run instead of filling a new tree.
+ *
+ * @since 0.2.0
+ * @category operations
+ */
+export const requireStagingDir = (config: PoolConfig): Effect.Effect<void, ConfigError, FileSystem.FileSystem> =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const info = yield* Effect.either(fs.stat(config.stagingDir))
+    const problem = info._tag === "Left"
+      ? info.left._tag === "SystemError" && info.left.reason === "NotFound"
+        ? `${config.stagingDir} does not exist (the stage does not create the staging directory: create it, or correct the path)`
+        : `${config.stagingDir} ${describeError(info.left)}`
+      : info.right.type !== "Directory"
+      ? `${config.stagingDir} is not a directory`
+      : undefined
+    if (problem !== undefined) {
+      return yield* new ConfigError({ path: config.source, problems: [`${Config.locate(config, ["stage", "stagingDir"])}: ${problem}`] })
+    }
+  })

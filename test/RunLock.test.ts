@@ -1,0 +1,145 @@
+// RunLock on a real disk: held and released, refused while its holder lives, taken over when the
+// holder is gone or its pid was reused, never followed through a symbolic link. Concurrent runs of
+// the real CLI are in test/cli/runControl.test.ts.
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Exit, Layer, Logger, Scope } from "effect"
+import { spawn, spawnSync } from "node:child_process"
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
+import { hostname, tmpdir } from "node:os"
+import { join } from "node:path"
+import * as RunLock from "../src/RunLock.js"
+
+const fresh = () => mkdtempSync(join(tmpdir(), "cedar-peer-lock-"))
+
+const record = (fields: Partial<RunLock.Holder>) =>
+  JSON.stringify({ pid: 1, startTime: "1", startedAt: "2026-11-26T02:00:00.000Z", host: hostname(), nonce: "0123", ...fields }) + "\n"
+
+const logs: Array<string> = []
+const layer = Layer.merge(
+  RunLock.layer,
+  Logger.add(Logger.make(({ message }) => void logs.push(Array.isArray(message) ? message.join(" ") : String(message))))
+)
+
+/** A process that is surely gone: one that ran and exited. */
+const deadPid = () => spawnSync("true").pid!
+
+describe("RunLock", () => {
+  it.effect("holds a lock file naming this process while the scope is open, removes it after", () =>
+    Effect.gen(function*() {
+      const dir = fresh()
+      const file = join(dir, ".cedar-peer.lock")
+      const scope = yield* Scope.make()
+      const holder = yield* RunLock.acquire(file).pipe(Scope.extend(scope))
+      const written = JSON.parse(readFileSync(file, "utf8"))
+      expect(written).toEqual(holder)
+      expect(written.pid).toBe(process.pid)
+      expect(written.startTime).toMatch(/^\d+$/)
+      expect(readdirSync(dir)).toEqual([".cedar-peer.lock"]) // no draft left
+      yield* Scope.close(scope, Exit.void)
+      expect(readdirSync(dir)).toEqual([])
+      rmSync(dir, { recursive: true })
+    }).pipe(Effect.provide(layer)))
+
+  it.effect("a second acquire while the first is held fails with AlreadyRunning naming the holder", () =>
+    Effect.gen(function*() {
+      const dir = fresh()
+      const file = join(dir, ".cedar-peer.lock")
+      yield* Effect.scoped(Effect.gen(function*() {
+        const first = yield* RunLock.acquire(file)
+        const error = yield* Effect.flip(Effect.scoped(RunLock.acquire(file)))
+        expect(error).toMatchObject({ _tag: "AlreadyRunning", lockFile: file, pid: process.pid, startedAt: first.startedAt })
+        expect(error.message).toContain(`pid ${process.pid}`)
+        // the refused run touched nothing: the holder's lock is as it was
+        expect(JSON.parse(readFileSync(file, "utf8"))).toEqual(first)
+        expect(readdirSync(dir)).toEqual([".cedar-peer.lock"])
+      }))
+      expect(existsSync(file)).toBe(false)
+      rmSync(dir, { recursive: true })
+    }).pipe(Effect.provide(layer)))
+
+  it.effect("a lock held by another live process is refused", () =>
+    Effect.gen(function*() {
+      const dir = fresh()
+      const file = join(dir, ".cedar-peer.lock")
+      const child = spawn("sleep", ["60"])
+      try {
+        const start = yield* RunLock.processStart(child.pid!)
+        writeFileSync(file, record({ pid: child.pid!, startTime: start!.startTime }))
+        const error = yield* Effect.flip(Effect.scoped(RunLock.acquire(file)))
+        expect(error).toMatchObject({ _tag: "AlreadyRunning", pid: child.pid, startedAt: "2026-11-26T02:00:00.000Z" })
+      } finally {
+        child.kill("SIGKILL")
+      }
+      rmSync(dir, { recursive: true })
+    }).pipe(Effect.provide(layer)))
+
+  const stale: ReadonlyArray<readonly [string, () => string]> = [
+    ["its process is gone", () => record({ pid: deadPid() })],
+    ["its pid now belongs to another process (start time differs)", () => record({ pid: process.pid, startTime: "1" })],
+    ["it is not a lock file of ours", () => "garbage\n"]
+  ]
+  it.effect.each(stale)("a lock is taken over, with a log line, when %s", ([, content]) =>
+    Effect.gen(function*() {
+      const dir = fresh()
+      const file = join(dir, ".cedar-peer.lock")
+      writeFileSync(file, content())
+      logs.length = 0
+      yield* Effect.scoped(Effect.gen(function*() {
+        const me = yield* RunLock.acquire(file)
+        expect(JSON.parse(readFileSync(file, "utf8"))).toEqual(me)
+        expect(readdirSync(dir)).toEqual([".cedar-peer.lock"]) // no draft, no takeover token left
+      }))
+      expect(logs.some((l) => l.startsWith(`${file}: took over`) && l.endsWith("that process is gone"))).toBe(true)
+      expect(readdirSync(dir)).toEqual([])
+      rmSync(dir, { recursive: true })
+    }).pipe(Effect.provide(layer)))
+
+  it.effect("a takeover token left by a run that died mid-takeover is removed, then the stale lock taken over", () =>
+    Effect.gen(function*() {
+      const dir = fresh()
+      const file = join(dir, ".cedar-peer.lock")
+      writeFileSync(file, record({ pid: deadPid() }))
+      writeFileSync(`${file}.takeover`, record({ pid: deadPid(), nonce: "4567" }))
+      yield* Effect.scoped(RunLock.acquire(file))
+      expect(readdirSync(dir)).toEqual([])
+      rmSync(dir, { recursive: true })
+    }).pipe(Effect.provide(layer)))
+
+  it.effect("a symbolic link at the lock's name is never followed: the acquire fails and the link's target is untouched", () =>
+    Effect.gen(function*() {
+      const dir = fresh()
+      const file = join(dir, ".cedar-peer.lock")
+      writeFileSync(join(dir, "precious"), "keep me")
+      symlinkSync(join(dir, "precious"), file)
+      const error = yield* Effect.flip(Effect.scoped(RunLock.acquire(file)))
+      expect(error).toMatchObject({ _tag: "FileOperationFailed", operation: "lock", path: file })
+      expect(readFileSync(join(dir, "precious"), "utf8")).toBe("keep me")
+      expect(readdirSync(dir).sort()).toEqual([".cedar-peer.lock", "precious"])
+      rmSync(dir, { recursive: true })
+    }).pipe(Effect.provide(layer)))
+
+  it.effect("the lock is released when the run fails and when it is interrupted", () =>
+    Effect.gen(function*() {
+      const dir = fresh()
+      const file = join(dir, ".cedar-peer.lock")
+      const failed = yield* Effect.exit(Effect.scoped(Effect.zipRight(RunLock.acquire(file), Effect.fail("boom"))))
+      expect(Exit.isFailure(failed)).toBe(true)
+      expect(existsSync(file)).toBe(false)
+      const interrupted = yield* Effect.exit(Effect.scoped(Effect.zipRight(RunLock.acquire(file), Effect.interrupt)))
+      expect(Exit.isInterrupted(interrupted)).toBe(true)
+      expect(existsSync(file)).toBe(false)
+      rmSync(dir, { recursive: true })
+    }).pipe(Effect.provide(layer)))
+
+  it.effect("a missing directory is a FileOperationFailed (lock), not a defect", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(Effect.scoped(RunLock.acquire("/nonexistent/dir/.cedar-peer.lock")))
+      expect(error).toMatchObject({ _tag: "FileOperationFailed", operation: "lock" })
+    }).pipe(Effect.provide(layer)))
+
+  it.effect("processStart reads the start time of a live process and nothing for a gone one", () =>
+    Effect.gen(function*() {
+      expect((yield* RunLock.processStart(process.pid))?.startTime).toMatch(/^\d+$/)
+      expect(yield* RunLock.processStart(deadPid())).toBeUndefined()
+    }))
+})

@@ -1,0 +1,315 @@
+// Run control of the real CLI (the built bin in child processes): one run per pool, real signals
+// at several points of a 20,000-file stage with the target compared before and after, SIGKILL
+// leftovers, the limit flags and `verify`.
+import { type ChildProcess, spawn, spawnSync } from "node:child_process"
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
+import { createHash } from "node:crypto"
+import { rm, writeFile } from "node:fs/promises"
+import { hostname, tmpdir } from "node:os"
+import { join } from "node:path"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+
+const BIN = join(import.meta.dirname, "../../dist/cli/main.js")
+const MANY = 20_000
+
+let root: string
+let big: string
+const user = process.getuid?.() === 0 ? "root" : "nobody"
+
+const cli = (args: ReadonlyArray<string>) => {
+  const done = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", timeout: 120_000 })
+  return { status: done.status, stdout: done.stdout, stderr: done.stderr }
+}
+
+interface Running {
+  readonly child: ChildProcess
+  readonly exited: Promise<{ status: number | null; signal: string | null; stdout: string; stderr: string }>
+}
+
+const start = (args: ReadonlyArray<string>): Running => {
+  const child = spawn(process.execPath, [BIN, ...args])
+  let stdout = ""
+  let stderr = ""
+  child.stdout!.on("data", (chunk) => (stdout += chunk))
+  child.stderr!.on("data", (chunk) => (stderr += chunk))
+  const exited = new Promise<{ status: number | null; signal: string | null; stdout: string; stderr: string }>((resolve) =>
+    child.on("close", (status, signal) => resolve({ status, signal, stdout, stderr }))
+  )
+  return { child, exited }
+}
+
+/** Polls (bounded, no timing assumption) until `ready` holds or the child ended. */
+const waitFor = async (run: Running, ready: () => boolean, what: string) => {
+  for (let i = 0; i < 20_000; i++) {
+    if (run.child.exitCode !== null || run.child.signalCode !== null) throw new Error(`the run ended before ${what}: make the workload bigger`)
+    if (ready()) return
+    await new Promise((resolve) => setTimeout(resolve, 2))
+  }
+  throw new Error(`gave up waiting for ${what}`)
+}
+
+const safeList = (dir: string) => {
+  try {
+    return readdirSync(dir)
+  } catch {
+    return []
+  }
+}
+
+/** Every name under a directory, recursively, relative to it. */
+const tree = (dir: string, prefix = ""): Array<string> =>
+  safeList(dir).flatMap((name) => {
+    const path = join(dir, name)
+    return statSync(path).isDirectory() ? [`${prefix}${name}/`, ...tree(path, `${prefix}${name}/`)] : [`${prefix}${name}`]
+  })
+
+/** A pool of `small` (two files) and `big` (the shared 20,000-file collect dir), both ready. */
+const makePool = (name: string) => {
+  const base = join(root, name)
+  const small = join(base, "small")
+  mkdirSync(join(base, "staging"), { recursive: true })
+  mkdirSync(join(base, "work"), { recursive: true })
+  mkdirSync(small, { recursive: true })
+  writeFileSync(join(small, "s1"), "one")
+  writeFileSync(join(small, "s2"), "two")
+  writeFileSync(join(small, "cback.collect"), "")
+  rmSync(join(big, "cback.stage"), { force: true })
+  const config = {
+    options: { startingDay: "monday", workingDir: join(base, "work"), backupUser: user, backupGroup: user },
+    peers: [
+      { name: "small", type: "local", collectDir: small },
+      { name: "big", type: "local", collectDir: big }
+    ],
+    stage: { stagingDir: join(base, "staging") }
+  }
+  const configPath = join(base, "pool.json")
+  writeFileSync(configPath, JSON.stringify(config))
+  return { base, small, configPath, staging: join(base, "staging") }
+}
+
+const dailyOf = (staging: string) => {
+  const [year] = safeList(staging).filter((n) => /^\d{4}$/.test(n))
+  if (year === undefined) return undefined
+  const [month] = safeList(join(staging, year))
+  if (month === undefined) return undefined
+  const [day] = safeList(join(staging, year, month))
+  return day === undefined ? undefined : join(staging, year, month, day)
+}
+
+const isTemporary = (name: string) => name.startsWith(".cedar-peer")
+
+// Asynchronous, in batches: a worker blocked for long misses its reports to the test runner.
+beforeAll(async () => {
+  if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run \`npm run build\` first (npm test does)`)
+  root = mkdtempSync(join(tmpdir(), "cedar-peer-run-"))
+  big = join(root, "big-collect")
+  mkdirSync(big)
+  const content = "x".repeat(1024)
+  for (let i = 0; i < MANY; i += 500) {
+    await Promise.all(Array.from({ length: 500 }, (_, j) => writeFile(join(big, `f${String(i + j).padStart(5, "0")}`), content)))
+  }
+  writeFileSync(join(big, "cback.collect"), "")
+}, 300_000)
+afterAll(() => rm(root, { recursive: true, force: true }), 600_000)
+
+describe("one run at a time per pool", () => {
+  it("a second stage while the first runs fails at once with AlreadyRunning (exit 1), touching nothing; the first goes on", async () => {
+    const pool = makePool("lock")
+    const lock = join(pool.staging, ".cedar-peer.lock")
+    const first = start(["stage", "--config", pool.configPath])
+    await waitFor(first, () => existsSync(lock), "the lock was taken")
+    const held = readFileSync(lock, "utf8")
+    const second = cli(["stage", "--config", pool.configPath, "--json"])
+    expect(second.status).toBe(1)
+    expect(second.stderr).toMatch(new RegExp(`^error\\[AlreadyRunning\\] ${lock}: another cedar-peer run holds the lock \\(pid ${first.child.pid}, started `, "m"))
+    expect(JSON.parse(second.stdout)).toMatchObject({ ok: false, error: { _tag: "AlreadyRunning" } })
+    // the refused run left the holder's lock as it was and never got as far as staging
+    expect(readFileSync(lock, "utf8")).toBe(held)
+    expect(second.stderr).not.toMatch(/staging peer/)
+    const action = cli(["action", "collect", "--config", pool.configPath])
+    expect(action.status).toBe(1)
+    expect(action.stderr).toMatch(/^error\[AlreadyRunning\]/m)
+    const done = await first.exited
+    expect(done.status).toBe(0)
+    expect(existsSync(lock)).toBe(false)
+  })
+
+  it("a lock left by a process that is gone is taken over with a log line; the lock is released when the run fails", () => {
+    const pool = makePool("stale")
+    const lock = join(pool.staging, ".cedar-peer.lock")
+    const dead = spawnSync("true").pid
+    writeFileSync(lock, JSON.stringify({ pid: dead, startTime: "1", startedAt: "2026-11-26T02:00:00.000Z", host: hostname(), nonce: "ab" }))
+    const done = cli(["stage", "--config", pool.configPath, "--peer", "small"])
+    expect(done.status).toBe(0)
+    expect(done.stderr).toContain(`${lock}: took over the lock of pid ${dead} (started 2026-11-26T02:00:00.000Z): that process is gone`)
+    expect(existsSync(lock)).toBe(false)
+
+    rmSync(join(pool.small, "s1"))
+    rmSync(join(pool.small, "s2"))
+    rmSync(join(pool.small, "cback.collect"))
+    const failed = cli(["stage", "--config", pool.configPath, "--peer", "small"])
+    expect(failed.status).toBe(1)
+    expect(existsSync(lock)).toBe(false)
+  })
+})
+
+describe("interrupted by a signal", () => {
+  const interruptDuringCopy = async (signal: "SIGINT" | "SIGTERM", json: boolean) => {
+    const pool = makePool(`copy-${signal}-${json}`)
+    const run = start(["stage", "--config", pool.configPath, ...(json ? ["--json"] : [])])
+    await waitFor(run, () => {
+      const daily = dailyOf(pool.staging)
+      return daily !== undefined && existsSync(join(pool.small, "cback.stage")) && safeList(join(daily, "big")).some(isTemporary)
+    }, "the big peer's copy was under way and the small peer was done")
+    run.child.kill(signal)
+    const done = await run.exited
+    const daily = dailyOf(pool.staging)!
+    return { pool, done, daily }
+  }
+
+  it("SIGINT while copying: exit 130, one JSON summary, the staged peer kept, the cut-off peer interrupted with nothing of it left", async () => {
+    const { daily, done, pool } = await interruptDuringCopy("SIGINT", true)
+    expect(done.status).toBe(130)
+    const summary = JSON.parse(done.stdout) // exactly one JSON document
+    expect(summary.ok).toBe(false)
+    expect(summary.peers.map((p: { name: string; status: string }) => [p.name, p.status])).toEqual([["small", "staged"], ["big", "interrupted"]])
+    expect(summary.peers[1]).toMatchObject({ files: 0, bytes: 0, ignored: false })
+    // the staged peer keeps its files and its indicator; the cut-off one has nothing, not even a temporary
+    expect(readdirSync(join(daily, "small")).sort()).toEqual(["cback.collect", "s1", "s2"])
+    expect(existsSync(join(pool.small, "cback.stage"))).toBe(true)
+    expect(readdirSync(join(daily, "big"))).toEqual([])
+    expect(existsSync(join(big, "cback.stage"))).toBe(false)
+    // the run did not finish: no master indicator, no lock, nothing left in the working dir
+    expect(readdirSync(daily).sort()).toEqual(["big", "small"])
+    expect(readdirSync(pool.staging).filter((n) => n.startsWith("."))).toEqual([])
+    expect(readdirSync(join(pool.base, "work"))).toEqual([])
+    expect(done.stderr).toMatch(/^error\[Interrupted\] stopped by SIGINT/m)
+  })
+
+  it("SIGTERM while copying: exit 143 and the text summary, with the cut-off peer interrupted", async () => {
+    const { daily, done } = await interruptDuringCopy("SIGTERM", false)
+    expect(done.status).toBe(143)
+    expect(done.stdout).toMatch(/^small\s+local\s+staged/m)
+    expect(done.stdout).toMatch(/^big\s+local\s+interrupted/m)
+    expect(readdirSync(join(daily, "big"))).toEqual([])
+    expect(tree(daily).filter((n) => n.split("/").some(isTemporary))).toEqual([])
+  })
+
+  it("SIGTERM while files are moved into place: exit 143, nothing half-done (all of the peer or none), no temporary left", async () => {
+    const pool = makePool("commit")
+    const run = start(["stage", "--config", pool.configPath, "--peer", "big", "--json"])
+    let daily: string | undefined
+    await waitFor(run, () => {
+      daily = dailyOf(pool.staging)
+      return daily !== undefined && safeList(join(daily, "big")).some((n) => n.startsWith("f"))
+    }, "the first file was in place")
+    run.child.kill("SIGTERM")
+    const done = await run.exited
+    expect(done.status).toBe(143)
+    const summary = JSON.parse(done.stdout)
+    const landed = readdirSync(join(daily!, "big")).sort()
+    expect(landed.filter(isTemporary)).toEqual([])
+    const all = [...readdirSync(big)].sort()
+    expect(landed.length === 0 || landed.join() === all.join()).toBe(true)
+    // the summary tells which: a stop that came while files were moved lets the move finish
+    expect(["interrupted", "staged"]).toContain(summary.peers[0].status)
+    if (summary.peers[0].status === "interrupted" && landed.length > 0) expect(summary.peers[0].files).toBe(all.length)
+  })
+
+  // Enabled once the staging disk removes the private directories of dead runs from the target.
+  it.skip("SIGKILL leaves its lock and temporaries; the next run takes the lock over, stages the peer whole and leaves no temporary", async () => {
+    const pool = makePool("kill")
+    const run = start(["stage", "--config", pool.configPath, "--peer", "big"])
+    let daily: string | undefined
+    await waitFor(run, () => {
+      daily = dailyOf(pool.staging)
+      return daily !== undefined && safeList(join(daily, "big")).filter(isTemporary).length > 0
+    }, "the copy was under way")
+    run.child.kill("SIGKILL")
+    const killed = await run.exited
+    expect(killed.signal).toBe("SIGKILL")
+    expect(existsSync(join(pool.staging, ".cedar-peer.lock"))).toBe(true)
+    const again = cli(["stage", "--config", pool.configPath, "--peer", "big"])
+    expect(again.status).toBe(0)
+    expect(again.stderr).toMatch(new RegExp(`took over the lock of pid ${run.child.pid} `))
+    expect(readdirSync(join(daily!, "big")).sort()).toEqual([...readdirSync(big)].filter((n) => n !== "cback.stage").sort())
+    expect(existsSync(join(pool.staging, ".cedar-peer.lock"))).toBe(false)
+  })
+})
+
+describe("limit and verify flags", () => {
+  const tiny = (name: string) => {
+    const base = join(root, name)
+    const alpha = join(base, "alpha")
+    mkdirSync(join(base, "staging"), { recursive: true })
+    mkdirSync(join(base, "work"), { recursive: true })
+    mkdirSync(alpha, { recursive: true })
+    writeFileSync(join(alpha, "a.tar"), "AAAA")
+    writeFileSync(join(alpha, "b.tar"), "BB")
+    writeFileSync(join(alpha, "cback.collect"), "")
+    const configPath = join(base, "pool.json")
+    writeFileSync(configPath, JSON.stringify({
+      options: { startingDay: "monday", workingDir: join(base, "work"), backupUser: user, backupGroup: user },
+      peers: [{ name: "alpha", type: "local", collectDir: alpha }],
+      stage: { stagingDir: join(base, "staging") }
+    }))
+    return { base, configPath, staging: join(base, "staging") }
+  }
+
+  it.each([
+    [["--concurrency", "0"], /--concurrency must be a whole number of at least 1/],
+    [["--max-files", "1.5"], /--max-files must be a whole number of at least 1/],
+    [["--max-bytes", "ten"], /--max-bytes must be a number of bytes/],
+    [["--timeout", "lunch=30"], /--timeout "lunch=30": the name must be one of connect, stall, indicator, stage, command, managedAction/],
+    [["--timeout", "stall=-3"], /--timeout "stall=-3": the time must be/]
+  ])("stage %j is a usage error naming the flag (exit 2), nothing touched", (flags, message) => {
+    const pool = tiny(`bad-${flags.join("")}`.replace(/[^\w-]/g, "_"))
+    const done = cli(["stage", "--config", pool.configPath, ...flags])
+    expect(done.status).toBe(2)
+    expect(done.stdout + done.stderr).toMatch(message)
+    expect(readdirSync(pool.staging)).toEqual([])
+  })
+
+  it("the limit flags are accepted by stage and stage-peer (suffixes, named and bare timeouts)", () => {
+    const pool = tiny("flags-ok")
+    const done = cli(["stage", "--config", pool.configPath, "--max-files", "100", "--max-bytes", "10M", "--timeout", "connect=30", "--timeout", "5m", "--concurrency", "2"])
+    expect(done.status).toBe(0)
+    const target = join(pool.base, "target")
+    mkdirSync(target)
+    const peer = cli(["stage-peer", "--config", pool.configPath, "--peer", "alpha", "--target", target, "--max-files", "10", "--max-bytes", "1K", "--timeout", "stage=60"])
+    expect(peer.status).toBe(0)
+    expect(readdirSync(target).sort()).toEqual(["a.tar", "b.tar", "cback.collect", "cback.stage"])
+  })
+
+  it("verify DAILY_DIR: ok for an intact manifest; a changed and a missing file are reported, exit 1", () => {
+    const pool = tiny("verify")
+    const daily = join(pool.base, "daily")
+    mkdirSync(join(daily, "alpha"), { recursive: true })
+    writeFileSync(join(daily, "alpha", "a.tar"), "AAAA")
+    writeFileSync(join(daily, "alpha", "b.tar"), "BB")
+    const sha = (text: string) => createHash("sha256").update(text).digest("hex")
+    writeFileSync(join(daily, "cedar-peer.sha256"), `${sha("AAAA")}  alpha/a.tar\n${sha("BB")}  alpha/b.tar\n`)
+    const ok = cli(["verify", daily])
+    expect(ok.status).toBe(0)
+    expect(ok.stdout).toMatch(/2 file\(s\) checked, 0 mismatch\(es\), 0 missing: ok/)
+    // sha256sum reads the same manifest
+    expect(spawnSync("sha256sum", ["-c", "--quiet", "cedar-peer.sha256"], { cwd: daily }).status).toBe(0)
+
+    writeFileSync(join(daily, "alpha", "a.tar"), "AAAB")
+    rmSync(join(daily, "alpha", "b.tar"))
+    const bad = cli(["verify", daily, "--json"])
+    expect(bad.status).toBe(1)
+    expect(JSON.parse(bad.stdout)).toMatchObject({
+      ok: false,
+      checked: 2,
+      mismatches: [{ file: "alpha/a.tar", expected: sha("AAAA"), actual: sha("AAAB") }],
+      missing: ["alpha/b.tar"]
+    })
+    const text = cli(["verify", daily])
+    expect(text.stdout).toMatch(/^MISMATCH alpha\/a\.tar: /m)
+    expect(text.stdout).toMatch(/^MISSING {2}alpha\/b\.tar$/m)
+    const none = cli(["verify", join(pool.base, "nowhere")])
+    expect(none.status).toBe(1)
+    expect(none.stderr).toMatch(/^error\[FileOperationFailed\] peer master: .*cedar-peer\.sha256: open failed/m)
+  })
+})
