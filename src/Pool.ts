@@ -236,7 +236,9 @@ export const peerValue = (
     ...optional("rcpCommand", peer.rcpCommand ?? options.rcpCommand),
     ...optional("rshCommand", peer.rshCommand ?? options.rshCommand),
     ...optional("cbackCommand", peer.cbackCommand ?? options.cbackCommand),
-    ...ignoreFailureMode
+    ...ignoreFailureMode,
+    // the peer's own transport, else the pool's, else scp
+    transport: Config.peerSettings(config, peer).transport
   })
 }
 
