@@ -22,7 +22,7 @@ export const makeTransfer = (ctx: RemoteContext, disk: StagingDiskService) => {
 
   // scp runs as the local user and must be able to write the private directory; the tar stream
   // is unpacked by this process, so its private directory is never handed to anyone.
-  const copyOwner = (peer: RemotePeer) =>
+  const copyOwner = (peer: RemotePeer, targetDir: string) =>
     Effect.gen(function*() {
       if (peer.localUser === undefined || peer.transport === "tar") return undefined
       const ids = yield* ctx.users.lookupUser(peer.localUser)
@@ -30,7 +30,7 @@ export const makeTransfer = (ctx: RemoteContext, disk: StagingDiskService) => {
         return yield* new FileOperationFailed({
           peer: peer.name,
           operation: "chown",
-          path: peer.collectDir,
+          path: targetDir,
           cause: `no such local user: ${peer.localUser}`
         })
       }
@@ -43,7 +43,7 @@ export const makeTransfer = (ctx: RemoteContext, disk: StagingDiskService) => {
       yield* ctx.requireRemotePath(peer)
       yield* ctx.requireLocalUserAllowed(peer)
       const timeouts = yield* RemoteTimeouts
-      const owner = yield* copyOwner(peer)
+      const owner = yield* copyOwner(peer, targetDir)
       return yield* Effect.scoped(Effect.gen(function*() {
         const target = yield* disk.openDirectory(targetDir).pipe(Effect.mapError((error) => diskFailure(peer, error)))
         const privateDir = yield* disk.makePrivateDirectory(target, owner).pipe(
