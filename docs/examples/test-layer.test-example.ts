@@ -97,7 +97,7 @@ describe("the test layer", () => {
       })
       // every argv as started: `--` before host and path operands; private names are random
       expect(host.calls).toEqual([
-        ["/usr/bin/scp", "-B", "-q", "-C", "--", "backup@db1.example.org:/var/backup/collect/*", expect.stringMatching(/^\/stage\/\.cedar-peer-\w+$/)],
+        ["/usr/bin/scp", "-B", "-q", "-C", "--", "backup@db1.example.org:/var/backup/collect/*", expect.stringMatching(/^\/stage\/\.cedar-peer-[\w-]+$/)],
         ["/usr/bin/ssh", "-V"], // which scp protocol the local OpenSSH speaks, asked once, to encode the upload target
         [
           "/usr/bin/scp", "-B", "-q", "-C", "--",
