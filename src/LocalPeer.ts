@@ -6,25 +6,33 @@
  */
 import { FileSystem, Path } from "@effect/platform"
 import { Effect, Schema } from "effect"
-import { randomBytes } from "node:crypto"
 import { decodePeer, isMissing, requireDirectory as checkDirectory } from "./internal/peerChecks.js"
-import type { IndicatorOptions, IndicatorStatus, Ownership, SkippedEntry, StageOptions, StageReport } from "./Peer.js"
+import type { IndicatorOptions, IndicatorStatus, SkippedEntry, StageOptions, StageReport } from "./Peer.js"
 import {
   AbsolutePath,
   DEF_COLLECT_INDICATOR,
   DEF_STAGE_INDICATOR,
+  EntryKind,
   FailureMode,
   isPlainFileName,
-  NonBlankString
+  NonBlankString,
+  showName
 } from "./Peer.js"
 import {
   CopyFailed,
   FileOperationFailed,
   InvalidPath,
   InvalidPeerConfig,
+  LimitExceeded,
   NothingStaged,
-  UnsupportedEntry
+  UnsupportedEntry,
+  VerificationFailed
 } from "./PeerError.js"
+import type { ByteLimitReached, Directory, DiskError, NotRegularFile } from "./StagingDisk.js"
+import { StagingDisk } from "./StagingDisk.js"
+
+const isEntryKind = Schema.is(EntryKind)
+const kindOf = (type: string): SkippedEntry["kind"] => (isEntryKind(type) ? type : "Unknown")
 
 /**
  * A local peer: its name, its collect directory (which need not exist yet) and when the pool
@@ -60,18 +68,29 @@ export interface LocalPeerInput {
 export const make = (input: LocalPeerInput): Effect.Effect<LocalPeer, InvalidPeerConfig> =>
   decodePeer(LocalPeer, input.name, { ...input, _tag: "LocalPeer" })
 
-/** How many files are copied at once: enough to keep the libuv pool busy, few enough to bound fds. */
-const COPY_CONCURRENCY = 8
+type Regular = { readonly name: Uint8Array; readonly shown: string; readonly size?: number | undefined }
 
-const entryKind = (type: FileSystem.File.Type): SkippedEntry["kind"] => (type === "File" ? "Unknown" : type)
-
-type Entry =
-  | { readonly name: string; readonly kind: "File"; readonly size: number }
-  | { readonly name: string; readonly kind: SkippedEntry["kind"] }
+const byBytes = (a: { readonly name: Uint8Array }, b: { readonly name: Uint8Array }) => Buffer.compare(a.name, b.name)
 
 /**
- * Stages local peers and reads and writes their indicator files. Built on the platform
- * `FileSystem` and `Path`, so the same code runs on a real disk and on the test layer.
+ * Every error `stagePeer` can fail with.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type StageError =
+  | InvalidPath
+  | UnsupportedEntry
+  | NothingStaged
+  | CopyFailed
+  | FileOperationFailed
+  | LimitExceeded
+  | VerificationFailed
+
+/**
+ * Stages local peers and reads and writes their indicator files. Staging goes through the
+ * `StagingDisk` (nothing followed, byte names, one private directory per run); the indicators and
+ * the path checks through the platform `FileSystem`.
  *
  * @since 0.1.0
  * @category services
@@ -80,6 +99,7 @@ export class LocalPeers extends Effect.Service<LocalPeers>()("cedar-peer/LocalPe
   effect: Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
+    const disk = yield* StagingDisk
 
     const invalidPath = (peer: LocalPeer, dir: string, problem: InvalidPath["problem"]) =>
       new InvalidPath({ peer: peer.name, path: dir, problem })
@@ -93,129 +113,178 @@ export class LocalPeers extends Effect.Service<LocalPeers>()("cedar-peer/LocalPe
     const requireIndicatorName = (peer: LocalPeer, name: string) =>
       isPlainFileName(name) ? Effect.void : Effect.fail(invalidPath(peer, name, "BadName"))
 
-    // stat follows links, so a link is recognised by readLink succeeding (dangling ones included).
-    const classify = (peer: LocalPeer, name: string) => {
-      const full = path.join(peer.collectDir, name)
-      return fs.readLink(full).pipe(
-        Effect.as<Entry>({ name, kind: "SymbolicLink" }),
-        Effect.catchAll(() =>
-          fs.stat(full).pipe(
-            Effect.map((info): Entry =>
-              info.type === "File" ? { name, kind: "File", size: Number(info.size) } : { name, kind: entryKind(info.type) }
-            ),
-            Effect.mapError((cause) => new CopyFailed({ peer: peer.name, path: full, cause }))
-          )
-        )
+    const joinShown = (dir: string, shown: string) => `${dir.replace(/\/+$/, "")}/${shown}`
+
+    /** Opens a directory the administrator named; checked first so that its problems keep their 0.1.0 errors. */
+    const openNamed = (peer: LocalPeer, dir: string) =>
+      Effect.zipRight(
+        requireDirectory(peer, dir),
+        disk.openDirectory(dir).pipe(Effect.mapError(fileOperationFailed(peer, "open", dir)))
       )
+
+    /** A file of the batch that was not a regular file when opened: the peer fails naming it. */
+    const unsupported = (peer: LocalPeer, error: NotRegularFile) =>
+      new UnsupportedEntry({
+        peer: peer.name,
+        collectDir: peer.collectDir,
+        entries: [{ name: showName(error.name), kind: kindOf(error.type) }]
+      })
+
+    const copyError = (peer: LocalPeer, target: Directory, error: DiskError | NotRegularFile | ByteLimitReached) => {
+      switch (error._tag) {
+        case "NotRegularFile":
+          return unsupported(peer, error)
+        case "ByteLimitReached":
+          return new LimitExceeded({ peer: peer.name, limit: "maxBytes", max: error.max, value: error.bytes })
+        case "DiskError": {
+          const shown = error.entry === undefined ? "" : showName(error.entry)
+          if (error.operation === "chown" || error.operation === "chmod") {
+            return new FileOperationFailed({ peer: peer.name, operation: error.operation, path: joinShown(target.shown, shown), cause: error })
+          }
+          return new CopyFailed({ peer: peer.name, path: error.entry === undefined ? peer.collectDir : joinShown(peer.collectDir, shown), cause: error })
+        }
+      }
     }
 
-    const applyAttributes = (peer: LocalPeer, file: string, reported: string, options: IndicatorOptions) =>
+    // The collect dir's regular files (sorted by their bytes) and everything else; nothing followed.
+    const listCollectDir = (peer: LocalPeer, collect: Directory, options: StageOptions) =>
       Effect.gen(function*() {
-        const ownership: Ownership | undefined = options.ownership
-        if (ownership !== undefined) {
-          yield* fs.chown(file, ownership.uid, ownership.gid).pipe(
-            Effect.mapError(fileOperationFailed(peer, "chown", reported))
-          )
+        const entries = yield* disk.list(collect, { sizes: options.maxBytes !== undefined }).pipe(
+          Effect.mapError((cause) => new CopyFailed({ peer: peer.name, path: peer.collectDir, cause }))
+        )
+        const regular: Array<Regular> = []
+        const others: Array<{ readonly name: Uint8Array; readonly kind: SkippedEntry["kind"] }> = []
+        for (const entry of entries) {
+          if (entry.type === "File") regular.push({ name: entry.name, shown: showName(entry.name), size: entry.size })
+          else others.push({ name: entry.name, kind: kindOf(entry.type) })
         }
-        if (options.permissions !== undefined) {
-          yield* fs.chmod(file, options.permissions).pipe(Effect.mapError(fileOperationFailed(peer, "chmod", reported)))
+        regular.sort(byBytes)
+        others.sort(byBytes)
+        const skipped: Array<SkippedEntry> = others.map((e) => ({ name: showName(e.name), kind: e.kind }))
+        return { regular, skipped }
+      })
+
+    const checkLimits = (peer: LocalPeer, regular: ReadonlyArray<Regular>, options: StageOptions) =>
+      Effect.gen(function*() {
+        if (options.maxFiles !== undefined && regular.length > options.maxFiles) {
+          return yield* new LimitExceeded({ peer: peer.name, limit: "maxFiles", max: options.maxFiles, value: regular.length })
+        }
+        if (options.maxBytes !== undefined) {
+          const listed = regular.reduce((sum, e) => sum + (e.size ?? 0), 0)
+          if (listed > options.maxBytes) {
+            return yield* new LimitExceeded({ peer: peer.name, limit: "maxBytes", max: options.maxBytes, value: listed })
+          }
         }
       })
 
-    // Copies every file under a temporary name, then renames them all into place in one
-    // uninterruptible commit: an interruption before the commit leaves the target as it was; a
-    // failure removes the temporary files and every file this call created.
-    const stageAtomically = (
+    // Copies every file into one private directory of the target, then renames them all into
+    // place in one uninterruptible commit. Before the commit, a failure or an interruption removes
+    // the private directory whole and the target is as it was; a commit that completed stays
+    // complete, whatever arrives meanwhile. A rename failing midway moves the files this call had
+    // created back out; a replaced file is replaced whole.
+    const stageInto = (
       peer: LocalPeer,
-      targetDir: string,
-      files: ReadonlyArray<string>,
-      existing: ReadonlySet<string>,
+      collect: Directory,
+      target: Directory,
+      regular: ReadonlyArray<Regular>,
       options: StageOptions
-    ) => {
-      const token = randomBytes(6).toString("hex")
-      const temps = new Set<string>()
-      const created: Array<string> = []
-      const tempOf = (index: number) => path.join(targetDir, `.cedar-peer-${token}-${index}.tmp`)
+    ) =>
+      Effect.scoped(Effect.gen(function*() {
+        const removed = yield* disk.removeLeftovers(target).pipe(
+          Effect.catchAll((error) => Effect.as(Effect.logWarning(`cannot remove leftovers in ${target.shown}: ${error.detail}`), []))
+        )
+        for (const name of removed) yield* Effect.logInfo(`removed ${joinShown(target.shown, name)}, left by a run that is gone`)
 
-      const copyOne = (name: string, index: number) =>
-        Effect.gen(function*() {
-          const from = path.join(peer.collectDir, name)
-          const temp = tempOf(index)
-          temps.add(temp)
-          yield* fs.copyFile(from, temp).pipe(
-            Effect.mapError((cause) => new CopyFailed({ peer: peer.name, path: from, cause }))
+        const names = regular.map((e) => e.name)
+        const staging = yield* disk.makePrivateDirectory(target).pipe(
+          Effect.mapError(fileOperationFailed(peer, "makeDirectory", joinShown(target.shown, ".cedar-peer-*")))
+        )
+        const copied = yield* disk.copyFiles(collect, names, staging, {
+          ownership: options.ownership,
+          permissions: options.permissions
+        }, { maxBytes: options.maxBytes, hash: options.verify === true }).pipe(
+          Effect.mapError((error) => copyError(peer, target, error))
+        )
+        if (options.verify === true) {
+          const staged = yield* disk.hashFiles(staging, names).pipe(
+            Effect.mapError((error) =>
+              error._tag === "NotRegularFile" ? unsupported(peer, error) : new CopyFailed({ peer: peer.name, path: staging.shown, cause: error })
+            )
           )
-          yield* applyAttributes(peer, temp, path.join(targetDir, name), options)
-        })
-
-      const commitOne = (name: string, index: number) => {
-        const target = path.join(targetDir, name)
-        return fs.rename(tempOf(index), target).pipe(
-          Effect.mapError(fileOperationFailed(peer, "rename", target)),
-          Effect.tap(() => {
-            temps.delete(tempOf(index))
-            if (!existing.has(name)) created.push(target)
-          })
+          const expected = copied.hashes ?? []
+          const bad = staged.findIndex((hash, i) => hash !== expected[i])
+          if (bad !== -1) {
+            return yield* new VerificationFailed({
+              peer: peer.name,
+              file: joinShown(peer.collectDir, regular[bad]!.shown),
+              expected: expected[bad]!,
+              actual: staged[bad]!
+            })
+          }
+        }
+        const existing = yield* disk.list(target).pipe(Effect.mapError(fileOperationFailed(peer, "stat", target.shown)))
+        const report: StageReport = {
+          count: copied.count,
+          bytes: copied.bytes,
+          files: regular.map((e) => e.shown),
+          skipped: [],
+          ...(options.verify === true ? { sha256: copied.hashes ?? [] } : {})
+        }
+        return yield* disk.commit(staging, names, target).pipe(
+          Effect.as(report),
+          Effect.catchAll((error) =>
+            Effect.gen(function*() {
+              const before = new Set(existing.map((e) => Buffer.from(e.name).toString("latin1")))
+              const waiting = new Set((yield* disk.list(staging).pipe(Effect.orElseSucceed(() => []))).map((e) =>
+                Buffer.from(e.name).toString("latin1")
+              ))
+              const created = names.filter((n) => {
+                const key = Buffer.from(n).toString("latin1")
+                return !waiting.has(key) && !before.has(key)
+              })
+              yield* disk.commit(target, created, staging).pipe(
+                Effect.catchAll((undo) => Effect.logWarning(`cannot take back ${undo.path}: ${undo.detail}`))
+              )
+              return yield* new FileOperationFailed({ peer: peer.name, operation: "rename", path: error.path, cause: error })
+            })
+          ),
+          // the commit and its outcome as one step: an interruption waits for it, and is seen afterwards
+          Effect.uninterruptible
         )
-      }
+      }))
 
-      const cleanup = Effect.suspend(() =>
-        Effect.forEach(
-          [...temps, ...created],
-          (file) =>
-            fs.remove(file, { force: true }).pipe(
-              Effect.catchAll((error) => Effect.logWarning(`cedar-peer: could not remove ${file}`, error))
-            ),
-          { discard: true }
-        )
-      )
-
-      return Effect.forEach(files, copyOne, { concurrency: COPY_CONCURRENCY, discard: true }).pipe(
-        Effect.zipRight(Effect.uninterruptible(Effect.forEach(files, commitOne, { discard: true }))),
-        Effect.onExit((exit) => (exit._tag === "Success" ? Effect.void : cleanup))
-      )
-    }
-
-    const stagePeer = Effect.fn("LocalPeers.stagePeer")(
-      function*(peer: LocalPeer, targetDir: string, options: StageOptions = {}) {
-        if (targetDir.includes("\0")) return yield* invalidPath(peer, targetDir, "BadCharacter")
-        if (!path.isAbsolute(targetDir)) return yield* invalidPath(peer, targetDir, "NotAbsolute")
-        yield* requireDirectory(peer, peer.collectDir)
-        yield* requireDirectory(peer, targetDir)
-
-        const names = yield* fs.readDirectory(peer.collectDir).pipe(
-          Effect.mapError((cause) => new CopyFailed({ peer: peer.name, path: peer.collectDir, cause }))
-        )
-        const entries = yield* Effect.forEach(names, (name) => classify(peer, name), { concurrency: COPY_CONCURRENCY })
-        const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
-        const regular = entries.filter((e): e is Entry & { kind: "File"; size: number } => e.kind === "File").sort(byName)
-        const skipped: Array<SkippedEntry> = entries
-          .filter((e) => e.kind !== "File")
-          .map((e) => ({ name: e.name, kind: e.kind as SkippedEntry["kind"] }))
-          .sort(byName)
-
+    const stageToDirectory = (peer: LocalPeer, collect: Directory, target: Directory, options: StageOptions) =>
+      Effect.gen(function*() {
+        const { regular, skipped } = yield* listCollectDir(peer, collect, options)
         if (skipped.length > 0 && options.skipUnsupported !== true) {
           return yield* new UnsupportedEntry({ peer: peer.name, collectDir: peer.collectDir, entries: skipped })
         }
         if (regular.length === 0) {
           return yield* new NothingStaged({ peer: peer.name, collectDir: peer.collectDir })
         }
+        yield* checkLimits(peer, regular, options)
+        const report = yield* stageInto(peer, collect, target, regular, options)
+        return { ...report, skipped } satisfies StageReport
+      })
 
-        const existing = new Set(
-          yield* fs.readDirectory(targetDir).pipe(Effect.mapError(fileOperationFailed(peer, "stat", targetDir)))
-        )
-        const files = regular.map((e) => e.name)
-        yield* stageAtomically(peer, targetDir, files, existing, options)
-        // bytes come from the listing's stat: the collect indicator says the peer is done writing
-        const report: StageReport = {
-          count: files.length,
-          bytes: regular.reduce((sum, e) => sum + e.size, 0),
-          files,
-          skipped
-        }
-        return report
-      }
-    )
+    const stagePeer: (peer: LocalPeer, targetDir: string, options?: StageOptions) => Effect.Effect<StageReport, StageError> =
+      Effect.fn("LocalPeers.stagePeer")(function*(peer: LocalPeer, targetDir: string, options: StageOptions = {}) {
+        if (targetDir.includes("\0")) return yield* invalidPath(peer, targetDir, "BadCharacter")
+        if (!path.isAbsolute(targetDir)) return yield* invalidPath(peer, targetDir, "NotAbsolute")
+        return yield* Effect.scoped(Effect.gen(function*() {
+          const collect = yield* openNamed(peer, peer.collectDir)
+          const target = yield* openNamed(peer, targetDir)
+          return yield* stageToDirectory(peer, collect, target, options)
+        }))
+      })
+
+    const stagePeerInto: (peer: LocalPeer, target: Directory, options?: StageOptions) => Effect.Effect<StageReport, StageError> =
+      Effect.fn("LocalPeers.stagePeerInto")(function*(peer: LocalPeer, target: Directory, options: StageOptions = {}) {
+        return yield* Effect.scoped(Effect.gen(function*() {
+          const collect = yield* openNamed(peer, peer.collectDir)
+          return yield* stageToDirectory(peer, collect, target, options)
+        }))
+      })
 
     const collectIndicatorStatus = Effect.fn("LocalPeers.collectIndicatorStatus")(
       function*(peer: LocalPeer, name: string = DEF_COLLECT_INDICATOR) {
@@ -244,16 +313,24 @@ export class LocalPeers extends Effect.Service<LocalPeers>()("cedar-peer/LocalPe
       }
     )
 
+    // The collect dir is writable by the peer's user: the indicator is written without following
+    // a link, and ownership and permissions are set on the open file.
     const writeStageIndicator = Effect.fn("LocalPeers.writeStageIndicator")(
       function*(peer: LocalPeer, name: string = DEF_STAGE_INDICATOR, options: IndicatorOptions = {}) {
         yield* requireIndicatorName(peer, name)
         yield* requireDirectory(peer, peer.collectDir)
         const file = path.join(peer.collectDir, name)
-        yield* fs.writeFile(file, new Uint8Array(0)).pipe(Effect.mapError(fileOperationFailed(peer, "create", file)))
-        yield* applyAttributes(peer, file, file, options)
+        yield* Effect.scoped(Effect.gen(function*() {
+          const collect = yield* disk.openDirectory(peer.collectDir).pipe(Effect.mapError(fileOperationFailed(peer, "open", peer.collectDir)))
+          yield* disk.writeEmptyFile(collect, name, { ownership: options.ownership, permissions: options.permissions }).pipe(
+            Effect.mapError((error) =>
+              fileOperationFailed(peer, error._tag === "DiskError" && (error.operation === "chown" || error.operation === "chmod") ? error.operation : "create", file)(error)
+            )
+          )
+        }))
       }
     )
 
-    return { stagePeer, checkCollectIndicator, collectIndicatorStatus, writeStageIndicator } as const
+    return { stagePeer, stagePeerInto, checkCollectIndicator, collectIndicatorStatus, writeStageIndicator } as const
   })
 }) {}

@@ -138,7 +138,7 @@ export interface StageOptions {
   readonly maxFiles?: number | undefined
   /** at most this many bytes in all; more fails the peer with `LimitExceeded`, nothing staged */
   readonly maxBytes?: number | undefined
-  /** compare a SHA-256 of every staged file with its source's before it lands */
+  /** compare the SHA-256 of every staged file with its source's; a mismatch is `VerificationFailed` */
   readonly verify?: boolean | undefined
   /** called as the operation goes: what it is doing, files and bytes so far where known */
   readonly onProgress?: ((progress: StageProgress) => void) | undefined
@@ -210,11 +210,13 @@ export type SkippedEntry = typeof SkippedEntry.Type
 export const StageReport = Schema.Struct({
   count: Schema.Number,
   bytes: Schema.Number,
-  /** the staged file names, sorted */
+  /** the staged file names, sorted by their bytes, shown as `showName` shows them */
   files: Schema.Array(Schema.String),
   /** entries left out with `skipUnsupported` (empty otherwise) */
   skipped: Schema.Array(SkippedEntry),
-  /** with `verify`: each staged file's SHA-256 (hex), in the order of `files` */
+  /** with `verify`: the SHA-256 (hex) of each staged file, in the order of `files` */
+  sha256: Schema.optional(Schema.Array(Schema.String)),
+  /** with `verify`: each staged file's name and SHA-256 (hex), in the order of `files` */
   hashes: Schema.optionalWith(Schema.Array(Schema.Struct({ name: Schema.String, sha256: Schema.String })), {
     exact: true
   })

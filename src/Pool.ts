@@ -524,7 +524,9 @@ const stageOne = (
       }
       const report: StageReport & { readonly hashes?: ReadonlyArray<{ readonly name: string; readonly sha256: string }> } =
         yield* stagePeer(peer, context.targetDir, stageOptions)
-      context.track({ files: report.count, bytes: report.bytes, landed: true, ...(report.hashes ? { hashes: report.hashes } : {}) })
+      // remote reports name each hash; local ones give them in the order of `files`
+      const hashes = report.hashes ?? report.sha256?.map((sha256, i) => ({ name: report.files[i]!, sha256 }))
+      context.track({ files: report.count, bytes: report.bytes, landed: true, ...(hashes ? { hashes } : {}) })
       const staged = { ...base, files: report.count, bytes: report.bytes }
       yield* phase("indicator", { files: report.count, bytes: report.bytes })
       // The files are in the staging dir even when the indicator cannot be written: say how many.

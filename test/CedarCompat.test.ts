@@ -13,8 +13,7 @@ import * as path from "node:path"
 import { NodeContext } from "@effect/platform-node"
 import { Effect, Layer, Logger, LogLevel } from "effect"
 import { afterAll, describe, expect, it } from "vitest"
-import { Config, LocalPeer, Pool, RemotePeer, SystemUsers } from "../src/index.js"
-import * as NodeStagingDisk from "../src/NodeStagingDisk.js"
+import { Config, LocalPeer, NodeStagingDisk, Pool, RemotePeer, SystemUsers } from "../src/index.js"
 import {
   CBACK3,
   cedarErrors,
@@ -171,8 +170,8 @@ describe.skipIf(!existsSync(CBACK3))("cback3 stage, as measured (the reference c
 // cedar-peer against cback3
 
 const MainLayer = Layer.mergeAll(LocalPeer.LocalPeers.Default, RemotePeer.RemotePeers.Default).pipe(
-  Layer.provideMerge(NodeStagingDisk.layer),
   Layer.provideMerge(SystemUsers.layer),
+  Layer.provideMerge(NodeStagingDisk.layer),
   Layer.provideMerge(NodeContext.layer)
 )
 

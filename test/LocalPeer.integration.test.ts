@@ -1,16 +1,16 @@
-import { FileSystem } from "@effect/platform"
-import type { Error as PlatformError } from "@effect/platform"
-import { NodeContext, NodeFileSystem } from "@effect/platform-node"
+import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Effect, Exit, Fiber, Layer } from "effect"
+import { Effect, Exit, Fiber, Layer } from "effect"
 import { execFileSync } from "node:child_process"
 import * as NFS from "node:fs"
 import * as net from "node:net"
 import * as OS from "node:os"
 import * as NPath from "node:path"
 import * as LocalPeer from "../src/LocalPeer.js"
+import { nameBytes, showName } from "../src/Peer.js"
+import * as NodeStagingDisk from "../src/NodeStagingDisk.js"
 
-const Live = LocalPeer.LocalPeers.Default.pipe(Layer.provideMerge(NodeContext.layer))
+const Live = LocalPeer.LocalPeers.Default.pipe(Layer.provideMerge(NodeStagingDisk.layer), Layer.provideMerge(NodeContext.layer))
 
 /** A fresh directory tree on the real disk, removed when the test's scope closes. */
 const tempRoot = Effect.acquireRelease(
@@ -56,7 +56,8 @@ describe("LocalPeers on a real disk", () => {
         expect(report).toEqual({
           count: HOSTILE.length,
           bytes: HOSTILE.reduce((sum, _, i) => sum + `content ${i}\n`.length, 0),
-          files: [...HOSTILE].sort(),
+          // names are reported as showName shows them: a control character as \xHH
+          files: [...HOSTILE].sort().map((name) => showName(nameBytes(name))),
           skipped: []
         })
         const expected: Record<string, string> = { keep: "644:k" }
@@ -145,7 +146,7 @@ describe("LocalPeers on a real disk", () => {
         expect(error._tag).toBe("UnsupportedEntry")
         expect(error._tag === "UnsupportedEntry" && error.entries).toEqual([
           { name: "a fifo", kind: "FIFO" },
-          { name: "link\nname", kind: "SymbolicLink" },
+          { name: "link\\x0aname", kind: "SymbolicLink" },
           { name: "sock", kind: "Socket" },
           { name: "sub dir", kind: "Directory" }
         ])
@@ -189,58 +190,132 @@ describe("LocalPeers on a real disk", () => {
       }))
   })
 
-  // A real FileSystem whose copyFile of one chosen source first runs `hook`: to pause it (and
-  // interrupt the stage) or to fail it with a real error.
-  const hookedCopy = (hook: (from: string, to: string) => Effect.Effect<void, PlatformError.PlatformError> | undefined) =>
-    LocalPeer.LocalPeers.Default.pipe(
-      Layer.provideMerge(
-        Layer.effect(
-          FileSystem.FileSystem,
-          Effect.map(FileSystem.FileSystem, (fs) => ({
-            ...fs,
-            copyFile: (from: string, to: string) => Effect.zipRight(hook(from, to) ?? Effect.void, fs.copyFile(from, to))
-          }))
-        ).pipe(Layer.provide(NodeFileSystem.layer))
-      ),
-      Layer.provideMerge(NodeContext.layer)
-    )
-
-  const twelve = Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`f${String(i + 1).padStart(2, "0")}`, "n".repeat(100_000 + i)]))
-
-  it.scoped("interruption after some of the files leaves the target exactly as before", () =>
-    Effect.gen(function*() {
-      const { collect, target, peer } = yield* setup({ files: twelve, target: { f03: "old 3", keep: "k" } })
+  // Interrupted for real: a concurrent fiber watches the private directory fill and interrupts
+  // the stage once it holds some of the files.
+  it.live("interruption in the copy phase leaves the target exactly as before, private dir gone", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const files = Object.fromEntries(Array.from({ length: 3000 }, (_, i) => [`f${String(i).padStart(4, "0")}`, `n${i}`]))
+      const { target, peer } = yield* setup({ files, target: { f0003: "old 3", keep: "k" } })
       const before = snapshot(target)
-      const reached = yield* Deferred.make<void>()
-      const layer = hookedCopy((from) =>
-        from === NPath.join(collect, "f11") ? Effect.zipRight(Deferred.succeed(reached, undefined), Effect.never) : undefined
-      )
-      yield* Effect.gen(function*() {
-        const fiber = yield* Effect.fork((yield* LocalPeer.LocalPeers).stagePeer(peer, target))
-        yield* Deferred.await(reached)
-        // let the copies already started finish, so there are temporary files to clean up
-        yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 200)))
-        expect(NFS.readdirSync(target).filter((n) => n.startsWith(".cedar-peer-")).length).toBeGreaterThan(0)
-        const exit = yield* Fiber.interrupt(fiber)
-        expect(Exit.isInterrupted(exit)).toBe(true)
-      }).pipe(Effect.provide(layer))
+      const fiber = yield* Effect.fork((yield* LocalPeer.LocalPeers).stagePeer(peer, target))
+      const privateCount = () => {
+        const dir = NFS.readdirSync(target).find((n) => n.startsWith(".cedar-peer-"))
+        try {
+          return dir === undefined ? 0 : NFS.readdirSync(NPath.join(target, dir)).length
+        } catch {
+          return 0
+        }
+      }
+      while (privateCount() < 50) yield* Effect.sleep("1 millis")
+      const exit = yield* Fiber.interrupt(fiber)
+      expect(Exit.isInterrupted(exit)).toBe(true)
       expect(snapshot(target)).toEqual(before)
-      expect(before).toEqual({ f03: "644:old 3", keep: "644:k" })
-    }))
+    }).pipe(Effect.provide(Live))), 60_000)
 
-  it.scoped("a failing copy of the k-th file leaves the target exactly as before", () =>
+  // The attack for real: a user who can write the collect dir swaps the last file for a link to a
+  // secret once the copy is under way. The link is never followed: the peer is refused, or (had
+  // the swap come too late) the original content is staged; never the secret.
+  it.live("a file swapped for a link to a secret while 8,000 files are copied: refused, the secret never staged", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const files: Record<string, string> = { zz_last: "original" }
+      for (let i = 0; i < 8000; i++) files[`f${String(i).padStart(5, "0")}`] = "x"
+      const { root, collect, target, peer } = yield* setup({ files })
+      const secret = NPath.join(root, "shadow")
+      NFS.writeFileSync(secret, "SECRET", { mode: 0o600 })
+      const privateCount = () => {
+        const dir = NFS.readdirSync(target).find((n) => n.startsWith(".cedar-peer-"))
+        try {
+          return dir === undefined ? 0 : NFS.readdirSync(NPath.join(target, dir)).length
+        } catch {
+          return 0
+        }
+      }
+      const swapper = yield* Effect.fork(Effect.gen(function*() {
+        while (privateCount() < 200) yield* Effect.sleep("1 millis")
+        NFS.rmSync(NPath.join(collect, "zz_last"))
+        NFS.symlinkSync(secret, NPath.join(collect, "zz_last"))
+      }))
+      const outcome = yield* Effect.either((yield* LocalPeer.LocalPeers).stagePeer(peer, target))
+      yield* Fiber.join(swapper)
+      if (outcome._tag === "Left") {
+        expect(outcome.left._tag).toBe("UnsupportedEntry")
+        expect(outcome.left._tag === "UnsupportedEntry" && outcome.left.entries).toEqual([{ name: "zz_last", kind: "SymbolicLink" }])
+        expect(NFS.readdirSync(target)).toEqual([])
+      } else {
+        expect(NFS.readFileSync(NPath.join(target, "zz_last"), "utf8")).toBe("original")
+      }
+      for (const name of NFS.readdirSync(target)) expect(NFS.readFileSync(NPath.join(target, name), "utf8")).not.toContain("SECRET")
+    }).pipe(Effect.provide(Live))), 120_000)
+
+  it.scoped("stages names that are not UTF-8 byte for byte, reported escaped", () =>
     Effect.gen(function*() {
-      const { collect, target, peer } = yield* setup({ files: twelve, target: { f03: "old 3", keep: "k" } })
-      const before = snapshot(target)
-      // the 9th file vanishes just before its copy: a real ENOENT from the disk
-      const layer = hookedCopy((from) =>
-        from === NPath.join(collect, "f09") ? Effect.sync(() => NFS.rmSync(from)) : undefined
+      const { collect, target, peer } = yield* setup({ files: { plain: "p" } })
+      const latin = Buffer.from([0x63, 0x61, 0x66, 0xe9])
+      NFS.writeFileSync(Buffer.concat([Buffer.from(`${collect}/`), latin]), "latin")
+      NFS.writeFileSync(Buffer.concat([Buffer.from(`${collect}/`), Buffer.from([0xff, 0x0a])]), "ff")
+      const report = yield* (yield* LocalPeer.LocalPeers).stagePeer(peer, target)
+      expect(report.files).toEqual(["caf\\xe9", "plain", "\\xff\\x0a"])
+      const staged = NFS.readdirSync(target, { encoding: "buffer" }).map((n) => n.toString("hex")).sort()
+      expect(staged).toEqual(["636166e9", "706c61696e", "ff0a"])
+      expect(NFS.readFileSync(Buffer.concat([Buffer.from(`${target}/`), latin]), "utf8")).toBe("latin")
+    }).pipe(Effect.provide(Live)))
+
+  it.scoped("removes the private directories of dead runs and 0.1.0's temporary files from the target first", () =>
+    Effect.gen(function*() {
+      const { target, peer } = yield* setup({ files: { a: "1" }, target: { ".cedar-peer-0123456789ab-7.tmp": "t", keep: "k" } })
+      NFS.mkdirSync(NPath.join(target, ".cedar-peer-999999999-1-0123456789ab"))
+      NFS.writeFileSync(NPath.join(target, ".cedar-peer-999999999-1-0123456789ab", "x"), "x")
+      yield* (yield* LocalPeer.LocalPeers).stagePeer(peer, target)
+      expect(snapshot(target)).toEqual({ a: "644:1", keep: "644:k" })
+    }).pipe(Effect.provide(Live)))
+
+  it.live("an interruption during the commit of 5,000 files leaves the commit complete", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const files: Record<string, string> = {}
+      for (let i = 0; i < 5000; i++) files[`f${String(i).padStart(5, "0")}`] = `n${i}`
+      const { target, peer } = yield* setup({ files, target: { f00003: "old", keep: "k" } })
+      const fiber = yield* Effect.fork((yield* LocalPeer.LocalPeers).stagePeer(peer, target))
+      // the commit starts once the private directory holds every file: interrupt at about then
+      const nearlyFull = () => {
+        const names = NFS.readdirSync(target)
+        const dir = names.find((n) => n.startsWith(".cedar-peer-"))
+        if (names.length > 3) return true // renames under way
+        try {
+          return dir !== undefined && NFS.readdirSync(NPath.join(target, dir)).length >= 4990
+        } catch {
+          return true
+        }
+      }
+      while (!nearlyFull()) yield* Effect.sleep("1 millis")
+      yield* Fiber.interrupt(fiber)
+      const staged = NFS.readdirSync(target)
+      // either the interruption came before the commit (target as before) or the commit is whole
+      if (staged.length === 2) expect(snapshot(target)).toEqual({ f00003: "644:old", keep: "644:k" })
+      else {
+        expect(staged.length).toBe(5001)
+        expect(NFS.readFileSync(NPath.join(target, "f00003"), "utf8")).toBe("n3")
+      }
+      expect(staged.filter((n) => n.startsWith(".cedar-peer-"))).toEqual([])
+    }).pipe(Effect.provide(Live))), 120_000)
+
+  // A small tmpfs of our own as the target: the disk fills up for real half-way through.
+  it.live("disk full: CopyFailed saying no space left on device; this run's files gone, earlier ones intact", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const files = Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`f${String(i + 1).padStart(2, "0")}`, "n".repeat(200_000)]))
+      const { root, peer } = yield* setup({ files })
+      const small = NPath.join(root, "small disk")
+      NFS.mkdirSync(small)
+      yield* Effect.acquireRelease(
+        Effect.sync(() => execFileSync("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", small])),
+        () => Effect.sync(() => execFileSync("umount", [small]))
       )
-      const error = yield* Effect.flatMap(LocalPeer.LocalPeers, (local) => Effect.flip(local.stagePeer(peer, target))).pipe(
-        Effect.provide(layer)
-      )
-      expect(error._tag === "CopyFailed" && error.path).toBe(NPath.join(collect, "f09"))
-      expect(error._tag === "CopyFailed" && (error.cause as PlatformError.SystemError).reason).toBe("NotFound")
-      expect(snapshot(target)).toEqual(before)
-    }))
+      NFS.writeFileSync(NPath.join(small, "f03"), "old 3")
+      NFS.writeFileSync(NPath.join(small, "keep"), "k")
+      const before = snapshot(small)
+      const error = yield* Effect.flip((yield* LocalPeer.LocalPeers).stagePeer(peer, small))
+      expect(error._tag).toBe("CopyFailed")
+      expect(error.message).toContain("no space left on device")
+      expect(error._tag === "CopyFailed" && (error.cause as { code?: string }).code).toBe("ENOSPC")
+      expect(snapshot(small)).toEqual(before)
+    }).pipe(Effect.provide(Live))), 60_000)
 })

@@ -1,17 +1,22 @@
 import { Path } from "@effect/platform"
 import { describe, expect, expectTypeOf, it } from "@effect/vitest"
 import { Deferred, Effect, Exit, Fiber, Layer } from "effect"
+import { createHash } from "node:crypto"
 import * as LocalPeer from "../src/LocalPeer.js"
 import type { IndicatorStatus, StageReport } from "../src/Peer.js"
+import { nameBytes, showName } from "../src/Peer.js"
 import type {
   CopyFailed,
   FileOperationFailed,
   InvalidPath,
   InvalidPeerConfig,
+  LimitExceeded,
   NothingStaged,
-  UnsupportedEntry
+  UnsupportedEntry,
+  VerificationFailed
 } from "../src/PeerError.js"
 import * as MemoryFileSystem from "../src/testing/MemoryFileSystem.js"
+import * as MemoryStagingDisk from "../src/testing/MemoryStagingDisk.js"
 
 const COLLECT = "/srv/collect"
 const TARGET = "/stage/alpha"
@@ -25,10 +30,40 @@ const withMemory = <A, E>(
   body: (local: LocalPeer.LocalPeers, memory: MemoryFileSystem.MemoryFileSystem) => Effect.Effect<A, E>
 ) => {
   const memory = MemoryFileSystem.make(options)
+  // the staging disk works on the same volume, with the same hooks under its own operation names
+  const asFileSystem = (op: MemoryStagingDisk.Operation): MemoryFileSystem.Operation | undefined =>
+    op === "copyFile" || op === "chown" || op === "chmod" || op === "rename"
+      ? op
+      : op === "list"
+      ? "readDirectory"
+      : op === "writeEmptyFile"
+      ? "writeFile"
+      : undefined
+  const disk = MemoryStagingDisk.make({
+    volume: memory.volume,
+    fail: (op, path, to) => {
+      const same = asFileSystem(op)
+      return same === undefined ? undefined : options.fail?.(same, path, to)
+    },
+    before: (op, path, to) => {
+      const same = asFileSystem(op)
+      return same === undefined ? undefined : options.before?.(same, path, to)
+    }
+  })
   return Effect.flatMap(LocalPeer.LocalPeers, (local) => body(local, memory)).pipe(
-    Effect.provide(LocalPeer.LocalPeers.Default.pipe(Layer.provide(Layer.merge(memory.layer, Path.layer))))
+    Effect.provide(LocalPeer.LocalPeers.Default.pipe(Layer.provide(Layer.mergeAll(memory.layer, disk.layer, Path.layer))))
   )
 }
+
+/** Runs `body` on a LocalPeers whose staging disk is `disk` (with its own hooks) over the memory volume. */
+const withDisk = <A, E>(
+  memory: MemoryFileSystem.MemoryFileSystem,
+  disk: MemoryStagingDisk.MemoryStagingDisk,
+  body: (local: LocalPeer.LocalPeers) => Effect.Effect<A, E>
+) =>
+  Effect.flatMap(LocalPeer.LocalPeers, body).pipe(
+    Effect.provide(LocalPeer.LocalPeers.Default.pipe(Layer.provide(Layer.mergeAll(memory.layer, disk.layer, Path.layer))))
+  )
 
 /** Every entry of a directory with its content (files) or kind, to compare a tree before and after. */
 const snapshot = (memory: MemoryFileSystem.MemoryFileSystem, dir: string): Record<string, string> => {
@@ -90,7 +125,16 @@ describe("LocalPeers signatures", () => {
   it("list exactly the error tags of the design contract", () => {
     type Service = LocalPeer.LocalPeers
     expectTypeOf<ReturnType<Service["stagePeer"]>>().toEqualTypeOf<
-      Effect.Effect<StageReport, InvalidPath | UnsupportedEntry | NothingStaged | CopyFailed | FileOperationFailed>
+      Effect.Effect<
+        StageReport,
+        | InvalidPath
+        | UnsupportedEntry
+        | NothingStaged
+        | CopyFailed
+        | FileOperationFailed
+        | LimitExceeded
+        | VerificationFailed
+      >
     >()
     expectTypeOf<ReturnType<Service["checkCollectIndicator"]>>().toEqualTypeOf<Effect.Effect<boolean, InvalidPath>>()
     expectTypeOf<ReturnType<Service["collectIndicatorStatus"]>>().toEqualTypeOf<
@@ -116,7 +160,8 @@ describe("LocalPeers.stagePeer (memory file system)", () => {
         Effect.gen(function*() {
           memory.volume.chmodSync(`${COLLECT}/line\nbreak`, 0o600)
           const report = yield* local.stagePeer(peer, TARGET)
-          const sorted = [...NAMES].sort()
+          // names are reported as showName shows them: a control character as \xHH
+          const sorted = [...NAMES].sort().map((name) => showName(nameBytes(name)))
           expect(report).toEqual({
             count: 5,
             bytes: NAMES.reduce((sum, _, i) => sum + `content ${i}`.length, 0),
@@ -293,7 +338,7 @@ describe("LocalPeers.stagePeer (memory file system)", () => {
           const error = yield* Effect.flip(local.stagePeer(peer, TARGET))
           expect(error._tag).toBe("CopyFailed")
           expect(error._tag === "CopyFailed" && error.path).toBe(`${COLLECT}/f07`)
-          expect(error._tag === "CopyFailed" && (error.cause as { reason: string }).reason).toBe("PermissionDenied")
+          expect(error._tag === "CopyFailed" && (error.cause as { code: string }).code).toBe("EACCES")
           expect(snapshot(memory, TARGET)).toEqual(unchanged)
           expect(before.f03).toBe("old 3")
         }))
@@ -316,7 +361,7 @@ describe("LocalPeers.stagePeer (memory file system)", () => {
     it.effect("a failing chmod leaves the target exactly as before (FileOperationFailed chmod)", () =>
       withMemory({
         ...initial(10),
-        fail: (op, p) => (op === "chmod" && p.includes(".cedar-peer-") && p.endsWith("-9.tmp") ? "PermissionDenied" : undefined)
+        fail: (op, p) => (op === "chmod" && p.includes("/.cedar-peer-") && p.endsWith("/f10") ? "PermissionDenied" : undefined)
       }, (local, memory) =>
         Effect.gen(function*() {
           const error = yield* Effect.flip(local.stagePeer(peer, TARGET, { permissions: 0o600 }))
@@ -350,15 +395,149 @@ describe("LocalPeers.stagePeer (memory file system)", () => {
           Effect.gen(function*() {
             const fiber = yield* Effect.fork(local.stagePeer(peer, TARGET))
             yield* Deferred.await(reached)
-            // other files were copied already: their temporary files are there
+            // other files were copied already, into the run's private directory
             const during = Object.keys(snapshot(memory, TARGET)).filter((name) => name.startsWith(".cedar-peer-"))
-            expect(during.length).toBeGreaterThanOrEqual(8)
+            expect(during).toHaveLength(1)
+            expect((memory.volume.readdirSync(`${TARGET}/${during[0]}`) as Array<unknown>).length).toBeGreaterThanOrEqual(8)
             const exit = yield* Fiber.interrupt(fiber)
             expect(Exit.isInterrupted(exit)).toBe(true)
             expect(snapshot(memory, TARGET)).toEqual(unchanged)
           }))
       }))
   })
+})
+
+describe("LocalPeers.stagePeer safety, limits and verification (memory staging disk)", () => {
+  const before = { [`${TARGET}/a`]: "old a", [`${TARGET}/keep`]: "keep" }
+  const unchanged = { a: "644:old a", keep: "644:keep" }
+
+  it.effect("a file swapped for a link after the listing fails the peer naming it; nothing staged, the link's target never read", () =>
+    withMemory({ files: { ...files({ a: "new a", b: "b", zz_last: "original" }), "/etc/shadow": "SECRET", ...before } }, (
+      _local,
+      memory
+    ) =>
+      Effect.gen(function*() {
+        // the listing saw a regular file; just before its copy it becomes a link to a secret
+        const disk = MemoryStagingDisk.make({
+          volume: memory.volume,
+          before: (op, path) =>
+            op === "copyFile" && path === `${COLLECT}/zz_last`
+              ? Effect.sync(() => {
+                memory.volume.unlinkSync(path)
+                memory.volume.symlinkSync("/etc/shadow", path)
+              })
+              : undefined
+        })
+        const error = yield* Effect.flip(withDisk(memory, disk, (other) => other.stagePeer(peer, TARGET)))
+        expect(error._tag).toBe("UnsupportedEntry")
+        expect(error._tag === "UnsupportedEntry" && error.entries).toEqual([{ name: "zz_last", kind: "SymbolicLink" }])
+        expect(snapshot(memory, TARGET)).toEqual(unchanged)
+      })))
+
+  it.effect("stages a name that is not UTF-8 byte for byte and reports it escaped", () =>
+    withMemory({ files: files({ [MemoryStagingDisk.memoryName(Uint8Array.from([0x63, 0x61, 0x66, 0xe9]))]: "latin", "b\\c": "x" }), directories: [TARGET] }, (
+      local,
+      memory
+    ) =>
+      Effect.gen(function*() {
+        const report = yield* local.stagePeer(peer, TARGET)
+        expect(report.files).toEqual(["b\\\\c", "caf\\xe9"])
+        const staged = (memory.volume.readdirSync(TARGET) as Array<unknown>).map(String).map(MemoryStagingDisk.nameOf)
+        expect(staged.map((n) => Buffer.from(n).toString("hex")).sort()).toEqual(["625c63", "636166e9"])
+      })))
+
+  it.effect("maxFiles and maxBytes are checked from the listing before anything is copied", () => {
+    let copies = 0
+    return withMemory({ files: files({ a: "12345", b: "678" }), directories: [TARGET], fail: (op) => {
+      if (op === "copyFile") copies++
+      return undefined
+    } }, (local, memory) =>
+      Effect.gen(function*() {
+        const tooMany = yield* Effect.flip(local.stagePeer(peer, TARGET, { maxFiles: 1 }))
+        expect(tooMany._tag === "LimitExceeded" && [tooMany.limit, tooMany.max, tooMany.value]).toEqual(["maxFiles", 1, 2])
+        const tooBig = yield* Effect.flip(local.stagePeer(peer, TARGET, { maxBytes: 7 }))
+        expect(tooBig._tag === "LimitExceeded" && [tooBig.limit, tooBig.max, tooBig.value]).toEqual(["maxBytes", 7, 8])
+        expect(copies).toBe(0)
+        expect(snapshot(memory, TARGET)).toEqual({})
+        const fits = yield* local.stagePeer(peer, TARGET, { maxFiles: 2, maxBytes: 8 })
+        expect([fits.count, fits.bytes]).toEqual([2, 8])
+      }))
+  })
+
+  it.effect("maxBytes also holds against the bytes actually copied: a file that grew after the listing", () =>
+    withMemory({
+      files: { ...files({ a: "12345", b: "678" }), ...before }
+    }, (_local, memory) =>
+      Effect.gen(function*() {
+        const disk = MemoryStagingDisk.make({
+          volume: memory.volume,
+          before: (op, p) =>
+            op === "copyFile" && p === `${COLLECT}/b` ? Effect.sync(() => memory.volume.appendFileSync(p, "grown")) : undefined
+        })
+        const error = yield* Effect.flip(withDisk(memory, disk, (other) => other.stagePeer(peer, TARGET, { maxBytes: 10 })))
+        expect(error._tag === "LimitExceeded" && [error.limit, error.max, error.value]).toEqual(["maxBytes", 10, 13])
+        expect(snapshot(memory, TARGET)).toEqual(unchanged)
+      })))
+
+  it.effect("reports the bytes staged, not the listing's: a file that grew is staged as it was read", () =>
+    withMemory({ files: { ...files({ a: "12345", b: "678" }) }, directories: [TARGET] }, (_local, memory) =>
+      Effect.gen(function*() {
+        const disk = MemoryStagingDisk.make({
+          volume: memory.volume,
+          before: (op, p) =>
+            op === "copyFile" && p === `${COLLECT}/b` ? Effect.sync(() => memory.volume.appendFileSync(p, "grown")) : undefined
+        })
+        const report = yield* withDisk(memory, disk, (other) => other.stagePeer(peer, TARGET))
+        expect(report.bytes).toBe(13)
+        expect(snapshot(memory, TARGET)).toEqual({ a: "644:12345", b: "644:678grown" })
+      })))
+
+  it.effect("verify: each file's sha256 in the report; a staged copy that differs is VerificationFailed, nothing staged", () =>
+    withMemory({ files: { ...files({ a: "new a", b: "b" }), ...before } }, (local, memory) =>
+      Effect.gen(function*() {
+        const sha = (text: string) => createHash("sha256").update(text).digest("hex")
+        const good = yield* local.stagePeer(peer, TARGET, { verify: true })
+        expect(good.sha256).toEqual([sha("new a"), sha("b")])
+        memory.volume.writeFileSync(`${TARGET}/a`, "old a")
+        memory.volume.unlinkSync(`${TARGET}/b`)
+        // a byte of the staged copy changes between the copy and its check
+        const disk = MemoryStagingDisk.make({
+          volume: memory.volume,
+          before: (op, p) => (op === "hash" && p.endsWith("/b") ? Effect.sync(() => memory.volume.writeFileSync(p, "X")) : undefined)
+        })
+        const error = yield* Effect.flip(withDisk(memory, disk, (other) => other.stagePeer(peer, TARGET, { verify: true })))
+        expect(error._tag === "VerificationFailed" && [error.file, error.expected, error.actual]).toEqual([`${COLLECT}/b`, sha("b"), sha("X")])
+        expect(snapshot(memory, TARGET)).toEqual(unchanged)
+      })))
+
+  it.effect("an interruption arriving during the commit waits for it: the commit completes and stays complete", () =>
+    Effect.gen(function*() {
+      const reached = yield* Deferred.make<void>()
+      const gate = yield* Deferred.make<void>()
+      return yield* withMemory({
+        files: { ...files({ a: "new a", b: "new b", c: "new c" }), ...before },
+        before: (op, _p, to) =>
+          op === "rename" && to === `${TARGET}/b` ? Effect.zipRight(Deferred.succeed(reached, undefined), Deferred.await(gate)) : undefined
+      }, (local, memory) =>
+        Effect.gen(function*() {
+          const fiber = yield* Effect.fork(local.stagePeer(peer, TARGET))
+          yield* Deferred.await(reached)
+          const interrupting = yield* Effect.fork(Fiber.interrupt(fiber))
+          yield* Effect.yieldNow()
+          yield* Deferred.succeed(gate, undefined)
+          yield* Fiber.join(interrupting)
+          expect(snapshot(memory, TARGET)).toEqual({ a: "644:new a", b: "644:new b", c: "644:new c", keep: "644:keep" })
+        }))
+    }))
+
+  it.effect("leftovers of a dead run in the target are removed first", () =>
+    withMemory({
+      files: { ...files({ a: "1" }), [`${TARGET}/.cedar-peer-999999999-1-0123456789ab/x`]: "old", [`${TARGET}/.cedar-peer-0123456789ab-3.tmp`]: "t" }
+    }, (local, memory) =>
+      Effect.gen(function*() {
+        yield* local.stagePeer(peer, TARGET)
+        expect(snapshot(memory, TARGET)).toEqual({ a: "644:1" })
+      })))
 })
 
 describe("LocalPeers indicators (memory file system)", () => {

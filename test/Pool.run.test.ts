@@ -49,6 +49,7 @@ const setup = (stage: Stage) => {
     LocalPeers,
     LocalPeers.make({
       stagePeer: (peer, _target, options) => stage(peer.name, (options ?? {}) as Options),
+      stagePeerInto: (peer, _target, options) => stage(peer.name, (options ?? {}) as Options),
       checkCollectIndicator: () => Effect.succeed(true),
       collectIndicatorStatus: () => Effect.succeed({ status: "ready" as const }),
       writeStageIndicator: (peer) => Effect.sync(() => void indicators.push(peer.name))

@@ -13,9 +13,9 @@ import * as path from "node:path"
 import { afterAll, beforeAll, inject, it } from "vitest"
 import * as Config from "../src/Config.js"
 import { LocalPeers } from "../src/LocalPeer.js"
+import * as NodeStagingDisk from "../src/NodeStagingDisk.js"
 import * as Pool from "../src/Pool.js"
 import { RemotePeers } from "../src/RemotePeer.js"
-import * as NodeStagingDisk from "../src/NodeStagingDisk.js"
 import * as SystemUsers from "../src/SystemUsers.js"
 import { makeScratch, requireServer, snapshot } from "./support/sshd.js"
 
@@ -26,8 +26,8 @@ afterAll(() => scratch.remove())
 const BIN = path.join(import.meta.dirname, "../dist/cli/main.js")
 
 const Live = Layer.mergeAll(LocalPeers.Default, RemotePeers.Default).pipe(
-  Layer.provideMerge(NodeStagingDisk.layer),
   Layer.provideMerge(SystemUsers.layer),
+  Layer.provideMerge(NodeStagingDisk.layer),
   Layer.provideMerge(NodeContext.layer),
   // the not-ready peer is logged as an error on purpose: keep the test output readable
   Layer.provideMerge(Logger.minimumLogLevel(LogLevel.None))

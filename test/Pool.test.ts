@@ -11,13 +11,13 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, wr
 import { tmpdir } from "node:os"
 import * as Config from "../src/Config.js"
 import { LocalPeers } from "../src/LocalPeer.js"
+import * as NodeStagingDisk from "../src/NodeStagingDisk.js"
 import * as Pool from "../src/Pool.js"
 import { RemotePeers } from "../src/RemotePeer.js"
 import * as SystemUsers from "../src/SystemUsers.js"
-import * as NodeStagingDisk from "../src/NodeStagingDisk.js"
-import * as MemoryStagingDisk from "../src/testing/MemoryStagingDisk.js"
 import * as FakeRemoteHost from "../src/testing/FakeRemoteHost.js"
 import * as MemoryFileSystem from "../src/testing/MemoryFileSystem.js"
+import * as MemoryStagingDisk from "../src/testing/MemoryStagingDisk.js"
 
 // Thursday, 26 November 2026, in local time (the daily dir is derived in local time).
 const NOW = new Date(2026, 10, 26, 10, 30)
@@ -87,7 +87,14 @@ const setup = (options: Setup = {}) => {
     SystemUsers.layerTest({ root: options.root ?? false, users: options.users ?? USERS, groups: options.groups ?? GROUPS })
   )
   const layer = Layer.mergeAll(LocalPeers.Default, RemotePeers.Default).pipe(
-    Layer.provideMerge(MemoryStagingDisk.make({ volume: memory.volume }).layer),
+    // the staging disk on the same volume; a FileSystem fault on a file it writes applies there too
+    Layer.provideMerge(MemoryStagingDisk.make({
+      volume: memory.volume,
+      fail: (op, path, to) =>
+        op === "writeEmptyFile" ? options.fail?.("writeFile", path, to) :
+        op === "copyFile" || op === "rename" || op === "chown" || op === "chmod" ? options.fail?.(op, path, to) :
+        undefined
+    }).layer),
     Layer.provideMerge(platform),
     Layer.provideMerge(Logger.add(capture))
   )
@@ -427,7 +434,7 @@ describe("Pool.stage", () => {
         error: {
           _tag: "FileOperationFailed",
           message: "peer alpha: /srv/alpha/cback.stage: create failed: " +
-            "PermissionDenied: FileSystem.writeFile (/srv/alpha/cback.stage): injected fault: writeFile /srv/alpha/cback.stage"
+            "/srv/alpha/cback.stage: writeEmptyFile failed: injected fault: permission denied"
         }
       }])
       expect(exists(memory, "/srv/alpha/cback.stage")).toBe(false)

@@ -9,11 +9,11 @@ import * as Pool from "../src/Pool.js"
 import { RemotePeers } from "../src/RemotePeer.js"
 import * as SystemUsers from "../src/SystemUsers.js"
 import * as MemoryFileSystem from "../src/testing/MemoryFileSystem.js"
+import * as MemoryStagingDisk from "../src/testing/MemoryStagingDisk.js"
 import * as ScriptedExecutor from "../src/testing/ScriptedExecutor.js"
 import * as Validate from "../src/Validate.js"
-import * as MemoryStagingDisk from "../src/testing/MemoryStagingDisk.js"
 
-// remote peers land what they stage through a staging disk; nothing here gets that far
+// remote peers land what they stage through a staging disk; the reach checks never get that far
 const RemoteOnMemory = RemotePeers.Default.pipe(Layer.provide(MemoryStagingDisk.make().layer))
 
 const USERS = SystemUsers.layerTest({ root: false, users: { backup: { uid: 34, gid: 34 } }, groups: { backup: 34 } })
@@ -256,8 +256,8 @@ describe("Validate.requireStagingDir and Pool.stage", () => {
       const exec = ScriptedExecutor.make(() => ({ exitCode: 0 }))
       const error = yield* Effect.flip(Pool.stage(config).pipe(
         Effect.provide(
-          Layer.mergeAll(LocalPeers.Default, RemoteOnMemory).pipe(
-            Layer.provideMerge(Layer.mergeAll(made.layer, USERS, exec.layer, Path.layer))
+          Layer.mergeAll(LocalPeers.Default, RemotePeers.Default).pipe(
+            Layer.provideMerge(Layer.mergeAll(made.layer, MemoryStagingDisk.make({ volume: made.volume }).layer, USERS, exec.layer, Path.layer))
           )
         )
       ))
@@ -273,8 +273,8 @@ describe("Validate.requireStagingDir and Pool.stage", () => {
       const exec = ScriptedExecutor.make(() => ({ exitCode: 0 }))
       const error = yield* Effect.flip(Pool.stage(config).pipe(
         Effect.provide(
-          Layer.mergeAll(LocalPeers.Default, RemoteOnMemory).pipe(
-            Layer.provideMerge(Layer.mergeAll(made.layer, SystemUsers.layerTest({ root: true }), exec.layer, Path.layer))
+          Layer.mergeAll(LocalPeers.Default, RemotePeers.Default).pipe(
+            Layer.provideMerge(Layer.mergeAll(made.layer, MemoryStagingDisk.make({ volume: made.volume }).layer, SystemUsers.layerTest({ root: true }), exec.layer, Path.layer))
           )
         )
       ))

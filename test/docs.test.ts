@@ -31,8 +31,20 @@ const read = (file: string) => readFileSync(new URL(`../${file}`, import.meta.ur
 // quickstart's own MainLayer is then built over the memory filesystem instead of the disk.
 const node = vi.hoisted(() => ({
   platform: undefined as LayerType.Layer<never> | undefined,
+  stagingDisk: undefined as LayerType.Layer<never> | undefined,
   mains: [] as Array<unknown>
 }))
+// and the staging disk is the memory one over the same volume
+vi.mock("../src/NodeStagingDisk.js", async (importOriginal) => {
+  const original = await importOriginal<typeof import("../src/NodeStagingDisk.js")>()
+  const effect = await import("effect")
+  return {
+    ...original,
+    layer: effect.Layer.unwrapEffect(effect.Effect.suspend(() =>
+      node.stagingDisk === undefined ? effect.Effect.dieMessage("docs.test: no staging disk set") : effect.Effect.succeed(node.stagingDisk)
+    ))
+  }
+})
 vi.mock("@effect/platform-node", async (importOriginal) => {
   const original = await importOriginal<typeof import("@effect/platform-node")>()
   const effect = await import("effect")
@@ -72,6 +84,7 @@ describe("quickstart (docs/examples/quickstart.ts) on the test layer", () => {
       const disk = MemoryFileSystem.make({ files, directories })
       const executor = ScriptedExecutor.make(() => ({ exitCode: 127, stderr: "no process in this test\n" }))
       node.platform = Layer.mergeAll(disk.layer, Path.layer, executor.layer) as LayerType.Layer<never>
+      node.stagingDisk = MemoryStagingDisk.make({ volume: disk.volume }).layer as LayerType.Layer<never>
       yield* Effect.promise(() => import("../docs/examples/quickstart.js"))
       expect(node.mains).toHaveLength(1)
       const logs: Array<string> = []
@@ -167,7 +180,7 @@ const errorExamples = Effect.gen(function*() {
     Layer.mergeAll(LocalPeer.LocalPeers.Default, RemotePeer.RemotePeers.Default).pipe(
       Layer.provideMerge(MemoryStagingDisk.make({ volume: disk.volume }).layer),
       Layer.provideMerge(SystemUsers.layerTest({ root })),
-      Layer.provideMerge(Layer.mergeAll(disk.layer, Path.layer, hosts.layer.pipe(Layer.provide(disk.layer))))
+      Layer.provideMerge(Layer.mergeAll(disk.layer, MemoryStagingDisk.make({ volume: disk.volume }).layer, Path.layer, hosts.layer.pipe(Layer.provide(disk.layer))))
     )
   const fail = <A, E extends Tagged, R>(effect: Effect.Effect<A, E, R>) => Effect.flip(effect)
 
@@ -337,7 +350,9 @@ const OPERATION_ERRORS: Record<string, Record<string, true>> = {
     UnsupportedEntry: true,
     NothingStaged: true,
     CopyFailed: true,
-    FileOperationFailed: true
+    FileOperationFailed: true,
+    LimitExceeded: true,
+    VerificationFailed: true
   } satisfies Exactly<LocalPeer.LocalPeers["stagePeer"]>,
   "LocalPeers.checkCollectIndicator": { InvalidPath: true } satisfies Exactly<LocalPeer.LocalPeers["checkCollectIndicator"]>,
   "LocalPeers.collectIndicatorStatus": { InvalidPath: true } satisfies Exactly<LocalPeer.LocalPeers["collectIndicatorStatus"]>,

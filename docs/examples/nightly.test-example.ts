@@ -61,9 +61,8 @@ const world = (options: World = {}) => {
     }
   })
   const layer = Layer.mergeAll(LocalPeer.LocalPeers.Default, RemotePeer.RemotePeers.Default).pipe(
-    Layer.provideMerge(MemoryStagingDisk.make({ volume: disk.volume }).layer),
     Layer.provideMerge(SystemUsers.layerTest({ root: false })),
-    Layer.provideMerge(Layer.mergeAll(disk.layer, Path.layer, hosts.layer.pipe(Layer.provide(disk.layer))))
+    Layer.provideMerge(Layer.mergeAll(disk.layer, MemoryStagingDisk.make({ volume: disk.volume }).layer, Path.layer, hosts.layer.pipe(Layer.provide(disk.layer))))
   )
   const logs: Array<string> = []
   const logger = Logger.replace(

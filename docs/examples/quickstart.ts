@@ -16,8 +16,8 @@ const program = Effect.gen(function*() {
 )
 
 const MainLayer = Layer.mergeAll(LocalPeer.LocalPeers.Default, RemotePeer.RemotePeers.Default).pipe(
-  Layer.provideMerge(NodeStagingDisk.layer),
   Layer.provideMerge(SystemUsers.layer),
+  Layer.provideMerge(NodeStagingDisk.layer),
   Layer.provideMerge(NodeContext.layer)
 )
 

@@ -1,6 +1,6 @@
 /**
- * The three pieces of cedar-peer's test layer, one test each: MemoryFileSystem with fault
- * injection, ScriptedExecutor recording argv, FakeRemoteHost answering scp and ssh.
+ * The pieces of cedar-peer's test layer, one test each: MemoryFileSystem and MemoryStagingDisk
+ * with fault injection, ScriptedExecutor recording argv, FakeRemoteHost answering scp and ssh.
  * (`test/docs.test.ts` imports this file, so it runs in CI.)
  *
  * @since 0.1.0
@@ -17,19 +17,25 @@ describe("the test layer", () => {
     Effect.gen(function*() {
       let copies = 0
       const disk = MemoryFileSystem.make({
-        files: { "/collect/a.tar": "A", "/collect/b.tar": "B", "/stage/a.tar": "old A" },
-        // the second copy fails as if the disk were full
-        fail: (operation) => (operation === "copyFile" && ++copies === 2 ? "Unknown" : undefined)
+        files: { "/collect/a.tar": "A", "/collect/b.tar": "B", "/stage/a.tar": "old A" }
+      })
+      // staging goes through the staging disk, over the same volume: the second copy finds it full
+      const staging = MemoryStagingDisk.make({
+        volume: disk.volume,
+        fail: (operation) => (operation === "copyFile" && ++copies === 2 ? "ENOSPC" : undefined)
       })
       const peer = yield* LocalPeer.make({ name: "alpha", collectDir: "/collect" })
       const error = yield* Effect.gen(function*() {
         const local = yield* LocalPeer.LocalPeers
         return yield* local.stagePeer(peer, "/stage")
       }).pipe(
-        Effect.provide(LocalPeer.LocalPeers.Default.pipe(Layer.provide(Layer.merge(disk.layer, Path.layer)))),
+        Effect.provide(LocalPeer.LocalPeers.Default.pipe(
+          Layer.provide(Layer.mergeAll(disk.layer, staging.layer, Path.layer))
+        )),
         Effect.flip
       )
       expect(error._tag).toBe("CopyFailed")
+      expect(error.message).toContain("no space left on device")
       expect(disk.volume.toJSON("/stage")).toEqual({ "/stage/a.tar": "old A" })
     }))
 

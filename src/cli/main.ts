@@ -15,8 +15,8 @@ import { exitStatusOf, logLevelFrom, printFailure, stderrLogger } from "./report
 import { RunControl } from "./runControl.js"
 
 const MainLayer = Layer.mergeAll(LocalPeers.Default, RemotePeers.Default, RunLock.layer).pipe(
-  Layer.provideMerge(NodeStagingDisk.layer),
   Layer.provideMerge(SystemUsers.layer),
+  Layer.provideMerge(NodeStagingDisk.layer),
   Layer.provideMerge(NodeContext.layer),
   Layer.provideMerge(Logger.replace(Logger.defaultLogger, stderrLogger))
 )
