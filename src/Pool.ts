@@ -24,11 +24,12 @@ import {
   type ManagedActionFailed,
   type NothingStaged,
   type RemoteCommandFailed,
+  type TimedOut,
   type UnsupportedEntry,
   type VerificationFailed
 } from "./PeerError.js"
 import * as Manifest from "./Manifest.js"
-import { make as makeRemotePeer, type RemotePeer, RemotePeers } from "./RemotePeer.js"
+import { make as makeRemotePeer, type RemotePeer, RemotePeers, RetryObserver } from "./RemotePeer.js"
 import { StagingDisk } from "./StagingDisk.js"
 import { SystemUsers } from "./SystemUsers.js"
 import * as Validate from "./Validate.js"
@@ -237,10 +238,29 @@ export const peerValue = (
     ...optional("rshCommand", peer.rshCommand ?? options.rshCommand),
     ...optional("cbackCommand", peer.cbackCommand ?? options.cbackCommand),
     ...ignoreFailureMode,
+    ...remoteSettings(config, peer),
     // the peer's own transport, else the pool's, else scp
     transport: Config.peerSettings(config, peer).transport
   })
 }
+
+// The connection settings a remote peer's configuration sets (the peer's value over the
+// options', field by field, as `Config.peerSettings` resolves them). Only what is configured is
+// carried: the rest keeps the library defaults (`RemoteTimeouts`, `RemoteRetries`).
+const remoteSettings = (config: PoolConfig, peer: PeerConfig) => {
+  const options = config.options
+  const timeouts = { ...options.timeouts, ...definedOnly(peer.timeouts ?? {}) }
+  const retries = { ...options.retries, ...definedOnly(peer.retries ?? {}) }
+  const connectionSharing = peer.type === "remote" ? peer.connectionSharing ?? options.connectionSharing : undefined
+  return {
+    ...(Object.keys(timeouts).length === 0 ? {} : { timeouts }),
+    ...(Object.keys(retries).length === 0 ? {} : { retries }),
+    ...(connectionSharing === undefined ? {} : { connectionSharing })
+  }
+}
+
+const definedOnly = <T extends object>(value: T): Partial<T> =>
+  Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>
 
 const unknownPeer = (name: string, config: PoolConfig) =>
   new InvalidPeerConfig({
@@ -316,7 +336,8 @@ export const stagePeer = (
   | LocalUserNotPermitted
   | LimitExceeded
   | VerificationFailed
-  | RemoteCommandFailed,
+  | RemoteCommandFailed
+  | TimedOut,
   LocalPeers | RemotePeers
 > =>
   Effect.gen(function*() {
@@ -334,7 +355,11 @@ export const stagePeer = (
 export const writeStageIndicator = (
   peer: AnyPeer,
   name: string = DEF_STAGE_INDICATOR
-): Effect.Effect<void, InvalidPath | FileOperationFailed | CopyFailed | LocalUserNotPermitted, LocalPeers | RemotePeers> =>
+): Effect.Effect<
+  void,
+  InvalidPath | FileOperationFailed | CopyFailed | LocalUserNotPermitted | TimedOut,
+  LocalPeers | RemotePeers
+> =>
   Effect.gen(function*() {
     return peer._tag === "LocalPeer"
       ? yield* (yield* LocalPeers).writeStageIndicator(peer, name)
@@ -369,7 +394,9 @@ const ensureDirectory = (dir: string) =>
       if (info.type !== "Directory") {
         return yield* new FileOperationFailed({ peer: MASTER, operation: "makeDirectory", path: dir, cause: "exists and is not a directory" })
       }
-      yield* Effect.logWarning(`staging directory ${dir} already existed`)
+      // normal for every re-run of a day (Cedar warns; a nightly mail of four warnings teaches
+      // people to ignore warnings): a debug line
+      yield* Effect.logDebug(`staging directory ${dir} already existed`)
       return false
     }
     yield* fs.makeDirectory(dir, { recursive: true }).pipe(Effect.mapError(failed("makeDirectory")))
@@ -510,6 +537,8 @@ const stageOne = (
     yield* context.emit({ _tag: "PeerStarted", name: peerConfig.name, type: peerConfig.type })
     const outcome = yield* Effect.gen(function*() {
       const peer = yield* peerValue(config, peerConfig, context.isRoot)
+      // one ssh connection for this peer's check, copy and indicator write, closed with the scope
+      if (peer._tag === "RemotePeer") yield* (yield* RemotePeers).connect(peer)
       yield* phase("checking")
       const indicator = yield* collectIndicatorStatus(peer, DEF_COLLECT_INDICATOR)
       if (indicator.status !== "ready") {
@@ -534,7 +563,19 @@ const stageOne = (
         Effect.as<PeerStageResult>({ ...staged, status: "staged", ignored: false }),
         Effect.catchAll((error) => failed(staged, error, `files staged, but its stage indicator could not be written: ${error.message}`))
       )
-    }).pipe(Effect.catchAll((error) => failed(base, error)))
+    }).pipe(
+      Effect.scoped,
+      // remote retries are logged where they happen; the observer only turns them into events
+      Effect.provideService(RetryObserver, (notice) =>
+        context.emit({
+          _tag: "PeerRetrying",
+          name: peerConfig.name,
+          attempt: notice.attempt,
+          reason: notice.reason,
+          delayMillis: notice.delayMillis
+        })),
+      Effect.catchAll((error) => failed(base, error))
+    )
     // one line when the peer ends: an error unless it was staged or its failure is ignored
     const line = outcome.status === "staged"
       ? `staged ${outcome.files} file(s), ${outcome.bytes} byte(s) for peer ${outcome.name}`
@@ -765,7 +806,8 @@ export const runManagedAction = (
           Effect.as<PeerActionResult>({ name: peer.name, status: "done" }),
           Effect.catchTags({
             ManagedActionFailed: (error: ManagedActionFailed) => failedAction(peer.name, error),
-            LocalUserNotPermitted: (error: LocalUserNotPermitted) => failedAction(peer.name, error)
+            LocalUserNotPermitted: (error: LocalUserNotPermitted) => failedAction(peer.name, error),
+            TimedOut: (error: TimedOut) => failedAction(peer.name, error)
           })
         )
         if (result.status === "done") yield* Effect.logInfo(`${action} done on peer ${peer.name}`)
@@ -784,5 +826,8 @@ export const runManagedAction = (
     return { action, full, ok: completed && peers.every((p) => p.status === "done"), peers }
   })
 
-const failedAction = (name: string, error: ManagedActionFailed | LocalUserNotPermitted | RemoteCommandFailed) =>
+const failedAction = (
+  name: string,
+  error: ManagedActionFailed | LocalUserNotPermitted | RemoteCommandFailed | TimedOut
+) =>
   Effect.as(Effect.logError(error.message), { name, status: "failed", error: summarize(error) } satisfies PeerActionResult)

@@ -6,6 +6,7 @@
  * @since 0.1.0
  */
 import { Effect, Schema } from "effect"
+import type { Scope } from "effect"
 import * as argv from "./internal/remote/argv.js"
 import { makeCommands } from "./internal/remote/commands.js"
 import { makeRemoteContext } from "./internal/remote/context.js"
@@ -43,6 +44,36 @@ export const Transport = Schema.Literal("scp", "tar").annotations({
 export type Transport = typeof Transport.Type
 
 /**
+ * A peer's own time limits, in seconds (each optional: an absent one takes the `RemoteTimeouts`
+ * default). `connect`: the TCP connection and the server's banner; `stall`: a session that stops
+ * answering keep-alives; `indicator`, `stage`, `command`, `managedAction`: the whole operation.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export const Timeouts = Schema.Struct({
+  connect: Schema.optionalWith(Schema.Positive, { exact: true }),
+  stall: Schema.optionalWith(Schema.Positive, { exact: true }),
+  indicator: Schema.optionalWith(Schema.Positive, { exact: true }),
+  stage: Schema.optionalWith(Schema.Positive, { exact: true }),
+  command: Schema.optionalWith(Schema.Positive, { exact: true }),
+  managedAction: Schema.optionalWith(Schema.Positive, { exact: true })
+})
+
+/**
+ * How a transient failure (the peer could not be reached, the connection dropped) is retried:
+ * `count` more attempts (default 2) after an exponentially growing, jittered delay starting at
+ * `baseDelay` seconds (default 5).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export const Retries = Schema.Struct({
+  count: Schema.optionalWith(Schema.NonNegativeInt, { exact: true }),
+  baseDelay: Schema.optionalWith(Schema.NonNegative, { exact: true })
+})
+
+/**
  * A remote peer. `rcpCommand` / `rshCommand` hold the command line as given (absent when the
  * default is used); `rcpArgv` / `rshArgv` give the argv actually run. `new RemotePeer(...)` throws
  * on bad input; use `make` for untrusted input.
@@ -60,6 +91,10 @@ export class RemotePeer extends Schema.TaggedClass<RemotePeer>()("RemotePeer", {
   rshCommand: Schema.optionalWith(CommandLine, { exact: true }),
   cbackCommand: Schema.optionalWith(NonBlankString, { exact: true }),
   ignoreFailureMode: Schema.optionalWith(FailureMode, { exact: true }),
+  timeouts: Schema.optionalWith(Timeouts, { exact: true }),
+  retries: Schema.optionalWith(Retries, { exact: true }),
+  /** one ssh connection for all of this peer's operations inside `RemotePeers.connect` (default true) */
+  connectionSharing: Schema.optionalWith(Schema.Boolean, { exact: true }),
   /** how files are brought over; absent: `scp` */
   transport: Schema.optionalWith(Transport, { exact: true })
 }) {}
@@ -80,6 +115,9 @@ export interface RemotePeerInput {
   readonly rshCommand?: string | undefined
   readonly cbackCommand?: string | undefined
   readonly ignoreFailureMode?: string | undefined
+  readonly timeouts?: Partial<typeof Timeouts.Encoded> | undefined
+  readonly retries?: Partial<typeof Retries.Encoded> | undefined
+  readonly connectionSharing?: boolean | undefined
   readonly transport?: string | undefined
 }
 
@@ -178,6 +216,30 @@ export {
   RemoteTimeouts
 } from "./internal/remote/timeouts.js"
 
+export {
+  /**
+   * Told of every retry of a transient failure, before its delay (default: nothing).
+   *
+   * @since 0.2.0
+   * @category services
+   */
+  RetryObserver,
+  /**
+   * The library-wide default of how transient failures are retried.
+   *
+   * @since 0.2.0
+   * @category services
+   */
+  RemoteRetries,
+  /**
+   * One retry about to happen.
+   *
+   * @since 0.2.0
+   * @category models
+   */
+  type RetryNotice
+} from "./internal/remote/retry.js"
+
 /**
  * Whether a non-zero scp exit means the peer could not be reached at all: status 255 (ssh's own
  * failure) always; for legacy scp, a failure without any `scp: ` line from the remote scp.
@@ -202,7 +264,21 @@ export class RemotePeers extends Effect.Service<RemotePeers>()("cedar-peer/Remot
     const { stagePeer } = makeTransfer(ctx, yield* StagingDisk)
     const { checkCollectIndicator, collectIndicatorStatus, writeStageIndicator } = indicators.makeIndicators(ctx)
     const { executeManagedAction, executeRemoteCommand } = makeCommands(ctx)
+    /**
+     * One ssh connection for all of `peer`'s operations until the scope closes: the first
+     * ssh/scp of the peer starts an OpenSSH ControlMaster (socket in a private 0700 directory
+     * under the working dir, owned by the local user), the next ones reuse it, and closing the
+     * scope stops it (`ssh -O exit`) and removes the directory. Never fails: without sharing
+     * (`connectionSharing: false`, a program that is not ssh/scp, …) each operation connects
+     * on its own.
+     */
+    const connect = (peer: RemotePeer): Effect.Effect<void, never, Scope.Scope> => ctx.connect(peer)
+    /** `effect` with `peer`'s connection shared (see `connect`), closed when it ends. */
+    const withConnection = <A, E, R>(peer: RemotePeer, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+      Effect.scoped(Effect.zipRight(ctx.connect(peer), effect))
     return {
+      connect,
+      withConnection,
       stagePeer,
       checkCollectIndicator,
       collectIndicatorStatus,

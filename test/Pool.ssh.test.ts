@@ -18,6 +18,7 @@ import * as Pool from "../src/Pool.js"
 import { RemotePeers } from "../src/RemotePeer.js"
 import * as SystemUsers from "../src/SystemUsers.js"
 import { makeScratch, requireServer, snapshot } from "./support/sshd.js"
+import { FastRetries } from "./support/live.js"
 
 const server = requireServer(inject("sshServer"))
 const scratch = makeScratch(server, "pool-ssh")
@@ -25,7 +26,7 @@ afterAll(() => scratch.remove())
 
 const BIN = path.join(import.meta.dirname, "../dist/cli/main.js")
 
-const Live = Layer.mergeAll(LocalPeers.Default, RemotePeers.Default).pipe(
+const Live = Layer.mergeAll(LocalPeers.Default, RemotePeers.Default, FastRetries).pipe(
   Layer.provideMerge(SystemUsers.layer),
   Layer.provideMerge(NodeStagingDisk.layer),
   Layer.provideMerge(NodeContext.layer),

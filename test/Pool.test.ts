@@ -6,14 +6,14 @@
 import { Path } from "@effect/platform"
 import { NodeFileSystem } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, HashMap, Layer, Logger, Option, TestClock } from "effect"
+import { Effect, HashMap, Layer, Logger, LogLevel, Option, TestClock } from "effect"
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import * as Config from "../src/Config.js"
 import { LocalPeers } from "../src/LocalPeer.js"
 import * as NodeStagingDisk from "../src/NodeStagingDisk.js"
 import * as Pool from "../src/Pool.js"
-import { RemotePeers } from "../src/RemotePeer.js"
+import { RemotePeers, RemoteRetries } from "../src/RemotePeer.js"
 import * as SystemUsers from "../src/SystemUsers.js"
 import * as FakeRemoteHost from "../src/testing/FakeRemoteHost.js"
 import * as MemoryFileSystem from "../src/testing/MemoryFileSystem.js"
@@ -59,6 +59,12 @@ const DEFAULT_HOSTS: FakeRemoteHost.Options["hosts"] = {
   [REMOTE]: { users: ["backup"], files: { "/collect/g.tar": "GGGG", "/collect/cback.collect": "" } }
 }
 const USERS = { backup: { uid: 34, gid: 34 } }
+
+// What cedar-peer adds to an ssh command line by default.
+const SSH_OPTS = ["-o", "ConnectTimeout=30", "-o", "ServerAliveInterval=20", "-o", "ServerAliveCountMax=3", "-o", "BatchMode=yes"]
+
+// One attempt per copy: an unreachable fake host would otherwise wait for its retries on the TestClock.
+const noRetries = Layer.succeed(RemoteRetries, { count: 0, baseDelay: "1 second" })
 const GROUPS = { staff: 50 }
 
 // A fresh memory disk, fake host and log capture per test: the fakes record what happened.
@@ -86,7 +92,7 @@ const setup = (options: Setup = {}) => {
     Path.layer,
     SystemUsers.layerTest({ root: options.root ?? false, users: options.users ?? USERS, groups: options.groups ?? GROUPS })
   )
-  const layer = Layer.mergeAll(LocalPeers.Default, RemotePeers.Default).pipe(
+  const layer = Layer.mergeAll(LocalPeers.Default, RemotePeers.Default, noRetries).pipe(
     // the staging disk on the same volume; a FileSystem fault on a file it writes applies there too
     Layer.provideMerge(MemoryStagingDisk.make({
       volume: memory.volume,
@@ -248,21 +254,23 @@ describe("Pool.stage", () => {
     }).pipe(Effect.provide(layer))
   })
 
-  it.effect("warns when the daily dir and peer dirs already exist, and stages into them", () => {
+  it.effect("says at debug level that the daily dir and peer dirs already exist, and stages into them", () => {
     const { memory, logs, layer } = setup({
       files: { ...MIXED_FILES, [`${DAILY}/alpha/old`]: "kept", [`${DAILY}/alpha/a.tar`]: "stale" }
     })
     return Effect.gen(function*() {
       const summary = yield* Pool.stage(yield* configOf(poolJson([local("alpha"), local("beta")])), { now: NOW })
       expect(summary.peers.map((p) => p.status)).toEqual(["staged", "not-ready"])
-      expect(logs.filter((l) => l.level === "WARN").map((l) => l.message)).toEqual([
+      // a re-run of a day is normal: debug, not a warning (changed deliberately in 0.2.0)
+      expect(logs.filter((l) => l.level === "WARN")).toEqual([])
+      expect(logs.filter((l) => l.level === "DEBUG").map((l) => l.message).filter((m) => m.includes("already existed"))).toEqual([
         `staging directory ${DAILY} already existed`,
         `staging directory ${DAILY}/alpha already existed`
       ])
       expect(ls(memory, `${DAILY}/alpha`)).toEqual(["a.tar", "b c.tar", "cback.collect", "old"])
       expect(text(memory, `${DAILY}/alpha/a.tar`)).toBe("AAA")
       expect(text(memory, `${DAILY}/alpha/old`)).toBe("kept")
-    }).pipe(Effect.provide(layer))
+    }).pipe(Logger.withMinimumLogLevel(LogLevel.Debug), Effect.provide(layer))
   })
 
   it.effect("a not-ready peer whose failures are ignored is logged as info and keeps the run ok", () => {
@@ -745,7 +753,7 @@ describe("Pool.stage as root on a real temp dir", () => {
     )
     return {
       host,
-      layer: Layer.mergeAll(LocalPeers.Default, RemotePeers.Default).pipe(
+      layer: Layer.mergeAll(LocalPeers.Default, RemotePeers.Default, noRetries).pipe(
         Layer.provideMerge(NodeStagingDisk.layer),
         Layer.provideMerge(platform)
       )
@@ -878,8 +886,8 @@ describe("Pool.runManagedAction", () => {
         { host: "m2.example.org", user: "backup", command: "/opt/cback3 --config /etc/m2.conf collect" }
       ])
       expect(host.calls).toEqual([
-        ["/usr/bin/ssh", "--", "backup@m1.example.org", "/usr/bin/cback3 collect"],
-        ["/usr/bin/ssh", "--", "backup@m2.example.org", "/opt/cback3 --config /etc/m2.conf collect"]
+        ["/usr/bin/ssh", ...SSH_OPTS, "--", "backup@m1.example.org", "/usr/bin/cback3 collect"],
+        ["/usr/bin/ssh", ...SSH_OPTS, "--", "backup@m2.example.org", "/opt/cback3 --config /etc/m2.conf collect"]
       ])
     }).pipe(Effect.provide(layer))
   })
@@ -911,8 +919,8 @@ describe("Pool.runManagedAction", () => {
       const summary = yield* Pool.runManagedAction(config, "collect")
       expect(summary.ok).toBe(true)
       expect(host.calls).toEqual([
-        ["/opt/ssh", "-F", "/etc/my ssh", "--", "peeruser@m1.example.org", "/opt/cback3 collect"],
-        ["/usr/bin/ssh", "-p", "2222", "--", "backup@m2.example.org", "/opt/cback3 collect"]
+        ["/opt/ssh", "-F", "/etc/my ssh", ...SSH_OPTS, "--", "peeruser@m1.example.org", "/opt/cback3 collect"],
+        ["/usr/bin/ssh", "-p", "2222", ...SSH_OPTS, "--", "backup@m2.example.org", "/opt/cback3 collect"]
       ])
     }).pipe(Effect.provide(layer))
   })
@@ -922,8 +930,8 @@ describe("Pool.runManagedAction", () => {
     return Effect.gen(function*() {
       yield* Pool.runManagedAction(yield* configOf(MANAGED), "purge")
       expect(host.calls).toEqual([
-        ["runuser", "-u", "backup", "--", "/usr/bin/ssh", "--", "backup@m1.example.org", "/usr/bin/cback3 purge"],
-        ["runuser", "-u", "backup", "--", "/usr/bin/ssh", "--", "backup@m4.example.org", "/usr/bin/cback3 purge"]
+        ["runuser", "-u", "backup", "--", "/usr/bin/ssh", ...SSH_OPTS, "--", "backup@m1.example.org", "/usr/bin/cback3 purge"],
+        ["runuser", "-u", "backup", "--", "/usr/bin/ssh", ...SSH_OPTS, "--", "backup@m4.example.org", "/usr/bin/cback3 purge"]
       ])
     }).pipe(Effect.provide(layer))
   })

@@ -1,4 +1,4 @@
-import { Path } from "@effect/platform"
+import { FileSystem, Path } from "@effect/platform"
 import { NodeFileSystem } from "@effect/platform-node"
 import { describe, expect, expectTypeOf, it } from "@effect/vitest"
 import { Effect, Fiber, Layer, Logger, TestClock } from "effect"
@@ -12,12 +12,20 @@ import * as FakeRemoteHost from "../src/testing/FakeRemoteHost.js"
 import * as MemoryFileSystem from "../src/testing/MemoryFileSystem.js"
 import * as NodeStagingDisk from "../src/NodeStagingDisk.js"
 import * as MemoryStagingDisk from "../src/testing/MemoryStagingDisk.js"
+import type * as ScriptedExecutor from "../src/testing/ScriptedExecutor.js"
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs"
 import { tmpdir } from "node:os"
 
 const base = { name: "peer1", collectDir: "/collect", workingDir: "/work", remoteUser: "backup" }
 const peerOf = (overrides: Partial<RemotePeer.RemotePeerInput> = {}) =>
   RemotePeer.make({ ...base, ...overrides }).pipe(Effect.orDie)
+
+// What cedar-peer adds to every OpenSSH command line by default (scp's own -B already sets BatchMode).
+const SCP_OPTS = ["-o", "ConnectTimeout=30", "-o", "ServerAliveInterval=20", "-o", "ServerAliveCountMax=3"]
+const SSH_OPTS = [...SCP_OPTS, "-o", "BatchMode=yes"]
+
+// These tests are about one attempt each; retries have their own tests (a retry waits on the clock).
+const noRetries = Layer.succeed(RemotePeer.RemoteRetries, { count: 0, baseDelay: "1 second" })
 
 const DEFAULT_FILES = { "/collect/a.tar": "AAA", "/collect/b c.tar": "BB", "/collect/.dotfile": "skipped by *" }
 
@@ -29,6 +37,8 @@ interface Setup {
   /** faults of the staging disk, which lands what the copy brought */
   readonly diskFail?: MemoryStagingDisk.Options["fail"]
   readonly fake?: Partial<FakeRemoteHost.Options>
+  /** keep the default retries (2, from 5 s) */
+  readonly retries?: boolean
 }
 
 // A fake peer host "peer1" (user backup) and "::1", a memory disk with /stage and /work, and the
@@ -49,7 +59,14 @@ const setup = (options: Setup = {}) => {
     SystemUsers.layerTest({ root: options.root ?? true, users: { backup: { uid: 34, gid: 35 } } })
   )
   const disk = MemoryStagingDisk.make({ volume: local.volume, fail: options.diskFail })
-  return { host, local, layer: RemotePeers.Default.pipe(Layer.provide(Layer.merge(platform, disk.layer))) }
+  return {
+    host,
+    local,
+    layer: Layer.merge(
+      RemotePeers.Default.pipe(Layer.provide(Layer.merge(platform, disk.layer))),
+      options.retries === true ? Layer.empty : noRetries
+    )
+  }
 }
 
 const ls = (local: MemoryFileSystem.MemoryFileSystem, dir: string) => local.volume.readdirSync(dir).map(String).sort()
@@ -82,7 +99,11 @@ const onRealDisk = (fake: Partial<FakeRemoteHost.Options>, files: Record<string,
       Path.layer,
       SystemUsers.layerTest({ root: true, users: { backup: { uid: 34, gid: 35 } } })
     )
-    return { root, host, layer: RemotePeers.Default.pipe(Layer.provide(Layer.merge(platform, NodeStagingDisk.layer))) }
+    return {
+      root,
+      host,
+      layer: Layer.merge(RemotePeers.Default.pipe(Layer.provide(Layer.merge(platform, NodeStagingDisk.layer))), noRetries)
+    }
   }))
 
 describe("RemotePeer.make", () => {
@@ -230,6 +251,7 @@ describe("RemotePeers signatures list exactly their error tags", () => {
         | PeerError.LimitExceeded
         | PeerError.VerificationFailed
         | PeerError.RemoteCommandFailed
+        | PeerError.TimedOut
       >
     >()
     expectTypeOf<Op<"checkCollectIndicator">>().toEqualTypeOf<Effect.Effect<boolean, PeerError.InvalidPath>>()
@@ -237,14 +259,24 @@ describe("RemotePeers signatures list exactly their error tags", () => {
     expectTypeOf<Op<"writeStageIndicator">>().toEqualTypeOf<
       Effect.Effect<
         void,
-        PeerError.InvalidPath | PeerError.LocalUserNotPermitted | PeerError.CopyFailed | PeerError.FileOperationFailed
+        | PeerError.InvalidPath
+        | PeerError.LocalUserNotPermitted
+        | PeerError.CopyFailed
+        | PeerError.FileOperationFailed
+        | PeerError.TimedOut
       >
     >()
     expectTypeOf<Op<"executeRemoteCommand">>().toEqualTypeOf<
-      Effect.Effect<RemotePeer.RemoteOutput, PeerError.LocalUserNotPermitted | PeerError.RemoteCommandFailed>
+      Effect.Effect<
+        RemotePeer.RemoteOutput,
+        PeerError.LocalUserNotPermitted | PeerError.RemoteCommandFailed | PeerError.TimedOut
+      >
     >()
     expectTypeOf<Op<"executeManagedAction">>().toEqualTypeOf<
-      Effect.Effect<void, PeerError.InvalidPeerConfig | PeerError.LocalUserNotPermitted | PeerError.ManagedActionFailed>
+      Effect.Effect<
+        void,
+        PeerError.InvalidPeerConfig | PeerError.LocalUserNotPermitted | PeerError.ManagedActionFailed | PeerError.TimedOut
+      >
     >()
   })
 })
@@ -261,9 +293,9 @@ describe("stagePeer", () => {
       expect(text(local, "/stage/other")).toBe("untouched")
       expect(host.calls).toHaveLength(1)
       const argv = host.calls[0]!
-      expect(argv.slice(0, 6)).toEqual(["/usr/bin/scp", "-B", "-q", "-C", "--", "backup@peer1:/collect/*"])
-      expect(argv).toHaveLength(7)
-      expect(argv[6]).toMatch(PRIVATE)
+      expect(argv.slice(0, 12)).toEqual(["/usr/bin/scp", "-B", "-q", "-C", ...SCP_OPTS, "--", "backup@peer1:/collect/*"])
+      expect(argv).toHaveLength(13)
+      expect(argv[12]).toMatch(PRIVATE)
     }).pipe(Effect.provide(layer))
   })
 
@@ -298,7 +330,7 @@ describe("stagePeer", () => {
     const { host, local, layer } = setup()
     return Effect.gen(function*() {
       yield* (yield* RemotePeers).stagePeer(yield* peerOf({ name: "::1" }), "/stage")
-      expect(host.calls[0]![5]).toBe("backup@[::1]:/collect/*")
+      expect(host.calls[0]!.at(-2)).toBe("backup@[::1]:/collect/*")
       expect(ls(local, "/stage")).toEqual(["v6"])
     }).pipe(Effect.provide(layer))
   })
@@ -442,7 +474,9 @@ describe("stagePeer", () => {
       expect(fiber.unsafePoll()).toBe(null)
       yield* TestClock.adjust("1 hour")
       const error = yield* Effect.flip(Fiber.join(fiber))
-      expect(error).toMatchObject({ _tag: "CopyFailed", stderr: "timed out after 12h", argv: host.calls[0] })
+      // 0.2.0: a time limit is its own error, TimedOut, no longer a CopyFailed
+      expect(error).toMatchObject({ _tag: "TimedOut", peer: "peer1", operation: "stage", after: "12h" })
+      expect(error.message).toBe("peer peer1: stage timed out after 12h")
       expect(ls(local, "/stage")).toEqual([])
     }).pipe(Effect.provide(layer))
   })
@@ -458,13 +492,13 @@ describe("collectIndicatorStatus / checkCollectIndicator", () => {
       const peer = yield* peerOf()
       expect(yield* service.collectIndicatorStatus(peer)).toEqual({ status: "ready" })
       expect(yield* service.checkCollectIndicator(peer)).toBe(true)
-      expect(host.calls.map((argv) => argv.slice(0, 6))).toEqual([
+      expect(host.calls.map((argv) => argv.slice(0, 12))).toEqual([
         ["/usr/bin/ssh", "-V"],
-        ["/usr/bin/scp", "-B", "-q", "-C", "--", "backup@peer1:/collect/cback.collect"],
-        ["/usr/bin/scp", "-B", "-q", "-C", "--", "backup@peer1:/collect/cback.collect"]
+        ["/usr/bin/scp", "-B", "-q", "-C", ...SCP_OPTS, "--", "backup@peer1:/collect/cback.collect"],
+        ["/usr/bin/scp", "-B", "-q", "-C", ...SCP_OPTS, "--", "backup@peer1:/collect/cback.collect"]
       ])
-      expect(host.calls[1]).toHaveLength(7)
-      expect(host.calls[1]![6]).toMatch(/^\/work\/\.cedar-peer-[A-Za-z0-9]+\/cback\.collect$/)
+      expect(host.calls[1]).toHaveLength(13)
+      expect(host.calls[1]![12]).toMatch(/^\/work\/\.cedar-peer-[A-Za-z0-9]+\/cback\.collect$/)
       expect(ls(local, "/work")).toEqual([])
     }).pipe(Effect.provide(layer))
   })
@@ -603,7 +637,7 @@ describe("collectIndicatorStatus / checkCollectIndicator", () => {
       yield* untilCalls(host, 2)
       expect(ls(local, "/work")).toHaveLength(1)
       yield* TestClock.adjust("5 minutes")
-      expect(yield* Fiber.join(fiber)).toEqual({ status: "unreachable", reason: "timed out after 5m" })
+      expect(yield* Fiber.join(fiber)).toEqual({ status: "unreachable", reason: "/usr/bin/scp timed out after 5m" })
       expect(ls(local, "/work")).toEqual([])
     }).pipe(Effect.provide(layer))
   })
@@ -620,7 +654,7 @@ describe("collectIndicatorStatus / checkCollectIndicator", () => {
       )
       yield* untilCalls(host, 2)
       yield* TestClock.adjust("10 seconds")
-      expect(yield* Fiber.join(fiber)).toEqual({ status: "unreachable", reason: "timed out after 10s" })
+      expect(yield* Fiber.join(fiber)).toEqual({ status: "unreachable", reason: "/usr/bin/scp timed out after 10s" })
     }).pipe(Effect.provide(layer))
   })
 
@@ -642,10 +676,10 @@ describe("writeStageIndicator", () => {
       yield* (yield* RemotePeers).writeStageIndicator(yield* peerOf())
       expect(host.tree("peer1")["/collect/cback.stage"]).toBe("")
       const argv = host.calls[1]!
-      expect(argv.slice(0, 5)).toEqual(["/usr/bin/scp", "-B", "-q", "-C", "--"])
-      expect(argv[5]).toMatch(/^\/work\/\.cedar-peer-[A-Za-z0-9]+\/cback\.stage$/)
-      expect(argv[6]).toBe("backup@peer1:/collect/cback.stage")
-      expect(argv).toHaveLength(7)
+      expect(argv.slice(0, 11)).toEqual(["/usr/bin/scp", "-B", "-q", "-C", ...SCP_OPTS, "--"])
+      expect(argv[11]).toMatch(/^\/work\/\.cedar-peer-[A-Za-z0-9]+\/cback\.stage$/)
+      expect(argv[12]).toBe("backup@peer1:/collect/cback.stage")
+      expect(argv).toHaveLength(13)
       expect(ls(local, "/work")).toEqual([])
     }).pipe(Effect.provide(layer))
   })
@@ -735,7 +769,7 @@ describe("executeRemoteCommand", () => {
     const { host, layer } = setup()
     return Effect.gen(function*() {
       yield* (yield* RemotePeers).executeRemoteCommand(yield* peerOf(), "ls -l /x; echo $HOME")
-      expect(host.calls).toEqual([["/usr/bin/ssh", "--", "backup@peer1", "ls -l /x; echo $HOME"]])
+      expect(host.calls).toEqual([["/usr/bin/ssh", ...SSH_OPTS, "--", "backup@peer1", "ls -l /x; echo $HOME"]])
       expect(host.commands).toEqual([{ host: "peer1", user: "backup", command: "ls -l /x; echo $HOME" }])
     }).pipe(Effect.provide(layer))
   })
@@ -746,7 +780,8 @@ describe("executeRemoteCommand", () => {
       const peer = yield* peerOf({ name: "::1", rshCommand: "ssh -p 2222 -o 'BatchMode yes'", localUser: "backup" })
       yield* (yield* RemotePeers).executeRemoteCommand(peer, "true")
       expect(host.calls).toEqual([
-        ["runuser", "-u", "backup", "--", "ssh", "-p", "2222", "-o", "BatchMode yes", "--", "backup@::1", "true"]
+        // the command's own BatchMode wins: only the options it does not set are added
+        ["runuser", "-u", "backup", "--", "ssh", "-p", "2222", "-o", "BatchMode yes", ...SCP_OPTS, "--", "backup@::1", "true"]
       ])
     }).pipe(Effect.provide(layer))
   })
@@ -768,10 +803,10 @@ describe("executeRemoteCommand", () => {
         peer: "peer1",
         exitCode: 3,
         stderr: "no such command\n",
-        argv: ["/usr/bin/ssh", "--", "backup@peer1", "frobnicate"]
+        argv: ["/usr/bin/ssh", ...SSH_OPTS, "--", "backup@peer1", "frobnicate"]
       })
       expect(error.message).toBe(
-        "peer peer1: remote command exited with status 3 (/usr/bin/ssh -- backup@peer1 frobnicate): no such command"
+        `peer peer1: remote command exited with status 3 (/usr/bin/ssh ${SSH_OPTS.join(" ")} -- backup@peer1 frobnicate): no such command`
       )
     }).pipe(Effect.provide(layer))
   })
@@ -823,7 +858,8 @@ describe("executeRemoteCommand", () => {
       expect(fiber.unsafePoll()).toBe(null)
       yield* TestClock.adjust("1 minute")
       const error = yield* Effect.flip(Fiber.join(fiber))
-      expect(error).toMatchObject({ _tag: "RemoteCommandFailed", stderr: "timed out after 1h" })
+      // 0.2.0: a time limit is its own error, TimedOut
+      expect(error).toMatchObject({ _tag: "TimedOut", peer: "peer1", operation: "command", after: "1h" })
     }).pipe(Effect.provide(layer))
   })
 })
@@ -836,7 +872,7 @@ describe("executeManagedAction", () => {
     const { host, layer } = setup()
     return Effect.gen(function*() {
       yield* (yield* RemotePeers).executeManagedAction(yield* peerOf(overrides), action, full)
-      expect(host.calls).toEqual([["/usr/bin/ssh", "--", "backup@peer1", command]])
+      expect(host.calls).toEqual([["/usr/bin/ssh", ...SSH_OPTS, "--", "backup@peer1", command]])
     }).pipe(Effect.provide(layer))
   })
 
@@ -863,7 +899,7 @@ describe("executeManagedAction", () => {
       expect(error.cause).toMatchObject({
         _tag: "RemoteCommandFailed",
         exitCode: 2,
-        argv: ["/usr/bin/ssh", "--", "backup@peer1", "/usr/bin/cback3 collect"]
+        argv: ["/usr/bin/ssh", ...SSH_OPTS, "--", "backup@peer1", "/usr/bin/cback3 collect"]
       })
       expect(error.message).toBe("peer peer1: managed action collect exited with status 2: collect failed")
     }).pipe(Effect.provide(layer))
@@ -886,7 +922,226 @@ describe("executeManagedAction", () => {
       expect(fiber.unsafePoll()).toBe(null)
       yield* TestClock.adjust("1 hour")
       const error = yield* Effect.flip(Fiber.join(fiber))
-      expect(error._tag === "ManagedActionFailed" && error.cause.stderr).toBe("timed out after 12h")
+      // 0.2.0: a time limit is its own error, TimedOut
+      expect(error).toMatchObject({ _tag: "TimedOut", peer: "peer1", operation: "managed action collect", after: "12h" })
+    }).pipe(Effect.provide(layer))
+  })
+})
+
+describe("retries of transient failures", () => {
+  // Advances the TestClock a second at a time until the fake has seen `n` calls (bounded).
+  const advanceUntilCalls = (host: FakeRemoteHost.FakeRemoteHost, n: number) =>
+    Effect.gen(function*() {
+      for (let i = 0; i < 300 && host.calls.length < n; i++) {
+        yield* TestClock.adjust("1 second")
+        for (let j = 0; j < 20; j++) yield* Effect.yieldNow()
+      }
+      expect(host.calls.length).toBe(n)
+    })
+  const scpCalls = (host: FakeRemoteHost.FakeRemoteHost) => host.calls.filter((argv) => argv[0] === "/usr/bin/scp")
+  const dropFirst = (times: number) => {
+    let dropped = 0
+    return (argv: ReadonlyArray<string>, run: Effect.Effect<ScriptedExecutor.Reply, never, FileSystem.FileSystem>) =>
+      argv[0] === "/usr/bin/scp" && dropped++ < times
+        ? Effect.succeed({ exitCode: 255, stderr: "/usr/bin/scp: Connection closed\r\n" })
+        : run
+  }
+  const observed = (notices: Array<RemotePeer.RetryNotice>) =>
+    Effect.provideService(RemotePeer.RetryObserver, (notice) => Effect.sync(() => notices.push(notice)))
+
+  it.effect("a copy that fails with 255 once is tried again after about 5 s, and told to the observer", () => {
+    const { host, local, layer } = setup({ retries: true, fake: { around: dropFirst(1) } })
+    const notices: Array<RemotePeer.RetryNotice> = []
+    return Effect.gen(function*() {
+      const fiber = yield* Effect.fork((yield* RemotePeers).stagePeer(yield* peerOf(), "/stage").pipe(observed(notices)))
+      yield* untilCalls(host, 2) // the copy, then `ssh -V` to classify its failure
+      expect(fiber.unsafePoll()).toBe(null)
+      yield* advanceUntilCalls(host, 3)
+      const report = yield* Fiber.join(fiber)
+      expect(report.count).toBe(2)
+      expect(ls(local, "/stage")).toEqual(["a.tar", "b c.tar"])
+      expect(scpCalls(host)).toHaveLength(2)
+      expect(notices).toHaveLength(1)
+      expect(notices[0]).toMatchObject({
+        peer: "peer1",
+        operation: "stage",
+        attempt: 2,
+        reason: "/usr/bin/scp exited with status 255: /usr/bin/scp: Connection closed"
+      })
+      // 5 s, jittered
+      expect(notices[0]!.delayMillis).toBeGreaterThanOrEqual(4000)
+      expect(notices[0]!.delayMillis).toBeLessThanOrEqual(6000)
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("gives up after the configured count with the last failure; delays grow", () => {
+    const { host, local, layer } = setup({ retries: true, fake: { around: dropFirst(99) } })
+    const notices: Array<RemotePeer.RetryNotice> = []
+    return Effect.gen(function*() {
+      const fiber = yield* Effect.fork((yield* RemotePeers).stagePeer(yield* peerOf(), "/stage").pipe(observed(notices)))
+      yield* untilCalls(host, 2)
+      yield* advanceUntilCalls(host, 4)
+      const error = yield* Effect.flip(Fiber.join(fiber))
+      expect(error).toMatchObject({ _tag: "CopyFailed", exitCode: 255 })
+      expect(scpCalls(host)).toHaveLength(3)
+      expect(notices.map((n) => n.attempt)).toEqual([2, 3])
+      expect(notices[1]!.delayMillis).toBeGreaterThan(notices[0]!.delayMillis)
+      expect(ls(local, "/stage")).toEqual([])
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("the peer's own retries win: count and base delay", () => {
+    const { host, layer } = setup({ retries: true, fake: { around: dropFirst(99) } })
+    const notices: Array<RemotePeer.RetryNotice> = []
+    return Effect.gen(function*() {
+      const peer = yield* peerOf({ retries: { count: 1, baseDelay: 60 } })
+      const fiber = yield* Effect.fork((yield* RemotePeers).stagePeer(peer, "/stage").pipe(observed(notices)))
+      yield* untilCalls(host, 2)
+      yield* advanceUntilCalls(host, 3)
+      yield* Effect.flip(Fiber.join(fiber))
+      expect(scpCalls(host)).toHaveLength(2)
+      expect(notices).toHaveLength(1)
+      expect(notices[0]!.delayMillis).toBeGreaterThanOrEqual(48_000)
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("a missing collect dir is permanent: one call, no retry", () => {
+    const { host, layer } = setup({ retries: true, files: { "/elsewhere/x": "x" } })
+    const notices: Array<RemotePeer.RetryNotice> = []
+    return Effect.gen(function*() {
+      const error = yield* Effect.flip((yield* RemotePeers).stagePeer(yield* peerOf(), "/stage").pipe(observed(notices)))
+      expect(error).toMatchObject({ _tag: "CopyFailed", exitCode: 1 })
+      expect(scpCalls(host)).toHaveLength(1)
+      expect(notices).toEqual([])
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("a refused login is permanent, also with 255", () => {
+    const { host, layer } = setup({ retries: true, fake: { defaultProtocol: "sftp" } })
+    return Effect.gen(function*() {
+      const peer = yield* peerOf({ remoteUser: "intruder", rcpCommand: "/usr/bin/scp -B -C" }) // not quiet: ssh's message shows
+      const error = yield* Effect.flip((yield* RemotePeers).stagePeer(peer, "/stage"))
+      expect(error).toMatchObject({ _tag: "CopyFailed", exitCode: 255 })
+      expect(scpCalls(host)).toHaveLength(1)
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("a copy cut off after files arrived is reported, not redone", () => {
+    const { host, layer } = setup({
+      retries: true,
+      fake: { around: (_argv, run) => Effect.as(run, { exitCode: 255, stderr: "Connection reset by peer\r\n" }) }
+    })
+    return Effect.gen(function*() {
+      const error = yield* Effect.flip((yield* RemotePeers).stagePeer(yield* peerOf(), "/stage"))
+      expect(error).toMatchObject({ _tag: "CopyFailed", exitCode: 255 })
+      expect(scpCalls(host)).toHaveLength(1)
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("the indicator check and write are retried too", () => {
+    // the first fetch of cback.collect and the first push of cback.stage are dropped
+    const seen = new Set<string>()
+    const { host, layer } = setup({
+      retries: true,
+      files: { "/collect/cback.collect": "" },
+      fake: {
+        around: (argv, run) => {
+          const which = argv.some((w) => w.endsWith("cback.collect")) ? "fetch" : argv.some((w) => w.endsWith("cback.stage")) ? "push" : "other"
+          if (which === "other" || seen.has(which)) return run
+          seen.add(which)
+          return Effect.succeed({ exitCode: 255, stderr: "/usr/bin/scp: Connection closed\r\n" })
+        }
+      }
+    })
+    const notices: Array<RemotePeer.RetryNotice> = []
+    return Effect.gen(function*() {
+      const service = yield* RemotePeers
+      const peer = yield* peerOf()
+      const check = yield* Effect.fork(service.collectIndicatorStatus(peer).pipe(observed(notices)))
+      yield* untilCalls(host, 2) // `ssh -V`, the dropped fetch
+      yield* advanceUntilCalls(host, 3)
+      expect(yield* Fiber.join(check)).toEqual({ status: "ready" })
+      const write = yield* Effect.fork(service.writeStageIndicator(peer).pipe(observed(notices)))
+      yield* untilCalls(host, 4)
+      yield* advanceUntilCalls(host, 5)
+      yield* Fiber.join(write)
+      expect(host.tree("peer1")["/collect/cback.stage"]).toBe("")
+      expect(notices.map((n) => [n.operation, n.attempt])).toEqual([["check", 2], ["indicator", 2]])
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("remote commands and managed actions are never retried (they may not be idempotent)", () => {
+    const { host, layer } = setup({
+      retries: true,
+      fake: { onCommand: () => ({ exitCode: 255, stderr: "Connection to peer1 closed by remote host.\r\n" }) }
+    })
+    return Effect.gen(function*() {
+      const service = yield* RemotePeers
+      const peer = yield* peerOf()
+      expect(yield* Effect.flip(service.executeRemoteCommand(peer, "true"))).toMatchObject({ _tag: "RemoteCommandFailed" })
+      expect(yield* Effect.flip(service.executeManagedAction(peer, "collect", false))).toMatchObject({
+        _tag: "ManagedActionFailed"
+      })
+      expect(host.calls).toHaveLength(2)
+    }).pipe(Effect.provide(layer))
+  })
+})
+
+describe("withConnection (on the fake: which options the commands get)", () => {
+  const controlPaths = (host: FakeRemoteHost.FakeRemoteHost) =>
+    host.calls.flatMap((argv) => argv.filter((word) => word.startsWith("ControlPath=")))
+
+  it.effect("every command of the peer gets the same private ControlPath; the directory goes with the scope", () => {
+    const { host, local, layer } = setup({ files: { ...DEFAULT_FILES, "/collect/cback.collect": "" } })
+    return Effect.gen(function*() {
+      const remote = yield* RemotePeers
+      const peer = yield* peerOf()
+      yield* remote.withConnection(
+        peer,
+        Effect.gen(function*() {
+          expect(yield* remote.checkCollectIndicator(peer)).toBe(true)
+          yield* remote.stagePeer(peer, "/stage")
+          yield* remote.writeStageIndicator(peer)
+          yield* remote.executeRemoteCommand(peer, "true")
+          const dirs = ls(local, "/work")
+          expect(dirs).toHaveLength(1)
+          expect(local.volume.statSync(`/work/${dirs[0]}`).mode & 0o777).toBe(0o700)
+        })
+      )
+      const paths = controlPaths(host)
+      expect(paths).toHaveLength(4)
+      expect(new Set(paths).size).toBe(1)
+      expect(paths[0]).toMatch(/^ControlPath=\/work\/\.cedar-peer-[A-Za-z0-9]+\/%C$/)
+      expect(host.calls.filter((argv) => argv.includes("ControlMaster=auto"))).toHaveLength(4)
+      expect(ls(local, "/work")).toEqual([])
+      // outside the scope: no sharing
+      yield* remote.executeRemoteCommand(peer, "true")
+      expect(controlPaths(host)).toHaveLength(4)
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("no sharing when the peer turns it off, or when its working dir is too deep for a socket path", () => {
+    const deep = `/work/${"d".repeat(40)}`
+    const { host, local, layer } = setup({ local: { [`${deep}/.keep`]: "" } })
+    return Effect.gen(function*() {
+      const remote = yield* RemotePeers
+      for (const peer of [yield* peerOf({ connectionSharing: false }), yield* peerOf({ workingDir: deep })]) {
+        yield* remote.withConnection(peer, remote.executeRemoteCommand(peer, "true"))
+      }
+      expect(controlPaths(host)).toEqual([])
+      expect(ls(local, deep)).toEqual([".keep"])
+      expect(ls(local, "/work")).toEqual(["d".repeat(40)])
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("a command line with its own ControlPath keeps it: none of ours is added", () => {
+    const { host, layer } = setup()
+    return Effect.gen(function*() {
+      const remote = yield* RemotePeers
+      const peer = yield* peerOf({ rshCommand: "/usr/bin/ssh -o ControlPath=none" })
+      yield* remote.withConnection(peer, remote.executeRemoteCommand(peer, "true"))
+      expect(controlPaths(host)).toEqual(["ControlPath=none"])
+      expect(host.calls[0]).not.toContain("ControlMaster=auto")
     }).pipe(Effect.provide(layer))
   })
 })

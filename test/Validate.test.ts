@@ -201,11 +201,13 @@ describe("Validate.reach", () => {
         "peers.peer[3]: cannot reach denied.example.org: cback@denied.example.org: Permission denied (publickey).",
         "peers.peer[4]: wrapped.example.org: the rsh command running `true` there exited with status 1"
       ])
-      // The command line's own options come first, so they win over the ones added (ssh keeps the first).
+      // The command line's own options come first, so they win over the ones added (ssh keeps the first);
+      // RemotePeers adds the keep-alives, which no command line here sets.
+      const alive = ["-o", "ServerAliveInterval=20", "-o", "ServerAliveCountMax=3"]
       expect([...exec.calls].sort()).toStrictEqual([
-        ["/usr/bin/ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=10", "--", "backup@up.example.org", "true"],
-        ["/usr/bin/ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=60", "--", "cback@denied.example.org", "true"],
-        ["/usr/bin/ssh", "-p", "2222", "-o", "ConnectTimeout=3", "-o", "BatchMode=yes", "-o", "ConnectTimeout=10", "--", "backup@refused.example.org", "true"],
+        ["/usr/bin/ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=10", ...alive, "--", "backup@up.example.org", "true"],
+        ["/usr/bin/ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=60", ...alive, "--", "cback@denied.example.org", "true"],
+        ["/usr/bin/ssh", "-p", "2222", "-o", "ConnectTimeout=3", "-o", "BatchMode=yes", "-o", "ConnectTimeout=10", ...alive, "--", "backup@refused.example.org", "true"],
         ["/usr/local/bin/rsh-wrapper", "--quiet", "--", "backup@wrapped.example.org", "true"]
       ].sort())
     }))

@@ -368,7 +368,8 @@ const OPERATION_ERRORS: Record<string, Record<string, true>> = {
     FileOperationFailed: true,
     LimitExceeded: true,
     VerificationFailed: true,
-    RemoteCommandFailed: true
+    RemoteCommandFailed: true,
+    TimedOut: true
   } satisfies Exactly<RemotePeer.RemotePeers["stagePeer"]>,
   "RemotePeers.checkCollectIndicator": { InvalidPath: true } satisfies Exactly<RemotePeer.RemotePeers["checkCollectIndicator"]>,
   "RemotePeers.collectIndicatorStatus": { InvalidPath: true } satisfies Exactly<RemotePeer.RemotePeers["collectIndicatorStatus"]>,
@@ -376,15 +377,17 @@ const OPERATION_ERRORS: Record<string, Record<string, true>> = {
     InvalidPath: true,
     LocalUserNotPermitted: true,
     CopyFailed: true,
-    FileOperationFailed: true
+    FileOperationFailed: true,
+    TimedOut: true
   } satisfies Exactly<RemotePeer.RemotePeers["writeStageIndicator"]>,
-  "RemotePeers.executeRemoteCommand": { LocalUserNotPermitted: true, RemoteCommandFailed: true } satisfies Exactly<
+  "RemotePeers.executeRemoteCommand": { LocalUserNotPermitted: true, RemoteCommandFailed: true, TimedOut: true } satisfies Exactly<
     RemotePeer.RemotePeers["executeRemoteCommand"]
   >,
   "RemotePeers.executeManagedAction": {
     InvalidPeerConfig: true,
     LocalUserNotPermitted: true,
-    ManagedActionFailed: true
+    ManagedActionFailed: true,
+    TimedOut: true
   } satisfies Exactly<RemotePeer.RemotePeers["executeManagedAction"]>,
   "Pool.stage": { InvalidPeerConfig: true, FileOperationFailed: true, ConfigError: true } satisfies Exactly<typeof Pool.stage>,
   "Pool.check": { InvalidPeerConfig: true, InvalidPath: true } satisfies Exactly<typeof Pool.check>,
@@ -398,13 +401,15 @@ const OPERATION_ERRORS: Record<string, Record<string, true>> = {
     LocalUserNotPermitted: true,
     LimitExceeded: true,
     VerificationFailed: true,
-    RemoteCommandFailed: true
+    RemoteCommandFailed: true,
+    TimedOut: true
   } satisfies Exactly<typeof Pool.stagePeer>,
   "Pool.writeStageIndicator": {
     InvalidPath: true,
     FileOperationFailed: true,
     CopyFailed: true,
-    LocalUserNotPermitted: true
+    LocalUserNotPermitted: true,
+    TimedOut: true
   } satisfies Exactly<typeof Pool.writeStageIndicator>,
   "Config.load": { ConfigError: true } satisfies Exactly<typeof Config.load>,
   "Config.decodeJson": { ConfigError: true } satisfies Exactly<typeof Config.decodeJson>,
@@ -459,7 +464,7 @@ describe("docs/library.md", () => {
 
   it("links only example files that exist", () => {
     const linked = [...markdown.matchAll(/\]\(examples\/([\w.-]+\.ts)\)/g)].map((m) => m[1]!)
-    expect(new Set(linked)).toEqual(new Set(["quickstart.ts", "nightly.ts", "nightly.test-example.ts", "test-layer.test-example.ts"]))
+    expect(new Set(linked)).toEqual(new Set(["quickstart.ts", "nightly.ts", "nightly.test-example.ts", "test-layer.test-example.ts", "connection.ts"]))
     for (const name of linked) expect(read(`docs/examples/${name}`).length).toBeGreaterThan(0)
   })
 

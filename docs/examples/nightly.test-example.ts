@@ -60,7 +60,12 @@ const world = (options: World = {}) => {
       }
     }
   })
-  const layer = Layer.mergeAll(LocalPeer.LocalPeers.Default, RemotePeer.RemotePeers.Default).pipe(
+  const layer = Layer.mergeAll(
+    LocalPeer.LocalPeers.Default,
+    RemotePeer.RemotePeers.Default,
+    // one attempt per copy: on it.effect's TestClock the delay before a retry would never pass
+    Layer.succeed(RemotePeer.RemoteRetries, { count: 0, baseDelay: "1 second" })
+  ).pipe(
     Layer.provideMerge(SystemUsers.layerTest({ root: false })),
     Layer.provideMerge(Layer.mergeAll(disk.layer, MemoryStagingDisk.make({ volume: disk.volume }).layer, Path.layer, hosts.layer.pipe(Layer.provide(disk.layer))))
   )

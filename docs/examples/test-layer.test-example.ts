@@ -12,6 +12,9 @@ import { Effect, Layer } from "effect"
 import { LocalPeer, RemotePeer, SystemUsers } from "../../src/index.js"
 import { FakeRemoteHost, MemoryFileSystem, MemoryStagingDisk, ScriptedExecutor } from "../../src/testing/index.js"
 
+// What cedar-peer adds to an scp command line (its -B already sets BatchMode)
+const TIMEOUTS = ["-o", "ConnectTimeout=30", "-o", "ServerAliveInterval=20", "-o", "ServerAliveCountMax=3"]
+
 describe("the test layer", () => {
   it.effect("MemoryFileSystem: a copy failing half-way leaves the target as it was", () =>
     Effect.gen(function*() {
@@ -64,7 +67,12 @@ describe("the test layer", () => {
         const remote = yield* RemotePeer.RemotePeers
         yield* remote.executeRemoteCommand(peer, "uptime")
       }).pipe(Effect.provide(layer))
-      expect(executor.calls).toEqual([["/usr/bin/ssh", "-o", "BatchMode=yes", "--", "backup@db1.example.org", "uptime"]])
+      // cedar-peer adds a connect timeout and keep-alives; an option the command sets itself wins
+      expect(executor.calls).toEqual([[
+        "/usr/bin/ssh", "-o", "BatchMode=yes",
+        "-o", "ConnectTimeout=30", "-o", "ServerAliveInterval=20", "-o", "ServerAliveCountMax=3",
+        "--", "backup@db1.example.org", "uptime"
+      ]])
     }))
 
   it.effect("FakeRemoteHost: scp copies between the host's tree and the local disk", () =>
@@ -103,10 +111,13 @@ describe("the test layer", () => {
       })
       // every argv as started: `--` before host and path operands; private names are random
       expect(host.calls).toEqual([
-        ["/usr/bin/scp", "-B", "-q", "-C", "--", "backup@db1.example.org:/var/backup/collect/*", expect.stringMatching(/^\/stage\/\.cedar-peer-[\w-]+$/)],
+        [
+          "/usr/bin/scp", "-B", "-q", "-C", ...TIMEOUTS, "--",
+          "backup@db1.example.org:/var/backup/collect/*", expect.stringMatching(/^\/stage\/\.cedar-peer-[\w-]+$/)
+        ],
         ["/usr/bin/ssh", "-V"], // which scp protocol the local OpenSSH speaks, asked once, to encode the upload target
         [
-          "/usr/bin/scp", "-B", "-q", "-C", "--",
+          "/usr/bin/scp", "-B", "-q", "-C", ...TIMEOUTS, "--",
           expect.stringMatching(/^\/var\/tmp\/cback\/\.cedar-peer-\w+\/cback\.stage$/),
           "backup@db1.example.org:/var/backup/collect/cback.stage"
         ]

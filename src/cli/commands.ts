@@ -1,55 +1,236 @@
 // The cedar-peer commands: parse options, load the config, call the library, render.
-import { Args, Command, HelpDoc, Options, ValidationError } from "@effect/cli"
-import { Console, Effect, Option } from "effect"
+import { Args, CliConfig, Command, CommandDescriptor, HelpDoc, Options, ValidationError } from "@effect/cli"
+import { FileSystem, Path } from "@effect/platform"
+import { Cause, Clock, Console, Effect, Exit, Fiber, Option, Schedule } from "effect"
+import { createRequire } from "node:module"
 import * as Config from "../Config.js"
+import { LocalPeers } from "../LocalPeer.js"
 import * as Pool from "../Pool.js"
 import { DEF_COLLECT_INDICATOR, DEF_STAGE_INDICATOR } from "../Peer.js"
 import * as Manifest from "../Manifest.js"
 import * as RemotePeer from "../RemotePeer.js"
+import { SystemUsers } from "../SystemUsers.js"
+import { type CommandSpec, preparse, valueOptions } from "./argv.js"
 import * as RunLock from "../RunLock.js"
 import * as Validate from "../Validate.js"
 import { makeDemoPool } from "./demo.js"
-import { actionText, checkJson, checkText, formatBytes, stageJson, stageText, Unsuccessful } from "./report.js"
+import { bold, commandHelp, helpDocText, plain, renderCommandHelp, renderRootHelp } from "./help.js"
+import { readPreviousLastSuccess, renderMetrics, writeMetricsFile } from "./metrics.js"
+import { Output, OutputService, settingsFromProcess, StageReporter, withOutput } from "./output.js"
+import { columnsFor, formatBytes, headerRow, noteOf } from "./progress.js"
+import { actionText, checkJson, checkText, stageJson, stageText, stageTotals, Unsuccessful, UsageError } from "./report.js"
 import { concurrencyFlag, limitFlags, runControl, settingsOf } from "./runControl.js"
+
+/** The package's version, read from its package.json (two levels up from src/cli and dist/cli). */
+export const VERSION: string = (createRequire(import.meta.url)("../../package.json") as { readonly version: string }).version
+
+const DEFAULT_CONFIG = "/etc/cback3.conf"
 
 const config = Options.text("config").pipe(
   Options.withAlias("c"),
-  Options.withDefault("/etc/cback3.conf"),
-  Options.withDescription("the pool configuration: a Cedar Backup cback3.conf, or JSON when the name ends in .json")
+  Options.withPseudoName("FILE"),
+  Options.withDefault(DEFAULT_CONFIG),
+  Options.withDescription("the pool configuration: a Cedar Backup cback3.conf, or JSON when the name ends in .json"),
+  Options.withDescription(`default: ${DEFAULT_CONFIG}`)
 )
 const json = Options.boolean("json").pipe(Options.withDescription("print one JSON document on stdout"))
-const full = Options.boolean("full").pipe(Options.withDescription("a full run (decides which failure modes are ignored)"))
-const somePeers = Options.text("peer").pipe(
-  Options.repeated,
-  Options.withDescription("only this peer (repeat for several); all peers when absent")
+const full = Options.boolean("full").pipe(
+  Options.withAlias("f"),
+  Options.withDescription("a full run, like cback3 --full (decides which failure modes are ignored)")
 )
-const onePeer = Options.text("peer").pipe(Options.withDescription("the peer's name in the configuration"))
+const somePeers = Options.text("peer").pipe(
+  Options.withPseudoName("NAME"),
+  Options.repeated,
+  Options.withDescription("only this peer; all peers when absent")
+)
+const onePeer = Options.text("peer").pipe(Options.withPseudoName("NAME"), Options.withDescription("the peer's name in the configuration"))
 const indicator = (fallback: string) =>
-  Options.text("indicator").pipe(Options.withDefault(fallback), Options.withDescription("the indicator file name"))
+  Options.text("indicator").pipe(
+    Options.withPseudoName("FILE"),
+    Options.withDefault(fallback),
+    Options.withDescription("the indicator file name"),
+    Options.withDescription(`default: ${fallback}`)
+  )
 
 const invalid = (text: string) => ValidationError.invalidValue(HelpDoc.p(text))
 
+/** `USER:GROUP` as typed: names or numbers, resolved on this machine when the command runs. */
 const owner = Options.text("owner").pipe(
+  Options.withPseudoName("USER:GROUP"),
   Options.mapEffect((value) => {
-    const match = value.match(/^(\d+):(\d+)$/)
-    return match ? Effect.succeed({ uid: Number(match[1]), gid: Number(match[2]) }) : Effect.fail(invalid(`--owner must be UID:GID (numbers), got ${value}`))
+    const match = value.match(/^([^:\s]+):([^:\s]+)$/)
+    return match ? Effect.succeed({ user: match[1]!, group: match[2]! }) : Effect.fail(invalid(`--owner must be USER:GROUP (names or numbers), got ${JSON.stringify(value)}`))
   }),
   Options.optional,
-  Options.withDescription("chown staged files to UID:GID")
+  Options.withDescription("chown staged files to this user and group, e.g. backup:backup or 34:34")
 )
 const mode = Options.text("mode").pipe(
+  Options.withPseudoName("OCTAL"),
   Options.mapEffect((value) =>
-    /^0?[0-7]{3,4}$/.test(value) ? Effect.succeed(parseInt(value, 8)) : Effect.fail(invalid(`--mode must be octal permissions like 640, got ${value}`))
+    /^0?[0-7]{3,4}$/.test(value) ? Effect.succeed(parseInt(value, 8)) : Effect.fail(invalid(`--mode must be octal permissions like 640, got ${JSON.stringify(value)}`))
   ),
   Options.optional,
   Options.withDescription("chmod staged files to these octal permissions, e.g. 640")
 )
+
+/** Resolves `--owner` names to ids (numbers pass as they are); an unknown name is a usage error naming the flag. */
+const resolveOwner = (value: { readonly user: string; readonly group: string }) =>
+  Effect.gen(function*() {
+    const users = yield* SystemUsers
+    const numeric = (text: string) => (/^\d+$/.test(text) ? Number(text) : undefined)
+    const uid = numeric(value.user) ?? Option.getOrUndefined(yield* users.lookupUser(value.user))?.uid
+    const gid = numeric(value.group) ?? Option.getOrUndefined(yield* users.lookupGroup(value.group))
+    if (uid === undefined) return yield* new UsageError({ message: `--owner: no such user on this machine: ${value.user}`, command: "stage-peer" })
+    if (gid === undefined) return yield* new UsageError({ message: `--owner: no such group on this machine: ${value.group}`, command: "stage-peer" })
+    return { uid, gid }
+  })
 
 /** Prints a result as JSON or as text; fails with Unsuccessful (exit 1) when it is not ok. */
 const render = <A>(asJson: boolean, ok: boolean, document: A, text: string) =>
   Effect.gen(function*() {
     yield* Console.log(asJson ? JSON.stringify(document, null, 2) : text)
     if (!ok) return yield* new Unsuccessful()
+  })
+
+/** Follows a stage run: the live display, per-peer lines, and (with --metrics-file) the metrics written at the end, whatever the end. */
+const runStage = (
+  pool: Config.PoolConfig,
+  opts: {
+    readonly json: boolean
+    readonly full: boolean
+    readonly peers: ReadonlyArray<string>
+    readonly concurrency?: number | undefined
+    readonly settings?: Pool.SettingsOverride | undefined
+    readonly stop?: Effect.Effect<void> | undefined
+    readonly metricsFile?: string | undefined
+  },
+  extraText: (summary: Pool.StageSummary) => ReadonlyArray<string> = () => [],
+  extraJson: Record<string, unknown> = {}
+) =>
+  Effect.gen(function*() {
+    const output = yield* OutputService
+    const startedAt = yield* Clock.currentTimeMillis
+    const selected = yield* Pool.selectPeers(pool, opts.peers)
+    const reporter = new StageReporter(output, selected.map((p) => p.name), Date.now, opts.json)
+    const previous = opts.metricsFile === undefined
+      ? new Map<string, number>()
+      : yield* readPreviousLastSuccess(opts.metricsFile, pool.source)
+    const results = new Map<string, Pool.PeerStageResult>()
+    const metricsFile = opts.metricsFile
+    const onEvent = (event: Pool.PoolEvent) => {
+      if (event._tag === "PeerDone") results.set(event.result.name, event.result)
+      return reporter.handle(event)
+    }
+    reporter.begin(Pool.dailyDir(pool.stagingDir, new Date(startedAt)), opts.full)
+    // elapsed times move on a terminal even while a peer says nothing
+    const ticker = output.display === undefined
+      ? Effect.void
+      : Effect.sync(() => reporter.tick()).pipe(Effect.repeat(Schedule.spaced("1 second")), Effect.asVoid)
+    const ticking = yield* Effect.forkDaemon(ticker)
+    const stageOptions: Pool.StageRunOptions = {
+      full: opts.full,
+      peers: opts.peers,
+      concurrency: opts.concurrency,
+      settings: opts.settings,
+      stop: opts.stop,
+      onEvent
+    }
+    const summary = yield* Pool.stage(pool, stageOptions).pipe(
+      Effect.ensuring(Effect.zipRight(Fiber.interrupt(ticking), Effect.sync(() => reporter.end()))),
+      Effect.onExit((exit) =>
+        metricsFile === undefined ? Effect.void : Effect.gen(function*() {
+          const endedAt = yield* Clock.currentTimeMillis
+          const peers = Exit.isSuccess(exit) ? exit.value.peers : [...results.values()]
+          const outcome = Exit.isSuccess(exit)
+            ? peers.some((p) => (p.status as string) === "interrupted") ? "interrupted" : exit.value.ok ? "ok" : "failed"
+            : Exit.isInterrupted(exit) ? "interrupted" : "failed"
+          const text = renderMetrics({
+            config: pool.source,
+            startedAt,
+            endedAt,
+            outcome,
+            previousLastSuccess: previous,
+            peers: peers.map((result) => {
+              const timing = reporter.timing(result.name)
+              return { result, seconds: timing === undefined ? undefined : (timing.endedAt - timing.startedAt) / 1000 }
+            })
+          })
+          yield* writeMetricsFile(metricsFile, text).pipe(
+            Effect.catchAll((error) => Effect.sync(() => output.failure(`error[${error._tag}] ${error.message}`)))
+          )
+        })
+      )
+    )
+    const millis = (name: string) => {
+      const timing = reporter.timing(name)
+      return timing === undefined ? undefined : timing.endedAt - timing.startedAt
+    }
+    const text = reporter.rowsShown
+      ? [stageTotals(summary), ...extraText(summary)].join("\n")
+      : [stageText(summary, millis), ...extraText(summary)].join("\n")
+    yield* render(opts.json, summary.ok, { ...stageJson(summary), ...extraJson }, text)
+  })
+
+/** `stage --dry-run`: what a stage run would do, from the same checks, writing nothing. */
+const dryRun = (pool: Config.PoolConfig, opts: { readonly json: boolean; readonly full: boolean; readonly peers: ReadonlyArray<string> }) =>
+  Effect.gen(function*() {
+    const now = new Date(yield* Clock.currentTimeMillis)
+    const daily = Pool.dailyDir(pool.stagingDir, now)
+    const selected = yield* Pool.selectPeers(pool, opts.peers)
+    const checked = yield* Pool.check(pool, { peers: opts.peers })
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    const peers = yield* Effect.forEach(checked.peers, (p, i) =>
+      Effect.gen(function*() {
+        const config = selected[i]!
+        const ignored = Pool.isFailureIgnored(config.ignoreFailures, { full: opts.full, startingDay: pool.options.startingDay, date: now })
+        const counts = p.ready && config.type === "local"
+          ? yield* countFiles(fs, path, config.collectDir).pipe(Effect.option, Effect.map(Option.getOrUndefined))
+          : undefined
+        return {
+          name: p.name,
+          type: p.type,
+          ready: p.ready,
+          status: p.status,
+          ignored,
+          ...(p.reason === undefined ? {} : { reason: p.reason }),
+          ...(counts === undefined ? {} : counts)
+        }
+      }))
+    const ok = peers.every((p) => p.ready || p.ignored)
+    const columns = columnsFor(peers.map((p) => p.name))
+    const rows = peers.map((p) =>
+      [
+        p.name.padEnd(columns.peer),
+        p.type.padEnd(6),
+        p.status.padEnd(11),
+        ("files" in p ? String(p.files) : "").padStart(6),
+        ("bytes" in p ? formatBytes(p.bytes) : "").padStart(10),
+        "      ",
+        noteOf({ name: p.name, ignored: p.ignored, status: p.ready ? "staged" : "not-ready", ...(p.reason === undefined ? {} : { reason: p.reason }) })
+      ].join("  ").trimEnd()
+    )
+    yield* render(opts.json, ok, { dryRun: true, dailyDir: daily, full: opts.full, ok, peers }, [
+      `dry run: nothing is written; a stage run now would stage into ${daily}${opts.full ? " (full run)" : ""}`,
+      headerRow(columns),
+      ...rows,
+      `${peers.filter((p) => p.ready).length} of ${peers.length} peer(s) ready: ${ok ? "ok" : "a stage run would FAIL"}`
+    ].join("\n"))
+  })
+
+/** Regular files and their bytes in a local collect directory (what a stage would copy). */
+const countFiles = (fs: FileSystem.FileSystem, path: Path.Path, dir: string) =>
+  Effect.gen(function*() {
+    let files = 0
+    let bytes = 0
+    for (const name of yield* fs.readDirectory(dir)) {
+      const info = yield* fs.stat(path.join(dir, name))
+      if (info.type === "File") {
+        files++
+        bytes += Number(info.size)
+      }
+    }
+    return { files, bytes }
   })
 
 const stage = Command.make(
@@ -60,26 +241,36 @@ const stage = Command.make(
     full,
     peers: somePeers,
     concurrency: concurrencyFlag,
-    ...limitFlags
+    ...limitFlags,
+    dryRun: Options.boolean("dry-run").pipe(
+      Options.withDescription("check every peer and print what would be staged, and into which daily directory; write nothing")
+    ),
+    metricsFile: Options.text("metrics-file").pipe(
+      Options.withPseudoName("PATH"),
+      Options.optional,
+      Options.withDescription("write the run's outcome there for node_exporter's textfile collector (Prometheus text format, replaced atomically)")
+    )
   },
   (opts) =>
     Effect.gen(function*() {
       const pool = yield* Config.load(opts.config)
-      const progress = yield* progressReporter
+      // a dry run says what a real run would refuse: a missing staging dir too
+      if (opts.dryRun) return yield* Effect.zipRight(Validate.requireStagingDir(pool), dryRun(pool, opts))
+      const path = yield* Path.Path
       const control = yield* runControl
       // one run per pool; a signal lets the peers in flight clean up and the summary still print
       yield* control.graceful(Effect.scoped(Effect.gen(function*() {
         yield* Validate.requireStagingDir(pool) // a missing staging dir is a config error, not a lock failure
         yield* RunLock.acquire(Pool.lockFile(pool))
-        const summary = yield* Pool.stage(pool, {
+        yield* runStage(pool, {
+          json: opts.json,
           full: opts.full,
           peers: opts.peers,
           concurrency: Option.getOrUndefined(opts.concurrency),
           settings: settingsOf(opts),
-          onPeerDone: progress,
-          stop: control.stop
+          stop: control.stop,
+          metricsFile: Option.getOrUndefined(Option.map(opts.metricsFile, (file) => path.resolve(file)))
         })
-        yield* render(opts.json, summary.ok, stageJson(summary), stageText(summary))
       })))
     })
 ).pipe(Command.withDescription("stage every ready peer of the pool into today's staging directory (Cedar's stage action)"))
@@ -97,7 +288,10 @@ const stagePeer = Command.make(
     config,
     json,
     peer: onePeer,
-    target: Options.text("target").pipe(Options.withDescription("the directory to stage into (must exist)")),
+    target: Options.text("target").pipe(
+      Options.withPseudoName("DIR"),
+      Options.withDescription("the directory to stage into (must exist; relative to the current directory)")
+    ),
     owner,
     mode,
     skipUnsupported: Options.boolean("skip-unsupported").pipe(
@@ -109,20 +303,45 @@ const stagePeer = Command.make(
     Effect.gen(function*() {
       const pool = yield* Config.load(opts.config)
       const peer = yield* Pool.findPeer(pool, opts.peer)
+      const target = (yield* Path.Path).resolve(opts.target)
+      const ownership = Option.isSome(opts.owner) ? yield* resolveOwner(opts.owner.value) : undefined
+      // Staging a peer whose own backup has not finished copies half-written files: say so, then do as asked.
+      const indicator = yield* Effect.either(
+        peer._tag === "LocalPeer"
+          ? (yield* LocalPeers).collectIndicatorStatus(peer, DEF_COLLECT_INDICATOR)
+          : (yield* RemotePeer.RemotePeers).collectIndicatorStatus(peer, DEF_COLLECT_INDICATOR)
+      )
+      const ready = indicator._tag === "Right" && indicator.right.status === "ready"
+      if (!ready) {
+        const why = indicator._tag === "Right" ? `${indicator.right.status}${indicator.right.reason ? ` (${indicator.right.reason})` : ""}` : indicator.left.message
+        yield* Effect.logWarning(`${DEF_COLLECT_INDICATOR} not found: the peer's backup may not be finished (${why}); staging anyway`).pipe(
+          Effect.annotateLogs("peer", peer.name)
+        )
+      }
       const [peerConfig] = yield* Pool.selectPeers(pool, [opts.peer])
       const stageOptions = {
-        ownership: Option.getOrUndefined(opts.owner),
+        ownership,
         permissions: Option.getOrUndefined(opts.mode),
         skipUnsupported: opts.skipUnsupported,
         ...Pool.peerSettings(pool, peerConfig!, settingsOf(opts))
       }
-      const report = yield* Pool.stagePeer(peer, opts.target, stageOptions)
+      const report = yield* Pool.stagePeer(peer, target, stageOptions)
       const skipped = report.skipped.map((s) => `${s.name} (${s.kind})`).join(", ")
       yield* render(
         opts.json,
         true,
-        { ok: true, peer: peer.name, targetDir: opts.target, count: report.count, bytes: report.bytes, files: report.files, ...(report.skipped.length > 0 ? { skipped: report.skipped } : {}) },
-        `staged ${report.count} file(s), ${formatBytes(report.bytes)} from peer ${peer.name} into ${opts.target}` +
+        {
+          ok: true,
+          peer: peer.name,
+          ready,
+          targetDir: target,
+          count: report.count,
+          bytes: report.bytes,
+          files: report.files,
+          ...(report.skipped.length > 0 ? { skipped: report.skipped } : {})
+        },
+        `staged ${report.count} file(s), ${formatBytes(report.bytes)} from peer ${peer.name} into ${target}` +
+          (ready ? "" : ` (peer not ready: no ${DEF_COLLECT_INDICATOR})`) +
           (skipped ? `\nskipped: ${skipped}` : "")
       )
     })
@@ -167,10 +386,17 @@ const action = Command.make(
     Effect.gen(function*() {
       const pool = yield* Config.load(opts.config)
       const control = yield* runControl
+      const output = yield* OutputService
       yield* control.graceful(Effect.scoped(Effect.gen(function*() {
         yield* Validate.requireStagingDir(pool) // the pool's lock lives there
         yield* RunLock.acquire(Pool.lockFile(pool))
         const summary = yield* Pool.runManagedAction(pool, opts.action, { full: opts.full, peers: opts.peers, stop: control.stop })
+        for (const peer of summary.peers) {
+          if (peer.error !== undefined) {
+            const message = peer.error.message.startsWith(`peer ${peer.name}`) ? peer.error.message : `peer ${peer.name}: ${peer.error.message}`
+            output.failure(`error[${peer.error._tag}] ${message}`)
+          }
+        }
         yield* render(opts.json, summary.ok, summary, actionText(summary))
       })))
     })
@@ -205,18 +431,12 @@ const demo = Command.make(
     Effect.gen(function*() {
       const made = yield* makeDemoPool(Option.getOrUndefined(opts.dir))
       const pool = yield* Config.load(made.configPath)
-      const summary = yield* Pool.stage(pool, { onPeerDone: yield* progressReporter })
-      yield* render(
-        opts.json,
-        summary.ok,
-        { ...stageJson(summary), config: made.configPath },
-        [
-          `demo pool in ${made.root}`,
-          stageText(summary),
-          "",
-          `config: ${made.configPath}`,
-          `try:    cedar-peer check --config ${made.configPath}`
-        ].join("\n")
+      if (!opts.json) yield* Console.log(`demo pool in ${made.root}`)
+      yield* runStage(
+        pool,
+        { json: opts.json, full: false, peers: [] },
+        () => ["", `config: ${made.configPath}`, `try:    cedar-peer check --config ${made.configPath}`],
+        { config: made.configPath }
       )
     })
 ).pipe(Command.withDescription("build a small demo pool of local peers (one not ready), write its config and stage it"))
@@ -237,19 +457,83 @@ const verify = Command.make(
     })
 ).pipe(Command.withDescription("re-check the files of a daily directory against its cedar-peer.sha256 manifest (written by stage --verify)"))
 
-/** Progress on stderr, one line per finished peer, only when stderr is a terminal. */
-const progressReporter = Effect.sync(() =>
-  process.stderr.isTTY
-    ? (result: Pool.PeerStageResult) =>
-      Console.error(`  ${result.name}: ${result.status}, ${result.files} file(s), ${formatBytes(result.bytes)}`)
-    : undefined
-)
+const DESCRIPTION = "stage backup files from the peers of a Cedar Backup pool"
 
 /** The whole command line. */
 export const cedarPeer = Command.make("cedar-peer").pipe(
-  Command.withDescription("stage backup files from the peers of a Cedar Backup pool"),
+  Command.withDescription(DESCRIPTION),
   Command.withSubcommands([stage, check, stagePeer, writeIndicator, exec, action, validate, demo, verify])
 )
 
-/** Runs the CLI on argv (`["node", "cedar-peer", ...]`). */
-export const run = Command.run(cedarPeer, { name: "cedar-peer", version: "0.1.0" })
+// every command, for help and for finding the command among the options (keep in step with the list above)
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- only names, usage and help are read
+const commands: ReadonlyArray<Command.Command<any, any, any, any>> = [stage, check, stagePeer, writeIndicator, exec, action, validate, demo, verify]
+
+/** Which options of each command take a value: how the command is found among options before it. */
+const VALUE_OPTIONS: CommandSpec = new Map(commands.map((c) => [[...Command.getNames(c)][0]!, valueOptions(Command.getUsage(c))]))
+
+/** The help text for a command, or for the program. */
+export const helpText = (command: string | undefined, styled: boolean): string => {
+  const style = styled ? bold : plain
+  const found = commands.find((c) => [...Command.getNames(c)][0] === command)
+  return found === undefined
+    ? renderRootHelp(DESCRIPTION, commands.map((c) => commandHelp(c)), style)
+    : renderCommandHelp(commandHelp(found), style)
+}
+
+/** Parses the arguments (the command first) with @effect/cli and runs the command. */
+const runCommand = (args: ReadonlyArray<string>, command: string) =>
+  Effect.gen(function*() {
+    const directive = yield* CommandDescriptor.parse(cedarPeer.descriptor, ["cedar-peer", ...args], CliConfig.defaultConfig).pipe(
+      Effect.mapError((error) => new UsageError({ message: helpDocText(error.error), command }))
+    )
+    if (directive._tag === "BuiltIn") return yield* new UsageError({ message: "that option is not supported here", command })
+    if (directive.leftover.length > 0) {
+      return yield* new UsageError({ message: `unexpected argument ${JSON.stringify(directive.leftover[0])}`, command })
+    }
+    yield* cedarPeer.transform(cedarPeer.handler(directive.value), directive.value)
+  })
+
+/**
+ * Runs the CLI on argv (`["node", "cedar-peer", ...]`): help, version and completions without
+ * parsing further, else the command with the run's output (logger, live display, log file).
+ */
+export const run = (argv: ReadonlyArray<string>) =>
+  Effect.gen(function*() {
+    const invocation = preparse(argv.slice(2), VALUE_OPTIONS)
+    const settings = settingsFromProcess(invocation.globals)
+    switch (invocation._tag) {
+      case "Help":
+        return yield* Console.log(helpText(invocation.command, settings.stdoutIsTerminal && settings.colorAllowed))
+      case "Version":
+        return yield* Console.log(VERSION)
+      case "Completions": {
+        const lines = invocation.shell === "bash"
+          ? yield* CommandDescriptor.getBashCompletions(cedarPeer.descriptor, "cedar-peer")
+          : invocation.shell === "fish"
+          ? yield* CommandDescriptor.getFishCompletions(cedarPeer.descriptor, "cedar-peer")
+          : yield* CommandDescriptor.getZshCompletions(cedarPeer.descriptor, "cedar-peer")
+        return yield* Console.log(lines.join("\n"))
+      }
+      case "Usage":
+        return yield* new UsageError({ message: invocation.message, ...(invocation.command === undefined ? {} : { command: invocation.command }) })
+    }
+    const output = Output.open(settings)
+    if (typeof output === "string") return yield* new UsageError({ message: output })
+    yield* runCommand(invocation.args, invocation.command).pipe(
+      // the log file tells the whole story of a night, its final failure included (stderr gets it from the bin)
+      Effect.tapErrorCause((cause) =>
+        Effect.sync(() => {
+          const failure = Cause.failureOption(cause)
+          if (Option.isSome(failure) && !(failure.value instanceof Unsuccessful)) {
+            const error = failure.value as { readonly _tag: string; readonly message: string }
+            output.file(`${new Date().toISOString()} error[${error._tag}] ${error.message}`)
+          } else if (Cause.isInterruptedOnly(cause)) {
+            output.file(`${new Date().toISOString()} error[Interrupted] the run was interrupted`)
+          }
+        })
+      ),
+      withOutput(output),
+      Effect.ensuring(Effect.sync(() => output.close()))
+    )
+  })

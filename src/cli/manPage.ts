@@ -6,6 +6,7 @@ import { CliConfig, Command, HelpDoc, Usage } from "@effect/cli"
 import * as Descriptor from "@effect/cli/CommandDescriptor"
 import type { Span } from "@effect/cli/HelpDoc/Span"
 import { HashMap } from "effect"
+import { GLOBAL_OPTIONS } from "./help.js"
 import { ExitStatus } from "./report.js"
 
 /** @effect/cli's generic sentences, which say nothing a reader of the option's line needs. */
@@ -134,8 +135,12 @@ export const manPage = <Name extends string, R, E, A>(
       ]
     }),
     ".SH OPTIONS",
-    "Every command also takes these:",
-    ...definitions(root.get("OPTIONS") ?? [], new Set()),
+    "Every command also takes these, before or after the command:",
+    // the CLI reads these itself before @effect/cli parses the command (see argv.ts): the same list as --help
+    ...GLOBAL_OPTIONS.flatMap((o) => [".TP", `.B ${roff(o.names.trim())}`, roff(o.description)]),
+    ".TP",
+    `.B ${roff("--completions SHELL")}`,
+    "print a completion script for bash, fish or zsh",
     ".SH EXIT STATUS",
     ".TP",
     `.B ${ExitStatus.ok}`,

@@ -1,15 +1,24 @@
 // Rendering of results for people and for --json, the exit status of a run, and where logs go.
 import { ValidationError } from "@effect/cli"
-import { Cause, Console, Data, Effect, HashMap, Logger, LogLevel, Option } from "effect"
-import type { ActionSummary, CheckSummary, StageSummary } from "../Pool.js"
+import { Cause, Console, Data, Effect, HashMap, Logger, LogLevel, Option, Schema } from "effect"
+import type { ActionSummary, CheckSummary, PeerStageResult, StageSummary } from "../Pool.js"
+import { columnsFor, finalRow, formatBytes, headerRow, noteOf } from "./progress.js"
+
+export { formatBytes } from "./progress.js"
 
 /** The command printed its result, which is a failure: exit 1 without printing anything more. */
 export class Unsuccessful extends Data.TaggedError("Unsuccessful")<{}> {}
 
-/** Exit statuses: 0 all well (or every failure ignored), 1 an operation failed, 2 usage or configuration. */
+/** A mistake on the command line (exit 2); `command` points the user to that command's help. */
+export class UsageError extends Schema.TaggedError<UsageError>()("UsageError", {
+  message: Schema.String,
+  command: Schema.optional(Schema.String)
+}) {}
+
+/** Exit statuses: 0 ok, 1 an operation failed, 2 usage or configuration error. */
 export const ExitStatus = { ok: 0, failed: 1, usage: 2 } as const
 
-const USAGE_TAGS = new Set(["ConfigError", "InvalidPeerConfig"])
+const USAGE_TAGS = new Set(["ConfigError", "InvalidPeerConfig", "UsageError"])
 
 const isTagged = (u: unknown): u is { readonly _tag: string; readonly message: string } =>
   typeof u === "object" && u !== null && "_tag" in u && typeof (u as { _tag: unknown })._tag === "string"
@@ -39,6 +48,12 @@ export const printFailure = (cause: Cause.Cause<unknown>, json: boolean): Effect
         }
         return // @effect/cli has already printed what was wrong
       }
+      if (error instanceof UsageError) {
+        yield* Console.error(`error[UsageError] ${error.message}`)
+        yield* Console.error(`(see cedar-peer ${error.command === undefined ? "" : `${error.command} `}--help)`)
+        if (json) yield* Console.log(JSON.stringify({ ok: false, error: { _tag: error._tag, message: error.message } }))
+        return
+      }
       if (isTagged(error)) {
         yield* Console.error(`error[${error._tag}] ${error.message}`)
         if (json) yield* Console.log(JSON.stringify({ ok: false, error: { _tag: error._tag, message: error.message } }))
@@ -53,66 +68,52 @@ export const printFailure = (cause: Cause.Cause<unknown>, json: boolean): Effect
     if (json) yield* Console.log(JSON.stringify({ ok: false, error: { _tag: "Defect", message: Cause.pretty(cause) } }))
   })
 
-/** Human-readable sizes: 1536 → "1.5 KiB". */
-export const formatBytes = (bytes: number): string => {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"]
-  let value = bytes
-  let unit = 0
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024
-    unit++
-  }
-  return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`
-}
-
 const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>): string => {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)))
   const line = (cells: ReadonlyArray<string>) => cells.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd()
   return [line(header), ...rows.map(line)].join("\n")
 }
 
-/** The stage summary as `stage --json`'s document. */
+/** Why a peer was not staged, in words: its reason, else its error's message. */
+export const reasonOf = (p: PeerStageResult): string | undefined =>
+  p.status === "staged" ? p.reason : p.reason ?? p.error?.message ?? p.status
+
+/** The stage summary as the JSON document of `stage --json`: every peer not staged has a `reason`. */
 export const stageJson = (summary: StageSummary) => ({
   dailyDir: summary.dailyDir,
   full: summary.full,
   ok: summary.ok,
-  peers: summary.peers.map((p) => ({
-    name: p.name,
-    type: p.type,
-    status: p.status,
-    files: p.files,
-    bytes: p.bytes,
-    ignored: p.ignored,
-    ...(p.error === undefined ? {} : { error: { _tag: p.error._tag, message: p.error.message } })
-  }))
+  peers: summary.peers.map((p) => {
+    const reason = reasonOf(p)
+    return {
+      name: p.name,
+      type: p.type,
+      status: p.status,
+      files: p.files,
+      bytes: p.bytes,
+      ignored: p.ignored,
+      ...(reason === undefined ? {} : { reason }),
+      ...(p.error === undefined ? {} : { error: { _tag: p.error._tag, message: p.error.message } })
+    }
+  })
 })
 
-// One line per peer. A failed peer's message (which may carry every line a copy printed) was
-// logged on stderr when the peer ended: the table names the error instead of printing it again.
-const firstLine = (text: string): string => {
-  const lines = text.split(/\r?\n/).filter((line) => line.trim() !== "")
-  return lines.length > 1 ? `${lines[0]} …` : (lines[0] ?? "")
-}
-
-/** The stage summary for people. */
-export const stageText = (summary: StageSummary): string => {
-  const rows = summary.peers.map((p) => [
-    p.name,
-    p.type,
-    p.status,
-    String(p.files),
-    formatBytes(p.bytes),
-    [p.ignored ? "(ignored)" : "", p.error ? `${p.error._tag} (message on stderr)` : firstLine(p.reason ?? "")]
-      .filter(Boolean)
-      .join(" ")
-  ])
+/** The last line of a stage run: how many peers, files and bytes, and whether it was ok. */
+export const stageTotals = (summary: StageSummary): string => {
   const staged = summary.peers.filter((p) => p.status === "staged").length
   const files = summary.peers.reduce((n, p) => n + p.files, 0)
   const bytes = summary.peers.reduce((n, p) => n + p.bytes, 0)
+  return `${staged} of ${summary.peers.length} peer(s) staged, ${files} file(s), ${formatBytes(bytes)}: ${summary.ok ? "ok" : "FAILED"}`
+}
+
+/** The stage summary for people; `millis` gives each peer's time when known. */
+export const stageText = (summary: StageSummary, millis: (name: string) => number | undefined = () => undefined): string => {
+  const columns = columnsFor(summary.peers.map((p) => p.name))
   return [
     `daily directory: ${summary.dailyDir}${summary.full ? " (full run)" : ""}`,
-    table(["PEER", "TYPE", "STATUS", "FILES", "BYTES", "NOTE"], rows),
-    `${staged} of ${summary.peers.length} peer(s) staged, ${files} file(s), ${formatBytes(bytes)}: ${summary.ok ? "ok" : "FAILED"}`
+    headerRow(columns),
+    ...summary.peers.map((p) => finalRow(columns, p, millis(p.name))),
+    stageTotals(summary)
   ].join("\n")
 }
 
@@ -138,7 +139,7 @@ export const actionText = (summary: ActionSummary): string =>
     ? `no managed peer runs the action ${summary.action}`
     : table(
       ["PEER", "ACTION", "STATUS", "ERROR"],
-      summary.peers.map((p) => [p.name, summary.action, p.status, p.error ? `${p.error._tag}: ${p.error.message}` : ""])
+      summary.peers.map((p) => [p.name, summary.action, p.status, p.error ? noteOf({ ...p, ignored: false, status: "failed" }) : ""])
     )
 
 /** One line per log event on stderr, with its annotations (e.g. `peer=alpha`): stdout stays for results. */

@@ -5,7 +5,11 @@ import * as RemotePeer from "../../src/RemotePeer.js"
 import * as NodeStagingDisk from "../../src/NodeStagingDisk.js"
 import * as SystemUsers from "../../src/SystemUsers.js"
 
-export const RemotePeersLive = RemotePeer.RemotePeers.Default.pipe(
+// Retries stay on (the default count) but start after 50 ms: an unreachable peer costs the suite
+// milliseconds, not the 15 s of the production delays.
+export const FastRetries = Layer.succeed(RemotePeer.RemoteRetries, { count: 2, baseDelay: "50 millis" })
+
+export const RemotePeersLive = Layer.merge(RemotePeer.RemotePeers.Default, FastRetries).pipe(
   Layer.provideMerge(NodeStagingDisk.layer),
   Layer.provideMerge(SystemUsers.layer),
   Layer.provideMerge(NodeContext.layer),

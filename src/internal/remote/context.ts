@@ -1,5 +1,6 @@
 // What every remote operation shares: the platform services, the process runner, the scp
-// protocol in use, the local-user rules and the private directories commands write into.
+// protocol in use, the local-user rules, the private directories commands write into, the
+// peer's settings, its shared connection and the retry of transient failures.
 // Built once per RemotePeers service; the operation modules (transfer, indicators, commands)
 // take it as their only dependency.
 import { Command, CommandExecutor, FileSystem, Path } from "@effect/platform"
@@ -12,18 +13,26 @@ import type { RemotePeer } from "../../RemotePeer.js"
 import { RemoteTimeouts } from "./timeouts.js"
 import { SystemUsers } from "../../SystemUsers.js"
 import { requireDirectory as checkDirectory } from "../peerChecks.js"
-import { runToEnd } from "../process.js"
+import { Expired, runToEnd } from "../process.js"
 import type { ScpProtocol } from "../remotePath.js"
 import { hasBadCharacter, protocolForBanner, protocolFromArgv, sshProgramFor } from "../remotePath.js"
 import { rcpArgv } from "./argv.js"
+import { CONTROL_PERSIST_SECONDS, controlPathIn, makeConnect, sharedDirectoryOf } from "./controlMaster.js"
+import type { Outcome } from "./retry.js"
+import { retrying, transientReason } from "./retry.js"
+import { settingsOf } from "./settings.js"
+import type { ConnectionOptions } from "./sshOptions.js"
 
 /** Prefix of every private directory made in a target or working dir. */
 export const PRIVATE_PREFIX = ".cedar-peer-"
 
-/** How a child process ended: its status and output, or why it never ran to the end. */
+/**
+ * How a child process ended: its status and output, or why it never ran to the end. `expired`
+ * (the limit, e.g. `30s`) when its time limit ended it: the operation then fails with `TimedOut`.
+ */
 export type Ran =
   | { readonly _tag: "Exited"; readonly exitCode: number; readonly stdout: string; readonly stderr: string }
-  | { readonly _tag: "NotRun"; readonly reason: string; readonly cause?: unknown }
+  | { readonly _tag: "NotRun"; readonly reason: string; readonly cause?: unknown; readonly expired?: string }
 
 // stderr as text, the last 64 KiB at most (the error is usually last)
 const collectText = <E>(stream: Stream.Stream<Uint8Array, E>) =>
@@ -42,22 +51,15 @@ export const makeRemoteContext = Effect.gen(function*() {
   const users = yield* SystemUsers
 
   // stdin gets an immediate end of file: a remote command that reads stdin must not wait forever.
+  // On expiry, or when the fiber is interrupted, the child's whole process group is killed.
   const run = (argv: ReadonlyArray<string>, timeout: Duration.DurationInput): Effect.Effect<Ran> =>
-    runToEnd(executor, Command.make(argv[0]!, ...argv.slice(1)).pipe(Command.feed(""))).pipe(
-      Effect.timeoutFail({
-        duration: timeout,
-        onTimeout: () => ({ _tag: "TimedOut" as const })
-      }),
+    runToEnd(executor, Command.make(argv[0]!, ...argv.slice(1)).pipe(Command.feed("")), { timeout }).pipe(
       Effect.match({
         onSuccess: (done): Ran => ({ _tag: "Exited", ...done }),
         onFailure: (error): Ran =>
-          "_tag" in error && error._tag === "TimedOut"
-            ? { _tag: "NotRun", reason: `timed out after ${Duration.format(Duration.decode(timeout))}` }
-            : {
-              _tag: "NotRun",
-              reason: `could not run ${argv[0]}: ${(error as PlatformError.PlatformError).message}`,
-              cause: error
-            }
+          error instanceof Expired
+            ? { _tag: "NotRun", reason: `timed out after ${error.after}`, expired: error.after }
+            : { _tag: "NotRun", reason: `could not run ${argv[0]}: ${error.message}`, cause: error }
       })
     )
 
@@ -84,8 +86,9 @@ export const makeRemoteContext = Effect.gen(function*() {
       Effect.timeoutFail({ duration: timeout, onTimeout: () => ({ _tag: "TimedOut" as const }) }),
       Effect.catchAll((failure) => {
         if (failure._tag === "Consumer") return Effect.fail(failure.error)
+        const after = Duration.format(Duration.decode(timeout))
         const ran: Ran = failure._tag === "TimedOut"
-          ? { _tag: "NotRun", reason: `timed out after ${Duration.format(Duration.decode(timeout))}` }
+          ? { _tag: "NotRun", reason: `timed out after ${after}`, expired: after }
           : { _tag: "NotRun", reason: `could not run ${argv[0]}: ${failure.message}`, cause: failure }
         return Effect.succeed({ ran, consumed: undefined })
       })
@@ -166,6 +169,60 @@ export const makeRemoteContext = Effect.gen(function*() {
 
   const remoteLabel = (peer: RemotePeer, file: string) => `${peer.remoteUser}@${peer.name}:${file}`
 
+  // The ssh options of `peer`'s commands: its time limits, and its shared connection when one
+  // is open in this fiber (see `connect`).
+  const connectionOf = (peer: RemotePeer): Effect.Effect<ConnectionOptions> =>
+    Effect.gen(function*() {
+      const settings = yield* settingsOf(peer)
+      const shared = settings.connectionSharing ? yield* sharedDirectoryOf(peer) : undefined
+      return {
+        connect: settings.timeouts.connect.pipe((d) => Math.ceil(toSeconds(d))),
+        stall: settings.timeouts.stall.pipe((d) => Math.ceil(toSeconds(d))),
+        control: shared === undefined ? undefined : { path: controlPathIn(shared), persist: CONTROL_PERSIST_SECONDS }
+      }
+    })
+
+  /**
+   * Runs a copy (`argv`, already wrapped for the local user) for `operation`, retrying it while
+   * it fails in a way that may pass (see `transientReason`); `landed` (optional) vetoes a retry
+   * once something arrived. Returns the last outcome.
+   */
+  const runCopy = (
+    peer: RemotePeer,
+    operation: string,
+    argv: ReadonlyArray<string>,
+    options: {
+      readonly timeout: Duration.DurationInput
+      readonly program: string
+      readonly landed?: Effect.Effect<boolean> | undefined
+    }
+  ): Effect.Effect<Ran> =>
+    Effect.gen(function*() {
+      const settings = yield* settingsOf(peer)
+      return yield* retrying(
+        { peer: peer.name, operation, count: settings.retries.count, baseDelay: settings.retries.baseDelay },
+        run(argv, options.timeout),
+        (ran) =>
+          Effect.gen(function*() {
+            if (ran._tag === "NotRun" || ran.exitCode === 0) return undefined
+            // asked only now: a copy that worked never needs the `ssh -V` probe
+            const why = transientReason(yield* protocolOf(peer), options.program, ran as Outcome)
+            if (why === undefined) return undefined
+            if (options.landed !== undefined && (yield* options.landed)) return undefined
+            return why
+          })
+      )
+    })
+
+  const connect = makeConnect({
+    fs,
+    sharing: (peer) => Effect.map(settingsOf(peer), (settings) => settings.connectionSharing),
+    allowed: (peer) =>
+      requireLocalUserAllowed(peer).pipe(Effect.as(true), Effect.orElseSucceed(() => false)),
+    privateDirectory: (peer, dir) => privateDirectory(peer, dir),
+    run
+  })
+
   return {
     fs,
     path,
@@ -180,8 +237,14 @@ export const makeRemoteContext = Effect.gen(function*() {
     requireRemotePath,
     requireIndicatorName,
     privateDirectory,
-    remoteLabel
+    remoteLabel,
+    settingsOf,
+    connectionOf,
+    runCopy,
+    connect
   } as const
 })
+
+const toSeconds = (duration: Duration.Duration): number => Duration.toMillis(duration) / 1000
 
 export type RemoteContext = Effect.Effect.Success<typeof makeRemoteContext>

@@ -3,14 +3,13 @@
 import { Effect } from "effect"
 import type { IndicatorOptions, IndicatorStatus } from "../../Peer.js"
 import { DEF_COLLECT_INDICATOR, DEF_STAGE_INDICATOR } from "../../Peer.js"
-import { CopyFailed } from "../../PeerError.js"
+import { CopyFailed, TimedOut } from "../../PeerError.js"
 import type { RemotePeer } from "../../RemotePeer.js"
 import type { ScpProtocol } from "../remotePath.js"
 import { trimTrailingSlashes } from "../remotePath.js"
 import { runAs } from "../runAs.js"
 import { fetchArgv, pushArgv } from "./argv.js"
 import type { RemoteContext } from "./context.js"
-import { RemoteTimeouts } from "./timeouts.js"
 
 /**
  * Whether a non-zero scp exit means the peer could not be reached at all. Status 255 is ssh's own
@@ -37,15 +36,21 @@ export const makeIndicators = (ctx: RemoteContext) => {
     function*(peer: RemotePeer, name: string = DEF_COLLECT_INDICATOR) {
       yield* ctx.requireIndicatorName(peer, name)
       yield* ctx.requireRemotePath(peer)
-      const timeouts = yield* RemoteTimeouts
+      const { timeouts } = yield* ctx.settingsOf(peer)
       const status: IndicatorStatus = yield* Effect.scoped(Effect.gen(function*() {
         yield* ctx.requireLocalUserAllowed(peer)
         const protocol = yield* ctx.protocolOf(peer)
         const workDir = yield* ctx.privateDirectory(peer, peer.workingDir)
         const localFile = path.join(workDir, name)
-        const copy = fetchArgv(peer, name, localFile)
-        const ran = yield* ctx.run(runAs(peer.localUser, copy), timeouts.indicator)
-        if (ran._tag === "NotRun") return { status: "unreachable", reason: ran.reason } satisfies IndicatorStatus
+        const copy = fetchArgv(peer, name, localFile, yield* ctx.connectionOf(peer))
+        const ran = yield* ctx.runCopy(peer, "check", runAs(peer.localUser, copy), {
+          timeout: timeouts.indicator,
+          program: copy[0]!
+        })
+        if (ran._tag === "NotRun") {
+          const reason = ran.expired === undefined ? ran.reason : `${copy[0]} timed out after ${ran.expired}`
+          return { status: "unreachable", reason } satisfies IndicatorStatus
+        }
         const arrived = yield* fs.exists(localFile).pipe(Effect.orElseSucceed(() => false))
         if (ran.exitCode === 0) {
           return arrived
@@ -85,7 +90,7 @@ export const makeIndicators = (ctx: RemoteContext) => {
       yield* ctx.requireIndicatorName(peer, name)
       yield* ctx.requireRemotePath(peer)
       yield* ctx.requireLocalUserAllowed(peer)
-      const timeouts = yield* RemoteTimeouts
+      const { timeouts } = yield* ctx.settingsOf(peer)
       const protocol = yield* ctx.protocolOf(peer)
       yield* Effect.scoped(Effect.gen(function*() {
         const workDir = yield* ctx.privateDirectory(peer, peer.workingDir)
@@ -99,9 +104,14 @@ export const makeIndicators = (ctx: RemoteContext) => {
             Effect.mapError(ctx.fileOperationFailed(peer, "chmod", localFile))
           )
         }
-        const argv = runAs(peer.localUser, pushArgv(peer, localFile, name, protocol))
+        const push = pushArgv(peer, localFile, name, protocol, yield* ctx.connectionOf(peer))
+        const argv = runAs(peer.localUser, push)
         const target = ctx.remoteLabel(peer, `${trimTrailingSlashes(peer.collectDir)}/${name}`)
-        const ran = yield* ctx.run(argv, timeouts.indicator)
+        // pushing an empty file again is harmless, so any transient failure is retried
+        const ran = yield* ctx.runCopy(peer, "indicator", argv, { timeout: timeouts.indicator, program: push[0]! })
+        if (ran._tag === "NotRun" && ran.expired !== undefined) {
+          return yield* new TimedOut({ peer: peer.name, operation: "indicator", after: ran.expired })
+        }
         if (ran._tag === "NotRun") {
           return yield* new CopyFailed({ peer: peer.name, path: target, stderr: ran.reason, argv, cause: ran.cause })
         }

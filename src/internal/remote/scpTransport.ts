@@ -4,7 +4,7 @@
 import type { Duration } from "effect"
 import { Effect } from "effect"
 import type { StageOptions } from "../../Peer.js"
-import { CopyFailed, LimitExceeded } from "../../PeerError.js"
+import { CopyFailed, LimitExceeded, TimedOut } from "../../PeerError.js"
 import type { RemotePeer } from "../../RemotePeer.js"
 import type { Directory } from "../../StagingDisk.js"
 import { runAs } from "../runAs.js"
@@ -40,11 +40,24 @@ export const makeScpTransport = (ctx: RemoteContext) => {
   /** Brings the collect dir's files into `privateDir`; fails as the copy failed or was stopped. */
   const copy = (peer: RemotePeer, privateDir: Directory, options: StageOptions, timeout: Duration.DurationInput) =>
     Effect.gen(function*() {
-      const argv = runAs(peer.localUser, stageArgv(peer, privateDir.shown))
+      const copy = stageArgv(peer, privateDir.shown, yield* ctx.connectionOf(peer))
+      const argv = runAs(peer.localUser, copy)
       const source = ctx.remoteLabel(peer, peer.collectDir)
       options.onProgress?.({ phase: "copying", files: 0, bytes: 0 })
+      // retried only while nothing has arrived: a copy cut off half-way is reported, not redone
+      const run = ctx.runCopy(peer, "stage", argv, {
+        timeout,
+        program: copy[0]!,
+        landed: Effect.tryPromise(() => usage(privateDir.shown)).pipe(
+          Effect.map((now) => now.files > 0),
+          Effect.orElseSucceed(() => true)
+        )
+      })
       // the first to end wins: the copy (the watch is stopped) or the watch (the copy is killed)
-      const ran = yield* Effect.raceFirst(ctx.run(argv, timeout), watch(peer, privateDir.shown, options))
+      const ran = yield* Effect.raceFirst(run, watch(peer, privateDir.shown, options))
+      if (ran._tag === "NotRun" && ran.expired !== undefined) {
+        return yield* new TimedOut({ peer: peer.name, operation: "stage", after: ran.expired })
+      }
       if (ran._tag === "NotRun") {
         return yield* new CopyFailed({ peer: peer.name, path: source, stderr: ran.reason, argv, cause: ran.cause })
       }

@@ -8,7 +8,7 @@ import { Effect, Stream } from "effect"
 import type * as tar from "tar-stream"
 import type { StageOptions } from "../../Peer.js"
 import { EntryKind, showName } from "../../Peer.js"
-import { CopyFailed, LimitExceeded, UnsupportedEntry } from "../../PeerError.js"
+import { CopyFailed, LimitExceeded, TimedOut, UnsupportedEntry } from "../../PeerError.js"
 import type { RemotePeer } from "../../RemotePeer.js"
 import type { Directory, FileName } from "../../StagingDisk.js"
 import { runAs } from "../runAs.js"
@@ -165,7 +165,7 @@ export const makeTarTransport = (ctx: RemoteContext) => {
   /** Brings the collect dir's files into `privateDir`; fails as the copy failed or was refused. */
   const copy = (peer: RemotePeer, privateDir: Directory, options: StageOptions, timeout: Duration.DurationInput) =>
     Effect.gen(function*() {
-      const argv = runAs(peer.localUser, remoteCommandArgv(peer, tarCommand(peer.collectDir)))
+      const argv = runAs(peer.localUser, remoteCommandArgv(peer, tarCommand(peer.collectDir), yield* ctx.connectionOf(peer)))
       const source = ctx.remoteLabel(peer, peer.collectDir)
       options.onProgress?.({ phase: "copying", files: 0, bytes: 0 })
       const { consumed, ran } = yield* ctx.runStreaming(argv, timeout, (stdout) =>
@@ -179,6 +179,9 @@ export const makeTarTransport = (ctx: RemoteContext) => {
               : Effect.succeed<Unpacked>({ _tag: "Corrupt", detail: messageOf(error) })
           )
         ))
+      if (ran._tag === "NotRun" && ran.expired !== undefined) {
+        return yield* new TimedOut({ peer: peer.name, operation: "stage", after: ran.expired })
+      }
       if (ran._tag === "NotRun") {
         return yield* new CopyFailed({ peer: peer.name, path: source, stderr: ran.reason, argv, cause: ran.cause })
       }

@@ -3,10 +3,12 @@ import type { Duration } from "effect"
 import { Context } from "effect"
 
 /**
- * How long a child may run before it is killed and the operation fails, so a hung ssh cannot hang
- * a backup forever. Override with `Effect.provideService(RemoteTimeouts, {...})` or a layer.
- * Defaults: `ssh -V` probe 30 s; indicator check and write 5 min; staging copy 12 h; remote
- * command 1 h; managed action 12 h (a full collect on a large peer takes hours).
+ * The library-wide defaults of the remote time limits, so a hung ssh cannot hang a backup
+ * forever. A peer's own `timeouts` (seconds, set from the configuration) win over these. Override
+ * with `Effect.provideService(RemoteTimeouts, {...})` or a layer. Defaults: `ssh -V` probe 30 s;
+ * connect 30 s (TCP connection and the server's banner); stall 60 s (a session with no answer
+ * to keep-alives); indicator check and write 5 min; staging copy 12 h; remote command 1 h;
+ * managed action 12 h (a full collect on a large peer takes hours).
  *
  * @since 0.1.0
  * @category services
@@ -14,12 +16,16 @@ import { Context } from "effect"
 export class RemoteTimeouts extends Context.Reference<RemoteTimeouts>()("cedar-peer/RemoteTimeouts", {
   defaultValue: (): {
     readonly probe: Duration.DurationInput
+    readonly connect: Duration.DurationInput
+    readonly stall: Duration.DurationInput
     readonly indicator: Duration.DurationInput
     readonly stage: Duration.DurationInput
     readonly command: Duration.DurationInput
     readonly managedAction: Duration.DurationInput
   } => ({
     probe: "30 seconds",
+    connect: "30 seconds",
+    stall: "60 seconds",
     indicator: "5 minutes",
     stage: "12 hours",
     command: "1 hour",

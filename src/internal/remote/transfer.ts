@@ -11,7 +11,6 @@ import type { RemoteContext } from "./context.js"
 import { diskFailure, makeLanding } from "./landing.js"
 import { makeScpTransport } from "./scpTransport.js"
 import { makeTarTransport } from "./tarTransport.js"
-import { RemoteTimeouts } from "./timeouts.js"
 import { makeVerify } from "./verify.js"
 
 export const makeTransfer = (ctx: RemoteContext, disk: StagingDiskService) => {
@@ -42,7 +41,7 @@ export const makeTransfer = (ctx: RemoteContext, disk: StagingDiskService) => {
       yield* ctx.requireTargetDirectory(peer, targetDir)
       yield* ctx.requireRemotePath(peer)
       yield* ctx.requireLocalUserAllowed(peer)
-      const timeouts = yield* RemoteTimeouts
+      const { timeouts } = yield* ctx.settingsOf(peer)
       const owner = yield* copyOwner(peer, targetDir)
       return yield* Effect.scoped(Effect.gen(function*() {
         const target = yield* disk.openDirectory(targetDir).pipe(Effect.mapError((error) => diskFailure(peer, error)))

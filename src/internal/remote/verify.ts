@@ -4,7 +4,7 @@
 import type { Duration } from "effect"
 import { Chunk, Effect, Stream } from "effect"
 import { showName } from "../../Peer.js"
-import { RemoteCommandFailed, UnsupportedEntry, VerificationFailed } from "../../PeerError.js"
+import { RemoteCommandFailed, TimedOut, UnsupportedEntry, VerificationFailed } from "../../PeerError.js"
 import type { RemotePeer } from "../../RemotePeer.js"
 import type { Directory, FileName, StagingDiskService } from "../../StagingDisk.js"
 import { runAs } from "../runAs.js"
@@ -67,12 +67,15 @@ export const makeVerify = (ctx: RemoteContext, disk: StagingDiskService) => {
     timeout: Duration.DurationInput
   ) =>
     Effect.gen(function*() {
-      const argv = runAs(peer.localUser, remoteCommandArgv(peer, hashCommand(peer.collectDir)))
+      const argv = runAs(peer.localUser, remoteCommandArgv(peer, hashCommand(peer.collectDir), yield* ctx.connectionOf(peer)))
       const { consumed, ran } = yield* ctx.runStreaming(argv, timeout, (stdout) =>
         Stream.runCollect(stdout).pipe(
           Effect.map((chunks) => Buffer.concat(Chunk.toReadonlyArray(chunks))),
           Effect.orElseSucceed(() => Buffer.alloc(0))
         ))
+      if (ran._tag === "NotRun" && ran.expired !== undefined) {
+        return yield* new TimedOut({ peer: peer.name, operation: "verify", after: ran.expired })
+      }
       if (ran._tag === "NotRun") {
         return yield* new RemoteCommandFailed({ peer: peer.name, argv, stderr: ran.reason, cause: ran.cause })
       }

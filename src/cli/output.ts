@@ -1,0 +1,319 @@
+// Where the CLI's words go: the log (stderr and --log-file), per-peer failure lines, and the live
+// display of a stage run. Decided once per run from the global options and what stderr is.
+import { appendFileSync, closeSync, openSync } from "node:fs"
+import { Context, Effect, FiberRef, HashMap, HashSet, List, Logger, LogLevel } from "effect"
+import type { PeerStageResult } from "../Pool.js"
+import type { GlobalOptions, LogLevelName } from "./argv.js"
+import { LOG_LEVELS } from "./argv.js"
+import { columnsFor, type Columns, finalRow, formatBytes, formatDuration, headerRow, LiveDisplay, liveRow, type PeerProgress } from "./progress.js"
+
+/** What the environment says about the output. */
+export interface OutputSettings {
+  readonly globals: GlobalOptions
+  readonly stderrIsTerminal: boolean
+  readonly stdoutIsTerminal: boolean
+  /** false when NO_COLOR is set to anything but the empty string (no-color.org) */
+  readonly colorAllowed: boolean
+  /** stderr goes to the journal (systemd sets JOURNAL_STREAM): it adds its own timestamps */
+  readonly journald: boolean
+  /** CEDAR_PEER_LOG, the level asked for by the environment */
+  readonly envLevel: string | undefined
+}
+
+/** The settings of this process. */
+export const settingsFromProcess = (globals: GlobalOptions): OutputSettings => ({
+  globals,
+  stderrIsTerminal: process.stderr.isTTY === true,
+  stdoutIsTerminal: process.stdout.isTTY === true,
+  colorAllowed: (process.env.NO_COLOR ?? "") === "",
+  journald: (process.env.JOURNAL_STREAM ?? "") !== "",
+  envLevel: process.env.CEDAR_PEER_LOG
+})
+
+const levelName = (value: string | undefined): LogLevelName | undefined => {
+  const lower = value?.toLowerCase()
+  const normal = lower === "warn" ? "warning" : lower
+  return (LOG_LEVELS as ReadonlyArray<string>).includes(normal ?? "") ? normal as LogLevelName : undefined
+}
+
+/** The lowest level shown on stderr: quiet → error, verbose → debug, else asked for, else warning on a terminal and info elsewhere. */
+export const stderrLevel = (s: OutputSettings): LogLevelName =>
+  s.globals.quiet
+    ? "error"
+    : s.globals.verbose
+    ? "debug"
+    : s.globals.logLevel ?? levelName(s.envLevel) ?? (s.stderrIsTerminal ? "warning" : "info")
+
+/** The lowest level written to --log-file: info, like cback3's log, or debug when asked for. */
+export const fileLevel = (s: OutputSettings): LogLevelName =>
+  s.globals.verbose || s.globals.logLevel === "debug" || levelName(s.envLevel) === "debug" ? "debug" : "info"
+
+const EFFECT_LEVEL = { debug: LogLevel.Debug, info: LogLevel.Info, warning: LogLevel.Warning, error: LogLevel.Error } as const
+const rank = (level: LogLevelName) => LOG_LEVELS.indexOf(level)
+
+/** One log event, independent of Effect's logger. */
+export interface LogEvent {
+  readonly date: Date
+  readonly level: LogLevelName
+  readonly annotations: ReadonlyArray<readonly [string, string]>
+  readonly text: string
+}
+
+// syslog priorities, which journald reads from a `<N>` prefix
+const PRIORITY: Record<LogLevelName, number> = { debug: 7, info: 6, warning: 4, error: 3 }
+const LABEL: Record<LogLevelName, string> = { debug: "DEBUG", info: "INFO", warning: "WARN", error: "ERROR" }
+
+/** A log line: with a timestamp in files and pipes, without on a terminal and in the journal (which has its own). */
+export const formatLogLine = (event: LogEvent, target: "terminal" | "plain" | "journald" | "file"): string => {
+  const tags = event.annotations.map(([k, v]) => ` ${k}=${v}`).join("")
+  const body = `${LABEL[event.level]}${tags} ${event.text}`
+  switch (target) {
+    case "terminal":
+      return body
+    case "journald":
+      return `<${PRIORITY[event.level]}>${body}`
+    default:
+      return `${event.date.toISOString()} ${body}`
+  }
+}
+
+const fromEffectLevel = (level: LogLevel.LogLevel): LogLevelName =>
+  level.ordinal >= LogLevel.Error.ordinal
+    ? "error"
+    : level.ordinal >= LogLevel.Warning.ordinal
+    ? "warning"
+    : level.ordinal >= LogLevel.Info.ordinal
+    ? "info"
+    : "debug"
+
+/** The CLI's output channels for one run. */
+export class Output {
+  /** the live display, on a terminal unless --quiet */
+  readonly display: LiveDisplay | undefined
+  private readonly logFd: number | undefined
+
+  constructor(
+    readonly settings: OutputSettings,
+    private readonly writeStderr: (text: string) => void = (text) => process.stderr.write(text),
+    logFile?: { readonly fd: number }
+  ) {
+    this.display = settings.stderrIsTerminal && !settings.globals.quiet
+      // a pseudo-terminal without a size (script(1), some CI runners) says 0 columns
+      ? new LiveDisplay(writeStderr, () => process.stderr.columns || 100)
+      : undefined
+    this.logFd = logFile?.fd
+  }
+
+  /** Opens --log-file for appending (created 0640 when missing), or says why it cannot. */
+  static open(settings: OutputSettings): Output | string {
+    const path = settings.globals.logFile
+    if (path === undefined) return new Output(settings)
+    try {
+      return new Output(settings, undefined, { fd: openSync(path, "a", 0o640) })
+    } catch (error) {
+      return `--log-file ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`
+    }
+  }
+
+  private get stderrTarget(): "terminal" | "plain" | "journald" {
+    return this.settings.journald ? "journald" : this.settings.stderrIsTerminal ? "terminal" : "plain"
+  }
+
+  /** A line on stderr, above the live display when there is one. */
+  stderr(line: string): void {
+    if (this.display) this.display.print(line)
+    else this.writeStderr(`${line}\n`)
+  }
+
+  /** A line in the log file only. */
+  file(line: string): void {
+    if (this.logFd !== undefined) appendFileSync(this.logFd, `${line}\n`)
+  }
+
+  /** A log event, to each channel that wants its level. */
+  log(event: LogEvent): void {
+    if (rank(event.level) >= rank(stderrLevel(this.settings))) this.stderr(formatLogLine(event, this.stderrTarget))
+    if (rank(event.level) >= rank(fileLevel(this.settings))) this.file(formatLogLine(event, "file"))
+  }
+
+  /** A failure line `error[Tag] message` on stderr (even with --quiet) and in the log file. */
+  failure(line: string): void {
+    this.stderr(line)
+    this.file(`${new Date().toISOString()} ${line}`)
+  }
+
+  /** The lowest level any channel shows: Effect drops the rest before formatting them. */
+  get minimumLevel(): LogLevel.LogLevel {
+    const lowest = rank(stderrLevel(this.settings)) <= rank(fileLevel(this.settings)) || this.logFd === undefined
+      ? stderrLevel(this.settings)
+      : fileLevel(this.settings)
+    return EFFECT_LEVEL[lowest]
+  }
+
+  /** Effect's logger, writing through this output. */
+  get logger(): Logger.Logger<unknown, void> {
+    return Logger.make(({ annotations, date, logLevel, message }) => {
+      const text = (Array.isArray(message) ? message : [message]).map(String).join(" ")
+      const tags = List.toArray(List.reverse(HashMap.reduce(annotations, List.empty<readonly [string, string]>(), (acc, value, key) =>
+        List.prepend(acc, [key, String(value)] as const))))
+      this.log({ date, level: fromEffectLevel(logLevel), annotations: tags, text })
+    })
+  }
+
+  close(): void {
+    this.display?.close()
+    if (this.logFd !== undefined) closeSync(this.logFd)
+  }
+}
+
+/** The run's Output, for the commands. */
+export class OutputService extends Context.Tag("cedar-peer/cli/Output")<OutputService, Output>() {}
+
+/** Runs an effect with this output as its logger. */
+export const withOutput = (output: Output) => <A, E, R>(self: Effect.Effect<A, E, R>) =>
+  self.pipe(
+    Effect.provideService(OutputService, output),
+    Logger.withMinimumLogLevel(output.minimumLevel),
+    // this run's logger only, whichever the bin installed before the options were known
+    Effect.locally(FiberRef.currentLoggers, HashSet.make(output.logger))
+  )
+
+/** The events of a stage run (the pool's PoolEvent, as far as the display needs it). */
+export type StageEvent =
+  | { readonly _tag: "PeerStarted"; readonly name: string; readonly type: "local" | "remote" }
+  | {
+    readonly _tag: "PeerProgress"
+    readonly name: string
+    readonly phase: string
+    readonly files?: number | undefined
+    readonly bytes?: number | undefined
+  }
+  | { readonly _tag: "PeerRetrying"; readonly name: string; readonly attempt: number; readonly reason: string; readonly delayMillis: number }
+  | { readonly _tag: "PeerDone"; readonly result: PeerStageResult }
+
+/** How long each peer took, as seen from the events. */
+export interface PeerTiming {
+  readonly startedAt: number
+  readonly endedAt: number
+}
+
+/**
+ * Follows a stage run: the live rows on a terminal, a log line when a peer starts and ends
+ * elsewhere, a `error[Tag]` line for every failed peer; keeps each peer's timing for --metrics-file.
+ */
+export class StageReporter {
+  private readonly running = new Map<string, PeerProgress>()
+  private readonly done = new Map<string, PeerTiming>()
+  private readonly finished = new Set<string>()
+  private readonly columns: Columns
+  /** with stdout and stderr on one terminal, the rows shown live are the table: stdout then gets only the totals */
+  readonly rowsShown: boolean
+
+  constructor(
+    private readonly output: Output,
+    names: ReadonlyArray<string>,
+    private readonly now: () => number,
+    asJson: boolean
+  ) {
+    this.columns = columnsFor(names)
+    this.rowsShown = output.display !== undefined && output.settings.stdoutIsTerminal && !asJson
+  }
+
+  /** The first lines of the live table (before any peer starts). */
+  begin(dailyDir: string, full: boolean): void {
+    if (!this.rowsShown) return
+    this.output.stderr(`daily directory: ${dailyDir}${full ? " (full run)" : ""}`)
+    this.output.stderr(headerRow(this.columns))
+  }
+
+  private lastDrawn = Number.NEGATIVE_INFINITY
+
+  private redraw(): void {
+    const now = this.now()
+    this.lastDrawn = now
+    this.output.display?.update([...this.running.values()].map((p) => liveRow(this.columns, p, now)))
+  }
+
+  /** Redraws the elapsed times (called every second on a terminal). */
+  tick(): void {
+    if (this.running.size > 0) this.redraw()
+  }
+
+  timing(name: string): PeerTiming | undefined {
+    return this.done.get(name)
+  }
+
+  handle(event: StageEvent): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      switch (event._tag) {
+        case "PeerStarted": {
+          this.running.set(event.name, { name: event.name, type: event.type, phase: "starting", startedAt: this.now() })
+          this.redraw()
+          // the pool logs the start
+          return Effect.void
+        }
+        case "PeerProgress": {
+          const peer = this.running.get(event.name)
+          if (peer !== undefined) {
+            this.running.set(event.name, {
+              ...peer,
+              phase: event.phase,
+              files: event.files ?? peer.files,
+              bytes: event.bytes ?? peer.bytes
+            })
+            // a peer may report every file: at most ten redraws a second (starts and ends always redraw)
+            if (this.now() - this.lastDrawn >= 100) this.redraw()
+          }
+          return Effect.logDebug(`${event.phase}` + (event.files === undefined ? "" : `, ${event.files} file(s)`) +
+            (event.bytes === undefined ? "" : `, ${formatBytes(event.bytes)}`)).pipe(Effect.annotateLogs("peer", event.name))
+        }
+        case "PeerRetrying": {
+          const peer = this.running.get(event.name)
+          if (peer !== undefined) this.running.set(event.name, { ...peer, phase: "retrying", attempt: event.attempt })
+          this.redraw()
+          // the pool logs the retry (a warning, with its reason)
+          return Effect.void
+        }
+        case "PeerDone":
+          return this.finish(event.result)
+      }
+    })
+  }
+
+  private finish(result: PeerStageResult): Effect.Effect<void> {
+    // onPeerDone and a PeerDone event may both report one peer: the first one counts
+    if (this.finished.has(result.name)) return Effect.void
+    const endedAt = this.now()
+    // without a PeerStarted event the peer's own time is unknown
+    const startedAt = this.running.get(result.name)?.startedAt
+    if (startedAt !== undefined) this.done.set(result.name, { startedAt, endedAt })
+    this.finished.add(result.name)
+    this.running.delete(result.name)
+    const millis = startedAt === undefined ? undefined : endedAt - startedAt
+    const row = finalRow(this.columns, result, millis)
+    // the live lines first lose this peer, then its final row goes above them
+    this.redraw()
+    if (this.rowsShown) this.output.display?.print(row)
+    const counts = `${result.files} file(s), ${formatBytes(result.bytes)}${millis === undefined ? "" : ` in ${formatDuration(millis)}`}`
+    const detail = result.error ? `${result.error._tag}: ${result.error.message}` : result.reason ?? ""
+    const text = `${result.status}${result.ignored && result.status !== "staged" ? " (ignored)" : ""}: ${counts}${detail ? `; ${detail}` : ""}`
+    // the pool logs the peer's end (info, or error when not ignored): this line adds the time, at debug
+    const log = Effect.logDebug(text)
+    return Effect.gen(this, function*() {
+      if (result.error !== undefined && !result.ignored) {
+        // the form of every other failure; the log line below carries the counts
+        this.output.failure(`error[${result.error._tag}] ${withPeer(result.error.message, result.name)}`)
+        return yield* Effect.logDebug(text).pipe(Effect.annotateLogs("peer", result.name))
+      }
+      yield* log.pipe(Effect.annotateLogs("peer", result.name))
+    })
+  }
+
+  /** Ends the live display. */
+  end(): void {
+    this.running.clear()
+    this.output.display?.update([])
+  }
+}
+
+const withPeer = (message: string, name: string) => (message.startsWith(`peer ${name}`) ? message : `peer ${name}: ${message}`)

@@ -1,0 +1,95 @@
+// One ssh connection per remote peer per run: an OpenSSH ControlMaster whose socket lives in a
+// private 0700 directory under the working dir, made for one peer (owned by its local user, so
+// the master runs as that user and no other user can reach it) and removed with it. The master
+// is not started here: the first ssh/scp of the peer starts it (`ControlMaster=auto`) and the
+// next ones ride on it, so a peer that is never contacted costs nothing. At the end of the scope
+// each master is told to exit (`ssh -O exit`) and the directory goes.
+import type { FileSystem } from "@effect/platform"
+import { Effect, Equal, FiberRef } from "effect"
+import type { Duration, Scope } from "effect"
+import type { FileOperationFailed } from "../../PeerError.js"
+import type { RemotePeer } from "../../RemotePeer.js"
+import { runAs } from "../runAs.js"
+import { closeConnectionArgv, rcpArgv, rshArgv } from "./argv.js"
+import { openSshKind, setsOwnSharing } from "./sshOptions.js"
+
+/** The peers with a shared connection open in this fiber, and each one's socket directory. */
+export const SharedConnections = FiberRef.unsafeMake<ReadonlyArray<{ readonly peer: RemotePeer; readonly dir: string }>>(
+  []
+)
+
+/** The socket directory of `peer`'s shared connection in this fiber, if one is open. */
+export const sharedDirectoryOf = (peer: RemotePeer): Effect.Effect<string | undefined> =>
+  Effect.map(FiberRef.get(SharedConnections), (open) => open.find((entry) => Equal.equals(entry.peer, peer))?.dir)
+
+/** The ControlPath in `dir`: `%C`, a hash of host, port and user, so two targets never mix. */
+export const controlPathIn = (dir: string): string => `${dir}/%C`
+
+/**
+ * Longest directory a control socket fits in: a Unix socket path holds 107 bytes, ssh names the
+ * socket by a 40-character hash and first creates it under a name 17 characters longer.
+ */
+export const MAX_SOCKET_DIR = 107 - 1 - 40 - 17
+
+/** How long a master with no session left stays up: bounds what a killed run leaves running. */
+export const CONTROL_PERSIST_SECONDS = 60
+
+/** How long `ssh -O exit` may take. */
+const CLOSE_TIMEOUT: Duration.DurationInput = "10 seconds"
+
+export interface ConnectDeps {
+  readonly fs: FileSystem.FileSystem
+  readonly sharing: (peer: RemotePeer) => Effect.Effect<boolean>
+  readonly allowed: (peer: RemotePeer) => Effect.Effect<boolean>
+  readonly privateDirectory: (peer: RemotePeer, dir: string) => Effect.Effect<string, FileOperationFailed, Scope.Scope>
+  readonly run: (
+    argv: ReadonlyArray<string>,
+    timeout: Duration.DurationInput
+  ) => Effect.Effect<
+    | { readonly _tag: "Exited"; readonly exitCode: number; readonly stderr: string }
+    | { readonly _tag: "NotRun"; readonly reason: string }
+  >
+}
+
+/**
+ * Opens `peer`'s connection sharing for the rest of the scope (see the module comment). Never
+ * fails: when sharing is off, not possible (no ssh/scp program, a command line that sets its own
+ * ControlPath, a working dir too deep for a socket path, a private directory that cannot be
+ * made), each operation simply opens its own connection, as without `connect`.
+ */
+export const makeConnect = (deps: ConnectDeps) => (peer: RemotePeer): Effect.Effect<void, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    if (!(yield* deps.sharing(peer))) return
+    const programs = [rshArgv(peer), rcpArgv(peer)].filter((argv) => openSshKind(argv[0]) !== undefined)
+    if (programs.length === 0 || programs.every(setsOwnSharing)) return
+    if (!(yield* deps.allowed(peer))) return
+    const made = yield* deps.privateDirectory(peer, peer.workingDir).pipe(Effect.either)
+    if (made._tag === "Left") {
+      yield* Effect.logWarning(`peer ${peer.name}: no shared ssh connection: ${made.left.message}`)
+      return
+    }
+    const dir = made.right
+    if (dir.length > MAX_SOCKET_DIR) {
+      yield* Effect.logInfo(
+        `peer ${peer.name}: no shared ssh connection: ${dir} is too long for a control socket path (at most ${MAX_SOCKET_DIR} characters)`
+      )
+      return
+    }
+    // Added after the directory's own finalizer, so it runs first: the masters go, then the dir.
+    yield* Effect.addFinalizer(() => closeAll(deps, peer, dir))
+    yield* Effect.locallyScopedWith(SharedConnections, (open) => [...open, { peer, dir }])
+  })
+
+// Every socket in the directory is a master this peer started (a name with a dot is ssh's
+// half-made one): each is told to exit. One that does not answer ends by itself once idle.
+const closeAll = (deps: ConnectDeps, peer: RemotePeer, dir: string) =>
+  Effect.gen(function*() {
+    const names = yield* deps.fs.readDirectory(dir).pipe(Effect.orElseSucceed((): ReadonlyArray<string> => []))
+    for (const name of names.filter((n) => !n.includes("."))) {
+      const ran = yield* deps.run(runAs(peer.localUser, closeConnectionArgv(peer, `${dir}/${name}`)), CLOSE_TIMEOUT)
+      if (ran._tag === "NotRun" || ran.exitCode !== 0) {
+        const why = ran._tag === "NotRun" ? ran.reason : ran.stderr.trim()
+        yield* Effect.logDebug(`peer ${peer.name}: closing the shared ssh connection: ${why}`)
+      }
+    }
+  })
