@@ -48,8 +48,8 @@ export const makeScpTransport = (ctx: RemoteContext) => {
       const run = ctx.runCopy(peer, "stage", argv, {
         timeout,
         program: copy[0]!,
-        landed: Effect.tryPromise(() => usage(privateDir.shown)).pipe(
-          Effect.map((now) => now.files > 0),
+        landed: ctx.fs.readDirectory(privateDir.shown).pipe(
+          Effect.map((names) => names.length > 0),
           Effect.orElseSucceed(() => true)
         )
       })
