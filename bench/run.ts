@@ -259,6 +259,7 @@ const LOCAL_USER = "backup" // Debian's backup:backup, owner of what the pool st
 
 const startupWorkload = (): Workload => {
   const dir = fresh("startup")
+  fs.mkdirSync(path.join(dir, "alpha")) // validate checks that a local peer's collect dir exists
   const config = writeConfig(path.join(dir, "cback3.conf"), {
     workingDir: dir,
     stagingDir: dir,
@@ -266,7 +267,7 @@ const startupWorkload = (): Workload => {
     rcpCommand: "/usr/bin/scp -B",
     rshCommand: "/usr/bin/ssh",
     peers: [
-      { name: "alpha", type: "local", collectDir: "/srv/alpha" },
+      { name: "alpha", type: "local", collectDir: path.join(dir, "alpha") },
       { name: "db1.example.org", type: "remote", collectDir: "/opt/backup/collect" }
     ]
   })

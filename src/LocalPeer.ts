@@ -228,7 +228,9 @@ export class LocalPeers extends Effect.Service<LocalPeers>()("cedar-peer/LocalPe
           bytes: copied.bytes,
           files: regular.map((e) => e.shown),
           skipped: [],
-          ...(options.verify === true ? { sha256: copied.hashes ?? [] } : {})
+          ...(options.verify === true
+            ? { hashes: regular.map((e, i) => ({ name: e.shown, sha256: copied.hashes?.[i] ?? "" })) }
+            : {})
         }
         return yield* disk.commit(staging, names, target).pipe(
           Effect.as(report),

@@ -214,12 +214,8 @@ export const StageReport = Schema.Struct({
   files: Schema.Array(Schema.String),
   /** entries left out with `skipUnsupported` (empty otherwise) */
   skipped: Schema.Array(SkippedEntry),
-  /** with `verify`: the SHA-256 (hex) of each staged file, in the order of `files` */
-  sha256: Schema.optional(Schema.Array(Schema.String)),
-  /** with `verify`: each staged file's name and SHA-256 (hex), in the order of `files` */
-  hashes: Schema.optionalWith(Schema.Array(Schema.Struct({ name: Schema.String, sha256: Schema.String })), {
-    exact: true
-  })
+  /** with `verify`: the SHA-256 (hex) of each staged file, in the order of `files` (for a manifest) */
+  hashes: Schema.optionalWith(Schema.Array(Schema.Struct({ name: Schema.String, sha256: Schema.String })), { exact: true })
 })
 
 /**

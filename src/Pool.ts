@@ -551,11 +551,9 @@ const stageOne = (
         onProgress,
         onRetry
       }
-      const report: StageReport & { readonly hashes?: ReadonlyArray<{ readonly name: string; readonly sha256: string }> } =
-        yield* stagePeer(peer, context.targetDir, stageOptions)
-      // remote reports name each hash; local ones give them in the order of `files`
-      const hashes = report.hashes ?? report.sha256?.map((sha256, i) => ({ name: report.files[i]!, sha256 }))
-      context.track({ files: report.count, bytes: report.bytes, landed: true, ...(hashes ? { hashes } : {}) })
+      const report = yield* stagePeer(peer, context.targetDir, stageOptions)
+      const hashes = hashesOf(report)
+      context.track({ files: report.count, bytes: report.bytes, landed: true, ...(hashes === undefined ? {} : { hashes }) })
       const staged = { ...base, files: report.count, bytes: report.bytes }
       yield* phase("indicator", { files: report.count, bytes: report.bytes })
       // The files are in the staging dir even when the indicator cannot be written: say how many.
@@ -585,6 +583,20 @@ const stageOne = (
     yield* outcome.status === "staged" || ignored ? Effect.logInfo(line) : Effect.logError(line)
     return outcome
   }).pipe(Effect.annotateLogs("peer", peerConfig.name))
+
+/**
+ * The per-file SHA-256s of a report staged with `verify`: `sha256` in the order of `files`, or
+ * name/hash pairs.
+ */
+const hashesOf = (report: StageReport): ReadonlyArray<{ readonly name: string; readonly sha256: string }> | undefined => {
+  const loose = report as StageReport & {
+    readonly sha256?: ReadonlyArray<string> | undefined
+    readonly hashes?: ReadonlyArray<{ readonly name: string; readonly sha256: string }> | undefined
+  }
+  if (loose.hashes !== undefined) return loose.hashes
+  if (loose.sha256 === undefined || loose.sha256.length !== report.files.length) return undefined
+  return report.files.map((name, i) => ({ name, sha256: loose.sha256![i]! }))
+}
 
 const definedCounts = (counts: { readonly files?: number | undefined; readonly bytes?: number | undefined }) => ({
   ...(counts.files === undefined ? {} : { files: counts.files }),

@@ -497,7 +497,7 @@ describe("LocalPeers.stagePeer safety, limits and verification (memory staging d
       Effect.gen(function*() {
         const sha = (text: string) => createHash("sha256").update(text).digest("hex")
         const good = yield* local.stagePeer(peer, TARGET, { verify: true })
-        expect(good.sha256).toEqual([sha("new a"), sha("b")])
+        expect(good.hashes).toEqual([{ name: "a", sha256: sha("new a") }, { name: "b", sha256: sha("b") }])
         memory.volume.writeFileSync(`${TARGET}/a`, "old a")
         memory.volume.unlinkSync(`${TARGET}/b`)
         // a byte of the staged copy changes between the copy and its check

@@ -286,6 +286,13 @@ describe("Pool.stage verification manifest", () => {
       expect(ls(memory, DAILY)).toEqual(["alpha", "beta", "cback.stage", "cedar-peer.sha256"])
     }))
 
+  it.effect("takes the hashes as a list beside the files, as the local peers report them", () =>
+    Effect.gen(function*() {
+      const { layer, memory } = setup(() => Effect.succeed({ ...report(2, 2), files: ["x", "y"], sha256: [A, B] } as StageReport))
+      yield* Pool.stage(yield* poolOf(["alpha"]), { now: NOW, settings: { verify: true } }).pipe(Effect.provide(layer))
+      expect(String(memory.volume.readFileSync(`${DAILY}/cedar-peer.sha256`, "utf8"))).toBe(`${A}  alpha/x\n${B}  alpha/y\n`)
+    }))
+
   it.effect("no hashes, no manifest", () =>
     Effect.gen(function*() {
       const { layer, memory } = setup(() => Effect.succeed(report(1, 1)))

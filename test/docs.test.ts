@@ -232,6 +232,20 @@ const errorExamples = Effect.gen(function*() {
           }),
           "/etc/cback3.json"
         ))
+      ],
+      LimitExceeded: [yield* fail(local.stagePeer(alpha, "/opt/backup/stage/alpha", { maxFiles: 1 }))],
+      // constructed as the Node layers make them: the test layer has no clock-driven child or live lock holder
+      TimedOut: [new PeerError.TimedOut({ peer: "db1.example.org", operation: "stage", after: "12h" })],
+      AlreadyRunning: [
+        new PeerError.AlreadyRunning({ lockFile: "/opt/backup/stage/.cedar-peer.lock", pid: 4242, startedAt: "2026-11-26T02:30:00.000Z" })
+      ],
+      VerificationFailed: [
+        new PeerError.VerificationFailed({
+          peer: "db1.example.org",
+          file: "etc.tar",
+          expected: "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8",
+          actual: "6b86b273ff34fce19d6b804eff5a3f5747ada4eaa22f1d49c01e52ddb7875b4b"
+        })
       ]
     }
     return examples
@@ -276,7 +290,7 @@ describe("docs/errors.md", () => {
   const documented = sections(markdown)
 
   it("has one section per error class of src/PeerError.ts, in source order", () => {
-    expect(CLASSES.map(([name]) => name)).toHaveLength(10)
+    expect(CLASSES.map(([name]) => name)).toHaveLength(14)
     expect(documented.map((s) => s.tag)).toEqual(CLASSES.map(([name]) => name))
   })
 

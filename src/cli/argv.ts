@@ -115,7 +115,7 @@ export const preparse = (args: ReadonlyArray<string>, spec: CommandSpec): Invoca
       continue
     }
     if (arg === "--wizard") {
-      fail("--wizard is not supported: see cedar-peer --help")
+      fail("--wizard is not supported: there is no interactive mode")
       continue
     }
     if (name === "--json") globals.json = true

@@ -260,7 +260,7 @@ const stage = Command.make(
       const control = yield* runControl
       // one run per pool; a signal lets the peers in flight clean up and the summary still print
       yield* control.graceful(Effect.scoped(Effect.gen(function*() {
-        yield* Validate.requireStagingDir(pool) // a missing staging dir is a config error, not a lock failure
+        yield* Validate.requireStagingDir(pool) // before the lock, which lives in the staging dir
         yield* RunLock.acquire(Pool.lockFile(pool))
         yield* runStage(pool, {
           json: opts.json,

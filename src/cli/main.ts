@@ -74,8 +74,11 @@ process.on("SIGTERM", onSignal("SIGTERM"))
 fiber.addObserver((exit) => {
   clearInterval(keepAlive)
   if (received !== undefined) {
-    // an interruption prints its own line; a command that wound down gracefully has printed its summary
-    if (!(Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause))) {
+    if (Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause)) {
+      // an interrupted fiber runs no error handler of its own: report it here
+      Effect.runSync(printFailure(exit.cause, json))
+    } else {
+      // the command wound down gracefully and printed its summary
       process.stderr.write(`error[Interrupted] stopped by ${received}: what was not done is reported interrupted; run the command again to finish\n`)
     }
     process.exit(SIGNAL_STATUS[received])

@@ -62,6 +62,7 @@ export const printFailure = (cause: Cause.Cause<unknown>, json: boolean): Effect
     }
     if (Cause.isInterruptedOnly(cause)) {
       yield* Console.error("error[Interrupted] interrupted: nothing half-staged was left behind")
+      if (json) yield* Console.log(JSON.stringify({ ok: false, error: { _tag: "Interrupted", message: "interrupted: nothing half-staged was left behind" } }))
       return
     }
     yield* Console.error(`error[Defect] unexpected failure, please report it:\n${Cause.pretty(cause)}`)

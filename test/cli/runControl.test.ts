@@ -209,15 +209,15 @@ describe("interrupted by a signal", () => {
     const summary = JSON.parse(done.stdout)
     const landed = readdirSync(join(daily!, "big")).sort()
     expect(landed.filter(isTemporary)).toEqual([])
-    const all = [...readdirSync(big)].sort()
+    // what the peer had when the run started (its stage indicator comes after, if the run got that far)
+    const all = readdirSync(big).filter((n) => n !== "cback.stage").sort()
     expect(landed.length === 0 || landed.join() === all.join()).toBe(true)
     // the summary tells which: a stop that came while files were moved lets the move finish
     expect(["interrupted", "staged"]).toContain(summary.peers[0].status)
     if (summary.peers[0].status === "interrupted" && landed.length > 0) expect(summary.peers[0].files).toBe(all.length)
   })
 
-  // Enabled once the staging disk removes the private directories of dead runs from the target.
-  it.skip("SIGKILL leaves its lock and temporaries; the next run takes the lock over, stages the peer whole and leaves no temporary", async () => {
+  it("SIGKILL leaves its lock and temporaries; the next run takes the lock over, stages the peer whole and leaves no temporary", async () => {
     const pool = makePool("kill")
     const run = start(["stage", "--config", pool.configPath, "--peer", "big"])
     let daily: string | undefined
@@ -234,6 +234,22 @@ describe("interrupted by a signal", () => {
     expect(again.stderr).toMatch(new RegExp(`took over the lock of pid ${run.child.pid} `))
     expect(readdirSync(join(daily!, "big")).sort()).toEqual([...readdirSync(big)].filter((n) => n !== "cback.stage").sort())
     expect(existsSync(join(pool.staging, ".cedar-peer.lock"))).toBe(false)
+  })
+})
+
+describe("interrupted outside a summary", () => {
+  it("SIGTERM during stage-peer --json: exit 143, one JSON document saying it was interrupted, nothing of the peer left", async () => {
+    const pool = makePool("stage-peer-term")
+    const target = join(pool.base, "target")
+    mkdirSync(target)
+    const run = start(["stage-peer", "--config", pool.configPath, "--peer", "big", "--target", target, "--json"])
+    await waitFor(run, () => safeList(target).length > 0, "the copy was under way")
+    run.child.kill("SIGTERM")
+    const done = await run.exited
+    expect(done.status).toBe(143)
+    expect(JSON.parse(done.stdout)).toEqual({ ok: false, error: { _tag: "Interrupted", message: "interrupted: nothing half-staged was left behind" } })
+    expect(done.stderr.match(/^error\[Interrupted\]/gm)).toHaveLength(1)
+    expect(readdirSync(target)).toEqual([])
   })
 })
 
@@ -279,6 +295,27 @@ describe("limit and verify flags", () => {
     const peer = cli(["stage-peer", "--config", pool.configPath, "--peer", "alpha", "--target", target, "--max-files", "10", "--max-bytes", "1K", "--timeout", "stage=60"])
     expect(peer.status).toBe(0)
     expect(readdirSync(target).sort()).toEqual(["a.tar", "b.tar", "cback.collect", "cback.stage"])
+  })
+
+  it("stage --verify writes the daily manifest; verify and sha256sum -c accept it; a corrupted staged file fails verify", () => {
+    const pool = tiny("stage-verify")
+    writeFileSync(join(pool.base, "alpha", "odd\\name"), "backslash")
+    const done = cli(["stage", "--config", pool.configPath, "--verify", "--json"])
+    expect(done.status).toBe(0)
+    const daily = JSON.parse(done.stdout).dailyDir as string
+    const manifest = readFileSync(join(daily, "cedar-peer.sha256"), "utf8")
+    expect(manifest.split("\n").filter(Boolean).map((l) => l.replace(/^\\?[0-9a-f]{64} {2}/, ""))).toEqual([
+      "alpha/a.tar",
+      "alpha/b.tar",
+      "alpha/cback.collect",
+      "alpha/odd\\\\name"
+    ])
+    expect(cli(["verify", daily]).status).toBe(0)
+    expect(spawnSync("sha256sum", ["-c", "--quiet", "cedar-peer.sha256"], { cwd: daily }).status).toBe(0)
+    writeFileSync(join(daily, "alpha", "odd\\name"), "tampered")
+    const bad = cli(["verify", daily, "--json"])
+    expect(bad.status).toBe(1)
+    expect(JSON.parse(bad.stdout).mismatches.map((m: { file: string }) => m.file)).toEqual(["alpha/odd\\\\name"])
   })
 
   it("verify DAILY_DIR: ok for an intact manifest; a changed and a missing file are reported, exit 1", () => {

@@ -150,7 +150,7 @@ export const makeLanding = (disk: StagingDiskService) => {
     bytes: landed.bytes,
     files: landed.files,
     skipped: [],
-    ...(hashes === undefined ? {} : { hashes, sha256: hashes.map((file) => file.sha256) })
+    ...(hashes === undefined ? {} : { hashes })
   })
 
   return { check, commit, report } as const
