@@ -74,6 +74,9 @@ await esbuild.build({
   minifySyntax: true,
   legalComments: "eof",
   plugins: [unused],
+  // CommonJS dependencies (tar-stream and its stream library) require Node's built-ins; an ESM
+  // bundle has no `require` of its own, so it gets Node's
+  banner: { js: "import { createRequire as __cedarRequire } from \"node:module\";\nconst require = __cedarRequire(import.meta.url);" },
   logLevel: "warning"
 })
 // The bin itself only switches on Node's compile cache (22.1 and later) before loading the

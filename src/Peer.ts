@@ -136,10 +136,24 @@ export interface StageOptions {
   readonly skipUnsupported?: boolean | undefined
   /** at most this many files; more fails the peer with `LimitExceeded`, nothing staged */
   readonly maxFiles?: number | undefined
-  /** at most this many bytes; more fails the peer with `LimitExceeded`, nothing staged */
+  /** at most this many bytes in all; more fails the peer with `LimitExceeded`, nothing staged */
   readonly maxBytes?: number | undefined
   /** compare the SHA-256 of every staged file with its source's; a mismatch is `VerificationFailed` */
   readonly verify?: boolean | undefined
+  /** called as the operation goes: what it is doing, files and bytes so far where known */
+  readonly onProgress?: ((progress: StageProgress) => void) | undefined
+}
+
+/**
+ * Where a stage operation is, for progress displays.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface StageProgress {
+  readonly phase: "checking" | "connecting" | "copying" | "verifying" | "committing" | "indicator"
+  readonly files?: number | undefined
+  readonly bytes?: number | undefined
 }
 
 /**

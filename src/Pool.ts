@@ -20,13 +20,13 @@ import {
   type CopyFailed,
   type InvalidPath,
   type LimitExceeded,
-  type VerificationFailed,
   type LocalUserNotPermitted,
   type ManagedActionFailed,
   type NothingStaged,
   type RemoteCommandFailed,
   type TimedOut,
-  type UnsupportedEntry
+  type UnsupportedEntry,
+  type VerificationFailed
 } from "./PeerError.js"
 import * as Manifest from "./Manifest.js"
 import { make as makeRemotePeer, type RemotePeer, RemotePeers, RetryObserver } from "./RemotePeer.js"
@@ -240,7 +240,9 @@ export const peerValue = (
     ...optional("rshCommand", peer.rshCommand ?? options.rshCommand),
     ...optional("cbackCommand", peer.cbackCommand ?? options.cbackCommand),
     ...ignoreFailureMode,
-    ...remoteSettings(config, peer)
+    ...remoteSettings(config, peer),
+    // the peer's own transport, else the pool's, else scp
+    transport: Config.peerSettings(config, peer).transport
   })
 }
 
@@ -336,6 +338,7 @@ export const stagePeer = (
   | LocalUserNotPermitted
   | LimitExceeded
   | VerificationFailed
+  | RemoteCommandFailed
   | TimedOut,
   LocalPeers | RemotePeers
 > =>
@@ -455,7 +458,6 @@ interface PeerContext {
   readonly full: boolean
   readonly date: Date
   readonly isRoot: boolean
-  readonly targetDir: string
   /** the peer's opened staging directory, or why it cannot be used (a link or a file planted there) */
   readonly target: Either.Either<Directory, FileOperationFailed>
   readonly ownership: Ownership | undefined
@@ -474,14 +476,14 @@ interface PeerTrack {
   readonly hashes?: ReadonlyArray<{ readonly name: string; readonly sha256: string }>
 }
 
-// A local peer is staged into its directory as opened for the run; a remote peer by the path of
-// that directory, which root owns (see stagingTree), so nobody else can redirect it.
+// Each peer is staged into its directory as opened for the run (see stagingTree): nothing can
+// redirect it by renaming or replacing a path component midway.
 const stageInto = (peer: AnyPeer, context: PeerContext, options: StageOptions) =>
   Effect.gen(function*() {
     const target = yield* context.target
     return peer._tag === "LocalPeer"
       ? yield* (yield* LocalPeers).stagePeerInto(peer, target, options)
-      : yield* (yield* RemotePeers).stagePeer(peer, context.targetDir, options)
+      : yield* (yield* RemotePeers).stagePeerInto(peer, target, options)
   })
 
 const stageOne = (
@@ -659,7 +661,6 @@ export const stage = (
           date,
           isRoot,
           ownership,
-          targetDir: path.join(daily, peer.name),
           target: tree.peers.get(peer.name)!,
           settings: options.settings,
           emit,

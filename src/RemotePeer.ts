@@ -24,6 +24,24 @@ import {
   UserName
 } from "./Peer.js"
 import type { InvalidPeerConfig } from "./PeerError.js"
+import { StagingDisk } from "./StagingDisk.js"
+
+/**
+ * How a remote peer's files are brought over: `scp` (the rcp command, the default) or `tar` (one
+ * `tar` stream over the rsh command, unpacked by the master).
+ *
+ * @since 0.2.0
+ * @category schemas
+ */
+export const Transport = Schema.Literal("scp", "tar").annotations({
+  message: () => ({ message: "must be one of scp, tar", override: true })
+})
+
+/**
+ * @since 0.2.0
+ * @category models
+ */
+export type Transport = typeof Transport.Type
 
 /**
  * A peer's own time limits, in seconds (each optional: an absent one takes the `RemoteTimeouts`
@@ -76,7 +94,9 @@ export class RemotePeer extends Schema.TaggedClass<RemotePeer>()("RemotePeer", {
   timeouts: Schema.optionalWith(Timeouts, { exact: true }),
   retries: Schema.optionalWith(Retries, { exact: true }),
   /** one ssh connection for all of this peer's operations inside `RemotePeers.connect` (default true) */
-  connectionSharing: Schema.optionalWith(Schema.Boolean, { exact: true })
+  connectionSharing: Schema.optionalWith(Schema.Boolean, { exact: true }),
+  /** how files are brought over; absent: `scp` */
+  transport: Schema.optionalWith(Transport, { exact: true })
 }) {}
 
 /**
@@ -98,6 +118,7 @@ export interface RemotePeerInput {
   readonly timeouts?: Partial<typeof Timeouts.Encoded> | undefined
   readonly retries?: Partial<typeof Retries.Encoded> | undefined
   readonly connectionSharing?: boolean | undefined
+  readonly transport?: string | undefined
 }
 
 /**
@@ -240,7 +261,7 @@ export const isUnreachable: (protocol: ScpProtocol, exitCode: number, stderr: st
 export class RemotePeers extends Effect.Service<RemotePeers>()("cedar-peer/RemotePeers", {
   effect: Effect.gen(function*() {
     const ctx = yield* makeRemoteContext
-    const { stagePeer } = makeTransfer(ctx)
+    const { stagePeer, stagePeerInto } = makeTransfer(ctx, yield* StagingDisk)
     const { checkCollectIndicator, collectIndicatorStatus, writeStageIndicator } = indicators.makeIndicators(ctx)
     const { executeManagedAction, executeRemoteCommand } = makeCommands(ctx)
     /**
@@ -259,6 +280,7 @@ export class RemotePeers extends Effect.Service<RemotePeers>()("cedar-peer/Remot
       connect,
       withConnection,
       stagePeer,
+      stagePeerInto,
       checkCollectIndicator,
       collectIndicatorStatus,
       writeStageIndicator,

@@ -12,6 +12,7 @@ import * as RemotePeer from "../src/RemotePeer.js"
 import * as SystemUsers from "../src/SystemUsers.js"
 import * as FakeRemoteHost from "../src/testing/FakeRemoteHost.js"
 import * as MemoryFileSystem from "../src/testing/MemoryFileSystem.js"
+import * as MemoryStagingDisk from "../src/testing/MemoryStagingDisk.js"
 
 const pool = (options: Record<string, unknown>, peer: Record<string, unknown>) =>
   Config.decodeUnknown({
@@ -109,7 +110,13 @@ describe("docs/examples/connection.ts", () => {
         }
       })
       const layer = RemotePeer.RemotePeers.Default.pipe(
-        Layer.provide(Layer.mergeAll(host.layer.pipe(Layer.provide(disk.layer)), disk.layer, Path.layer, SystemUsers.layerTest({ root: false })))
+        Layer.provide(Layer.mergeAll(
+          host.layer.pipe(Layer.provide(disk.layer)),
+          disk.layer,
+          MemoryStagingDisk.make({ volume: disk.volume }).layer,
+          Path.layer,
+          SystemUsers.layerTest({ root: false })
+        ))
       )
       const report = yield* stageDb1.pipe(Effect.provide(layer))
       expect(report).toEqual({ count: 2, bytes: 3, files: ["cback.collect", "db.sql.gz"], skipped: [] })

@@ -7,6 +7,7 @@ import { Effect, Layer } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, inject } from "vitest"
+import * as NodeStagingDisk from "../src/NodeStagingDisk.js"
 import * as RemotePeer from "../src/RemotePeer.js"
 import * as SystemUsers from "../src/SystemUsers.js"
 import { RemotePeersLive, real } from "./support/live.js"
@@ -18,6 +19,7 @@ afterAll(() => scratch.remove())
 
 const Live = RemotePeersLive
 const NotRoot = RemotePeer.RemotePeers.Default.pipe(
+  Layer.provideMerge(NodeStagingDisk.layer),
   Layer.provideMerge(SystemUsers.layerTest({ root: false })),
   Layer.provideMerge(NodeContext.layer)
 )

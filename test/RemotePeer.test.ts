@@ -10,6 +10,8 @@ import { RemotePeers } from "../src/RemotePeer.js"
 import * as SystemUsers from "../src/SystemUsers.js"
 import * as FakeRemoteHost from "../src/testing/FakeRemoteHost.js"
 import * as MemoryFileSystem from "../src/testing/MemoryFileSystem.js"
+import * as NodeStagingDisk from "../src/NodeStagingDisk.js"
+import * as MemoryStagingDisk from "../src/testing/MemoryStagingDisk.js"
 import type * as ScriptedExecutor from "../src/testing/ScriptedExecutor.js"
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -32,6 +34,8 @@ interface Setup {
   readonly local?: Record<string, string>
   readonly root?: boolean
   readonly fail?: MemoryFileSystem.Options["fail"]
+  /** faults of the staging disk, which lands what the copy brought */
+  readonly diskFail?: MemoryStagingDisk.Options["fail"]
   readonly fake?: Partial<FakeRemoteHost.Options>
   /** keep the default retries (2, from 5 s) */
   readonly retries?: boolean
@@ -54,10 +58,14 @@ const setup = (options: Setup = {}) => {
     Path.layer,
     SystemUsers.layerTest({ root: options.root ?? true, users: { backup: { uid: 34, gid: 35 } } })
   )
+  const disk = MemoryStagingDisk.make({ volume: local.volume, fail: options.diskFail })
   return {
     host,
     local,
-    layer: Layer.merge(RemotePeers.Default.pipe(Layer.provide(platform)), options.retries === true ? Layer.empty : noRetries)
+    layer: Layer.merge(
+      RemotePeers.Default.pipe(Layer.provide(Layer.merge(platform, disk.layer))),
+      options.retries === true ? Layer.empty : noRetries
+    )
   }
 }
 
@@ -91,7 +99,11 @@ const onRealDisk = (fake: Partial<FakeRemoteHost.Options>, files: Record<string,
       Path.layer,
       SystemUsers.layerTest({ root: true, users: { backup: { uid: 34, gid: 35 } } })
     )
-    return { root, host, layer: Layer.merge(RemotePeers.Default.pipe(Layer.provide(platform)), noRetries) }
+    return {
+      root,
+      host,
+      layer: Layer.merge(RemotePeers.Default.pipe(Layer.provide(Layer.merge(platform, NodeStagingDisk.layer))), noRetries)
+    }
   }))
 
 describe("RemotePeer.make", () => {
@@ -232,9 +244,13 @@ describe("RemotePeers signatures list exactly their error tags", () => {
         StageReport,
         | PeerError.InvalidPath
         | PeerError.LocalUserNotPermitted
+        | PeerError.UnsupportedEntry
         | PeerError.NothingStaged
         | PeerError.CopyFailed
         | PeerError.FileOperationFailed
+        | PeerError.LimitExceeded
+        | PeerError.VerificationFailed
+        | PeerError.RemoteCommandFailed
         | PeerError.TimedOut
       >
     >()
@@ -414,7 +430,7 @@ describe("stagePeer", () => {
   it.effect("a failed rename takes back the files this call added; pre-existing ones stay whole", () => {
     const { local, layer } = setup({
       local: { "/stage/a.tar": "old" },
-      fail: (operation, _path, to) => (operation === "rename" && to === "/stage/b c.tar" ? "PermissionDenied" : undefined),
+      diskFail: (operation, _path, to) => (operation === "rename" && to === "/stage/b c.tar" ? "PermissionDenied" : undefined),
       files: { ...DEFAULT_FILES, "/collect/0first": "0" }
     })
     return Effect.gen(function*() {
@@ -427,7 +443,7 @@ describe("stagePeer", () => {
   })
 
   it.effect("a failed chmod leaves nothing in the target", () => {
-    const { local, layer } = setup({ fail: (operation) => (operation === "chmod" ? "PermissionDenied" : undefined) })
+    const { local, layer } = setup({ diskFail: (operation) => (operation === "chmod" ? "PermissionDenied" : undefined) })
     return Effect.gen(function*() {
       const error = yield* Effect.flip((yield* RemotePeers).stagePeer(yield* peerOf(), "/stage", { permissions: 0o600 }))
       expect(error).toMatchObject({ _tag: "FileOperationFailed", operation: "chmod" })

@@ -7,6 +7,7 @@ import { Effect, Layer, Logger, LogLevel } from "effect"
 import * as net from "node:net"
 import { afterAll, beforeAll, inject } from "vitest"
 import * as Config from "../src/Config.js"
+import * as NodeStagingDisk from "../src/NodeStagingDisk.js"
 import { RemotePeers } from "../src/RemotePeer.js"
 import * as SystemUsers from "../src/SystemUsers.js"
 import * as Validate from "../src/Validate.js"
@@ -15,6 +16,7 @@ import { requireServer } from "./support/sshd.js"
 const server = requireServer(inject("sshServer"))
 
 const Live = RemotePeers.Default.pipe(
+  Layer.provideMerge(NodeStagingDisk.layer),
   Layer.provideMerge(SystemUsers.layer),
   Layer.provideMerge(NodeContext.layer),
   Layer.provideMerge(Logger.minimumLogLevel(LogLevel.None))

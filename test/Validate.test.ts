@@ -13,6 +13,9 @@ import * as MemoryStagingDisk from "../src/testing/MemoryStagingDisk.js"
 import * as ScriptedExecutor from "../src/testing/ScriptedExecutor.js"
 import * as Validate from "../src/Validate.js"
 
+// remote peers land what they stage through a staging disk; the reach checks never get that far
+const RemoteOnMemory = RemotePeers.Default.pipe(Layer.provide(MemoryStagingDisk.make().layer))
+
 const USERS = SystemUsers.layerTest({ root: false, users: { backup: { uid: 34, gid: 34 } }, groups: { backup: 34 } })
 const PATH = "/usr/local/bin:/usr/bin"
 
@@ -145,7 +148,7 @@ describe("Validate.environment", () => {
       expect(yield* problemsOn(made, config)).toStrictEqual([])
       const exec = ScriptedExecutor.make(() => ({ exitCode: 0 }))
       yield* Validate.validate(config, { searchPath: PATH }).pipe(
-        Effect.provide(RemotePeers.Default.pipe(Layer.provideMerge(Layer.mergeAll(made.layer, USERS, exec.layer, Path.layer))))
+        Effect.provide(RemoteOnMemory.pipe(Layer.provideMerge(Layer.mergeAll(made.layer, USERS, exec.layer, Path.layer))))
       )
       expect(exec.calls).toStrictEqual([]) // no --reach: nothing run
     }))
@@ -156,7 +159,7 @@ describe("Validate.environment", () => {
       const noGroup = SystemUsers.layerTest({ root: false, users: { backup: { uid: 34, gid: 34 } } })
       const exec = ScriptedExecutor.make(() => ({ exitCode: 255, stderr: "ssh: connect to host db1 port 22: Connection refused\r\n" }))
       const error = yield* Effect.flip(Validate.validate(config, { searchPath: PATH, reach: true }).pipe(
-        Effect.provide(RemotePeers.Default.pipe(Layer.provideMerge(Layer.mergeAll(memory().layer, noGroup, exec.layer, Path.layer))))
+        Effect.provide(RemoteOnMemory.pipe(Layer.provideMerge(Layer.mergeAll(memory().layer, noGroup, exec.layer, Path.layer))))
       ))
       expect(error._tag).toBe("ConfigError")
       expect(error.path).toBe("/etc/cback3.conf")
@@ -169,7 +172,7 @@ describe("Validate.environment", () => {
 
 describe("Validate.reach", () => {
   const reachLayer = (exec: ScriptedExecutor.ScriptedExecutor) =>
-    RemotePeers.Default.pipe(Layer.provideMerge(Layer.mergeAll(memory().layer, USERS, exec.layer, Path.layer)))
+    RemoteOnMemory.pipe(Layer.provideMerge(Layer.mergeAll(memory().layer, USERS, exec.layer, Path.layer)))
 
   it.effect("tries every remote peer in batch mode with its connect timeout, and names those that cannot be reached", () =>
     Effect.gen(function*() {

@@ -178,6 +178,7 @@ const errorExamples = Effect.gen(function*() {
   })
   const services = (root: boolean) =>
     Layer.mergeAll(LocalPeer.LocalPeers.Default, RemotePeer.RemotePeers.Default).pipe(
+      Layer.provideMerge(MemoryStagingDisk.make({ volume: disk.volume }).layer),
       Layer.provideMerge(SystemUsers.layerTest({ root })),
       Layer.provideMerge(Layer.mergeAll(disk.layer, MemoryStagingDisk.make({ volume: disk.volume }).layer, Path.layer, hosts.layer.pipe(Layer.provide(disk.layer))))
     )
@@ -375,9 +376,13 @@ const OPERATION_ERRORS: Record<string, Record<string, true>> = {
   "RemotePeers.stagePeer": {
     InvalidPath: true,
     LocalUserNotPermitted: true,
+    UnsupportedEntry: true,
     NothingStaged: true,
     CopyFailed: true,
     FileOperationFailed: true,
+    LimitExceeded: true,
+    VerificationFailed: true,
+    RemoteCommandFailed: true,
     TimedOut: true
   } satisfies Exactly<RemotePeer.RemotePeers["stagePeer"]>,
   "RemotePeers.checkCollectIndicator": { InvalidPath: true } satisfies Exactly<RemotePeer.RemotePeers["checkCollectIndicator"]>,
@@ -410,6 +415,7 @@ const OPERATION_ERRORS: Record<string, Record<string, true>> = {
     LocalUserNotPermitted: true,
     LimitExceeded: true,
     VerificationFailed: true,
+    RemoteCommandFailed: true,
     TimedOut: true
   } satisfies Exactly<typeof Pool.stagePeer>,
   "Pool.writeStageIndicator": {

@@ -48,7 +48,13 @@ describe("the test layer", () => {
         argv.at(-1) === "uptime" ? { exitCode: 0, stdout: "up 3 days\n" } : { exitCode: 127, stderr: "not scripted\n" }
       )
       const layer = RemotePeer.RemotePeers.Default.pipe(
-        Layer.provide(Layer.mergeAll(executor.layer, MemoryFileSystem.layer(), Path.layer, SystemUsers.layerTest({ root: false })))
+        Layer.provide(Layer.mergeAll(
+          executor.layer,
+          MemoryFileSystem.layer(),
+          MemoryStagingDisk.make().layer,
+          Path.layer,
+          SystemUsers.layerTest({ root: false })
+        ))
       )
       const peer = yield* RemotePeer.make({
         name: "db1.example.org",
@@ -79,6 +85,8 @@ describe("the test layer", () => {
         Layer.provide(Layer.mergeAll(
           host.layer.pipe(Layer.provide(disk.layer)),
           disk.layer,
+          // the staging disk works on the same memory volume the fake scp writes into
+          MemoryStagingDisk.make({ volume: disk.volume }).layer,
           Path.layer,
           SystemUsers.layerTest({ root: false })
         ))
@@ -105,7 +113,7 @@ describe("the test layer", () => {
       expect(host.calls).toEqual([
         [
           "/usr/bin/scp", "-B", "-q", "-C", ...TIMEOUTS, "--",
-          "backup@db1.example.org:/var/backup/collect/*", expect.stringMatching(/^\/stage\/\.cedar-peer-\w+$/)
+          "backup@db1.example.org:/var/backup/collect/*", expect.stringMatching(/^\/stage\/\.cedar-peer-[\w-]+$/)
         ],
         ["/usr/bin/ssh", "-V"], // which scp protocol the local OpenSSH speaks, asked once, to encode the upload target
         [

@@ -13,6 +13,11 @@ import { FileSystem } from "@effect/platform"
 import { Effect } from "effect"
 import type { Layer } from "effect"
 import { Volume } from "memfs"
+import { createHash } from "node:crypto"
+import * as tar from "tar-stream"
+import { TAR_PIPELINE } from "../internal/remote/tarTransport.js"
+import { hashCommand } from "../internal/remote/verify.js"
+import { splitWords } from "../internal/shellWords.js"
 import type { DirectoryJSON } from "memfs"
 import type { Reply } from "./ScriptedExecutor.js"
 import * as ScriptedExecutor from "./ScriptedExecutor.js"
@@ -282,6 +287,63 @@ const hostPart = (userHost: string, path: string) => {
 
 const ok: Reply = { exitCode: 0 }
 
+const TAR_WORDS = splitWords(TAR_PIPELINE) ?? []
+const HASH_WORDS = (splitWords(hashCommand("/")) ?? []).slice(4)
+const sameWords = (a: ReadonlyArray<string>, b: ReadonlyArray<string>) =>
+  a.length === b.length && a.every((word, i) => word === b[i])
+
+// What `find . -mindepth 1 -maxdepth 1 ! -name '.*' -xtype f` lists: regular files and links to
+// them (memfs's statSync follows links), no dotfiles, sorted for a stable stream.
+const topLevelFiles = (volume: Volume, dir: string): Array<string> =>
+  (volume.readdirSync(dir) as Array<string>).map(String).sort().filter((name) => {
+    if (name.startsWith(".")) return false
+    try {
+      return volume.statSync(joinPath(dir, name)).isFile()
+    } catch {
+      return false
+    }
+  })
+
+const packTar = (volume: Volume, dir: string): Effect.Effect<Uint8Array> =>
+  Effect.promise(async () => {
+    const pack = tar.pack()
+    const chunks: Array<Uint8Array> = []
+    pack.on("data", (chunk) => {
+      chunks.push(chunk as Uint8Array)
+    })
+    const ended = new Promise<void>((resolve) => pack.on("end", () => resolve()))
+    for (const name of topLevelFiles(volume, dir)) {
+      const content = volume.readFileSync(joinPath(dir, name)) as Uint8Array
+      const mode = volume.statSync(joinPath(dir, name)).mode & 0o7777
+      pack.entry({ name: `./${name}`, size: content.length, mode }, Buffer.from(content))
+    }
+    pack.finalize()
+    await ended
+    return Buffer.concat(chunks)
+  })
+
+const sumLine = (volume: Volume, dir: string, name: string): string => {
+  const digest = createHash("sha256").update(volume.readFileSync(joinPath(dir, name)) as Uint8Array).digest("hex")
+  const escaped = /[\\\n]/.test(name)
+  return `${escaped ? "\\" : ""}${digest}  ./${escaped ? name.replace(/\\/g, "\\\\").replace(/\n/g, "\\n") : name}\n`
+}
+
+/**
+ * The remote commands the remote transports run (`cd -- DIR && …`: the tar transport's stream
+ * and the verification's hashes), answered from the host's tree; `undefined` for any other.
+ */
+const knownCommand = (volume: Volume, line: string): Effect.Effect<Reply> | undefined => {
+  const words = splitWords(line)
+  if (words === undefined || words[0] !== "cd" || words[1] !== "--" || words[3] !== "&&") return undefined
+  const dir = words[2]!
+  const tail = words.slice(4)
+  const isTar = sameWords(tail, TAR_WORDS)
+  if (!isTar && !sameWords(tail, HASH_WORDS)) return undefined
+  if (!isDirectory(volume, dir)) return Effect.succeed({ exitCode: 2, stderr: `sh: 1: cd: can't cd to ${dir}\n` })
+  if (isTar) return Effect.map(packTar(volume, dir), (stdout): Reply => ({ exitCode: 0, stdout }))
+  return Effect.succeed({ exitCode: 0, stdout: topLevelFiles(volume, dir).map((name) => sumLine(volume, dir, name)).join("") })
+}
+
 /**
  * Builds fake hosts. Provide `layer` with the local FileSystem (memory or real) the copies use.
  *
@@ -324,6 +386,8 @@ export const make = (options: Options): FakeRemoteHost => {
     if ("exitCode" in session) return Effect.succeed(session)
     const command = { host, user, command: rest.join(" ") }
     commands.push(command)
+    const known = knownCommand(session.volume, command.command)
+    if (known !== undefined) return known
     const reply = options.onCommand?.(command) ?? ok
     return Effect.isEffect(reply) ? reply : Effect.succeed(reply)
   }

@@ -15,7 +15,8 @@ import { Deferred, Effect, Inspectable, Layer, Sink, Stream } from "effect"
  */
 export interface Reply {
   readonly exitCode: number
-  readonly stdout?: string | undefined
+  /** text (sent as UTF-8) or bytes as they are, e.g. a tar stream */
+  readonly stdout?: string | Uint8Array | undefined
   readonly stderr?: string | undefined
   /** the child never exits (and its output never ends) until it is killed */
   readonly hang?: boolean | undefined
@@ -33,8 +34,10 @@ export interface ScriptedExecutor<R = never> {
   readonly calls: ReadonlyArray<ReadonlyArray<string>>
 }
 
-const bytes = (text: string | undefined): Stream.Stream<Uint8Array> =>
-  text === undefined || text === "" ? Stream.empty : Stream.make(new TextEncoder().encode(text))
+const bytes = (text: string | Uint8Array | undefined): Stream.Stream<Uint8Array> =>
+  text === undefined || text.length === 0
+    ? Stream.empty
+    : Stream.make(typeof text === "string" ? new TextEncoder().encode(text) : text)
 
 /** Exit status of a child killed by SIGTERM, as a shell reports it. */
 const KILLED = 143
@@ -69,7 +72,7 @@ export const make = <R = never>(
           const reply = Effect.isEffect(answer) ? yield* Effect.provide(answer, context) : answer
           const killed = yield* Deferred.make<CommandExecutor.ExitCode>()
           const hang = reply.hang === true
-          const output = (text: string | undefined) =>
+          const output = (text: string | Uint8Array | undefined) =>
             hang ? Stream.concat(bytes(text), Stream.fromEffect(Deferred.await(killed)).pipe(Stream.drain)) : bytes(text)
           const process: CommandExecutor.Process = {
             ...Inspectable.BaseProto,

@@ -2,6 +2,7 @@
 import { NodeContext } from "@effect/platform-node"
 import { Layer, Logger, LogLevel } from "effect"
 import * as RemotePeer from "../../src/RemotePeer.js"
+import * as NodeStagingDisk from "../../src/NodeStagingDisk.js"
 import * as SystemUsers from "../../src/SystemUsers.js"
 
 // Retries stay on (the default count) but start after 50 ms: an unreachable peer costs the suite
@@ -9,6 +10,7 @@ import * as SystemUsers from "../../src/SystemUsers.js"
 export const FastRetries = Layer.succeed(RemotePeer.RemoteRetries, { count: 2, baseDelay: "50 millis" })
 
 export const RemotePeersLive = Layer.merge(RemotePeer.RemotePeers.Default, FastRetries).pipe(
+  Layer.provideMerge(NodeStagingDisk.layer),
   Layer.provideMerge(SystemUsers.layer),
   Layer.provideMerge(NodeContext.layer),
   // the expected failures log warnings (peer not ready, …): keep the test output readable

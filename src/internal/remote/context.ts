@@ -4,7 +4,8 @@
 // Built once per RemotePeers service; the operation modules (transfer, indicators, commands)
 // take it as their only dependency.
 import { Command, CommandExecutor, FileSystem, Path } from "@effect/platform"
-import { Duration, Effect, Option } from "effect"
+import type { Error as PlatformError } from "@effect/platform"
+import { Duration, Effect, Option, Stream } from "effect"
 import type { Scope } from "effect"
 import { isPlainFileName } from "../../Peer.js"
 import { FileOperationFailed, InvalidPath, LocalUserNotPermitted } from "../../PeerError.js"
@@ -33,6 +34,16 @@ export type Ran =
   | { readonly _tag: "Exited"; readonly exitCode: number; readonly stdout: string; readonly stderr: string }
   | { readonly _tag: "NotRun"; readonly reason: string; readonly cause?: unknown; readonly expired?: string }
 
+// stderr as text, the last 64 KiB at most (the error is usually last)
+const collectText = <E>(stream: Stream.Stream<Uint8Array, E>) =>
+  stream.pipe(
+    Stream.decodeText(),
+    Stream.runFold("", (acc, chunk) => {
+      const next = acc + chunk
+      return next.length > 65536 ? next.slice(next.length - 65536) : next
+    })
+  )
+
 export const makeRemoteContext = Effect.gen(function*() {
   const fs = yield* FileSystem.FileSystem
   const path = yield* Path.Path
@@ -49,6 +60,37 @@ export const makeRemoteContext = Effect.gen(function*() {
           error instanceof Expired
             ? { _tag: "NotRun", reason: `timed out after ${error.after}`, expired: error.after }
             : { _tag: "NotRun", reason: `could not run ${argv[0]}: ${error.message}`, cause: error }
+      })
+    )
+
+  /**
+   * Like `run`, but stdout is handed to `consume` as it arrives instead of being collected (a tar
+   * stream, hash lines as bytes). Should `consume` fail, the child is killed at once (its scope
+   * closes) and that failure is returned; the caller then never waits for the child's end.
+   */
+  const runStreaming = <A, E>(
+    argv: ReadonlyArray<string>,
+    timeout: Duration.DurationInput,
+    consume: (stdout: Stream.Stream<Uint8Array, PlatformError.PlatformError>) => Effect.Effect<A, E>
+  ): Effect.Effect<{ readonly ran: Ran; readonly consumed: A | undefined }, E> =>
+    Effect.scoped(Effect.gen(function*() {
+      const child = yield* executor.start(Command.make(argv[0]!, ...argv.slice(1)).pipe(Command.feed("")))
+      const [consumed, stderr, exitCode] = yield* Effect.all([
+        consume(child.stdout).pipe(Effect.mapError((error) => ({ _tag: "Consumer" as const, error }))),
+        collectText(child.stderr),
+        child.exitCode
+      ], { concurrency: "unbounded" })
+      const ran: Ran = { _tag: "Exited", exitCode, stdout: "", stderr }
+      return { ran, consumed: consumed as A | undefined }
+    })).pipe(
+      Effect.timeoutFail({ duration: timeout, onTimeout: () => ({ _tag: "TimedOut" as const }) }),
+      Effect.catchAll((failure) => {
+        if (failure._tag === "Consumer") return Effect.fail(failure.error)
+        const after = Duration.format(Duration.decode(timeout))
+        const ran: Ran = failure._tag === "TimedOut"
+          ? { _tag: "NotRun", reason: `timed out after ${after}`, expired: after }
+          : { _tag: "NotRun", reason: `could not run ${argv[0]}: ${failure.message}`, cause: failure }
+        return Effect.succeed({ ran, consumed: undefined })
       })
     )
 
@@ -204,6 +246,7 @@ export const makeRemoteContext = Effect.gen(function*() {
     path,
     users,
     run,
+    runStreaming,
     protocolOf,
     requireLocalUserAllowed,
     invalidPath,

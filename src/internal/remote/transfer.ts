@@ -1,92 +1,85 @@
-// Staging a remote peer: the copy command brings the collect dir's files into a private
-// directory inside the target dir, then they are landed (attributes applied, renamed into place).
-import { Effect } from "effect"
+// Staging a remote peer: a transport (scp by default, or tar) brings the collect dir's files into
+// a fresh private directory inside the target dir; the landing checks what arrived (only regular
+// files with plain names, within the limits), applies attributes, optionally verifies every file
+// against the peer, and renames them into place. The private directory is always removed whole.
+import { Effect, Option } from "effect"
 import type { StageOptions, StageReport } from "../../Peer.js"
-import { CopyFailed, NothingStaged, TimedOut } from "../../PeerError.js"
+import { FileOperationFailed } from "../../PeerError.js"
 import type { RemotePeer } from "../../RemotePeer.js"
-import { runAs } from "../runAs.js"
-import { stageArgv } from "./argv.js"
+import type { Directory, StagingDiskService } from "../../StagingDisk.js"
 import type { RemoteContext } from "./context.js"
+import { diskFailure, makeLanding } from "./landing.js"
+import { makeScpTransport } from "./scpTransport.js"
+import { makeTarTransport } from "./tarTransport.js"
+import { makeVerify } from "./verify.js"
 
-export const makeTransfer = (ctx: RemoteContext) => {
-  const { fs, path } = ctx
+export const makeTransfer = (ctx: RemoteContext, disk: StagingDiskService) => {
+  const landing = makeLanding(disk)
+  const scp = makeScpTransport(ctx)
+  const tar = makeTarTransport(ctx)
+  const { verify } = makeVerify(ctx, disk)
 
-  // Renames every file into the target; should one rename fail (or the fiber be interrupted),
-  // the files this call added are taken out again, so the target holds all of them or none.
-  // A file that existed before is only ever replaced by a rename: whole or untouched.
-  const moveInto = (peer: RemotePeer, from: string, to: string, names: ReadonlyArray<string>) => {
-    const added: Array<string> = []
-    return Effect.gen(function*() {
-      for (const name of names) {
-        const target = path.join(to, name)
-        const existed = yield* fs.exists(target).pipe(Effect.orElseSucceed(() => true))
-        yield* fs.rename(path.join(from, name), target).pipe(
-          Effect.mapError(ctx.fileOperationFailed(peer, "rename", target))
-        )
-        if (!existed) added.push(target)
+  // scp runs as the local user and must be able to write the private directory; the tar stream
+  // is unpacked by this process, so its private directory is never handed to anyone.
+  const copyOwner = (peer: RemotePeer, targetDir: string) =>
+    Effect.gen(function*() {
+      if (peer.localUser === undefined || peer.transport === "tar") return undefined
+      const ids = yield* ctx.users.lookupUser(peer.localUser)
+      if (Option.isNone(ids)) {
+        return yield* new FileOperationFailed({
+          peer: peer.name,
+          operation: "chown",
+          path: targetDir,
+          cause: `no such local user: ${peer.localUser}`
+        })
       }
-    }).pipe(
-      Effect.onExit((exit) =>
-        exit._tag === "Success"
-          ? Effect.void
-          : Effect.forEach(added, (file) => fs.remove(file).pipe(Effect.ignore), { discard: true })
-      )
-    )
-  }
+      return ids.value
+    })
+
+  // Stages into a directory already opened (the pool's staging tree, held open for the run), so
+  // nothing between the check of its path and the landing can redirect where files go.
+  const stageInto = (peer: RemotePeer, target: Directory, options: StageOptions) =>
+    Effect.gen(function*() {
+      yield* ctx.requireRemotePath(peer)
+      yield* ctx.requireLocalUserAllowed(peer)
+      const { timeouts } = yield* ctx.settingsOf(peer)
+      const owner = yield* copyOwner(peer, target.shown)
+      return yield* Effect.scoped(Effect.gen(function*() {
+        const privateDir = yield* disk.makePrivateDirectory(target, owner).pipe(
+          Effect.mapError((error) => diskFailure(peer, error))
+        )
+        const transport = peer.transport === "tar" ? tar : scp
+        yield* transport.copy(peer, privateDir, options, timeouts.stage)
+        const landed = yield* landing.check(peer, privateDir, options, owner !== undefined)
+        let hashes: ReadonlyArray<{ name: string; sha256: string }> | undefined
+        if (options.verify === true) {
+          options.onProgress?.({ phase: "verifying", files: landed.names.length, bytes: landed.bytes })
+          hashes = yield* verify(peer, privateDir, landed.names, timeouts.command)
+        }
+        options.onProgress?.({ phase: "committing", files: landed.names.length, bytes: landed.bytes })
+        yield* landing.commit(peer, privateDir, target, landed)
+        const report: StageReport = landing.report(landed, hashes)
+        return report
+      }))
+    })
 
   const stagePeer = Effect.fn("RemotePeers.stagePeer")(
     function*(peer: RemotePeer, targetDir: string, options: StageOptions = {}) {
       yield* ctx.requireTargetDirectory(peer, targetDir)
       yield* ctx.requireRemotePath(peer)
       yield* ctx.requireLocalUserAllowed(peer)
-      const { timeouts } = yield* ctx.settingsOf(peer)
       return yield* Effect.scoped(Effect.gen(function*() {
-        const privateDir = yield* ctx.privateDirectory(peer, targetDir)
-        const copy = stageArgv(peer, privateDir, yield* ctx.connectionOf(peer))
-        const argv = runAs(peer.localUser, copy)
-        const source = ctx.remoteLabel(peer, peer.collectDir)
-        // retried only while nothing has arrived: a copy cut off half-way is reported, not redone
-        const ran = yield* ctx.runCopy(peer, "stage", argv, {
-          timeout: timeouts.stage,
-          program: copy[0]!,
-          landed: fs.readDirectory(privateDir).pipe(
-            Effect.map((names) => names.length > 0),
-            Effect.orElseSucceed(() => true)
-          )
-        })
-        if (ran._tag === "NotRun" && ran.expired !== undefined) {
-          return yield* new TimedOut({ peer: peer.name, operation: "stage", after: ran.expired })
-        }
-        if (ran._tag === "NotRun") {
-          return yield* new CopyFailed({ peer: peer.name, path: source, stderr: ran.reason, argv, cause: ran.cause })
-        }
-        if (ran.exitCode !== 0) {
-          return yield* new CopyFailed({ peer: peer.name, path: source, exitCode: ran.exitCode, stderr: ran.stderr, argv })
-        }
-        const names = (yield* fs.readDirectory(privateDir).pipe(
-          Effect.mapError((cause) => new CopyFailed({ peer: peer.name, path: privateDir, argv, cause }))
-        )).slice().sort()
-        if (names.length === 0) return yield* new NothingStaged({ peer: peer.name, collectDir: peer.collectDir })
-        let bytes = 0
-        for (const name of names) {
-          const file = path.join(privateDir, name)
-          const info = yield* fs.stat(file).pipe(Effect.mapError(ctx.fileOperationFailed(peer, "stat", file)))
-          bytes += Number(info.size)
-          if (options.ownership !== undefined) {
-            yield* fs.chown(file, options.ownership.uid, options.ownership.gid).pipe(
-              Effect.mapError(ctx.fileOperationFailed(peer, "chown", file))
-            )
-          }
-          if (options.permissions !== undefined) {
-            yield* fs.chmod(file, options.permissions).pipe(Effect.mapError(ctx.fileOperationFailed(peer, "chmod", file)))
-          }
-        }
-        yield* moveInto(peer, privateDir, targetDir, names)
-        const report: StageReport = { count: names.length, bytes, files: names, skipped: [] }
-        return report
+        const target = yield* disk.openDirectory(targetDir).pipe(Effect.mapError((error) => diskFailure(peer, error)))
+        return yield* stageInto(peer, target, options)
       }))
     }
   )
 
-  return { stagePeer } as const
+  const stagePeerInto = Effect.fn("RemotePeers.stagePeerInto")(
+    function*(peer: RemotePeer, target: Directory, options: StageOptions = {}) {
+      return yield* stageInto(peer, target, options)
+    }
+  )
+
+  return { stagePeer, stagePeerInto } as const
 }

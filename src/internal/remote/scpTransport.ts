@@ -1,0 +1,70 @@
+// The scp transport: the rcp command copies `collectDir/*` into the private directory, as the
+// local user when there is one. scp cannot be told to stop at a limit, so the directory is
+// watched while it runs and the copy is killed as soon as it holds more than allowed.
+import type { Duration } from "effect"
+import { Effect } from "effect"
+import type { StageOptions } from "../../Peer.js"
+import { CopyFailed, LimitExceeded, TimedOut } from "../../PeerError.js"
+import type { RemotePeer } from "../../RemotePeer.js"
+import type { Directory } from "../../StagingDisk.js"
+import { runAs } from "../runAs.js"
+import { stageArgv } from "./argv.js"
+import type { RemoteContext } from "./context.js"
+import { usage } from "./privateFiles.js"
+
+/** How often the private directory is looked at while scp runs. */
+const WATCH_EVERY = "200 millis"
+
+/** Never succeeds: reports progress, and fails once the directory holds more than the limits allow. */
+const watch = (peer: RemotePeer, dir: string, options: StageOptions): Effect.Effect<never, LimitExceeded> =>
+  options.maxFiles === undefined && options.maxBytes === undefined && options.onProgress === undefined
+    ? Effect.never
+    : Effect.gen(function*() {
+      for (;;) {
+        yield* Effect.sleep(WATCH_EVERY)
+        // a directory that cannot be read now (not there yet, another disk in tests) is looked at next time
+        const now = yield* Effect.tryPromise(() => usage(dir)).pipe(Effect.option)
+        if (now._tag === "None") continue
+        const { bytes, files } = now.value
+        options.onProgress?.({ phase: "copying", files, bytes })
+        if (options.maxFiles !== undefined && files > options.maxFiles) {
+          return yield* new LimitExceeded({ peer: peer.name, limit: "maxFiles", max: options.maxFiles, value: files })
+        }
+        if (options.maxBytes !== undefined && bytes > options.maxBytes) {
+          return yield* new LimitExceeded({ peer: peer.name, limit: "maxBytes", max: options.maxBytes, value: bytes })
+        }
+      }
+    })
+
+export const makeScpTransport = (ctx: RemoteContext) => {
+  /** Brings the collect dir's files into `privateDir`; fails as the copy failed or was stopped. */
+  const copy = (peer: RemotePeer, privateDir: Directory, options: StageOptions, timeout: Duration.DurationInput) =>
+    Effect.gen(function*() {
+      const copy = stageArgv(peer, privateDir.shown, yield* ctx.connectionOf(peer))
+      const argv = runAs(peer.localUser, copy)
+      const source = ctx.remoteLabel(peer, peer.collectDir)
+      options.onProgress?.({ phase: "copying", files: 0, bytes: 0 })
+      // retried only while nothing has arrived: a copy cut off half-way is reported, not redone
+      const run = ctx.runCopy(peer, "stage", argv, {
+        timeout,
+        program: copy[0]!,
+        landed: ctx.fs.readDirectory(privateDir.shown).pipe(
+          Effect.map((names) => names.length > 0),
+          Effect.orElseSucceed(() => true)
+        )
+      })
+      // the first to end wins: the copy (the watch is stopped) or the watch (the copy is killed)
+      const ran = yield* Effect.raceFirst(run, watch(peer, privateDir.shown, options))
+      if (ran._tag === "NotRun" && ran.expired !== undefined) {
+        return yield* new TimedOut({ peer: peer.name, operation: "stage", after: ran.expired })
+      }
+      if (ran._tag === "NotRun") {
+        return yield* new CopyFailed({ peer: peer.name, path: source, stderr: ran.reason, argv, cause: ran.cause })
+      }
+      if (ran.exitCode !== 0) {
+        return yield* new CopyFailed({ peer: peer.name, path: source, exitCode: ran.exitCode, stderr: ran.stderr, argv })
+      }
+    })
+
+  return { copy } as const
+}
