@@ -639,7 +639,6 @@ export const stage = (
     const selected = yield* selectPeers(config, options.peers)
     const isRoot = yield* (yield* SystemUsers).isRoot
     const ownership = isRoot ? yield* backupOwnership(config) : undefined
-    const path = yield* Path.Path
     const concurrency = Math.max(1, options.concurrency ?? Config.poolConcurrency(config))
 
     yield* removeLeftovers(config.options.workingDir)
