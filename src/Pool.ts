@@ -514,7 +514,7 @@ const stageOne = (
       )
     }
 
-    yield* Effect.logInfo(`staging peer ${peerConfig.name} (${peerConfig.type})`)
+    yield* Effect.logInfo(`peer ${peerConfig.name}: starting (${peerConfig.type})`)
     yield* context.emit({ _tag: "PeerStarted", name: peerConfig.name, type: peerConfig.type })
     const outcome = yield* Effect.gen(function*() {
       const peer = yield* peerValue(config, peerConfig, context.isRoot)
@@ -555,13 +555,15 @@ const stageOne = (
         })),
       Effect.catchAll((error) => failed(base, error))
     )
-    // one line when the peer ends: an error unless it was staged or its failure is ignored
-    const line = outcome.status === "staged"
-      ? `staged ${outcome.files} file(s), ${outcome.bytes} byte(s) for peer ${outcome.name}`
-      : outcome.status === "failed"
-      ? outcome.error?.message ?? outcome.reason ?? "failed"
-      : `peer ${outcome.name} was not ready to be staged: ${outcome.reason}`
-    yield* outcome.status === "staged" || ignored ? Effect.logInfo(line) : Effect.logError(line)
+    // One line when the peer ends, in the summary's status words. Info whatever the outcome: the
+    // summary carries the outcome and its error, and the caller decides how loud to be (the CLI
+    // prints `error[Tag]` for a failed peer and a row for every peer), so nothing is said twice.
+    const counts = `${outcome.files} file(s), ${outcome.bytes} byte(s)`
+    const detail = outcome.error === undefined ? outcome.reason : withoutPeer(outcome.error.message, outcome.name)
+    yield* Effect.logInfo(
+      `peer ${outcome.name}: ${outcome.status}${ignored && outcome.status !== "staged" ? " (ignored)" : ""}` +
+        (outcome.status === "staged" ? `: ${counts}` : detail === undefined ? "" : `: ${detail}`)
+    )
     return outcome
   }).pipe(Effect.annotateLogs("peer", peerConfig.name))
 
@@ -578,6 +580,10 @@ const hashesOf = (report: StageReport): ReadonlyArray<{ readonly name: string; r
   if (loose.sha256 === undefined || loose.sha256.length !== report.files.length) return undefined
   return report.files.map((name, i) => ({ name, sha256: loose.sha256![i]! }))
 }
+
+/** An error message without its leading `peer NAME: `, for a line that already names the peer. */
+const withoutPeer = (message: string, name: string): string =>
+  message.startsWith(`peer ${name}: `) ? message.slice(`peer ${name}: `.length) : message
 
 const definedCounts = (counts: { readonly files?: number | undefined; readonly bytes?: number | undefined }) => ({
   ...(counts.files === undefined ? {} : { files: counts.files }),
@@ -810,4 +816,9 @@ const failedAction = (
   name: string,
   error: ManagedActionFailed | LocalUserNotPermitted | RemoteCommandFailed | TimedOut
 ) =>
-  Effect.as(Effect.logError(error.message), { name, status: "failed", error: summarize(error) } satisfies PeerActionResult)
+  // info, like a stage run's end lines: the summary carries the error, the caller reports it
+  Effect.as(Effect.logInfo(`peer ${name}: failed: ${withoutPeer(error.message, name)}`), {
+    name,
+    status: "failed",
+    error: summarize(error)
+  } satisfies PeerActionResult)

@@ -95,9 +95,9 @@ describe("Pool.stage events", () => {
         { _tag: "PeerProgress", name: "alpha", phase: "indicator", files: 2, bytes: 20 },
         { _tag: "PeerDone", result: summary.peers[0] }
       ])
-      expect(logs).toContain("staging peer alpha (local)")
+      expect(logs).toContain("peer alpha: starting (local)")
       expect(logs).toContain("retry 1 in 5000 ms: connection refused")
-      expect(logs).toContain("staged 2 file(s), 20 byte(s) for peer alpha")
+      expect(logs).toContain("peer alpha: staged: 2 file(s), 20 byte(s)")
     }).pipe(Effect.provide(layer))
   })
 

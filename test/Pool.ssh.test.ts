@@ -93,7 +93,7 @@ const cli = (args: ReadonlyArray<string>) => {
 
 for (const protocol of ["sftp", "legacy"] as const) {
   layer(Live, real)(`Pool.stage on a mixed pool over ${protocol} scp`, (it) => {
-    it.effect("stages the ready peers as the backup user, writes the indicators, owns everything as backup:backup", () =>
+    it.effect("stages the ready peers as the backup user, writes the indicators, gives every staged file to backup:backup, the directories to root:backup", () =>
       Effect.gen(function*() {
         const pool = makePool(`stage-${protocol}`, { protocol })
         const config = yield* Config.load(pool.configPath)
@@ -132,9 +132,11 @@ for (const protocol of ["sftp", "legacy"] as const) {
         // no private directory left in the peer dir or the working dir
         expect(snapshot(path.join(daily, server.host))).toEqual({ "cback.collect": asLocal(""), "r.dat": asLocal("remote data\n") })
         expect(snapshot(pool.work)).toEqual({})
-        // the daily dir, its month and year and the peer dirs belong to the backup user and group
+        // the daily dir, its month and year and the peer dirs are root's with the backup group (0750):
+        // the backup user reads them and can swap none of them for a link
         for (const dir of ["2026", "2026/11", "2026/11/26", "2026/11/26/alpha", "2026/11/26/beta", `2026/11/26/${server.host}`]) {
-          expect([dir, ids(path.join(pool.staging, dir))]).toEqual([dir, `${server.localUid}:${server.localGid}`])
+          const info = fs.statSync(path.join(pool.staging, dir))
+          expect([dir, ids(path.join(pool.staging, dir)), info.mode & 0o7777]).toEqual([dir, `0:${server.localGid}`, 0o750])
         }
         expect(ids(pool.staging)).toBe("0:0")
         // stage indicators: in alpha's collect dir, on the remote collect dir (as the remote user), none for beta

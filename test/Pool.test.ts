@@ -235,11 +235,13 @@ describe("Pool.stage", () => {
       expect(host.tree(REMOTE)).toEqual({ "/collect/g.tar": "GGGG", "/collect/cback.collect": "", "/collect/cback.stage": "" })
       // no private directory is left behind
       expect(ls(memory, "/work")).toEqual([])
-      // one line when the peer starts, one when it ends: the not-ready peer's is an error, not a warning or info
+      // one line when the peer starts, one when it ends, in the summary's status words; info: the
+      // summary carries the outcome and the caller reports it (the CLI's table and error lines)
       expect(logs.filter((l) => l.peer === "beta")).toEqual([
-        { level: "INFO", message: "staging peer beta (local)", peer: "beta" },
-        { level: "ERROR", message: "peer beta was not ready to be staged: collect indicator cback.collect not found", peer: "beta" }
+        { level: "INFO", message: "peer beta: starting (local)", peer: "beta" },
+        { level: "INFO", message: "peer beta: not-ready: collect indicator cback.collect not found", peer: "beta" }
       ])
+      expect(logs.filter((l) => l.level === "ERROR" || l.level === "WARN")).toEqual([])
       // freshly made: no "already existed" warnings
       expect(logs.filter((l) => l.message.includes("already existed"))).toEqual([])
     }).pipe(Effect.provide(layer))
@@ -334,10 +336,10 @@ describe("Pool.stage", () => {
       expect(summary.ok).toBe(false)
       expect(ls(memory, `${DAILY}/unknown.example.org`)).toEqual([])
       expect(ls(memory, "/work")).toEqual([])
-      expect(logs.filter((l) => l.peer === "unknown.example.org" && l.level === "ERROR").map((l) => l.message)).toEqual([
-        `peer unknown.example.org was not ready to be staged: ${reason}`
-      ])
-      expect(logs.filter((l) => l.peer === "other.example.org" && l.level === "ERROR")).toEqual([])
+      expect(logs.filter((l) => l.peer === "unknown.example.org" && l.message.startsWith("peer unknown.example.org: unreachable")).map((l) => l.message))
+        .toEqual([`peer unknown.example.org: unreachable: ${reason}`])
+      expect(logs.filter((l) => l.peer === "other.example.org" && l.message.startsWith("peer other.example.org: unreachable")).map((l) => l.message))
+        .toEqual([`peer other.example.org: unreachable (ignored): ${reason}`])
     }).pipe(Effect.provide(layer))
   })
 
@@ -375,9 +377,9 @@ describe("Pool.stage", () => {
       expect(ls(memory, `${DAILY}/bad`)).toEqual([])
       expect(exists(memory, "/srv/bad/cback.stage")).toBe(false)
       expect(exists(memory, "/srv/alpha/cback.stage")).toBe(true)
-      expect(logs.filter((l) => l.peer === "bad")).toEqual([{ level: "INFO", message: "staging peer bad (local)", peer: "bad" }, {
-        level: "ERROR",
-        message: "peer bad: /srv/bad: not regular files, nothing staged: \"sub\" (Directory)",
+      expect(logs.filter((l) => l.peer === "bad")).toEqual([{ level: "INFO", message: "peer bad: starting (local)", peer: "bad" }, {
+        level: "INFO",
+        message: "peer bad: failed: /srv/bad: not regular files, nothing staged: \"sub\" (Directory)",
         peer: "bad"
       }])
     }).pipe(Effect.provide(layer))
@@ -952,7 +954,11 @@ describe("Pool.runManagedAction", () => {
         ]
       })
       expect(host.commands.map((c) => c.host)).toEqual(["m1.example.org", "m2.example.org"])
-      expect(logs.filter((l) => l.level === "ERROR")).toEqual([{ level: "ERROR", message, peer: "m1.example.org" }])
+      expect(logs.filter((l) => l.peer === "m1.example.org")).toEqual([
+        { level: "INFO", message: "running collect on peer m1.example.org", peer: "m1.example.org" },
+        { level: "INFO", message: `peer m1.example.org: failed: ${message.replace("peer m1.example.org: ", "")}`, peer: "m1.example.org" }
+      ])
+      expect(logs.filter((l) => l.level === "ERROR")).toEqual([])
     }).pipe(Effect.provide(layer))
   })
 

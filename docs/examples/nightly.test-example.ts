@@ -36,6 +36,8 @@ const WEB2 = { name: "web2.example.org", type: "remote", collectDir: "/opt/backu
 interface World {
   readonly peers?: ReadonlyArray<object>
   readonly fail?: MemoryFileSystem.Options["fail"]
+  /** a fault of the staging disk (which makes and opens the staging tree) */
+  readonly failDisk?: MemoryStagingDisk.Options["fail"]
 }
 
 // The master's disk, one remote host (web2 does not resolve) and the layer over them: the same
@@ -67,7 +69,7 @@ const world = (options: World = {}) => {
     Layer.succeed(RemotePeer.RemoteRetries, { count: 0, baseDelay: "1 second" })
   ).pipe(
     Layer.provideMerge(SystemUsers.layerTest({ root: false })),
-    Layer.provideMerge(Layer.mergeAll(disk.layer, MemoryStagingDisk.make({ volume: disk.volume }).layer, Path.layer, hosts.layer.pipe(Layer.provide(disk.layer))))
+    Layer.provideMerge(Layer.mergeAll(disk.layer, MemoryStagingDisk.make({ volume: disk.volume, fail: options.failDisk }).layer, Path.layer, hosts.layer.pipe(Layer.provide(disk.layer))))
   )
   const logs: Array<string> = []
   const logger = Logger.replace(
@@ -180,14 +182,14 @@ describe("nightly (docs/examples/nightly.ts) on the test layer", () => {
 
   it.effect("a staging area that cannot be created is FileOperationFailed: exit 1", () =>
     Effect.gen(function*() {
-      // fault injection: creating any directory under the staging dir fails as with EACCES
+      // fault injection: making or opening any directory under the staging dir fails as with EACCES
       const w = world({
-        fail: (operation, path) =>
-          operation === "makeDirectory" && path.startsWith("/opt/backup/stage/") ? "PermissionDenied" : undefined
+        failDisk: (operation, path) =>
+          operation === "openSubdirectory" && path.startsWith("/opt/backup/stage/") ? "EACCES" : undefined
       })
       const error = yield* nightly({ configPath: CONFIG_PATH, now: NOW }).pipe(Effect.provide(w.layer), Effect.flip)
       expect(error._tag).toBe("FileOperationFailed")
-      expect(error.message).toMatch(/^peer master: \/opt\/backup\/stage\/2026\/11\/26: makeDirectory failed: /)
+      expect(error.message).toMatch(/^peer master: \/opt\/backup\/stage\/2026: open failed: /)
       const code = yield* nightlyExitCode({ configPath: CONFIG_PATH, now: NOW }).pipe(Effect.provide(w.layer))
       expect(code).toBe(1)
       expect(w.logs).toEqual([`ERROR staging area: ${error.message}`])

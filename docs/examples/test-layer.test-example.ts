@@ -118,7 +118,7 @@ describe("the test layer", () => {
         ["/usr/bin/ssh", "-V"], // which scp protocol the local OpenSSH speaks, asked once, to encode the upload target
         [
           "/usr/bin/scp", "-B", "-q", "-C", ...TIMEOUTS, "--",
-          expect.stringMatching(/^\/var\/tmp\/cback\/\.cedar-peer-\w+\/cback\.stage$/),
+          expect.stringMatching(/^\/var\/tmp\/cback\/\.cedar-peer-[\w-]+\/cback\.stage$/),
           "backup@db1.example.org:/var/backup/collect/cback.stage"
         ]
       ])
