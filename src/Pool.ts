@@ -221,7 +221,8 @@ export const isFailureIgnored = (
 export const peerValue = (
   config: PoolConfig,
   peer: PeerConfig,
-  isRoot: boolean
+  isRoot: boolean,
+  override?: SettingsOverride
 ): Effect.Effect<AnyPeer, InvalidPeerConfig> => {
   const ignoreFailureMode = peer.ignoreFailures === undefined ? {} : { ignoreFailureMode: peer.ignoreFailures }
   if (peer.type === "local") {
@@ -240,20 +241,23 @@ export const peerValue = (
     ...optional("rshCommand", peer.rshCommand ?? options.rshCommand),
     ...optional("cbackCommand", peer.cbackCommand ?? options.cbackCommand),
     ...ignoreFailureMode,
-    ...remoteSettings(config, peer),
-    // the peer's own transport, else the pool's, else scp
-    transport: Config.peerSettings(config, peer).transport
+    ...remoteSettings(config, peer, override),
+    // the run's transport, else the peer's own, else the pool's, else scp
+    transport: Config.peerSettings(config, peer, override).transport
   })
 }
 
 // The connection settings a remote peer's configuration sets (the peer's value over the
 // options', field by field, as `Config.peerSettings` resolves them). Only what is configured is
 // carried: the rest keeps the library defaults (`RemoteTimeouts`, `RemoteRetries`).
-const remoteSettings = (config: PoolConfig, peer: PeerConfig) => {
+// A run's override (the CLI's `--timeout`) wins over both.
+const remoteSettings = (config: PoolConfig, peer: PeerConfig, override: SettingsOverride | undefined) => {
   const options = config.options
-  const timeouts = { ...options.timeouts, ...definedOnly(peer.timeouts ?? {}) }
-  const retries = { ...options.retries, ...definedOnly(peer.retries ?? {}) }
-  const connectionSharing = peer.type === "remote" ? peer.connectionSharing ?? options.connectionSharing : undefined
+  const timeouts = { ...options.timeouts, ...definedOnly(peer.timeouts ?? {}), ...definedOnly(override?.timeouts ?? {}) }
+  const retries = { ...options.retries, ...definedOnly(peer.retries ?? {}), ...definedOnly(override?.retries ?? {}) }
+  const connectionSharing = peer.type === "remote"
+    ? override?.connectionSharing ?? peer.connectionSharing ?? options.connectionSharing
+    : undefined
   return {
     ...(Object.keys(timeouts).length === 0 ? {} : { timeouts }),
     ...(Object.keys(retries).length === 0 ? {} : { retries }),
@@ -299,11 +303,12 @@ export const selectPeers = (
  */
 export const findPeer = (
   config: PoolConfig,
-  name: string
+  name: string,
+  override?: SettingsOverride
 ): Effect.Effect<AnyPeer, InvalidPeerConfig, SystemUsers> =>
   Effect.gen(function*() {
     const [peer] = yield* selectPeers(config, [name])
-    return yield* peerValue(config, peer!, yield* (yield* SystemUsers).isRoot)
+    return yield* peerValue(config, peer!, yield* (yield* SystemUsers).isRoot, override)
   })
 
 const summarize = (error: { readonly _tag: string; readonly message: string }): ErrorSummary => ({
@@ -517,7 +522,7 @@ const stageOne = (
     yield* Effect.logInfo(`peer ${peerConfig.name}: starting (${peerConfig.type})`)
     yield* context.emit({ _tag: "PeerStarted", name: peerConfig.name, type: peerConfig.type })
     const outcome = yield* Effect.gen(function*() {
-      const peer = yield* peerValue(config, peerConfig, context.isRoot)
+      const peer = yield* peerValue(config, peerConfig, context.isRoot, context.settings)
       // one ssh connection for this peer's check, copy and indicator write, closed with the scope
       if (peer._tag === "RemotePeer") yield* (yield* RemotePeers).connect(peer)
       yield* phase("checking")

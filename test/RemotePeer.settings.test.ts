@@ -41,6 +41,19 @@ describe("Pool.peerValue carries the connection settings", () => {
       expect(peer.connectionSharing).toBe(false)
     }))
 
+  it.effect("a run's override (the CLI's --timeout) wins over the peer's and the options'", () =>
+    Effect.gen(function*() {
+      const config = yield* pool({ timeouts: { connect: 10, stage: 600 } }, { timeouts: { connect: 3 } })
+      const value = yield* Pool.peerValue(config, config.peers[0]!, false, { timeouts: { connect: 1, stall: 20 } }).pipe(Effect.orDie)
+      if (value._tag !== "RemotePeer") throw new Error("expected a remote peer")
+      expect(value.timeouts).toEqual({ connect: 1, stage: 600, stall: 20 })
+      const found = yield* Pool.findPeer(config, "db1", { timeouts: { connect: 1 } }).pipe(
+        Effect.provide(SystemUsers.layerTest({ root: false })),
+        Effect.orDie
+      )
+      expect(found._tag === "RemotePeer" ? found.timeouts : undefined).toEqual({ connect: 1, stage: 600 })
+    }))
+
   it.effect("nothing configured, nothing carried: the library defaults apply", () =>
     Effect.gen(function*() {
       const peer = yield* valueOf({}, {})

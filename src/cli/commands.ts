@@ -302,7 +302,7 @@ const stagePeer = Command.make(
   (opts) =>
     Effect.gen(function*() {
       const pool = yield* Config.load(opts.config)
-      const peer = yield* Pool.findPeer(pool, opts.peer)
+      const peer = yield* Pool.findPeer(pool, opts.peer, settingsOf(opts))
       const target = (yield* Path.Path).resolve(opts.target)
       const ownership = Option.isSome(opts.owner) ? yield* resolveOwner(opts.owner.value) : undefined
       // Staging a peer whose own backup has not finished copies half-written files: say so, then do as asked.
