@@ -560,15 +560,16 @@ const stageOne = (
         })),
       Effect.catchAll((error) => failed(base, error))
     )
-    // One line when the peer ends, in the summary's status words. Info whatever the outcome: the
-    // summary carries the outcome and its error, and the caller decides how loud to be (the CLI
-    // prints `error[Tag]` for a failed peer and a row for every peer), so nothing is said twice.
+    // One line when the peer ends, in the summary's status words: an error when the peer was not
+    // ready or not reached and that is not ignored (nothing else reports it on stderr); info
+    // otherwise, a failed peer included, since its error is in the summary and the caller reports
+    // it (the CLI prints its `error[Tag]` line), so nothing is said twice.
     const counts = `${outcome.files} file(s), ${outcome.bytes} byte(s)`
     const detail = outcome.error === undefined ? outcome.reason : withoutPeer(outcome.error.message, outcome.name)
-    yield* Effect.logInfo(
-      `peer ${outcome.name}: ${outcome.status}${ignored && outcome.status !== "staged" ? " (ignored)" : ""}` +
-        (outcome.status === "staged" ? `: ${counts}` : detail === undefined ? "" : `: ${detail}`)
-    )
+    const line = `peer ${outcome.name}: ${outcome.status}${ignored && outcome.status !== "staged" ? " (ignored)" : ""}` +
+      (outcome.status === "staged" ? `: ${counts}` : detail === undefined ? "" : `: ${detail}`)
+    const unnoticed = !ignored && (outcome.status === "not-ready" || outcome.status === "unreachable")
+    yield* unnoticed ? Effect.logError(line) : Effect.logInfo(line)
     return outcome
   }).pipe(Effect.annotateLogs("peer", peerConfig.name))
 

@@ -176,7 +176,8 @@ describe("cedar-peer stage and check on a mixed pool (the built CLI)", () => {
         { name: server.host, type: "remote", status: "staged", files: 2, bytes: 12, ignored: false }
       ]
     })
-    expect(done.stderr).toMatch(/peer=beta .*not ready/)
+    // the end line uses the table's status word (not on a terminal, info lines go to stderr)
+    expect(done.stderr).toMatch(/peer=beta peer beta: not-ready: /)
     const daily: string = summary.dailyDir
     expect(snapshot(path.join(daily, server.host))).toEqual({ "cback.collect": asLocal(""), "r.dat": asLocal("remote data\n") })
     expect(snapshot(daily)["cback.stage"]).toBe(asLocal(""))

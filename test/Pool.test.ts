@@ -235,13 +235,13 @@ describe("Pool.stage", () => {
       expect(host.tree(REMOTE)).toEqual({ "/collect/g.tar": "GGGG", "/collect/cback.collect": "", "/collect/cback.stage": "" })
       // no private directory is left behind
       expect(ls(memory, "/work")).toEqual([])
-      // one line when the peer starts, one when it ends, in the summary's status words; info: the
-      // summary carries the outcome and the caller reports it (the CLI's table and error lines)
+      // one line when the peer starts, one when it ends, in the summary's status words: a peer not
+      // ready (and not ignored) ends with an error line, nothing else
       expect(logs.filter((l) => l.peer === "beta")).toEqual([
         { level: "INFO", message: "peer beta: starting (local)", peer: "beta" },
-        { level: "INFO", message: "peer beta: not-ready: collect indicator cback.collect not found", peer: "beta" }
+        { level: "ERROR", message: "peer beta: not-ready: collect indicator cback.collect not found", peer: "beta" }
       ])
-      expect(logs.filter((l) => l.level === "ERROR" || l.level === "WARN")).toEqual([])
+      expect(logs.filter((l) => l.level === "ERROR" || l.level === "WARN").map((l) => l.peer)).toEqual(["beta"])
       // freshly made: no "already existed" warnings
       expect(logs.filter((l) => l.message.includes("already existed"))).toEqual([])
     }).pipe(Effect.provide(layer))
@@ -336,8 +336,10 @@ describe("Pool.stage", () => {
       expect(summary.ok).toBe(false)
       expect(ls(memory, `${DAILY}/unknown.example.org`)).toEqual([])
       expect(ls(memory, "/work")).toEqual([])
-      expect(logs.filter((l) => l.peer === "unknown.example.org" && l.message.startsWith("peer unknown.example.org: unreachable")).map((l) => l.message))
+      expect(logs.filter((l) => l.peer === "unknown.example.org" && l.level === "ERROR").map((l) => l.message))
         .toEqual([`peer unknown.example.org: unreachable: ${reason}`])
+      // ignored: info
+      expect(logs.filter((l) => l.peer === "other.example.org" && l.level === "ERROR")).toEqual([])
       expect(logs.filter((l) => l.peer === "other.example.org" && l.message.startsWith("peer other.example.org: unreachable")).map((l) => l.message))
         .toEqual([`peer other.example.org: unreachable (ignored): ${reason}`])
     }).pipe(Effect.provide(layer))
