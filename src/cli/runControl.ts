@@ -56,11 +56,13 @@ export const parseTimeouts = (values: ReadonlyArray<string>): Effect.Effect<Part
 /** The flags that bound the staging of each peer, for `stage` and `stage-peer`. */
 export const limitFlags = {
   maxFiles: Options.text("max-files").pipe(
+    Options.withPseudoName("N"),
     Options.mapEffect((text) => wholeNumber("max-files", text)),
     Options.optional,
     Options.withDescription("fail a peer with more files than this (nothing of it is staged)")
   ),
   maxBytes: Options.text("max-bytes").pipe(
+    Options.withPseudoName("BYTES"),
     Options.mapEffect((text) => {
       const value = Config.parseBytes(text)
       return value === undefined
@@ -71,9 +73,10 @@ export const limitFlags = {
     Options.withDescription("fail a peer with more bytes than this, e.g. 10G (nothing of it is staged)")
   ),
   timeout: Options.text("timeout").pipe(
+    Options.withPseudoName("NAME=SECONDS"),
     Options.repeated,
     Options.mapEffect(parseTimeouts),
-    Options.withDescription(`NAME=SECONDS (NAME: ${Pool.TIMEOUT_NAMES.join(", ")}), or SECONDS for each peer's whole stage; repeatable`)
+    Options.withDescription(`NAME=SECONDS (NAME: ${Pool.TIMEOUT_NAMES.join(", ")}), or SECONDS for each peer's whole stage`)
   ),
   verify: Options.boolean("verify").pipe(
     Options.withDescription("compare the SHA-256 of every staged file with its source (and write the daily manifest)")
@@ -82,6 +85,7 @@ export const limitFlags = {
 
 /** `--concurrency N`: how many peers are staged at once. */
 export const concurrencyFlag = Options.text("concurrency").pipe(
+  Options.withPseudoName("N"),
   Options.mapEffect((text) => wholeNumber("concurrency", text)),
   Options.optional,
   Options.withDescription("how many peers are staged at once (default: the configuration's, else 4)")
