@@ -20,8 +20,8 @@ export interface Entry {
   readonly repeated: boolean
 }
 
-// @effect/cli's generic sentences: they say nothing the synopsis does not already say
-const BOILERPLATE = [
+// @effect/cli's generic sentences: they say nothing the synopsis does not already say (help and man page)
+export const BOILERPLATE: ReadonlyArray<RegExp> = [
   /^A user-defined piece of text\.$/,
   /^A true or false value\.$/,
   /^An integer\.$/,
@@ -37,7 +37,8 @@ const BOILERPLATE = [
   /^One of the following: .*$/
 ]
 
-const spanText = (span: Span): string => {
+/** The plain text of a help span. */
+export const spanText = (span: Span): string => {
   switch (span._tag) {
     case "Text":
     case "URI":

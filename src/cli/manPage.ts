@@ -4,33 +4,9 @@
 // environment) are written here. The build writes the result to dist/man/cedar-peer.1.
 import { CliConfig, Command, HelpDoc, Usage } from "@effect/cli"
 import * as Descriptor from "@effect/cli/CommandDescriptor"
-import type { Span } from "@effect/cli/HelpDoc/Span"
 import { HashMap } from "effect"
-import { GLOBAL_OPTIONS } from "./help.js"
+import { BOILERPLATE, GLOBAL_OPTIONS, spanText } from "./help.js"
 import { ExitStatus } from "./report.js"
-
-/** @effect/cli's generic sentences, which say nothing a reader of the option's line needs. */
-const BOILERPLATE = [
-  /^A user-defined piece of text\.$/,
-  /^A true or false value\.$/,
-  /^An integer\.$/,
-  /^A floating point number\.$/,
-  /^This setting is optional\.$/,
-  /^This option may be repeated/,
-  /^One of the following: /
-]
-
-const spanText = (span: Span): string => {
-  switch (span._tag) {
-    case "Text":
-    case "URI":
-      return span.value
-    case "Sequence":
-      return spanText(span.left) + spanText(span.right)
-    default:
-      return spanText(span.value)
-  }
-}
 
 /** Escapes text for roff: backslashes, hyphens of options, and lines that would start a request. */
 const roff = (text: string): string =>

@@ -137,7 +137,7 @@ const isXmlChar = (code: number): boolean =>
   code === 0x9 || code === 0xa || code === 0xd || (code >= 0x20 && code <= 0xd7ff) || (code >= 0xe000 && code <= 0xfffd) ||
   (code >= 0x10000 && code <= 0x10ffff)
 
-const REFERENCE = /&(?:#([0-9]+)|#x([0-9a-fA-F]+)|([A-Za-z_:][A-Za-z0-9_:.-]*));/y
+const REFERENCE = /^&(?:#([0-9]+)|#x([0-9a-fA-F]+)|([A-Za-z_:][A-Za-z0-9_:.-]*));/
 
 // Where the DOCTYPE starting at `start` ends: after its closing `>`, skipping quoted strings,
 // comments and the internal subset in brackets, where `>` does not end it.
@@ -196,8 +196,8 @@ export const forbiddenReferences = (source: string): ReadonlyArray<string> => {
       } else i++
       continue
     }
-    REFERENCE.lastIndex = i
-    const match = REFERENCE.exec(source)
+    // a reference longer than this is no reference: the well-formedness check reports the '&'
+    const match = source.slice(i, i + 1024).match(REFERENCE)
     if (match === null) {
       i++ // a bare '&': the well-formedness check reports it
       continue
