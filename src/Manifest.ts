@@ -87,26 +87,38 @@ const MASTER = "master"
 export const update = (
   dailyDir: string,
   peers: ReadonlyArray<PeerHashes>,
-  ownership?: Ownership
+  ownership?: Ownership,
+  /**
+   * where the daily directory is reached for reading and writing, when not by its path: the pool
+   * passes the directory it holds open, so a renamed parent cannot redirect the chown
+   */
+  through?: string
 ): Effect.Effect<string, FileOperationFailed, FileSystem.FileSystem | Path.Path> =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
     const manifest = path.join(dailyDir, FILE_NAME)
+    const at = (name: string) => path.join(through ?? dailyDir, name)
     const failed = (operation: FileOperationFailed["operation"], file: string) => (cause: unknown) =>
       new FileOperationFailed({ peer: MASTER, operation, path: file, cause })
-    const previous = (yield* fs.exists(manifest).pipe(Effect.orElseSucceed(() => false)))
-      ? parse(yield* fs.readFileString(manifest).pipe(Effect.mapError(failed("open", manifest)))).entries
+    const previous = (yield* fs.exists(at(FILE_NAME)).pipe(Effect.orElseSucceed(() => false)))
+      ? parse(yield* fs.readFileString(at(FILE_NAME)).pipe(Effect.mapError(failed("open", manifest)))).entries
       : []
     const replaced = new Set(peers.map((p) => `${p.peer}/`))
     const kept = previous.filter((e) => ![...replaced].some((prefix) => e.path.startsWith(prefix)))
     const fresh = peers.flatMap((p) => [...p.hashes].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).map((h) => ({ path: `${p.peer}/${h.name}`, sha256: h.sha256 })))
-    const draft = path.join(dailyDir, `.${FILE_NAME}.${randomBytes(6).toString("hex")}.tmp`)
-    yield* fs.writeFileString(draft, format([...kept, ...fresh]), { flag: "wx", mode: 0o644 }).pipe(Effect.mapError(failed("create", draft)))
+    const draftName = `.${FILE_NAME}.${randomBytes(6).toString("hex")}.tmp`
+    const draft = path.join(dailyDir, draftName)
+    // created exclusively (never through a planted link) in the daily dir, which only root may write
+    yield* fs.writeFileString(at(draftName), format([...kept, ...fresh]), { flag: "wx", mode: 0o644 }).pipe(
+      Effect.mapError(failed("create", draft))
+    )
     yield* Effect.gen(function*() {
-      if (ownership !== undefined) yield* fs.chown(draft, ownership.uid, ownership.gid).pipe(Effect.mapError(failed("chown", draft)))
-      yield* fs.rename(draft, manifest).pipe(Effect.mapError(failed("rename", manifest)))
-    }).pipe(Effect.onError(() => fs.remove(draft).pipe(Effect.ignore)))
+      if (ownership !== undefined) {
+        yield* fs.chown(at(draftName), ownership.uid, ownership.gid).pipe(Effect.mapError(failed("chown", draft)))
+      }
+      yield* fs.rename(at(draftName), at(FILE_NAME)).pipe(Effect.mapError(failed("rename", manifest)))
+    }).pipe(Effect.onError(() => fs.remove(at(draftName)).pipe(Effect.ignore)))
     return manifest
   })
 

@@ -2,6 +2,8 @@
 // still returned), per-peer settings handed to the peer, and the verification manifest. The peers
 // are stubs (LocalPeers.make) whose stagePeer each test drives with Deferreds; the disk is memory.
 import { Path } from "@effect/platform"
+import { NodeContext } from "@effect/platform-node"
+import * as NFS from "node:fs"
 import { describe, expect, it } from "@effect/vitest"
 import { Deferred, Effect, Fiber, Layer, Logger } from "effect"
 import * as Config from "../src/Config.js"
@@ -307,5 +309,28 @@ describe("Pool.stage verification manifest", () => {
       const summary = yield* Pool.stage(yield* poolOf(["alpha"]), { now: NOW }).pipe(Effect.provide(layer))
       expect(summary.manifest).toBeUndefined()
       expect(ls(memory, DAILY)).toEqual(["alpha", "cback.stage"])
+    }))
+})
+
+describe("Manifest.update through the held-open daily directory", () => {
+  it.scoped("reads, writes and chowns through the directory it is given, never through the path it reports", () =>
+    Effect.gen(function*() {
+      const root = NFS.mkdtempSync("/tmp/cedar-manifest-")
+      yield* Effect.addFinalizer(() => Effect.sync(() => NFS.rmSync(root, { recursive: true, force: true })))
+      // the daily dir as opened by the run, and what its path leads to after a parent was swapped
+      NFS.mkdirSync(`${root}/held`)
+      NFS.mkdirSync(`${root}/decoy`)
+      const fd = NFS.openSync(`${root}/held`, NFS.constants.O_RDONLY | NFS.constants.O_DIRECTORY)
+      yield* Effect.addFinalizer(() => Effect.sync(() => NFS.closeSync(fd)))
+      const written = yield* Manifest.update(
+        `${root}/decoy`,
+        [{ peer: "alpha", hashes: [{ name: "a.tar", sha256: "a".repeat(64) }] }],
+        { uid: process.getuid!(), gid: process.getgid!() },
+        `/proc/self/fd/${fd}`
+      ).pipe(Effect.provide(NodeContext.layer))
+      expect(written).toBe(`${root}/decoy/cedar-peer.sha256`) // reported under the daily dir's name
+      expect(NFS.readdirSync(`${root}/decoy`)).toEqual([])
+      expect(NFS.readdirSync(`${root}/held`)).toEqual(["cedar-peer.sha256"])
+      expect(NFS.readFileSync(`${root}/held/cedar-peer.sha256`, "utf8")).toContain("alpha/a.tar")
     }))
 })
