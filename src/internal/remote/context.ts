@@ -8,7 +8,7 @@ import type { Error as PlatformError } from "@effect/platform"
 import { Duration, Effect, Option, Stream } from "effect"
 import type { Scope } from "effect"
 import { isPlainFileName } from "../../Peer.js"
-import { FileOperationFailed, InvalidPath, LocalUserNotPermitted } from "../../PeerError.js"
+import { CopyFailed, FileOperationFailed, InvalidPath, LocalUserNotPermitted, TimedOut } from "../../PeerError.js"
 import type { RemotePeer } from "../../RemotePeer.js"
 import { RemoteTimeouts } from "./timeouts.js"
 import { SystemUsers } from "../../SystemUsers.js"
@@ -24,8 +24,6 @@ import { retrying, transientReason } from "./retry.js"
 import { settingsOf } from "./settings.js"
 import type { ConnectionOptions } from "./sshOptions.js"
 
-/** Prefix of every private directory made in a target or working dir. */
-
 /**
  * How a child process ended: its status and output, or why it never ran to the end. `expired`
  * (the limit, e.g. `30s`) when its time limit ended it: the operation then fails with `TimedOut`.
@@ -33,6 +31,27 @@ import type { ConnectionOptions } from "./sshOptions.js"
 export type Ran =
   | { readonly _tag: "Exited"; readonly exitCode: number; readonly stdout: string; readonly stderr: string }
   | { readonly _tag: "NotRun"; readonly reason: string; readonly cause?: unknown; readonly expired?: string }
+
+/**
+ * Fails unless a copy ran to its end with status 0: `TimedOut` when its time limit ended it,
+ * `CopyFailed` (with why, or its status and stderr) otherwise.
+ */
+export const requireCopied = (
+  peer: RemotePeer,
+  operation: string,
+  path: string,
+  argv: ReadonlyArray<string>,
+  ran: Ran
+): Effect.Effect<void, TimedOut | CopyFailed> => {
+  if (ran._tag === "NotRun") {
+    return ran.expired !== undefined
+      ? Effect.fail(new TimedOut({ peer: peer.name, operation, after: ran.expired }))
+      : Effect.fail(new CopyFailed({ peer: peer.name, path, stderr: ran.reason, argv, cause: ran.cause }))
+  }
+  return ran.exitCode === 0
+    ? Effect.void
+    : Effect.fail(new CopyFailed({ peer: peer.name, path, exitCode: ran.exitCode, stderr: ran.stderr, argv }))
+}
 
 // stderr as text, the last 64 KiB at most (the error is usually last)
 const collectText = <E>(stream: Stream.Stream<Uint8Array, E>) =>

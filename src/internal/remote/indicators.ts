@@ -3,13 +3,12 @@
 import { Effect } from "effect"
 import type { IndicatorOptions, IndicatorStatus } from "../../Peer.js"
 import { DEF_COLLECT_INDICATOR, DEF_STAGE_INDICATOR } from "../../Peer.js"
-import { CopyFailed, TimedOut } from "../../PeerError.js"
 import type { RemotePeer } from "../../RemotePeer.js"
 import type { ScpProtocol } from "../remotePath.js"
 import { trimTrailingSlashes } from "../remotePath.js"
 import { runAs } from "../runAs.js"
 import { fetchArgv, pushArgv } from "./argv.js"
-import type { RemoteContext } from "./context.js"
+import { type RemoteContext, requireCopied } from "./context.js"
 
 /**
  * Whether a non-zero scp exit means the peer could not be reached at all. Status 255 is ssh's own
@@ -109,15 +108,7 @@ export const makeIndicators = (ctx: RemoteContext) => {
         const target = ctx.remoteLabel(peer, `${trimTrailingSlashes(peer.collectDir)}/${name}`)
         // pushing an empty file again is harmless, so any transient failure is retried
         const ran = yield* ctx.runCopy(peer, "indicator", argv, { timeout: timeouts.indicator, program: push[0]! })
-        if (ran._tag === "NotRun" && ran.expired !== undefined) {
-          return yield* new TimedOut({ peer: peer.name, operation: "indicator", after: ran.expired })
-        }
-        if (ran._tag === "NotRun") {
-          return yield* new CopyFailed({ peer: peer.name, path: target, stderr: ran.reason, argv, cause: ran.cause })
-        }
-        if (ran.exitCode !== 0) {
-          return yield* new CopyFailed({ peer: peer.name, path: target, exitCode: ran.exitCode, stderr: ran.stderr, argv })
-        }
+        yield* requireCopied(peer, "indicator", target, argv, ran)
       }))
     }
   )

@@ -4,12 +4,12 @@
 import type { Duration } from "effect"
 import { Effect } from "effect"
 import type { StageOptions } from "../../Peer.js"
-import { CopyFailed, LimitExceeded, TimedOut } from "../../PeerError.js"
+import { LimitExceeded } from "../../PeerError.js"
 import type { RemotePeer } from "../../RemotePeer.js"
 import type { Directory } from "../../StagingDisk.js"
 import { runAs } from "../runAs.js"
 import { stageArgv } from "./argv.js"
-import type { RemoteContext } from "./context.js"
+import { type RemoteContext, requireCopied } from "./context.js"
 import { usage } from "./privateFiles.js"
 
 /** How often the private directory is looked at while scp runs. */
@@ -55,15 +55,7 @@ export const makeScpTransport = (ctx: RemoteContext) => {
       })
       // the first to end wins: the copy (the watch is stopped) or the watch (the copy is killed)
       const ran = yield* Effect.raceFirst(run, watch(peer, privateDir.shown, options))
-      if (ran._tag === "NotRun" && ran.expired !== undefined) {
-        return yield* new TimedOut({ peer: peer.name, operation: "stage", after: ran.expired })
-      }
-      if (ran._tag === "NotRun") {
-        return yield* new CopyFailed({ peer: peer.name, path: source, stderr: ran.reason, argv, cause: ran.cause })
-      }
-      if (ran.exitCode !== 0) {
-        return yield* new CopyFailed({ peer: peer.name, path: source, exitCode: ran.exitCode, stderr: ran.stderr, argv })
-      }
+      yield* requireCopied(peer, "stage", source, argv, ran)
     })
 
   return { copy } as const

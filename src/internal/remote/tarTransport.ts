@@ -8,13 +8,13 @@ import { Effect, Stream } from "effect"
 import type * as tar from "tar-stream"
 import type { StageOptions } from "../../Peer.js"
 import { EntryKind, showName } from "../../Peer.js"
-import { CopyFailed, LimitExceeded, TimedOut, UnsupportedEntry } from "../../PeerError.js"
+import { CopyFailed, LimitExceeded, UnsupportedEntry } from "../../PeerError.js"
 import type { RemotePeer } from "../../RemotePeer.js"
 import type { Directory, FileName } from "../../StagingDisk.js"
 import { runAs } from "../runAs.js"
 import { quoteWord } from "../shellWords.js"
 import { remoteCommandArgv } from "./argv.js"
-import type { RemoteContext } from "./context.js"
+import { type RemoteContext, requireCopied } from "./context.js"
 import { isLandableName } from "./landing.js"
 import { codeOf, createExclusive, messageOf, writeAll } from "./privateFiles.js"
 
@@ -179,15 +179,7 @@ export const makeTarTransport = (ctx: RemoteContext) => {
               : Effect.succeed<Unpacked>({ _tag: "Corrupt", detail: messageOf(error) })
           )
         ))
-      if (ran._tag === "NotRun" && ran.expired !== undefined) {
-        return yield* new TimedOut({ peer: peer.name, operation: "stage", after: ran.expired })
-      }
-      if (ran._tag === "NotRun") {
-        return yield* new CopyFailed({ peer: peer.name, path: source, stderr: ran.reason, argv, cause: ran.cause })
-      }
-      if (ran.exitCode !== 0) {
-        return yield* new CopyFailed({ peer: peer.name, path: source, exitCode: ran.exitCode, stderr: ran.stderr, argv })
-      }
+      yield* requireCopied(peer, "stage", source, argv, ran)
       if (consumed === undefined || consumed._tag === "Corrupt") {
         const detail = consumed === undefined ? "no tar stream" : consumed.detail
         return yield* new CopyFailed({ peer: peer.name, path: source, stderr: `unreadable tar stream: ${detail}`, argv })
