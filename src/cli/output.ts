@@ -2,7 +2,7 @@
 // display of a stage run. Decided once per run from the global options and what stderr is.
 import { appendFileSync, closeSync, openSync } from "node:fs"
 import { Context, Effect, FiberRef, HashMap, HashSet, List, Logger, LogLevel } from "effect"
-import type { PeerStageResult } from "../Pool.js"
+import type { PeerStageResult, PoolEvent } from "../Pool.js"
 import type { GlobalOptions, LogLevelName } from "./argv.js"
 import { LOG_LEVELS } from "./argv.js"
 import { columnsFor, type Columns, finalRow, formatBytes, formatDuration, headerRow, LiveDisplay, liveRow, type PeerProgress } from "./progress.js"
@@ -178,19 +178,6 @@ export const withOutput = (output: Output) => <A, E, R>(self: Effect.Effect<A, E
     Effect.locally(FiberRef.currentLoggers, HashSet.make(output.logger))
   )
 
-/** The events of a stage run (the pool's PoolEvent, as far as the display needs it). */
-export type StageEvent =
-  | { readonly _tag: "PeerStarted"; readonly name: string; readonly type: "local" | "remote" }
-  | {
-    readonly _tag: "PeerProgress"
-    readonly name: string
-    readonly phase: string
-    readonly files?: number | undefined
-    readonly bytes?: number | undefined
-  }
-  | { readonly _tag: "PeerRetrying"; readonly name: string; readonly attempt: number; readonly reason: string; readonly delayMillis: number }
-  | { readonly _tag: "PeerDone"; readonly result: PeerStageResult }
-
 /** How long each peer took, as seen from the events. */
 export interface PeerTiming {
   readonly startedAt: number
@@ -243,7 +230,7 @@ export class StageReporter {
     return this.done.get(name)
   }
 
-  handle(event: StageEvent): Effect.Effect<void> {
+  handle(event: PoolEvent): Effect.Effect<void> {
     return Effect.suspend(() => {
       switch (event._tag) {
         case "PeerStarted": {
