@@ -17,7 +17,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { parseArgs } from "node:util"
-import { startSshd } from "../test/support/sshd.js"
+import { chownTree, startSshd } from "../test/support/sshd.js"
 import type { SshServer } from "../test/support/sshd.js"
 import { count, GNU_TIME, megabytes, median, MiB, size, staged, timed, which } from "./measure.js"
 import type { Sample } from "./measure.js"
@@ -108,14 +108,6 @@ const makeFiles = (dir: string, files: number, bytes: number): string => {
     }
   }
   return dir
-}
-const chownTree = (dir: string, uid: number, gid: number) => {
-  fs.chownSync(dir, uid, gid)
-  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-    const full = path.join(dir, entry.name)
-    if (entry.isDirectory()) chownTree(full, uid, gid)
-    else fs.lchownSync(full, uid, gid)
-  }
 }
 
 // ---------------------------------------------------------------------------------------------

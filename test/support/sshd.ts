@@ -302,19 +302,21 @@ export const requireServer = (provided: SshServerInfo | { readonly error: string
  * @since 0.1.0
  * @category constructors
  */
+/** Gives a tree to uid:gid, links included (never followed). */
+export const chownTree = (dir: string, uid: number, gid: number): void => {
+  fs.chownSync(dir, uid, gid)
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name)
+    if (entry.isDirectory()) chownTree(full, uid, gid)
+    else fs.lchownSync(full, uid, gid)
+  }
+}
+
 export const makeScratch = (server: SshServerInfo, label: string) => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), `cedar-${label}-`))
   fs.chmodSync(root, 0o755)
   let counter = 0
   const fresh = (name: string) => path.join(root, `${String(++counter).padStart(3, "0")}-${name}`)
-  const chownTree = (dir: string, uid: number, gid: number) => {
-    fs.chownSync(dir, uid, gid)
-    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-      const full = path.join(dir, entry.name)
-      if (entry.isDirectory()) chownTree(full, uid, gid)
-      else fs.lchownSync(full, uid, gid)
-    }
-  }
   return {
     root,
     /** a new directory under `parent` (default: a fresh one in the scratch root) */
