@@ -117,3 +117,14 @@ export const staged = (dir: string): { readonly files: number; readonly bytes: n
   walk(dir)
   return { files, bytes }
 }
+
+/**
+ * The command line that starts the bin as its `#!` line does (`/usr/bin/env -S node FLAGS`), with
+ * `node` the given binary: the Node flags the bin asks for count in what is measured.
+ */
+export const binCommand = (node: string, bin: string): ReadonlyArray<string> => {
+  const first = fs.readFileSync(bin, "utf8").split("\n", 1)[0] ?? ""
+  const words = first.replace(/^#!\s*/, "").split(/\s+/).filter((w) => w !== "")
+  const at = words.findIndex((w) => w === "node" || w.endsWith("/node"))
+  return [node, ...(at === -1 ? [] : words.slice(at + 1)), bin]
+}

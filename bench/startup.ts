@@ -9,6 +9,7 @@ import { spawnSync } from "node:child_process"
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir, userInfo } from "node:os"
 import { join } from "node:path"
+import { binCommand } from "./measure.js"
 
 const root = join(import.meta.dirname, "..")
 const bin = join(root, "dist", "cli", "main.js")
@@ -72,13 +73,13 @@ const cases = [
 let allMet = true
 for (const node of nodes) {
   const version = spawnSync(node, ["--version"], { encoding: "utf8" }).stdout.trim()
-  // one warm-up each: page cache, and Node's compile cache (22.1+) filled as a second night finds it
+  // one warm-up each: page cache, and the bin's code cache filled as a second night finds it
   measure([node, "-e", "0"])
-  for (const c of cases) measure([node, bin, ...c.argv])
+  for (const c of cases) measure([...binCommand(node, bin), ...c.argv])
   const samples = new Map<string, Array<Sample>>([["node -e 0", []], ...cases.map((c) => [c.name, []] as [string, Array<Sample>])])
   for (let i = 0; i < runs; i++) {
     samples.get("node -e 0")!.push(measure([node, "-e", "0"]))
-    for (const c of cases) samples.get(c.name)!.push(measure([node, bin, ...c.argv]))
+    for (const c of cases) samples.get(c.name)!.push(measure([...binCommand(node, bin), ...c.argv]))
   }
   const base = median(samples.get("node -e 0")!.map((s) => s.wall))
   console.log(`\nNode ${version} (${node}), medians of ${runs}, interleaved`)

@@ -8,7 +8,7 @@
 //                                      (so `npm start` and `npm test` do not rebuild for nothing)
 //   node scripts/build.mjs --check     print "fresh" or "stale" and build nothing
 import { spawnSync } from "node:child_process"
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { dirname, join } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
 
@@ -46,8 +46,9 @@ const tsc = spawnSync(process.execPath, [at("node_modules", "typescript", "bin",
 })
 if (tsc.status !== 0) process.exit(tsc.status ?? 1)
 
-// 2. The bin: one ESM file holding cedar-peer and everything it imports, so that starting it reads
+// 2. The bin: one file holding cedar-peer and everything it imports, so that starting it reads
 //    one file instead of resolving hundreds of modules, and a global install needs no peers.
+//    CommonJS, so that the launcher can compile it through `vm.Script` with V8's code cache.
 const esbuild = await import("esbuild")
 // @effect/cli can read options from YAML, TOML and INI files; cedar-peer never does, so those
 // parsers (a third of the bundle, evaluated at start-up) are left out. Should a command ever use
@@ -65,39 +66,25 @@ export const parse = fail, stringify = fail, decode = fail, encode = fail`,
 }
 await esbuild.build({
   entryPoints: [at("src", "cli", "main.ts")],
-  outfile: at("dist", "cli", "cedar-peer.js"),
+  outfile: at("dist", "cli", "cedar-peer.cjs"),
   bundle: true,
   platform: "node",
-  format: "esm",
+  format: "cjs",
   target: "node20",
   treeShaking: true,
+  // whitespace and syntax only: names stay readable in a stack trace
   minifySyntax: true,
+  minifyWhitespace: true,
   legalComments: "eof",
   plugins: [unused],
-  // CommonJS dependencies (tar-stream and its stream library) require Node's built-ins; an ESM
-  // bundle has no `require` of its own, so it gets Node's
-  banner: { js: "import { createRequire as __cedarRequire } from \"node:module\";\nconst require = __cedarRequire(import.meta.url);" },
+  inject: [at("scripts", "import-meta-url.js")],
+  define: { "import.meta.url": "importMetaUrl" },
   logLevel: "warning"
 })
-// The bin itself only switches on Node's compile cache (22.1 and later) before loading the
-// bundle: V8's compiled code is then kept in dist/cli/.cache and start-up skips most of the
-// parsing. Where that directory is not writable (a user running a root install) Node quietly
-// compiles as usual; older Node versions have no such cache and just load the bundle.
-writeFileSync(
-  at("dist", "cli", "main.js"),
-  `#!/usr/bin/env node
-// cedar-peer: see cedar-peer.js beside this file (the whole CLI in one bundle).
-import module from "node:module"
-import { fileURLToPath } from "node:url"
-try {
-  module.enableCompileCache?.(fileURLToPath(new URL(".cache/", import.meta.url)))
-} catch {
-  // no cache: slower start, same behaviour
-}
-await import("./cedar-peer.js")
-`,
-  { mode: 0o755 }
-)
+// the entry's own "#!" line would be a syntax error inside the launcher's function wrapper
+const cli = at("dist", "cli", "cedar-peer.cjs")
+writeFileSync(cli, readFileSync(cli, "utf8").replace(/^#!.*\n/, ""))
+writeFileSync(at("dist", "cli", "main.js"), readFileSync(at("scripts", "launcher.mjs"), "utf8"), { mode: 0o755 })
 
 // 3. The man page, from the command definitions the bin runs.
 const { manPage } = await import(pathToFileURL(at("dist", "cli", "manPage.js")).href)

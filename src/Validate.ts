@@ -126,10 +126,15 @@ export const environment = (
       if (problem !== undefined) problems.push(`${Config.locate(config, path)}: ${problem}`)
     }
 
-    if (Option.isNone(yield* users.lookupUser(config.options.backupUser))) {
+    // two lookups, each a getent process: at once
+    const [user, group] = yield* Effect.all(
+      [users.lookupUser(config.options.backupUser), users.lookupGroup(config.options.backupGroup)],
+      { concurrency: 2 }
+    )
+    if (Option.isNone(user)) {
       add(["options", "backupUser"], `no user named ${config.options.backupUser} on this machine`)
     }
-    if (Option.isNone(yield* users.lookupGroup(config.options.backupGroup))) {
+    if (Option.isNone(group)) {
       add(["options", "backupGroup"], `no group named ${config.options.backupGroup} on this machine`)
     }
     add(["options", "workingDir"], yield* directoryProblem(fs, config.options.workingDir, true))

@@ -58,7 +58,7 @@ describe("package.json and the README agree", () => {
   it("the bin and the man page are shipped where package.json points", () => {
     expect(pkg.bin).toEqual({ "cedar-peer": "./dist/cli/main.js" })
     expect(pkg.man).toEqual(["./dist/man/cedar-peer.1"])
-    for (const shipped of ["dist", "dist/cli/main.js", "dist/cli/cedar-peer.js", "LICENSE", "README.md", "docs", "contrib"]) {
+    for (const shipped of ["dist", "dist/cli/main.js", "dist/cli/cedar-peer.cjs", "LICENSE", "README.md", "docs", "contrib"]) {
       expect(pkg.files).toContain(shipped)
     }
   })

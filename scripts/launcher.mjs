@@ -1,0 +1,51 @@
+#!/usr/bin/env -S node --max-semi-space-size=4
+// The cedar-peer bin. The CLI is cedar-peer.cjs beside this file, one bundle; this launcher
+// compiles it through V8's code cache, kept in .cache/ beside it, so that a start skips parsing
+// and compiling most of the bundle. V8 checks a cache against the bundle's source, its own
+// version and its flags and ignores one that does not match; a missing or ignored cache is
+// written anew as the command ends, holding everything the run compiled. Where .cache/ cannot be
+// written (a user running a root install) the bundle is compiled as usual: slower, same behaviour.
+//
+// --max-semi-space-size=4 (MiB): V8 otherwise lets its young generation grow to 2 x 16 MiB while a
+// run allocates its way through a large collect dir; capped, a 100,000-file stage peaks ~20 MB
+// lower at no measurable cost in time (docs/performance.md).
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs"
+import Module from "node:module"
+import { dirname } from "node:path"
+import { fileURLToPath } from "node:url"
+import { Script } from "node:vm"
+
+const bundle = fileURLToPath(new URL("./cedar-peer.cjs", import.meta.url))
+const cacheDir = fileURLToPath(new URL("./.cache/", import.meta.url))
+const cacheFile = `${cacheDir}cedar-peer-${process.version}-${process.arch}.v8`
+
+const readCache = () => {
+  try {
+    return readFileSync(cacheFile)
+  } catch {
+    return undefined
+  }
+}
+
+// Written whole under a temporary name, then renamed: a run starting meanwhile reads the old
+// cache or the new one, never half of one.
+const writeCache = (script) => {
+  const partial = `${cacheFile}.${process.pid}`
+  try {
+    mkdirSync(cacheDir, { recursive: true, mode: 0o755 })
+    writeFileSync(partial, script.createCachedData(), { mode: 0o644 })
+    renameSync(partial, cacheFile)
+  } catch {
+    try {
+      rmSync(partial, { force: true })
+    } catch {
+      // no cache directory at all: nothing was written
+    }
+  }
+}
+
+const cachedData = readCache()
+const script = new Script(Module.wrap(readFileSync(bundle, "utf8")), { filename: bundle, cachedData })
+if (cachedData === undefined || script.cachedDataRejected === true) process.once("exit", () => writeCache(script))
+const module = { exports: {} }
+script.runInThisContext().call(module.exports, module.exports, Module.createRequire(bundle), module, bundle, dirname(bundle))

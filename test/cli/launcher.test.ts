@@ -1,0 +1,80 @@
+// The bin's launcher: a copy of the built bin in a temp dir, run as users run it (through its `#!`
+// line), with its V8 code cache missing, present, damaged and impossible to write.
+import { execFile } from "node:child_process"
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+
+const built = join(import.meta.dirname, "../../dist/cli")
+const version = (JSON.parse(readFileSync(join(import.meta.dirname, "../../package.json"), "utf8")) as { version: string }).version
+
+let root: string
+let bin: string
+let cacheDir: string
+
+const run = (...args: ReadonlyArray<string>) =>
+  new Promise<{ status: number; stdout: string; stderr: string }>((resolve) => {
+    // the bin itself, not `node bin`: its #! line and the flags it carries are part of what is tested
+    execFile(bin, [...args], { timeout: 60_000 }, (error, stdout, stderr) =>
+      resolve({ status: error === null ? 0 : typeof error.code === "number" ? error.code : -1, stdout, stderr })
+    )
+  })
+
+const cacheFiles = () => readdirSync(cacheDir).filter((name) => name.endsWith(".v8"))
+
+beforeAll(() => {
+  root = mkdtempSync(join(tmpdir(), "cedar-launcher-"))
+  mkdirSync(join(root, "dist", "cli"), { recursive: true })
+  for (const file of ["main.js", "cedar-peer.cjs"]) copyFileSync(join(built, file), join(root, "dist", "cli", file))
+  copyFileSync(join(import.meta.dirname, "../../package.json"), join(root, "package.json"))
+  bin = join(root, "dist", "cli", "main.js")
+  cacheDir = join(root, "dist", "cli", ".cache")
+})
+
+afterAll(() => rmSync(root, { recursive: true, force: true }))
+
+describe("the bin's launcher", () => {
+  it("starts through its #! line with the Node flags it carries", () => {
+    expect(readFileSync(bin, "utf8").split("\n")[0]).toBe("#!/usr/bin/env -S node --max-semi-space-size=4")
+    expect(statSync(bin).mode & 0o111).not.toBe(0)
+  })
+
+  it("writes the code cache on a first run and starts from it on the next without rewriting it", async () => {
+    rmSync(cacheDir, { recursive: true, force: true })
+    expect(await run("--version")).toMatchObject({ status: 0, stdout: `${version}\n` })
+    expect(cacheFiles()).toEqual([`cedar-peer-${process.version}-${process.arch}.v8`])
+    const file = join(cacheDir, cacheFiles()[0]!)
+    const written = statSync(file)
+    expect(written.size).toBeGreaterThan(100_000)
+    expect(await run("--version")).toMatchObject({ status: 0, stdout: `${version}\n` })
+    expect(statSync(file).mtimeMs).toBe(written.mtimeMs)
+    // nothing half-written left behind
+    expect(readdirSync(cacheDir)).toEqual(cacheFiles())
+  })
+
+  it("ignores a damaged cache, runs as usual and writes a good one", async () => {
+    await run("--version")
+    const file = join(cacheDir, cacheFiles()[0]!)
+    writeFileSync(file, "not V8's code cache")
+    expect(await run("--version")).toMatchObject({ status: 0, stdout: `${version}\n`, stderr: "" })
+    expect(statSync(file).size).toBeGreaterThan(100_000)
+  })
+
+  it("runs as usual where no cache can be written", async () => {
+    rmSync(cacheDir, { recursive: true, force: true })
+    writeFileSync(cacheDir, "a file where the cache directory would go")
+    const result = await run("--help")
+    expect(result.status).toBe(0)
+    expect(result.stdout).toContain("cedar-peer")
+    expect(result.stderr).toBe("")
+    expect(readFileSync(cacheDir, "utf8")).toBe("a file where the cache directory would go")
+    rmSync(cacheDir)
+  })
+
+  it("passes the command's exit status through", async () => {
+    const result = await run("stage", "--config", join(root, "missing.conf"))
+    expect(result.status).toBe(2)
+    expect(result.stderr).toContain("missing.conf")
+  })
+})
