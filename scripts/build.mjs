@@ -74,7 +74,7 @@ await esbuild.build({
   treeShaking: true,
   // whitespace and syntax only: names stay readable in a stack trace
   minifySyntax: true,
-  minifyWhitespace: true,
+  minifyWhitespace: process.env.CEDAR_BUILD_READABLE !== "1",
   legalComments: "eof",
   plugins: [unused],
   inject: [at("scripts", "import-meta-url.js")],

@@ -486,10 +486,13 @@ export const make = (): StagingDiskService => {
           const shown = shownIn(directory, name)
           try {
             if (stats.nlink !== 1) throw new NotRegularFile({ name, path: shown, type: "HardLink" })
-            if (attributes.ownership !== undefined) {
-              step("chown", shown, () => NFS.fchownSync(fd, attributes.ownership!.uid, attributes.ownership!.gid))
-            }
-            step("chmod", shown, () => NFS.fchmodSync(fd, attributes.permissions ?? (stats.mode & 0o777)))
+            // usually already so (scp ran as the backup user): two calls a file saved
+            const owner = attributes.ownership
+            const chown = owner !== undefined && (stats.uid !== owner.uid || stats.gid !== owner.gid)
+            if (chown) step("chown", shown, () => NFS.fchownSync(fd, owner.uid, owner.gid))
+            // no set-id or sticky bit survives; after a chown the mode is set again whatever it was
+            const mode = attributes.permissions ?? (stats.mode & 0o777)
+            if (chown || (stats.mode & 0o7777) !== mode) step("chmod", shown, () => NFS.fchmodSync(fd, mode))
             bytes += stats.size
           } finally {
             closeQuietly(fd)

@@ -491,6 +491,9 @@ const stageInto = (peer: AnyPeer, context: PeerContext, options: StageOptions) =
       : yield* (yield* RemotePeers).stagePeerInto(peer, target, options)
   })
 
+/** Progress events of one peer in one phase go out at most this often (ms). */
+const PROGRESS_EVERY_MS = 100
+
 const stageOne = (
   config: PoolConfig,
   peerConfig: PeerConfig,
@@ -507,7 +510,14 @@ const stageOne = (
       return context.emit({ _tag: "PeerProgress", name: peerConfig.name, phase: name, ...definedCounts(counts) })
     }
     // Peer operations report synchronously; the events are effects: run each on this fiber's runtime.
+    // A transport may report every file it lands, but the events are for displays that redraw a
+    // few times a second: within a phase, a report sooner than PROGRESS_EVERY_MS after the last
+    // one that went out is dropped (a new phase always goes out, with its counts).
+    let lastProgress: { readonly phase: PeerPhase; readonly at: number } | undefined
     const onProgress = (p: { readonly phase: PeerPhase; readonly files?: number | undefined; readonly bytes?: number | undefined }) => {
+      const now = Date.now()
+      if (lastProgress !== undefined && lastProgress.phase === p.phase && now - lastProgress.at < PROGRESS_EVERY_MS) return
+      lastProgress = { phase: p.phase, at: now }
       Runtime.runFork(runtime)(phase(p.phase, p))
     }
     const onRetry = (r: { readonly attempt: number; readonly reason: string; readonly delayMillis: number }) => {

@@ -33,7 +33,28 @@ const numberAt = (fields: ReadonlyArray<string>, index: number): Option.Option<n
 }
 
 /**
- * The real facts: `process.getuid()` and `getent` (so NSS users from LDAP and the like resolve too).
+ * Each answer is kept for a minute: a pool run asks for the same few names once per peer and
+ * operation, and every `getent` is a process forked from this one. A minute also bounds how old
+ * a passwd or group entry a long-running program can act on.
+ */
+const ANSWER_TTL = "1 minute"
+
+const cachedByName = <A>(lookup: (name: string) => Effect.Effect<A>): (name: string) => Effect.Effect<A> => {
+  const answers = new Map<string, Effect.Effect<A>>()
+  return (name) =>
+    Effect.suspend(() => {
+      const known = answers.get(name)
+      if (known !== undefined) return known
+      return Effect.flatMap(Effect.cachedWithTTL(lookup(name), ANSWER_TTL), (answer) => {
+        answers.set(name, answer)
+        return answer
+      })
+    })
+}
+
+/**
+ * The real facts: `process.getuid()` and `getent` (so NSS users from LDAP and the like resolve
+ * too), each name's answer kept for a minute.
  *
  * @since 0.1.0
  * @category layers
@@ -44,11 +65,14 @@ export const layer: Layer.Layer<SystemUsers, never, CommandExecutor.CommandExecu
     const executor = yield* CommandExecutor.CommandExecutor
     return {
       isRoot: Effect.sync(() => process.getuid?.() === 0),
-      lookupUser: (name) =>
+      lookupUser: cachedByName((name) =>
         getent(executor, "passwd", name).pipe(Effect.map(Option.flatMap((fields) =>
           Option.all({ uid: numberAt(fields, 2), gid: numberAt(fields, 3) })
-        ))),
-      lookupGroup: (name) => getent(executor, "group", name).pipe(Effect.map(Option.flatMap((fields) => numberAt(fields, 2))))
+        )))
+      ),
+      lookupGroup: cachedByName((name) =>
+        getent(executor, "group", name).pipe(Effect.map(Option.flatMap((fields) => numberAt(fields, 2))))
+      )
     }
   })
 )

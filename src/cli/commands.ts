@@ -305,6 +305,8 @@ const stagePeer = Command.make(
       const peer = yield* Pool.findPeer(pool, opts.peer, settingsOf(opts))
       const target = (yield* Path.Path).resolve(opts.target)
       const ownership = Option.isSome(opts.owner) ? yield* resolveOwner(opts.owner.value) : undefined
+      // one ssh connection for the indicator check and the copy, as in a pool run
+      if (peer._tag === "RemotePeer") yield* (yield* RemotePeer.RemotePeers).connect(peer)
       // Staging a peer whose own backup has not finished copies half-written files: say so, then do as asked.
       const indicator = yield* Effect.either(
         peer._tag === "LocalPeer"
@@ -344,7 +346,7 @@ const stagePeer = Command.make(
           (ready ? "" : ` (peer not ready: no ${DEF_COLLECT_INDICATOR})`) +
           (skipped ? `\nskipped: ${skipped}` : "")
       )
-    })
+    }).pipe(Effect.scoped)
 ).pipe(Command.withDescription("stage one peer into a directory"))
 
 const writeIndicator = Command.make("write-indicator", { config, json, peer: onePeer, indicator: indicator(DEF_STAGE_INDICATOR) }, (opts) =>

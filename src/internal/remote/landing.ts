@@ -52,6 +52,15 @@ const key = (name: FileName): string => Buffer.from(name).toString("latin1")
 const byShownName = (a: { readonly shown: string }, b: { readonly shown: string }) =>
   a.shown < b.shown ? -1 : a.shown > b.shown ? 1 : 0
 
+/**
+ * What a transport leaves in the private directory: files another user wrote, to be taken back
+ * (`reclaim`: the directory was handed to the copy's user) and adopted one by one, or files this
+ * process created and finished itself, whose bytes it counted.
+ */
+export type Landing =
+  | { readonly _tag: "ToAdopt"; readonly reclaim: boolean }
+  | { readonly _tag: "Finished"; readonly bytes: number }
+
 /** What a landing checked and adopted, before the files are committed. */
 export interface Landed {
   readonly names: ReadonlyArray<FileName>
@@ -75,19 +84,19 @@ export const makeLanding = (disk: StagingDiskService) => {
       )).pipe(Effect.map((found) => found.filter((entry) => entry !== undefined)))
 
   /**
-   * Checks and adopts what is in `privateDir` (taken back from the copy's user first when
-   * `reclaim`): the files it accepts, their names shown, and their bytes as found.
+   * Checks what is in `privateDir` and adopts it as `landing` says (taken back from the copy's
+   * user first when it was handed over): the files it accepts, their names shown, and their bytes.
    */
   const check = (
     peer: RemotePeer,
     privateDir: Directory,
     options: StageOptions,
-    reclaim: boolean
+    landing: Landing
   ): Effect.Effect<Landed, UnsupportedEntry | NothingStaged | LimitExceeded | CopyFailed | FileOperationFailed> =>
     Effect.gen(function*() {
       const mapDisk = (error: DiskError) => diskFailure(peer, error)
       // From here on the copy's user can no longer add, remove or swap anything in the directory.
-      if (reclaim) yield* disk.reclaim(privateDir).pipe(Effect.mapError(mapDisk))
+      if (landing._tag === "ToAdopt" && landing.reclaim) yield* disk.reclaim(privateDir).pipe(Effect.mapError(mapDisk))
       const entries: ReadonlyArray<DirectoryEntry> = yield* disk.list(privateDir).pipe(Effect.mapError(mapDisk))
       const offending: Array<{ name: string; kind: EntryKind }> = []
       const accepted: Array<{ name: FileName; shown: string }> = []
@@ -107,7 +116,9 @@ export const makeLanding = (disk: StagingDiskService) => {
       if (options.maxFiles !== undefined && names.length > options.maxFiles) {
         return yield* new LimitExceeded({ peer: peer.name, limit: "maxFiles", max: options.maxFiles, value: names.length })
       }
-      const totals = yield* disk.adoptFiles(privateDir, names, {
+      // Finished files were made and completed by this process in a directory no one else can
+      // write: listed and checked above all the same, but not opened a second time.
+      const totals = landing._tag === "Finished" ? { bytes: landing.bytes } : yield* disk.adoptFiles(privateDir, names, {
         ownership: options.ownership,
         permissions: options.permissions
       }).pipe(

@@ -10,6 +10,7 @@ import type { Directory } from "../../StagingDisk.js"
 import { runAs } from "../runAs.js"
 import { stageArgv } from "./argv.js"
 import { type RemoteContext, requireCopied } from "./context.js"
+import type { Landing } from "./landing.js"
 import { usage } from "./privateFiles.js"
 
 /** How often the private directory is looked at while scp runs. */
@@ -56,6 +57,9 @@ export const makeScpTransport = (ctx: RemoteContext) => {
       // the first to end wins: the copy (the watch is stopped) or the watch (the copy is killed)
       const ran = yield* Effect.raceFirst(run, watch(peer, privateDir.shown, options))
       yield* requireCopied(peer, "stage", source, argv, ran)
+      // written by scp, as the local user when there is one: the landing checks and adopts every file
+      const landed: Landing = { _tag: "ToAdopt", reclaim: peer.localUser !== undefined }
+      return landed
     })
 
   return { copy } as const

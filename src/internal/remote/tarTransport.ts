@@ -3,7 +3,7 @@
 // (as root) into its private directory, entry by entry, refusing anything that is not a regular
 // file with a plain name and stopping the transfer the moment a limit is passed.
 import type { Duration } from "effect"
-import { closeSync, fchmodSync } from "node:fs"
+import { closeSync, fchmodSync, fchownSync } from "node:fs"
 import { Effect, Stream } from "effect"
 import type * as tar from "tar-stream"
 import type { StageOptions } from "../../Peer.js"
@@ -15,7 +15,7 @@ import { runAs } from "../runAs.js"
 import { quoteWord } from "../shellWords.js"
 import { remoteCommandArgv } from "./argv.js"
 import { type RemoteContext, requireCopied } from "./context.js"
-import { isLandableName } from "./landing.js"
+import { isLandableName, type Landing } from "./landing.js"
 import { codeOf, createExclusive, messageOf, writeAll } from "./privateFiles.js"
 
 /**
@@ -60,17 +60,21 @@ const nameOf = (header: tar.Header): FileName => {
 }
 
 /**
- * Unpacks a tar stream into `dir` (this run's private directory, root's alone). Every file is
- * created exclusively without following a link; a second entry of the same name is refused.
+ * Unpacks a tar stream into `dir` (this run's private directory, root's alone, as a path through
+ * its open descriptor). Every file is created exclusively without following a link (a second
+ * entry of the same name is refused) and gets the ownership and permissions of `options` before
+ * it is closed: what is in `dir` once the unpack is done is ready to be committed.
  */
 export const unpack = async (
   peer: RemotePeer,
   source: AsyncIterable<Uint8Array>,
-  dir: string,
+  privateDir: Directory,
   options: StageOptions,
   signal: AbortSignal
 ): Promise<Unpacked> => {
   const collectDir = `${peer.remoteUser}@${peer.name}:${peer.collectDir}`
+  const dir = privateDir.handle
+  const failed = (error: unknown) => new Refused(diskFull(peer, privateDir.shown, error))
   const refuse = (name: FileName, kind: Kind) =>
     new Refused(new UnsupportedEntry({ peer: peer.name, collectDir, entries: [{ name: showName(name), kind }] }))
   // loaded on first use: only peers on the tar transport need it, and the CLI starts without it
@@ -123,7 +127,7 @@ export const unpack = async (
         file = createExclusive(dir, name)
       } catch (error) {
         if (codeOf(error) === "EEXIST") throw refuse(name, "UnexpectedName")
-        throw new Refused(diskFull(peer, dir, error))
+        throw failed(error)
       }
       try {
         for await (const chunk of entry as AsyncIterable<Uint8Array>) {
@@ -134,11 +138,18 @@ export const unpack = async (
           try {
             writeAll(file, chunk)
           } catch (error) {
-            throw new Refused(diskFull(peer, dir, error))
+            throw failed(error)
           }
         }
-        // as scp gives a new file its source's permission bits (under root's usual umask 022)
-        fchmodSync(file, header.mode & 0o755)
+        // Finished here, on the descriptor that wrote it, so the landing need not open it again:
+        // the owner asked for, and the permissions asked for or, as scp gives a new file, its
+        // source's permission bits under root's usual umask 022.
+        try {
+          if (options.ownership !== undefined) fchownSync(file, options.ownership.uid, options.ownership.gid)
+          fchmodSync(file, options.permissions ?? (header.mode & 0o755))
+        } catch (error) {
+          throw failed(error)
+        }
       } finally {
         closeSync(file)
       }
@@ -170,7 +181,7 @@ export const makeTarTransport = (ctx: RemoteContext) => {
       options.onProgress?.({ phase: "copying", files: 0, bytes: 0 })
       const { consumed, ran } = yield* ctx.runStreaming(argv, timeout, (stdout) =>
         Effect.tryPromise({
-          try: (signal) => unpack(peer, Stream.toAsyncIterable(stdout), privateDir.shown, options, signal),
+          try: (signal) => unpack(peer, Stream.toAsyncIterable(stdout), privateDir, options, signal),
           catch: (error) => error
         }).pipe(
           Effect.catchAll((error) =>
@@ -184,6 +195,8 @@ export const makeTarTransport = (ctx: RemoteContext) => {
         const detail = consumed === undefined ? "no tar stream" : consumed.detail
         return yield* new CopyFailed({ peer: peer.name, path: source, stderr: `unreadable tar stream: ${detail}`, argv })
       }
+      const landed: Landing = { _tag: "Finished", bytes: consumed.bytes }
+      return landed
     })
 
   return { copy } as const

@@ -49,8 +49,8 @@ export const makeTransfer = (ctx: RemoteContext, disk: StagingDiskService) => {
           Effect.mapError((error) => diskFailure(peer, error))
         )
         const transport = peer.transport === "tar" ? tar : scp
-        yield* transport.copy(peer, privateDir, options, timeouts.stage)
-        const landed = yield* landing.check(peer, privateDir, options, owner !== undefined)
+        const brought = yield* transport.copy(peer, privateDir, options, timeouts.stage)
+        const landed = yield* landing.check(peer, privateDir, options, brought)
         let hashes: ReadonlyArray<{ name: string; sha256: string }> | undefined
         if (options.verify === true) {
           options.onProgress?.({ phase: "verifying", files: landed.names.length, bytes: landed.bytes })
