@@ -6,6 +6,7 @@
 import { describe, expect, layer } from "@effect/vitest"
 import { NodeContext } from "@effect/platform-node"
 import { Effect, Layer, Logger, LogLevel } from "effect"
+import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as net from "node:net"
 import * as path from "node:path"
@@ -335,4 +336,48 @@ layer(RemotePeersLive, real)("a copy program that fails for good", (it) => {
       expect(error).toMatchObject({ _tag: "CopyFailed", exitCode: 1 })
       expect(fs.readFileSync(calls, "utf8").trim().split("\n")).toHaveLength(1)
     }))
+})
+
+describe("cedar-peer stage-peer", () => {
+  const bin = path.join(import.meta.dirname, "../dist/cli/main.js")
+  // asynchronously: the relay counting the connections runs in this process
+  const cli = (args: ReadonlyArray<string>) =>
+    Effect.promise(() =>
+      new Promise<{ status: number | null; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, [bin, ...args], { stdio: ["ignore", "ignore", "pipe"], timeout: 60_000 })
+        let stderr = ""
+        child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk))
+        child.on("close", (status) => resolve({ status, stderr }))
+      })
+    )
+
+  layer(Layer.empty, real)("a remote peer", (it) => {
+    it.effect("checks the collect indicator and copies over one TCP connection, and leaves no master behind", () =>
+      Effect.gen(function*() {
+        const work = scratch.dir("work")
+        const target = scratch.dir("target")
+        const collectDir = scratch.collectDir("collect", { "cback.collect": "", "a.tar": "AAA", "b.tar": "BB" })
+        const config = path.join(scratch.dir("conf"), "pool.json")
+        fs.writeFileSync(config, JSON.stringify({
+          options: { startingDay: "monday", workingDir: work, backupUser: "root", backupGroup: "root" },
+          peers: [{
+            name: server.host,
+            type: "remote",
+            collectDir,
+            backupUser: server.remoteUser,
+            rcpCommand: `${server.rcpSftp} -P ${relay.port}`,
+            rshCommand: `${server.rsh} -p ${relay.port}`
+          }],
+          stage: { stagingDir: target }
+        }))
+        const before = relay.connections()
+        const done = yield* cli(["stage-peer", "--config", config, "--peer", server.host, "--target", target])
+        expect(done).toMatchObject({ status: 0, stderr: "" })
+        expect(fs.readdirSync(target).sort()).toEqual(["a.tar", "b.tar", "cback.collect"])
+        expect(relay.connections() - before).toBe(1)
+        yield* sleep(300)
+        expect(fs.readdirSync(work)).toEqual([])
+        expect(processesMentioning(work)).toEqual([])
+      }))
+  })
 })

@@ -88,6 +88,29 @@ for (const way of WAYS) {
         ])
       }))
 
+    it.effect("staged files get the ownership and permissions asked for, else the source's bits without set-id", () =>
+      Effect.gen(function*() {
+        const collectDir = scratch.collectDir("collect", { plain: "p", tool: "t", group: "g" })
+        fs.chmodSync(path.join(collectDir, "plain"), 0o664)
+        fs.chmodSync(path.join(collectDir, "tool"), 0o4755)
+        fs.chmodSync(path.join(collectDir, "group"), 0o640)
+        const attributes = (dir: string) =>
+          Object.fromEntries(fs.readdirSync(dir).sort().map((name) => {
+            const info = fs.statSync(path.join(dir, name))
+            return [name, `${info.uid}:${info.gid}:${(info.mode & 0o7777).toString(8)}`]
+          }))
+        const remote = yield* RemotePeer.RemotePeers
+        const peer = yield* makePeer(way, { collectDir })
+        const asked = scratch.dir("target")
+        yield* remote.stagePeer(peer, asked, { ownership: { uid: server.localUid, gid: server.localGid }, permissions: 0o640 })
+        const owned = `${server.localUid}:${server.localGid}:640`
+        expect(attributes(asked)).toEqual({ group: owned, plain: owned, tool: owned })
+        const plain = scratch.dir("target")
+        yield* remote.stagePeer(peer, plain)
+        // what scp gives a new file as root under umask 022: the source's bits, set-id dropped
+        expect(attributes(plain)).toEqual({ group: "0:0:640", plain: "0:0:644", tool: "0:0:755" })
+      }))
+
     it.effect("verification passes on an honest copy and returns each file's SHA-256", () =>
       Effect.gen(function*() {
         const collectDir = scratch.collectDir("collect", { a: "alpha", "b c": "beta", "back\\slash": "bs" })
