@@ -103,6 +103,34 @@ describe("Pool.stage events", () => {
     }).pipe(Effect.provide(layer))
   })
 
+  it.effect("a transport reporting every file: copying events thinned to a few a second, every phase change still out", () => {
+    const { layer } = setup((_name, options) =>
+      Effect.sync(() => {
+        for (let i = 1; i <= 1000; i++) options.onProgress?.({ phase: "copying", files: i, bytes: i })
+        options.onProgress?.({ phase: "committing", files: 1000, bytes: 1000 })
+        return report(1000, 1000)
+      })
+    )
+    return Effect.gen(function*() {
+      const events: Array<Pool.PoolEvent> = []
+      yield* Pool.stage(yield* poolOf(["alpha"]), { now: NOW, onEvent: (e) => Effect.sync(() => void events.push(e)) })
+      yield* Effect.yieldNow()
+      const progress = events.flatMap((e) => (e._tag === "PeerProgress" ? [e] : []))
+      const copying = progress.filter((e) => e.phase === "copying")
+      // a thousand reports within a few milliseconds: the first goes out, the rest come too soon
+      expect(copying.length).toBeGreaterThanOrEqual(1)
+      expect(copying.length).toBeLessThan(10)
+      expect(copying[0]).toMatchObject({ files: 1, bytes: 1 })
+      expect(progress.map((e) => e.phase).filter((phase, i, all) => phase !== all[i - 1])).toEqual([
+        "checking",
+        "copying",
+        "committing",
+        "indicator"
+      ])
+      expect(progress.find((e) => e.phase === "committing")).toMatchObject({ files: 1000, bytes: 1000 })
+    }).pipe(Effect.provide(layer))
+  })
+
   it.effect("every peer not staged carries a reason", () => {
     const { layer } = setup((name) => new NothingStaged({ peer: name, collectDir: `/srv/${name}` }))
     return Effect.gen(function*() {
