@@ -4,15 +4,19 @@
  * addressed as `/proc/self/fd/<fd>/<name>`, with names as bytes: renaming or replacing a parent
  * after it was opened redirects nothing, and no final component is ever followed.
  *
- * Files are copied by reading the opened source and writing the exclusively created target, not
- * with `fs.copyFile`: libuv's copy loops forever when the source shrinks during the copy (a peer
- * user truncating a file would hang the run), and it reopens the source by path. Small files are
- * copied with synchronous calls (a thread-pool round trip per call costs more than the call),
- * large ones asynchronously; the whole batch is one interruptible effect.
+ * Files are copied from the opened source to the exclusively created target, never with
+ * `fs.copyFile`: libuv's copy loops forever when the source shrinks during the copy (a peer user
+ * truncating a file would hang the run), and it reopens the source by path. Small files are copied
+ * with synchronous calls (a thread-pool round trip per call costs more than the call); big ones
+ * by the kernel (`copy_file_range`), through a `cat` given the two open descriptors, which stops
+ * at the source's end however it moves, and is watched against the byte limit while it runs; the
+ * ones between, and any when `cat` cannot run or a hash is wanted, asynchronously through a
+ * buffer. The whole batch is one interruptible effect.
  *
  * @since 0.2.0
  */
 import { Effect, Layer } from "effect"
+import { spawn } from "node:child_process"
 import { createHash, type Hash } from "node:crypto"
 import * as NFS from "node:fs"
 import { showName } from "./Peer.js"
@@ -41,6 +45,10 @@ const EMPTY_FILE = C.O_WRONLY | C.O_CREAT | C.O_NOFOLLOW | C.O_NONBLOCK | C.O_NO
 
 /** Files up to this size are copied with synchronous calls, larger ones through the thread pool. */
 const SMALL_FILE = 256 * 1024
+/** Files from this size on are copied by the kernel (see the module comment): a process is cheap next to them. */
+const OFFLOAD_FILE = 16 * 1024 * 1024
+/** How often (ms) a kernel copy's target is looked at against the byte limit. */
+const OFFLOAD_WATCH_MS = 100
 const BUFFER_SIZE = 1024 * 1024
 /** Files copied at once: enough to overlap large files' I/O, few enough to bound descriptors and buffers. */
 const CONCURRENCY = 4
@@ -124,6 +132,61 @@ const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resol
 
 /** Thrown inside a copy loop when its effect was interrupted; never reaches a caller. */
 const ABORTED = Symbol("aborted")
+
+/**
+ * Copies the rest of `source` to `target` in the kernel: `cat` with the two descriptors as its
+ * standard input and output uses `copy_file_range` when both are regular files, so no byte
+ * passes through this process, and it ends at the source's end even when the source shrinks or
+ * grows meanwhile. Resolves to the bytes the target holds, or `undefined` when `cat` could not be
+ * started (the caller copies itself). Killed when `signal` aborts, or with the error `tooBig`
+ * returns for the target's size as it grows.
+ */
+const kernelCopy = (source: number, target: number, tooBig: (size: number) => unknown, signal: AbortSignal) =>
+  new Promise<number | undefined>((resolve, reject) => {
+    let stderr = ""
+    let stopped: unknown
+    const child = spawn("cat", [], { stdio: [source, target, "pipe"] })
+    const stop = (why: unknown) => {
+      stopped ??= why
+      child.kill("SIGKILL")
+    }
+    const onAbort = () => stop(ABORTED)
+    signal.addEventListener("abort", onAbort)
+    const watch = setInterval(() => {
+      try {
+        const refused = tooBig(NFS.fstatSync(target).size)
+        if (refused !== undefined) stop(refused)
+      } catch (error) {
+        stop(error)
+      }
+    }, OFFLOAD_WATCH_MS)
+    child.stderr!.setEncoding("utf8").on("data", (chunk: string) => {
+      stderr += chunk
+    })
+    const done = () => {
+      clearInterval(watch)
+      signal.removeEventListener("abort", onAbort)
+    }
+    child.on("error", (error) => {
+      done()
+      if ((error as { code?: string }).code === "ENOENT" && stopped === undefined) resolve(undefined)
+      else reject(stopped ?? error)
+    })
+    child.on("close", (code) => {
+      done()
+      if (stopped !== undefined) return reject(stopped)
+      if (code !== 0) {
+        const detail = stderr.trim().replace(/^cat: /, "") || `cat exited with status ${code}`
+        const code_ = /no space left/i.test(detail) ? { code: "ENOSPC" } : {}
+        return reject(new DiskError({ operation: "copy", path: "", detail, ...code_ }))
+      }
+      try {
+        resolve(NFS.fstatSync(target).size)
+      } catch (error) {
+        reject(error)
+      }
+    })
+  })
 
 /**
  * Makes the Node staging disk. The process uid and gid are those `reclaim` gives back.
@@ -391,7 +454,15 @@ export const make = (): StagingDiskService => {
             if (read < buffer.length) break
           }
         } else {
-          for (;;) {
+          const tooBig = (size: number) =>
+            maxBytes !== undefined && bytes + size > maxBytes ? new ByteLimitReached({ max: maxBytes, bytes: bytes + size }) : undefined
+          const copied = stats.size >= OFFLOAD_FILE && hash === undefined
+            ? await kernelCopy(source, target, tooBig, signal).catch((error) => {
+              throw error instanceof DiskError ? new DiskError({ ...error, path: shown }) : isTagged(error) || error === ABORTED ? error : diskError("copy", shown, error)
+            })
+            : undefined
+          if (copied !== undefined) account(copied)
+          else for (;;) {
             if (signal.aborted) throw ABORTED
             const read = await readAsync(source, buffer).catch((error) => {
               throw diskError("read", readShown, error)

@@ -317,6 +317,79 @@ describe("NodeStagingDisk on a real disk", () => {
       expect(totals.bytes).toBe(NFS.statSync(`${arena.root}/dst/big`).size)
     })), 30_000)
 
+  describe("big files, copied by the kernel through cat", () => {
+    const BIG = 24 * 1024 * 1024
+    const withPath = <A, E, R>(dir: string, effect: Effect.Effect<A, E, R>) =>
+      Effect.acquireUseRelease(
+        Effect.sync(() => {
+          const saved = process.env["PATH"]
+          process.env["PATH"] = dir
+          return saved
+        }),
+        () => effect,
+        (saved) => Effect.sync(() => void (process.env["PATH"] = saved))
+      )
+    const bigSetup = Effect.gen(function*() {
+      const arena = yield* nodeArena
+      NFS.mkdirSync(`${arena.root}/src`)
+      NFS.mkdirSync(`${arena.root}/dst`)
+      NFS.mkdirSync(`${arena.root}/bin`)
+      const content = Buffer.alloc(BIG)
+      for (let i = 0; i < BIG; i += 4096) content.writeUInt32LE(i, i)
+      NFS.writeFileSync(`${arena.root}/src/big`, content, { mode: 0o640 })
+      NFS.writeFileSync(`${arena.root}/src/small`, "s")
+      // a cat that says it ran, then is the real one
+      NFS.writeFileSync(`${arena.root}/bin/cat`, `#!/bin/sh\necho ran >> ${arena.root}/cat.log\nexec /bin/cat "$@"\n`, { mode: 0o755 })
+      const src = yield* arena.disk.openDirectory(`${arena.root}/src`)
+      const dst = yield* arena.disk.openDirectory(`${arena.root}/dst`)
+      const ran = () => (NFS.existsSync(`${arena.root}/cat.log`) ? NFS.readFileSync(`${arena.root}/cat.log`, "utf8").trim().split("\n").length : 0)
+      return { arena, src, dst, content, ran }
+    })
+
+    it.live("same bytes, owner and mode; cat ran for the big file only", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const { arena, src, dst, content, ran } = yield* bigSetup
+        const totals = yield* withPath(
+          `${arena.root}/bin:/usr/bin:/bin`,
+          arena.disk.copyFiles(src, [bytes("big"), bytes("small")], dst, { ownership: { uid: 4321, gid: 4322 } })
+        )
+        expect(totals).toEqual({ count: 2, bytes: BIG + 1 })
+        expect(NFS.readFileSync(`${arena.root}/dst/big`).equals(content)).toBe(true)
+        const info = NFS.statSync(`${arena.root}/dst/big`)
+        expect([info.uid, info.gid, info.mode & 0o7777]).toEqual([4321, 4322, 0o640])
+        expect(ran()).toBe(1)
+      })), 30_000)
+
+    it.live("without a cat to run, the big file is copied through the buffer all the same", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const { arena, src, dst, content, ran } = yield* bigSetup
+        const totals = yield* withPath(`${arena.root}/nowhere`, arena.disk.copyFiles(src, [bytes("big")], dst, {}))
+        expect(totals).toEqual({ count: 1, bytes: BIG })
+        expect(NFS.readFileSync(`${arena.root}/dst/big`).equals(content)).toBe(true)
+        expect(ran()).toBe(0)
+      })), 30_000)
+
+    it.live("a byte limit stops it: ByteLimitReached, and no cat left running", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const { arena, src, dst, ran } = yield* bigSetup
+        const error = yield* Effect.flip(withPath(
+          `${arena.root}/bin:/usr/bin:/bin`,
+          arena.disk.copyFiles(src, [bytes("big")], dst, {}, { maxBytes: 1024 * 1024 })
+        ))
+        expect(error).toMatchObject({ _tag: "ByteLimitReached", max: 1024 * 1024 })
+        expect(ran()).toBe(1)
+        const cats = NFS.readdirSync("/proc").filter((pid) => /^\d+$/.test(pid)).filter((pid) => {
+          try {
+            return NFS.readFileSync(`/proc/${pid}/stat`, "utf8").includes("(cat)") &&
+              NFS.readFileSync(`/proc/${pid}/stat`, "utf8").split(" ")[3] === String(process.pid)
+          } catch {
+            return false
+          }
+        })
+        expect(cats).toEqual([])
+      })), 30_000)
+  })
+
   it.live("interrupting a copy waits for the files in flight, then nothing more is written", () =>
     Effect.scoped(Effect.gen(function*() {
       const arena = yield* nodeArena
