@@ -128,3 +128,15 @@ export const binCommand = (node: string, bin: string): ReadonlyArray<string> => 
   const at = words.findIndex((w) => w === "node" || w.endsWith("/node"))
   return [node, ...(at === -1 ? [] : words.slice(at + 1)), bin]
 }
+
+/**
+ * Builds the reference program (bench/reference/effect-cli-hello.ts) into `dir` the way the bin
+ * is built, and returns its launcher: the start-up floor Effect and @effect/cli set.
+ */
+export const buildReference = async (dir: string): Promise<string> => {
+  const { bundleBin } = (await import(path.join(import.meta.dirname, "..", "scripts", "bundle.mjs"))) as {
+    readonly bundleBin: (options: { readonly entry: string; readonly outDir: string }) => Promise<void>
+  }
+  await bundleBin({ entry: path.join(import.meta.dirname, "reference", "effect-cli-hello.ts"), outDir: dir })
+  return path.join(dir, "main.js")
+}

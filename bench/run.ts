@@ -19,7 +19,7 @@ import * as path from "node:path"
 import { parseArgs } from "node:util"
 import { chownTree, startSshd } from "../test/support/sshd.js"
 import type { SshServer } from "../test/support/sshd.js"
-import { binCommand, count, GNU_TIME, megabytes, median, MiB, size, staged, timed, which } from "./measure.js"
+import { binCommand, buildReference, count, GNU_TIME, megabytes, median, MiB, size, staged, timed, which } from "./measure.js"
 import type { Sample } from "./measure.js"
 
 const REPO = path.resolve(import.meta.dirname, "..")
@@ -252,8 +252,11 @@ const writeConfig = (file: string, pool: PoolXml): string => {
 
 const LOCAL_USER = "backup" // Debian's backup:backup, owner of what the pool stages as root
 
-const startupWorkload = (): Workload => {
+const startupWorkload = async (): Promise<Workload> => {
   const dir = fresh("startup")
+  const reference = await buildReference(path.join(dir, "reference"))
+  // its code cache written once, as the bin's is before the timed runs
+  spawnSync(binCommand(process.execPath, reference)[0]!, [...binCommand(process.execPath, reference).slice(1), "--version"], { stdio: "ignore" })
   fs.mkdirSync(path.join(dir, "alpha")) // validate checks that a local peer's collect dir exists
   const config = writeConfig(path.join(dir, "cback3.conf"), {
     workingDir: dir,
@@ -276,12 +279,15 @@ const startupWorkload = (): Workload => {
       { name: "node -e 0", prepare: () => ({ argv: [process.execPath, "-e", "0"] }) },
       { name: "cedar-peer --version", prepare: () => ({ argv: cedarPeer("--version") }) },
       { name: "cedar-peer validate", prepare: () => ({ argv: cedarPeer("validate", "--config", config) }) },
+      { name: "effect cli hello --version", prepare: () => ({ argv: [...binCommand(process.execPath, reference), "--version"] }) },
       { name: "cback3 --version", skip: missing("/usr/bin/cback3"), prepare: () => ({ argv: ["/usr/bin/cback3", "--version"] }) }
     ],
     ratios: [
       { tool: "cedar-peer --version", versus: "node -e 0", target: 2 },
       { tool: "cedar-peer validate", versus: "node -e 0", target: 2 },
-      { tool: "cback3 --version", versus: "node -e 0" }
+      { tool: "cback3 --version", versus: "node -e 0" },
+      { tool: "effect cli hello --version", versus: "node -e 0" },
+      { tool: "cedar-peer --version", versus: "effect cli hello --version" }
     ],
     rssLimits: [{ tool: "cedar-peer --version", maxMB: 80 }, { tool: "cedar-peer validate", maxMB: 80 }]
   }
@@ -837,7 +843,7 @@ const main = async () => {
     const wantsRemote = selected("remote-small") || selected("remote-pool")
     if (wantsRemote) remote = await startRemote()
     const tarTransport = wantsRemote ? knowsTarTransport(remote) : "not selected"
-    const plan: Array<[WorkloadName, () => Workload]> = [
+    const plan: Array<[WorkloadName, () => Workload | Promise<Workload>]> = [
       ["startup", startupWorkload],
       ["local-small", () =>
         localPeerWorkload("local-small", "local peer (`stage-peer`)", SIZES.small[0]!, SIZES.small[1]!, {
@@ -862,7 +868,7 @@ const main = async () => {
     for (const [name, make] of plan) {
       if (!selected(name)) continue
       process.stderr.write(`preparing ${name}…\n`)
-      const workload = make()
+      const workload = await make()
       const result = workload.skip === undefined ? runWorkload(workload) : { workload, tools: [], load: { before: loadNow(), after: loadNow() } }
       results.push(result)
       printWorkload(result)

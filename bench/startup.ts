@@ -9,7 +9,7 @@ import { spawnSync } from "node:child_process"
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir, userInfo } from "node:os"
 import { join } from "node:path"
-import { binCommand } from "./measure.js"
+import { binCommand, buildReference } from "./measure.js"
 
 const root = join(import.meta.dirname, "..")
 const bin = join(root, "dist", "cli", "main.js")
@@ -65,9 +65,13 @@ const median = (values: ReadonlyArray<number>): number => {
   return sorted[Math.floor(sorted.length / 2)]!
 }
 
+// The floor: Effect, @effect/cli and the Node layer in a one-command program, built and started
+// the same way (no target of its own).
+const reference = await buildReference(join(dir, "reference"))
 const cases = [
-  { name: "cedar-peer --version", argv: ["--version"] },
-  { name: "cedar-peer validate", argv: ["validate", "--config", config] }
+  { name: "cedar-peer --version", bin, argv: ["--version"], target: true },
+  { name: "cedar-peer validate", bin, argv: ["validate", "--config", config], target: true },
+  { name: "effect cli hello", bin: reference, argv: ["--version"], target: false }
 ] as const
 
 let allMet = true
@@ -75,11 +79,11 @@ for (const node of nodes) {
   const version = spawnSync(node, ["--version"], { encoding: "utf8" }).stdout.trim()
   // one warm-up each: page cache, and the bin's code cache filled as a second night finds it
   measure([node, "-e", "0"])
-  for (const c of cases) measure([...binCommand(node, bin), ...c.argv])
+  for (const c of cases) measure([...binCommand(node, c.bin), ...c.argv])
   const samples = new Map<string, Array<Sample>>([["node -e 0", []], ...cases.map((c) => [c.name, []] as [string, Array<Sample>])])
   for (let i = 0; i < runs; i++) {
     samples.get("node -e 0")!.push(measure([node, "-e", "0"]))
-    for (const c of cases) samples.get(c.name)!.push(measure([...binCommand(node, bin), ...c.argv]))
+    for (const c of cases) samples.get(c.name)!.push(measure([...binCommand(node, c.bin), ...c.argv]))
   }
   const base = median(samples.get("node -e 0")!.map((s) => s.wall))
   console.log(`\nNode ${version} (${node}), medians of ${runs}, interleaved`)
@@ -89,10 +93,11 @@ for (const node of nodes) {
     const rss = list[0]!.rssKiB === undefined ? undefined : median(list.map((s) => s.rssKiB!)) / 1024
     const ratio = wall / base
     const isBase = name === "node -e 0"
-    const met = isBase || (ratio <= 2 && (rss === undefined || rss <= 80))
+    const targeted = cases.some((c) => c.name === name && c.target)
+    const met = !targeted || (ratio <= 2 && (rss === undefined || rss <= 80))
     if (!met) allMet = false
     console.log(
-      `${name.padEnd(24)} ${wall.toFixed(3).padStart(7)} ${ratio.toFixed(2).padStart(7)} ${(rss?.toFixed(1) ?? "?").padStart(12)}  ${String(list[0]!.status).padStart(6)}  ${isBase ? "" : met ? "met" : "NOT met (<= 2x, <= 80 MB)"}`
+      `${name.padEnd(24)} ${wall.toFixed(3).padStart(7)} ${ratio.toFixed(2).padStart(7)} ${(rss?.toFixed(1) ?? "?").padStart(12)}  ${String(list[0]!.status).padStart(6)}  ${isBase ? "" : !targeted ? "floor" : met ? "met" : "NOT met (<= 2x, <= 80 MB)"}`
     )
   }
 }

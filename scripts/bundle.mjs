@@ -1,0 +1,55 @@
+// The bin as users run it: one CommonJS bundle of an entry and everything it imports, and the
+// launcher beside it that compiles the bundle through V8's code cache (scripts/launcher.mjs).
+// Used by the build for cedar-peer itself, and by the start-up benchmark for its reference
+// program, so that both are bundled and started the same way.
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
+import { dirname, join } from "node:path"
+import { fileURLToPath } from "node:url"
+
+const scripts = dirname(fileURLToPath(import.meta.url))
+
+// @effect/cli can read options from YAML, TOML and INI files; cedar-peer never does, so those
+// parsers (a third of the bundle, evaluated at start-up) are left out. Should a command ever use
+// that, it fails loudly instead of silently.
+const unused = {
+  name: "unused-config-file-formats",
+  setup(build) {
+    build.onResolve({ filter: /^(yaml|toml|ini)$/ }, (args) => ({ path: args.path, namespace: "unused" }))
+    build.onLoad({ filter: /.*/, namespace: "unused" }, (args) => ({
+      contents: `const fail = () => { throw new Error("cedar-peer is built without the ${args.path} parser") }
+export const parse = fail, stringify = fail, decode = fail, encode = fail`,
+      loader: "js"
+    }))
+  }
+}
+
+/**
+ * Bundles `entry` into `<outDir>/cedar-peer.cjs` and writes the launcher as `<outDir>/main.js`.
+ * `readable`: no whitespace minification (for profiles that name lines).
+ */
+export const bundleBin = async ({ entry, outDir, readable = false }) => {
+  const esbuild = await import("esbuild")
+  const cli = join(outDir, "cedar-peer.cjs")
+  mkdirSync(outDir, { recursive: true })
+  await esbuild.build({
+    entryPoints: [entry],
+    outfile: cli,
+    bundle: true,
+    platform: "node",
+    format: "cjs",
+    target: "node20",
+    treeShaking: true,
+    // whitespace and syntax only: names stay readable in a stack trace
+    minifySyntax: true,
+    minifyWhitespace: !readable,
+    legalComments: "eof",
+    plugins: [unused],
+    // the sources are ES modules; import.meta.url is the only part of import.meta they use
+    inject: [join(scripts, "import-meta-url.js")],
+    define: { "import.meta.url": "importMetaUrl" },
+    logLevel: "warning"
+  })
+  // the entry's own "#!" line would be a syntax error inside the launcher's function wrapper
+  writeFileSync(cli, readFileSync(cli, "utf8").replace(/^#!.*\n/, ""))
+  writeFileSync(join(outDir, "main.js"), readFileSync(join(scripts, "launcher.mjs"), "utf8"), { mode: 0o755 })
+}
