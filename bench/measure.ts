@@ -16,6 +16,12 @@ export interface Sample {
   readonly seconds: number
   /** peak resident set in KiB, when GNU time is there */
   readonly rssKiB: number | undefined
+  /**
+   * CPU seconds the whole machine was busy during the run (every process, both ends of a
+   * loopback ssh, the kernel; from /proc/stat), when readable: how close a run came to the
+   * machine's cores, whatever the work was spread over
+   */
+  readonly cpuSeconds?: number | undefined
   /** why the run does not count (non-zero exit, wrong result) */
   readonly error?: string | undefined
 }
@@ -47,6 +53,7 @@ export const timed = (
   const useTime = fs.existsSync(GNU_TIME)
   const full = useTime ? [GNU_TIME, "-f", "%M", "-o", options.rssFile, ...argv] : [...argv]
   fs.rmSync(options.rssFile, { force: true })
+  const busyBefore = machineBusySeconds()
   const started = performance.now()
   const done = spawnSync(full[0]!, full.slice(1), {
     stdio: ["ignore", "pipe", "pipe"],
@@ -56,6 +63,8 @@ export const timed = (
     ...(options.cwd === undefined ? {} : { cwd: options.cwd })
   })
   const seconds = (performance.now() - started) / 1000
+  const busyAfter = machineBusySeconds()
+  const cpuSeconds = busyBefore === undefined || busyAfter === undefined ? undefined : busyAfter - busyBefore
   let rssKiB: number | undefined
   if (useTime) {
     try {
@@ -71,7 +80,20 @@ export const timed = (
     : done.status !== 0
     ? `exit ${done.status ?? done.signal}: ${tail(done.stderr || done.stdout)}`
     : undefined
-  return { seconds, rssKiB, error }
+  return { seconds, rssKiB, cpuSeconds, error }
+}
+
+/** Seconds all CPUs together spent busy since boot (/proc/stat: all but idle and iowait), if readable. */
+export const machineBusySeconds = (): number | undefined => {
+  try {
+    const fields = fs.readFileSync("/proc/stat", "utf8").split("\n", 1)[0]!.trim().split(/\s+/).slice(1).map(Number)
+    const [user, nice, system, , , irq, softirq, steal] = fields
+    const ticks = [user, nice, system, irq, softirq, steal].reduce<number>((sum, v) => sum + (v ?? 0), 0)
+    // USER_HZ, which Linux keeps at 100 for /proc/stat whatever the kernel's own tick
+    return ticks / 100
+  } catch {
+    return undefined
+  }
 }
 
 /** The middle value (the mean of the two middle ones for an even count). */

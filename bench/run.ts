@@ -754,19 +754,25 @@ const ratioLines = (result: WorkloadResult): Array<RatioLine> => {
   return lines
 }
 
-/** One workload as rows of cells: tool, median, min–max, MiB/s, files/s, peak RSS, note. */
+/**
+ * One workload as rows of cells: tool, median, min–max, the machine's busy CPU seconds in the run
+ * (median; in brackets, how many cores that kept busy on average), MiB/s, files/s, peak RSS, note.
+ */
 const rows = (result: WorkloadResult): Array<Array<string>> =>
   result.tools.map((tool) => {
-    if (tool.skip !== undefined) return [tool.name, "—", "—", "—", "—", "—", `skipped: ${tool.skip}`]
+    if (tool.skip !== undefined) return [tool.name, "—", "—", "—", "—", "—", "—", `skipped: ${tool.skip}`]
     const failed = tool.samples.filter((s) => s.error !== undefined)
     const seconds = ok(tool).map((s) => s.seconds)
     const m = medianOf(tool)
     const peak = peakOf(tool)
     const w = result.workload
+    const cpu = ok(tool).map((s) => s.cpuSeconds).filter((v): v is number => v !== undefined)
+    const cpuMedian = cpu.length === 0 || cpu.length < seconds.length ? undefined : median(cpu)
     return [
       tool.name,
       m === undefined ? "—" : m.toFixed(3),
       seconds.length === 0 ? "—" : `${Math.min(...seconds).toFixed(3)}–${Math.max(...seconds).toFixed(3)}`,
+      cpuMedian === undefined || m === undefined ? "—" : `${cpuMedian.toFixed(2)} (${(cpuMedian / m).toFixed(1)})`,
       m === undefined || w.bytes === 0 ? "—" : (w.bytes / MiB / m).toFixed(1),
       m === undefined || w.files === 0 ? "—" : w.files / m < 100 ? (w.files / m).toFixed(1) : count(w.files / m),
       peak === undefined ? "—" : `${megabytes(peak).toFixed(0)} MB`,
@@ -774,11 +780,11 @@ const rows = (result: WorkloadResult): Array<Array<string>> =>
     ]
   })
 
-const HEAD = ["tool", "median s", "min–max s", "MiB/s", "files/s", "peak RSS", ""]
+const HEAD = ["tool", "median s", "min–max s", "CPU s (cores)", "MiB/s", "files/s", "peak RSS", ""]
 
 const textTable = (table: Array<Array<string>>): string => {
   const widths = HEAD.map((_, c) => Math.max(...[HEAD, ...table].map((row) => row[c]!.length)))
-  return [HEAD, ...table].map((row) => row.map((cell, c) => (c === 0 || c === 6 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join("  ").trimEnd()).join("\n")
+  return [HEAD, ...table].map((row) => row.map((cell, c) => (c === 0 || c === HEAD.length - 1 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join("  ").trimEnd()).join("\n")
 }
 
 const ratioText = (line: RatioLine) =>
@@ -821,7 +827,7 @@ const markdown = (results: ReadonlyArray<WorkloadResult>, finished: string): str
       continue
     }
     out.push(`${w.runs} run(s) per tool; load average (1 min) ${result.load.before} before, ${result.load.after} after.`, "")
-    out.push(`| ${HEAD.slice(0, 6).join(" | ")} | note |`, `|${HEAD.map((_, i) => (i === 0 || i === 6 ? "---" : "---:")).join("|")}|`)
+    out.push(`| ${HEAD.slice(0, -1).join(" | ")} | note |`, `|${HEAD.map((_, i) => (i === 0 || i === HEAD.length - 1 ? "---" : "---:")).join("|")}|`)
     for (const row of rows(result)) out.push(`| ${row.map((cell) => cell.replace(/\|/g, "\\|")).join(" | ")} |`)
     out.push("", "| ratio | value | target | |", "|---|---:|---|---|")
     for (const line of ratioLines(result)) {

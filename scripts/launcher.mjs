@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=4
+#!/usr/bin/env -S node --max-semi-space-size=2
 // The cedar-peer bin. The CLI is cedar-peer.cjs beside this file, one bundle; this launcher
 // compiles it through V8's code cache, kept in .cache/ beside it, so that a start skips parsing
 // and compiling most of the bundle. V8 checks a cache against the bundle's source, its own
@@ -6,9 +6,9 @@
 // written anew as the command ends, holding everything the run compiled. Where .cache/ cannot be
 // written (a user running a root install) the bundle is compiled as usual: slower, same behaviour.
 //
-// --max-semi-space-size=4 (MiB): V8 otherwise lets its young generation grow to 2 x 16 MiB while a
-// run allocates its way through a large collect dir; capped, a 100,000-file stage peaks ~20 MB
-// lower at no measurable cost in time (docs/performance.md).
+// --max-semi-space-size=2 (MiB): V8 otherwise lets its young generation grow to 2 x 16 MiB while a
+// run allocates its way through a large collect dir; capped, a 100,000-file stage and the
+// start-up itself peak lower, at no cost in time we could measure (docs/performance.md).
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs"
 import Module from "node:module"
 import { dirname } from "node:path"
@@ -17,7 +17,13 @@ import { Script } from "node:vm"
 
 const bundle = fileURLToPath(new URL("./cedar-peer.cjs", import.meta.url))
 const cacheDir = fileURLToPath(new URL("./.cache/", import.meta.url))
-const cacheFile = `${cacheDir}cedar-peer-${process.version}-${process.arch}.v8`
+// V8 also ignores a cache made under other flags: one file per Node version and set of flags, so
+// that a run under other flags (a profile, a test calling `node main.js`) does not throw away the
+// cache the bin's own runs use.
+const flags = process.execArgv.join(" ")
+let flagsHash = 5381
+for (let i = 0; i < flags.length; i++) flagsHash = (flagsHash * 33 + flags.charCodeAt(i)) >>> 0
+const cacheFile = `${cacheDir}cedar-peer-${process.version}-${process.arch}-${flagsHash.toString(16)}.v8`
 
 const readCache = () => {
   try {

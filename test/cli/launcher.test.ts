@@ -36,14 +36,14 @@ afterAll(() => rmSync(root, { recursive: true, force: true }))
 
 describe("the bin's launcher", () => {
   it("starts through its #! line with the Node flags it carries", () => {
-    expect(readFileSync(bin, "utf8").split("\n")[0]).toBe("#!/usr/bin/env -S node --max-semi-space-size=4")
+    expect(readFileSync(bin, "utf8").split("\n")[0]).toBe("#!/usr/bin/env -S node --max-semi-space-size=2")
     expect(statSync(bin).mode & 0o111).not.toBe(0)
   })
 
   it("writes the code cache on a first run and starts from it on the next without rewriting it", async () => {
     rmSync(cacheDir, { recursive: true, force: true })
     expect(await run("--version")).toMatchObject({ status: 0, stdout: `${version}\n` })
-    expect(cacheFiles()).toEqual([`cedar-peer-${process.version}-${process.arch}.v8`])
+    expect(cacheFiles()).toEqual([expect.stringMatching(new RegExp(`^cedar-peer-${process.version}-${process.arch}-[0-9a-f]+\\.v8$`))])
     const file = join(cacheDir, cacheFiles()[0]!)
     const written = statSync(file)
     expect(written.size).toBeGreaterThan(100_000)
@@ -51,6 +51,20 @@ describe("the bin's launcher", () => {
     expect(statSync(file).mtimeMs).toBe(written.mtimeMs)
     // nothing half-written left behind
     expect(readdirSync(cacheDir)).toEqual(cacheFiles())
+  })
+
+  it("keeps one cache per set of Node flags: a run under other flags leaves the bin's own cache alone", async () => {
+    rmSync(cacheDir, { recursive: true, force: true })
+    await run("--version")
+    const own = cacheFiles()
+    const written = statSync(join(cacheDir, own[0]!)).mtimeMs
+    const other = await new Promise<number | null>((resolve) =>
+      execFile(process.execPath, ["--stack-size=2000", bin, "--version"], (error) => resolve(error === null ? 0 : 1))
+    )
+    expect(other).toBe(0)
+    expect(cacheFiles()).toHaveLength(2)
+    expect(cacheFiles()).toContain(own[0])
+    expect(statSync(join(cacheDir, own[0]!)).mtimeMs).toBe(written)
   })
 
   it("ignores a damaged cache, runs as usual and writes a good one", async () => {
