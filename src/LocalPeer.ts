@@ -68,7 +68,12 @@ export interface LocalPeerInput {
 export const make = (input: LocalPeerInput): Effect.Effect<LocalPeer, InvalidPeerConfig> =>
   decodePeer(LocalPeer, input.name, { ...input, _tag: "LocalPeer" })
 
-type Regular = { readonly name: Uint8Array; readonly shown: string; readonly size?: number | undefined }
+/**
+ * The collect dir's regular files, sorted by their bytes: names, the same names shown, and their
+ * bytes as listed (when sizes were asked for). Two arrays rather than an object per file: a
+ * collect dir can hold hundreds of thousands of files.
+ */
+type Regular = { readonly names: ReadonlyArray<Uint8Array>; readonly shown: ReadonlyArray<string>; readonly bytes: number }
 
 const byBytes = (a: { readonly name: Uint8Array }, b: { readonly name: Uint8Array }) => Buffer.compare(a.name, b.name)
 
@@ -152,25 +157,25 @@ export class LocalPeers extends Effect.Service<LocalPeers>()("cedar-peer/LocalPe
         const entries = yield* disk.list(collect, { sizes: options.maxBytes !== undefined }).pipe(
           Effect.mapError((cause) => new CopyFailed({ peer: peer.name, path: peer.collectDir, cause }))
         )
-        const regular: Array<Regular> = []
-        const others: Array<{ readonly name: Uint8Array; readonly kind: SkippedEntry["kind"] }> = []
-        for (const entry of entries) {
-          if (entry.type === "File") regular.push({ name: entry.name, shown: showName(entry.name), size: entry.size })
-          else others.push({ name: entry.name, kind: kindOf(entry.type) })
+        const files = entries.filter((entry) => entry.type === "File").sort(byBytes)
+        const others = entries.filter((entry) => entry.type !== "File").sort(byBytes)
+        const names = files.map((entry) => entry.name)
+        const regular: Regular = {
+          names,
+          shown: names.map(showName),
+          bytes: files.reduce((sum, entry) => sum + (entry.size ?? 0), 0)
         }
-        regular.sort(byBytes)
-        others.sort(byBytes)
-        const skipped: Array<SkippedEntry> = others.map((e) => ({ name: showName(e.name), kind: e.kind }))
+        const skipped: Array<SkippedEntry> = others.map((e) => ({ name: showName(e.name), kind: kindOf(e.type) }))
         return { regular, skipped }
       })
 
-    const checkLimits = (peer: LocalPeer, regular: ReadonlyArray<Regular>, options: StageOptions) =>
+    const checkLimits = (peer: LocalPeer, regular: Regular, options: StageOptions) =>
       Effect.gen(function*() {
-        if (options.maxFiles !== undefined && regular.length > options.maxFiles) {
-          return yield* new LimitExceeded({ peer: peer.name, limit: "maxFiles", max: options.maxFiles, value: regular.length })
+        if (options.maxFiles !== undefined && regular.names.length > options.maxFiles) {
+          return yield* new LimitExceeded({ peer: peer.name, limit: "maxFiles", max: options.maxFiles, value: regular.names.length })
         }
         if (options.maxBytes !== undefined) {
-          const listed = regular.reduce((sum, e) => sum + (e.size ?? 0), 0)
+          const listed = regular.bytes
           if (listed > options.maxBytes) {
             return yield* new LimitExceeded({ peer: peer.name, limit: "maxBytes", max: options.maxBytes, value: listed })
           }
@@ -186,7 +191,7 @@ export class LocalPeers extends Effect.Service<LocalPeers>()("cedar-peer/LocalPe
       peer: LocalPeer,
       collect: Directory,
       target: Directory,
-      regular: ReadonlyArray<Regular>,
+      regular: Regular,
       options: StageOptions
     ) =>
       Effect.scoped(Effect.gen(function*() {
@@ -195,7 +200,7 @@ export class LocalPeers extends Effect.Service<LocalPeers>()("cedar-peer/LocalPe
         )
         for (const name of removed) yield* Effect.logInfo(`removed ${joinShown(target.shown, name)}, left by a run that is gone`)
 
-        const names = regular.map((e) => e.name)
+        const names = regular.names
         const staging = yield* disk.makePrivateDirectory(target).pipe(
           Effect.mapError(fileOperationFailed(peer, "makeDirectory", joinShown(target.shown, ".cedar-peer-*")))
         )
@@ -216,7 +221,7 @@ export class LocalPeers extends Effect.Service<LocalPeers>()("cedar-peer/LocalPe
           if (bad !== -1) {
             return yield* new VerificationFailed({
               peer: peer.name,
-              file: joinShown(peer.collectDir, regular[bad]!.shown),
+              file: joinShown(peer.collectDir, regular.shown[bad]!),
               expected: expected[bad]!,
               actual: staged[bad]!
             })
@@ -226,10 +231,10 @@ export class LocalPeers extends Effect.Service<LocalPeers>()("cedar-peer/LocalPe
         const report: StageReport = {
           count: copied.count,
           bytes: copied.bytes,
-          files: regular.map((e) => e.shown),
+          files: regular.shown,
           skipped: [],
           ...(options.verify === true
-            ? { hashes: regular.map((e, i) => ({ name: e.shown, sha256: copied.hashes?.[i] ?? "" })) }
+            ? { hashes: regular.shown.map((name, i) => ({ name, sha256: copied.hashes?.[i] ?? "" })) }
             : {})
         }
         return yield* disk.commit(staging, names, target).pipe(
@@ -261,7 +266,7 @@ export class LocalPeers extends Effect.Service<LocalPeers>()("cedar-peer/LocalPe
         if (skipped.length > 0 && options.skipUnsupported !== true) {
           return yield* new UnsupportedEntry({ peer: peer.name, collectDir: peer.collectDir, entries: skipped })
         }
-        if (regular.length === 0) {
+        if (regular.names.length === 0) {
           return yield* new NothingStaged({ peer: peer.name, collectDir: peer.collectDir })
         }
         yield* checkLimits(peer, regular, options)

@@ -52,6 +52,8 @@ const OFFLOAD_WATCH_MS = 100
 const BUFFER_SIZE = 1024 * 1024
 /** Files copied at once: enough to overlap large files' I/O, few enough to bound descriptors and buffers. */
 const CONCURRENCY = 4
+/** Listed names are kept in buffers of this size, each name a view of one. */
+const NAME_CHUNK = 64 * 1024
 /** Synchronous work runs at most this long (ms) before the event loop gets a turn. */
 const SLICE_MS = 10
 
@@ -359,22 +361,36 @@ export const make = (): StagingDiskService => {
     Effect.try({
       try: () => {
         fdOf(directory)
-        // Names read as latin1 (one char per byte, so exact) and returned as views of one buffer:
-        // a Buffer of its own per name costs ~200 bytes, which 100,000 names turn into 20 MB.
-        const entries = NFS.readdirSync(directory.handle, { encoding: "latin1", withFileTypes: true })
-        let total = 0
-        for (const entry of entries) total += entry.name.length
-        const bytes = Buffer.allocUnsafeSlow(total)
-        let offset = 0
-        return entries.map((entry): DirectoryEntry => {
-          const name = bytes.subarray(offset, offset += bytes.write(entry.name, offset, "latin1"))
-          let type = typeOfStats(entry)
-          // file systems that do not fill d_type: look without following
-          if (type === "Unknown") type = blockerType(pathIn(directory, name))
-          if (options?.sizes !== true || type !== "File") return { name, type }
-          const stats = step("stat", shownIn(directory, name), () => NFS.lstatSync(pathIn(directory, name)))
-          return { name, type: typeOfStats(stats), size: stats.size }
-        })
+        // Read through a directory stream, a few entries at a time, names as latin1 (one char per
+        // byte, so exact), each returned as a view of a shared chunk: neither an array of every
+        // entry's Dirent at once nor a Buffer of its own per name (~200 bytes each), which a
+        // collect dir of 100,000 files would turn into tens of megabytes.
+        const stream = NFS.opendirSync(directory.handle, { encoding: "latin1", bufferSize: 128 })
+        const entries: Array<DirectoryEntry> = []
+        let chunk = Buffer.allocUnsafeSlow(NAME_CHUNK)
+        let used = 0
+        try {
+          for (let entry = stream.readSync(); entry !== null; entry = stream.readSync()) {
+            const length = entry.name.length
+            if (used + length > chunk.length) {
+              chunk = Buffer.allocUnsafeSlow(Math.max(NAME_CHUNK, length))
+              used = 0
+            }
+            const name = chunk.subarray(used, used += chunk.write(entry.name, used, "latin1"))
+            let type = typeOfStats(entry)
+            // file systems that do not fill d_type: look without following
+            if (type === "Unknown") type = blockerType(pathIn(directory, name))
+            if (options?.sizes !== true || type !== "File") {
+              entries.push({ name, type })
+              continue
+            }
+            const stats = step("stat", shownIn(directory, name), () => NFS.lstatSync(pathIn(directory, name)))
+            entries.push({ name, type: typeOfStats(stats), size: stats.size })
+          }
+        } finally {
+          stream.closeSync()
+        }
+        return entries
       },
       catch: (error) => diskError("list", directory.shown, error)
     })

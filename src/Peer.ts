@@ -334,6 +334,9 @@ const utf8 = new TextDecoder("utf-8", { fatal: true })
  * @category constructors
  */
 export const showName = (name: Uint8Array): string => {
+  // the common case, printable ASCII without a backslash: the bytes as they are, as one flat
+  // string (built character by character, a long name would be a chain of joined pieces)
+  if (isPlainAscii(name)) return Buffer.from(name.buffer, name.byteOffset, name.length).toString("latin1")
   let out = ""
   let i = 0
   while (i < name.length) {
@@ -354,6 +357,14 @@ export const showName = (name: Uint8Array): string => {
     i += 1
   }
   return out
+}
+
+const isPlainAscii = (name: Uint8Array): boolean => {
+  for (let i = 0; i < name.length; i++) {
+    const b = name[i]!
+    if (b < 0x20 || b > 0x7e || b === 0x5c) return false
+  }
+  return true
 }
 
 /**
