@@ -804,6 +804,68 @@ const printWorkload = (result: WorkloadResult) => {
   for (const line of ratioLines(result)) console.log(`   ${ratioText(line)}`)
 }
 
+/**
+ * What this machine allows, from the same run: for each target, the ratio that the part of the
+ * work no implementation choice removes already reaches. A floor at or above its target means
+ * the target cannot be met on this machine, whatever cedar-peer does.
+ */
+interface Floor {
+  readonly workload: WorkloadName
+  readonly label: string
+  readonly value: number
+  readonly target: number
+  readonly why: string
+}
+
+const floors = (results: ReadonlyArray<WorkloadResult>): Array<Floor> => {
+  const median = (workload: WorkloadName, tool: string) =>
+    medianOf(results.find((r) => r.workload.name === workload)?.tools.find((t) => t.name === tool))
+  const cpuOf = (workload: WorkloadName, tool: string): number | undefined => {
+    const found = results.find((r) => r.workload.name === workload)?.tools.find((t) => t.name === tool)
+    const cpu = found === undefined ? [] : ok(found).map((s) => s.cpuSeconds).filter((v): v is number => v !== undefined)
+    return found === undefined || cpu.length === 0 || cpu.length < found.samples.length ? undefined : median_(cpu)
+  }
+  const out: Array<Floor> = []
+  const add = (workload: WorkloadName, label: string, a: number | undefined, b: number | undefined, target: number, why: string) => {
+    if (a !== undefined && b !== undefined && b > 0) out.push({ workload, label, value: a / b, target, why })
+  }
+  const node = median("startup", "node -e 0")
+  const floor = median("startup", "effect cli hello --version")
+  add("startup", "effect cli hello / node -e 0", floor, node, 2, "the smallest @effect/cli program, built and started as the bin is")
+  // Effect's start-up, not cedar-peer's: what any program built on it pays before its first file
+  add("local-small", "Effect start-up / cp -p", floor, median("local-small", "cp -p"), 1, "the Effect floor's start-up against the whole copy")
+  add("local-pool", "Effect start-up / cp loop", floor, median("local-pool", "cp loop"), 1, "the Effect floor's start-up against the whole loop")
+  add("local-big", "Effect start-up / cp -p", floor, median("local-big", "cp -p"), 1.1, "the Effect floor's start-up against the whole copy")
+  const scp = median("remote-small", "scp")
+  add("remote-small", "(scp + Effect start-up) / scp", floor === undefined || scp === undefined ? undefined : floor + scp, scp, 1.05, "scp plus the Effect floor's start-up, nothing else")
+  const cores = os.cpus().length
+  const poolCpu = cpuOf("remote-pool", "cedar-peer stage")
+  add(
+    "remote-pool",
+    `cedar-peer stage CPU s / ${cores} cores / cedar-python stage`,
+    poolCpu === undefined ? undefined : poolCpu / cores,
+    median("remote-pool", "cedar-python stage"),
+    0.2,
+    "the machine's busy CPU seconds in cedar-peer's run, spread perfectly over every core"
+  )
+  const loopCpu = cpuOf("remote-pool", "scp loop, 1 master")
+  add(
+    "remote-pool",
+    `scp loop CPU s / ${cores} cores / cedar-python stage`,
+    loopCpu === undefined ? undefined : loopCpu / cores,
+    median("remote-pool", "cedar-python stage"),
+    0.2,
+    "scp alone over one connection (no handshake per peer, no checks, no landing), spread over every core"
+  )
+  return out
+}
+const median_ = median
+
+const floorText = (line: Floor) =>
+  `${line.label.padEnd(52)} ${line.value.toFixed(2).padStart(6)}  ${`target ≤ ${line.target.toFixed(2)}`.padEnd(13)}  ${
+    line.value >= line.target ? "out of reach here" : "within reach"
+  }`
+
 const markdown = (results: ReadonlyArray<WorkloadResult>, finished: string): string => {
   const out: Array<string> = []
   out.push(`# cedar-peer benchmark, ${machine.date.slice(0, 10)}`, "")
@@ -832,6 +894,26 @@ const markdown = (results: ReadonlyArray<WorkloadResult>, finished: string): str
     out.push("", "| ratio | value | target | |", "|---|---:|---|---|")
     for (const line of ratioLines(result)) {
       out.push(`| ${line.label} | ${line.value === undefined ? "—" : line.value.toFixed(2)} | ${line.target === undefined ? "" : `≤ ${line.target}`} | ${line.verdict} |`)
+    }
+  }
+  const limits = floors(results)
+  if (limits.length > 0) {
+    out.push(
+      "",
+      "## Floors: what this machine allows",
+      "",
+      "From this run: for a target, the ratio that a part of the work no implementation choice removes " +
+        "already reaches. A floor at or above its target puts the target out of reach on this machine.",
+      "",
+      "| workload | floor | value | target | | what |",
+      "|---|---|---:|---|---|---|"
+    )
+    for (const line of limits) {
+      out.push(
+        `| ${line.workload} | ${line.label} | ${line.value.toFixed(2)} | ≤ ${line.target} | ${
+          line.value >= line.target ? "out of reach here" : "within reach"
+        } | ${line.why} |`
+      )
     }
   }
   return `${out.join("\n")}\n`
@@ -885,6 +967,11 @@ const main = async () => {
     for (const line of verdicts) console.log(`   ${line.workload.padEnd(13)} ${ratioText(line)}`)
     const failed = verdicts.filter((l) => l.verdict !== "PASS").length
     console.log(failed === 0 ? "   every target met" : `   ${failed} of ${verdicts.length} targets not met (or not measured)`)
+    const limits = floors(results)
+    if (limits.length > 0) {
+      console.log("\n== floors: the ratio a part of the work no implementation choice removes already reaches here")
+      for (const line of limits) console.log(`   ${line.workload.padEnd(13)} ${floorText(line)}`)
+    }
     if (args.out !== undefined) {
       const file = path.resolve(args.out)
       fs.mkdirSync(path.dirname(file), { recursive: true })
@@ -896,6 +983,7 @@ const main = async () => {
           JSON.stringify(
             {
               machine: { ...machine, loadAfter: finished },
+              floors: floors(results),
               workloads: results.map((r) => ({
                 name: r.workload.name,
                 title: r.workload.title,
