@@ -566,6 +566,8 @@ const remotePoolWorkload = (remote: Remote | string, tarTransport: string | unde
       { tool: "cedar-peer stage tar", versus: "cedar-python stage" },
       { tool: "cedar-peer stage", versus: "cedar-peer stage -c 1" },
       { tool: "cedar-peer stage", versus: "scp loop, 1 master" },
+      { tool: "cedar-peer stage", versus: "scp, a connection per peer, 4 at once" },
+      { tool: "scp, a connection per peer, 4 at once", versus: "cedar-python stage" },
       { tool: "ssh tar, all peers", versus: "cedar-python stage" }
     ],
     rssLimits: []
@@ -615,6 +617,25 @@ const remotePoolWorkload = (remote: Remote | string, tarTransport: string | unde
     '  $scp "$work/cback.stage" "$host:$c/"',
     "done"
   ].join("\n")
+  // cedar-peer's own rules with nothing of cedar-peer: per peer, its own ssh connection (fetch the
+  // collect indicator, copy, push the stage indicator, close it), four peers at once. The floor
+  // for a pool that never shares a connection between peers.
+  const scpPerPeer = [
+    "set -e",
+    'export cfg=$1 host=$2 work=$3 target=$4; shift 4',
+    "one() {",
+    '  c=$1 n=${1##*/}',
+    '  scp="/usr/bin/scp -B -q -F $cfg -o ControlMaster=auto -o ControlPath=$work/$n.cm -o ControlPersist=60"',
+    '  $scp "$host:$c/cback.collect" "$work/$n.collect"',
+    '  mkdir "$target/$n"',
+    '  $scp "$host:$c/*" "$target/$n/"',
+    '  : >"$work/$n.stage"',
+    '  $scp "$work/$n.stage" "$host:$c/cback.stage"',
+    '  /usr/bin/ssh -F "$cfg" -o ControlPath="$work/$n.cm" -O exit "$host" 2>/dev/null',
+    "}",
+    "export -f one",
+    'printf "%s\\n" "$@" | xargs -P 4 -I{} bash -ec \'one "$1"\' bash {}'
+  ].join("\n")
   return {
     ...base,
     tools: [
@@ -637,6 +658,18 @@ const remotePoolWorkload = (remote: Remote | string, tarTransport: string | unde
           const work = fresh("remote-pool-scp-loop-work")
           return {
             argv: ["bash", "-c", scpLoop, "bash", remote.sshConfig, `${remote.user}@peer01`, work, target, ...collectDirs],
+            target,
+            after: resetIndicators
+          }
+        }
+      },
+      {
+        name: "scp, a connection per peer, 4 at once",
+        prepare: () => {
+          const target = fresh("remote-pool-scp-per-peer")
+          const work = fresh("remote-pool-scp-per-peer-work")
+          return {
+            argv: ["bash", "-c", scpPerPeer, "bash", remote.sshConfig, `${remote.user}@peer01`, work, target, ...collectDirs],
             target,
             after: resetIndicators
           }
@@ -848,14 +881,14 @@ const floors = (results: ReadonlyArray<WorkloadResult>): Array<Floor> => {
   add("remote-small", "(Effect start-up + scp) / scp", plus(scp), scp, 1.05, "start Effect, then copy as fast as scp")
   add("remote-small", "(Effect start-up + ssh tar | tar x) / scp", plus(median("remote-small", "ssh tar | tar x")), scp, 0.5, "start Effect, then stream and unpack as fast as two tars")
   const cores = os.cpus().length
-  const poolCpu = cpuOf("remote-pool", "cedar-peer stage")
+  const perPeerCpu = cpuOf("remote-pool", "scp, a connection per peer, 4 at once")
   add(
     "remote-pool",
-    `cedar-peer stage CPU s / ${cores} cores / cedar-python stage`,
-    poolCpu === undefined ? undefined : poolCpu / cores,
+    `scp per peer CPU s / ${cores} cores / cedar-python stage`,
+    perPeerCpu === undefined ? undefined : perPeerCpu / cores,
     median("remote-pool", "cedar-python stage"),
     0.2,
-    "the machine's busy CPU seconds in cedar-peer's run, spread perfectly over every core"
+    "plain scp under cedar-peer's rules (a connection of its own per peer, indicators), spread over every core"
   )
   const loopCpu = cpuOf("remote-pool", "scp loop, 1 master")
   add(
