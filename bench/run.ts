@@ -851,42 +851,42 @@ interface Floor {
 }
 
 const floors = (results: ReadonlyArray<WorkloadResult>): Array<Floor> => {
-  const median = (workload: WorkloadName, tool: string) =>
+  const timeOf = (workload: WorkloadName, tool: string) =>
     medianOf(results.find((r) => r.workload.name === workload)?.tools.find((t) => t.name === tool))
   const cpuOf = (workload: WorkloadName, tool: string): number | undefined => {
     const found = results.find((r) => r.workload.name === workload)?.tools.find((t) => t.name === tool)
     const cpu = found === undefined ? [] : ok(found).map((s) => s.cpuSeconds).filter((v): v is number => v !== undefined)
-    return found === undefined || cpu.length === 0 || cpu.length < found.samples.length ? undefined : median_(cpu)
+    return found === undefined || cpu.length === 0 || cpu.length < found.samples.length ? undefined : median(cpu)
   }
   const out: Array<Floor> = []
   const add = (workload: WorkloadName, label: string, a: number | undefined, b: number | undefined, target: number, why: string) => {
     if (a !== undefined && b !== undefined && b > 0) out.push({ workload, label, value: a / b, target, why })
   }
-  const node = median("startup", "node -e 0")
-  const floor = median("startup", "effect cli hello --version")
+  const node = timeOf("startup", "node -e 0")
+  const floor = timeOf("startup", "effect cli hello --version")
   add("startup", "effect cli hello / node -e 0", floor, node, 2, "the smallest @effect/cli program, built and started as the bin is")
   // Any program built on Effect pays the Effect floor's start-up before its first file; the best
   // it can then do is copy at the plain tool's own rate. Start-up plus that tool's whole time is
   // therefore a floor for cedar-peer (the tool's own start, a few ms, counted twice).
   const plus = (tool: number | undefined) => (floor === undefined || tool === undefined ? undefined : floor + tool)
-  const cp = median("local-small", "cp -p")
+  const cp = timeOf("local-small", "cp -p")
   add("local-small", "(Effect start-up + cp -p) / cp -p", plus(cp), cp, 1, "start Effect, then copy as fast as cp")
-  add("local-small", "(Effect start-up + cp -p) / cedar-python", plus(cp), median("local-small", "cedar-python"), 1, "start Effect, then copy as fast as cp")
-  const loop = median("local-pool", "cp loop")
+  add("local-small", "(Effect start-up + cp -p) / cedar-python", plus(cp), timeOf("local-small", "cedar-python"), 1, "start Effect, then copy as fast as cp")
+  const loop = timeOf("local-pool", "cp loop")
   add("local-pool", "(Effect start-up + cp loop) / cp loop", plus(loop), loop, 1, "start Effect, then copy as fast as the cp loop")
-  add("local-pool", "(Effect start-up + cp loop) / cedar-python stage", plus(loop), median("local-pool", "cedar-python stage"), 1, "start Effect, then copy as fast as the cp loop")
-  const big = median("local-big", "cp -p")
+  add("local-pool", "(Effect start-up + cp loop) / cedar-python stage", plus(loop), timeOf("local-pool", "cedar-python stage"), 1, "start Effect, then copy as fast as the cp loop")
+  const big = timeOf("local-big", "cp -p")
   add("local-big", "(Effect start-up + cp -p) / cp -p", plus(big), big, 1.1, "start Effect, then copy as fast as cp")
-  const scp = median("remote-small", "scp")
+  const scp = timeOf("remote-small", "scp")
   add("remote-small", "(Effect start-up + scp) / scp", plus(scp), scp, 1.05, "start Effect, then copy as fast as scp")
-  add("remote-small", "(Effect start-up + ssh tar | tar x) / scp", plus(median("remote-small", "ssh tar | tar x")), scp, 0.5, "start Effect, then stream and unpack as fast as two tars")
+  add("remote-small", "(Effect start-up + ssh tar | tar x) / scp", plus(timeOf("remote-small", "ssh tar | tar x")), scp, 0.5, "start Effect, then stream and unpack as fast as two tars")
   const cores = os.cpus().length
   const perPeerCpu = cpuOf("remote-pool", "scp, a connection per peer, 4 at once")
   add(
     "remote-pool",
     `scp per peer CPU s / ${cores} cores / cedar-python stage`,
     perPeerCpu === undefined ? undefined : perPeerCpu / cores,
-    median("remote-pool", "cedar-python stage"),
+    timeOf("remote-pool", "cedar-python stage"),
     0.2,
     "plain scp under cedar-peer's rules (a connection of its own per peer, indicators), spread over every core"
   )
@@ -895,13 +895,12 @@ const floors = (results: ReadonlyArray<WorkloadResult>): Array<Floor> => {
     "remote-pool",
     `scp loop CPU s / ${cores} cores / cedar-python stage`,
     loopCpu === undefined ? undefined : loopCpu / cores,
-    median("remote-pool", "cedar-python stage"),
+    timeOf("remote-pool", "cedar-python stage"),
     0.2,
     "scp alone over one connection (no handshake per peer, no checks, no landing), spread over every core"
   )
   return out
 }
-const median_ = median
 
 const floorText = (line: Floor) =>
   `${line.label.padEnd(52)} ${line.value.toFixed(2).padStart(6)}  ${`target ≤ ${line.target.toFixed(2)}`.padEnd(13)}  ${

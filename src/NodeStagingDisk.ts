@@ -179,8 +179,8 @@ const kernelCopy = (source: number, target: number, tooBig: (size: number) => un
       if (stopped !== undefined) return reject(stopped)
       if (code !== 0) {
         const detail = stderr.trim().replace(/^cat: /, "") || `cat exited with status ${code}`
-        const code_ = /no space left/i.test(detail) ? { code: "ENOSPC" } : {}
-        return reject(new DiskError({ operation: "copy", path: "", detail, ...code_ }))
+        const errno = /no space left/i.test(detail) ? { code: "ENOSPC" } : {}
+        return reject(new DiskError({ operation: "copy", path: "", detail, ...errno }))
       }
       try {
         resolve(NFS.fstatSync(target).size)
