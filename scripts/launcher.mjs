@@ -9,7 +9,7 @@
 // --max-semi-space-size=2 (MiB): V8 otherwise lets its young generation grow to 2 x 16 MiB while a
 // run allocates its way through a large collect dir; capped, a 100,000-file stage and the
 // start-up itself peak lower, at no cost in time we could measure (docs/performance.md).
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs"
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs"
 import Module from "node:module"
 import { dirname } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -25,9 +25,23 @@ let flagsHash = 5381
 for (let i = 0; i < flags.length; i++) flagsHash = (flagsHash * 33 + flags.charCodeAt(i)) >>> 0
 const cacheFile = `${cacheDir}cedar-peer-${process.version}-${process.arch}-${flagsHash.toString(16)}.v8`
 
+// Compiled code is code: a cache is used only when it and its directory belong to the bundle's
+// owner and nobody else can write them (root running a root install never reads a file another
+// user could have planted), and it is opened without following a link.
+const owner = statSync(bundle).uid
+const trusted = (info) => info.uid === owner && (info.mode & 0o022) === 0
+
 const readCache = () => {
   try {
-    return readFileSync(cacheFile)
+    const dir = lstatSync(cacheDir)
+    if (!dir.isDirectory() || !trusted(dir)) return undefined
+    const fd = openSync(cacheFile, constants.O_RDONLY | constants.O_NOFOLLOW)
+    try {
+      const info = fstatSync(fd)
+      return info.isFile() && trusted(info) ? readFileSync(fd) : undefined
+    } finally {
+      closeSync(fd)
+    }
   } catch {
     return undefined
   }

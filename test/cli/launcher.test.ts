@@ -1,7 +1,7 @@
 // The bin's launcher: a copy of the built bin in a temp dir, run as users run it (through its `#!`
 // line), with its V8 code cache missing, present, damaged and impossible to write.
 import { execFile } from "node:child_process"
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -73,6 +73,26 @@ describe("the bin's launcher", () => {
     writeFileSync(file, "not V8's code cache")
     expect(await run("--version")).toMatchObject({ status: 0, stdout: `${version}\n`, stderr: "" })
     expect(statSync(file).size).toBeGreaterThan(100_000)
+  })
+
+  it("never reads a cache that someone else could have written; writes its own in its place", async () => {
+    rmSync(cacheDir, { recursive: true, force: true })
+    await run("--version")
+    const file = join(cacheDir, cacheFiles()[0]!)
+    // a planted file, writable by everyone: not read (a damaged one would be ignored by V8
+    // anyway, so it is replaced by a good one, proving it was not taken as it was)
+    writeFileSync(file, "planted")
+    chmodSync(file, 0o666)
+    expect(await run("--version")).toMatchObject({ status: 0, stdout: `${version}\n`, stderr: "" })
+    expect(statSync(file).mode & 0o777).toBe(0o644)
+    expect(statSync(file).size).toBeGreaterThan(100_000)
+    // a cache directory others can write: its files are not read, whatever they hold
+    chmodSync(cacheDir, 0o777)
+    const before = statSync(file).mtimeMs
+    expect(await run("--version")).toMatchObject({ status: 0, stdout: `${version}\n` })
+    // rewritten: a cache that was used is never written again, so the one there was not used
+    expect(statSync(file).mtimeMs).not.toBe(before)
+    chmodSync(cacheDir, 0o755)
   })
 
   it("runs as usual where no cache can be written", async () => {
