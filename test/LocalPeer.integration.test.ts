@@ -44,6 +44,16 @@ const snapshot = (dir: string): Record<string, string> => {
 
 const HOSTILE = ["a file.txt", "it's \"quoted\"", "ünïcødé-ファイル", "line\nbreak", "$(rm -rf x);`y`*?[z]", "-rf"]
 
+/** How many files the private directory in `target` holds so far (0 before it exists or once gone). */
+const privateCount = (target: string): number => {
+  const dir = NFS.readdirSync(target).find((n) => n.startsWith(".cedar-peer-"))
+  try {
+    return dir === undefined ? 0 : NFS.readdirSync(NPath.join(target, dir)).length
+  } catch {
+    return 0
+  }
+}
+
 describe("LocalPeers on a real disk", () => {
   it.layer(Live)((it) => {
     it.scoped("stages hostile names with content and mode bits, replaces a same-name file, leaves no temp file", () =>
@@ -198,15 +208,7 @@ describe("LocalPeers on a real disk", () => {
       const { target, peer } = yield* setup({ files, target: { f0003: "old 3", keep: "k" } })
       const before = snapshot(target)
       const fiber = yield* Effect.fork((yield* LocalPeer.LocalPeers).stagePeer(peer, target))
-      const privateCount = () => {
-        const dir = NFS.readdirSync(target).find((n) => n.startsWith(".cedar-peer-"))
-        try {
-          return dir === undefined ? 0 : NFS.readdirSync(NPath.join(target, dir)).length
-        } catch {
-          return 0
-        }
-      }
-      while (privateCount() < 50) yield* Effect.sleep("1 millis")
+      while (privateCount(target) < 50) yield* Effect.sleep("1 millis")
       const exit = yield* Fiber.interrupt(fiber)
       expect(Exit.isInterrupted(exit)).toBe(true)
       expect(snapshot(target)).toEqual(before)
@@ -222,16 +224,8 @@ describe("LocalPeers on a real disk", () => {
       const { root, collect, target, peer } = yield* setup({ files })
       const secret = NPath.join(root, "shadow")
       NFS.writeFileSync(secret, "SECRET", { mode: 0o600 })
-      const privateCount = () => {
-        const dir = NFS.readdirSync(target).find((n) => n.startsWith(".cedar-peer-"))
-        try {
-          return dir === undefined ? 0 : NFS.readdirSync(NPath.join(target, dir)).length
-        } catch {
-          return 0
-        }
-      }
       const swapper = yield* Effect.fork(Effect.gen(function*() {
-        while (privateCount() < 200) yield* Effect.sleep("1 millis")
+        while (privateCount(target) < 200) yield* Effect.sleep("1 millis")
         NFS.rmSync(NPath.join(collect, "zz_last"))
         NFS.symlinkSync(secret, NPath.join(collect, "zz_last"))
       }))

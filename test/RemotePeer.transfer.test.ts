@@ -60,30 +60,20 @@ interface Entry {
 
 /** A tar stream as a hostile peer might send it; raw byte names go in GNU long-name records. */
 const tarOf = (entries: ReadonlyArray<Entry>): Effect.Effect<Uint8Array> =>
-  Effect.promise(async () => {
-    const pack = tar.pack()
-    const chunks: Array<Uint8Array> = []
-    pack.on("data", (chunk) => {
-      chunks.push(chunk as Uint8Array)
-    })
-    const ended = new Promise<void>((resolve) => pack.on("end", () => resolve()))
-    for (const entry of entries) {
-      const content = entry.content ?? ""
-      const name = typeof entry.name === "string" ? entry.name : entry.name.toString("latin1")
-      const header = {
-        name,
+  FakeRemoteHost.tarStream(entries.map((entry) => {
+    const content = entry.content ?? ""
+    const isFile = entry.type === undefined || entry.type === "file"
+    return {
+      header: {
+        name: typeof entry.name === "string" ? entry.name : entry.name.toString("latin1"),
         type: entry.type ?? "file",
-        size: entry.size ?? (entry.type === undefined || entry.type === "file" ? Buffer.byteLength(content) : 0),
+        size: entry.size ?? (isFile ? Buffer.byteLength(content) : 0),
         mode: 0o644,
         ...(entry.linkname === undefined ? {} : { linkname: entry.linkname })
-      }
-      if (entry.type === undefined || entry.type === "file") pack.entry(header, Buffer.from(content))
-      else pack.entry(header, "")
+      },
+      content: isFile ? content : ""
     }
-    pack.finalize()
-    await ended
-    return Buffer.concat(chunks)
-  })
+  }))
 
 /** Replaces a header's name (same length) with raw bytes and fixes that header's checksum. */
 const withRawName = (stream: Buffer, name: string, raw: Buffer) => {

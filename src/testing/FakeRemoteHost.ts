@@ -304,7 +304,16 @@ const topLevelFiles = (volume: Volume, dir: string): Array<string> =>
     }
   })
 
-const packTar = (volume: Volume, dir: string): Effect.Effect<Uint8Array> =>
+/**
+ * The bytes of a tar stream holding `entries` in order (GNU long-name records for long names), as
+ * the tar transport receives it from a peer: the fake host's own streams, and hostile ones in tests.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const tarStream = (
+  entries: ReadonlyArray<{ readonly header: Partial<tar.Header> & Pick<tar.Header, "name">; readonly content: Uint8Array | string }>
+): Effect.Effect<Uint8Array> =>
   Effect.promise(async () => {
     const pack = tar.pack()
     const chunks: Array<Uint8Array> = []
@@ -312,15 +321,18 @@ const packTar = (volume: Volume, dir: string): Effect.Effect<Uint8Array> =>
       chunks.push(chunk as Uint8Array)
     })
     const ended = new Promise<void>((resolve) => pack.on("end", () => resolve()))
-    for (const name of topLevelFiles(volume, dir)) {
-      const content = volume.readFileSync(joinPath(dir, name)) as Uint8Array
-      const mode = volume.statSync(joinPath(dir, name)).mode & 0o7777
-      pack.entry({ name: `./${name}`, size: content.length, mode }, Buffer.from(content))
-    }
+    for (const { header, content } of entries) pack.entry(header, content)
     pack.finalize()
     await ended
     return Buffer.concat(chunks)
   })
+
+const packTar = (volume: Volume, dir: string): Effect.Effect<Uint8Array> =>
+  tarStream(topLevelFiles(volume, dir).map((name) => {
+    const content = volume.readFileSync(joinPath(dir, name)) as Uint8Array
+    const mode = volume.statSync(joinPath(dir, name)).mode & 0o7777
+    return { header: { name: `./${name}`, size: content.length, mode }, content }
+  }))
 
 const sumLine = (volume: Volume, dir: string, name: string): string => {
   const digest = createHash("sha256").update(volume.readFileSync(joinPath(dir, name)) as Uint8Array).digest("hex")

@@ -267,6 +267,18 @@ export const make = (options: Options = {}): MemoryStagingDisk => {
     return pin.path
   }
 
+  /** `use` with the path `directory` is pinned at; one moved or replaced since it was opened fails. */
+  const atPath = <A, E>(directory: Directory, use: (path: string) => Effect.Effect<A, E>): Effect.Effect<A, E | DiskError> =>
+    Effect.suspend((): Effect.Effect<A, E | DiskError> => {
+      let path: string
+      try {
+        path = where(directory)
+      } catch (error) {
+        return Effect.fail(error as DiskError)
+      }
+      return use(path)
+    })
+
   const join = (dir: string, name: string) => (dir.endsWith("/") ? dir + name : `${dir}/${name}`)
   const shownIn = (directory: Directory, name: FileName | string) =>
     `${directory.shown.replace(/\/+$/, "")}/${typeof name === "string" ? name : showName(name)}`
@@ -343,22 +355,15 @@ export const make = (options: Options = {}): MemoryStagingDisk => {
     )
 
   const list: StagingDiskService["list"] = (directory, listOptions) =>
-    Effect.suspend(() => {
-      let path: string
-      try {
-        path = where(directory)
-      } catch (error) {
-        return Effect.fail(error as DiskError)
-      }
-      return run("list", path, undefined, () =>
+    atPath(directory, (path) =>
+      run("list", path, undefined, () =>
         (volume.readdirSync(path) as Array<unknown>).map(String).map((stored): DirectoryEntry => {
           const found = lstat(join(path, stored)) as (Stat & { size: number | bigint }) | undefined
           const type = found === undefined ? "Unknown" : typeOf(found)
           return listOptions?.sizes === true && type === "File"
             ? { name: nameOf(stored), type, size: Number(found!.size) }
             : { name: nameOf(stored), type }
-        }))
-    })
+        })))
 
   /** The content of a regular file, looked at without following a link. */
   const readRegular = (directory: Directory, name: FileName): { path: string; content: Uint8Array; stat: Stat } => {
@@ -433,18 +438,11 @@ export const make = (options: Options = {}): MemoryStagingDisk => {
     })
 
   const reclaim = (directory: Directory) =>
-    Effect.suspend(() => {
-      let path: string
-      try {
-        path = where(directory)
-      } catch (error) {
-        return Effect.fail(error as DiskError)
-      }
-      return run("reclaim", path, undefined, () => {
+    atPath(directory, (path) =>
+      run("reclaim", path, undefined, () => {
         volume.chownSync(path, owner.uid, owner.gid)
         volume.chmodSync(path, 0o700)
-      })
-    })
+      }))
 
   const commit: StagingDiskService["commit"] = (from, names, to) =>
     Effect.forEach(names, (name) =>
