@@ -312,4 +312,22 @@ describe("LocalPeers on a real disk", () => {
       expect(error._tag === "CopyFailed" && (error.cause as { code?: string }).code).toBe("ENOSPC")
       expect(snapshot(small)).toEqual(before)
     }).pipe(Effect.provide(Live))), 60_000)
+
+  it.live("disk full during a big file's kernel copy: the same CopyFailed, the target as it was", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const { root, peer } = yield* setup({ files: { big: "b".repeat(24 * 1024 * 1024) } })
+      const small = NPath.join(root, "small disk")
+      NFS.mkdirSync(small)
+      yield* Effect.acquireRelease(
+        Effect.sync(() => execFileSync("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", small])),
+        () => Effect.sync(() => execFileSync("umount", [small]))
+      )
+      NFS.writeFileSync(NPath.join(small, "keep"), "k")
+      const before = snapshot(small)
+      const error = yield* Effect.flip((yield* LocalPeer.LocalPeers).stagePeer(peer, small))
+      expect(error._tag).toBe("CopyFailed")
+      expect(error.message.toLowerCase()).toContain("no space left on device")
+      expect(error._tag === "CopyFailed" && (error.cause as { code?: string }).code).toBe("ENOSPC")
+      expect(snapshot(small)).toEqual(before)
+    }).pipe(Effect.provide(Live))), 60_000)
 })

@@ -318,6 +318,17 @@ describe("NodeStagingDisk on a real disk", () => {
     })), 30_000)
 
   describe("big files, copied by the kernel through cat", () => {
+    /** The command names of this process's live children (from /proc). */
+    const childrenOfThisProcess = () =>
+      NFS.readdirSync("/proc").filter((pid) => /^\d+$/.test(pid)).flatMap((pid) => {
+        try {
+          const stat = NFS.readFileSync(`/proc/${pid}/stat`, "utf8")
+          const command = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"))
+          return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1] === String(process.pid) ? [command] : []
+        } catch {
+          return []
+        }
+      })
     const BIG = 24 * 1024 * 1024
     const withPath = <A, E, R>(dir: string, effect: Effect.Effect<A, E, R>) =>
       Effect.acquireUseRelease(
@@ -369,6 +380,21 @@ describe("NodeStagingDisk on a real disk", () => {
         expect(ran()).toBe(0)
       })), 30_000)
 
+    it.live("interrupted, it kills its cat at once and returns; nothing of ours is left running", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const { arena, src, dst } = yield* bigSetup
+        // a cat that never ends: only the interruption can stop the copy
+        NFS.writeFileSync(`${arena.root}/bin/cat`, "#!/bin/sh\nexec /bin/sleep 600\n", { mode: 0o755 })
+        const started = Date.now()
+        const exit = yield* withPath(
+          `${arena.root}/bin:/usr/bin:/bin`,
+          arena.disk.copyFiles(src, [bytes("big")], dst, {}).pipe(Effect.timeoutFail({ duration: "500 millis", onTimeout: () => "stopped" }), Effect.exit)
+        )
+        expect(exit).toMatchObject({ _tag: "Failure" })
+        expect(Date.now() - started).toBeLessThan(5_000)
+        expect(childrenOfThisProcess().filter((command) => command === "sleep")).toEqual([])
+      })), 30_000)
+
     it.live("a byte limit stops it: ByteLimitReached, and no cat left running", () =>
       Effect.scoped(Effect.gen(function*() {
         const { arena, src, dst, ran } = yield* bigSetup
@@ -378,15 +404,7 @@ describe("NodeStagingDisk on a real disk", () => {
         ))
         expect(error).toMatchObject({ _tag: "ByteLimitReached", max: 1024 * 1024 })
         expect(ran()).toBe(1)
-        const cats = NFS.readdirSync("/proc").filter((pid) => /^\d+$/.test(pid)).filter((pid) => {
-          try {
-            return NFS.readFileSync(`/proc/${pid}/stat`, "utf8").includes("(cat)") &&
-              NFS.readFileSync(`/proc/${pid}/stat`, "utf8").split(" ")[3] === String(process.pid)
-          } catch {
-            return false
-          }
-        })
-        expect(cats).toEqual([])
+        expect(childrenOfThisProcess().filter((command) => command === "cat")).toEqual([])
       })), 30_000)
   })
 
