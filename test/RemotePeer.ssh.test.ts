@@ -324,6 +324,16 @@ layer(Live, real)("RemotePeers remote commands", (it) => {
       expect(fs.readFileSync(path.join(out, "who"), "utf8")).toBe(`${server.remoteUser}\n`)
     }))
 
+  it.effect("a remote command that reads its input gets an end of file and ends", () =>
+    Effect.gen(function*() {
+      const out = scratch.dir("stdin", { owner: "remote" })
+      const peer = yield* makePeer("sftp", { collectDir: out })
+      const remote = yield* RemotePeer.RemotePeers
+      yield* remote.executeRemoteCommand(peer, `cat > '${out}/input'; echo done > '${out}/after'`)
+      expect(fs.readFileSync(path.join(out, "input"), "utf8")).toBe("")
+      expect(fs.readFileSync(path.join(out, "after"), "utf8")).toBe("done\n")
+    }))
+
   it.effect("fails with RemoteCommandFailed carrying exit code, stderr and an argv with -- before the destination", () =>
     Effect.gen(function*() {
       const peer = yield* makePeer("sftp", { collectDir: scratch.root })

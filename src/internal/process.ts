@@ -36,14 +36,27 @@ const MAX_OUTPUT = 64 * 1024
 /** Default time between SIGTERM and SIGKILL. */
 export const KILL_GRACE: Duration.Duration = Duration.seconds(2)
 
-const collect = <E>(stream: Stream.Stream<Uint8Array, E>) =>
-  stream.pipe(
-    Stream.decodeText(),
-    Stream.runFold("", (acc, chunk) => {
-      const next = acc + chunk
-      return next.length > MAX_OUTPUT ? next.slice(next.length - MAX_OUTPUT) : next
-    })
-  )
+/**
+ * A child's output as text: its last `MAX_OUTPUT` bytes, decoded once at the end. Chunks are kept as they
+ * arrive (no text stage per chunk): most children print nothing, and this runs for every one.
+ */
+export const collectOutput = <E>(stream: Stream.Stream<Uint8Array, E>): Effect.Effect<string, E> =>
+  Effect.suspend(() => {
+    const chunks: Array<Uint8Array> = []
+    let size = 0
+    return Stream.runForEach(stream, (chunk) =>
+      Effect.sync(() => {
+        chunks.push(chunk)
+        size += chunk.length
+        while (chunks.length > 1 && size - chunks[0]!.length >= MAX_OUTPUT) size -= chunks.shift()!.length
+      })).pipe(Effect.map(() => {
+        if (chunks.length === 0) return ""
+        const all = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)
+        return decoder.decode(all.length > MAX_OUTPUT ? all.subarray(all.length - MAX_OUTPUT) : all)
+      }))
+  })
+
+const decoder = new TextDecoder()
 
 /** A duration as the messages show it: `30s`, `2m`, `1.5s`. */
 export const formatAfter = (duration: Duration.DurationInput): string => {
@@ -70,6 +83,14 @@ export const terminate = (
     yield* Effect.interruptible(child.kill("SIGKILL")).pipe(Effect.ignore, Effect.timeoutOption(grace))
   })
 
+/**
+ * Gives the child's stdin an immediate end of file: a command that reads it (a remote command
+ * over ssh) must not wait forever, and one that does not read it never notices.
+ */
+export const endInput = (child: CommandExecutor.Process): Effect.Effect<void, PlatformError> =>
+  Stream.run(Stream.empty, child.stdin)
+
+/** Runs `command` (its stdin closed at once, see `endInput`) to its end, with its output. */
 export const runToEnd = (
   executor: CommandExecutor.CommandExecutor,
   command: Command.Command,
@@ -81,7 +102,7 @@ export const runToEnd = (
     // the group is gone (its own release would wait forever on a child that ignores SIGTERM).
     yield* Effect.addFinalizer(() => terminate(child, options.grace))
     const finished = Effect.all(
-      [collect(child.stdout), collect(child.stderr), child.exitCode],
+      [collectOutput(child.stdout), collectOutput(child.stderr), child.exitCode, endInput(child)],
       { concurrency: "unbounded" }
     ).pipe(
       Effect.map(([stdout, stderr, exitCode]): Finished => ({ exitCode, stdout, stderr }))

@@ -81,6 +81,32 @@ layer(NodeContext.layer, { excludeTestServices: true })("runToEnd", (it) => {
       const done = yield* runToEnd(executor, Command.make("sh", "-c", "echo out; echo err >&2; exit 3"), { timeout: "30 seconds" })
       expect(done).toEqual({ exitCode: 3, stdout: "out\n", stderr: "err\n" })
     }))
+
+  it.effect("gives the child's stdin an end of file at once: a child that reads it ends", () =>
+    Effect.gen(function*() {
+      const executor = yield* CommandExecutor.CommandExecutor
+      // without the end of file, cat would wait for input until the time limit
+      const done = yield* runToEnd(executor, Command.make("sh", "-c", "cat; echo read-all"), { timeout: "20 seconds" })
+      expect(done).toEqual({ exitCode: 0, stdout: "read-all\n", stderr: "" })
+    }))
+
+  it.effect("keeps the last 64 KiB of a long output, and multi-byte text whole", () =>
+    Effect.gen(function*() {
+      const executor = yield* CommandExecutor.CommandExecutor
+      // 200,000 lines of "é" (3 bytes each with the newline) in many chunks, then a last line
+      const done = yield* runToEnd(
+        executor,
+        Command.make("sh", "-c", "yes é | head -n 200000; echo last >&2; echo end"),
+        { timeout: "20 seconds" }
+      )
+      expect(done.exitCode).toBe(0)
+      expect(done.stderr).toBe("last\n")
+      expect(done.stdout.endsWith("é\né\nend\n")).toBe(true)
+      expect(Buffer.byteLength(done.stdout)).toBeLessThanOrEqual(64 * 1024)
+      expect(Buffer.byteLength(done.stdout)).toBeGreaterThan(64 * 1024 - 3)
+      // cut at a byte boundary at most once, at the very start
+      expect(done.stdout.slice(1)).not.toContain("\uFFFD")
+    }))
 })
 
 describe("groupMembers", () => {

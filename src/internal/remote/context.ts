@@ -13,7 +13,7 @@ import type { RemotePeer } from "../../RemotePeer.js"
 import { RemoteTimeouts } from "./timeouts.js"
 import { SystemUsers } from "../../SystemUsers.js"
 import { requireDirectory as checkDirectory } from "../peerChecks.js"
-import { Expired, runToEnd } from "../process.js"
+import { collectOutput, endInput, Expired, runToEnd } from "../process.js"
 import type { ScpProtocol } from "../remotePath.js"
 import { hasBadCharacter, protocolForBanner, protocolFromArgv, sshProgramFor } from "../remotePath.js"
 import { ownMark, PRIVATE_PREFIX, privateName } from "../privateDir.js"
@@ -53,16 +53,6 @@ export const requireCopied = (
     : Effect.fail(new CopyFailed({ peer: peer.name, path, exitCode: ran.exitCode, stderr: ran.stderr, argv }))
 }
 
-// stderr as text, the last 64 KiB at most (the error is usually last)
-const collectText = <E>(stream: Stream.Stream<Uint8Array, E>) =>
-  stream.pipe(
-    Stream.decodeText(),
-    Stream.runFold("", (acc, chunk) => {
-      const next = acc + chunk
-      return next.length > 65536 ? next.slice(next.length - 65536) : next
-    })
-  )
-
 export const makeRemoteContext = Effect.gen(function*() {
   const fs = yield* FileSystem.FileSystem
   const path = yield* Path.Path
@@ -72,7 +62,7 @@ export const makeRemoteContext = Effect.gen(function*() {
   // stdin gets an immediate end of file: a remote command that reads stdin must not wait forever.
   // On expiry, or when the fiber is interrupted, the child's whole process group is killed.
   const run = (argv: ReadonlyArray<string>, timeout: Duration.DurationInput): Effect.Effect<Ran> =>
-    runToEnd(executor, Command.make(argv[0]!, ...argv.slice(1)).pipe(Command.feed("")), { timeout }).pipe(
+    runToEnd(executor, Command.make(argv[0]!, ...argv.slice(1)), { timeout }).pipe(
       Effect.match({
         onSuccess: (done): Ran => ({ _tag: "Exited", ...done }),
         onFailure: (error): Ran =>
@@ -93,11 +83,12 @@ export const makeRemoteContext = Effect.gen(function*() {
     consume: (stdout: Stream.Stream<Uint8Array, PlatformError.PlatformError>) => Effect.Effect<A, E>
   ): Effect.Effect<{ readonly ran: Ran; readonly consumed: A | undefined }, E> =>
     Effect.scoped(Effect.gen(function*() {
-      const child = yield* executor.start(Command.make(argv[0]!, ...argv.slice(1)).pipe(Command.feed("")))
+      const child = yield* executor.start(Command.make(argv[0]!, ...argv.slice(1)))
       const [consumed, stderr, exitCode] = yield* Effect.all([
         consume(child.stdout).pipe(Effect.mapError((error) => ({ _tag: "Consumer" as const, error }))),
-        collectText(child.stderr),
-        child.exitCode
+        collectOutput(child.stderr),
+        child.exitCode,
+        endInput(child)
       ], { concurrency: "unbounded" })
       const ran: Ran = { _tag: "Exited", exitCode, stdout: "", stderr }
       return { ran, consumed: consumed as A | undefined }
