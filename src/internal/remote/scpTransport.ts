@@ -13,18 +13,28 @@ import { type RemoteContext, requireCopied } from "./context.js"
 import type { Landing } from "./landing.js"
 import { usage } from "./privateFiles.js"
 
-/** How often the private directory is looked at while scp runs. */
-const WATCH_EVERY = "200 millis"
+/** How often the private directory is looked at while scp runs, at most. */
+const WATCH_EVERY_MS = 200
+
+/**
+ * Looking costs time in proportion to the files already there: the pause after a look is at
+ * least this many times what the look took, so watching a big copy takes a bounded share (5 %)
+ * of one core however many files arrive.
+ */
+const WATCH_PAUSE_FACTOR = 20
 
 /** Never succeeds: reports progress, and fails once the directory holds more than the limits allow. */
 const watch = (peer: RemotePeer, dir: string, options: StageOptions): Effect.Effect<never, LimitExceeded> =>
   options.maxFiles === undefined && options.maxBytes === undefined && options.onProgress === undefined
     ? Effect.never
     : Effect.gen(function*() {
+      let pause = WATCH_EVERY_MS
       for (;;) {
-        yield* Effect.sleep(WATCH_EVERY)
+        yield* Effect.sleep(pause)
         // a directory that cannot be read now (not there yet, another disk in tests) is looked at next time
-        const now = yield* Effect.tryPromise(() => usage(dir)).pipe(Effect.option)
+        const started = performance.now()
+        const now = yield* usage(dir).pipe(Effect.option)
+        pause = Math.max(WATCH_EVERY_MS, WATCH_PAUSE_FACTOR * (performance.now() - started))
         if (now._tag === "None") continue
         const { bytes, files } = now.value
         options.onProgress?.({ phase: "copying", files, bytes })
