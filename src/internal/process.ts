@@ -83,14 +83,7 @@ export const terminate = (
     yield* Effect.interruptible(child.kill("SIGKILL")).pipe(Effect.ignore, Effect.timeoutOption(grace))
   })
 
-/**
- * Gives the child's stdin an immediate end of file: a command that reads it (a remote command
- * over ssh) must not wait forever, and one that does not read it never notices.
- */
-export const endInput = (child: CommandExecutor.Process): Effect.Effect<void, PlatformError> =>
-  Stream.run(Stream.empty, child.stdin)
-
-/** Runs `command` (its stdin closed at once, see `endInput`) to its end, with its output. */
+/** Runs `command` to its end, with its output. */
 export const runToEnd = (
   executor: CommandExecutor.CommandExecutor,
   command: Command.Command,
@@ -102,7 +95,7 @@ export const runToEnd = (
     // the group is gone (its own release would wait forever on a child that ignores SIGTERM).
     yield* Effect.addFinalizer(() => terminate(child, options.grace))
     const finished = Effect.all(
-      [collectOutput(child.stdout), collectOutput(child.stderr), child.exitCode, endInput(child)],
+      [collectOutput(child.stdout), collectOutput(child.stderr), child.exitCode],
       { concurrency: "unbounded" }
     ).pipe(
       Effect.map(([stdout, stderr, exitCode]): Finished => ({ exitCode, stdout, stderr }))

@@ -13,7 +13,7 @@ import type { RemotePeer } from "../../RemotePeer.js"
 import { RemoteTimeouts } from "./timeouts.js"
 import { SystemUsers } from "../../SystemUsers.js"
 import { requireDirectory as checkDirectory } from "../peerChecks.js"
-import { collectOutput, endInput, Expired, runToEnd } from "../process.js"
+import { collectOutput, Expired, runToEnd } from "../process.js"
 import type { ScpProtocol } from "../remotePath.js"
 import { hasBadCharacter, protocolForBanner, protocolFromArgv, sshProgramFor } from "../remotePath.js"
 import { ownMark, PRIVATE_PREFIX, privateName } from "../privateDir.js"
@@ -53,6 +53,9 @@ export const requireCopied = (
     : Effect.fail(new CopyFailed({ peer: peer.name, path, exitCode: ran.exitCode, stderr: ran.stderr, argv }))
 }
 
+/** `argv` as a command whose stdin is at its end from the start (see `run`). */
+const withEmptyInput = (argv: ReadonlyArray<string>) => Command.make(argv[0]!, ...argv.slice(1)).pipe(Command.feed(""))
+
 export const makeRemoteContext = Effect.gen(function*() {
   const fs = yield* FileSystem.FileSystem
   const path = yield* Path.Path
@@ -60,9 +63,12 @@ export const makeRemoteContext = Effect.gen(function*() {
   const users = yield* SystemUsers
 
   // stdin gets an immediate end of file: a remote command that reads stdin must not wait forever.
+  // It is fed by the executor's own fiber, which nobody waits for: ending the input of a child that
+  // has already exited can wait forever for a "finish" that never comes (Node destroyed the pipe),
+  // and that wait cannot be interrupted, so awaiting it could hold a run past every time limit.
   // On expiry, or when the fiber is interrupted, the child's whole process group is killed.
   const run = (argv: ReadonlyArray<string>, timeout: Duration.DurationInput): Effect.Effect<Ran> =>
-    runToEnd(executor, Command.make(argv[0]!, ...argv.slice(1)), { timeout }).pipe(
+    runToEnd(executor, withEmptyInput(argv), { timeout }).pipe(
       Effect.match({
         onSuccess: (done): Ran => ({ _tag: "Exited", ...done }),
         onFailure: (error): Ran =>
@@ -83,12 +89,11 @@ export const makeRemoteContext = Effect.gen(function*() {
     consume: (stdout: Stream.Stream<Uint8Array, PlatformError.PlatformError>) => Effect.Effect<A, E>
   ): Effect.Effect<{ readonly ran: Ran; readonly consumed: A | undefined }, E> =>
     Effect.scoped(Effect.gen(function*() {
-      const child = yield* executor.start(Command.make(argv[0]!, ...argv.slice(1)))
+      const child = yield* executor.start(withEmptyInput(argv))
       const [consumed, stderr, exitCode] = yield* Effect.all([
         consume(child.stdout).pipe(Effect.mapError((error) => ({ _tag: "Consumer" as const, error }))),
         collectOutput(child.stderr),
-        child.exitCode,
-        endInput(child)
+        child.exitCode
       ], { concurrency: "unbounded" })
       const ran: Ran = { _tag: "Exited", exitCode, stdout: "", stderr }
       return { ran, consumed: consumed as A | undefined }
