@@ -880,6 +880,14 @@ const floors = (results: ReadonlyArray<WorkloadResult>): Array<Floor> => {
   const scp = timeOf("remote-small", "scp")
   add("remote-small", "(Effect start-up + scp) / scp", plus(scp), scp, 1.05, "start Effect, then copy as fast as scp")
   add("remote-small", "(Effect start-up + ssh tar | tar x) / scp", plus(timeOf("remote-small", "ssh tar | tar x")), scp, 0.5, "start Effect, then stream and unpack as fast as two tars")
+  add(
+    "remote-pool",
+    "(Effect start-up + scp per peer) / cedar-python stage",
+    plus(timeOf("remote-pool", "scp, a connection per peer, 4 at once")),
+    timeOf("remote-pool", "cedar-python stage"),
+    0.2,
+    "start Effect, then do what plain scp does under cedar-peer's rules (a connection of its own per peer, indicators, four at once)"
+  )
   const cores = os.cpus().length
   const perPeerCpu = cpuOf("remote-pool", "scp, a connection per peer, 4 at once")
   add(
