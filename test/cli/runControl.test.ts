@@ -237,6 +237,92 @@ describe("interrupted by a signal", () => {
   })
 })
 
+describe("a clean-up that does not end", () => {
+  // The peer's copy program leaves a control socket behind and fails (the peer is not ready); the
+  // clean-up then closes that connection with an ssh that ignores SIGTERM and never ends.
+  const stuckClose = (name: string) => {
+    // a short path: the control socket's directory must fit in a socket address
+    const base = mkdtempSync(join("/tmp", `cp-${name.slice(0, 4)}-`))
+    const bin = join(base, "bin")
+    mkdirSync(bin, { recursive: true })
+    mkdirSync(join(base, "work"))
+    mkdirSync(join(base, "staging"))
+    const closing = join(base, "closing")
+    writeFileSync(join(bin, "scp"), [
+      "#!/bin/sh",
+      "for arg; do case $arg in ControlPath=*) socket=${arg#ControlPath=} ;; esac; done",
+      ': > "$(dirname "$socket")/0123456789abcdef"',
+      "exit 1",
+      ""
+    ].join("\n"), { mode: 0o755 })
+    // writes its pid (sleep keeps it through exec) so that the test can stop it afterwards
+    writeFileSync(join(bin, "ssh"), [
+      "#!/bin/sh",
+      // the version probe answers as OpenSSH 9 does
+      '[ "$1" = -V ] && { echo "OpenSSH_9.2p1 Debian-2, OpenSSL 3.0.9" >&2; exit 0; }',
+      "trap '' TERM",
+      `echo $$ > '${closing}.part' && mv '${closing}.part' '${closing}'`,
+      "exec sleep 600",
+      ""
+    ].join("\n"), { mode: 0o755 })
+    const configPath = join(base, "pool.json")
+    writeFileSync(configPath, JSON.stringify({
+      options: {
+        startingDay: "monday",
+        workingDir: join(base, "work"),
+        backupUser: user,
+        backupGroup: user,
+        rcpCommand: join(bin, "scp"),
+        rshCommand: join(bin, "ssh")
+      },
+      peers: [{ name: "stuck.invalid", type: "remote", collectDir: "/srv/collect" }],
+      stage: { stagingDir: join(base, "staging") }
+    }))
+    return { base, configPath, closing, work: join(base, "work") }
+  }
+
+  // gone, or a zombie nobody has reaped yet
+  const isGone = (pid: number) => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
+      return stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z")
+    } catch {
+      return true
+    }
+  }
+
+  it("a connection close that never ends is stopped at its time limit (10 s, then 2 s of grace), and the run ends", async () => {
+    const { base, closing, configPath, work } = stuckClose("close-limit")
+    const started = Date.now()
+    const done = await start(["stage", "--config", configPath]).exited
+    expect(Date.now() - started).toBeGreaterThan(9_000)
+    expect(Date.now() - started).toBeLessThan(30_000)
+    expect(done.signal).toBe(null)
+    expect(done.stderr).toMatch(/stuck\.invalid: not-ready/)
+    expect(isGone(Number(readFileSync(closing, "utf8")))).toBe(true)
+    expect(safeList(work)).toEqual([])
+    rmSync(base, { recursive: true, force: true })
+  }, 60_000)
+
+  it("the first signal lets that clean-up go on; a second one cuts it short: exit 143 at once, the ssh gone", async () => {
+    const { base, closing, configPath } = stuckClose("second-signal")
+    const run = start(["stage", "--config", configPath])
+    await waitFor(run, () => existsSync(closing), "the clean-up was closing the connection")
+    run.child.kill("SIGTERM")
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    expect(run.child.exitCode).toBe(null)
+    const second = Date.now()
+    run.child.kill("SIGTERM")
+    const done = await run.exited
+    // the ssh ignores SIGTERM: SIGKILL after the 2 s of grace
+    expect(Date.now() - second).toBeLessThan(6_000)
+    expect(done.status).toBe(143)
+    expect(done.stderr).toMatch(/^error\[Interrupted\] interrupted: nothing half-staged was left behind$/m)
+    expect(isGone(Number(readFileSync(closing, "utf8")))).toBe(true)
+    rmSync(base, { recursive: true, force: true })
+  }, 60_000)
+})
+
 describe("interrupted outside a summary", () => {
   it("SIGTERM during stage-peer --json: exit 143, one JSON document saying it was interrupted, nothing of the peer left", async () => {
     const pool = makePool("stage-peer-term")

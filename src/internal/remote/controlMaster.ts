@@ -86,7 +86,11 @@ const closeAll = (deps: ConnectDeps, peer: RemotePeer, dir: string) =>
   Effect.gen(function*() {
     const names = yield* deps.fs.readDirectory(dir).pipe(Effect.orElseSucceed((): ReadonlyArray<string> => []))
     for (const name of names.filter((n) => !n.includes("."))) {
-      const ran = yield* deps.run(runAs(peer.localUser, closeConnectionArgv(peer, `${dir}/${name}`)), CLOSE_TIMEOUT)
+      // Finalizers run uninterruptibly, and a time limit works by interrupting: without this, an
+      // `ssh -O exit` that never answers would hold the clean-up (and the run) forever.
+      const ran = yield* Effect.interruptible(
+        deps.run(runAs(peer.localUser, closeConnectionArgv(peer, `${dir}/${name}`)), CLOSE_TIMEOUT)
+      )
       if (ran._tag === "NotRun" || ran.exitCode !== 0) {
         const why = ran._tag === "NotRun" ? ran.reason : ran.stderr.trim()
         yield* Effect.logDebug(`peer ${peer.name}: closing the shared ssh connection: ${why}`)
