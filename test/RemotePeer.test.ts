@@ -1111,7 +1111,7 @@ describe("withConnection (on the fake: which options the commands get)", () => {
       const paths = controlPaths(host)
       expect(paths).toHaveLength(4)
       expect(new Set(paths).size).toBe(1)
-      expect(paths[0]).toMatch(/^ControlPath=\/work\/\.cedar-peer-[A-Za-z0-9-]+\/%C$/)
+      expect(paths[0]).toMatch(/^ControlPath=\/work\/\.cedar-peer-[A-Za-z0-9-]+\/cm$/)
       expect(host.calls.filter((argv) => argv.includes("ControlMaster=auto"))).toHaveLength(4)
       expect(ls(local, "/work")).toEqual([])
       // outside the scope: no sharing
@@ -1121,7 +1121,7 @@ describe("withConnection (on the fake: which options the commands get)", () => {
   })
 
   it.effect("no sharing when the peer turns it off, or when its working dir is too deep for a socket path", () => {
-    const deep = `/work/${"d".repeat(40)}`
+    const deep = `/work/${"d".repeat(70)}`
     const { host, local, layer } = setup({ local: { [`${deep}/.keep`]: "" } })
     return Effect.gen(function*() {
       const remote = yield* RemotePeers
@@ -1130,7 +1130,23 @@ describe("withConnection (on the fake: which options the commands get)", () => {
       }
       expect(controlPaths(host)).toEqual([])
       expect(ls(local, deep)).toEqual([".keep"])
-      expect(ls(local, "/work")).toEqual(["d".repeat(40)])
+      expect(ls(local, "/work")).toEqual(["d".repeat(70)])
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("a working dir of 68 characters still shares (the socket path fits), one of 69 does not", () => {
+    const fits = `/work/${"f".repeat(62)}`
+    const over = `/work/${"o".repeat(63)}`
+    const { host, layer } = setup({ local: { [`${fits}/.keep`]: "", [`${over}/.keep`]: "" } })
+    return Effect.gen(function*() {
+      const remote = yield* RemotePeers
+      yield* remote.withConnection(yield* peerOf({ workingDir: fits }), remote.executeRemoteCommand(yield* peerOf({ workingDir: fits }), "true"))
+      const shared = controlPaths(host)
+      expect(shared).toHaveLength(1)
+      // the longest path ssh binds: the socket's own plus the 17 characters of its temporary name
+      expect(shared[0]!.slice("ControlPath=".length).length + 17).toBe(107)
+      yield* remote.withConnection(yield* peerOf({ workingDir: over }), remote.executeRemoteCommand(yield* peerOf({ workingDir: over }), "true"))
+      expect(controlPaths(host)).toHaveLength(1)
     }).pipe(Effect.provide(layer))
   })
 

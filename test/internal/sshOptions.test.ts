@@ -78,17 +78,17 @@ describe("connectionOptions", () => {
   })
 
   it("with a shared connection: ControlMaster auto, the private ControlPath, a bounded ControlPersist", () => {
-    expect(withConnection(["ssh"], { ...TIMEOUTS, control: { path: "/w/.cedar-peer-x/%C", persist: 60 } })).toEqual([
+    expect(withConnection(["ssh"], { ...TIMEOUTS, control: { path: "/w/.cedar-peer-x/cm", persist: 60 } })).toEqual([
       "ssh",
       ...["-o", "ConnectTimeout=30", "-o", "ServerAliveInterval=20", "-o", "ServerAliveCountMax=3", "-o", "BatchMode=yes"],
-      ...["-o", "ControlMaster=auto", "-o", "ControlPath=/w/.cedar-peer-x/%C", "-o", "ControlPersist=60"]
+      ...["-o", "ControlMaster=auto", "-o", "ControlPath=/w/.cedar-peer-x/cm", "-o", "ControlPersist=60"]
     ])
   })
 
   it("never mixes its sharing with the command's own", () => {
     for (const argv of [["ssh", "-o", "ControlPath=~/.ssh/cm-%C"], ["ssh", "-S", "none"], ["scp", "-o", "ControlMaster=no"]]) {
       expect(setsOwnSharing(argv)).toBe(true)
-      const out = withConnection(argv, { ...TIMEOUTS, control: { path: "/w/d/%C", persist: 60 } })
+      const out = withConnection(argv, { ...TIMEOUTS, control: { path: "/w/d/cm", persist: 60 } })
       expect(out.some((word) => word.startsWith("Control") && word.includes("/w/d"))).toBe(false)
       expect(out.filter((word) => word.startsWith("ControlMaster=auto"))).toEqual([])
     }

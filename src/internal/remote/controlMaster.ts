@@ -22,14 +22,21 @@ export const SharedConnections = FiberRef.unsafeMake<ReadonlyArray<{ readonly pe
 export const sharedDirectoryOf = (peer: RemotePeer): Effect.Effect<string | undefined> =>
   Effect.map(FiberRef.get(SharedConnections), (open) => open.find((entry) => Equal.equals(entry.peer, peer))?.dir)
 
-/** The ControlPath in `dir`: `%C`, a hash of host, port and user, so two targets never mix. */
-export const controlPathIn = (dir: string): string => `${dir}/%C`
+/**
+ * The ControlPath in `dir`. The directory is made for one peer and one run, and every command of
+ * the peer goes to the same user at the same host, so one short fixed name serves: ssh's own `%C`
+ * (a 40-character hash) would leave room in a socket path for working dirs of 29 characters only.
+ */
+export const controlPathIn = (dir: string): string => `${dir}/${SOCKET_NAME}`
+
+const SOCKET_NAME = "cm"
 
 /**
- * Longest directory a control socket fits in: a Unix socket path holds 107 bytes, ssh names the
- * socket by a 40-character hash and first creates it under a name 17 characters longer.
+ * Longest directory a control socket fits in: a Unix socket path holds 107 bytes, and ssh first
+ * creates the socket under its name plus 17 characters. With the private directory's own name,
+ * that leaves 68 characters for the working dir.
  */
-export const MAX_SOCKET_DIR = 107 - 1 - 40 - 17
+export const MAX_SOCKET_DIR = 107 - 1 - SOCKET_NAME.length - 17
 
 /** How long a master with no session left stays up: bounds what a killed run leaves running. */
 export const CONTROL_PERSIST_SECONDS = 60

@@ -75,7 +75,7 @@ export interface ConnectionOptions {
   readonly connect: number
   /** seconds a silent session may last before ssh gives up on it */
   readonly stall: number
-  /** connection sharing: `<dir>/%C` and how long an idle master stays */
+  /** connection sharing: the control socket's path and how long an idle master stays */
   readonly control?: { readonly path: string; readonly persist: number } | undefined
 }
 
