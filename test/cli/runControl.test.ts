@@ -251,7 +251,7 @@ describe("a clean-up that does not end", () => {
     writeFileSync(join(bin, "scp"), [
       "#!/bin/sh",
       "for arg; do case $arg in ControlPath=*) socket=${arg#ControlPath=} ;; esac; done",
-      ': > "$(dirname "$socket")/0123456789abcdef"',
+      '[ -n "$socket" ] && : > "$(dirname "$socket")/0123456789abcdef"',
       "exit 1",
       ""
     ].join("\n"), { mode: 0o755 })
