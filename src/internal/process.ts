@@ -37,8 +37,9 @@ const MAX_OUTPUT = 64 * 1024
 export const KILL_GRACE: Duration.Duration = Duration.seconds(2)
 
 /**
- * A child's output as text: its last `MAX_OUTPUT` bytes, decoded once at the end. Chunks are kept as they
- * arrive (no text stage per chunk): most children print nothing, and this runs for every one.
+ * A child's output as text: its last `MAX_OUTPUT` bytes, decoded once at the end. Chunks are kept
+ * as they arrive (no text stage per chunk): most children print nothing, and this runs for every
+ * one.
  */
 export const collectOutput = <E>(stream: Stream.Stream<Uint8Array, E>): Effect.Effect<string, E> =>
   Effect.suspend(() => {
