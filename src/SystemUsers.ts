@@ -5,7 +5,7 @@
  * @since 0.1.0
  */
 import { Command, CommandExecutor } from "@effect/platform"
-import { Context, Effect, Layer, Option } from "effect"
+import { Cache, Context, Effect, Layer, Option } from "effect"
 import { runToEnd } from "./internal/process.js"
 
 /**
@@ -39,18 +39,8 @@ const numberAt = (fields: ReadonlyArray<string>, index: number): Option.Option<n
  */
 const ANSWER_TTL = "1 minute"
 
-const cachedByName = <A>(lookup: (name: string) => Effect.Effect<A>): (name: string) => Effect.Effect<A> => {
-  const answers = new Map<string, Effect.Effect<A>>()
-  return (name) =>
-    Effect.suspend(() => {
-      const known = answers.get(name)
-      if (known !== undefined) return known
-      return Effect.flatMap(Effect.cachedWithTTL(lookup(name), ANSWER_TTL), (answer) => {
-        answers.set(name, answer)
-        return answer
-      })
-    })
-}
+/** Names kept at once: a pool names a handful (backup user, group, local users). */
+const ANSWERS_KEPT = 1024
 
 /**
  * The real facts: `process.getuid()` and `getent` (so NSS users from LDAP and the like resolve
@@ -63,16 +53,24 @@ export const layer: Layer.Layer<SystemUsers, never, CommandExecutor.CommandExecu
   SystemUsers,
   Effect.gen(function*() {
     const executor = yield* CommandExecutor.CommandExecutor
-    return {
-      isRoot: Effect.sync(() => process.getuid?.() === 0),
-      lookupUser: cachedByName((name) =>
+    // a Cache also asks once when several fibers want the same name at the same moment
+    const users = yield* Cache.make({
+      capacity: ANSWERS_KEPT,
+      timeToLive: ANSWER_TTL,
+      lookup: (name: string) =>
         getent(executor, "passwd", name).pipe(Effect.map(Option.flatMap((fields) =>
           Option.all({ uid: numberAt(fields, 2), gid: numberAt(fields, 3) })
         )))
-      ),
-      lookupGroup: cachedByName((name) =>
-        getent(executor, "group", name).pipe(Effect.map(Option.flatMap((fields) => numberAt(fields, 2))))
-      )
+    })
+    const groups = yield* Cache.make({
+      capacity: ANSWERS_KEPT,
+      timeToLive: ANSWER_TTL,
+      lookup: (name: string) => getent(executor, "group", name).pipe(Effect.map(Option.flatMap((fields) => numberAt(fields, 2))))
+    })
+    return {
+      isRoot: Effect.sync(() => process.getuid?.() === 0),
+      lookupUser: (name) => users.get(name),
+      lookupGroup: (name) => groups.get(name)
     }
   })
 )
