@@ -636,6 +636,16 @@ const remotePoolWorkload = (remote: Remote | string, tarTransport: string | unde
     "export -f one",
     'printf "%s\\n" "$@" | xargs -P 4 -I{} bash -ec \'one "$1"\' bash {}'
   ].join("\n")
+  // One of the scripts above over every collect dir, with a fresh target and working dir.
+  const plainScript = (label: string, script: string) => () => {
+    const target = fresh(label)
+    const work = fresh(`${label}-work`)
+    return {
+      argv: ["bash", "-c", script, "bash", remote.sshConfig, `${remote.user}@peer01`, work, target, ...collectDirs],
+      target,
+      after: resetIndicators
+    }
+  }
   return {
     ...base,
     tools: [
@@ -651,30 +661,8 @@ const remotePoolWorkload = (remote: Remote | string, tarTransport: string | unde
         prepare: stage("cedar-peer-tar", (config) => cedarPeer("stage", "--config", config), [["transport", "tar"]])
       },
       { name: "cedar-python stage", skip: cedarPython, prepare: stage("cedar-python", (config) => [PYTHON, CEDAR_DRIVER, "stage", config]) },
-      {
-        name: "scp loop, 1 master",
-        prepare: () => {
-          const target = fresh("remote-pool-scp-loop")
-          const work = fresh("remote-pool-scp-loop-work")
-          return {
-            argv: ["bash", "-c", scpLoop, "bash", remote.sshConfig, `${remote.user}@peer01`, work, target, ...collectDirs],
-            target,
-            after: resetIndicators
-          }
-        }
-      },
-      {
-        name: "scp, a connection per peer, 4 at once",
-        prepare: () => {
-          const target = fresh("remote-pool-scp-per-peer")
-          const work = fresh("remote-pool-scp-per-peer-work")
-          return {
-            argv: ["bash", "-c", scpPerPeer, "bash", remote.sshConfig, `${remote.user}@peer01`, work, target, ...collectDirs],
-            target,
-            after: resetIndicators
-          }
-        }
-      },
+      { name: "scp loop, 1 master", prepare: plainScript("remote-pool-scp-loop", scpLoop) },
+      { name: "scp, a connection per peer, 4 at once", prepare: plainScript("remote-pool-scp-per-peer", scpPerPeer) },
       {
         name: "ssh tar, all peers",
         prepare: () => {

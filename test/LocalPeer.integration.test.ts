@@ -293,16 +293,22 @@ describe("LocalPeers on a real disk", () => {
     }).pipe(Effect.provide(Live))), 120_000)
 
   // A small tmpfs of our own as the target: the disk fills up for real half-way through.
-  it.live("disk full: CopyFailed saying no space left on device; this run's files gone, earlier ones intact", () =>
-    Effect.scoped(Effect.gen(function*() {
-      const files = Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`f${String(i + 1).padStart(2, "0")}`, "n".repeat(200_000)]))
-      const { root, peer } = yield* setup({ files })
+  const smallDisk = (root: string) =>
+    Effect.gen(function*() {
       const small = NPath.join(root, "small disk")
       NFS.mkdirSync(small)
       yield* Effect.acquireRelease(
         Effect.sync(() => execFileSync("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", small])),
         () => Effect.sync(() => execFileSync("umount", [small]))
       )
+      return small
+    })
+
+  it.live("disk full: CopyFailed saying no space left on device; this run's files gone, earlier ones intact", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const files = Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`f${String(i + 1).padStart(2, "0")}`, "n".repeat(200_000)]))
+      const { root, peer } = yield* setup({ files })
+      const small = yield* smallDisk(root)
       NFS.writeFileSync(NPath.join(small, "f03"), "old 3")
       NFS.writeFileSync(NPath.join(small, "keep"), "k")
       const before = snapshot(small)
@@ -316,12 +322,7 @@ describe("LocalPeers on a real disk", () => {
   it.live("disk full during a big file's kernel copy: the same CopyFailed, the target as it was", () =>
     Effect.scoped(Effect.gen(function*() {
       const { root, peer } = yield* setup({ files: { big: "b".repeat(24 * 1024 * 1024) } })
-      const small = NPath.join(root, "small disk")
-      NFS.mkdirSync(small)
-      yield* Effect.acquireRelease(
-        Effect.sync(() => execFileSync("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", small])),
-        () => Effect.sync(() => execFileSync("umount", [small]))
-      )
+      const small = yield* smallDisk(root)
       NFS.writeFileSync(NPath.join(small, "keep"), "k")
       const before = snapshot(small)
       const error = yield* Effect.flip((yield* LocalPeer.LocalPeers).stagePeer(peer, small))
