@@ -120,9 +120,15 @@ const packageJson = JSON.parse(fs.readFileSync(path.join(REPO, "package.json"), 
 const BIN = path.join(REPO, typeof packageJson.bin === "string" ? packageJson.bin : packageJson.bin["cedar-peer"]!)
 if (!fs.existsSync(BIN)) throw new Error(`${BIN} is missing: run npm run build first (npm run bench does)`)
 const cedarPeer = (...rest: ReadonlyArray<string>) => [...binCommand(process.execPath, BIN), ...rest]
-// One untimed run first: the bin's code cache is written by the first run after a build, as on a
-// master after an install; every timed run then starts as the second night's does.
+// Untimed runs first: the bin's code caches (one for quick commands, one for those that do the
+// work) are written by the first successful run of each kind after a build, as on a master after
+// an install and its first night; every timed run then starts as the second night's does.
 spawnSync(cedarPeer("--version")[0]!, cedarPeer("--version").slice(1), { stdio: "ignore" })
+{
+  const demo = fs.mkdtempSync(path.join(os.tmpdir(), "cedar-bench-demo-"))
+  spawnSync(cedarPeer("demo")[0]!, cedarPeer("demo", path.join(demo, "pool")).slice(1), { stdio: "ignore" })
+  fs.rmSync(demo, { recursive: true, force: true })
+}
 
 const quiet = (argv: ReadonlyArray<string>) => spawnSync(argv[0]!, argv.slice(1), { encoding: "utf8", timeout: 60_000 })
 const firstLine = (text: string | undefined) => (text ?? "").trim().split("\n")[0] ?? ""

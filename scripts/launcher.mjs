@@ -33,7 +33,15 @@ const cacheDir = fileURLToPath(new URL("./.cache/", import.meta.url))
 const flags = process.execArgv.join(" ")
 let flagsHash = 5381
 for (let i = 0; i < flags.length; i++) flagsHash = (flagsHash * 33 + flags.charCodeAt(i)) >>> 0
-const cacheFile = `${cacheDir}cedar-peer-${process.version}-${process.arch}-${flagsHash.toString(16)}.v8`
+// A cache holds what the run that wrote it compiled. The commands that do the work compile a
+// fifth more of the bundle than `--version`, `--help` or `validate`, which would compile it
+// lazily on every run if the cache came from a quick command; a cache from a working command
+// would slow the quick ones with code they never run. So each kind keeps its own: "work" when a
+// command word that does the work is among the arguments (an option's value that happens to be
+// such a word only picks the other cache: a little slower, same behaviour).
+const WORK = new Set(["stage", "stage-peer", "check", "write-indicator", "exec", "action", "demo", "verify"])
+const kind = process.argv.slice(2).some((arg) => WORK.has(arg)) ? "work" : "start"
+const cacheFile = `${cacheDir}cedar-peer-${process.version}-${process.arch}-${flagsHash.toString(16)}-${kind}.v8`
 
 // Compiled code is code: a cache is used only when it and its directory belong to the bundle's
 // owner and nobody else can write them (root running a root install never reads a file another
@@ -76,6 +84,12 @@ const writeCache = (script) => {
 
 const cachedData = readCache()
 const script = new Script(Module.wrap(readFileSync(bundle, "utf8")), { filename: bundle, cachedData })
-if (cachedData === undefined || script.cachedDataRejected === true) process.once("exit", () => writeCache(script))
+// Only a run that succeeded writes: one that stopped early (a typo, a missing config) compiled
+// too little of what its kind runs, and a cache that was accepted is never written again.
+if (cachedData === undefined || script.cachedDataRejected === true) {
+  process.once("exit", (status) => {
+    if (status === 0) writeCache(script)
+  })
+}
 const module = { exports: {} }
 script.runInThisContext().call(module.exports, module.exports, Module.createRequire(bundle), module, bundle, dirname(bundle))

@@ -43,7 +43,7 @@ describe("the bin's launcher", () => {
   it("writes the code cache on a first run and starts from it on the next without rewriting it", async () => {
     rmSync(cacheDir, { recursive: true, force: true })
     expect(await run("--version")).toMatchObject({ status: 0, stdout: `${version}\n` })
-    expect(cacheFiles()).toEqual([expect.stringMatching(new RegExp(`^cedar-peer-${process.version}-${process.arch}-[0-9a-f]+\\.v8$`))])
+    expect(cacheFiles()).toEqual([expect.stringMatching(new RegExp(`^cedar-peer-${process.version}-${process.arch}-[0-9a-f]+-start\\.v8$`))])
     const file = join(cacheDir, cacheFiles()[0]!)
     const written = statSync(file)
     expect(written.size).toBeGreaterThan(100_000)
@@ -51,6 +51,25 @@ describe("the bin's launcher", () => {
     expect(statSync(file).mtimeMs).toBe(written.mtimeMs)
     // nothing half-written left behind
     expect(readdirSync(cacheDir)).toEqual(cacheFiles())
+  })
+
+  it("keeps a cache of its own for the commands that do the work, beside the quick commands' one", async () => {
+    rmSync(cacheDir, { recursive: true, force: true })
+    await run("--version")
+    const [quick] = cacheFiles()
+    const written = statSync(join(cacheDir, quick!))
+    // a run that failed early compiled too little to be worth keeping
+    expect(await run("stage", "--config", join(root, "missing.conf"))).toMatchObject({ status: 2 })
+    expect(cacheFiles()).toEqual([quick])
+    expect(await run("demo", join(root, "demo"))).toMatchObject({ status: 0 })
+    const work = cacheFiles().filter((name) => name !== quick)
+    expect(work).toEqual([quick!.replace(/-start\.v8$/, "-work.v8")])
+    // what the demo's stage compiled (the config reader, the pool, the copy…) is in its cache, not in the quick one
+    expect(statSync(join(cacheDir, work[0]!)).size).toBeGreaterThan(written.size * 1.1)
+    expect(statSync(join(cacheDir, quick!)).mtimeMs).toBe(written.mtimeMs)
+    const used = statSync(join(cacheDir, work[0]!)).mtimeMs
+    expect(await run("demo", join(root, "demo2"))).toMatchObject({ status: 0 })
+    expect(statSync(join(cacheDir, work[0]!)).mtimeMs).toBe(used)
   })
 
   it("keeps one cache per set of Node flags: a run under other flags leaves the bin's own cache alone", async () => {
