@@ -61,9 +61,14 @@ const utf8 = new TextEncoder()
 
 const bytesOf = (name: FileName | string): Uint8Array => (typeof name === "string" ? utf8.encode(name) : name)
 
-const isPlainName = (name: Uint8Array): boolean =>
-  name.length > 0 && !name.includes(0x2f) && !name.includes(0) &&
-  !(name.length === 1 && name[0] === 0x2e) && !(name.length === 2 && name[0] === 0x2e && name[1] === 0x2e)
+const isPlainName = (name: Uint8Array): boolean => {
+  if (name.length === 0) return false
+  if (name[0] === 0x2e && (name.length === 1 || (name.length === 2 && name[1] === 0x2e))) return false
+  for (let i = 0; i < name.length; i++) {
+    if (name[i] === 0x2f || name[i] === 0) return false
+  }
+  return true
+}
 
 interface Typed {
   isFile(): boolean
@@ -107,12 +112,15 @@ type Tagged = DiskError | NotRegularFile | ByteLimitReached
 const isTagged = (error: unknown): error is Tagged =>
   error instanceof DiskError || error instanceof NotRegularFile || error instanceof ByteLimitReached
 
-/** Runs a synchronous step, turning a thrown errno into a `DiskError` for `operation` on `path`. */
-const step = <A>(operation: string, path: string, body: () => A): A => {
+/**
+ * Runs a synchronous step, turning a thrown errno into a `DiskError` for `operation` on `path`
+ * (a function where the path would be worked out for every file of a batch only to go unused).
+ */
+const step = <A>(operation: string, path: string | (() => string), body: () => A): A => {
   try {
     return body()
   } catch (error) {
-    throw isTagged(error) ? error : diskError(operation, path, error)
+    throw isTagged(error) ? error : diskError(operation, typeof path === "string" ? path : path(), error)
   }
 }
 
@@ -197,37 +205,43 @@ const kernelCopy = (source: number, target: number, tooBig: (size: number) => un
  * @category constructors
  */
 export const make = (): StagingDiskService => {
-  const descriptors = new WeakMap<Directory, number>()
+  /** Each open directory's descriptor, and `<handle>/` as bytes, the start of its entries' paths. */
+  const descriptors = new WeakMap<Directory, { readonly fd: number; readonly prefix: Buffer }>()
   const mark = ownMark()
 
   const register = (shown: string, fd: number): Directory => {
     const directory: Directory = { shown, handle: `/proc/self/fd/${fd}` }
-    descriptors.set(directory, fd)
+    descriptors.set(directory, { fd, prefix: Buffer.from(`${directory.handle}/`) })
     return directory
   }
 
   const release = (directory: Directory) =>
     Effect.sync(() => {
-      const fd = descriptors.get(directory)
-      if (fd !== undefined) closeQuietly(fd)
+      const open = descriptors.get(directory)
+      if (open !== undefined) closeQuietly(open.fd)
       descriptors.delete(directory)
     })
 
-  const fdOf = (directory: Directory): number => {
-    const fd = descriptors.get(directory)
-    if (fd === undefined) {
+  const openOf = (directory: Directory) => {
+    const open = descriptors.get(directory)
+    if (open === undefined) {
       throw new DiskError({ operation: "open", path: directory.shown, detail: "not a directory opened by this staging disk" })
     }
-    return fd
+    return open
   }
 
+  const fdOf = (directory: Directory): number => openOf(directory).fd
+
   const pathIn = (directory: Directory, name: FileName | string): Buffer => {
-    fdOf(directory)
+    const { prefix } = openOf(directory)
     const bytes = bytesOf(name)
     if (!isPlainName(bytes)) {
       throw new DiskError({ operation: "open", path: shownIn(directory, name), detail: "not a single plain file name" })
     }
-    return Buffer.concat([Buffer.from(`${directory.handle}/`), bytes])
+    const path = Buffer.allocUnsafe(prefix.length + bytes.length)
+    prefix.copy(path, 0)
+    path.set(bytes, prefix.length)
+    return path
   }
 
   const shownIn = (directory: Directory, name: FileName | string) =>
@@ -398,19 +412,19 @@ export const make = (): StagingDiskService => {
   /** Opens `name` in `directory` for reading without following a link or blocking; it must be a regular file. */
   const openRegular = (directory: Directory, name: FileName): { fd: number; stats: NFS.Stats } => {
     const path = pathIn(directory, name)
-    const shown = shownIn(directory, name)
+    const shown = () => shownIn(directory, name)
     let fd: number
     try {
       fd = NFS.openSync(path, READ)
     } catch (error) {
       const code = (error as { code?: string }).code
       // ELOOP: a link; ENXIO: a socket (or a fifo-like thing without a peer)
-      if (code === "ELOOP" || code === "ENXIO") throw new NotRegularFile({ name, path: shown, type: blockerType(path) })
-      throw diskError("open", shown, error)
+      if (code === "ELOOP" || code === "ENXIO") throw new NotRegularFile({ name, path: shown(), type: blockerType(path) })
+      throw diskError("open", shown(), error)
     }
     try {
       const stats = step("stat", shown, () => NFS.fstatSync(fd))
-      if (!stats.isFile()) throw new NotRegularFile({ name, path: shown, type: typeOfStats(stats) })
+      if (!stats.isFile()) throw new NotRegularFile({ name, path: shown(), type: typeOfStats(stats) })
       return { fd, stats }
     } catch (error) {
       closeQuietly(fd)
@@ -453,11 +467,11 @@ export const make = (): StagingDiskService => {
       const name = names[index]!
       const { fd: source, stats } = openRegular(from, name)
       let target = -1
-      const shown = shownIn(to, name)
+      const shown = () => shownIn(to, name)
       try {
         const hash: Hash | undefined = hashes === undefined ? undefined : createHash("sha256")
         target = step("create", shown, () => NFS.openSync(pathIn(to, name), CREATE, 0o600))
-        const readShown = shownIn(from, name)
+        const readShown = () => shownIn(from, name)
         if (stats.size <= SMALL_FILE) {
           for (;;) {
             const read = step("read", readShown, () => NFS.readSync(source, buffer, 0, buffer.length, null))
@@ -474,20 +488,20 @@ export const make = (): StagingDiskService => {
             maxBytes !== undefined && bytes + size > maxBytes ? new ByteLimitReached({ max: maxBytes, bytes: bytes + size }) : undefined
           const copied = stats.size >= OFFLOAD_FILE && hash === undefined
             ? await kernelCopy(source, target, tooBig, signal).catch((error) => {
-              throw error instanceof DiskError ? new DiskError({ ...error, path: shown }) : isTagged(error) || error === ABORTED ? error : diskError("copy", shown, error)
+              throw error instanceof DiskError ? new DiskError({ ...error, path: shown() }) : isTagged(error) || error === ABORTED ? error : diskError("copy", shown(), error)
             })
             : undefined
           if (copied !== undefined) account(copied)
           else for (;;) {
             if (signal.aborted) throw ABORTED
             const read = await readAsync(source, buffer).catch((error) => {
-              throw diskError("read", readShown, error)
+              throw diskError("read", readShown(), error)
             })
             if (read === 0) break
             let written = 0
             while (written < read) {
               written += await writeAsync(target, buffer, written, read - written).catch((error) => {
-                throw diskError("write", shown, error)
+                throw diskError("write", shown(), error)
               })
             }
             hash?.update(buffer.subarray(0, read))
@@ -570,9 +584,9 @@ export const make = (): StagingDiskService => {
         let bytes = 0
         for (const name of names) {
           const { fd, stats } = openRegular(directory, name)
-          const shown = shownIn(directory, name)
+          const shown = () => shownIn(directory, name)
           try {
-            if (stats.nlink !== 1) throw new NotRegularFile({ name, path: shown, type: "HardLink" })
+            if (stats.nlink !== 1) throw new NotRegularFile({ name, path: shown(), type: "HardLink" })
             // usually already so (scp ran as the backup user): two calls a file saved
             const owner = attributes.ownership
             const chown = owner !== undefined && (stats.uid !== owner.uid || stats.gid !== owner.gid)
