@@ -105,6 +105,23 @@ const contract = (title: string, makeArena: Effect.Effect<Arena, never, Scope.Sc
         expect(yield* arena.disk.hashFiles(dst, [bytes("a"), LATIN1])).toEqual([sha256("alpha"), sha256("latin")])
       }))
 
+    it.scoped("refuses any name that is not one plain component, before touching the disk", () =>
+      Effect.gen(function*() {
+        const { arena, src, dst } = yield* setup
+        const names = [bytes(""), bytes("."), bytes(".."), bytes("../a"), bytes("sub/a"), bytes("a\0b"), bytes("/etc/passwd")]
+        for (const name of names) {
+          const copy = yield* Effect.flip(arena.disk.copyFiles(src, [name], dst, {}))
+          expect(copy).toMatchObject({ _tag: "DiskError", detail: expect.stringContaining("not a single plain file name") })
+          const commit = yield* Effect.flip(arena.disk.commit(src, [name], dst))
+          expect(commit).toMatchObject({ _tag: "DiskError", detail: expect.stringContaining("not a single plain file name") })
+        }
+        // names that only look odd are plain: a leading dot, dots inside, a backslash
+        for (const name of ["..a", ".hidden", "a..b", "back\\slash"]) arena.fs.writeFileSync(arena.at("src", name), name)
+        const totals = yield* arena.disk.copyFiles(src, ["..a", ".hidden", "a..b", "back\\slash"].map(bytes), dst, {})
+        expect(totals.count).toBe(4)
+        expect(arena.fs.readdirSync(arena.at("dst")).length).toBe(4)
+      }))
+
     it.scoped("applies permissions and ownership", () =>
       Effect.gen(function*() {
         const { arena, src, dst } = yield* setup
