@@ -6,6 +6,7 @@
  */
 import { FileSystem, Path } from "@effect/platform"
 import { Effect, Schema } from "effect"
+import { makeLandingSite } from "./internal/landingSite.js"
 import { decodePeer, isMissing, requireDirectory as checkDirectory } from "./internal/peerChecks.js"
 import type { IndicatorOptions, IndicatorStatus, SkippedEntry, StageOptions, StageReport } from "./Peer.js"
 import {
@@ -105,6 +106,7 @@ export class LocalPeers extends Effect.Service<LocalPeers>()("cedar-peer/LocalPe
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
     const disk = yield* StagingDisk
+    const site = makeLandingSite(disk)
 
     const invalidPath = (peer: LocalPeer, dir: string, problem: InvalidPath["problem"]) =>
       new InvalidPath({ peer: peer.name, path: dir, problem })
@@ -182,11 +184,10 @@ export class LocalPeers extends Effect.Service<LocalPeers>()("cedar-peer/LocalPe
         }
       })
 
-    // Copies every file into one private directory of the target, then renames them all into
-    // place in one uninterruptible commit. Before the commit, a failure or an interruption removes
-    // the private directory whole and the target is as it was; a commit that completed stays
-    // complete, whatever arrives meanwhile. A rename failing midway moves the files this call had
-    // created back out; a replaced file is replaced whole.
+    // Copies every file into one private directory, then lands them all in one uninterruptible
+    // step (see landingSite). Before it, a failure or an interruption removes the private
+    // directory whole and the target is as it was; a landing that completed stays complete,
+    // whatever arrives meanwhile; one that fails midway takes back what it had added.
     const stageInto = (
       peer: LocalPeer,
       collect: Directory,
@@ -195,13 +196,8 @@ export class LocalPeers extends Effect.Service<LocalPeers>()("cedar-peer/LocalPe
       options: StageOptions
     ) =>
       Effect.scoped(Effect.gen(function*() {
-        const removed = yield* disk.removeLeftovers(target).pipe(
-          Effect.catchAll((error) => Effect.as(Effect.logWarning(`cannot remove leftovers in ${target.shown}: ${error.detail}`), []))
-        )
-        for (const name of removed) yield* Effect.logInfo(`removed ${joinShown(target.shown, name)}, left by a run that is gone`)
-
         const names = regular.names
-        const staging = yield* disk.makePrivateDirectory(target).pipe(
+        const staging = yield* site.gather(target, options).pipe(
           Effect.mapError(fileOperationFailed(peer, "makeDirectory", joinShown(target.shown, ".cedar-peer-*")))
         )
         const copied = yield* disk.copyFiles(collect, names, staging, {
@@ -227,7 +223,9 @@ export class LocalPeers extends Effect.Service<LocalPeers>()("cedar-peer/LocalPe
             })
           }
         }
-        const existing = yield* disk.list(target).pipe(Effect.mapError(fileOperationFailed(peer, "stat", target.shown)))
+        yield* site.land(staging, names, target, options).pipe(
+          Effect.mapError((error) => new FileOperationFailed({ peer: peer.name, operation: "rename", path: error.path, cause: error }))
+        )
         const report: StageReport = {
           count: copied.count,
           bytes: copied.bytes,
@@ -237,27 +235,7 @@ export class LocalPeers extends Effect.Service<LocalPeers>()("cedar-peer/LocalPe
             ? { hashes: regular.shown.map((name, i) => ({ name, sha256: copied.hashes?.[i] ?? "" })) }
             : {})
         }
-        return yield* disk.commit(staging, names, target).pipe(
-          Effect.as(report),
-          Effect.catchAll((error) =>
-            Effect.gen(function*() {
-              const before = new Set(existing.map((e) => Buffer.from(e.name).toString("latin1")))
-              const waiting = new Set((yield* disk.list(staging).pipe(Effect.orElseSucceed(() => []))).map((e) =>
-                Buffer.from(e.name).toString("latin1")
-              ))
-              const created = names.filter((n) => {
-                const key = Buffer.from(n).toString("latin1")
-                return !waiting.has(key) && !before.has(key)
-              })
-              yield* disk.commit(target, created, staging).pipe(
-                Effect.catchAll((undo) => Effect.logWarning(`cannot take back ${undo.path}: ${undo.detail}`))
-              )
-              return yield* new FileOperationFailed({ peer: peer.name, operation: "rename", path: error.path, cause: error })
-            })
-          ),
-          // the commit and its outcome as one step: an interruption waits for it, and is seen afterwards
-          Effect.uninterruptible
-        )
+        return report
       }))
 
     const stageToDirectory = (peer: LocalPeer, collect: Directory, target: Directory, options: StageOptions) =>

@@ -337,6 +337,9 @@ export const make = (): StagingDiskService => {
     NFS.rmdirSync(path)
   }
 
+  /** Each private directory's name in its parent, for `replaceEmptyDirectory`. */
+  const privateNames = new WeakMap<Directory, { readonly parent: Directory; readonly name: Buffer }>()
+
   const makePrivateDirectory: StagingDiskService["makePrivateDirectory"] = (parent, owner) =>
     Effect.acquireRelease(
       Effect.try({
@@ -358,7 +361,9 @@ export const make = (): StagingDiskService => {
             closeQuietly(fd)
             throw error
           }
-          return { directory: register(shown, fd), name: Buffer.from(name), parent }
+          const directory = register(shown, fd)
+          privateNames.set(directory, { parent, name: Buffer.from(name) })
+          return { directory, name: Buffer.from(name), parent }
         },
         catch: (error) => diskError("makeDirectory", parent.shown, error)
       }),
@@ -604,6 +609,23 @@ export const make = (): StagingDiskService => {
       catch: (error) => (isTagged(error) ? error as DiskError | NotRegularFile : diskError("adopt", directory.shown, error))
     })
 
+  const replaceEmptyDirectory: StagingDiskService["replaceEmptyDirectory"] = (parent, from, name, attributes) =>
+    Effect.try({
+      try: () => {
+        const made = privateNames.get(from)
+        const shown = shownIn(parent, name)
+        if (made === undefined || made.parent !== parent) {
+          throw new DiskError({ operation: "rename", path: shown, detail: "not a private directory of this parent" })
+        }
+        const fd = fdOf(from)
+        if (attributes.ownership !== undefined) step("chown", from.shown, () => NFS.fchownSync(fd, attributes.ownership!.uid, attributes.ownership!.gid))
+        step("chmod", from.shown, () => NFS.fchmodSync(fd, attributes.mode))
+        // rename(2) replaces an empty directory and refuses anything else: no check to race with
+        step("rename", shown, () => NFS.renameSync(pathIn(parent, made.name), pathIn(parent, name)))
+      },
+      catch: (error) => diskError("rename", shownIn(parent, name), error)
+    }).pipe(Effect.uninterruptible)
+
   const reclaim = (directory: Directory) =>
     Effect.try({
       try: () => {
@@ -695,6 +717,7 @@ export const make = (): StagingDiskService => {
     copyFiles,
     hashFiles,
     adoptFiles,
+    replaceEmptyDirectory,
     reclaim,
     commit,
     writeEmptyFile,

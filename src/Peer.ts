@@ -7,6 +7,7 @@
 import { Schema } from "effect"
 import { isIP } from "node:net"
 import { splitWords } from "./internal/shellWords.js"
+import type { Directory } from "./StagingDisk.js"
 
 /**
  * The rcp-compatible copy command used when a remote peer names none.
@@ -142,6 +143,27 @@ export interface StageOptions {
   readonly verify?: boolean | undefined
   /** called as the operation goes: what it is doing, files and bytes so far where known */
   readonly onProgress?: ((progress: StageProgress) => void) | undefined
+  /**
+   * `stagePeerInto` only: the target is the empty directory `name` of `parent`, made for this
+   * run (as the pool makes one per peer). The files are then gathered in a private directory of
+   * `parent`, which takes the target's place in one rename with `mode` and `ownership`: the
+   * directory holds nothing, then everything. Should the target no longer be empty by then, the
+   * files are renamed into it one by one as usual.
+   */
+  readonly replaceEmpty?: ReplaceEmpty | undefined
+}
+
+/**
+ * An empty directory that a stage may replace whole (`StageOptions.replaceEmpty`).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface ReplaceEmpty {
+  readonly parent: Directory
+  readonly name: string
+  readonly mode: number
+  readonly ownership?: Ownership | undefined
 }
 
 /**

@@ -30,7 +30,7 @@ import {
 } from "./PeerError.js"
 import * as Manifest from "./Manifest.js"
 import { make as makeRemotePeer, type RemotePeer, RemotePeers, RetryObserver } from "./RemotePeer.js"
-import { openStagingTree, writeMasterIndicator } from "./internal/stagingTree.js"
+import { openStagingTree, type PeerDirectory, writeMasterIndicator } from "./internal/stagingTree.js"
 import type { Directory } from "./StagingDisk.js"
 import { StagingDisk } from "./StagingDisk.js"
 import { SystemUsers } from "./SystemUsers.js"
@@ -464,7 +464,7 @@ interface PeerContext {
   readonly date: Date
   readonly isRoot: boolean
   /** the peer's opened staging directory, or why it cannot be used (a link or a file planted there) */
-  readonly target: Either.Either<Directory, FileOperationFailed>
+  readonly target: Either.Either<PeerDirectory, FileOperationFailed>
   readonly ownership: Ownership | undefined
   readonly settings: SettingsOverride | undefined
   readonly emit: (event: PoolEvent) => Effect.Effect<void>
@@ -485,10 +485,11 @@ interface PeerTrack {
 // redirect it by renaming or replacing a path component midway.
 const stageInto = (peer: AnyPeer, context: PeerContext, options: StageOptions) =>
   Effect.gen(function*() {
-    const target = yield* context.target
+    const { directory, replaceEmpty } = yield* context.target
+    const into = replaceEmpty === undefined ? options : { ...options, replaceEmpty }
     return peer._tag === "LocalPeer"
-      ? yield* (yield* LocalPeers).stagePeerInto(peer, target, options)
-      : yield* (yield* RemotePeers).stagePeerInto(peer, target, options)
+      ? yield* (yield* LocalPeers).stagePeerInto(peer, directory, into)
+      : yield* (yield* RemotePeers).stagePeerInto(peer, directory, into)
   })
 
 /** Progress events of one peer in one phase go out at most this often (ms). */
@@ -629,15 +630,22 @@ const interruptedResult = (peer: PeerConfig, track: PeerTrack | undefined): Peer
   }
 }
 
-/** Removes what runs killed outright (SIGKILL, power loss) left in the working dir, when the staging disk is at hand. */
-const removeLeftovers = (dir: string) =>
+/**
+ * Removes what runs killed outright (SIGKILL, power loss) left in the working dir or in an opened
+ * directory of the staging tree, when the staging disk is at hand.
+ */
+const removeLeftovers = (dir: string | Directory) =>
   Effect.gen(function*() {
     const disk = yield* Effect.serviceOption(StagingDisk)
     if (Option.isNone(disk)) return
-    const removed = yield* Effect.scoped(Effect.flatMap(disk.value.openDirectory(dir), disk.value.removeLeftovers)).pipe(
+    const sweep = typeof dir === "string"
+      ? Effect.scoped(Effect.flatMap(disk.value.openDirectory(dir), disk.value.removeLeftovers))
+      : disk.value.removeLeftovers(dir)
+    const removed = yield* sweep.pipe(
       Effect.catchAll((error) => Effect.as(Effect.logWarning(`could not look for leftovers of killed runs: ${error.message}`), []))
     )
-    for (const name of removed) yield* Effect.logWarning(`removed ${dir}/${name}, left by a run that was killed`)
+    const shown = typeof dir === "string" ? dir : dir.shown
+    for (const name of removed) yield* Effect.logWarning(`removed ${shown}/${name}, left by a run that was killed`)
   })
 
 /**
@@ -666,6 +674,8 @@ export const stage = (
     yield* removeLeftovers(config.options.workingDir)
     // every directory opened without following a link and held open for the run (see stagingTree)
     const tree = yield* openStagingTree(config.stagingDir, date, selected.map((peer) => peer.name), ownership)
+    // new peer directories are staged beside themselves, in private directories of the daily one
+    yield* removeLeftovers(tree.daily)
 
     const emit = (event: PoolEvent) =>
       Effect.zipRight(

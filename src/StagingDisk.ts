@@ -219,6 +219,19 @@ export interface StagingDiskService {
     names: ReadonlyArray<FileName>,
     attributes: FileAttributes
   ) => Effect.Effect<BatchTotals, DiskError | NotRegularFile>
+  /**
+   * Puts `from`, a private directory of `parent` (made by `makePrivateDirectory`), in place of the
+   * empty directory `name` of `parent` in one rename, after giving it `mode` and `ownership`: the
+   * entry `name` goes from empty to everything `from` holds in one step, and `from` is then the
+   * directory at `name`. Where `name` is not an empty directory (or the rename fails otherwise)
+   * nothing moves: a `DiskError` (`ENOTEMPTY`, `EEXIST`, `ENOTDIR`, …).
+   */
+  readonly replaceEmptyDirectory: (
+    parent: Directory,
+    from: Directory,
+    name: string,
+    attributes: { readonly mode: number; readonly ownership?: Ownership | undefined }
+  ) => Effect.Effect<void, DiskError>
   /** Makes `directory` owned by the process again (mode 0700), so its former owner can no longer change it. */
   readonly reclaim: (directory: Directory) => Effect.Effect<void, DiskError>
   /**

@@ -47,6 +47,8 @@ interface Setup {
   readonly fake?: Partial<FakeRemoteHost.Options>
   readonly umask?: number
   readonly fail?: MemoryFileSystem.Options["fail"]
+  /** runs before each staging-disk operation (see MemoryStagingDisk's `before`) */
+  readonly diskBefore?: MemoryStagingDisk.Options["before"]
 }
 
 interface LogLine {
@@ -96,6 +98,7 @@ const setup = (options: Setup = {}) => {
     // the staging disk on the same volume; a FileSystem fault on a file it writes applies there too
     Layer.provideMerge(MemoryStagingDisk.make({
       volume: memory.volume,
+      before: options.diskBefore,
       fail: (op, path, to) =>
         op === "writeEmptyFile" ? options.fail?.("writeFile", path, to) :
         op === "copyFile" || op === "rename" || op === "chown" || op === "chmod" ? options.fail?.(op, path, to) :
@@ -628,6 +631,115 @@ describe("Pool.stage", () => {
         expect(summary.peers.map((p) => p.status)).toEqual(["staged", "not-ready", "staged"])
       }).pipe(Effect.provide(layer))
     })
+  })
+})
+
+describe("Pool.stage lands a peer directory made this run whole", () => {
+  const FILES = { "/srv/alpha/a.tar": "AAA", "/srv/alpha/b.tar": "BB", "/srv/alpha/cback.collect": "" }
+  const isPrivate = (name: string) => name.startsWith(".cedar-peer-")
+
+  it.effect("gathers the files beside the empty peer directory, then puts the whole directory in its place", () => {
+    const seen: Array<{ daily: ReadonlyArray<string>; peer: ReadonlyArray<string> }> = []
+    const operations: Array<string> = []
+    const { memory, layer } = setup({
+      files: FILES,
+      diskBefore: (operation) => {
+        operations.push(operation)
+        if (operation !== "copyFile") return undefined
+        return Effect.sync(() => void seen.push({ daily: ls(memory, DAILY), peer: ls(memory, `${DAILY}/alpha`) }))
+      }
+    })
+    return Effect.gen(function*() {
+      const summary = yield* Pool.stage(yield* configOf(poolJson([local("alpha")])), { now: NOW })
+      expect(summary.peers[0]).toMatchObject({ status: "staged", files: 3 })
+      // while copying: the peer's directory empty, the files in a private directory of the daily one
+      expect(seen).toHaveLength(3)
+      for (const moment of seen) {
+        expect(moment.peer).toEqual([])
+        expect(moment.daily.filter(isPrivate)).toHaveLength(1)
+      }
+      expect(operations.filter((op) => op === "replaceEmptyDirectory")).toHaveLength(1)
+      expect(operations).not.toContain("rename")
+      expect(ls(memory, DAILY)).toEqual(["alpha", "cback.stage"])
+      expect(ls(memory, `${DAILY}/alpha`)).toEqual(["a.tar", "b.tar", "cback.collect"])
+      expect(text(memory, `${DAILY}/alpha/a.tar`)).toBe("AAA")
+      // the directory the tree would have made: its mode, not the private directory's 0700
+      expect(mode(memory, `${DAILY}/alpha`)).toBe(0o755)
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("a second run of the day renames the files into the directory there, beside what it holds", () => {
+    const operations: Array<string> = []
+    const { memory, layer } = setup({
+      files: FILES,
+      diskBefore: (operation) => void operations.push(operation)
+    })
+    return Effect.gen(function*() {
+      const config = yield* configOf(poolJson([local("alpha")]))
+      yield* Pool.stage(config, { now: NOW })
+      memory.volume.writeFileSync(`${DAILY}/alpha/kept.tar`, "K")
+      memory.volume.writeFileSync("/srv/alpha/c.tar", "C")
+      operations.length = 0
+      const summary = yield* Pool.stage(config, { now: NOW })
+      expect(summary.peers[0]).toMatchObject({ status: "staged", files: 5 })
+      expect(operations).not.toContain("replaceEmptyDirectory")
+      expect(operations.filter((op) => op === "rename")).toHaveLength(5)
+      expect(ls(memory, `${DAILY}/alpha`)).toEqual(["a.tar", "b.tar", "c.tar", "cback.collect", "cback.stage", "kept.tar"])
+      expect(ls(memory, DAILY).filter(isPrivate)).toEqual([])
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("a peer directory no longer empty when the files land is not replaced: they are renamed in beside what appeared", () => {
+    const { memory, layer } = setup({
+      files: FILES,
+      diskBefore: (operation) =>
+        operation === "replaceEmptyDirectory"
+          ? Effect.sync(() => memory.volume.writeFileSync(`${DAILY}/alpha/appeared`, "X"))
+          : undefined
+    })
+    return Effect.gen(function*() {
+      const summary = yield* Pool.stage(yield* configOf(poolJson([local("alpha")])), { now: NOW })
+      expect(summary.peers[0]).toMatchObject({ status: "staged", files: 3 })
+      expect(ls(memory, `${DAILY}/alpha`)).toEqual(["a.tar", "appeared", "b.tar", "cback.collect"])
+      expect(text(memory, `${DAILY}/alpha/appeared`)).toBe("X")
+      expect(ls(memory, DAILY).filter(isPrivate)).toEqual([])
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("a remote peer's directory is replaced whole too", () => {
+    const operations: Array<string> = []
+    const { memory, layer } = setup({ diskBefore: (operation) => void operations.push(operation) })
+    return Effect.gen(function*() {
+      const summary = yield* Pool.stage(yield* configOf(poolJson([remote(REMOTE)])), { now: NOW })
+      expect(summary.peers[0]).toMatchObject({ status: "staged", files: 2 })
+      expect(operations.filter((op) => op === "replaceEmptyDirectory")).toHaveLength(1)
+      expect(ls(memory, `${DAILY}/${REMOTE}`)).toEqual(["cback.collect", "g.tar"])
+      expect(ls(memory, DAILY).filter(isPrivate)).toEqual([])
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("a failed copy leaves the peer's directory empty and no private directory behind", () => {
+    const { memory, layer } = setup({
+      files: FILES,
+      fail: (operation, path) => (operation === "copyFile" && path.endsWith("/b.tar") ? "Unknown" : undefined)
+    })
+    return Effect.gen(function*() {
+      const summary = yield* Pool.stage(yield* configOf(poolJson([local("alpha")])), { now: NOW })
+      expect(summary.peers[0]).toMatchObject({ status: "failed" })
+      expect(ls(memory, DAILY)).toEqual(["alpha", "cback.stage"])
+      expect(ls(memory, `${DAILY}/alpha`)).toEqual([])
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("what a killed run left in the daily directory is removed when the next run starts", () => {
+    const left = `${DAILY}/.cedar-peer-999999999-1-0123456789ab`
+    const { memory, logs, layer } = setup({ files: FILES, directories: [left] })
+    memory.volume.writeFileSync(`${left}/a.tar`, "half")
+    return Effect.gen(function*() {
+      yield* Pool.stage(yield* configOf(poolJson([local("alpha")])), { now: NOW })
+      expect(ls(memory, DAILY)).toEqual(["alpha", "cback.stage"])
+      expect(logs.map((l) => l.message)).toContain(`removed ${DAILY}/.cedar-peer-999999999-1-0123456789ab, left by a run that was killed`)
+    }).pipe(Effect.provide(layer))
   })
 })
 

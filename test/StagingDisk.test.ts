@@ -122,6 +122,45 @@ const contract = (title: string, makeArena: Effect.Effect<Arena, never, Scope.Sc
         expect(arena.fs.readdirSync(arena.at("dst")).length).toBe(4)
       }))
 
+    it.scoped("replaceEmptyDirectory: a private directory takes the place of an empty one in one step, with its mode", () =>
+      Effect.gen(function*() {
+        const { arena, src } = yield* setup
+        const parent = yield* arena.disk.openDirectory(arena.root)
+        arena.fs.mkdirSync(arena.at("peer"))
+        const gathered = yield* arena.disk.makePrivateDirectory(parent)
+        yield* arena.disk.copyFiles(src, [bytes("a"), LATIN1], gathered, {})
+        yield* arena.disk.replaceEmptyDirectory(parent, gathered, "peer", { mode: 0o750 })
+        expect(arena.fs.readdirSync(arena.at("peer")).length).toBe(2)
+        expect(contentOf(arena, "peer", LATIN1)).toBe("latin")
+        expect(modeOf(arena, "peer")).toBe(0o750)
+        expect(arena.fs.readdirSync(arena.at()).map(String).filter((n) => n.startsWith(".cedar-peer-"))).toEqual([])
+        // the private directory, still open, is the one at "peer" now
+        expect((yield* arena.disk.list(gathered)).length).toBe(2)
+      }))
+
+    it.scoped("replaceEmptyDirectory: moves nothing where the place is not an empty directory", () =>
+      Effect.gen(function*() {
+        const { arena, src } = yield* setup
+        const parent = yield* arena.disk.openDirectory(arena.root)
+        arena.fs.mkdirSync(arena.at("full"))
+        arena.fs.writeFileSync(arena.at("full", "kept"), "kept")
+        arena.fs.writeFileSync(arena.at("file"), "a file")
+        const gathered = yield* arena.disk.makePrivateDirectory(parent)
+        yield* arena.disk.copyFiles(src, [bytes("a")], gathered, {})
+        const notEmpty = yield* Effect.flip(arena.disk.replaceEmptyDirectory(parent, gathered, "full", { mode: 0o750 }))
+        expect(["ENOTEMPTY", "EEXIST"]).toContain(notEmpty.code)
+        const notDirectory = yield* Effect.flip(arena.disk.replaceEmptyDirectory(parent, gathered, "file", { mode: 0o750 }))
+        expect(notDirectory.code).toBe("ENOTDIR")
+        expect(arena.fs.readdirSync(arena.at("full")).map(String)).toEqual(["kept"])
+        expect(contentOf(arena, "file")).toBe("a file")
+        // still where it was, files and all
+        expect((yield* arena.disk.list(gathered)).map((e) => Buffer.from(e.name).toString())).toEqual(["a"])
+        // only a private directory of that very parent
+        const elsewhere = yield* arena.disk.makePrivateDirectory(src)
+        const refused = yield* Effect.flip(arena.disk.replaceEmptyDirectory(parent, elsewhere, "full", { mode: 0o750 }))
+        expect(refused.detail).toContain("not a private directory of this parent")
+      }))
+
     it.scoped("applies permissions and ownership", () =>
       Effect.gen(function*() {
         const { arena, src, dst } = yield* setup

@@ -6,7 +6,7 @@
 import { Effect, Either } from "effect"
 import type { Scope } from "effect"
 import { FileOperationFailed } from "../PeerError.js"
-import type { Ownership } from "../Peer.js"
+import type { Ownership, ReplaceEmpty } from "../Peer.js"
 import { DEF_STAGE_INDICATOR } from "../Peer.js"
 import type { Directory, DiskError, NotRegularFile } from "../StagingDisk.js"
 import { StagingDisk } from "../StagingDisk.js"
@@ -39,11 +39,17 @@ const failed = (peer: string, path: string) => (error: DiskError | NotRegularFil
 const directoryAttributes = (ownership: Ownership | undefined) =>
   ownership === undefined ? { mode: 0o755 } : { mode: TREE_MODE, ownership: { uid: process.geteuid?.() ?? 0, gid: ownership.gid } }
 
+/** A peer's opened directory; `replaceEmpty` when this run made it, so a stage may replace it whole. */
+export interface PeerDirectory {
+  readonly directory: Directory
+  readonly replaceEmpty?: ReplaceEmpty | undefined
+}
+
 /** The opened daily directory and, for each peer, its opened directory or why it could not be used. */
 export interface StagingTree {
   readonly dailyDir: string
   readonly daily: Directory
-  readonly peers: ReadonlyMap<string, Either.Either<Directory, FileOperationFailed>>
+  readonly peers: ReadonlyMap<string, Either.Either<PeerDirectory, FileOperationFailed>>
 }
 
 /**
@@ -72,7 +78,7 @@ export const openStagingTree = (
       directory = opened.directory
     }
     const daily = directory
-    const peers = new Map<string, Either.Either<Directory, FileOperationFailed>>()
+    const peers = new Map<string, Either.Either<PeerDirectory, FileOperationFailed>>()
     for (const name of peerNames) {
       const opened = yield* Effect.either(
         disk.openSubdirectory(daily, name, attributes).pipe(Effect.mapError(failed(name, `${shown}/${name}`)))
@@ -80,7 +86,8 @@ export const openStagingTree = (
       if (Either.isRight(opened) && !opened.right.created) {
         yield* Effect.logDebug(`staging directory ${shown}/${name} already existed`)
       }
-      peers.set(name, Either.map(opened, (o) => o.directory))
+      // only root can write in the daily directory: one made empty by this run stays so until its peer lands
+      peers.set(name, Either.map(opened, ({ created, directory }) => created ? { directory, replaceEmpty: { parent: daily, name, ...attributes } } : { directory }))
     }
     return { dailyDir: shown, daily, peers }
   })

@@ -50,6 +50,7 @@ export type Operation =
   | "copyFile"
   | "hash"
   | "adopt"
+  | "replaceEmptyDirectory"
   | "reclaim"
   | "rename"
   | "writeEmptyFile"
@@ -108,6 +109,8 @@ const DETAILS: Record<string, string> = {
   EACCES: "permission denied",
   ENOENT: "no such file or directory",
   EEXIST: "file already exists",
+  ENOTEMPTY: "directory not empty",
+  ENOTDIR: "not a directory",
   EIO: "i/o error"
 }
 
@@ -334,6 +337,9 @@ export const make = (options: Options = {}): MemoryStagingDisk => {
       Effect.catchAll((error) => Effect.logWarning(`cannot remove ${path}: ${error.detail}`))
     )
 
+  /** Each private directory's name in its parent, for `replaceEmptyDirectory`. */
+  const privateNames = new WeakMap<Directory, { readonly parent: Directory; readonly name: string }>()
+
   const makePrivateDirectory: StagingDiskService["makePrivateDirectory"] = (parent, privateOwner) =>
     Effect.acquireRelease(
       Effect.suspend(() => {
@@ -348,7 +354,9 @@ export const make = (options: Options = {}): MemoryStagingDisk => {
           volume.mkdirSync(path, { mode: 0o700 })
           volume.chmodSync(path, 0o700)
           if (privateOwner !== undefined) volume.chownSync(path, privateOwner.uid, privateOwner.gid)
-          return pin(shownIn(parent, name), path)
+          const directory = pin(shownIn(parent, name), path)
+          privateNames.set(directory, { parent, name })
+          return directory
         })
       }),
       (directory) => remove(directory.handle)
@@ -437,6 +445,36 @@ export const make = (options: Options = {}): MemoryStagingDisk => {
       return { count: names.length, bytes }
     })
 
+  const replaceEmptyDirectory: StagingDiskService["replaceEmptyDirectory"] = (parent, from, name, attributes) =>
+    Effect.suspend(() => {
+      let source: string
+      let target: string
+      const made = privateNames.get(from)
+      try {
+        if (made === undefined || made.parent !== parent) {
+          throw errno("rename", shownIn(parent, name), "EINVAL", "not a private directory of this parent")
+        }
+        source = where(from)
+        target = entryPath(parent, name)
+      } catch (error) {
+        return Effect.fail(error as DiskError)
+      }
+      return run("replaceEmptyDirectory", source, target, () => {
+        // as rename(2): only an empty directory is replaced
+        const found = lstat(target)
+        if (found !== undefined && !found.isDirectory()) throw errno("rename", shownIn(parent, name), "ENOTDIR")
+        if (found !== undefined && (volume.readdirSync(target) as Array<unknown>).length > 0) {
+          throw errno("rename", shownIn(parent, name), "ENOTEMPTY")
+        }
+        if (attributes.ownership !== undefined) volume.chownSync(source, attributes.ownership.uid, attributes.ownership.gid)
+        volume.chmodSync(source, attributes.mode)
+        if (found !== undefined) volume.rmdirSync(target)
+        volume.renameSync(source, target)
+        // the open directory moved with it (what was open at `name` is gone)
+        pinned.set(from, { path: target, ino: Number((volume.lstatSync(target) as unknown as Stat).ino) })
+      })
+    }).pipe(Effect.uninterruptible)
+
   const reclaim = (directory: Directory) =>
     atPath(directory, (path) =>
       run("reclaim", path, undefined, () => {
@@ -498,6 +536,7 @@ export const make = (options: Options = {}): MemoryStagingDisk => {
     copyFiles,
     hashFiles,
     adoptFiles,
+    replaceEmptyDirectory,
     reclaim,
     commit,
     writeEmptyFile,

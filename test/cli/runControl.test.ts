@@ -159,7 +159,8 @@ describe("interrupted by a signal", () => {
     const run = start(["stage", "--config", pool.configPath, ...(json ? ["--json"] : [])])
     await waitFor(run, () => {
       const daily = dailyOf(pool.staging)
-      return daily !== undefined && existsSync(join(pool.small, "cback.stage")) && safeList(join(daily, "big")).some(isTemporary)
+      // a peer directory made this run is filled beside it, in a private directory of the daily one
+      return daily !== undefined && existsSync(join(pool.small, "cback.stage")) && safeList(daily).some(isTemporary)
     }, "the big peer's copy was under way and the small peer was done")
     run.child.kill(signal)
     const done = await run.exited
@@ -197,17 +198,20 @@ describe("interrupted by a signal", () => {
 
   it("SIGTERM while files are moved into place: exit 143, nothing half-done (all of the peer or none), no temporary left", async () => {
     const pool = makePool("commit")
+    // a second run of the day, the peer's directory holding a file already: its files are moved in
+    // one by one (a directory made this run would be replaced whole, in one rename)
+    expect(cli(["stage", "--config", pool.configPath, "--peer", "small"]).status).toBe(0)
+    const daily = dailyOf(pool.staging)!
+    mkdirSync(join(daily, "big"))
+    writeFileSync(join(daily, "big", "old"), "from before")
     const run = start(["stage", "--config", pool.configPath, "--peer", "big", "--json"])
-    let daily: string | undefined
-    await waitFor(run, () => {
-      daily = dailyOf(pool.staging)
-      return daily !== undefined && safeList(join(daily, "big")).some((n) => n.startsWith("f"))
-    }, "the first file was in place")
+    await waitFor(run, () => safeList(join(daily, "big")).some((n) => n.startsWith("f")), "the first file was in place")
     run.child.kill("SIGTERM")
     const done = await run.exited
     expect(done.status).toBe(143)
     const summary = JSON.parse(done.stdout)
-    const landed = readdirSync(join(daily!, "big")).sort()
+    const landed = readdirSync(join(daily, "big")).filter((n) => n !== "old").sort()
+    expect(readFileSync(join(daily, "big", "old"), "utf8")).toBe("from before")
     expect(landed.filter(isTemporary)).toEqual([])
     // what the peer had when the run started (its stage indicator comes after, if the run got that far)
     const all = readdirSync(big).filter((n) => n !== "cback.stage").sort()
@@ -223,7 +227,7 @@ describe("interrupted by a signal", () => {
     let daily: string | undefined
     await waitFor(run, () => {
       daily = dailyOf(pool.staging)
-      return daily !== undefined && safeList(join(daily, "big")).filter(isTemporary).length > 0
+      return daily !== undefined && safeList(daily).filter(isTemporary).length > 0
     }, "the copy was under way")
     run.child.kill("SIGKILL")
     const killed = await run.exited
@@ -233,6 +237,9 @@ describe("interrupted by a signal", () => {
     expect(again.status).toBe(0)
     expect(again.stderr).toMatch(new RegExp(`took over the lock of pid ${run.child.pid} `))
     expect(readdirSync(join(daily!, "big")).sort()).toEqual([...readdirSync(big)].filter((n) => n !== "cback.stage").sort())
+    // what the killed run was gathering, beside the peer's directory, is gone
+    expect(readdirSync(daily!).filter(isTemporary)).toEqual([])
+    expect(again.stderr).toMatch(/removed .*\.cedar-peer-\d+-\d+-[0-9a-f]{12}, left by a run that was killed/)
     expect(existsSync(join(pool.staging, ".cedar-peer.lock"))).toBe(false)
   })
 })

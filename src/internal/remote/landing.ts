@@ -1,7 +1,7 @@
 // Landing what a transport brought into a private directory: only regular files directly in it,
 // with one link and a name the transport could have produced, are accepted; anything else fails
 // the peer and nothing lands. Limits are checked on what is actually there, attributes are set on
-// the open files, and the files are renamed into the target only once everything checked out.
+// the open files, and the files are put in place (see landingSite) only once everything checked out.
 import { Effect } from "effect"
 import type { StageOptions, StageReport } from "../../Peer.js"
 import { EntryKind, showName } from "../../Peer.js"
@@ -47,7 +47,6 @@ export const diskFailure = (peer: RemotePeer, error: DiskError): CopyFailed | Fi
   return new FileOperationFailed({ peer: peer.name, operation, path: error.path, cause: error })
 }
 
-const key = (name: FileName): string => Buffer.from(name).toString("latin1")
 
 const byShownName = (a: { readonly shown: string }, b: { readonly shown: string }) =>
   a.shown < b.shown ? -1 : a.shown > b.shown ? 1 : 0
@@ -132,30 +131,6 @@ export const makeLanding = (disk: StagingDiskService) => {
       return { names, files: accepted.map((file) => file.shown), bytes: totals.bytes }
     })
 
-  /**
-   * Renames the checked files into the target: all of them, or, should a rename fail, the files
-   * this call added are moved back out (into the private directory, removed whole afterwards), so
-   * the target holds all or none of them. A file that existed before is only ever replaced by a
-   * rename: whole or untouched.
-   */
-  const commit = (peer: RemotePeer, privateDir: Directory, target: Directory, landed: Landed) =>
-    Effect.gen(function*() {
-      const mapDisk = (error: DiskError) => diskFailure(peer, error)
-      const before = new Set((yield* disk.list(target).pipe(Effect.mapError(mapDisk))).map((entry) => key(entry.name)))
-      yield* disk.commit(privateDir, landed.names, target).pipe(
-        Effect.tapError(() =>
-          Effect.gen(function*() {
-            const left = new Set((yield* disk.list(privateDir)).map((entry) => key(entry.name)))
-            const added = landed.names.filter((name) => !left.has(key(name)) && !before.has(key(name)))
-            yield* disk.commit(target, added, privateDir)
-          }).pipe(
-            Effect.catchAll((error) => Effect.logError(`peer ${peer.name}: cannot take back the files staged so far: ${error.message}`))
-          )
-        ),
-        Effect.mapError(mapDisk)
-      )
-    })
-
   const report = (landed: Landed, hashes?: ReadonlyArray<{ name: string; sha256: string }>): StageReport => ({
     count: landed.names.length,
     bytes: landed.bytes,
@@ -164,5 +139,5 @@ export const makeLanding = (disk: StagingDiskService) => {
     ...(hashes === undefined ? {} : { hashes })
   })
 
-  return { check, commit, report } as const
+  return { check, report } as const
 }

@@ -1,13 +1,14 @@
 // Staging a remote peer: a transport (scp by default, or tar) brings the collect dir's files into
-// a fresh private directory inside the target dir; the landing checks what arrived (only regular
+// a fresh private directory (see landingSite); the landing checks what arrived (only regular
 // files with plain names, within the limits), applies attributes, optionally verifies every file
-// against the peer, and renames them into place. The private directory is always removed whole.
+// against the peer, and puts them in place. The private directory is always removed whole.
 import { Effect, Option } from "effect"
 import type { StageOptions, StageReport } from "../../Peer.js"
 import { FileOperationFailed } from "../../PeerError.js"
 import type { RemotePeer } from "../../RemotePeer.js"
 import type { Directory, StagingDiskService } from "../../StagingDisk.js"
 import type { RemoteContext } from "./context.js"
+import { makeLandingSite } from "../landingSite.js"
 import { diskFailure, makeLanding } from "./landing.js"
 import { makeScpTransport } from "./scpTransport.js"
 import { makeTarTransport } from "./tarTransport.js"
@@ -15,6 +16,7 @@ import { makeVerify } from "./verify.js"
 
 export const makeTransfer = (ctx: RemoteContext, disk: StagingDiskService) => {
   const landing = makeLanding(disk)
+  const site = makeLandingSite(disk)
   const scp = makeScpTransport(ctx)
   const tar = makeTarTransport(ctx)
   const { verify } = makeVerify(ctx, disk)
@@ -45,9 +47,7 @@ export const makeTransfer = (ctx: RemoteContext, disk: StagingDiskService) => {
       const { timeouts } = yield* ctx.settingsOf(peer)
       const owner = yield* copyOwner(peer, target.shown)
       return yield* Effect.scoped(Effect.gen(function*() {
-        const privateDir = yield* disk.makePrivateDirectory(target, owner).pipe(
-          Effect.mapError((error) => diskFailure(peer, error))
-        )
+        const privateDir = yield* site.gather(target, options, owner).pipe(Effect.mapError((error) => diskFailure(peer, error)))
         const transport = peer.transport === "tar" ? tar : scp
         const brought = yield* transport.copy(peer, privateDir, options, timeouts.stage)
         const landed = yield* landing.check(peer, privateDir, options, brought)
@@ -57,7 +57,7 @@ export const makeTransfer = (ctx: RemoteContext, disk: StagingDiskService) => {
           hashes = yield* verify(peer, privateDir, landed.names, timeouts.command)
         }
         options.onProgress?.({ phase: "committing", files: landed.names.length, bytes: landed.bytes })
-        yield* landing.commit(peer, privateDir, target, landed)
+        yield* site.land(privateDir, landed.names, target, options).pipe(Effect.mapError((error) => diskFailure(peer, error)))
         const report: StageReport = landing.report(landed, hashes)
         return report
       }))

@@ -1,0 +1,81 @@
+// Where a peer's files are gathered before they land, and how they land: all of them or none.
+// Local and remote peers alike gather into a private directory; what differs is only how the
+// files get there (a copy, scp, a tar stream).
+//
+// When the target is the empty directory the pool made for the peer this run (`replaceEmpty`), the
+// private directory is made beside it, in the daily directory, and takes its place in one rename:
+// the peer's directory holds nothing, then everything, and the files cost one directory
+// operation each (their creation) instead of two. Otherwise the private directory is made inside
+// the target and each file is renamed into place.
+import { Effect } from "effect"
+import type { Scope } from "effect"
+import type { Ownership, StageOptions } from "../Peer.js"
+import type { Directory, DiskError, FileName, StagingDiskService } from "../StagingDisk.js"
+
+const key = (name: FileName): string => Buffer.from(name).toString("latin1")
+
+export const makeLandingSite = (disk: StagingDiskService) => {
+  /**
+   * A fresh private directory to gather the files in, owned by `owner` while a copy command
+   * writes it: beside a target that can be replaced whole, inside it otherwise. Inside, what
+   * killed runs left in the target is removed first (their pid is gone); beside, the target is
+   * new and the pool sweeps the daily directory once for all its peers.
+   */
+  const gather = (
+    target: Directory,
+    options: StageOptions,
+    owner?: Ownership
+  ): Effect.Effect<Directory, DiskError, Scope.Scope> =>
+    Effect.gen(function*() {
+      if (options.replaceEmpty !== undefined) return yield* disk.makePrivateDirectory(options.replaceEmpty.parent, owner)
+      const removed = yield* disk.removeLeftovers(target).pipe(
+        Effect.catchAll((error) => Effect.as(Effect.logWarning(`cannot remove leftovers in ${target.shown}: ${error.detail}`), []))
+      )
+      for (const name of removed) yield* Effect.logInfo(`removed ${target.shown.replace(/\/+$/, "")}/${name}, left by a run that is gone`)
+      return yield* disk.makePrivateDirectory(target, owner)
+    })
+
+  /**
+   * Renames each file into the target, all or none: should a rename fail, the files this call
+   * added are moved back into the private directory (removed whole afterwards). A file that
+   * existed before is only ever replaced by a rename: whole or untouched.
+   */
+  const renameEach = (privateDir: Directory, names: ReadonlyArray<FileName>, target: Directory) =>
+    Effect.gen(function*() {
+      const before = new Set((yield* disk.list(target)).map((entry) => key(entry.name)))
+      yield* disk.commit(privateDir, names, target).pipe(
+        Effect.tapError(() =>
+          Effect.gen(function*() {
+            const left = new Set((yield* disk.list(privateDir)).map((entry) => key(entry.name)))
+            const added = names.filter((name) => !left.has(key(name)) && !before.has(key(name)))
+            yield* disk.commit(target, added, privateDir)
+          }).pipe(Effect.catchAll((undo) => Effect.logError(`cannot take back the files staged so far: ${undo.message}`)))
+        )
+      )
+    })
+
+  /**
+   * Puts the gathered files in place, all or none, and as one step: not interruptible midway, so
+   * a stop arriving meanwhile is seen once they are all in (or all out).
+   */
+  const land = (
+    privateDir: Directory,
+    names: ReadonlyArray<FileName>,
+    target: Directory,
+    options: StageOptions
+  ): Effect.Effect<void, DiskError> => {
+    const replace = options.replaceEmpty
+    const each = renameEach(privateDir, names, target)
+    if (replace === undefined) return Effect.uninterruptible(each)
+    return disk.replaceEmptyDirectory(replace.parent, privateDir, replace.name, replace).pipe(
+      // no longer empty (only root can write there: another tool, a run of an older version):
+      // the files go in one by one beside what is there, as on a second run of the day
+      Effect.catchAll((error) =>
+        Effect.zipRight(Effect.logDebug(`${target.shown} not replaced whole (${error.detail}): renaming file by file`), each)
+      ),
+      Effect.uninterruptible
+    )
+  }
+
+  return { gather, land } as const
+}
