@@ -120,14 +120,22 @@ const packageJson = JSON.parse(fs.readFileSync(path.join(REPO, "package.json"), 
 const BIN = path.join(REPO, typeof packageJson.bin === "string" ? packageJson.bin : packageJson.bin["cedar-peer"]!)
 if (!fs.existsSync(BIN)) throw new Error(`${BIN} is missing: run npm run build first (npm run bench does)`)
 const cedarPeer = (...rest: ReadonlyArray<string>) => [...binCommand(process.execPath, BIN), ...rest]
-// Untimed runs first: the bin's code caches (one for quick commands, one for those that do the
-// work) are written by the first successful run of each kind after a build, as on a master after
-// an install and its first night; every timed run then starts as the second night's does.
-spawnSync(cedarPeer("--version")[0]!, cedarPeer("--version").slice(1), { stdio: "ignore" })
-{
-  const demo = fs.mkdtempSync(path.join(os.tmpdir(), "cedar-bench-demo-"))
-  spawnSync(cedarPeer("demo")[0]!, cedarPeer("demo", path.join(demo, "pool")).slice(1), { stdio: "ignore" })
-  fs.rmSync(demo, { recursive: true, force: true })
+// The bin keeps a code cache per command, written by the command's first run (see the launcher).
+// Each cedar-peer tool below runs from a copy of the built bin of its own and once untimed before
+// the timed runs (`warmUp`): it is timed as a master that runs that one command every night is,
+// on its second night, never with a cache another tool's run wrote.
+const binCopies = new Map<string, string>()
+const cedarPeerAs = (label: string) => (...rest: ReadonlyArray<string>) => {
+  let bin = binCopies.get(label)
+  if (bin === undefined) {
+    const dir = path.join(ROOT, "bin", label)
+    fs.mkdirSync(path.join(dir, "dist", "cli"), { recursive: true })
+    for (const file of ["main.js", "cedar-peer.cjs"]) fs.copyFileSync(path.join(path.dirname(BIN), file), path.join(dir, "dist", "cli", file))
+    fs.copyFileSync(path.join(REPO, "package.json"), path.join(dir, "package.json"))
+    bin = path.join(dir, "dist", "cli", "main.js")
+    binCopies.set(label, bin)
+  }
+  return [...binCommand(process.execPath, bin), ...rest]
 }
 
 const quiet = (argv: ReadonlyArray<string>) => spawnSync(argv[0]!, argv.slice(1), { encoding: "utf8", timeout: 60_000 })
@@ -176,6 +184,8 @@ interface Tool {
   /** why it cannot run here */
   readonly skip?: string | undefined
   readonly prepare: () => Prepared
+  /** run once, untimed, before the timed runs (cedar-peer: its first run writes its code cache) */
+  readonly warmUp?: boolean
 }
 
 interface Ratio {
@@ -283,8 +293,8 @@ const startupWorkload = async (): Promise<Workload> => {
     runs: quick ? 1 : Math.max(runs, 5),
     tools: [
       { name: "node -e 0", prepare: () => ({ argv: [process.execPath, "-e", "0"] }) },
-      { name: "cedar-peer --version", prepare: () => ({ argv: cedarPeer("--version") }) },
-      { name: "cedar-peer validate", prepare: () => ({ argv: cedarPeer("validate", "--config", config) }) },
+      { name: "cedar-peer --version", warmUp: true, prepare: () => ({ argv: cedarPeerAs("startup")("--version") }) },
+      { name: "cedar-peer validate", warmUp: true, prepare: () => ({ argv: cedarPeerAs("startup")("validate", "--config", config) }) },
       { name: "effect cli hello --version", prepare: () => ({ argv: [...binCommand(process.execPath, reference), "--version"] }) },
       { name: "cback3 --version", skip: missing("/usr/bin/cback3"), prepare: () => ({ argv: ["/usr/bin/cback3", "--version"] }) }
     ],
@@ -299,7 +309,9 @@ const startupWorkload = async (): Promise<Workload> => {
   }
 }
 
-/** One local collect dir staged by `stage-peer`, Cedar's LocalPeer.stagePeer, cp and rsync. */
+const ATOMIC_CP = 'p="$2/.private" && mkdir "$p" && cp -pR "$1/." "$p/" && find "$p" -mindepth 1 -maxdepth 1 -exec mv -t "$2" -- {} + && rmdir "$p"'
+
+/** One local collect dir staged by `stage-peer`, Cedar's LocalPeer.stagePeer, cp (alone and then mv) and rsync. */
 const localPeerWorkload = (name: WorkloadName, title: string, files: number, bytes: number, targets: {
   readonly ratios: ReadonlyArray<Ratio>
   readonly rssLimits?: ReadonlyArray<RssLimit>
@@ -324,9 +336,16 @@ const localPeerWorkload = (name: WorkloadName, title: string, files: number, byt
       return { argv: argv(target), target }
     }
     return [
-      { name: "cedar-peer", prepare: into("cedar-peer", (t) => cedarPeer("stage-peer", "--config", config, "--peer", name, "--target", t)) },
+      {
+        name: "cedar-peer",
+        warmUp: true,
+        prepare: into("cedar-peer", (t) => cedarPeerAs(name)("stage-peer", "--config", config, "--peer", name, "--target", t))
+      },
       { name: "cedar-python", skip: cedarPython, prepare: into("cedar-python", (t) => [PYTHON, CEDAR_DRIVER, "local-peer", name, source, t]) },
       { name: "cp -p", prepare: into("cp", (t) => ["cp", "-pR", `${source}/.`, t]) },
+      // the least an atomic stager does with plain tools: copy into a private directory of the
+      // target, then rename every file into place (`mv -t`, a rename(2) each, in a few processes)
+      { name: "cp -p, then mv", prepare: into("cp-mv", (t) => ["bash", "-c", ATOMIC_CP, "bash", source, t]) },
       { name: "rsync -a", skip: missing("rsync"), prepare: into("rsync", (t) => ["rsync", "-a", `${source}/`, `${t}/`]) }
     ]
   })(),
@@ -368,9 +387,10 @@ const localPoolWorkload = (): Workload => {
     tools: [
       {
         name: "cedar-peer stage",
+        warmUp: true,
         prepare: () => {
           const { config, stagingDir } = pool("cedar-peer")()
-          return { argv: cedarPeer("stage", "--config", config), target: stagingDir, after: resetIndicators }
+          return { argv: cedarPeerAs("local-pool")("stage", "--config", config), target: stagingDir, after: resetIndicators }
         }
       },
       {
@@ -511,7 +531,7 @@ const remoteSmallWorkload = (remote: Remote | string, tarTransport: string | und
       ...(options === undefined ? {} : { options }),
       peers: [{ name: host, type: "remote", collectDir: source }]
     })
-    return { argv: cedarPeer("stage-peer", "--config", config, "--peer", host, "--target", target), target }
+    return { argv: cedarPeerAs(`remote-small-${tool}`)("stage-peer", "--config", config, "--peer", host, "--target", target), target }
   }
   const plain = (tool: string, argv: (target: string) => ReadonlyArray<string>) => () => {
     const target = fresh(`remote-small-${tool}`)
@@ -520,9 +540,9 @@ const remoteSmallWorkload = (remote: Remote | string, tarTransport: string | und
   return {
     ...base,
     tools: [
-      { name: "cedar-peer", prepare: cedar("cedar-peer", remote.rcp) },
-      { name: "cedar-peer -O", prepare: cedar("cedar-peer-O", remote.rcpLegacy) },
-      { name: "cedar-peer tar", skip: tarTransport, prepare: cedar("cedar-peer-tar", remote.rcp, [["transport", "tar"]]) },
+      { name: "cedar-peer", warmUp: true, prepare: cedar("cedar-peer", remote.rcp) },
+      { name: "cedar-peer -O", warmUp: true, prepare: cedar("cedar-peer-O", remote.rcpLegacy) },
+      { name: "cedar-peer tar", warmUp: true, skip: tarTransport, prepare: cedar("cedar-peer-tar", remote.rcp, [["transport", "tar"]]) },
       {
         name: "cedar-python",
         skip: cedarPython,
@@ -655,16 +675,18 @@ const remotePoolWorkload = (remote: Remote | string, tarTransport: string | unde
   return {
     ...base,
     tools: [
-      { name: "cedar-peer stage", prepare: stage("cedar-peer", (config) => cedarPeer("stage", "--config", config)) },
+      { name: "cedar-peer stage", warmUp: true, prepare: stage("cedar-peer", (config) => cedarPeerAs("remote-pool")("stage", "--config", config)) },
       // one peer at a time, as Cedar does: what the parallel pool gains
       {
         name: "cedar-peer stage -c 1",
-        prepare: stage("cedar-peer-c1", (config) => cedarPeer("stage", "--concurrency", "1", "--config", config))
+        warmUp: true,
+        prepare: stage("cedar-peer-c1", (config) => cedarPeerAs("remote-pool-c1")("stage", "--concurrency", "1", "--config", config))
       },
       {
         name: "cedar-peer stage tar",
         skip: tarTransport,
-        prepare: stage("cedar-peer-tar", (config) => cedarPeer("stage", "--config", config), [["transport", "tar"]])
+        warmUp: true,
+        prepare: stage("cedar-peer-tar", (config) => cedarPeerAs("remote-pool-tar")("stage", "--config", config), [["transport", "tar"]])
       },
       { name: "cedar-python stage", skip: cedarPython, prepare: stage("cedar-python", (config) => [PYTHON, CEDAR_DRIVER, "stage", config]) },
       { name: "scp loop, 1 master", prepare: plainScript("remote-pool-scp-loop", scpLoop) },
@@ -724,6 +746,12 @@ const runWorkload = (workload: Workload): WorkloadResult => {
   const before = loadNow()
   const results: Array<ToolResult> = workload.tools.map((tool) => ({ name: tool.name, skip: tool.skip, samples: [] }))
   const active = workload.tools.map((tool, i) => ({ tool, result: results[i]! })).filter(({ tool }) => tool.skip === undefined)
+  for (const { tool } of active.filter(({ tool }) => tool.warmUp === true)) {
+    const prepared = tool.prepare()
+    spawnSync(prepared.argv[0]!, prepared.argv.slice(1), { stdio: "ignore", timeout: 30 * 60_000 })
+    prepared.after?.()
+    if (prepared.target !== undefined && workload.name === "local-big") fs.rmSync(prepared.target, { recursive: true, force: true })
+  }
   for (let run = 0; run < workload.runs; run++) {
     // rotate the order each run, so no tool always runs right after the same neighbour
     const order = active.map((_, i) => active[(i + run) % active.length]!)
@@ -866,6 +894,12 @@ const floors = (results: ReadonlyArray<WorkloadResult>): Array<Floor> => {
   const cp = timeOf("local-small", "cp -p")
   add("local-small", "(Effect start-up + cp -p) / cp -p", plus(cp), cp, 1, "start Effect, then copy as fast as cp")
   add("local-small", "(Effect start-up + cp -p) / cedar-python", plus(cp), timeOf("local-small", "cedar-python"), 1, "start Effect, then copy as fast as cp")
+  // staging is atomic (copied aside, renamed into place once all are there): a second directory
+  // operation per file that neither cp nor Cedar does
+  const atomic = timeOf("local-small", "cp -p, then mv")
+  add("local-small", "(Effect start-up + cp -p, then mv) / cedar-python", plus(atomic), timeOf("local-small", "cedar-python"), 1, "start Effect, then copy aside and rename into place as fast as cp and mv")
+  const many = timeOf("local-many", "cp -p")
+  add("local-many", "(Effect start-up + cp -p, then mv) / cp -p", plus(timeOf("local-many", "cp -p, then mv")), many, 2, "start Effect, then copy aside and rename into place as fast as cp and mv")
   const loop = timeOf("local-pool", "cp loop")
   add("local-pool", "(Effect start-up + cp loop) / cp loop", plus(loop), loop, 1, "start Effect, then copy as fast as the cp loop")
   add("local-pool", "(Effect start-up + cp loop) / cedar-python stage", plus(loop), timeOf("local-pool", "cedar-python stage"), 1, "start Effect, then copy as fast as the cp loop")
@@ -981,12 +1015,15 @@ const main = async () => {
           ratios: [{ tool: "cedar-peer", versus: "cp -p", target: 1 }, { tool: "cedar-peer", versus: "cedar-python", target: 1 }, {
             tool: "rsync -a",
             versus: "cp -p"
-          }]
+          }, { tool: "cp -p, then mv", versus: "cp -p" }, { tool: "cedar-peer", versus: "cp -p, then mv" }]
         })],
       ["local-pool", localPoolWorkload],
       ["local-many", () =>
         localPeerWorkload("local-many", "local peer, many tiny files (`stage-peer`)", SIZES.many[0]!, SIZES.many[1]!, {
-          ratios: [{ tool: "cedar-peer", versus: "cp -p", target: 2 }, { tool: "cedar-peer", versus: "cedar-python" }],
+          ratios: [{ tool: "cedar-peer", versus: "cp -p", target: 2 }, { tool: "cedar-peer", versus: "cedar-python" }, {
+            tool: "cp -p, then mv",
+            versus: "cp -p"
+          }],
           rssLimits: [{ tool: "cedar-peer", maxMB: 120 }]
         })],
       ["local-big", () =>

@@ -3,8 +3,9 @@
 // compiles it through V8's code cache, kept in .cache/ beside it, so that a start skips parsing
 // and compiling most of the bundle. V8 checks a cache against the bundle's source, its own
 // version and its flags and ignores one that does not match; a missing or ignored cache is
-// written anew as the command ends, holding everything the run compiled. Where .cache/ cannot be
-// written (a user running a root install) the bundle is compiled as usual: slower, same behaviour.
+// written anew as the command ends (exit 0 or 1), holding everything the run compiled; there is
+// one per command (see below). Where .cache/ cannot be written (a user running a root install)
+// the bundle is compiled as usual: slower, same behaviour.
 //
 // --max-semi-space-size=2 (MiB): V8 otherwise lets its young generation grow to 2 x 16 MiB while a
 // run allocates its way through a large collect dir; capped, a 100,000-file stage and the
@@ -33,14 +34,16 @@ const cacheDir = fileURLToPath(new URL("./.cache/", import.meta.url))
 const flags = process.execArgv.join(" ")
 let flagsHash = 5381
 for (let i = 0; i < flags.length; i++) flagsHash = (flagsHash * 33 + flags.charCodeAt(i)) >>> 0
-// A cache holds what the run that wrote it compiled. The commands that do the work compile a
-// fifth more of the bundle than `--version`, `--help` or `validate`, which would compile it
-// lazily on every run if the cache came from a quick command; a cache from a working command
-// would slow the quick ones with code they never run. So each kind keeps its own: "work" when a
-// command word that does the work is among the arguments (an option's value that happens to be
-// such a word only picks the other cache: a little slower, same behaviour).
-const WORK = new Set(["stage", "stage-peer", "check", "write-indicator", "exec", "action", "demo", "verify"])
-const kind = process.argv.slice(2).some((arg) => WORK.has(arg)) ? "work" : "start"
+// A cache holds what the run that wrote it compiled, and each command runs its own part of the
+// bundle: `stage` compiles a fifth more than `--version`, and would compile that lazily on every
+// run from a cache `--version` wrote, while a cache holding everything would slow `--version`. So
+// each command keeps its own cache, named after its word among the arguments (`--dry-run` runs
+// apart from the real ones), and `--version`, `--help` and no command share "start". An option's
+// value that happens to be a command's word only picks another cache: a little slower, same
+// behaviour.
+const COMMANDS = ["stage", "check", "stage-peer", "write-indicator", "exec", "action", "validate", "demo", "verify"]
+const command = process.argv.slice(2).find((arg) => COMMANDS.includes(arg))
+const kind = command === undefined ? "start" : process.argv.includes("--dry-run") ? `${command}-dry-run` : command
 const cacheFile = `${cacheDir}cedar-peer-${process.version}-${process.arch}-${flagsHash.toString(16)}-${kind}.v8`
 
 // Compiled code is code: a cache is used only when it and its directory belong to the bundle's
@@ -84,11 +87,12 @@ const writeCache = (script) => {
 
 const cachedData = readCache()
 const script = new Script(Module.wrap(readFileSync(bundle, "utf8")), { filename: bundle, cachedData })
-// Only a run that succeeded writes: one that stopped early (a typo, a missing config) compiled
-// too little of what its kind runs, and a cache that was accepted is never written again.
+// Only a run that went through its command writes (exit 0, or 1: done, with a peer that failed
+// or was not ready, as happens on many nights): one that stopped early (a usage error, a missing
+// config: exit 2) compiled too little of it, and a cache that was accepted is never written again.
 if (cachedData === undefined || script.cachedDataRejected === true) {
   process.once("exit", (status) => {
-    if (status === 0) writeCache(script)
+    if (status === 0 || status === 1) writeCache(script)
   })
 }
 const module = { exports: {} }

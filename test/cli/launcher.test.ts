@@ -53,23 +53,31 @@ describe("the bin's launcher", () => {
     expect(readdirSync(cacheDir)).toEqual(cacheFiles())
   })
 
-  it("keeps a cache of its own for the commands that do the work, beside the quick commands' one", async () => {
+  it("keeps a cache per command, written by a run that went through it", async () => {
     rmSync(cacheDir, { recursive: true, force: true })
     await run("--version")
     const [quick] = cacheFiles()
+    const named = (command: string) => quick!.replace(/-start\.v8$/, `-${command}.v8`)
     const written = statSync(join(cacheDir, quick!))
-    // a run that failed early compiled too little to be worth keeping
+    // a run that failed early (exit 2) compiled too little to be worth keeping
     expect(await run("stage", "--config", join(root, "missing.conf"))).toMatchObject({ status: 2 })
     expect(cacheFiles()).toEqual([quick])
     expect(await run("demo", join(root, "demo"))).toMatchObject({ status: 0 })
-    const work = cacheFiles().filter((name) => name !== quick)
-    expect(work).toEqual([quick!.replace(/-start\.v8$/, "-work.v8")])
+    expect(cacheFiles().sort()).toEqual([named("demo"), quick].sort())
     // what the demo's stage compiled (the config reader, the pool, the copy…) is in its cache, not in the quick one
-    expect(statSync(join(cacheDir, work[0]!)).size).toBeGreaterThan(written.size * 1.1)
+    expect(statSync(join(cacheDir, named("demo"))).size).toBeGreaterThan(written.size * 1.1)
     expect(statSync(join(cacheDir, quick!)).mtimeMs).toBe(written.mtimeMs)
-    const used = statSync(join(cacheDir, work[0]!)).mtimeMs
+    const used = statSync(join(cacheDir, named("demo"))).mtimeMs
     expect(await run("demo", join(root, "demo2"))).toMatchObject({ status: 0 })
-    expect(statSync(join(cacheDir, work[0]!)).mtimeMs).toBe(used)
+    expect(statSync(join(cacheDir, named("demo"))).mtimeMs).toBe(used)
+    // exit 1 (a peer of the demo is not ready) went through the command: its cache is written
+    const config = join(root, "demo", "cback3.conf")
+    expect(await run("check", "--config", config)).toMatchObject({ status: 1 })
+    expect(cacheFiles()).toContain(named("check"))
+    // a dry run is not the real thing
+    expect(await run("stage", "--dry-run", "--config", config)).toMatchObject({ status: 0 })
+    expect(cacheFiles()).toContain(named("stage-dry-run"))
+    expect(cacheFiles()).not.toContain(named("stage"))
   })
 
   it("keeps one cache per set of Node flags: a run under other flags leaves the bin's own cache alone", async () => {
