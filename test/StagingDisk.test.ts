@@ -127,15 +127,19 @@ const contract = (title: string, makeArena: Effect.Effect<Arena, never, Scope.Sc
         const { arena, src } = yield* setup
         const parent = yield* arena.disk.openDirectory(arena.root)
         arena.fs.mkdirSync(arena.at("peer"))
-        const gathered = yield* arena.disk.makePrivateDirectory(parent)
-        yield* arena.disk.copyFiles(src, [bytes("a"), LATIN1], gathered, {})
-        yield* arena.disk.replaceEmptyDirectory(parent, gathered, "peer", { mode: 0o750 })
+        yield* Effect.scoped(Effect.gen(function*() {
+          const gathered = yield* arena.disk.makePrivateDirectory(parent)
+          yield* arena.disk.copyFiles(src, [bytes("a"), LATIN1], gathered, {})
+          yield* arena.disk.replaceEmptyDirectory(parent, gathered, "peer", { mode: 0o750 })
+          expect(arena.fs.readdirSync(arena.at("peer")).length).toBe(2)
+          expect(modeOf(arena, "peer")).toBe(0o750)
+          expect(arena.fs.readdirSync(arena.at()).map(String).filter((n) => n.startsWith(".cedar-peer-"))).toEqual([])
+          // the private directory, still open, is the one at "peer" now
+          expect((yield* arena.disk.list(gathered)).length).toBe(2)
+        }))
+        // its clean-up, at the end of its scope, removes nothing of what landed
         expect(arena.fs.readdirSync(arena.at("peer")).length).toBe(2)
         expect(contentOf(arena, "peer", LATIN1)).toBe("latin")
-        expect(modeOf(arena, "peer")).toBe(0o750)
-        expect(arena.fs.readdirSync(arena.at()).map(String).filter((n) => n.startsWith(".cedar-peer-"))).toEqual([])
-        // the private directory, still open, is the one at "peer" now
-        expect((yield* arena.disk.list(gathered)).length).toBe(2)
       }))
 
     it.scoped("replaceEmptyDirectory: moves nothing where the place is not an empty directory", () =>

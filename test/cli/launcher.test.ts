@@ -4,7 +4,10 @@ import { execFile } from "node:child_process"
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { Command } from "@effect/cli"
+import { HashMap } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { cedarPeer } from "../../src/cli/commands.js"
 
 const built = join(import.meta.dirname, "../../dist/cli")
 const version = (JSON.parse(readFileSync(join(import.meta.dirname, "../../package.json"), "utf8")) as { version: string }).version
@@ -78,6 +81,13 @@ describe("the bin's launcher", () => {
     expect(await run("stage", "--dry-run", "--config", config)).toMatchObject({ status: 0 })
     expect(cacheFiles()).toContain(named("stage-dry-run"))
     expect(cacheFiles()).not.toContain(named("stage"))
+  })
+
+  it("names each cache after one of the CLI's own commands", () => {
+    const launcher = readFileSync(join(import.meta.dirname, "../../scripts/launcher.mjs"), "utf8")
+    const listed = JSON.parse(launcher.match(/^const COMMANDS = (\[.*\])$/m)![1]!) as Array<string>
+    const commands = [...HashMap.keys(Command.getSubcommands(cedarPeer))]
+    expect([...listed].sort()).toEqual([...commands].sort())
   })
 
   it("keeps one cache per set of Node flags: a run under other flags leaves the bin's own cache alone", async () => {
