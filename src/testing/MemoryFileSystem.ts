@@ -1,21 +1,23 @@
 /**
  * An in-memory `FileSystem` for tests, built on memfs's `Volume`, with fault injection: a test can
- * make any operation on any path fail with a chosen `SystemError` reason, or hold it on an effect
+ * make any operation on any path fail with a chosen `SystemError` tag, or hold it on an effect
  * (to interrupt an operation half-way).
  *
- * Errors are mapped like @effect/platform-node maps errno codes (ENOENT → NotFound, EACCES →
- * PermissionDenied, EEXIST → AlreadyExists, EISDIR/ENOTDIR/ELOOP → BadResource, EBUSY → Busy, others
- * → Unknown). Known differences from a real disk: no FIFOs, sockets or devices; memfs checks
- * permission bits for every user, root included; `watch` fails with `BadArgument`.
+ * Errors are `PlatformError`s mapped like @effect/platform-node maps errno codes (`reason._tag`:
+ * ENOENT → NotFound, EACCES/EPERM → PermissionDenied, EEXIST → AlreadyExists, EISDIR/ENOTDIR/ELOOP →
+ * BadResource, EBUSY → Busy, others → Unknown). Sizes, inodes, link counts and devices are `bigint`,
+ * as in Effect 4's `File.Info`. Known differences from a real disk: no FIFOs, sockets or devices;
+ * memfs checks permission bits for every user, root included; `watch` fails with `BadArgument`.
  *
  * @since 0.1.0
  */
-import { Error as PlatformError, FileSystem } from "@effect/platform"
-import { Effect, Layer, Option, Stream } from "effect"
-import { Volume } from "memfs"
+import { ByteSize, Effect, FileSystem, Layer, Option, PlatformError, Semaphore, Stream } from "effect"
+import { fs as memfs, Volume } from "memfs"
 
 /**
- * The name of a `FileSystem` method, as seen by the `fail` and `before` hooks.
+ * The name of a `FileSystem` method, as seen by the `fail` and `before` hooks. (`glob`, `exists`,
+ * `readFileString`, `stream`, `sink` and `writeFileString` are built on these and reach the hooks
+ * through them.)
  *
  * @since 0.1.0
  * @category models
@@ -27,11 +29,13 @@ export type Operation =
   | "chmod"
   | "chown"
   | "link"
+  | "lstat"
   | "makeDirectory"
   | "makeTempDirectory"
   | "makeTempFile"
   | "open"
   | "readDirectory"
+  | "readDirectoryEntries"
   | "readFile"
   | "readLink"
   | "realPath"
@@ -58,8 +62,13 @@ export interface Options {
   readonly symlinks?: Record<string, string> | undefined
   /** applied to the mode of every file and directory created, like a process umask (default `0o022`) */
   readonly umask?: number | undefined
-  /** called before every operation; a reason makes it fail with that `SystemError` instead of running */
-  readonly fail?: ((operation: Operation, path: string, toPath?: string) => PlatformError.SystemErrorReason | undefined) | undefined
+  /**
+   * called before every operation; a tag makes it fail with a `PlatformError` whose `reason` is a
+   * `SystemError` of that tag (`"PermissionDenied"`, `"NotFound"`, …) instead of running
+   */
+  readonly fail?:
+    | ((operation: Operation, path: string, toPath?: string) => PlatformError.SystemErrorTag | undefined)
+    | undefined
   /** called before every operation (and before `fail`); the returned effect runs first, e.g. to pause it */
   readonly before?: ((operation: Operation, path: string, toPath?: string) => Effect.Effect<void> | undefined) | undefined
 }
@@ -72,12 +81,13 @@ export interface Options {
  * @category models
  */
 export interface MemoryFileSystem {
+  /** always this one volume, however often it is provided: make one `MemoryFileSystem` per test */
   readonly layer: Layer.Layer<FileSystem.FileSystem>
   readonly fileSystem: FileSystem.FileSystem
   readonly volume: Volume
 }
 
-const reasonOf = (code: unknown): PlatformError.SystemErrorReason => {
+const tagOf = (code: unknown): PlatformError.SystemErrorTag => {
   switch (code) {
     case "ENOENT":
       return "NotFound"
@@ -100,16 +110,21 @@ const reasonOf = (code: unknown): PlatformError.SystemErrorReason => {
 const toPlatformError = (method: string, path: string | number, error: unknown): PlatformError.PlatformError => {
   const code = typeof error === "object" && error !== null && "code" in error ? (error as { code: unknown }).code : undefined
   if (typeof code !== "string") {
-    return new PlatformError.BadArgument({ module: "FileSystem", method, cause: error })
+    return PlatformError.badArgument({
+      module: "FileSystem",
+      method,
+      description: error instanceof Error ? error.message : String(error),
+      cause: error
+    })
   }
   const syscall = (error as { syscall?: unknown }).syscall
-  return new PlatformError.SystemError({
-    reason: reasonOf(code),
+  return PlatformError.systemError({
+    _tag: tagOf(code),
     module: "FileSystem",
     method,
     pathOrDescriptor: path,
     ...(typeof syscall === "string" ? { syscall } : {}),
-    description: error instanceof Error ? error.message : String(code),
+    description: error instanceof Error ? error.message : code,
     cause: error
   })
 }
@@ -132,7 +147,7 @@ const basename = (path: string): string => path.replace(/\/+$/, "").slice(path.r
 
 const joinPath = (dir: string, name: string): string => (dir.endsWith("/") ? dir + name : `${dir}/${name}`)
 
-const makeFileInfo = (stat: {
+interface MemfsStats {
   isFile(): boolean
   isDirectory(): boolean
   isSymbolicLink(): boolean
@@ -153,8 +168,10 @@ const makeFileInfo = (stat: {
   size: number | bigint
   blksize: number | bigint
   blocks: number | bigint
-}): FileSystem.File.Info => ({
-  type: stat.isFile()
+}
+
+const typeOf = (stat: Pick<MemfsStats, "isFile" | "isDirectory" | "isSymbolicLink" | "isBlockDevice" | "isCharacterDevice" | "isFIFO" | "isSocket">): FileSystem.File.Type =>
+  stat.isFile()
     ? "File"
     : stat.isDirectory()
     ? "Directory"
@@ -168,25 +185,311 @@ const makeFileInfo = (stat: {
     ? "FIFO"
     : stat.isSocket()
     ? "Socket"
-    : "Unknown",
+    : "Unknown"
+
+// As Effect 4's Node layer: devices, inodes, link counts, blocks and sizes are bigint; ids and mode numbers.
+const makeFileInfo = (stat: MemfsStats): FileSystem.File.Info => ({
+  type: typeOf(stat),
   mtime: Option.some(stat.mtime),
   atime: Option.some(stat.atime),
   birthtime: Option.some(stat.birthtime),
-  dev: Number(stat.dev),
-  rdev: Option.some(Number(stat.rdev)),
-  ino: Option.some(Number(stat.ino)),
+  dev: BigInt(stat.dev),
+  rdev: Option.some(BigInt(stat.rdev)),
+  ino: Option.some(BigInt(stat.ino)),
   mode: Number(stat.mode),
-  nlink: Option.some(Number(stat.nlink)),
+  nlink: Option.some(BigInt(stat.nlink)),
   uid: Option.some(Number(stat.uid)),
   gid: Option.some(Number(stat.gid)),
-  size: FileSystem.Size(stat.size),
-  blksize: Option.some(FileSystem.Size(stat.blksize)),
-  blocks: Option.some(Number(stat.blocks))
+  size: ByteSize.bytes(BigInt(stat.size)),
+  blksize: Option.some(ByteSize.bytes(BigInt(stat.blksize))),
+  blocks: Option.some(BigInt(stat.blocks))
 })
+
+/** What every operation below shares: the volume, the hooks and the umask. */
+interface Memory {
+  readonly volume: Volume
+  readonly run: <A>(operation: Operation, path: string, toPath: string | undefined, body: () => A) => Effect.Effect<A, PlatformError.PlatformError>
+  readonly fileMode: (mode: number | undefined) => number
+  readonly dirMode: (mode: number | undefined) => number
+}
+
+// Every operation goes through here: hooks first, then memfs, errors mapped like the Node layer.
+const makeRun = (options: Options): Memory["run"] => (operation, path, toPath, body) =>
+  Effect.suspend(() => {
+    const attempt = Effect.suspend(() => {
+      const tag = options.fail?.(operation, path, toPath)
+      if (tag !== undefined) {
+        return Effect.fail(PlatformError.systemError({
+          _tag: tag,
+          module: "FileSystem",
+          method: operation,
+          pathOrDescriptor: path,
+          description: `injected fault: ${operation} ${path}${toPath === undefined ? "" : ` -> ${toPath}`}`
+        }))
+      }
+      try {
+        return Effect.succeed(body())
+      } catch (error) {
+        return Effect.fail(toPlatformError(operation, path, error))
+      }
+    })
+    const gate = options.before?.(operation, path, toPath)
+    return gate === undefined ? attempt : Effect.andThen(gate, attempt)
+  })
+
+const isDirectory = (volume: Volume, path: string): boolean => {
+  try {
+    return volume.statSync(path).isDirectory()
+  } catch {
+    return false
+  }
+}
+
+const makeTempDirectory = (memory: Memory, method: Operation, opts?: { readonly directory?: string | undefined; readonly prefix?: string | undefined }) => {
+  const directory = opts?.directory ?? "/tmp"
+  return memory.run(method, directory, undefined, () => {
+    if (opts?.directory === undefined) memory.volume.mkdirSync(directory, { recursive: true, mode: 0o1777 })
+    const prefix = opts?.prefix ?? ""
+    const made = String(
+      memory.volume.mkdtempSync(prefix === "" ? `${directory.replace(/\/+$/, "")}/` : joinPath(directory, prefix))
+    )
+    memory.volume.chmodSync(made, 0o700) // as mkdtemp(3) on a real disk
+    return made
+  })
+}
+
+const makeTempFile = (
+  memory: Memory,
+  opts?: { readonly directory?: string | undefined; readonly prefix?: string | undefined; readonly suffix?: string | undefined }
+) =>
+  Effect.flatMap(makeTempDirectory(memory, "makeTempFile", opts), (directory) => {
+    const file = joinPath(directory, randomHex(6) + (opts?.suffix ?? ""))
+    return memory.run("makeTempFile", file, undefined, () => {
+      memory.volume.writeFileSync(file, "", { mode: 0o600 })
+      return file
+    })
+  })
+
+const remove = (memory: Memory, path: string, opts?: { readonly recursive?: boolean | undefined; readonly force?: boolean | undefined }) =>
+  memory.run("remove", path, undefined, () =>
+    memory.volume.rmSync(path, { recursive: opts?.recursive ?? false, force: opts?.force ?? false }))
+
+const openFlagBits = (flag: FileSystem.OpenFlag): number => {
+  const { O_APPEND, O_CREAT, O_EXCL, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY } = memfs.constants
+  switch (flag) {
+    case "r":
+      return O_RDONLY
+    case "r+":
+      return O_RDWR
+    case "w":
+      return O_TRUNC | O_CREAT | O_WRONLY
+    case "wx":
+      return O_TRUNC | O_CREAT | O_WRONLY | O_EXCL
+    case "w+":
+      return O_TRUNC | O_CREAT | O_RDWR
+    case "wx+":
+      return O_TRUNC | O_CREAT | O_RDWR | O_EXCL
+    case "a":
+      return O_APPEND | O_CREAT | O_WRONLY
+    case "ax":
+      return O_APPEND | O_CREAT | O_WRONLY | O_EXCL
+    case "a+":
+      return O_APPEND | O_CREAT | O_RDWR
+    case "ax+":
+      return O_APPEND | O_CREAT | O_RDWR | O_EXCL
+  }
+}
+
+const open: (memory: Memory) => FileSystem.FileSystem["open"] = (memory) => (path, opts) => {
+  const flag = opts?.flag ?? "r"
+  // noFollow: O_NOFOLLOW, so a symbolic link at `path` is ELOOP (BadResource), as on Linux
+  const flags = opts?.noFollow === true ? openFlagBits(flag) | memfs.constants.O_NOFOLLOW : flag
+  return Effect.map(
+    Effect.acquireRelease(
+      memory.run("open", path, undefined, () => memory.volume.openSync(path, flags, memory.fileMode(opts?.mode))),
+      (fd) => Effect.sync(() => memory.volume.closeSync(fd))
+    ),
+    (fd) => makeFile(memory.volume, fd, flag.startsWith("a"))
+  )
+}
+
+const negativePosition = (method: string) =>
+  PlatformError.badArgument({ module: "FileSystem", method, description: "Cannot read before the start of the file" })
+
+/** An open file of the volume, with its own position, like the Node layer's. */
+const makeFile = (volume: Volume, fd: number, append: boolean): FileSystem.File => {
+  let position = 0n
+  const semaphore = Semaphore.makeUnsafe(1)
+  const locked = semaphore.withPermits(1)
+  const onFd = <A>(method: string, body: () => A) =>
+    Effect.try({ try: body, catch: (error) => toPlatformError(method, fd, error) })
+  const writeAllChunk = (buffer: Uint8Array): Effect.Effect<void, PlatformError.PlatformError> =>
+    Effect.flatMap(
+      onFd("writeAll", () => volume.writeSync(fd, buffer, 0, buffer.length, append ? null : Number(position))),
+      (written) => {
+        if (written === 0) {
+          return Effect.fail(PlatformError.systemError({
+            module: "FileSystem",
+            method: "writeAll",
+            _tag: "WriteZero",
+            pathOrDescriptor: fd,
+            description: "write returned 0 bytes written"
+          }))
+        }
+        if (!append) position += BigInt(written)
+        return written < buffer.length ? writeAllChunk(buffer.subarray(written)) : Effect.void
+      }
+    )
+  const readAt = (method: string, buffer: Uint8Array, at: bigint) =>
+    onFd(method, () => volume.readSync(fd, buffer, 0, buffer.length, Number(at)))
+  return {
+    [FileSystem.FileTypeId]: FileSystem.FileTypeId,
+    stat: onFd("stat", () => makeFileInfo(volume.fstatSync(fd) as unknown as MemfsStats)),
+    sync: onFd("sync", () => volume.fsyncSync(fd)),
+    seek: (offset, from) =>
+      locked(Effect.suspend(() => {
+        const next = from === "start" ? offset : position + offset
+        if (next < 0n) {
+          return Effect.fail(PlatformError.badArgument({
+            module: "FileSystem",
+            method: "seek",
+            description: "Cannot seek before the start of the file"
+          }))
+        }
+        position = next
+        return Effect.succeed(next)
+      })),
+    read: (buffer, options) =>
+      locked(Effect.suspend(() => {
+        const explicit = options?.position
+        if (explicit !== undefined) return explicit < 0n ? Effect.fail(negativePosition("read")) : readAt("read", buffer, explicit)
+        return Effect.map(readAt("read", buffer, position), (read) => {
+          position += BigInt(read)
+          return read
+        })
+      })),
+    readAlloc: (size, options) =>
+      locked(Effect.suspend(() => {
+        if (!Number.isInteger(size) || size < 0) {
+          return Effect.fail(PlatformError.badArgument({
+            module: "FileSystem",
+            method: "readAlloc",
+            description: "size must be a non-negative integer"
+          }))
+        }
+        const explicit = options?.position
+        if (explicit !== undefined && explicit < 0n) return Effect.fail(negativePosition("readAlloc"))
+        const buffer = new Uint8Array(size)
+        return Effect.map(readAt("readAlloc", buffer, explicit ?? position), (read) => {
+          if (read === 0) return Option.none()
+          if (explicit === undefined) position += BigInt(read)
+          return Option.some(buffer.subarray(0, read))
+        })
+      })),
+    truncate: (length) =>
+      locked(Effect.map(
+        onFd("truncate", () => volume.ftruncateSync(fd, length)),
+        () => {
+          const size = BigInt(length ?? 0)
+          if (!append && position > size) position = size
+        }
+      )),
+    write: (buffer) =>
+      locked(Effect.map(
+        onFd("write", () => volume.writeSync(fd, buffer, 0, buffer.length, append ? null : Number(position))),
+        (written) => {
+          if (!append) position += BigInt(written)
+          return written
+        }
+      )),
+    writeAll: (buffer) => buffer.length === 0 ? Effect.void : locked(writeAllChunk(buffer))
+  }
+}
+
+const rename = (memory: Memory, oldPath: string, newPath: string) =>
+  memory.run("rename", oldPath, newPath, () => {
+    const { volume } = memory
+    // memfs lets a file replace a directory; a real disk refuses (EISDIR / ENOTDIR).
+    const fromDir = isDirectory(volume, oldPath)
+    if (volume.existsSync(newPath) && isDirectory(volume, newPath) !== fromDir) {
+      throw errnoError(fromDir ? "ENOTDIR" : "EISDIR", "rename", newPath)
+    }
+    // memfs does not follow a symlinked parent directory in rename; a real disk does.
+    const viaRealParent = (path: string) => joinPath(String(volume.realpathSync(dirname(path))), basename(path))
+    volume.renameSync(viaRealParent(oldPath), viaRealParent(newPath))
+  })
+
+const readDirectoryEntries = (memory: Memory, path: string) =>
+  memory.run("readDirectoryEntries", path, undefined, () =>
+    (memory.volume.readdirSync(path, { withFileTypes: true }) as Array<{ name: unknown } & Parameters<typeof typeOf>[0]>)
+      .map((entry): FileSystem.DirectoryEntry => ({ name: String(entry.name), type: typeOf(entry) })))
+
+/** The memfs volume as Effect 4's `FileSystem`: every method through `memory.run`. */
+const makeFileSystem = (memory: Memory): FileSystem.FileSystem => {
+  const { volume, run } = memory
+  return FileSystem.make({
+    access: (path, opts) =>
+      run("access", path, undefined, () => volume.accessSync(path, (opts?.readable ? 4 : 0) | (opts?.writable ? 2 : 0))),
+    copy: (fromPath, toPath, opts) =>
+      run("copy", fromPath, toPath, () =>
+        volume.cpSync(fromPath, toPath, {
+          force: opts?.overwrite ?? false,
+          preserveTimestamps: opts?.preserveTimestamps ?? false,
+          recursive: true
+        })),
+    copyFile: (fromPath, toPath) => run("copyFile", fromPath, toPath, () => volume.copyFileSync(fromPath, toPath)),
+    chmod: (path, mode) => run("chmod", path, undefined, () => volume.chmodSync(path, mode)),
+    chown: (path, uid, gid) => run("chown", path, undefined, () => volume.chownSync(path, uid, gid)),
+    link: (fromPath, toPath) => run("link", fromPath, toPath, () => volume.linkSync(fromPath, toPath)),
+    lstat: (path) => run("lstat", path, undefined, () => makeFileInfo(volume.lstatSync(path) as unknown as MemfsStats)),
+    makeDirectory: (path, opts) =>
+      run("makeDirectory", path, undefined, () => {
+        volume.mkdirSync(path, { recursive: opts?.recursive ?? false, mode: memory.dirMode(opts?.mode) })
+      }),
+    makeTempDirectory: (opts) => makeTempDirectory(memory, "makeTempDirectory", opts),
+    makeTempDirectoryScoped: (opts) =>
+      Effect.acquireRelease(
+        makeTempDirectory(memory, "makeTempDirectory", opts),
+        (directory) => Effect.orDie(remove(memory, directory, { recursive: true, force: true }))
+      ),
+    makeTempFile: (opts) => makeTempFile(memory, opts),
+    makeTempFileScoped: (opts) =>
+      Effect.acquireRelease(
+        makeTempFile(memory, opts),
+        (file) => Effect.orDie(remove(memory, dirname(file), { recursive: true, force: true }))
+      ),
+    open: open(memory),
+    readDirectory: (path, opts) =>
+      run("readDirectory", path, undefined, () =>
+        (volume.readdirSync(path, { recursive: opts?.recursive ?? false }) as Array<unknown>).map(String)),
+    readDirectoryEntries: (path) => readDirectoryEntries(memory, path),
+    readFile: (path) => run("readFile", path, undefined, () => new Uint8Array(volume.readFileSync(path) as Buffer)),
+    readLink: (path) => run("readLink", path, undefined, () => String(volume.readlinkSync(path))),
+    realPath: (path) => run("realPath", path, undefined, () => String(volume.realpathSync(path))),
+    remove: (path, opts) => remove(memory, path, opts),
+    rename: (oldPath, newPath) => rename(memory, oldPath, newPath),
+    stat: (path) => run("stat", path, undefined, () => makeFileInfo(volume.statSync(path) as unknown as MemfsStats)),
+    symlink: (target, path) => run("symlink", path, target, () => volume.symlinkSync(target, path)),
+    truncate: (path, length) => run("truncate", path, undefined, () => volume.truncateSync(path, length)),
+    utimes: (path, atime, mtime) => run("utimes", path, undefined, () => volume.utimesSync(path, atime, mtime)),
+    watch: (path) =>
+      Stream.fail(PlatformError.badArgument({
+        module: "FileSystem",
+        method: "watch",
+        description: `MemoryFileSystem cannot watch ${path}`
+      })),
+    writeFile: (path, data, opts) =>
+      run("writeFile", path, undefined, () =>
+        volume.writeFileSync(path, data, {
+          ...(opts?.flag === undefined ? {} : { flag: opts.flag }),
+          mode: memory.fileMode(opts?.mode)
+        }))
+  })
+}
 
 /**
  * Makes a memory file system holding `options.files`, `directories` and `symlinks`, with the
- * fault hooks of `options`.
+ * fault hooks of `options`. Make one per test: its `layer` always provides this one volume.
  *
  * @example
  * // the second copyFile fails as if with EACCES
@@ -196,6 +499,7 @@ const makeFileInfo = (stat: {
  *   directories: ["/stage"],
  *   fail: (op) => (op === "copyFile" && ++copies === 2 ? "PermissionDenied" : undefined)
  * })
+ * // error.reason._tag === "PermissionDenied"
  *
  * @since 0.1.0
  * @category constructors
@@ -215,223 +519,17 @@ export const make = (options: Options = {}): MemoryFileSystem => {
     volume.mkdirSync(dirname(link), { recursive: true, mode: dirMode(undefined) })
     volume.symlinkSync(target, link)
   }
-
-  // Every operation goes through here: hooks first, then memfs, errors mapped like the Node layer.
-  const run = <A>(operation: Operation, path: string, toPath: string | undefined, body: () => A) =>
-    Effect.suspend(() => {
-      const attempt = Effect.suspend((): Effect.Effect<A, PlatformError.PlatformError> => {
-        const reason = options.fail?.(operation, path, toPath)
-        if (reason !== undefined) {
-          return Effect.fail(
-            new PlatformError.SystemError({
-              reason,
-              module: "FileSystem",
-              method: operation,
-              pathOrDescriptor: path,
-              description: `injected fault: ${operation} ${path}${toPath === undefined ? "" : ` -> ${toPath}`}`
-            })
-          )
-        }
-        try {
-          return Effect.succeed(body())
-        } catch (error) {
-          return Effect.fail(toPlatformError(operation, path, error))
-        }
-      })
-      const gate = options.before?.(operation, path, toPath)
-      return gate === undefined ? attempt : Effect.zipRight(gate, attempt)
-    })
-
-  const isDirectory = (path: string): boolean => {
-    try {
-      return volume.statSync(path).isDirectory()
-    } catch {
-      return false
-    }
-  }
-
-  const makeTempDirectory = (method: Operation, opts?: FileSystem.MakeTempDirectoryOptions) => {
-    const directory = opts?.directory ?? "/tmp"
-    return run(method, directory, undefined, () => {
-      if (opts?.directory === undefined) volume.mkdirSync(directory, { recursive: true, mode: 0o1777 })
-      const prefix = opts?.prefix ?? ""
-      const made = String(volume.mkdtempSync(prefix === "" ? `${directory.replace(/\/+$/, "")}/` : joinPath(directory, prefix)))
-      volume.chmodSync(made, 0o700) // as mkdtemp(3) on a real disk
-      return made
-    })
-  }
-
-  const makeTempFile = (opts?: FileSystem.MakeTempFileOptions) =>
-    Effect.flatMap(makeTempDirectory("makeTempFile", opts), (directory) => {
-      const file = joinPath(directory, randomHex(6) + (opts?.suffix ?? ""))
-      return run("makeTempFile", file, undefined, () => {
-        volume.writeFileSync(file, "", { mode: 0o600 })
-        return file
-      })
-    })
-
-  const remove = (path: string, opts?: FileSystem.RemoveOptions) =>
-    run("remove", path, undefined, () => volume.rmSync(path, { recursive: opts?.recursive ?? false, force: opts?.force ?? false }))
-
-  const open = (path: string, opts?: FileSystem.OpenFileOptions) =>
-    Effect.map(
-      Effect.acquireRelease(
-        run("open", path, undefined, () => volume.openSync(path, opts?.flag ?? "r", fileMode(opts?.mode))),
-        (fd) => Effect.sync(() => volume.closeSync(fd))
-      ),
-      (fd) => makeFile(fd, opts?.flag?.startsWith("a") ?? false)
-    )
-
-  const makeFile = (fd: number, append: boolean): FileSystem.File => {
-    let position = 0n
-    const semaphore = Effect.unsafeMakeSemaphore(1)
-    const onFd = <A>(method: string, body: () => A) =>
-      Effect.try({ try: body, catch: (error) => toPlatformError(method, fd, error) })
-    const writeAllChunk = (buffer: Uint8Array): Effect.Effect<void, PlatformError.PlatformError> =>
-      Effect.flatMap(
-        onFd("writeAll", () => volume.writeSync(fd, buffer, 0, buffer.length, append ? null : Number(position))),
-        (written) => {
-          if (written === 0) {
-            return Effect.fail(
-              new PlatformError.SystemError({
-                module: "FileSystem",
-                method: "writeAll",
-                reason: "WriteZero",
-                pathOrDescriptor: fd,
-                description: "write returned 0 bytes written"
-              })
-            )
-          }
-          if (!append) position += BigInt(written)
-          return written < buffer.length ? writeAllChunk(buffer.subarray(written)) : Effect.void
-        }
-      )
-    return {
-      [FileSystem.FileTypeId]: FileSystem.FileTypeId,
-      fd: FileSystem.FileDescriptor(fd),
-      stat: onFd("stat", () => makeFileInfo(volume.fstatSync(fd))),
-      sync: onFd("sync", () => volume.fsyncSync(fd)),
-      seek: (offset, from) =>
-        semaphore.withPermits(1)(Effect.sync(() => {
-          position = from === "start" ? FileSystem.Size(offset) : position + FileSystem.Size(offset)
-        })),
-      read: (buffer) =>
-        semaphore.withPermits(1)(Effect.map(
-          onFd("read", () => volume.readSync(fd, buffer, 0, buffer.length, Number(position))),
-          (read) => {
-            position += BigInt(read)
-            return FileSystem.Size(read)
-          }
-        )),
-      readAlloc: (size) =>
-        semaphore.withPermits(1)(Effect.map(
-          onFd("readAlloc", () => {
-            const buffer = new Uint8Array(Number(size))
-            const read = volume.readSync(fd, buffer, 0, buffer.length, Number(position))
-            return buffer.subarray(0, read)
-          }),
-          (buffer) => {
-            if (buffer.length === 0) return Option.none()
-            position += BigInt(buffer.length)
-            return Option.some(buffer)
-          }
-        )),
-      truncate: (length) =>
-        semaphore.withPermits(1)(Effect.map(
-          onFd("truncate", () => volume.ftruncateSync(fd, length === undefined ? undefined : Number(length))),
-          () => {
-            const size = BigInt(length ?? 0)
-            if (!append && position > size) position = size
-          }
-        )),
-      write: (buffer) =>
-        semaphore.withPermits(1)(Effect.map(
-          onFd("write", () => volume.writeSync(fd, buffer, 0, buffer.length, append ? null : Number(position))),
-          (written) => {
-            if (!append) position += BigInt(written)
-            return FileSystem.Size(written)
-          }
-        )),
-      writeAll: (buffer) => semaphore.withPermits(1)(writeAllChunk(buffer))
-    }
-  }
-
-  const fileSystem = FileSystem.make({
-    access: (path, opts) =>
-      run("access", path, undefined, () =>
-        volume.accessSync(path, (opts?.readable ? 4 : 0) | (opts?.writable ? 2 : 0))),
-    copy: (fromPath, toPath, opts) =>
-      run("copy", fromPath, toPath, () =>
-        volume.cpSync(fromPath, toPath, {
-          force: opts?.overwrite ?? false,
-          preserveTimestamps: opts?.preserveTimestamps ?? false,
-          recursive: true
-        })),
-    copyFile: (fromPath, toPath) => run("copyFile", fromPath, toPath, () => volume.copyFileSync(fromPath, toPath)),
-    chmod: (path, mode) => run("chmod", path, undefined, () => volume.chmodSync(path, mode)),
-    chown: (path, uid, gid) => run("chown", path, undefined, () => volume.chownSync(path, uid, gid)),
-    link: (fromPath, toPath) => run("link", fromPath, toPath, () => volume.linkSync(fromPath, toPath)),
-    makeDirectory: (path, opts) =>
-      run("makeDirectory", path, undefined, () => {
-        volume.mkdirSync(path, { recursive: opts?.recursive ?? false, mode: dirMode(opts?.mode) })
-      }),
-    makeTempDirectory: (opts) => makeTempDirectory("makeTempDirectory", opts),
-    makeTempDirectoryScoped: (opts) =>
-      Effect.acquireRelease(
-        makeTempDirectory("makeTempDirectory", opts),
-        (directory) => Effect.orDie(remove(directory, { recursive: true }))
-      ),
-    makeTempFile,
-    makeTempFileScoped: (opts) =>
-      Effect.acquireRelease(makeTempFile(opts), (file) => Effect.orDie(remove(dirname(file), { recursive: true }))),
-    open,
-    readDirectory: (path, opts) =>
-      run("readDirectory", path, undefined, () =>
-        (volume.readdirSync(path, { recursive: opts?.recursive ?? false }) as Array<unknown>).map(String)),
-    readFile: (path) => run("readFile", path, undefined, () => new Uint8Array(volume.readFileSync(path) as Buffer)),
-    readLink: (path) => run("readLink", path, undefined, () => String(volume.readlinkSync(path))),
-    realPath: (path) => run("realPath", path, undefined, () => String(volume.realpathSync(path))),
-    remove,
-    rename: (oldPath, newPath) =>
-      run("rename", oldPath, newPath, () => {
-        // memfs lets a file replace a directory; a real disk refuses (EISDIR / ENOTDIR).
-        const fromDir = isDirectory(oldPath)
-        if (volume.existsSync(newPath) && isDirectory(newPath) !== fromDir) {
-          throw errnoError(fromDir ? "ENOTDIR" : "EISDIR", "rename", newPath)
-        }
-        // memfs does not follow a symlinked parent directory in rename; a real disk does.
-        const viaRealParent = (path: string) => joinPath(String(volume.realpathSync(dirname(path))), basename(path))
-        volume.renameSync(viaRealParent(oldPath), viaRealParent(newPath))
-      }),
-    stat: (path) => run("stat", path, undefined, () => makeFileInfo(volume.statSync(path))),
-    symlink: (target, path) => run("symlink", path, target, () => volume.symlinkSync(target, path)),
-    truncate: (path, length) =>
-      run("truncate", path, undefined, () => volume.truncateSync(path, length === undefined ? undefined : Number(length))),
-    utimes: (path, atime, mtime) => run("utimes", path, undefined, () => volume.utimesSync(path, atime, mtime)),
-    watch: (path) =>
-      Stream.fail(
-        new PlatformError.BadArgument({
-          module: "FileSystem",
-          method: "watch",
-          description: `MemoryFileSystem cannot watch ${path}`
-        })
-      ),
-    writeFile: (path, data, opts) =>
-      run("writeFile", path, undefined, () =>
-        volume.writeFileSync(path, data, {
-          ...(opts?.flag === undefined ? {} : { flag: opts.flag }),
-          mode: fileMode(opts?.mode)
-        }))
-  })
-
+  const fileSystem = makeFileSystem({ volume, run: makeRun(options), fileMode, dirMode })
   return { layer: Layer.succeed(FileSystem.FileSystem, fileSystem), fileSystem, volume }
 }
 
 /**
- * A memory `FileSystem` layer holding `files` (absolute path → content), without fault hooks.
+ * A memory `FileSystem` layer holding `files` (absolute path → content), without fault hooks. The
+ * layer is fresh: each `Effect.provide` of it (even of one value kept across tests) builds a new
+ * volume from `files`, never one an earlier test wrote to.
  *
  * @since 0.1.0
  * @category layers
  */
 export const layer = (files?: Record<string, string | Uint8Array>): Layer.Layer<FileSystem.FileSystem> =>
-  make({ files }).layer
+  Layer.fresh(Layer.sync(FileSystem.FileSystem, () => make({ files }).fileSystem))
