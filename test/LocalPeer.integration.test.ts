@@ -1,4 +1,4 @@
-import { NodeContext } from "@effect/platform-node"
+import { NodeServices } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Fiber, Layer } from "effect"
 import { execFileSync } from "node:child_process"
@@ -10,7 +10,7 @@ import * as LocalPeer from "../src/LocalPeer.js"
 import { nameBytes, showName } from "../src/Peer.js"
 import * as NodeStagingDisk from "../src/NodeStagingDisk.js"
 
-const Live = LocalPeer.LocalPeers.Default.pipe(Layer.provideMerge(NodeStagingDisk.layer), Layer.provideMerge(NodeContext.layer))
+const Live = LocalPeer.LocalPeers.layer.pipe(Layer.provideMerge(NodeStagingDisk.layer), Layer.provideMerge(NodeServices.layer))
 
 /** A fresh directory tree on the real disk, removed when the test's scope closes. */
 const tempRoot = Effect.acquireRelease(
@@ -56,7 +56,7 @@ const privateCount = (target: string): number => {
 
 describe("LocalPeers on a real disk", () => {
   it.layer(Live)((it) => {
-    it.scoped("stages hostile names with content and mode bits, replaces a same-name file, leaves no temp file", () =>
+    it.effect("stages hostile names with content and mode bits, replaces a same-name file, leaves no temp file", () =>
       Effect.gen(function*() {
         const files = Object.fromEntries(HOSTILE.map((name, i) => [name, `content ${i}\n`]))
         const { collect, target, peer } = yield* setup({ files, target: { "a file.txt": "old, longer content", keep: "k" } })
@@ -78,7 +78,7 @@ describe("LocalPeers on a real disk", () => {
         expect(snapshot(target)).toEqual(expected)
       }))
 
-    it.scoped("applies ownership (chown 1234:1234) and permissions", () =>
+    it.effect("applies ownership (chown 1234:1234) and permissions", () =>
       Effect.gen(function*() {
         const { target, peer } = yield* setup({ files: { a: "1", b: "22" } })
         yield* (yield* LocalPeer.LocalPeers).stagePeer(peer, target, { ownership: { uid: 1234, gid: 1234 }, permissions: 0o640 })
@@ -88,7 +88,7 @@ describe("LocalPeers on a real disk", () => {
         }
       }))
 
-    it.scoped("stages 2,000 files with the exact count and bytes", () =>
+    it.effect("stages 2,000 files with the exact count and bytes", () =>
       Effect.gen(function*() {
         const files: Record<string, string> = {}
         let bytes = 0
@@ -106,7 +106,7 @@ describe("LocalPeers on a real disk", () => {
         expect(NFS.statSync(NPath.join(target, "f1999")).size).toBe((1999 * 7) % 101)
       }))
 
-    it.scoped("accepts a target that is a symlink to a directory", () =>
+    it.effect("accepts a target that is a symlink to a directory", () =>
       Effect.gen(function*() {
         const { root, target, peer } = yield* setup({ files: { a: "1" } })
         const link = NPath.join(root, "link to stage")
@@ -116,7 +116,7 @@ describe("LocalPeers on a real disk", () => {
         expect(snapshot(target)).toEqual({ a: "644:1" })
       }))
 
-    it.scoped("refuses bad targets and collect dirs with InvalidPath", () =>
+    it.effect("refuses bad targets and collect dirs with InvalidPath", () =>
       Effect.gen(function*() {
         const local = yield* LocalPeer.LocalPeers
         const { root, target, peer } = yield* setup({ files: { a: "1" } })
@@ -134,7 +134,7 @@ describe("LocalPeers on a real disk", () => {
         expect(snapshot(target)).toEqual({})
       }))
 
-    it.scoped("refuses a subdirectory, a symlink, a fifo and a socket, listing each, copying nothing", () =>
+    it.effect("refuses a subdirectory, a symlink, a fifo and a socket, listing each, copying nothing", () =>
       Effect.gen(function*() {
         const { collect, target, peer } = yield* setup({ files: { "regular one": "1" }, target: { "regular one": "old" } })
         NFS.mkdirSync(NPath.join(collect, "sub dir"))
@@ -142,13 +142,13 @@ describe("LocalPeers on a real disk", () => {
         execFileSync("mkfifo", ["--", NPath.join(collect, "a fifo")])
         const server = net.createServer()
         yield* Effect.acquireRelease(
-          Effect.async<void>((resume) => {
+          Effect.callback<void>((resume) => {
             server.listen(NPath.join(collect, "sock"), () => {
               resume(Effect.void)
             })
           }),
           () =>
-            Effect.async<void>((resume) => {
+            Effect.callback<void>((resume) => {
               server.close(() => resume(Effect.void))
             })
         )
@@ -171,14 +171,14 @@ describe("LocalPeers on a real disk", () => {
         expect(snapshot(target)).toEqual({ "regular one": "644:1" })
       }))
 
-    it.scoped("fails with NothingStaged on an empty collect dir", () =>
+    it.effect("fails with NothingStaged on an empty collect dir", () =>
       Effect.gen(function*() {
         const { target, peer } = yield* setup({})
         const error = yield* Effect.flip((yield* LocalPeer.LocalPeers).stagePeer(peer, target))
         expect(error._tag).toBe("NothingStaged")
       }))
 
-    it.scoped("checks the collect indicator and writes the stage indicator", () =>
+    it.effect("checks the collect indicator and writes the stage indicator", () =>
       Effect.gen(function*() {
         const local = yield* LocalPeer.LocalPeers
         const { root, collect, peer } = yield* setup({ files: { "cback.stage": "stale" } })
@@ -207,10 +207,11 @@ describe("LocalPeers on a real disk", () => {
       const files = Object.fromEntries(Array.from({ length: 3000 }, (_, i) => [`f${String(i).padStart(4, "0")}`, `n${i}`]))
       const { target, peer } = yield* setup({ files, target: { f0003: "old 3", keep: "k" } })
       const before = snapshot(target)
-      const fiber = yield* Effect.fork((yield* LocalPeer.LocalPeers).stagePeer(peer, target))
+      const fiber = yield* Effect.forkChild((yield* LocalPeer.LocalPeers).stagePeer(peer, target))
       while (privateCount(target) < 50) yield* Effect.sleep("1 millis")
-      const exit = yield* Fiber.interrupt(fiber)
-      expect(Exit.isInterrupted(exit)).toBe(true)
+      yield* Fiber.interrupt(fiber)
+      const exit = yield* Fiber.await(fiber)
+      expect(Exit.hasInterrupts(exit)).toBe(true)
       expect(snapshot(target)).toEqual(before)
     }).pipe(Effect.provide(Live))), 60_000)
 
@@ -224,16 +225,16 @@ describe("LocalPeers on a real disk", () => {
       const { root, collect, target, peer } = yield* setup({ files })
       const secret = NPath.join(root, "shadow")
       NFS.writeFileSync(secret, "SECRET", { mode: 0o600 })
-      const swapper = yield* Effect.fork(Effect.gen(function*() {
+      const swapper = yield* Effect.forkChild(Effect.gen(function*() {
         while (privateCount(target) < 200) yield* Effect.sleep("1 millis")
         NFS.rmSync(NPath.join(collect, "zz_last"))
         NFS.symlinkSync(secret, NPath.join(collect, "zz_last"))
       }))
-      const outcome = yield* Effect.either((yield* LocalPeer.LocalPeers).stagePeer(peer, target))
+      const outcome = yield* Effect.result((yield* LocalPeer.LocalPeers).stagePeer(peer, target))
       yield* Fiber.join(swapper)
-      if (outcome._tag === "Left") {
-        expect(outcome.left._tag).toBe("UnsupportedEntry")
-        expect(outcome.left._tag === "UnsupportedEntry" && outcome.left.entries).toEqual([{ name: "zz_last", kind: "SymbolicLink" }])
+      if (outcome._tag === "Failure") {
+        expect(outcome.failure._tag).toBe("UnsupportedEntry")
+        expect(outcome.failure._tag === "UnsupportedEntry" && outcome.failure.entries).toEqual([{ name: "zz_last", kind: "SymbolicLink" }])
         expect(NFS.readdirSync(target)).toEqual([])
       } else {
         expect(NFS.readFileSync(NPath.join(target, "zz_last"), "utf8")).toBe("original")
@@ -241,7 +242,7 @@ describe("LocalPeers on a real disk", () => {
       for (const name of NFS.readdirSync(target)) expect(NFS.readFileSync(NPath.join(target, name), "utf8")).not.toContain("SECRET")
     }).pipe(Effect.provide(Live))), 120_000)
 
-  it.scoped("stages names that are not UTF-8 byte for byte, reported escaped", () =>
+  it.effect("stages names that are not UTF-8 byte for byte, reported escaped", () =>
     Effect.gen(function*() {
       const { collect, target, peer } = yield* setup({ files: { plain: "p" } })
       const latin = Buffer.from([0x63, 0x61, 0x66, 0xe9])
@@ -254,7 +255,7 @@ describe("LocalPeers on a real disk", () => {
       expect(NFS.readFileSync(Buffer.concat([Buffer.from(`${target}/`), latin]), "utf8")).toBe("latin")
     }).pipe(Effect.provide(Live)))
 
-  it.scoped("removes the private directories of dead runs and 0.1.0's temporary files from the target first", () =>
+  it.effect("removes the private directories of dead runs and 0.1.0's temporary files from the target first", () =>
     Effect.gen(function*() {
       const { target, peer } = yield* setup({ files: { a: "1" }, target: { ".cedar-peer-0123456789ab-7.tmp": "t", keep: "k" } })
       NFS.mkdirSync(NPath.join(target, ".cedar-peer-999999999-1-0123456789ab"))
@@ -268,7 +269,7 @@ describe("LocalPeers on a real disk", () => {
       const files: Record<string, string> = {}
       for (let i = 0; i < 5000; i++) files[`f${String(i).padStart(5, "0")}`] = `n${i}`
       const { target, peer } = yield* setup({ files, target: { f00003: "old", keep: "k" } })
-      const fiber = yield* Effect.fork((yield* LocalPeer.LocalPeers).stagePeer(peer, target))
+      const fiber = yield* Effect.forkChild((yield* LocalPeer.LocalPeers).stagePeer(peer, target))
       // the commit starts once the private directory holds every file: interrupt at about then
       const nearlyFull = () => {
         const names = NFS.readdirSync(target)

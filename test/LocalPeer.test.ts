@@ -1,9 +1,8 @@
-import { Path } from "@effect/platform"
 import { describe, expect, expectTypeOf, it } from "@effect/vitest"
-import { Deferred, Effect, Exit, Fiber, Layer } from "effect"
+import { Deferred, Effect, Exit, Fiber, Layer, Path } from "effect"
 import { createHash } from "node:crypto"
 import * as LocalPeer from "../src/LocalPeer.js"
-import type { IndicatorStatus, StageReport } from "../src/Peer.js"
+import type { FailureMode, IndicatorStatus, StageReport } from "../src/Peer.js"
 import { nameBytes, showName } from "../src/Peer.js"
 import type {
   CopyFailed,
@@ -27,7 +26,7 @@ const NAMES = ["a file.txt", "it's \"quoted\"", "ünïcødé-ファイル", "lin
 
 const withMemory = <A, E>(
   options: MemoryFileSystem.Options,
-  body: (local: LocalPeer.LocalPeers, memory: MemoryFileSystem.MemoryFileSystem) => Effect.Effect<A, E>
+  body: (local: LocalPeer.LocalPeersShape, memory: MemoryFileSystem.MemoryFileSystem) => Effect.Effect<A, E>
 ) => {
   const memory = MemoryFileSystem.make(options)
   // the staging disk works on the same volume, with the same hooks under its own operation names
@@ -50,8 +49,9 @@ const withMemory = <A, E>(
       return same === undefined ? undefined : options.before?.(same, path, to)
     }
   })
+  // local: layers are memoised across provide calls in Effect 4, and each call here brings its own fakes
   return Effect.flatMap(LocalPeer.LocalPeers, (local) => body(local, memory)).pipe(
-    Effect.provide(LocalPeer.LocalPeers.Default.pipe(Layer.provide(Layer.mergeAll(memory.layer, disk.layer, Path.layer))))
+    Effect.provide(LocalPeer.LocalPeers.layer.pipe(Layer.provide(Layer.mergeAll(memory.layer, disk.layer, Path.layer))), { local: true })
   )
 }
 
@@ -59,10 +59,10 @@ const withMemory = <A, E>(
 const withDisk = <A, E>(
   memory: MemoryFileSystem.MemoryFileSystem,
   disk: MemoryStagingDisk.MemoryStagingDisk,
-  body: (local: LocalPeer.LocalPeers) => Effect.Effect<A, E>
+  body: (local: LocalPeer.LocalPeersShape) => Effect.Effect<A, E>
 ) =>
   Effect.flatMap(LocalPeer.LocalPeers, body).pipe(
-    Effect.provide(LocalPeer.LocalPeers.Default.pipe(Layer.provide(Layer.mergeAll(memory.layer, disk.layer, Path.layer))))
+    Effect.provide(LocalPeer.LocalPeers.layer.pipe(Layer.provide(Layer.mergeAll(memory.layer, disk.layer, Path.layer))), { local: true })
   )
 
 /** Every entry of a directory with its content (files) or kind, to compare a tree before and after. */
@@ -99,7 +99,8 @@ describe("LocalPeer.make", () => {
 
   it.effect("lists every problem as field: message", () =>
     Effect.gen(function*() {
-      const error = yield* Effect.flip(LocalPeer.make({ name: "  ", collectDir: "relative/dir", ignoreFailureMode: "monthly" }))
+      // the failure mode is typed as its values; a caller that is not type-checked is still refused
+      const error = yield* Effect.flip(LocalPeer.make({ name: "  ", collectDir: "relative/dir", ignoreFailureMode: "monthly" as FailureMode }))
       expect(error._tag).toBe("InvalidPeerConfig")
       expect(error.peer).toBe("  ")
       expect(error.problems).toEqual([
@@ -118,12 +119,13 @@ describe("LocalPeer.make", () => {
 
   it("exposes exactly InvalidPeerConfig", () => {
     expectTypeOf(LocalPeer.make).returns.toEqualTypeOf<Effect.Effect<LocalPeer.LocalPeer, InvalidPeerConfig>>()
+    expectTypeOf<LocalPeer.LocalPeerInput["ignoreFailureMode"]>().toEqualTypeOf<"none" | "all" | "daily" | "weekly" | undefined>()
   })
 })
 
 describe("LocalPeers signatures", () => {
   it("list exactly the error tags of the design contract", () => {
-    type Service = LocalPeer.LocalPeers
+    type Service = LocalPeer.LocalPeersShape
     expectTypeOf<ReturnType<Service["stagePeer"]>>().toEqualTypeOf<
       Effect.Effect<
         StageReport,
@@ -389,18 +391,19 @@ describe("LocalPeers.stagePeer (memory file system)", () => {
           ...options,
           before: (op, p) =>
             op === "copyFile" && p === `${COLLECT}/f10`
-              ? Effect.zipRight(Deferred.succeed(reached, undefined), Effect.never)
+              ? Effect.andThen(Deferred.succeed(reached, undefined), Effect.never)
               : undefined
         }, (local, memory) =>
           Effect.gen(function*() {
-            const fiber = yield* Effect.fork(local.stagePeer(peer, TARGET))
+            const fiber = yield* Effect.forkChild(local.stagePeer(peer, TARGET))
             yield* Deferred.await(reached)
             // other files were copied already, into the run's private directory
             const during = Object.keys(snapshot(memory, TARGET)).filter((name) => name.startsWith(".cedar-peer-"))
             expect(during).toHaveLength(1)
             expect((memory.volume.readdirSync(`${TARGET}/${during[0]}`) as Array<unknown>).length).toBeGreaterThanOrEqual(8)
-            const exit = yield* Fiber.interrupt(fiber)
-            expect(Exit.isInterrupted(exit)).toBe(true)
+            yield* Fiber.interrupt(fiber)
+            const exit = yield* Fiber.await(fiber)
+            expect(Exit.hasInterrupts(exit)).toBe(true)
             expect(snapshot(memory, TARGET)).toEqual(unchanged)
           }))
       }))
@@ -517,13 +520,13 @@ describe("LocalPeers.stagePeer safety, limits and verification (memory staging d
       return yield* withMemory({
         files: { ...files({ a: "new a", b: "new b", c: "new c" }), ...before },
         before: (op, _p, to) =>
-          op === "rename" && to === `${TARGET}/b` ? Effect.zipRight(Deferred.succeed(reached, undefined), Deferred.await(gate)) : undefined
+          op === "rename" && to === `${TARGET}/b` ? Effect.andThen(Deferred.succeed(reached, undefined), Deferred.await(gate)) : undefined
       }, (local, memory) =>
         Effect.gen(function*() {
-          const fiber = yield* Effect.fork(local.stagePeer(peer, TARGET))
+          const fiber = yield* Effect.forkChild(local.stagePeer(peer, TARGET))
           yield* Deferred.await(reached)
-          const interrupting = yield* Effect.fork(Fiber.interrupt(fiber))
-          yield* Effect.yieldNow()
+          const interrupting = yield* Effect.forkChild(Fiber.interrupt(fiber))
+          yield* Effect.yieldNow
           yield* Deferred.succeed(gate, undefined)
           yield* Fiber.join(interrupting)
           expect(snapshot(memory, TARGET)).toEqual({ a: "644:new a", b: "644:new b", c: "644:new c", keep: "644:keep" })

@@ -10,11 +10,17 @@
 import { Effect } from "effect"
 import type { Scope } from "effect"
 import type { Ownership, StageOptions } from "../Peer.js"
-import type { Directory, DiskError, FileName, StagingDiskService } from "../StagingDisk.js"
+import type { Directory, DiskError, FileName, StagingDisk } from "../StagingDisk.js"
 
 const key = (name: FileName): string => Buffer.from(name).toString("latin1")
 
-export const makeLandingSite = (disk: StagingDiskService) => {
+/** Where a peer's files gather, and how they land. */
+export interface LandingSite {
+  readonly gather: (target: Directory, options: StageOptions, owner?: Ownership) => Effect.Effect<Directory, DiskError, Scope.Scope>
+  readonly land: (privateDir: Directory, names: ReadonlyArray<FileName>, target: Directory, options: StageOptions) => Effect.Effect<void, DiskError>
+}
+
+export const makeLandingSite = (disk: StagingDisk["Service"]): LandingSite => {
   /**
    * A fresh private directory to gather the files in, owned by `owner` while a copy command
    * writes it: beside a target that can be replaced whole, inside it otherwise. Inside, what
@@ -29,7 +35,7 @@ export const makeLandingSite = (disk: StagingDiskService) => {
     Effect.gen(function*() {
       if (options.replaceEmpty !== undefined) return yield* disk.makePrivateDirectory(options.replaceEmpty.parent, owner)
       const removed = yield* disk.removeLeftovers(target).pipe(
-        Effect.catchAll((error) => Effect.as(Effect.logWarning(`cannot remove leftovers in ${target.shown}: ${error.detail}`), []))
+        Effect.catch((error) => Effect.as(Effect.logWarning(`cannot remove leftovers in ${target.shown}: ${error.detail}`), []))
       )
       for (const name of removed) yield* Effect.logInfo(`removed ${target.shown.replace(/\/+$/, "")}/${name}, left by a run that is gone`)
       return yield* disk.makePrivateDirectory(target, owner)
@@ -49,7 +55,7 @@ export const makeLandingSite = (disk: StagingDiskService) => {
             const left = new Set((yield* disk.list(privateDir)).map((entry) => key(entry.name)))
             const added = names.filter((name) => !left.has(key(name)) && !before.has(key(name)))
             yield* disk.commit(target, added, privateDir)
-          }).pipe(Effect.catchAll((undo) => Effect.logError(`cannot take back the files staged so far: ${undo.message}`)))
+          }).pipe(Effect.catch((undo) => Effect.logError(`cannot take back the files staged so far: ${undo.message}`)))
         )
       )
     })
@@ -70,8 +76,8 @@ export const makeLandingSite = (disk: StagingDiskService) => {
     return disk.replaceEmptyDirectory(replace.parent, privateDir, replace.name, replace).pipe(
       // no longer empty (only root can write there: another tool, a run of an older version):
       // the files go in one by one beside what is there, as on a second run of the day
-      Effect.catchAll((error) =>
-        Effect.zipRight(Effect.logDebug(`${target.shown} not replaced whole (${error.detail}): renaming file by file`), each)
+      Effect.catch((error) =>
+        Effect.andThen(Effect.logDebug(`${target.shown} not replaced whole (${error.detail}): renaming file by file`), each)
       ),
       Effect.uninterruptible
     )

@@ -3,7 +3,7 @@
 // missing), directories owned by root with the backup group (mode 0750), so the backup user can
 // read everything and rename or replace nothing; staged files and indicators are the backup
 // user's. Cedar chowns the directories themselves to the backup user (see docs/compatibility.md).
-import { Effect, Either } from "effect"
+import { Effect, Result } from "effect"
 import type { Scope } from "effect"
 import { FileOperationFailed } from "../PeerError.js"
 import type { Ownership, ReplaceEmpty } from "../Peer.js"
@@ -49,7 +49,7 @@ export interface PeerDirectory {
 export interface StagingTree {
   readonly dailyDir: string
   readonly daily: Directory
-  readonly peers: ReadonlyMap<string, Either.Either<PeerDirectory, FileOperationFailed>>
+  readonly peers: ReadonlyMap<string, Result.Result<PeerDirectory, FileOperationFailed>>
 }
 
 /**
@@ -78,16 +78,16 @@ export const openStagingTree = (
       directory = opened.directory
     }
     const daily = directory
-    const peers = new Map<string, Either.Either<PeerDirectory, FileOperationFailed>>()
+    const peers = new Map<string, Result.Result<PeerDirectory, FileOperationFailed>>()
     for (const name of peerNames) {
-      const opened = yield* Effect.either(
+      const opened = yield* Effect.result(
         disk.openSubdirectory(daily, name, attributes).pipe(Effect.mapError(failed(name, `${shown}/${name}`)))
       )
-      if (Either.isRight(opened) && !opened.right.created) {
+      if (Result.isSuccess(opened) && !opened.success.created) {
         yield* Effect.logDebug(`staging directory ${shown}/${name} already existed`)
       }
       // only root can write in the daily directory: one made empty by this run stays so until its peer lands
-      peers.set(name, Either.map(opened, ({ created, directory }) => created ? { directory, replaceEmpty: { parent: daily, name, ...attributes } } : { directory }))
+      peers.set(name, Result.map(opened, ({ created, directory }) => created ? { directory, replaceEmpty: { parent: daily, name, ...attributes } } : { directory }))
     }
     return { dailyDir: shown, daily, peers }
   })

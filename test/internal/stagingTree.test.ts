@@ -2,7 +2,7 @@
 // root's (backup group, 0750), and a link planted at any level fails cleanly, writing nothing
 // outside the tree.
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Either } from "effect"
+import { Effect, Result } from "effect"
 import { execFileSync } from "node:child_process"
 import * as NFS from "node:fs"
 import * as OS from "node:os"
@@ -45,7 +45,7 @@ describe.skipIf(process.getuid?.() !== 0)("the staging tree as root", () => {
       yield* run(Effect.gen(function*() {
         const tree = yield* openStagingTree(`${root}/stage`, DATE, ["alpha", "beta"], owner)
         expect(tree.dailyDir).toBe(`${root}/stage/2026/12/01`)
-        expect([...tree.peers.values()].every(Either.isRight)).toBe(true)
+        expect([...tree.peers.values()].every(Result.isSuccess)).toBe(true)
         yield* writeMasterIndicator(tree, owner)
       }))
       for (const dir of ["2026", "2026/12", "2026/12/01", "2026/12/01/alpha", "2026/12/01/beta"]) {
@@ -93,13 +93,13 @@ describe.skipIf(process.getuid?.() !== 0)("the staging tree as root", () => {
       yield* run(Effect.gen(function*() {
         const tree = yield* openStagingTree(`${root}/stage`, DATE, ["alpha", "beta", "gamma"], owner)
         const alpha = tree.peers.get("alpha")!
-        expect(Either.isLeft(alpha) && [alpha.left.peer, alpha.left.message]).toEqual([
+        expect(Result.isFailure(alpha) && [alpha.failure.peer, alpha.failure.message]).toEqual([
           "alpha",
           expect.stringContaining("symbolic link, not a directory")
         ])
-        expect(Either.isRight(tree.peers.get("beta")!)).toBe(true)
+        expect(Result.isSuccess(tree.peers.get("beta")!)).toBe(true)
         const gamma = tree.peers.get("gamma")!
-        expect(Either.isLeft(gamma) && gamma.left.message).toContain("File, not a directory")
+        expect(Result.isFailure(gamma) && gamma.failure.message).toContain("File, not a directory")
       }))
       expect(NFS.readdirSync(`${root}/outside`)).toEqual([])
     })))
