@@ -368,10 +368,10 @@ export const make = (): StagingDiskService => {
         catch: (error) => diskError("makeDirectory", parent.shown, error)
       }),
       ({ directory, name, parent }) =>
-        Effect.zipRight(
+        Effect.andThen(
           release(directory),
           Effect.try({ try: () => removeEntry(parent.handle, name), catch: (error) => diskError("remove", directory.shown, error) }).pipe(
-            Effect.catchAll((error) => Effect.logWarning(`cannot remove ${directory.shown}: ${error.detail}`))
+            Effect.catch((error) => Effect.logWarning(`cannot remove ${directory.shown}: ${error.detail}`))
           )
         )
     ).pipe(Effect.map(({ directory }) => directory))
@@ -438,7 +438,7 @@ export const make = (): StagingDiskService => {
   }
 
   const copyFiles: StagingDiskService["copyFiles"] = (from, names, to, attributes, options: CopyOptions = {}) =>
-    Effect.async<CopyTotals, Tagged>((resume, signal) => {
+    Effect.callback<CopyTotals, Tagged>((resume, signal) => {
       const done = runCopy(from, names, to, attributes, options, signal).then(
         (totals) => resume(Effect.succeed(totals)),
         (error) => resume(Effect.fail(isTagged(error) ? error : diskError("copy", from.shown, error)))
@@ -553,7 +553,7 @@ export const make = (): StagingDiskService => {
   }
 
   const hashFiles: StagingDiskService["hashFiles"] = (directory, names) =>
-    Effect.async<ReadonlyArray<string>, DiskError | NotRegularFile>((resume, signal) => {
+    Effect.callback<ReadonlyArray<string>, DiskError | NotRegularFile>((resume, signal) => {
       const run = async () => {
         const buffer = Buffer.allocUnsafe(BUFFER_SIZE)
         const out: Array<string> = []

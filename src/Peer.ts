@@ -71,8 +71,8 @@ export const VALID_FAILURE_MODES = ["none", "all", "daily", "weekly"] as const
  * @since 0.1.0
  * @category schemas
  */
-export const FailureMode = Schema.Literal(...VALID_FAILURE_MODES).annotations({
-  message: () => ({ message: `must be one of ${VALID_FAILURE_MODES.join(", ")}`, override: true })
+export const FailureMode = Schema.Literals(VALID_FAILURE_MODES).annotate({
+  message: `must be one of ${VALID_FAILURE_MODES.join(", ")}`
 })
 
 /**
@@ -82,14 +82,19 @@ export const FailureMode = Schema.Literal(...VALID_FAILURE_MODES).annotations({
 export type FailureMode = typeof FailureMode.Type
 
 /**
+ * A check whose failure reads `message`; the first failing check of a field is its only problem
+ * (as with the filters of Effect 3), so a field never lists a follow-on of its first problem.
+ */
+const rule = (predicate: (s: string) => boolean, message: string) =>
+  Schema.makeFilter((s: string) => predicate(s), { message }, true)
+
+/**
  * A non-empty string that is not only white space.
  *
  * @since 0.1.0
  * @category schemas
  */
-export const NonBlankString = Schema.String.pipe(
-  Schema.filter((s) => s.trim().length > 0, { message: () => "must not be empty" })
-)
+export const NonBlankString = Schema.String.check(rule((s) => s.trim().length > 0, "must not be empty"))
 
 /**
  * An absolute POSIX path without NUL bytes.
@@ -97,9 +102,9 @@ export const NonBlankString = Schema.String.pipe(
  * @since 0.1.0
  * @category schemas
  */
-export const AbsolutePath = Schema.String.pipe(
-  Schema.filter((s) => s.startsWith("/"), { message: () => "must be an absolute path" }),
-  Schema.filter((s) => !s.includes("\0"), { message: () => "must not contain a NUL byte" })
+export const AbsolutePath = Schema.String.check(
+  rule((s) => s.startsWith("/"), "must be an absolute path"),
+  rule((s) => !s.includes("\0"), "must not contain a NUL byte")
 )
 
 /**
@@ -195,7 +200,7 @@ export interface IndicatorOptions {
  * @since 0.1.0
  * @category schemas
  */
-export const EntryKind = Schema.Literal(
+export const EntryKind = Schema.Literals([
   "Directory",
   "SymbolicLink",
   "FIFO",
@@ -207,7 +212,13 @@ export const EntryKind = Schema.Literal(
   "HardLink",
   /** a name the copy command could not have produced (e.g. a dotfile after `dir/*`) */
   "UnexpectedName"
-)
+])
+
+/**
+ * @since 1.0.0
+ * @category models
+ */
+export type EntryKind = typeof EntryKind.Type
 
 /**
  * A collect-directory entry that is not a regular file.
@@ -237,7 +248,7 @@ export const StageReport = Schema.Struct({
   /** entries left out with `skipUnsupported` (empty otherwise) */
   skipped: Schema.Array(SkippedEntry),
   /** with `verify`: the SHA-256 (hex) of each staged file, in the order of `files` (for a manifest) */
-  hashes: Schema.optionalWith(Schema.Array(Schema.Struct({ name: Schema.String, sha256: Schema.String })), { exact: true })
+  hashes: Schema.optionalKey(Schema.Array(Schema.Struct({ name: Schema.String, sha256: Schema.String })))
 })
 
 /**
@@ -280,9 +291,7 @@ export const isHostName = (name: string): boolean => {
  * @since 0.1.0
  * @category schemas
  */
-export const HostName = Schema.String.pipe(
-  Schema.filter(isHostName, { message: () => "must be a host name (RFC 1123), an IPv4 or an IPv6 address" })
-)
+export const HostName = Schema.String.check(rule(isHostName, "must be a host name (RFC 1123), an IPv4 or an IPv6 address"))
 
 /**
  * A user name safe on an ssh or runuser command line: no white space, `@`, `:`, `/`, NUL, and
@@ -291,10 +300,10 @@ export const HostName = Schema.String.pipe(
  * @since 0.1.0
  * @category schemas
  */
-export const UserName = Schema.String.pipe(
-  Schema.filter((s) => s.length > 0, { message: () => "must not be empty" }),
-  Schema.filter((s) => !/[\s@:/\0]/.test(s), { message: () => "must not contain white space, '@', ':', '/' or NUL" }),
-  Schema.filter((s) => !s.startsWith("-"), { message: () => "must not start with '-'" })
+export const UserName = Schema.String.check(
+  rule((s) => s.length > 0, "must not be empty"),
+  rule((s) => !/[\s@:/\0]/.test(s), "must not contain white space, '@', ':', '/' or NUL"),
+  rule((s) => !s.startsWith("-"), "must not start with '-'")
 )
 
 /**
@@ -303,9 +312,7 @@ export const UserName = Schema.String.pipe(
  * @since 0.1.0
  * @category schemas
  */
-export const RemotePath = AbsolutePath.pipe(
-  Schema.filter((s) => !/[\n\r]/.test(s), { message: () => "must not contain a newline" })
-)
+export const RemotePath = AbsolutePath.check(rule((s) => !/[\n\r]/.test(s), "must not contain a newline"))
 
 /**
  * A command line split into argv like a POSIX shell splits words (quotes honoured, never run
@@ -314,14 +321,14 @@ export const RemotePath = AbsolutePath.pipe(
  * @since 0.1.0
  * @category schemas
  */
-export const CommandLine = Schema.String.pipe(
-  Schema.filter((s) => {
+export const CommandLine = Schema.String.check(
+  Schema.makeFilter((s: string) => {
     const argv = splitWords(s)
     if (argv === undefined) return "has unbalanced quotes"
     if (argv.length === 0 || argv[0] === "") return "must not be empty"
     if (argv[0]!.startsWith("-")) return "must start with a program, not an option"
     return true
-  })
+  }, undefined, true)
 )
 
 /**
@@ -338,9 +345,9 @@ export const commandArgv = (line: string): ReadonlyArray<string> => splitWords(l
  * @since 0.1.0
  * @category schemas
  */
-export const ActionName = Schema.String.pipe(
-  Schema.pattern(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, {
-    message: () => "must be letters, digits, '_' or '-', starting with a letter or digit"
+export const ActionName = Schema.String.check(
+  Schema.isPattern(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, {
+    message: "must be letters, digits, '_' or '-', starting with a letter or digit"
   })
 )
 

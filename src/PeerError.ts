@@ -1,6 +1,7 @@
 /**
  * Every error a cedar-peer operation can fail with. Each is a tagged, schema-backed value (so
- * `Effect.catchTag` and `--json` both work) whose `message` starts with the peer it concerns.
+ * `Effect.catchTag` and `--json` both work) whose `message` starts with the peer it concerns, and
+ * each public operation fails with one named union of them (`StagePeerError`, `CheckError`, …).
  *
  * @since 0.1.0
  */
@@ -40,15 +41,21 @@ export class InvalidPeerConfig extends Schema.TaggedError<InvalidPeerConfig>()("
  * @since 0.1.0
  * @category models
  */
-export const PathProblem = Schema.Literal(
+export const PathProblem = Schema.Literals([
   "NotAbsolute",
   "NotFound",
   "NotADirectory",
   "BadName",
   "BadCharacter"
-)
+])
 
-const pathProblemText: Record<typeof PathProblem.Type, string> = {
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type PathProblem = typeof PathProblem.Type
+
+const pathProblemText: Record<PathProblem, string> = {
   NotAbsolute: "not an absolute path",
   NotFound: "does not exist",
   NotADirectory: "not a directory",
@@ -119,7 +126,7 @@ export class CopyFailed extends Schema.TaggedError<CopyFailed>()("CopyFailed", {
   exitCode: Schema.optional(Schema.Number),
   stderr: Schema.optional(Schema.String),
   argv: Schema.optional(Schema.Array(Schema.String)),
-  cause: Schema.optional(Schema.Defect)
+  cause: Schema.optional(Schema.Defect())
 }) {
   override get message(): string {
     const status = this.exitCode === undefined ? "copy failed" : `copy failed with exit status ${this.exitCode}`
@@ -135,9 +142,9 @@ export class CopyFailed extends Schema.TaggedError<CopyFailed>()("CopyFailed", {
  */
 export class FileOperationFailed extends Schema.TaggedError<FileOperationFailed>()("FileOperationFailed", {
   peer: Schema.String,
-  operation: Schema.Literal("create", "chown", "chmod", "rename", "remove", "makeDirectory", "stat", "open", "lock"),
+  operation: Schema.Literals(["create", "chown", "chmod", "rename", "remove", "makeDirectory", "stat", "open", "lock"]),
   path: Schema.String,
-  cause: Schema.optional(Schema.Defect)
+  cause: Schema.optional(Schema.Defect())
 }) {
   override get message(): string {
     return withDetail(`peer ${this.peer}: ${this.path}: ${this.operation} failed`, describeCause(this.cause))
@@ -170,7 +177,7 @@ export class RemoteCommandFailed extends Schema.TaggedError<RemoteCommandFailed>
   argv: Schema.Array(Schema.String),
   exitCode: Schema.optional(Schema.Number),
   stderr: Schema.String,
-  cause: Schema.optional(Schema.Defect)
+  cause: Schema.optional(Schema.Defect())
 }) {
   override get message(): string {
     const status = this.exitCode === undefined ? "could not run" : `exited with status ${this.exitCode}`
@@ -219,7 +226,7 @@ export class ConfigError extends Schema.TaggedError<ConfigError>()("ConfigError"
 export class LimitExceeded extends Schema.TaggedError<LimitExceeded>()("LimitExceeded", {
   peer: Schema.String,
   /** which limit: the number of files or the number of bytes */
-  limit: Schema.Literal("maxFiles", "maxBytes"),
+  limit: Schema.Literals(["maxFiles", "maxBytes"]),
   /** the configured maximum */
   max: Schema.Number,
   /** what the peer had (at least) when the limit was passed */
@@ -302,3 +309,94 @@ export type PeerError =
   | LimitExceeded
   | TimedOut
   | VerificationFailed
+
+/**
+ * What staging a local peer (`LocalPeers.stagePeer`, `stagePeerInto`) fails with: a subset of
+ * `StagePeerError`.
+ *
+ * @since 1.0.0
+ * @category errors
+ */
+export type LocalStagePeerError =
+  | InvalidPath
+  | UnsupportedEntry
+  | NothingStaged
+  | CopyFailed
+  | FileOperationFailed
+  | LimitExceeded
+  | VerificationFailed
+
+/**
+ * What staging a peer (`stagePeer`, `stagePeerInto` of either peer kind) fails with; a remote peer
+ * adds its time limits, its shell command and its local user to a local peer's failures.
+ *
+ * @since 1.0.0
+ * @category errors
+ */
+export type StagePeerError =
+  | LocalStagePeerError
+  | TimedOut
+  | RemoteCommandFailed
+  | LocalUserNotPermitted
+
+/**
+ * What looking for a peer's collect indicator (`checkCollectIndicator`, `collectIndicatorStatus`)
+ * fails with: only an indicator name that is not a plain file name. A peer that cannot be reached
+ * is a status, not a failure.
+ *
+ * @since 1.0.0
+ * @category errors
+ */
+export type CheckError = InvalidPath
+
+/**
+ * What writing a local peer's stage indicator fails with: a subset of `WriteIndicatorError`.
+ *
+ * @since 1.0.0
+ * @category errors
+ */
+export type LocalWriteIndicatorError = InvalidPath | FileOperationFailed
+
+/**
+ * What writing a peer's stage indicator (`writeStageIndicator` of either peer kind) fails with.
+ *
+ * @since 1.0.0
+ * @category errors
+ */
+export type WriteIndicatorError =
+  | LocalWriteIndicatorError
+  | CopyFailed
+  | TimedOut
+  | LocalUserNotPermitted
+
+/**
+ * What running a command on a remote peer (`executeRemoteCommand`) fails with.
+ *
+ * @since 1.0.0
+ * @category errors
+ */
+export type ExecuteError = RemoteCommandFailed | TimedOut | LocalUserNotPermitted
+
+/**
+ * What running a managed action on a remote peer (`executeManagedAction`) fails with: an invalid
+ * action name, the failed action, a time limit or a local user that may not be used.
+ *
+ * @since 1.0.0
+ * @category errors
+ */
+export type ManagedActionError = InvalidPeerConfig | ManagedActionFailed | TimedOut | LocalUserNotPermitted
+
+/**
+ * Everything a pool's per-peer result can carry: an invalid peer and the failure of any peer
+ * operation the pool runs.
+ *
+ * @since 1.0.0
+ * @category errors
+ */
+export type PeerFailure =
+  | InvalidPeerConfig
+  | StagePeerError
+  | CheckError
+  | WriteIndicatorError
+  | ExecuteError
+  | ManagedActionError

@@ -3,8 +3,8 @@
  * users can write: no operation follows a symbolic link it did not expect, names are bytes, and
  * directories are held open so that a rename of one of their parents cannot redirect a write.
  *
- * `@effect/platform`'s `FileSystem` has no lstat, no `O_NOFOLLOW`, no descriptor-relative
- * operations and only string paths, so staging has this small service of its own: `layer` over
+ * Effect's `FileSystem` has no lstat, no `O_NOFOLLOW`, no descriptor-relative operations and only
+ * string paths, so staging has this small service of its own: `NodeStagingDisk.layer` over
  * `node:fs` in production, `MemoryStagingDisk` (in `cedar-peer/testing`) in tests.
  *
  * @since 0.2.0
@@ -43,6 +43,31 @@ export interface Directory {
 export type EntryType = "File" | "Directory" | "SymbolicLink" | "FIFO" | "Socket" | "BlockDevice" | "CharacterDevice" | "Unknown"
 
 /**
+ * What stood where a regular file (or a directory) was expected: an entry type, or `HardLink` for
+ * a regular file with more than one link.
+ *
+ * @since 1.0.0
+ * @category schemas
+ */
+export const FoundType = Schema.Literals([
+  "File",
+  "Directory",
+  "SymbolicLink",
+  "FIFO",
+  "Socket",
+  "BlockDevice",
+  "CharacterDevice",
+  "Unknown",
+  "HardLink"
+])
+
+/**
+ * @since 1.0.0
+ * @category models
+ */
+export type FoundType = typeof FoundType.Type
+
+/**
  * One entry of a directory.
  *
  * @since 0.2.0
@@ -68,7 +93,7 @@ export class DiskError extends Schema.TaggedError<DiskError>()("DiskError", {
   code: Schema.optional(Schema.String),
   detail: Schema.String,
   /** the name of the batch's file it concerns (copies, commits) */
-  entry: Schema.optional(Schema.Uint8ArrayFromSelf)
+  entry: Schema.optional(Schema.Uint8Array)
 }) {
   override get message(): string {
     return `${this.path}: ${this.operation} failed: ${this.detail}`
@@ -83,9 +108,9 @@ export class DiskError extends Schema.TaggedError<DiskError>()("DiskError", {
  * @category errors
  */
 export class NotRegularFile extends Schema.TaggedError<NotRegularFile>()("NotRegularFile", {
-  name: Schema.Uint8ArrayFromSelf,
+  name: Schema.Uint8Array,
   path: Schema.String,
-  type: Schema.String
+  type: FoundType
 }) {
   override get message(): string {
     return `${this.path}: is a ${this.type}, not a regular file`
@@ -159,7 +184,7 @@ export interface CopyTotals extends BatchTotals {
 }
 
 /**
- * The staging disk.
+ * The staging disk's operations.
  *
  * @since 0.2.0
  * @category services
@@ -260,9 +285,9 @@ export interface StagingDiskService {
 }
 
 /**
- * The staging disk service tag.
+ * The staging disk service: `NodeStagingDisk.layer` provides it over `node:fs`.
  *
  * @since 0.2.0
  * @category services
  */
-export class StagingDisk extends Context.Tag("cedar-peer/StagingDisk")<StagingDisk, StagingDiskService>() {}
+export class StagingDisk extends Context.Service<StagingDisk, StagingDiskService>()("cedar-peer/StagingDisk") {}

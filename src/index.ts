@@ -1,5 +1,5 @@
 /**
- * cedar-peer: the peer layer of Cedar Backup on Effect 3.
+ * cedar-peer: the peer layer of Cedar Backup on Effect 4.
  *
  * @since 0.1.0
  */

@@ -1,23 +1,26 @@
 // What both peer kinds check the same way: untrusted input decoded into a peer value, and a
 // local directory that an operation needs.
-import type { FileSystem, Path } from "@effect/platform"
-import type { Error as PlatformError } from "@effect/platform"
-import { Effect, ParseResult, Schema } from "effect"
+import { Effect, Schema, SchemaIssue } from "effect"
+import type { FileSystem } from "effect/FileSystem"
+import type { Path } from "effect/Path"
+import type { PlatformError } from "effect/PlatformError"
 import { FileOperationFailed, InvalidPath, InvalidPeerConfig } from "../PeerError.js"
 
 /** Every problem of a decode as `field: message`. */
-export const problemsOf = (error: ParseResult.ParseError, prefix?: string): Array<string> =>
-  ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) =>
-    `${prefix ?? issue.path.join(".")}: ${issue.message}`
+export const problemsOf = (error: Schema.SchemaError, prefix?: string): Array<string> =>
+  formatIssues(error.issue).issues.map((issue) =>
+    `${prefix ?? (issue.path ?? []).map((key) => String(typeof key === "object" ? key.key : key)).join(".")}: ${issue.message}`
   )
 
+const formatIssues = SchemaIssue.makeFormatterStandardSchemaV1()
+
 /** Decodes untrusted fields into a peer value, listing every problem in one InvalidPeerConfig. */
-export const decodePeer = <A, I>(
-  schema: Schema.Schema<A, I>,
+export const decodePeer = <A>(
+  schema: Schema.Decoder<A>,
   name: unknown,
   fields: Record<string, unknown>
 ): Effect.Effect<A, InvalidPeerConfig> =>
-  Schema.decodeUnknown(schema, { errors: "all", onExcessProperty: "ignore" })(
+  Schema.decodeUnknownEffect(schema, { errors: "all", onExcessProperty: "ignore" })(
     // an `undefined` optional field means "not set", which exact optional fields spell by absence
     Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined))
   ).pipe(
@@ -27,16 +30,16 @@ export const decodePeer = <A, I>(
   )
 
 /** ENOENT, or ENOTDIR for a path under a file: either way the directory is not there. */
-export const isMissing = (error: PlatformError.PlatformError): boolean =>
-  error._tag === "SystemError" && (error.reason === "NotFound" || error.reason === "BadResource")
+export const isMissing = (error: PlatformError): boolean =>
+  error.reason._tag === "NotFound" || error.reason._tag === "BadResource"
 
 /**
  * Fails unless `dir` is an absolute path to an existing directory. A symlink to a directory
  * passes: stat follows links, as Cedar's os.path.isdir does.
  */
 export const requireDirectory = (
-  fs: FileSystem.FileSystem,
-  path: Path.Path,
+  fs: FileSystem,
+  path: Path,
   peer: string,
   dir: string
 ): Effect.Effect<void, InvalidPath | FileOperationFailed> =>

@@ -2,14 +2,24 @@
 // stream nobody reads stalls the child past ~64 KiB and its exit status never arrives.
 //
 // A child that must stop (its time is up, or the fiber waiting for it is interrupted: Ctrl-C,
-// SIGTERM, a pool cut short) is stopped as a whole: the Node executor starts every child as the
-// leader of its own process group, so the signal goes to the group and also reaches what the child
-// started (runuser's ssh, scp's ssh). SIGTERM first, SIGKILL to the group after a grace period,
-// so a child that ignores SIGTERM cannot keep the run waiting.
-import type { Command } from "@effect/platform"
-import type { CommandExecutor } from "@effect/platform"
-import type { PlatformError } from "@effect/platform/Error"
+// SIGTERM, a pool cut short) is stopped as a whole: the Node spawner starts every child as the
+// leader of its own process group (`detached`, the default), and when the child's scope closes it
+// signals the group, so the signal also reaches what the child started (runuser's ssh, scp's ssh).
+// SIGTERM first, SIGKILL to the group once the grace (`forceKillAfter`, set on every command run
+// here) has passed, so a child that ignores SIGTERM cannot keep the run waiting: without
+// `forceKillAfter` the spawner would wait for such a child forever.
+//
+// A child's stdin is at its end from the start (`/dev/null`): a command that reads stdin (a login
+// shell, an ssh without a command) must not wait forever, and nothing here ever writes into, or
+// waits on the end of, a pipe to a child that may already have exited.
 import { Data, Duration, Effect, Stream } from "effect"
+import type { PlatformError } from "effect/PlatformError"
+import type { Scope } from "effect/Scope"
+import { ChildProcess } from "effect/process"
+import type { ChildProcessSpawner } from "effect/process"
+
+/** The spawner service, taken once by whoever runs children (`yield* ChildProcessSpawner.ChildProcessSpawner`). */
+export type Spawner = ChildProcessSpawner.ChildProcessSpawner["Service"]
 
 export interface Finished {
   readonly exitCode: number
@@ -25,9 +35,9 @@ export class Expired extends Data.TaggedError("Expired")<{
 
 export interface RunOptions {
   /** kill the child and fail with `Expired` after this long; no limit when absent */
-  readonly timeout?: Duration.DurationInput | undefined
+  readonly timeout?: Duration.Input | undefined
   /** how long a child has between SIGTERM and SIGKILL (default 2 s) */
-  readonly grace?: Duration.DurationInput | undefined
+  readonly grace?: Duration.Input | undefined
 }
 
 /** Keeps at most this much of a child's output, from the end (the error is usually last). */
@@ -60,41 +70,66 @@ export const collectOutput = <E>(stream: Stream.Stream<Uint8Array, E>): Effect.E
 const decoder = new TextDecoder()
 
 /** A duration as the messages show it: `30s`, `2m`, `1.5s`. */
-export const formatAfter = (duration: Duration.DurationInput): string => {
-  const millis = Duration.toMillis(Duration.decode(duration))
+export const formatAfter = (duration: Duration.Input): string => {
+  const millis = Duration.toMillis(duration)
   if (millis % 3_600_000 === 0 && millis > 0) return `${millis / 3_600_000}h`
   if (millis % 60_000 === 0 && millis > 0) return `${millis / 60_000}m`
   return `${millis / 1000}s`
 }
 
+/** `argv` as a command (never through a shell), ready for `runToEnd` or `start`. */
+export const command = (argv: ReadonlyArray<string>): ChildProcess.Command =>
+  ChildProcess.make(argv[0]!, argv.slice(1), { stdin: "ignore" })
+
+/**
+ * `command` as this module runs it: stdin at its end from the start unless the command brings an
+ * input stream of its own, and SIGKILL to the whole group `grace` after SIGTERM. Piped commands
+ * get the same on each of their parts.
+ */
+export const prepare = (cmd: ChildProcess.Command, grace: Duration.Input = KILL_GRACE): ChildProcess.Command => {
+  if (cmd._tag === "PipedCommand") {
+    return ChildProcess.pipeTo(prepare(cmd.left, grace), prepare(cmd.right, grace), cmd.options)
+  }
+  const stdin = cmd.options.stdin
+  const pipe = stdin === undefined || stdin === "pipe" ||
+    (typeof stdin === "object" && "stream" in stdin && stdin.stream === "pipe")
+  return ChildProcess.make(cmd.command, cmd.args, {
+    ...cmd.options,
+    ...(pipe ? { stdin: "ignore" as const } : {}),
+    forceKillAfter: grace
+  })
+}
+
+/**
+ * Starts `cmd` (`prepare`d) in the current scope; closing the scope stops the child's whole
+ * process group (SIGTERM, SIGKILL after `grace`) unless it has ended.
+ */
+export const start = (
+  spawner: Spawner,
+  cmd: ChildProcess.Command,
+  grace: Duration.Input = KILL_GRACE
+): Effect.Effect<ChildProcessSpawner.ChildProcessHandle, PlatformError, Scope> => spawner.spawn(prepare(cmd, grace))
+
 /**
  * Stops a running child's process group: SIGTERM, then SIGKILL once `grace` has passed without
- * the child exiting. `Process.kill` signals the group (`kill(-pid)`) and then waits for the exit,
- * which never comes for a child that ignores SIGTERM: that wait is what the grace cuts short. The
- * SIGKILL goes to the group even when the leader did exit, for members that outlived it.
+ * the group ending, also to members that outlived the leader. Bounded: it waits at most the grace
+ * and a second after the SIGKILL for the group to go.
  */
 export const terminate = (
-  child: CommandExecutor.Process,
-  grace: Duration.DurationInput = KILL_GRACE
-): Effect.Effect<void> =>
-  Effect.gen(function*() {
-    if (!(yield* child.isRunning.pipe(Effect.orElseSucceed(() => true)))) return
-    // Finalizers run uninterruptibly; the wait must stay interruptible or the grace could not cut it.
-    yield* Effect.interruptible(child.kill("SIGTERM")).pipe(Effect.ignore, Effect.timeoutOption(grace))
-    yield* Effect.interruptible(child.kill("SIGKILL")).pipe(Effect.ignore, Effect.timeoutOption(grace))
-  })
+  child: ChildProcessSpawner.ChildProcessHandle,
+  grace: Duration.Input = KILL_GRACE
+): Effect.Effect<void> => Effect.ignore(child.kill({ killSignal: "SIGTERM", forceKillAfter: grace }))
 
-/** Runs `command` to its end, with its output. */
+/** Runs `cmd` to its end, with its output. */
 export const runToEnd = (
-  executor: CommandExecutor.CommandExecutor,
-  command: Command.Command,
+  spawner: Spawner,
+  cmd: ChildProcess.Command,
   options: RunOptions = {}
 ): Effect.Effect<Finished, PlatformError | Expired> =>
   Effect.scoped(Effect.gen(function*() {
-    const child = yield* executor.start(command)
-    // Added after the executor's own finalizer, so it runs first: by the time the executor looks,
-    // the group is gone (its own release would wait forever on a child that ignores SIGTERM).
-    yield* Effect.addFinalizer(() => terminate(child, options.grace))
+    // the spawner's own release stops the group when this scope closes: on the time limit and on
+    // interruption (with `forceKillAfter`, it cannot wait forever on a child ignoring SIGTERM)
+    const child = yield* start(spawner, cmd, options.grace)
     const finished = Effect.all(
       [collectOutput(child.stdout), collectOutput(child.stderr), child.exitCode],
       { concurrency: "unbounded" }
@@ -103,5 +138,7 @@ export const runToEnd = (
     )
     if (options.timeout === undefined) return yield* finished
     const after = formatAfter(options.timeout)
-    return yield* finished.pipe(Effect.timeoutFail({ duration: options.timeout, onTimeout: () => new Expired({ after }) }))
+    return yield* finished.pipe(
+      Effect.timeoutOrElse({ duration: options.timeout, orElse: () => Effect.fail(new Expired({ after })) })
+    )
   }))
