@@ -5,28 +5,21 @@
  *
  * @since 0.1.0
  */
-import { FileSystem, Path } from "@effect/platform"
-import { Clock, Effect, Either, Option, Runtime, Schema } from "effect"
+import { Clock, Effect, FileSystem, Option, Path, Result, Schema } from "effect"
 import * as Config from "./Config.js"
 import type { PeerConfig, PoolConfig } from "./Config.js"
 import { locate } from "./Config.js"
 import { type LocalPeer, LocalPeers, make as makeLocalPeer } from "./LocalPeer.js"
 import type { FailureMode, IndicatorStatus, Ownership, StageOptions, StageReport } from "./Peer.js"
 import { ActionName, DEF_COLLECT_INDICATOR, DEF_STAGE_INDICATOR } from "./Peer.js"
-import {
-  ConfigError,
+import { ConfigError, InvalidPeerConfig } from "./PeerError.js"
+import type {
+  CheckError,
   FileOperationFailed,
-  InvalidPeerConfig,
-  type CopyFailed,
-  type InvalidPath,
-  type LimitExceeded,
-  type LocalUserNotPermitted,
-  type ManagedActionFailed,
-  type NothingStaged,
-  type RemoteCommandFailed,
-  type TimedOut,
-  type UnsupportedEntry,
-  type VerificationFailed
+  ManagedActionError,
+  PeerFailure,
+  StagePeerError,
+  WriteIndicatorError
 } from "./PeerError.js"
 import * as Manifest from "./Manifest.js"
 import { make as makeRemotePeer, type RemotePeer, RemotePeers, RetryObserver } from "./RemotePeer.js"
@@ -45,17 +38,6 @@ import * as Validate from "./Validate.js"
 export type AnyPeer = LocalPeer | RemotePeer
 
 /**
- * An error as it appears in a summary: its tag and message.
- *
- * @since 0.1.0
- * @category models
- */
-export interface ErrorSummary {
-  readonly _tag: string
-  readonly message: string
-}
-
-/**
  * What happened to one peer in a stage run.
  *
  * @since 0.1.0
@@ -70,7 +52,8 @@ export interface PeerStageResult {
   readonly bytes: number
   /** whether a failure (or not being ready) is ignored by the peer's failure mode */
   readonly ignored: boolean
-  readonly error?: ErrorSummary
+  /** why the peer failed (status `failed`): the error itself, with its tag, fields and message */
+  readonly error?: PeerFailure
   /** why the peer was not staged: present for every status but `staged` */
   readonly reason?: string
 }
@@ -153,7 +136,8 @@ export interface PeerActionResult {
   readonly name: string
   /** `interrupted`: the run was stopped before the action was done on this peer */
   readonly status: "done" | "failed" | "interrupted"
-  readonly error?: ErrorSummary
+  /** why the action failed (status `failed`): the error itself, with its tag, fields and message */
+  readonly error?: ManagedActionError
   /** why the action was not done, for `interrupted` (a failure has its `error`) */
   readonly reason?: string
 }
@@ -311,11 +295,6 @@ export const findPeer = (
     return yield* peerValue(config, peer!, yield* (yield* SystemUsers).isRoot, override)
   })
 
-const summarize = (error: { readonly _tag: string; readonly message: string }): ErrorSummary => ({
-  _tag: error._tag,
-  message: error.message
-})
-
 const collectIndicatorStatus = (peer: AnyPeer, name: string) =>
   Effect.gen(function*() {
     return peer._tag === "LocalPeer"
@@ -333,20 +312,7 @@ export const stagePeer = (
   peer: AnyPeer,
   targetDir: string,
   options: StageOptions = {}
-): Effect.Effect<
-  StageReport,
-  | InvalidPath
-  | UnsupportedEntry
-  | NothingStaged
-  | CopyFailed
-  | FileOperationFailed
-  | LocalUserNotPermitted
-  | LimitExceeded
-  | VerificationFailed
-  | RemoteCommandFailed
-  | TimedOut,
-  LocalPeers | RemotePeers
-> =>
+): Effect.Effect<StageReport, StagePeerError, LocalPeers | RemotePeers> =>
   Effect.gen(function*() {
     return peer._tag === "LocalPeer"
       ? yield* (yield* LocalPeers).stagePeer(peer, targetDir, options)
@@ -362,11 +328,7 @@ export const stagePeer = (
 export const writeStageIndicator = (
   peer: AnyPeer,
   name: string = DEF_STAGE_INDICATOR
-): Effect.Effect<
-  void,
-  InvalidPath | FileOperationFailed | CopyFailed | LocalUserNotPermitted | TimedOut,
-  LocalPeers | RemotePeers
-> =>
+): Effect.Effect<void, WriteIndicatorError, LocalPeers | RemotePeers> =>
   Effect.gen(function*() {
     return peer._tag === "LocalPeer"
       ? yield* (yield* LocalPeers).writeStageIndicator(peer, name)
@@ -464,7 +426,7 @@ interface PeerContext {
   readonly date: Date
   readonly isRoot: boolean
   /** the peer's opened staging directory, or why it cannot be used (a link or a file planted there) */
-  readonly target: Either.Either<PeerDirectory, FileOperationFailed>
+  readonly target: Result.Result<PeerDirectory, FileOperationFailed>
   readonly ownership: Ownership | undefined
   readonly settings: SettingsOverride | undefined
   readonly emit: (event: PoolEvent) => Effect.Effect<void>
@@ -485,7 +447,7 @@ interface PeerTrack {
 // redirect it by renaming or replacing a path component midway.
 const stageInto = (peer: AnyPeer, context: PeerContext, options: StageOptions) =>
   Effect.gen(function*() {
-    const { directory, replaceEmpty } = yield* context.target
+    const { directory, replaceEmpty } = yield* Effect.fromResult(context.target)
     const into = replaceEmpty === undefined ? options : { ...options, replaceEmpty }
     return peer._tag === "LocalPeer"
       ? yield* (yield* LocalPeers).stagePeerInto(peer, directory, into)
@@ -503,14 +465,15 @@ const stageOne = (
   Effect.gen(function*() {
     const ignored = isFailureIgnored(peerConfig.ignoreFailures, { ...context, startingDay: config.options.startingDay })
     const base = { name: peerConfig.name, type: peerConfig.type, files: 0, bytes: 0 } as const
-    const failed = (counts: Pick<PeerStageResult, "name" | "type" | "files" | "bytes">, error: ErrorSummary, reason: string = error.message) =>
-      Effect.succeed({ ...counts, status: "failed", ignored, error: summarize(error), reason } satisfies PeerStageResult)
-    const runtime = yield* Effect.runtime<never>()
+    const failed = (counts: Pick<PeerStageResult, "name" | "type" | "files" | "bytes">, error: PeerFailure, reason: string = error.message) =>
+      Effect.succeed({ ...counts, status: "failed", ignored, error, reason } satisfies PeerStageResult)
+    // this fiber's services (its logger, log annotations and clock included), to run the events with
+    const services = yield* Effect.context<never>()
     const phase = (name: PeerPhase, counts: { readonly files?: number | undefined; readonly bytes?: number | undefined } = {}) => {
       context.track({ phase: name, ...definedCounts(counts) })
       return context.emit({ _tag: "PeerProgress", name: peerConfig.name, phase: name, ...definedCounts(counts) })
     }
-    // Peer operations report synchronously; the events are effects: run each on this fiber's runtime.
+    // Peer operations report synchronously; the events are effects: run each with this fiber's services.
     // A transport may report every file it lands, but the events are for displays that redraw a
     // few times a second: within a phase, a report sooner than PROGRESS_EVERY_MS after the last
     // one that went out is dropped (a new phase always goes out, with its counts).
@@ -519,11 +482,11 @@ const stageOne = (
       const now = Date.now()
       if (lastProgress !== undefined && lastProgress.phase === p.phase && now - lastProgress.at < PROGRESS_EVERY_MS) return
       lastProgress = { phase: p.phase, at: now }
-      Runtime.runFork(runtime)(phase(p.phase, p))
+      Effect.runForkWith(services)(phase(p.phase, p))
     }
     const onRetry = (r: { readonly attempt: number; readonly reason: string; readonly delayMillis: number }) => {
-      Runtime.runFork(runtime)(
-        Effect.zipRight(
+      Effect.runForkWith(services)(
+        Effect.andThen(
           Effect.logWarning(`retry ${r.attempt} in ${Math.round(r.delayMillis)} ms: ${r.reason}`),
           context.emit({ _tag: "PeerRetrying", name: peerConfig.name, ...r })
         )
@@ -549,14 +512,14 @@ const stageOne = (
         onRetry
       }
       const report = yield* stageInto(peer, context, stageOptions)
-      const hashes = hashesOf(report)
+      const hashes = report.hashes
       context.track({ files: report.count, bytes: report.bytes, landed: true, ...(hashes === undefined ? {} : { hashes }) })
       const staged = { ...base, files: report.count, bytes: report.bytes }
       yield* phase("indicator", { files: report.count, bytes: report.bytes })
       // The files are in the staging dir even when the indicator cannot be written: say how many.
       return yield* writeStageIndicator(peer).pipe(
         Effect.as<PeerStageResult>({ ...staged, status: "staged", ignored: false }),
-        Effect.catchAll((error) => failed(staged, error, `files staged, but its stage indicator could not be written: ${error.message}`))
+        Effect.catch((error) => failed(staged, error, `files staged, but its stage indicator could not be written: ${error.message}`))
       )
     }).pipe(
       Effect.scoped,
@@ -569,7 +532,7 @@ const stageOne = (
           reason: notice.reason,
           delayMillis: notice.delayMillis
         })),
-      Effect.catchAll((error) => failed(base, error))
+      Effect.catch((error) => failed(base, error))
     )
     // One line when the peer ends, in the summary's status words: an error when the peer was not
     // ready or not reached and that is not ignored (nothing else reports it on stderr); info
@@ -583,20 +546,6 @@ const stageOne = (
     yield* unnoticed ? Effect.logError(line) : Effect.logInfo(line)
     return outcome
   }).pipe(Effect.annotateLogs("peer", peerConfig.name))
-
-/**
- * The per-file SHA-256s of a report staged with `verify`: `sha256` in the order of `files`, or
- * name/hash pairs.
- */
-const hashesOf = (report: StageReport): ReadonlyArray<{ readonly name: string; readonly sha256: string }> | undefined => {
-  const loose = report as StageReport & {
-    readonly sha256?: ReadonlyArray<string> | undefined
-    readonly hashes?: ReadonlyArray<{ readonly name: string; readonly sha256: string }> | undefined
-  }
-  if (loose.hashes !== undefined) return loose.hashes
-  if (loose.sha256 === undefined || loose.sha256.length !== report.files.length) return undefined
-  return report.files.map((name, i) => ({ name, sha256: loose.sha256![i]! }))
-}
 
 /** An error message without its leading `peer NAME: `, for a line that already names the peer. */
 const withoutPeer = (message: string, name: string): string =>
@@ -632,17 +581,16 @@ const interruptedResult = (peer: PeerConfig, track: PeerTrack | undefined): Peer
 
 /**
  * Removes what runs killed outright (SIGKILL, power loss) left in the working dir or in an opened
- * directory of the staging tree, when the staging disk is at hand.
+ * directory of the staging tree.
  */
 const removeLeftovers = (dir: string | Directory) =>
   Effect.gen(function*() {
-    const disk = yield* Effect.serviceOption(StagingDisk)
-    if (Option.isNone(disk)) return
+    const disk = yield* StagingDisk
     const sweep = typeof dir === "string"
-      ? Effect.scoped(Effect.flatMap(disk.value.openDirectory(dir), disk.value.removeLeftovers))
-      : disk.value.removeLeftovers(dir)
+      ? Effect.scoped(Effect.flatMap(disk.openDirectory(dir), disk.removeLeftovers))
+      : disk.removeLeftovers(dir)
     const removed = yield* sweep.pipe(
-      Effect.catchAll((error) => Effect.as(Effect.logWarning(`could not look for leftovers of killed runs: ${error.message}`), []))
+      Effect.catch((error) => Effect.as(Effect.logWarning(`could not look for leftovers of killed runs: ${error.message}`), []))
     )
     const shown = typeof dir === "string" ? dir : dir.shown
     for (const name of removed) yield* Effect.logWarning(`removed ${shown}/${name}, left by a run that was killed`)
@@ -678,10 +626,10 @@ export const stage = (
     yield* removeLeftovers(tree.daily)
 
     const emit = (event: PoolEvent) =>
-      Effect.zipRight(
+      Effect.andThen(
         options.onEvent?.(event) ?? Effect.void,
         event._tag === "PeerDone" ? options.onPeerDone?.(event.result) ?? Effect.void : Effect.void
-      ).pipe(Effect.catchAllCause((cause) => Effect.logDebug("an event listener failed", cause)))
+      ).pipe(Effect.catchCause((cause) => Effect.logDebug("an event listener failed", cause)))
     const results: Array<PeerStageResult | undefined> = selected.map(() => undefined)
     const tracks: Array<PeerTrack | undefined> = selected.map(() => undefined)
     const runPeers = Effect.forEach(
@@ -742,7 +690,7 @@ export const stage = (
 export const check = (
   config: PoolConfig,
   options: { readonly peers?: ReadonlyArray<string> | undefined; readonly indicator?: string | undefined; readonly concurrency?: number | undefined } = {}
-): Effect.Effect<CheckSummary, InvalidPeerConfig | InvalidPath, LocalPeers | RemotePeers | SystemUsers> =>
+): Effect.Effect<CheckSummary, InvalidPeerConfig | CheckError, LocalPeers | RemotePeers | SystemUsers> =>
   Effect.gen(function*() {
     const selected = yield* selectPeers(config, options.peers)
     const isRoot = yield* (yield* SystemUsers).isRoot
@@ -816,11 +764,7 @@ export const runManagedAction = (
         yield* Effect.logInfo(`running ${action} on peer ${peer.name}`)
         const result = yield* remotePeers.executeManagedAction(peer, action, full).pipe(
           Effect.as<PeerActionResult>({ name: peer.name, status: "done" }),
-          Effect.catchTags({
-            ManagedActionFailed: (error: ManagedActionFailed) => failedAction(peer.name, error),
-            LocalUserNotPermitted: (error: LocalUserNotPermitted) => failedAction(peer.name, error),
-            TimedOut: (error: TimedOut) => failedAction(peer.name, error)
-          })
+          Effect.catch((error) => failedAction(peer.name, error))
         )
         if (result.status === "done") yield* Effect.logInfo(`${action} done on peer ${peer.name}`)
         done.push(result)
@@ -838,13 +782,10 @@ export const runManagedAction = (
     return { action, full, ok: completed && peers.every((p) => p.status === "done"), peers }
   })
 
-const failedAction = (
-  name: string,
-  error: ManagedActionFailed | LocalUserNotPermitted | RemoteCommandFailed | TimedOut
-) =>
+const failedAction = (name: string, error: ManagedActionError) =>
   // info, like a stage run's end lines: the summary carries the error, the caller reports it
   Effect.as(Effect.logInfo(`peer ${name}: failed: ${withoutPeer(error.message, name)}`), {
     name,
     status: "failed",
-    error: summarize(error)
+    error
   } satisfies PeerActionResult)

@@ -8,9 +8,8 @@
  *
  * @since 0.2.0
  */
-import { FileSystem } from "@effect/platform"
-import type { Error as PlatformError } from "@effect/platform"
-import { Duration, Effect, Option } from "effect"
+import { Duration, Effect, FileSystem, Option } from "effect"
+import type { PlatformError } from "effect/PlatformError"
 import * as Config from "./Config.js"
 import type { PeerConfig, PoolConfig, RemotePeerConfig } from "./Config.js"
 import { splitWords } from "./internal/shellWords.js"
@@ -40,21 +39,23 @@ export interface ValidateOptions extends EnvironmentOptions {
   readonly reach?: boolean | undefined
 }
 
-const describeError = (error: PlatformError.PlatformError): string =>
-  error._tag === "SystemError" && error.reason === "PermissionDenied" ? "cannot be checked: permission denied" : `cannot be checked: ${error.message}`
+const describeError = (error: PlatformError): string =>
+  error.reason._tag === "PermissionDenied" ? "cannot be checked: permission denied" : `cannot be checked: ${error.message}`
+
+const isNotFound = (error: PlatformError): boolean => error.reason._tag === "NotFound"
 
 // Cedar's _checkDir: exists, is a directory, readable, and writable where the run writes. Links are
 // followed, as Cedar follows them; the staging run itself refuses links in the tree it writes.
 const directoryProblem = (fs: FileSystem.FileSystem, dir: string, writable: boolean): Effect.Effect<string | undefined> =>
   Effect.gen(function*() {
-    const info = yield* Effect.either(fs.stat(dir))
-    if (info._tag === "Left") {
-      const error = info.left
-      return error._tag === "SystemError" && error.reason === "NotFound" ? `${dir} does not exist` : `${dir} ${describeError(error)}`
+    const info = yield* Effect.result(fs.stat(dir))
+    if (info._tag === "Failure") {
+      const error = info.failure
+      return isNotFound(error) ? `${dir} does not exist` : `${dir} ${describeError(error)}`
     }
-    if (info.right.type !== "Directory") return `${dir} is not a directory`
-    if ((yield* Effect.either(fs.access(dir, { readable: true })))._tag === "Left") return `${dir} is not readable`
-    if (writable && (yield* Effect.either(fs.access(dir, { writable: true })))._tag === "Left") return `${dir} is not writable`
+    if (info.success.type !== "Directory") return `${dir} is not a directory`
+    if ((yield* Effect.result(fs.access(dir, { readable: true })))._tag === "Failure") return `${dir} is not readable`
+    if (writable && (yield* Effect.result(fs.access(dir, { writable: true })))._tag === "Failure") return `${dir} is not writable`
     return undefined
   })
 
@@ -63,12 +64,12 @@ const directoryProblem = (fs: FileSystem.FileSystem, dir: string, writable: bool
 const programProblem = (fs: FileSystem.FileSystem, program: string, searchPath: string): Effect.Effect<string | undefined> =>
   Effect.gen(function*() {
     const check = (path: string) =>
-      Effect.map(Effect.either(fs.stat(path)), (info) =>
-        info._tag === "Left"
-          ? info.left._tag === "SystemError" && info.left.reason === "NotFound" ? "does not exist" : describeError(info.left)
-          : info.right.type !== "File"
+      Effect.map(Effect.result(fs.stat(path)), (info) =>
+        info._tag === "Failure"
+          ? isNotFound(info.failure) ? "does not exist" : describeError(info.failure)
+          : info.success.type !== "File"
           ? "is not a regular file"
-          : (info.right.mode & 0o111) === 0
+          : (info.success.mode & 0o111) === 0
           ? "is not executable"
           : undefined)
     if (program.includes("/")) {
@@ -192,9 +193,9 @@ export const reach = (config: PoolConfig): Effect.Effect<ReadonlyArray<string>, 
           const limit = Duration.seconds(connect * 2 + 5)
           const at = Config.locate(config, ["peers", i])
           return yield* remotePeers.executeRemoteCommand(value, "true").pipe(
-            Effect.timeoutFail({ duration: limit, onTimeout: () => `no answer within ${Duration.format(limit)}` }),
+            Effect.timeoutOrElse({ duration: limit, orElse: () => Effect.fail(`no answer within ${Duration.format(limit)}`) }),
             Effect.as(undefined),
-            Effect.catchAll((error) =>
+            Effect.catch((error) =>
               Effect.succeed(
                 typeof error === "string"
                   ? `${at}: cannot reach ${peer.name}: ${error}`
@@ -208,7 +209,7 @@ export const reach = (config: PoolConfig): Effect.Effect<ReadonlyArray<string>, 
               )
             )
           )
-        }).pipe(Effect.catchAll((error) => Effect.succeed(`${Config.locate(config, ["peers", i])}: ${error.message}`))),
+        }).pipe(Effect.catch((error) => Effect.succeed(`${Config.locate(config, ["peers", i])}: ${error.message}`))),
       { concurrency: Config.poolConcurrency(config) }
     )
     return results.filter((problem) => problem !== undefined)
@@ -240,12 +241,12 @@ export const validate = (
 export const requireStagingDir = (config: PoolConfig): Effect.Effect<void, ConfigError, FileSystem.FileSystem> =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
-    const info = yield* Effect.either(fs.stat(config.stagingDir))
-    const problem = info._tag === "Left"
-      ? info.left._tag === "SystemError" && info.left.reason === "NotFound"
+    const info = yield* Effect.result(fs.stat(config.stagingDir))
+    const problem = info._tag === "Failure"
+      ? isNotFound(info.failure)
         ? `${config.stagingDir} does not exist (the stage does not create the staging directory: create it, or correct the path)`
-        : `${config.stagingDir} ${describeError(info.left)}`
-      : info.right.type !== "Directory"
+        : `${config.stagingDir} ${describeError(info.failure)}`
+      : info.success.type !== "Directory"
       ? `${config.stagingDir} is not a directory`
       : undefined
     if (problem !== undefined) {

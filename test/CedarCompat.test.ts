@@ -10,8 +10,8 @@
 import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
-import { NodeContext } from "@effect/platform-node"
-import { Effect, Layer, Logger, LogLevel } from "effect"
+import { NodeServices } from "@effect/platform-node"
+import { Effect, Layer, References } from "effect"
 import { afterAll, describe, expect, it } from "vitest"
 import { Config, LocalPeer, NodeStagingDisk, Pool, RemotePeer, SystemUsers } from "../src/index.js"
 import {
@@ -169,10 +169,10 @@ describe.skipIf(!existsSync(CBACK3))("cback3 stage, as measured (the reference c
 // ---------------------------------------------------------------------------------------------
 // cedar-peer against cback3
 
-const MainLayer = Layer.mergeAll(LocalPeer.LocalPeers.Default, RemotePeer.RemotePeers.Default).pipe(
+const MainLayer = Layer.mergeAll(LocalPeer.LocalPeers.layer, RemotePeer.RemotePeers.layer).pipe(
   Layer.provideMerge(SystemUsers.layer),
   Layer.provideMerge(NodeStagingDisk.layer),
-  Layer.provideMerge(NodeContext.layer)
+  Layer.provideMerge(NodeServices.layer)
 )
 
 /** Loads the pool's cback3.conf with cedar-peer's Config and runs Pool.stage on it, in process. */
@@ -181,7 +181,7 @@ const stageWithLibrary = (pool: PoolRoot, options: { readonly full: boolean; rea
     Effect.gen(function*() {
       const config = yield* Config.load(pool.configPath)
       return yield* Pool.stage(config, options)
-    }).pipe(Effect.provide(MainLayer), Logger.withMinimumLogLevel(LogLevel.None))
+    }).pipe(Effect.provide(MainLayer), Effect.provideService(References.MinimumLogLevel, "None"))
   )
 
 const CLI = path.resolve(import.meta.dirname, "../dist/cli/main.js")

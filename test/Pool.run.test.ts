@@ -1,11 +1,10 @@
 // Pool.stage's run control: events, concurrency, a graceful stop (interrupted peers, summary
 // still returned), per-peer settings handed to the peer, and the verification manifest. The peers
-// are stubs (LocalPeers.make) whose stagePeer each test drives with Deferreds; the disk is memory.
-import { Path } from "@effect/platform"
-import { NodeContext } from "@effect/platform-node"
+// are stubs (a LocalPeers of our own) whose stagePeer each test drives with Deferreds; the disk is memory.
+import { NodeServices } from "@effect/platform-node"
 import * as NFS from "node:fs"
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Effect, Fiber, Layer, Logger } from "effect"
+import { Deferred, Effect, Fiber, Layer, Logger, Path } from "effect"
 import * as Config from "../src/Config.js"
 import { LocalPeers } from "../src/LocalPeer.js"
 import * as Manifest from "../src/Manifest.js"
@@ -49,7 +48,7 @@ const setup = (stage: Stage) => {
   const logs: Array<string> = []
   const peers = Layer.succeed(
     LocalPeers,
-    LocalPeers.make({
+    LocalPeers.of({
       stagePeer: (peer, _target, options) => stage(peer.name, (options ?? {}) as Options),
       stagePeerInto: (peer, _target, options) => stage(peer.name, (options ?? {}) as Options),
       checkCollectIndicator: () => Effect.succeed(true),
@@ -59,7 +58,7 @@ const setup = (stage: Stage) => {
   )
   const host = FakeRemoteHost.make({ hosts: {} })
   const disk = MemoryStagingDisk.make({ volume: memory.volume })
-  const layer = Layer.mergeAll(peers, RemotePeers.Default).pipe(
+  const layer = Layer.mergeAll(peers, RemotePeers.layer).pipe(
     Layer.provideMerge(Layer.mergeAll(
       host.layer.pipe(Layer.provide(memory.layer)),
       memory.layer,
@@ -67,7 +66,10 @@ const setup = (stage: Stage) => {
       Path.layer,
       SystemUsers.layerTest({ root: false })
     )),
-    Layer.provideMerge(Logger.add(Logger.make(({ message }) => void logs.push(Array.isArray(message) ? message.join(" ") : String(message)))))
+    Layer.provideMerge(Logger.layer(
+      [Logger.make(({ message }) => void logs.push(Array.isArray(message) ? message.join(" ") : String(message)))],
+      { mergeWithExisting: true }
+    ))
   )
   return { memory, disk, indicators, logs, layer }
 }
@@ -87,7 +89,7 @@ describe("Pool.stage events", () => {
     return Effect.gen(function*() {
       const events: Array<Pool.PoolEvent> = []
       const summary = yield* Pool.stage(yield* poolOf(["alpha"]), { now: NOW, onEvent: (e) => Effect.sync(() => void events.push(e)) })
-      yield* Effect.yieldNow()
+      yield* Effect.yieldNow
       expect(events).toEqual([
         { _tag: "PeerStarted", name: "alpha", type: "local" },
         { _tag: "PeerProgress", name: "alpha", phase: "checking" },
@@ -114,7 +116,7 @@ describe("Pool.stage events", () => {
     return Effect.gen(function*() {
       const events: Array<Pool.PoolEvent> = []
       yield* Pool.stage(yield* poolOf(["alpha"]), { now: NOW, onEvent: (e) => Effect.sync(() => void events.push(e)) })
-      yield* Effect.yieldNow()
+      yield* Effect.yieldNow
       const progress = events.flatMap((e) => (e._tag === "PeerProgress" ? [e] : []))
       const copying = progress.filter((e) => e.phase === "copying")
       // a thousand reports within a few milliseconds: the first goes out, the rest come too soon
@@ -156,8 +158,8 @@ describe("Pool.stage concurrency", () => {
         })
       )
       const pool = yield* poolOf(names)
-      const fiber = yield* Effect.fork(run(pool, gate).pipe(Effect.provide(layer)))
-      for (let i = 0; i < 50; i++) yield* Effect.yieldNow()
+      const fiber = yield* Effect.forkChild(run(pool, gate).pipe(Effect.provide(layer)))
+      for (let i = 0; i < 50; i++) yield* Effect.yieldNow
       const seen = most
       yield* Deferred.succeed(gate, undefined)
       const summary = (yield* Fiber.join(fiber)) as Pool.StageSummary
@@ -196,7 +198,7 @@ describe("Pool.stage stopped midway", () => {
       )
       const stop = yield* Deferred.make<void>()
       const events: Array<Pool.PoolEvent> = []
-      const fiber = yield* Effect.fork(
+      const fiber = yield* Effect.forkChild(
         Pool.stage(yield* poolOf(["alpha", "beta", "gamma"]), {
           now: NOW,
           concurrency: 1,
@@ -281,7 +283,7 @@ describe("Pool.stage leftovers of killed runs", () => {
       const diskWith = (removeLeftovers: () => Effect.Effect<ReadonlyArray<string>, StagingDisk.DiskError>) =>
         Layer.succeed(StagingDisk.StagingDisk, {
           ...disk.disk,
-          openDirectory: (path: string) => Effect.zipRight(Effect.sync(() => opened.push(path)), disk.disk.openDirectory(path)),
+          openDirectory: (path: string) => Effect.andThen(Effect.sync(() => opened.push(path)), disk.disk.openDirectory(path)),
           removeLeftovers
         })
       yield* Pool.stage(yield* poolOf(["alpha"]), { now: NOW }).pipe(
@@ -324,9 +326,12 @@ describe("Pool.stage verification manifest", () => {
       expect(ls(memory, DAILY)).toEqual(["alpha", "beta", "cback.stage", "cedar-peer.sha256"])
     }))
 
-  it.effect("takes the hashes as a list beside the files, as the local peers report them", () =>
+  // (0.2 also took a `sha256` list beside `files`, a form no peer reports any more: gone in 1.0)
+  it.effect("takes the hashes as the local peers report them: one per file, in the order of the files", () =>
     Effect.gen(function*() {
-      const { layer, memory } = setup(() => Effect.succeed({ ...report(2, 2), files: ["x", "y"], sha256: [A, B] } as StageReport))
+      const { layer, memory } = setup(() =>
+        Effect.succeed({ ...report(2, 2), files: ["x", "y"], hashes: [{ name: "x", sha256: A }, { name: "y", sha256: B }] })
+      )
       yield* Pool.stage(yield* poolOf(["alpha"]), { now: NOW, settings: { verify: true } }).pipe(Effect.provide(layer))
       expect(String(memory.volume.readFileSync(`${DAILY}/cedar-peer.sha256`, "utf8"))).toBe(`${A}  alpha/x\n${B}  alpha/y\n`)
     }))
@@ -341,7 +346,7 @@ describe("Pool.stage verification manifest", () => {
 })
 
 describe("Manifest.update through the held-open daily directory", () => {
-  it.scoped("reads, writes and chowns through the directory it is given, never through the path it reports", () =>
+  it.effect("reads, writes and chowns through the directory it is given, never through the path it reports", () =>
     Effect.gen(function*() {
       const root = NFS.mkdtempSync("/tmp/cedar-manifest-")
       yield* Effect.addFinalizer(() => Effect.sync(() => NFS.rmSync(root, { recursive: true, force: true })))
@@ -355,7 +360,7 @@ describe("Manifest.update through the held-open daily directory", () => {
         [{ peer: "alpha", hashes: [{ name: "a.tar", sha256: "a".repeat(64) }] }],
         { uid: process.getuid!(), gid: process.getgid!() },
         `/proc/self/fd/${fd}`
-      ).pipe(Effect.provide(NodeContext.layer))
+      ).pipe(Effect.provide(NodeServices.layer))
       expect(written).toBe(`${root}/decoy/cedar-peer.sha256`) // reported under the daily dir's name
       expect(NFS.readdirSync(`${root}/decoy`)).toEqual([])
       expect(NFS.readdirSync(`${root}/held`)).toEqual(["cedar-peer.sha256"])

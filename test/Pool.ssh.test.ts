@@ -1,12 +1,12 @@
 // Pool.stage and Pool.check on a mixed pool against the real loopback sshd (test/support/sshd.ts):
-// real NodeContext, real SystemUsers (we run as root), real scp/ssh. As root the remote peer's
+// real NodeServices, real SystemUsers (we run as root), real scp/ssh. As root the remote peer's
 // local user is options.backupUser, so the backup user is the harness's local user (cplocal, with
 // its own client key and a nologin shell) and everything the run makes belongs to it. The remote
 // side is this machine, logged in to as cpremote. The CLI half runs the built bin (npm test builds
 // dist first).
-import { NodeContext } from "@effect/platform-node"
+import { NodeServices } from "@effect/platform-node"
 import { describe, expect, layer } from "@effect/vitest"
-import { Effect, Layer, Logger, LogLevel } from "effect"
+import { Effect, Layer, References } from "effect"
 import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -26,12 +26,12 @@ afterAll(() => scratch.remove())
 
 const BIN = path.join(import.meta.dirname, "../dist/cli/main.js")
 
-const Live = Layer.mergeAll(LocalPeers.Default, RemotePeers.Default, FastRetries).pipe(
+const Live = Layer.mergeAll(LocalPeers.layer, RemotePeers.layer, FastRetries).pipe(
   Layer.provideMerge(SystemUsers.layer),
   Layer.provideMerge(NodeStagingDisk.layer),
-  Layer.provideMerge(NodeContext.layer),
+  Layer.provideMerge(NodeServices.layer),
   // the not-ready peer is logged as an error on purpose: keep the test output readable
-  Layer.provideMerge(Logger.minimumLogLevel(LogLevel.None))
+  Layer.provideMerge(Layer.succeed(References.MinimumLogLevel, "None"))
 )
 const real = { excludeTestServices: true } as const
 

@@ -1,17 +1,18 @@
 // Pool.stage, Pool.check and Pool.runManagedAction on the test layer: a memory disk, a
-// fake remote host and fixed SystemUsers facts, with LocalPeers.Default and RemotePeers.Default on
+// fake remote host and fixed SystemUsers facts, with LocalPeers.layer and RemotePeers.layer on
 // top. Where root must write into directories it has just given to the backup user (the remote
 // peers' private dirs are 0700), the test runs on a real temp dir instead: memfs applies
 // permission bits to root too, a real disk does not.
-import { Path } from "@effect/platform"
 import { NodeFileSystem } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, HashMap, Layer, Logger, LogLevel, Option, TestClock } from "effect"
+import { Effect, Layer, Logger, Path, References } from "effect"
+import { TestClock } from "effect/testing"
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import * as Config from "../src/Config.js"
 import { LocalPeers } from "../src/LocalPeer.js"
 import * as NodeStagingDisk from "../src/NodeStagingDisk.js"
+import { CopyFailed, FileOperationFailed, ManagedActionFailed, UnsupportedEntry } from "../src/PeerError.js"
 import * as Pool from "../src/Pool.js"
 import { RemotePeers, RemoteRetries } from "../src/RemotePeer.js"
 import * as SystemUsers from "../src/SystemUsers.js"
@@ -84,9 +85,11 @@ const setup = (options: Setup = {}) => {
   })
   const host = FakeRemoteHost.make({ hosts: options.hosts ?? DEFAULT_HOSTS, ...options.fake })
   const logs: Array<LogLine> = []
-  const capture = Logger.make<unknown, void>(({ annotations, logLevel, message }) => {
+  const capture = Logger.make(({ fiber, logLevel, message }) => {
     const text = Array.isArray(message) ? message.map(String).join(" ") : String(message)
-    logs.push({ level: logLevel.label, message: text, peer: Option.getOrUndefined(HashMap.get(annotations, "peer")) as string | undefined })
+    const peer = fiber.getRef(References.CurrentLogAnnotations)["peer"] as string | undefined
+    // the level as Effect 3 labelled it (INFO, WARN, ERROR, DEBUG)
+    logs.push({ level: logLevel.toUpperCase(), message: text, peer })
   })
   const platform = Layer.mergeAll(
     host.layer.pipe(Layer.provide(memory.layer)),
@@ -94,7 +97,7 @@ const setup = (options: Setup = {}) => {
     Path.layer,
     SystemUsers.layerTest({ root: options.root ?? false, users: options.users ?? USERS, groups: options.groups ?? GROUPS })
   )
-  const layer = Layer.mergeAll(LocalPeers.Default, RemotePeers.Default, noRetries).pipe(
+  const layer = Layer.mergeAll(LocalPeers.layer, RemotePeers.layer, noRetries).pipe(
     // the staging disk on the same volume; a FileSystem fault on a file it writes applies there too
     Layer.provideMerge(MemoryStagingDisk.make({
       volume: memory.volume,
@@ -105,7 +108,7 @@ const setup = (options: Setup = {}) => {
         undefined
     }).layer),
     Layer.provideMerge(platform),
-    Layer.provideMerge(Logger.add(capture))
+    Layer.provideMerge(Logger.layer([capture], { mergeWithExisting: true }))
   )
   return { memory, host, logs, operations, layer }
 }
@@ -119,6 +122,10 @@ const owner = (memory: Memory, file: string) => {
   return `${info.uid}:${info.gid}`
 }
 const mode = (memory: Memory, file: string) => Number(memory.volume.statSync(file).mode) & 0o7777
+
+// A failed peer's result carries its error itself; what a summary shows of it: its tag and message.
+const shown = <P extends { readonly error?: { readonly _tag: string; readonly message: string } | undefined }>(peer: P) =>
+  peer.error === undefined ? peer : { ...peer, error: { _tag: peer.error._tag, message: peer.error.message } }
 
 // alpha: ready, two files; beta: not ready; db1.example.org: a ready remote peer.
 const MIXED_FILES = {
@@ -276,7 +283,7 @@ describe("Pool.stage", () => {
       expect(ls(memory, `${DAILY}/alpha`)).toEqual(["a.tar", "b c.tar", "cback.collect", "old"])
       expect(text(memory, `${DAILY}/alpha/a.tar`)).toBe("AAA")
       expect(text(memory, `${DAILY}/alpha/old`)).toBe("kept")
-    }).pipe(Logger.withMinimumLogLevel(LogLevel.Debug), Effect.provide(layer))
+    }).pipe(Effect.provideService(References.MinimumLogLevel, "Debug"), Effect.provide(layer))
   })
 
   it.effect("a not-ready peer whose failures are ignored is logged as info and keeps the run ok", () => {
@@ -360,7 +367,7 @@ describe("Pool.stage", () => {
     })
     return Effect.gen(function*() {
       const summary = yield* Pool.stage(yield* configOf(poolJson([local("bad"), remote(REMOTE), local("alpha")])), { now: NOW })
-      expect(summary).toEqual({
+      expect({ ...summary, peers: summary.peers.map(shown) }).toEqual({
         dailyDir: DAILY,
         full: false,
         ok: false,
@@ -379,6 +386,10 @@ describe("Pool.stage", () => {
           { name: "alpha", type: "local", status: "staged", files: 2, bytes: 1, ignored: false }
         ]
       })
+      // the error itself, with its fields
+      const error = summary.peers[0]!.error
+      expect(error).toBeInstanceOf(UnsupportedEntry)
+      expect(error?._tag === "UnsupportedEntry" && error.entries).toEqual([{ name: "sub", kind: "Directory" }])
       expect(ls(memory, `${DAILY}/bad`)).toEqual([])
       expect(exists(memory, "/srv/bad/cback.stage")).toBe(false)
       expect(exists(memory, "/srv/alpha/cback.stage")).toBe(true)
@@ -400,7 +411,7 @@ describe("Pool.stage", () => {
     })
     return Effect.gen(function*() {
       const summary = yield* Pool.stage(yield* configOf(poolJson([remote(REMOTE), local("alpha")])), { now: NOW })
-      expect(summary.peers).toEqual([
+      expect(summary.peers.map(shown)).toEqual([
         {
           name: REMOTE,
           type: "remote",
@@ -416,6 +427,9 @@ describe("Pool.stage", () => {
         },
         { name: "alpha", type: "local", status: "staged", files: 2, bytes: 1, ignored: false }
       ])
+      const error = summary.peers[0]!.error
+      expect(error).toBeInstanceOf(CopyFailed)
+      expect(error?._tag === "CopyFailed" && error.exitCode).toBe(1)
       expect(ls(memory, `${DAILY}/${REMOTE}`)).toEqual([])
       expect(host.tree(REMOTE)).toEqual({ "/collect/g.tar": "GGGG", "/collect/cback.collect": "" })
     }).pipe(Effect.provide(layer))
@@ -440,7 +454,7 @@ describe("Pool.stage", () => {
     return Effect.gen(function*() {
       const summary = yield* Pool.stage(yield* configOf(poolJson([local("alpha")])), { now: NOW })
       expect(summary.ok).toBe(false)
-      expect(summary.peers).toMatchObject([{
+      expect(summary.peers.map(shown)).toMatchObject([{
         name: "alpha",
         type: "local",
         status: "failed",
@@ -453,6 +467,9 @@ describe("Pool.stage", () => {
             "/srv/alpha/cback.stage: writeEmptyFile failed: injected fault: permission denied"
         }
       }])
+      const error = summary.peers[0]!.error
+      expect(error).toBeInstanceOf(FileOperationFailed)
+      expect(error).toMatchObject({ _tag: "FileOperationFailed", operation: "create", path: "/srv/alpha/cback.stage" })
       expect(exists(memory, "/srv/alpha/cback.stage")).toBe(false)
       expect(ls(memory, `${DAILY}/alpha`)).toEqual(["a", "cback.collect"])
     }).pipe(Effect.provide(layer))
@@ -869,14 +886,14 @@ describe("Pool.stage as root on a real temp dir", () => {
     )
     return {
       host,
-      layer: Layer.mergeAll(LocalPeers.Default, RemotePeers.Default, noRetries).pipe(
+      layer: Layer.mergeAll(LocalPeers.layer, RemotePeers.layer, noRetries).pipe(
         Layer.provideMerge(NodeStagingDisk.layer),
         Layer.provideMerge(platform)
       )
     }
   }
 
-  it.scoped("runs every copy as the backup user (runuser -u backup --) and gives everything to backup:staff", () =>
+  it.effect("runs every copy as the backup user (runuser -u backup --) and gives everything to backup:staff", () =>
     Effect.gen(function*() {
       const root = yield* onRealDisk
       const { host, layer } = asRootOnRealDisk()
@@ -921,7 +938,7 @@ describe("Pool.stage as root on a real temp dir", () => {
 
   // As root the copy runs as `runuser -u backup -- /usr/bin/scp …`; runuser only passes scp's
   // status on, so the reason must name scp (it once named argv[0], i.e. runuser).
-  it.scoped("an unreachable peer's reason names the copy program, not runuser", () =>
+  it.effect("an unreachable peer's reason names the copy program, not runuser", () =>
     Effect.gen(function*() {
       const root = yield* onRealDisk
       const { host, layer } = asRootOnRealDisk()
@@ -966,7 +983,7 @@ describe("Pool.runManagedAction", () => {
       fake: {
         around: (argv, run) =>
           argv.includes("backup@m1.example.org")
-            ? Effect.zipRight(Effect.sync(() => started?.()), Effect.never).pipe(Effect.onInterrupt(() => Effect.sync(() => void killed.push("m1"))))
+            ? Effect.andThen(Effect.sync(() => started?.()), Effect.never).pipe(Effect.onInterrupt(() => Effect.sync(() => void killed.push("m1"))))
             : run
       }
     })
@@ -1058,7 +1075,7 @@ describe("Pool.runManagedAction", () => {
     return Effect.gen(function*() {
       const summary = yield* Pool.runManagedAction(yield* configOf(MANAGED), "collect")
       const message = "peer m1.example.org: managed action collect exited with status 3: cback3: collect failed"
-      expect(summary).toEqual({
+      expect({ ...summary, peers: summary.peers.map(shown) }).toEqual({
         action: "collect",
         full: false,
         ok: false,
@@ -1067,6 +1084,11 @@ describe("Pool.runManagedAction", () => {
           { name: "m2.example.org", status: "done" }
         ]
       })
+      // the error itself: the remote command's status and stderr are reachable
+      const error = summary.peers[0]!.error
+      expect(error).toBeInstanceOf(ManagedActionFailed)
+      expect(error?._tag === "ManagedActionFailed" && [error.action, error.cause.exitCode, error.cause.stderr])
+        .toEqual(["collect", 3, "cback3: collect failed\n"])
       expect(host.commands.map((c) => c.host)).toEqual(["m1.example.org", "m2.example.org"])
       expect(logs.filter((l) => l.peer === "m1.example.org")).toEqual([
         { level: "INFO", message: "running collect on peer m1.example.org", peer: "m1.example.org" },
@@ -1081,7 +1103,7 @@ describe("Pool.runManagedAction", () => {
     return Effect.gen(function*() {
       const summary = yield* Pool.runManagedAction(yield* configOf(MANAGED), "collect")
       expect(summary.ok).toBe(false)
-      expect(summary.peers).toEqual([
+      expect(summary.peers.map(shown)).toEqual([
         {
           name: "m1.example.org",
           status: "failed",
@@ -1093,6 +1115,8 @@ describe("Pool.runManagedAction", () => {
         },
         { name: "m2.example.org", status: "done" }
       ])
+      const error = summary.peers[0]!.error
+      expect(error?._tag === "ManagedActionFailed" && error.cause.exitCode).toBe(255)
     }).pipe(Effect.provide(layer))
   })
 

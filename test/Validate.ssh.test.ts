@@ -1,9 +1,9 @@
 // Validate.reach against the real loopback sshd (test/support/sshd.ts): a reachable peer, a closed
 // port, an unknown user (batch mode: refused, never a prompt) and a listener that accepts and
 // never speaks (the connect timeout covers the banner exchange).
-import { NodeContext } from "@effect/platform-node"
+import { NodeServices } from "@effect/platform-node"
 import { expect, layer } from "@effect/vitest"
-import { Effect, Layer, Logger, LogLevel } from "effect"
+import { Effect, Layer, References } from "effect"
 import * as net from "node:net"
 import { afterAll, beforeAll, inject } from "vitest"
 import * as Config from "../src/Config.js"
@@ -15,11 +15,11 @@ import { requireServer } from "./support/sshd.js"
 
 const server = requireServer(inject("sshServer"))
 
-const Live = RemotePeers.Default.pipe(
+const Live = RemotePeers.layer.pipe(
   Layer.provideMerge(NodeStagingDisk.layer),
   Layer.provideMerge(SystemUsers.layer),
-  Layer.provideMerge(NodeContext.layer),
-  Layer.provideMerge(Logger.minimumLogLevel(LogLevel.None))
+  Layer.provideMerge(NodeServices.layer),
+  Layer.provideMerge(Layer.succeed(References.MinimumLogLevel, "None"))
 )
 
 // A port nobody listens on, and one that accepts connections and never answers.

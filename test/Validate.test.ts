@@ -1,8 +1,8 @@
 // Validate: the environment checks on a memory disk with fixed users, the reach check against a
-// scripted executor, and the staging-dir requirement of Pool.stage.
-import { Path } from "@effect/platform"
+// scripted spawner, and the staging-dir requirement of Pool.stage.
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Fiber, Layer, TestClock } from "effect"
+import { Effect, Fiber, Layer, Path } from "effect"
+import { TestClock } from "effect/testing"
 import * as Config from "../src/Config.js"
 import { LocalPeers } from "../src/LocalPeer.js"
 import * as Pool from "../src/Pool.js"
@@ -10,11 +10,11 @@ import { RemotePeers } from "../src/RemotePeer.js"
 import * as SystemUsers from "../src/SystemUsers.js"
 import * as MemoryFileSystem from "../src/testing/MemoryFileSystem.js"
 import * as MemoryStagingDisk from "../src/testing/MemoryStagingDisk.js"
-import * as ScriptedExecutor from "../src/testing/ScriptedExecutor.js"
+import * as ScriptedSpawner from "../src/testing/ScriptedSpawner.js"
 import * as Validate from "../src/Validate.js"
 
 // remote peers land what they stage through a staging disk; the reach checks never get that far
-const RemoteOnMemory = RemotePeers.Default.pipe(Layer.provide(MemoryStagingDisk.make().layer))
+const RemoteOnMemory = RemotePeers.layer.pipe(Layer.provide(MemoryStagingDisk.make().layer))
 
 const USERS = SystemUsers.layerTest({ root: false, users: { backup: { uid: 34, gid: 34 } }, groups: { backup: 34 } })
 const PATH = "/usr/local/bin:/usr/bin"
@@ -146,7 +146,7 @@ describe("Validate.environment", () => {
       const config = yield* xmlPool({ peers: xmlLocal("alpha", "/srv/alpha") + xmlRemote("db1") })
       const made = memory()
       expect(yield* problemsOn(made, config)).toStrictEqual([])
-      const exec = ScriptedExecutor.make(() => ({ exitCode: 0 }))
+      const exec = ScriptedSpawner.make(() => ({ exitCode: 0 }))
       yield* Validate.validate(config, { searchPath: PATH }).pipe(
         Effect.provide(RemoteOnMemory.pipe(Layer.provideMerge(Layer.mergeAll(made.layer, USERS, exec.layer, Path.layer))))
       )
@@ -157,7 +157,7 @@ describe("Validate.environment", () => {
     Effect.gen(function*() {
       const config = yield* xmlPool({ peers: xmlRemote("db1") })
       const noGroup = SystemUsers.layerTest({ root: false, users: { backup: { uid: 34, gid: 34 } } })
-      const exec = ScriptedExecutor.make(() => ({ exitCode: 255, stderr: "ssh: connect to host db1 port 22: Connection refused\r\n" }))
+      const exec = ScriptedSpawner.make(() => ({ exitCode: 255, stderr: "ssh: connect to host db1 port 22: Connection refused\r\n" }))
       const error = yield* Effect.flip(Validate.validate(config, { searchPath: PATH, reach: true }).pipe(
         Effect.provide(RemoteOnMemory.pipe(Layer.provideMerge(Layer.mergeAll(memory().layer, noGroup, exec.layer, Path.layer))))
       ))
@@ -171,7 +171,7 @@ describe("Validate.environment", () => {
 })
 
 describe("Validate.reach", () => {
-  const reachLayer = (exec: ScriptedExecutor.ScriptedExecutor) =>
+  const reachLayer = (exec: ScriptedSpawner.ScriptedSpawner) =>
     RemoteOnMemory.pipe(Layer.provideMerge(Layer.mergeAll(memory().layer, USERS, exec.layer, Path.layer)))
 
   it.effect("tries every remote peer in batch mode with its connect timeout, and names those that cannot be reached", () =>
@@ -186,7 +186,7 @@ describe("Validate.reach", () => {
           xmlRemote("wrapped.example.org", "<rsh_command>/usr/local/bin/rsh-wrapper --quiet</rsh_command>")
         ].join("")
       })
-      const exec = ScriptedExecutor.make((argv) =>
+      const exec = ScriptedSpawner.make((argv) =>
         argv.some((word) => word.includes("refused"))
           ? { exitCode: 255, stderr: "ssh: connect to host refused.example.org port 2222: Connection refused\r\n" }
           : argv.some((word) => word.includes("denied"))
@@ -215,18 +215,18 @@ describe("Validate.reach", () => {
   it.effect("gives up on a peer that never answers, after twice its connect timeout and 5 s", () =>
     Effect.gen(function*() {
       const config = yield* xmlPool({ peers: xmlRemote("silent.example.org") + xmlRemote("up.example.org") })
-      const exec = ScriptedExecutor.make((argv) => (argv.some((word) => word.includes("silent")) ? { exitCode: 0, hang: true } : { exitCode: 0 }))
-      const fiber = yield* Effect.fork(Validate.reach(config).pipe(Effect.provide(reachLayer(exec))))
-      for (let i = 0; i < 1000 && exec.calls.length < 2; i++) yield* Effect.yieldNow()
+      const exec = ScriptedSpawner.make((argv) => (argv.some((word) => word.includes("silent")) ? { exitCode: 0, hang: true } : { exitCode: 0 }))
+      const fiber = yield* Effect.forkChild(Validate.reach(config).pipe(Effect.provide(reachLayer(exec))))
+      for (let i = 0; i < 1000 && exec.calls.length < 2; i++) yield* Effect.yieldNow
       yield* TestClock.adjust("64 seconds")
-      expect(fiber.unsafePoll()).toBeNull()
+      expect(fiber.pollUnsafe()).toBeUndefined() // still running
       yield* TestClock.adjust("1 second")
       expect(yield* Fiber.join(fiber)).toStrictEqual(["peers.peer[0]: cannot reach silent.example.org: no answer within 1m 5s"])
     }))
 
   it.effect("is empty without remote peers, running nothing", () =>
     Effect.gen(function*() {
-      const exec = ScriptedExecutor.make(() => ({ exitCode: 0 }))
+      const exec = ScriptedSpawner.make(() => ({ exitCode: 0 }))
       const config = yield* xmlPool({ peers: xmlLocal("alpha", "/srv/alpha") })
       expect(yield* Validate.reach(config).pipe(Effect.provide(reachLayer(exec)))).toStrictEqual([])
       expect(exec.calls).toStrictEqual([])
@@ -255,10 +255,10 @@ describe("Validate.requireStagingDir and Pool.stage", () => {
     Effect.gen(function*() {
       const made = memory({ files: { "/srv/alpha/a": "1", "/srv/alpha/cback.collect": "" }, directories: ["/work"] })
       const config = yield* xmlPool({ peers: xmlLocal("alpha", "/srv/alpha") })
-      const exec = ScriptedExecutor.make(() => ({ exitCode: 0 }))
+      const exec = ScriptedSpawner.make(() => ({ exitCode: 0 }))
       const error = yield* Effect.flip(Pool.stage(config).pipe(
         Effect.provide(
-          Layer.mergeAll(LocalPeers.Default, RemotePeers.Default).pipe(
+          Layer.mergeAll(LocalPeers.layer, RemotePeers.layer).pipe(
             Layer.provideMerge(Layer.mergeAll(made.layer, MemoryStagingDisk.make({ volume: made.volume }).layer, USERS, exec.layer, Path.layer))
           )
         )
@@ -272,10 +272,10 @@ describe("Validate.requireStagingDir and Pool.stage", () => {
     Effect.gen(function*() {
       const made = memory({ files: { "/srv/alpha/a": "1", "/srv/alpha/cback.collect": "" }, directories: ["/work", "/stage"] })
       const config = yield* xmlPool({ peers: xmlLocal("alpha", "/srv/alpha") })
-      const exec = ScriptedExecutor.make(() => ({ exitCode: 0 }))
+      const exec = ScriptedSpawner.make(() => ({ exitCode: 0 }))
       const error = yield* Effect.flip(Pool.stage(config).pipe(
         Effect.provide(
-          Layer.mergeAll(LocalPeers.Default, RemotePeers.Default).pipe(
+          Layer.mergeAll(LocalPeers.layer, RemotePeers.layer).pipe(
             Layer.provideMerge(Layer.mergeAll(made.layer, MemoryStagingDisk.make({ volume: made.volume }).layer, SystemUsers.layerTest({ root: true }), exec.layer, Path.layer))
           )
         )
