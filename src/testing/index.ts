@@ -1,10 +1,12 @@
 /**
  * The test layer of cedar-peer (`cedar-peer/testing`): an in-memory FileSystem and StagingDisk, a scripted
- * CommandExecutor that records every argv, and a fake remote host for scp/ssh.
+ * ChildProcessSpawner that records every argv, and a fake remote host for scp/ssh.
  *
  * @since 0.1.0
  */
 export * as FakeRemoteHost from "./FakeRemoteHost.js"
 export * as MemoryFileSystem from "./MemoryFileSystem.js"
-export * as ScriptedExecutor from "./ScriptedExecutor.js"
+export * as ScriptedSpawner from "./ScriptedSpawner.js"
+/** @deprecated the 0.2 name of `ScriptedSpawner` (a scripted `ChildProcessSpawner` now) */
+export * as ScriptedExecutor from "./ScriptedSpawner.js"
 export * as MemoryStagingDisk from "./MemoryStagingDisk.js"
