@@ -5,9 +5,17 @@
  *
  * @since 0.1.0
  */
-import { FileSystem } from "@effect/platform"
-import type { Error as PlatformError } from "@effect/platform"
-import { Effect, Either, ParseResult, Schema } from "effect"
+import {
+  Effect,
+  FileSystem,
+  Formatter,
+  type PlatformError,
+  Result,
+  Schema,
+  type SchemaAST,
+  SchemaIssue,
+  SchemaTransformation
+} from "effect"
 import { parseCedarXml, xmlLocation } from "./internal/cedarXml.js"
 import {
   AbsolutePath,
@@ -31,8 +39,8 @@ import { ConfigError } from "./PeerError.js"
  */
 export const VALID_STARTING_DAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"] as const
 
-// A literal union reports one message per member unless its message overrides them.
-const oneOf = (values: ReadonlyArray<string>) => () => ({ message: `must be one of ${values.join(", ")}`, override: true })
+// What a literal union that fails says (without it, Schema would name every member).
+const oneOf = (values: ReadonlyArray<string>) => ({ message: `must be one of ${values.join(", ")}` })
 
 /**
  * The first day of the backup week (for the `daily`/`weekly` ignore-failure modes).
@@ -40,7 +48,7 @@ const oneOf = (values: ReadonlyArray<string>) => () => ({ message: `must be one 
  * @since 0.1.0
  * @category schemas
  */
-export const StartingDay = Schema.Literal(...VALID_STARTING_DAYS).annotations({ message: oneOf(VALID_STARTING_DAYS) })
+export const StartingDay = Schema.Literals(VALID_STARTING_DAYS).annotate(oneOf(VALID_STARTING_DAYS))
 
 /**
  * @since 0.1.0
@@ -48,9 +56,10 @@ export const StartingDay = Schema.Literal(...VALID_STARTING_DAYS).annotations({ 
  */
 export type StartingDay = typeof StartingDay.Type
 
-const IgnoreFailures = FailureMode.annotations({ message: oneOf(VALID_FAILURE_MODES) })
+const IgnoreFailures = FailureMode.annotate(oneOf(VALID_FAILURE_MODES))
 
-const optional = <A, I>(schema: Schema.Schema<A, I>) => Schema.optionalWith(schema, { exact: true })
+// Absent or set: a key present with `undefined` is not absent (JSON has no undefined).
+const optional = Schema.optionalKey
 
 const POWERS: Readonly<Record<string, number>> = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }
 
@@ -92,23 +101,22 @@ const wholeNumberMessage = (min: number) => `must be a whole number of at least 
 
 // The JSON side: plain numbers and booleans.
 const JsonWholeNumber = (min: number) =>
-  Schema.Number.pipe(Schema.filter((n) => Number.isSafeInteger(n) && n >= min, { message: () => wholeNumberMessage(min) }))
+  Schema.Number.check(Schema.makeFilter((n: number) => (Number.isSafeInteger(n) && n >= min) || wholeNumberMessage(min)))
 const JsonSeconds = (positive: boolean) =>
-  Schema.Number.pipe(Schema.filter((n) => Number.isFinite(n) && (positive ? n > 0 : n >= 0), {
-    message: () => positive ? "must be a number of seconds above 0" : "must be a number of seconds, 0 or more"
-  }))
-const JsonBoolean = Schema.Boolean.annotations({ message: () => "must be true or false" })
+  Schema.Number.check(Schema.makeFilter((n: number) =>
+    (Number.isFinite(n) && (positive ? n > 0 : n >= 0)) ||
+    (positive ? "must be a number of seconds above 0" : "must be a number of seconds, 0 or more")
+  ))
+const JsonBoolean = Schema.Boolean.annotate({ message: "must be true or false" })
 
 // The XML side: element text, read into the same numbers and booleans.
-const fromText = (parse: (text: string) => number | undefined, message: string) =>
-  Schema.transformOrFail(Schema.String, Schema.Number, {
-    strict: true,
-    decode: (text, _, ast) => {
-      const value = parse(text)
-      return value === undefined ? ParseResult.fail(new ParseResult.Type(ast, text, message)) : ParseResult.succeed(value)
-    },
-    encode: (value) => ParseResult.succeed(String(value))
-  })
+const fromText = (parse: (text: string) => number | undefined, message: string): Schema.Codec<number, string> =>
+  Schema.String.check(Schema.makeFilter((text: string) => parse(text) !== undefined || message)).pipe(
+    Schema.decodeTo(
+      Schema.Number,
+      SchemaTransformation.transform({ decode: (text: string) => parse(text)!, encode: (value: number) => String(value) })
+    )
+  )
 const parseWhole = (min: number) => (text: string) => /^\d+$/.test(text) && Number.isSafeInteger(Number(text)) && Number(text) >= min ? Number(text) : undefined
 const parseSeconds = (positive: boolean) => (text: string) => {
   const value = parseDuration(text)
@@ -116,20 +124,24 @@ const parseSeconds = (positive: boolean) => (text: string) => {
 }
 
 // Cedar's readBoolean: Y/y is true, N/n is false.
-const YesNo = Schema.transform(
-  Schema.Literal("Y", "y", "N", "n").annotations({ message: () => ({ message: "must be Y or N", override: true }) }),
-  Schema.Boolean,
-  { strict: true, decode: (value) => value === "Y" || value === "y", encode: (value) => (value ? "Y" : "N") }
+const YesNo = Schema.Literals(["Y", "y", "N", "n"]).annotate({ message: "must be Y or N" }).pipe(
+  Schema.decodeTo(
+    Schema.Boolean,
+    SchemaTransformation.transform<boolean, "Y" | "y" | "N" | "n">({
+      decode: (value) => value === "Y" || value === "y",
+      encode: (value) => (value ? "Y" : "N")
+    })
+  )
 )
 
 // How each format writes the numbers and flags of the settings below.
 interface Codecs<IC, IB, IS, IF> {
-  readonly count: Schema.Schema<number, IC>
-  readonly retryCount: Schema.Schema<number, IC>
-  readonly bytes: Schema.Schema<number, IB>
-  readonly seconds: Schema.Schema<number, IS>
-  readonly delay: Schema.Schema<number, IS>
-  readonly flag: Schema.Schema<boolean, IF>
+  readonly count: Schema.Codec<number, IC>
+  readonly retryCount: Schema.Codec<number, IC>
+  readonly bytes: Schema.Codec<number, IB>
+  readonly seconds: Schema.Codec<number, IS>
+  readonly delay: Schema.Codec<number, IS>
+  readonly flag: Schema.Codec<boolean, IF>
 }
 
 const jsonCodecs: Codecs<number, number, number, boolean> = {
@@ -157,7 +169,7 @@ const xmlCodecs: Codecs<string, string, string, "Y" | "y" | "N" | "n"> = {
  * @since 0.2.0
  * @category schemas
  */
-export const Transport = Schema.Literal("scp", "tar").annotations({ message: oneOf(["scp", "tar"]) })
+export const Transport = Schema.Literals(["scp", "tar"]).annotate(oneOf(["scp", "tar"]))
 
 /**
  * @since 0.2.0
@@ -196,7 +208,7 @@ const optionsFields = <IC, IB, IS, IF>(c: Codecs<IC, IB, IS, IF>) => ({
   rcpCommand: optional(CommandLine),
   rshCommand: optional(CommandLine),
   cbackCommand: optional(NonBlankString),
-  managedActions: Schema.optionalWith(Schema.Array(ActionName), { exact: true, default: () => [] }),
+  managedActions: Schema.Array(ActionName).pipe(Schema.withDecodingDefaultTypeKey(Effect.succeed([]))),
   ...settingsFields(c),
   ...remoteSettingsFields(c),
   concurrency: optional(c.count)
@@ -223,9 +235,9 @@ const XmlOptionsConfig = Schema.Struct(optionsFields(xmlCodecs))
 export interface OptionsConfig extends Schema.Schema.Type<typeof OptionsConfig> {}
 
 // A local peer's name names its directory in the daily staging directory.
-const LocalPeerName = NonBlankString.pipe(
-  Schema.filter(isPlainFileName, { message: () => "must be a plain file name (no '/', not '.' or '..'): it names the peer's staging directory" })
-)
+const LocalPeerName = NonBlankString.check(Schema.makeFilter((name: string) =>
+  isPlainFileName(name) || "must be a plain file name (no '/', not '.' or '..'): it names the peer's staging directory"
+))
 
 const localPeerFields = <IC, IB, IS, IF>(c: Codecs<IC, IB, IS, IF>) => ({
   type: Schema.Literal("local"),
@@ -260,7 +272,7 @@ const remotePeerFields = <IC, IB, IS, IF>(c: Codecs<IC, IB, IS, IF>) => ({
   rcpCommand: optional(CommandLine),
   rshCommand: optional(CommandLine),
   cbackCommand: optional(NonBlankString),
-  managed: Schema.optionalWith(c.flag, { exact: true, default: () => false }),
+  managed: c.flag.pipe(Schema.withDecodingDefaultTypeKey(Effect.succeed(false))),
   managedActions: optional(Schema.Array(ActionName)),
   ...settingsFields(c),
   ...remoteSettingsFields(c)
@@ -289,7 +301,7 @@ const XmlRemotePeerConfig = Schema.Struct(remotePeerFields(xmlCodecs))
  * @since 0.1.0
  * @category schemas
  */
-export const PeerConfig = Schema.Union(LocalPeerConfig, RemotePeerConfig)
+export const PeerConfig = Schema.Union([LocalPeerConfig, RemotePeerConfig])
 
 /**
  * @since 0.1.0
@@ -507,19 +519,70 @@ export const locate = (pool: PoolConfig, path: ReadonlyArray<PropertyKey>): stri
   return location(origin.format, path[0] === "peers" && origin.stagePeers ? ["stage", ...path] : path)
 }
 
-const issueMessage = (format: Format, issue: ParseResult.ArrayFormatterIssue, localPeer: boolean): string => {
-  if (issue._tag === "Missing") return "is required"
-  if (issue._tag === "Unexpected") {
-    const key = issue.path[issue.path.length - 1]
-    return localPeer && typeof key === "string" && REMOTE_ONLY.has(key) ? "is only allowed on a remote peer" : "is not a known field"
+// Schema's own messages ("Missing key", "Expected no excess property", "Expected string, got 5")
+// are replaced by ours, in the file's own vocabulary; a check's message is ours already.
+const TYPE_NAMES: Partial<Record<SchemaAST.AST["_tag"], string>> = { String: "string", Number: "number", Boolean: "boolean" }
+
+const ownMessage = (annotations: { readonly message?: unknown } | undefined): string | undefined =>
+  typeof annotations?.message === "string" ? annotations.message : undefined
+
+const leafMessage = (format: Format, issue: SchemaIssue.Issue, path: Path, localPeer: boolean): string => {
+  switch (issue._tag) {
+    case "MissingKey":
+      return "is required"
+    case "UnexpectedKey": {
+      const key = path[path.length - 1]
+      return localPeer && typeof key === "string" && REMOTE_ONLY.has(key) ? "is only allowed on a remote peer" : "is not a known field"
+    }
+    case "InvalidType": {
+      const own = ownMessage(issue.ast.annotations)
+      if (own !== undefined) return own
+      if (issue.ast._tag === "Objects") return format === "xml" ? "must hold elements, not text" : "must be an object"
+      if (issue.ast._tag === "Arrays") return "must be a list"
+      const type = TYPE_NAMES[issue.ast._tag]
+      if (type !== undefined && "input" in issue) return `must be a ${type}, not ${Formatter.format(issue.input)}`
+      break
+    }
+    case "AnyOf": {
+      const own = ownMessage(issue.ast.annotations)
+      if (own !== undefined) return own
+      const members = issue.ast.types
+      if (members.length > 0 && members.every((member): member is SchemaAST.Literal => member._tag === "Literal")) {
+        return oneOf(members.map((member) => String(member.literal))).message
+      }
+      break
+    }
+    case "Filter": {
+      const own = SchemaIssue.defaultCheckHook(issue)
+      if (own !== undefined) return own
+      break
+    }
   }
-  if (issue._tag === "Type") {
-    if (/^Expected (Struct|\{)/.test(issue.message)) return format === "xml" ? "must hold elements, not text" : "must be an object"
-    if (issue.message.startsWith("Expected ReadonlyArray")) return "must be a list"
-    const wrongType = issue.message.match(/^Expected (string|boolean|number), actual (.*)$/s)
-    if (wrongType !== null) return `must be a ${wrongType[1]}, not ${wrongType[2]}`
+  return SchemaIssue.makeFormatterStandardSchemaV1()(issue).issues[0]?.message ?? "is not valid"
+}
+
+// Flattens a decoding failure into located problems, in the order Schema found them: excess keys
+// of an object first, then its fields in declaration order.
+const flatten = (
+  format: Format,
+  issue: SchemaIssue.Issue,
+  path: Path,
+  localPeer: boolean,
+  out: Array<Issue>
+): void => {
+  switch (issue._tag) {
+    case "Pointer":
+      return flatten(format, issue.issue, [...path, ...issue.path], localPeer, out)
+    case "Composite":
+      return issue.issues.forEach((inner) => flatten(format, inner, path, localPeer, out))
+    case "Encoding":
+      return flatten(format, issue.issue, path, localPeer, out)
+    case "AnyOf":
+      if (ownMessage(issue.ast.annotations) === undefined && issue.issues.length > 0) {
+        return issue.issues.forEach((inner) => flatten(format, inner, path, localPeer, out))
+      }
   }
-  return issue.message
+  out.push({ path, message: leafMessage(format, issue, path, localPeer) })
 }
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
@@ -527,24 +590,31 @@ const isRecord = (value: unknown): value is Record<string, unknown> =>
 
 const field = (value: unknown, key: string): unknown => (isRecord(value) && Object.hasOwn(value, key) ? value[key] : undefined)
 
-// Decodes one part of the document, adding its problems (located under `at`) to `issues`.
+// Decodes one part of the document, adding its problems (located under `at`) to `issues`. A value
+// that fails several checks reports the first, as each field states one problem.
 const decodePart = <A, I>(
   format: Format,
-  schema: Schema.Schema<A, I>,
+  schema: Schema.Codec<A, I>,
   value: unknown,
   at: Path,
   issues: Array<Issue>,
   localPeer = false
 ): A | undefined => {
-  const result = Schema.decodeUnknownEither(schema, { errors: "all", onExcessProperty: "error" })(value)
-  if (Either.isRight(result)) return result.right
-  for (const issue of ParseResult.ArrayFormatter.formatErrorSync(result.left)) {
-    issues.push({ path: [...at, ...issue.path], message: issueMessage(format, issue, localPeer) })
+  const result = Schema.decodeUnknownResult(schema, { errors: "all", onExcessProperty: "error", reportInput: true })(value)
+  if (Result.isSuccess(result)) return result.success
+  const found: Array<Issue> = []
+  flatten(format, result.failure.issue, at, localPeer, found)
+  const seen = new Set<string>()
+  for (const issue of found) {
+    const key = JSON.stringify(issue.path.map((k) => typeof k === "symbol" ? String(k) : k))
+    if (seen.has(key)) continue
+    seen.add(key)
+    issues.push(issue)
   }
   return undefined
 }
 
-const TypeOnly = Schema.Struct({ type: Schema.Literal("local", "remote").annotations({ message: oneOf(["local", "remote"]) }) })
+const TypeOnly = Schema.Struct({ type: Schema.Literals(["local", "remote"]).annotate(oneOf(["local", "remote"])) })
 const CommonPeer = Schema.Struct({ name: NonBlankString, collectDir: AbsolutePath, ignoreFailures: optional(IgnoreFailures) })
 
 const decodePeer = (format: Format, value: unknown, at: Path, issues: Array<Issue>): PeerConfig | undefined => {
@@ -609,7 +679,7 @@ const checkManaged = (
     })
   })
 
-const decodePool = (format: Format, raw: unknown, source: string): Either.Either<PoolConfig, ConfigError> => {
+const decodePool = (format: Format, raw: unknown, source: string): Result.Result<PoolConfig, ConfigError> => {
   const issues: Array<Issue> = []
   if (!isRecord(raw)) {
     issues.push({ path: [], message: "must be an object" })
@@ -642,10 +712,10 @@ const decodePool = (format: Format, raw: unknown, source: string): Either.Either
     if (issues.length === 0 && options !== undefined && stage !== undefined) {
       const pool: PoolConfig = { source, options, stagingDir: stage.stagingDir, peers: effective.filter((p) => p !== undefined) }
       origins.set(pool, { format, stagePeers: effective === stagePeers })
-      return Either.right(pool)
+      return Result.succeed(pool)
     }
   }
-  return Either.left(new ConfigError({ path: source, problems: issues.map((i) => `${location(format, i.path)}: ${i.message}`) }))
+  return Result.fail(new ConfigError({ path: source, problems: issues.map((i) => `${location(format, i.path)}: ${i.message}`) }))
 }
 
 /**
@@ -655,7 +725,7 @@ const decodePool = (format: Format, raw: unknown, source: string): Either.Either
  * @category constructors
  */
 export const decodeUnknown = (value: unknown, source: string): Effect.Effect<PoolConfig, ConfigError> =>
-  Effect.suspend(() => decodePool("json", value, source))
+  Effect.suspend(() => Effect.fromResult(decodePool("json", value, source)))
 
 // JSON.parse does not always say where it stopped, so the offset is found by a small recogniser.
 const jsonErrorOffset = (text: string): number | undefined => {
@@ -751,9 +821,9 @@ export const decodeJson = (text: string, source: string): Effect.Effect<PoolConf
     try {
       value = JSON.parse(text)
     } catch (error) {
-      return Either.left(new ConfigError({ path: source, problems: [jsonSyntaxProblem(text, error)] }))
+      return Effect.fail(new ConfigError({ path: source, problems: [jsonSyntaxProblem(text, error)] }))
     }
-    return decodePool("json", value, source)
+    return Effect.fromResult(decodePool("json", value, source))
   })
 
 /**
@@ -764,21 +834,22 @@ export const decodeJson = (text: string, source: string): Effect.Effect<PoolConf
  */
 export const decodeXml = (text: string, source: string): Effect.Effect<PoolConfig, ConfigError> =>
   Effect.suspend(() =>
-    Either.flatMap(
-      Either.mapLeft(parseCedarXml(text), (problems) => new ConfigError({ path: source, problems })),
+    Effect.fromResult(Result.flatMap(
+      Result.mapError(parseCedarXml(text), (problems) => new ConfigError({ path: source, problems })),
       (raw) => decodePool("xml", raw, source)
-    )
+    ))
   )
 
 const readProblem = (error: PlatformError.PlatformError): string => {
-  if (error._tag === "SystemError") {
-    switch (error.reason) {
+  const reason = error.reason
+  if (reason._tag !== "BadArgument") {
+    switch (reason._tag) {
       case "NotFound":
         return "file not found"
       case "PermissionDenied":
         return "permission denied"
       case "BadResource": {
-        const code = field(error.cause, "code")
+        const code = field(reason.cause, "code")
         return code === "EISDIR" ? "is a directory, not a file" : code === "ENOTDIR" ? "file not found" : "not a readable file"
       }
     }

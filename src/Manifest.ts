@@ -9,8 +9,7 @@
  *
  * @since 0.2.0
  */
-import { FileSystem, Path } from "@effect/platform"
-import { Effect } from "effect"
+import { Effect, FileSystem, Path } from "effect"
 import { createHash, randomBytes } from "node:crypto"
 import { constants } from "node:fs"
 import * as fsp from "node:fs/promises"

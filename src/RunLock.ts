@@ -35,14 +35,23 @@ export interface Holder {
 }
 
 /**
+ * What the lock service does.
+ *
+ * @since 1.0.0
+ * @category models
+ */
+export interface RunLockShape {
+  /** Holds the lock file until the scope closes; fails at once while another live run holds it. */
+  readonly acquire: (lockFile: string) => Effect.Effect<Holder, AlreadyRunning | FileOperationFailed, Scope.Scope>
+}
+
+/**
  * The lock service: `acquire` holds the lock until the scope closes.
  *
  * @since 0.2.0
  * @category services
  */
-export class RunLock extends Context.Tag("cedar-peer/RunLock")<RunLock, {
-  readonly acquire: (lockFile: string) => Effect.Effect<Holder, AlreadyRunning | FileOperationFailed, Scope.Scope>
-}>() {}
+export class RunLock extends Context.Service<RunLock, RunLockShape>()("cedar-peer/RunLock") {}
 
 /**
  * Holds the lock file until the scope closes.
@@ -122,7 +131,7 @@ const describe = (holder: Holder | undefined) =>
   holder === undefined ? "an unreadable lock" : `the lock of pid ${holder.pid} (started ${holder.startedAt})`
 
 /** The real lock on the local disk, checked against `/proc`. */
-const make = Effect.sync(() => {
+const make = Effect.sync((): RunLockShape => {
   const acquire = (lockFile: string): Effect.Effect<Holder, AlreadyRunning | FileOperationFailed, Scope.Scope> =>
     Effect.gen(function*() {
       const failed = lockFailed(lockFile)
@@ -219,7 +228,7 @@ export const layer: Layer.Layer<RunLock> = Layer.effect(RunLock, make)
  * @since 0.2.0
  * @category layers
  */
-export const layerNoop: Layer.Layer<RunLock> = Layer.succeed(RunLock, {
+export const layerNoop: Layer.Layer<RunLock> = Layer.succeed(RunLock)({
   acquire: () =>
     Effect.succeed({ pid: process.pid, startTime: "", startedAt: new Date(0).toISOString(), host: "", nonce: "" })
 })

@@ -1,7 +1,6 @@
-import { FileSystem } from "@effect/platform"
-import { NodeContext } from "@effect/platform-node"
+import { NodeServices } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, FileSystem } from "effect"
 import { execFileSync, spawnSync } from "node:child_process"
 import { existsSync, readFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
@@ -67,14 +66,14 @@ describe("Config on the real file system", () => {
     Effect.gen(function*() {
       const config = yield* Config.load(fixture("cback3.conf"))
       expect(config).toStrictEqual({ source: fixture("cback3.conf"), ...examplePool })
-    }).pipe(Effect.provide(NodeContext.layer)))
+    }).pipe(Effect.provide(NodeServices.layer)))
 
   it.effect("loads the same pool written as JSON into the same model", () =>
     Effect.gen(function*() {
       const xml = yield* Config.load(fixture("cback3.conf"))
       const json = yield* Config.load(fixture("cback3.json"))
       expect(json).toStrictEqual({ ...xml, source: fixture("cback3.json") })
-    }).pipe(Effect.provide(NodeContext.layer)))
+    }).pipe(Effect.provide(NodeServices.layer)))
 
   it.effect("loads the JSON example of docs/configuration.md", () =>
     Effect.gen(function*() {
@@ -104,7 +103,7 @@ describe("Config on the real file system", () => {
           }
         ]
       })
-    }).pipe(Effect.provide(NodeContext.layer)))
+    }).pipe(Effect.provide(NodeServices.layer)))
 
   it.effect("takes <stage>'s own peers over the <peers> section, in document order", () =>
     Effect.gen(function*() {
@@ -121,7 +120,7 @@ describe("Config on the real file system", () => {
         rcpCommand: "/usr/bin/scp -B",
         managedActions: []
       })
-    }).pipe(Effect.provide(NodeContext.layer)))
+    }).pipe(Effect.provide(NodeServices.layer)))
 
   it.effect.skipIf(!existsSync("/usr/share/doc/cedar-backup3/examples/cback3.conf.sample"))(
     "loads Cedar Backup's own sample config unchanged",
@@ -141,7 +140,7 @@ describe("Config on the real file system", () => {
           stagingDir: "/opt/backup/stage",
           peers: [{ type: "local", name: "debian", collectDir: "/opt/backup/collect" }]
         })
-      }).pipe(Effect.provide(NodeContext.layer))
+      }).pipe(Effect.provide(NodeServices.layer))
   )
 
   it.effect("reports every problem of an invalid cback3.conf at once, each at its element path", () =>
@@ -164,7 +163,7 @@ describe("Config on the real file system", () => {
         "peers.peer[2].name: duplicate peer name \"alpha\" (also peers.peer[0])",
         "stage.staging_dir: must be an absolute path"
       ])
-    }).pipe(Effect.provide(NodeContext.layer)))
+    }).pipe(Effect.provide(NodeServices.layer)))
 
   it.effect("reports the same problems of the same pool in JSON at its JSON paths", () =>
     Effect.gen(function*() {
@@ -184,21 +183,21 @@ describe("Config on the real file system", () => {
         "peers[2].name: duplicate peer name \"alpha\" (also peers[0])",
         "stage.stagingDir: must be an absolute path"
       ])
-    }).pipe(Effect.provide(NodeContext.layer)))
+    }).pipe(Effect.provide(NodeServices.layer)))
 
   it.effect("reports a missing file", () =>
     Effect.gen(function*() {
       const error = yield* Effect.flip(Config.load(fixture("no-such-file.conf")))
       expect(error).toMatchObject({ _tag: "ConfigError", path: fixture("no-such-file.conf"), problems: ["file not found"] })
       expect(error.message).toBe(`${fixture("no-such-file.conf")}: invalid configuration:\n  file not found`)
-    }).pipe(Effect.provide(NodeContext.layer)))
+    }).pipe(Effect.provide(NodeServices.layer)))
 
-  it.scoped("reports a directory given as the config file", () =>
+  it.effect("reports a directory given as the config file", () =>
     Effect.gen(function*() {
       const dir = yield* (yield* FileSystem.FileSystem).makeTempDirectoryScoped()
       const error = yield* Effect.flip(Config.load(dir))
       expect(error.problems).toStrictEqual(["is a directory, not a file"])
-    }).pipe(Effect.provide(NodeContext.layer)))
+    }).pipe(Effect.provide(NodeServices.layer)))
 
   it.effect("reports malformed XML with the parser's line and column", () =>
     Effect.gen(function*() {
@@ -206,7 +205,7 @@ describe("Config on the real file system", () => {
       expect(error.problems).toStrictEqual([
         "line 5, column 4: XML is not well-formed: Expected closing tag 'options' (opened in line 3, col 4) instead of closing tag 'option'."
       ])
-    }).pipe(Effect.provide(NodeContext.layer)))
+    }).pipe(Effect.provide(NodeServices.layer)))
 
   it.effect("reports a JSON syntax error with its line and column", () =>
     Effect.gen(function*() {
@@ -214,7 +213,7 @@ describe("Config on the real file system", () => {
       expect(error.problems).toStrictEqual([
         "line 6, column 35: JSON syntax error: unexpected \"]\""
       ])
-    }).pipe(Effect.provide(NodeContext.layer)))
+    }).pipe(Effect.provide(NodeServices.layer)))
 })
 
 describe("Config on the in-memory file system", () => {
@@ -844,7 +843,7 @@ describe("settings (limits, timeouts, retries, transport, connection sharing, ve
 })
 
 describe.skipIf(!existsSync("/usr/bin/cback3"))("settings next to Cedar Backup", () => {
-  it.scoped("cback3 validate accepts a config that sets every cedar-peer setting, which cedar-peer reads", () =>
+  it.effect("cback3 validate accepts a config that sets every cedar-peer setting, which cedar-peer reads", () =>
     Effect.gen(function*() {
       const fs = yield* FileSystem.FileSystem
       const root = yield* fs.makeTempDirectoryScoped()
@@ -888,7 +887,7 @@ describe.skipIf(!existsSync("/usr/bin/cback3"))("settings next to Cedar Backup",
         verify: true
       })
       expect(Config.poolConcurrency(config)).toBe(8)
-    }).pipe(Effect.provide(NodeContext.layer)))
+    }).pipe(Effect.provide(NodeServices.layer)))
 })
 
 describe("locate", () => {

@@ -17,7 +17,10 @@ const record = (fields: Partial<RunLock.Holder>) =>
 const logs: Array<string> = []
 const layer = Layer.merge(
   RunLock.layer,
-  Logger.add(Logger.make(({ message }) => void logs.push(Array.isArray(message) ? message.join(" ") : String(message))))
+  Logger.layer(
+    [Logger.make(({ message }) => void logs.push(Array.isArray(message) ? message.join(" ") : String(message)))],
+    { mergeWithExisting: true }
+  )
 )
 
 /** A process that is surely gone: one that ran and exited. */
@@ -29,7 +32,7 @@ describe("RunLock", () => {
       const dir = fresh()
       const file = join(dir, ".cedar-peer.lock")
       const scope = yield* Scope.make()
-      const holder = yield* RunLock.acquire(file).pipe(Scope.extend(scope))
+      const holder = yield* RunLock.acquire(file).pipe(Scope.provide(scope))
       const written = JSON.parse(readFileSync(file, "utf8"))
       expect(written).toEqual(holder)
       expect(written.pid).toBe(process.pid)
@@ -122,11 +125,11 @@ describe("RunLock", () => {
     Effect.gen(function*() {
       const dir = fresh()
       const file = join(dir, ".cedar-peer.lock")
-      const failed = yield* Effect.exit(Effect.scoped(Effect.zipRight(RunLock.acquire(file), Effect.fail("boom"))))
+      const failed = yield* Effect.exit(Effect.scoped(Effect.andThen(RunLock.acquire(file), Effect.fail("boom"))))
       expect(Exit.isFailure(failed)).toBe(true)
       expect(existsSync(file)).toBe(false)
-      const interrupted = yield* Effect.exit(Effect.scoped(Effect.zipRight(RunLock.acquire(file), Effect.interrupt)))
-      expect(Exit.isInterrupted(interrupted)).toBe(true)
+      const interrupted = yield* Effect.exit(Effect.scoped(Effect.andThen(RunLock.acquire(file), Effect.interrupt)))
+      expect(Exit.hasInterrupts(interrupted)).toBe(true)
       expect(existsSync(file)).toBe(false)
       rmSync(dir, { recursive: true })
     }).pipe(Effect.provide(layer)))

@@ -2,7 +2,7 @@
 // arrays for lists), so that both formats are decoded by the same schemas in Config.ts. Only the
 // sections and fields cedar-peer uses are picked; everything else is ignored, as Cedar ignores
 // what it does not know.
-import { Either } from "effect"
+import { Result } from "effect"
 import { XMLParser, XMLValidator } from "fast-xml-parser"
 
 /** The normalised tree: only the keys present in the document are set. */
@@ -221,12 +221,12 @@ export const forbiddenReferences = (source: string): ReadonlyArray<string> => {
  * unusable as a whole: a DOCTYPE or a forbidden reference (each located), not well-formed (with
  * the parser's line and column), or a root element other than `<cb_config>`.
  */
-export const parseCedarXml = (source: string): Either.Either<RawPool, ReadonlyArray<string>> => {
+export const parseCedarXml = (source: string): Result.Result<RawPool, ReadonlyArray<string>> => {
   // Checked before anything parses the document, so no entity is ever expanded or taken literally.
   const forbidden = forbiddenReferences(source)
   const valid = XMLValidator.validate(source)
   if (forbidden.length > 0 || valid !== true) {
-    return Either.left([
+    return Result.fail([
       ...forbidden,
       ...(valid === true ? [] : [`${position(valid.err.line, valid.err.col)}: XML is not well-formed: ${valid.err.msg}`])
     ])
@@ -235,19 +235,19 @@ export const parseCedarXml = (source: string): Either.Either<RawPool, ReadonlyAr
   try {
     document = parser.parse(source) as Record<string, unknown>
   } catch (error) {
-    return Either.left([`XML is not well-formed: ${error instanceof Error ? error.message : String(error)}`])
+    return Result.fail([`XML is not well-formed: ${error instanceof Error ? error.message : String(error)}`])
   }
   const roots = Object.entries(document).flatMap(([name, value]) => (Array.isArray(value) ? value.map(() => name) : []))
   if (roots.length !== 1 || roots[0] !== "cb_config") {
     const found = roots.length === 0 ? "no root element" : roots.map((name) => `<${name}>`).join(", ")
-    return Either.left([`document: the root element must be a single <cb_config>, found ${found}`])
+    return Result.fail([`document: the root element must be a single <cb_config>, found ${found}`])
   }
   const root = firstChild(document, "cb_config")
   const optionsSection = firstChild(root, "options")
   const peersSection = firstChild(root, "peers")
   const stageSection = firstChild(root, "stage")
   const stagePeers = childrenOf(stageSection, "peer")
-  return Either.right({
+  return Result.succeed({
     ...(optionsSection === undefined ? {} : { options: options(optionsSection) }),
     ...(peersSection === undefined ? {} : { peers: childrenOf(peersSection, "peer").map(peer) }),
     ...(stageSection === undefined ? {} : {
