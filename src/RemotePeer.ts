@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { Effect, Schema } from "effect"
+import { Context, Effect, Layer, Schema } from "effect"
 import type { Scope } from "effect"
 import * as argv from "./internal/remote/argv.js"
 import { makeCommands } from "./internal/remote/commands.js"
@@ -14,6 +14,7 @@ import * as indicators from "./internal/remote/indicators.js"
 import { makeTransfer } from "./internal/remote/transfer.js"
 import type { ScpProtocol } from "./internal/remotePath.js"
 import { decodePeer } from "./internal/peerChecks.js"
+import type { IndicatorOptions, IndicatorStatus, StageOptions, StageReport } from "./Peer.js"
 import {
   AbsolutePath,
   CommandLine,
@@ -23,7 +24,15 @@ import {
   RemotePath,
   UserName
 } from "./Peer.js"
-import type { InvalidPeerConfig } from "./PeerError.js"
+import type {
+  CheckError,
+  ExecuteError,
+  InvalidPeerConfig,
+  ManagedActionError,
+  StagePeerError,
+  WriteIndicatorError
+} from "./PeerError.js"
+import type { Directory } from "./StagingDisk.js"
 import { StagingDisk } from "./StagingDisk.js"
 
 /**
@@ -33,15 +42,15 @@ import { StagingDisk } from "./StagingDisk.js"
  * @since 0.2.0
  * @category schemas
  */
-export const Transport = Schema.Literal("scp", "tar").annotations({
-  message: () => ({ message: "must be one of scp, tar", override: true })
-})
+export const Transport = Schema.Literals(["scp", "tar"]).annotate({ message: "must be one of scp, tar" })
 
 /**
  * @since 0.2.0
  * @category models
  */
 export type Transport = typeof Transport.Type
+
+const Positive = Schema.Number.check(Schema.isGreaterThan(0))
 
 /**
  * A peer's own time limits, in seconds (each optional: an absent one takes the `RemoteTimeouts`
@@ -52,12 +61,12 @@ export type Transport = typeof Transport.Type
  * @category models
  */
 export const Timeouts = Schema.Struct({
-  connect: Schema.optionalWith(Schema.Positive, { exact: true }),
-  stall: Schema.optionalWith(Schema.Positive, { exact: true }),
-  indicator: Schema.optionalWith(Schema.Positive, { exact: true }),
-  stage: Schema.optionalWith(Schema.Positive, { exact: true }),
-  command: Schema.optionalWith(Schema.Positive, { exact: true }),
-  managedAction: Schema.optionalWith(Schema.Positive, { exact: true })
+  connect: Schema.optionalKey(Positive),
+  stall: Schema.optionalKey(Positive),
+  indicator: Schema.optionalKey(Positive),
+  stage: Schema.optionalKey(Positive),
+  command: Schema.optionalKey(Positive),
+  managedAction: Schema.optionalKey(Positive)
 })
 
 /**
@@ -69,8 +78,8 @@ export const Timeouts = Schema.Struct({
  * @category models
  */
 export const Retries = Schema.Struct({
-  count: Schema.optionalWith(Schema.NonNegativeInt, { exact: true }),
-  baseDelay: Schema.optionalWith(Schema.NonNegative, { exact: true })
+  count: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))),
+  baseDelay: Schema.optionalKey(Schema.Number.check(Schema.isGreaterThanOrEqualTo(0)))
 })
 
 /**
@@ -86,17 +95,17 @@ export class RemotePeer extends Schema.TaggedClass<RemotePeer>()("RemotePeer", {
   collectDir: RemotePath,
   workingDir: AbsolutePath,
   remoteUser: UserName,
-  localUser: Schema.optionalWith(UserName, { exact: true }),
-  rcpCommand: Schema.optionalWith(CommandLine, { exact: true }),
-  rshCommand: Schema.optionalWith(CommandLine, { exact: true }),
-  cbackCommand: Schema.optionalWith(NonBlankString, { exact: true }),
-  ignoreFailureMode: Schema.optionalWith(FailureMode, { exact: true }),
-  timeouts: Schema.optionalWith(Timeouts, { exact: true }),
-  retries: Schema.optionalWith(Retries, { exact: true }),
+  localUser: Schema.optionalKey(UserName),
+  rcpCommand: Schema.optionalKey(CommandLine),
+  rshCommand: Schema.optionalKey(CommandLine),
+  cbackCommand: Schema.optionalKey(NonBlankString),
+  ignoreFailureMode: Schema.optionalKey(FailureMode),
+  timeouts: Schema.optionalKey(Timeouts),
+  retries: Schema.optionalKey(Retries),
   /** one ssh connection for all of this peer's operations inside `RemotePeers.connect` (default true) */
-  connectionSharing: Schema.optionalWith(Schema.Boolean, { exact: true }),
+  connectionSharing: Schema.optionalKey(Schema.Boolean),
   /** how files are brought over; absent: `scp` */
-  transport: Schema.optionalWith(Transport, { exact: true })
+  transport: Schema.optionalKey(Transport)
 }) {}
 
 /**
@@ -213,7 +222,14 @@ export {
    * @since 0.1.0
    * @category services
    */
-  RemoteTimeouts
+  RemoteTimeouts,
+  /**
+   * The remote time limits (what `RemoteTimeouts` holds).
+   *
+   * @since 1.0.0
+   * @category models
+   */
+  type RemoteTimeoutsShape
 } from "./internal/remote/timeouts.js"
 
 export {
@@ -231,6 +247,13 @@ export {
    * @category services
    */
   RemoteRetries,
+  /**
+   * How transient failures are retried (what `RemoteRetries` holds).
+   *
+   * @since 1.0.0
+   * @category models
+   */
+  type RemoteRetriesShape,
   /**
    * One retry about to happen.
    *
@@ -250,42 +273,98 @@ export {
 export const isUnreachable: (protocol: ScpProtocol, exitCode: number, stderr: string) => boolean = indicators.isUnreachable
 
 /**
+ * What `RemotePeers` does: stage a remote peer, look for and write its indicator files, run
+ * commands on it, and share one ssh connection among its operations.
+ *
+ * @since 1.0.0
+ * @category models
+ */
+export interface RemotePeersShape {
+  /** Shares one ssh connection among `peer`'s operations until the scope closes; never fails. */
+  readonly connect: (peer: RemotePeer) => Effect.Effect<void, never, Scope.Scope>
+  /** Runs `effect` with `peer`'s connection shared (see `connect`), closed when it ends. */
+  readonly withConnection: <A, E, R>(peer: RemotePeer, effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  /** Copies the collect dir's files into `targetDir` through the peer's transport, all of them or none. */
+  readonly stagePeer: (
+    peer: RemotePeer,
+    targetDir: string,
+    options?: StageOptions
+  ) => Effect.Effect<StageReport, StagePeerError>
+  /** As `stagePeer`, into a directory the pool opened for the run. */
+  readonly stagePeerInto: (
+    peer: RemotePeer,
+    target: Directory,
+    options?: StageOptions
+  ) => Effect.Effect<StageReport, StagePeerError>
+  /** Whether the collect indicator (default `cback.collect`) could be fetched; the reason is logged. */
+  readonly checkCollectIndicator: (peer: RemotePeer, name?: string) => Effect.Effect<boolean, CheckError>
+  /** The collect indicator's status: ready, not ready or unreachable, with the reason. */
+  readonly collectIndicatorStatus: (peer: RemotePeer, name?: string) => Effect.Effect<IndicatorStatus, CheckError>
+  /** Pushes the empty stage indicator (default `cback.stage`) into the peer's collect dir. */
+  readonly writeStageIndicator: (
+    peer: RemotePeer,
+    name?: string,
+    options?: IndicatorOptions
+  ) => Effect.Effect<void, WriteIndicatorError>
+  /** Runs a command line on the peer over the rsh command (never retried), with its output. */
+  readonly executeRemoteCommand: (peer: RemotePeer, command: string) => Effect.Effect<RemoteOutput, ExecuteError>
+  /** Runs the Cedar Backup action `action` on the peer (`cback3 [--full] action`). */
+  readonly executeManagedAction: (
+    peer: RemotePeer,
+    action: string,
+    fullBackup: boolean
+  ) => Effect.Effect<void, ManagedActionError>
+}
+
+/**
+ * Builds the `RemotePeers` operations on the platform `FileSystem`, `Path` and
+ * `ChildProcessSpawner`, on `SystemUsers` and on the `StagingDisk`, taken once.
+ */
+const makeRemotePeers = Effect.gen(function*() {
+  const ctx = yield* makeRemoteContext
+  const { stagePeer, stagePeerInto } = makeTransfer(ctx, yield* StagingDisk)
+  const { checkCollectIndicator, collectIndicatorStatus, writeStageIndicator } = indicators.makeIndicators(ctx)
+  const { executeManagedAction, executeRemoteCommand } = makeCommands(ctx)
+  /**
+   * One ssh connection for all of `peer`'s operations until the scope closes: the first
+   * ssh/scp of the peer starts an OpenSSH ControlMaster (socket in a private 0700 directory
+   * under the working dir, owned by the local user), the next ones reuse it, and closing the
+   * scope stops it (`ssh -O exit`) and removes the directory. Never fails: without sharing
+   * (`connectionSharing: false`, a program that is not ssh/scp, …) each operation connects
+   * on its own.
+   */
+  const connect = (peer: RemotePeer): Effect.Effect<void, never, Scope.Scope> => ctx.connect(peer)
+  const withConnection = <A, E, R>(peer: RemotePeer, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+    Effect.scoped(Effect.andThen(ctx.connect(peer), effect))
+  return {
+    connect,
+    withConnection,
+    stagePeer,
+    stagePeerInto,
+    checkCollectIndicator,
+    collectIndicatorStatus,
+    writeStageIndicator,
+    executeRemoteCommand,
+    executeManagedAction
+  } satisfies RemotePeersShape
+})
+
+/**
  * Stages remote peers, checks and writes their indicator files and runs commands on them. Built on
- * the platform `FileSystem`, `Path` and `CommandExecutor` and on `SystemUsers`, so the same code
- * runs with real ssh and on the test layer (`FakeRemoteHost`). Each job lives in its own module
- * under `internal/remote/`: the transfer, the indicators, the commands, over one shared context.
+ * the platform `FileSystem`, `Path` and `ChildProcessSpawner` and on `SystemUsers` and the
+ * `StagingDisk`, so the same code runs with real ssh and on the test layer (`FakeRemoteHost`).
+ * Each job lives in its own module under `internal/remote/`: the transfer, the indicators, the
+ * commands, over one shared context. `RemotePeers.layer` provides it.
  *
  * @since 0.1.0
  * @category services
  */
-export class RemotePeers extends Effect.Service<RemotePeers>()("cedar-peer/RemotePeers", {
-  effect: Effect.gen(function*() {
-    const ctx = yield* makeRemoteContext
-    const { stagePeer, stagePeerInto } = makeTransfer(ctx, yield* StagingDisk)
-    const { checkCollectIndicator, collectIndicatorStatus, writeStageIndicator } = indicators.makeIndicators(ctx)
-    const { executeManagedAction, executeRemoteCommand } = makeCommands(ctx)
-    /**
-     * One ssh connection for all of `peer`'s operations until the scope closes: the first
-     * ssh/scp of the peer starts an OpenSSH ControlMaster (socket in a private 0700 directory
-     * under the working dir, owned by the local user), the next ones reuse it, and closing the
-     * scope stops it (`ssh -O exit`) and removes the directory. Never fails: without sharing
-     * (`connectionSharing: false`, a program that is not ssh/scp, …) each operation connects
-     * on its own.
-     */
-    const connect = (peer: RemotePeer): Effect.Effect<void, never, Scope.Scope> => ctx.connect(peer)
-    /** `effect` with `peer`'s connection shared (see `connect`), closed when it ends. */
-    const withConnection = <A, E, R>(peer: RemotePeer, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-      Effect.scoped(Effect.zipRight(ctx.connect(peer), effect))
-    return {
-      connect,
-      withConnection,
-      stagePeer,
-      stagePeerInto,
-      checkCollectIndicator,
-      collectIndicatorStatus,
-      writeStageIndicator,
-      executeRemoteCommand,
-      executeManagedAction
-    } as const
-  })
-}) {}
+export class RemotePeers extends Context.Service<RemotePeers, RemotePeersShape>()("cedar-peer/RemotePeers") {
+  /**
+   * The service, requiring `FileSystem`, `Path`, `ChildProcessSpawner`, `SystemUsers` and `StagingDisk`.
+   *
+   * @since 1.0.0
+   * @category layers
+   */
+  static readonly layer = Layer.effect(this, makeRemotePeers)
+}

@@ -1,7 +1,7 @@
-import { FileSystem, Path } from "@effect/platform"
 import { NodeFileSystem } from "@effect/platform-node"
 import { describe, expect, expectTypeOf, it } from "@effect/vitest"
-import { Effect, Fiber, Layer, Logger, TestClock } from "effect"
+import { Effect, Fiber, FileSystem, Layer, Logger, Path } from "effect"
+import { TestClock } from "effect/testing"
 import type { IndicatorStatus, StageReport } from "../src/Peer.js"
 import { DEF_RCP_COMMAND, DEF_RSH_COMMAND } from "../src/Peer.js"
 import type * as PeerError from "../src/PeerError.js"
@@ -12,7 +12,7 @@ import * as FakeRemoteHost from "../src/testing/FakeRemoteHost.js"
 import * as MemoryFileSystem from "../src/testing/MemoryFileSystem.js"
 import * as NodeStagingDisk from "../src/NodeStagingDisk.js"
 import * as MemoryStagingDisk from "../src/testing/MemoryStagingDisk.js"
-import type * as ScriptedExecutor from "../src/testing/ScriptedExecutor.js"
+import type * as ScriptedSpawner from "../src/testing/ScriptedSpawner.js"
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs"
 import { tmpdir } from "node:os"
 
@@ -42,7 +42,8 @@ interface Setup {
 }
 
 // A fake peer host "peer1" (user backup) and "::1", a memory disk with /stage and /work, and the
-// service on top. A fresh one per test: the fake records calls.
+// service on top. A fresh one per test: the fake records calls (and each test provides it with
+// `local: true`, so Effect 4's layer memo map never hands a test another test's service).
 const setup = (options: Setup = {}) => {
   const host = FakeRemoteHost.make({
     hosts: {
@@ -63,7 +64,7 @@ const setup = (options: Setup = {}) => {
     host,
     local,
     layer: Layer.merge(
-      RemotePeers.Default.pipe(Layer.provide(Layer.merge(platform, disk.layer))),
+      RemotePeers.layer.pipe(Layer.provide(Layer.merge(platform, disk.layer))),
       options.retries === true ? Layer.empty : noRetries
     )
   }
@@ -76,7 +77,7 @@ const PRIVATE = /^\/(stage|work)\/\.cedar-peer-[A-Za-z0-9-]+$/
 // Lets forked fibers run until the fake has seen `n` calls (bounded: never a timed wait).
 const untilCalls = (host: FakeRemoteHost.FakeRemoteHost, n: number) =>
   Effect.gen(function*() {
-    for (let i = 0; i < 1000 && host.calls.length < n; i++) yield* Effect.yieldNow()
+    for (let i = 0; i < 1000 && host.calls.length < n; i++) yield* Effect.yieldNow
     expect(host.calls.length).toBe(n)
   })
 
@@ -102,7 +103,7 @@ const onRealDisk = (fake: Partial<FakeRemoteHost.Options>, files: Record<string,
     return {
       root,
       host,
-      layer: Layer.merge(RemotePeers.Default.pipe(Layer.provide(Layer.merge(platform, NodeStagingDisk.layer))), noRetries)
+      layer: Layer.merge(RemotePeers.layer.pipe(Layer.provide(Layer.merge(platform, NodeStagingDisk.layer))), noRetries)
     }
   }))
 
@@ -238,7 +239,8 @@ describe("isUnreachable: could the indicator not be looked for at all?", () => {
 
 describe("RemotePeers signatures list exactly their error tags", () => {
   it("as in docs/design.md", () => {
-    type Op<K extends keyof RemotePeers> = RemotePeers[K] extends (...args: any) => infer R ? R : never
+    type Op<K extends keyof RemotePeer.RemotePeersShape> = RemotePeer.RemotePeersShape[K] extends (...args: any) => infer R ? R
+      : never
     expectTypeOf<Op<"stagePeer">>().toEqualTypeOf<
       Effect.Effect<
         StageReport,
@@ -296,7 +298,7 @@ describe("stagePeer", () => {
       expect(argv.slice(0, 12)).toEqual(["/usr/bin/scp", "-B", "-q", "-C", ...SCP_OPTS, "--", "backup@peer1:/collect/*"])
       expect(argv).toHaveLength(13)
       expect(argv[12]).toMatch(PRIVATE)
-    }).pipe(Effect.provide(layer))
+    }).pipe(Effect.provide(layer, { local: true }))
   })
 
   it.effect("applies ownership and permissions before the rename", () => {
@@ -307,7 +309,7 @@ describe("stagePeer", () => {
         const info = local.volume.statSync(file)
         expect([info.uid, info.gid, info.mode & 0o777]).toEqual([34, 35, 0o640])
       }
-    }).pipe(Effect.provide(layer))
+    }).pipe(Effect.provide(layer, { local: true }))
   })
 
   it.effect.each([
@@ -323,7 +325,7 @@ describe("stagePeer", () => {
       expect(text(local, "/stage/f")).toBe("F")
       expect(host.calls.at(-1)!.at(-2)).toBe(operand)
       expect(host.shellInjections).toEqual([])
-    }).pipe(Effect.provide(layer))
+    }).pipe(Effect.provide(layer, { local: true }))
   })
 
   it.effect("brackets an IPv6 host in the scp operand", () => {
@@ -332,7 +334,7 @@ describe("stagePeer", () => {
       yield* (yield* RemotePeers).stagePeer(yield* peerOf({ name: "::1" }), "/stage")
       expect(host.calls[0]!.at(-2)).toBe("backup@[::1]:/collect/*")
       expect(ls(local, "/stage")).toEqual(["v6"])
-    }).pipe(Effect.provide(layer))
+    }).pipe(Effect.provide(layer, { local: true }))
   })
 
   it.effect("CopyFailed with exit code, stderr and argv when scp fails; nothing left behind", () => {
@@ -347,7 +349,7 @@ describe("stagePeer", () => {
       expect(error.path).toBe("backup@nowhere.example:/collect")
       expect(error.message).toBe("peer nowhere.example: backup@nowhere.example:/collect: copy failed with exit status 255: /usr/bin/scp: Connection closed")
       expect(ls(local, "/stage")).toEqual(["keep"])
-    }).pipe(Effect.provide(layer))
+    }).pipe(Effect.provide(layer, { local: true }))
   })
 
   it.effect("a missing or empty collect dir is CopyFailed (scp exits 1)", () => {
@@ -359,7 +361,7 @@ describe("stagePeer", () => {
       const empty = yield* Effect.flip(service.stagePeer(yield* peerOf({ collectDir: "/empty/" }), "/stage"))
       expect(empty).toMatchObject({ _tag: "CopyFailed", exitCode: 1, stderr: "scp: /empty/*: No such file or directory\n" })
       expect(ls(local, "/stage")).toEqual([])
-    }).pipe(Effect.provide(layer))
+    }).pipe(Effect.provide(layer, { local: true }))
   })
 
   it.effect("NothingStaged when scp exits 0 but no file arrived", () => {
@@ -368,7 +370,7 @@ describe("stagePeer", () => {
       const error = yield* Effect.flip((yield* RemotePeers).stagePeer(yield* peerOf(), "/stage"))
       expect(error).toMatchObject({ _tag: "NothingStaged", peer: "peer1", collectDir: "/collect" })
       expect(ls(local, "/stage")).toEqual([])
-    }).pipe(Effect.provide(layer))
+    }).pipe(Effect.provide(layer, { local: true }))
   })
 
   it.effect.each([
@@ -382,7 +384,7 @@ describe("stagePeer", () => {
       const error = yield* Effect.flip((yield* RemotePeers).stagePeer(yield* peerOf(), target))
       expect(error).toMatchObject({ _tag: "InvalidPath", peer: "peer1", path: target, problem })
       expect(host.calls).toEqual([])
-    }).pipe(Effect.provide(layer))
+    }).pipe(Effect.provide(layer, { local: true }))
   })
 
   it.effect("LocalUserNotPermitted when a local user is set and we are not root", () => {
@@ -391,10 +393,10 @@ describe("stagePeer", () => {
       const error = yield* Effect.flip((yield* RemotePeers).stagePeer(yield* peerOf({ localUser: "backup" }), "/stage"))
       expect(error).toMatchObject({ _tag: "LocalUserNotPermitted", peer: "peer1", localUser: "backup" })
       expect(host.calls).toEqual([])
-    }).pipe(Effect.provide(layer))
+    }).pipe(Effect.provide(layer, { local: true }))
   })
 
-  it.scoped("as root, copies as the local user into a private dir that user owns", () => {
+  it.effect("as root, copies as the local user into a private dir that user owns", () => {
     const owners: Array<readonly [number, number, number]> = []
     return Effect.gen(function*() {
       const { root, host, layer } = yield* onRealDisk({
@@ -413,7 +415,7 @@ describe("stagePeer", () => {
         expect(host.invocations[0]!.runAs).toBe("backup")
         expect(owners).toEqual([[34, 35, 0o700]])
         expect(readdirSync(`${root}/stage`).sort()).toEqual(["a.tar", "b c.tar"])
-      }).pipe(Effect.provide(layer))
+      }).pipe(Effect.provide(layer, { local: true }))
     })
   })
 
@@ -424,7 +426,7 @@ describe("stagePeer", () => {
       expect(error).toMatchObject({ _tag: "FileOperationFailed", operation: "chown" })
       expect(host.calls).toEqual([])
       expect(ls(local, "/stage")).toEqual([])
-    }).pipe(Effect.provide(layer))
+    }).pipe(Effect.provide(layer, { local: true }))
   })
 
   it.effect("a failed rename takes back the files this call added; pre-existing ones stay whole", () => {
@@ -439,7 +441,7 @@ describe("stagePeer", () => {
       // 0first was new: removed again; a.tar existed: replaced whole (a rename), never truncated
       expect(ls(local, "/stage")).toEqual(["a.tar"])
       expect(text(local, "/stage/a.tar")).toBe("AAA")
-    }).pipe(Effect.provide(layer))
+    }).pipe(Effect.provide(layer, { local: true }))
   })
 
   it.effect("a failed chmod leaves nothing in the target", () => {
@@ -448,7 +450,7 @@ describe("stagePeer", () => {
       const error = yield* Effect.flip((yield* RemotePeers).stagePeer(yield* peerOf(), "/stage", { permissions: 0o600 }))
       expect(error).toMatchObject({ _tag: "FileOperationFailed", operation: "chmod" })
       expect(ls(local, "/stage")).toEqual([])
-    }).pipe(Effect.provide(layer))
+    }).pipe(Effect.provide(layer, { local: true }))
   })
 
   it.effect("the private dir is removed when the stage is interrupted mid-copy", () => {
@@ -456,29 +458,29 @@ describe("stagePeer", () => {
       fake: { around: (_argv, run) => Effect.as(run, { exitCode: 0, hang: true }) }
     })
     return Effect.gen(function*() {
-      const fiber = yield* Effect.fork((yield* RemotePeers).stagePeer(yield* peerOf(), "/stage"))
+      const fiber = yield* Effect.forkChild((yield* RemotePeers).stagePeer(yield* peerOf(), "/stage"))
       yield* untilCalls(host, 1)
       const privateDir = host.calls[0]!.at(-1)!
       expect(ls(local, privateDir)).toEqual(["a.tar", "b c.tar"]) // the copy ran, scp has not exited
       yield* Fiber.interrupt(fiber)
       expect(ls(local, "/stage")).toEqual([])
-    }).pipe(Effect.provide(layer))
+    }).pipe(Effect.provide(layer, { local: true }))
   })
 
   it.effect("gives up on a copy that never ends after 12 hours", () => {
     const { host, local, layer } = setup({ fake: { around: () => Effect.succeed({ exitCode: 0, hang: true }) } })
     return Effect.gen(function*() {
-      const fiber = yield* Effect.fork((yield* RemotePeers).stagePeer(yield* peerOf(), "/stage"))
+      const fiber = yield* Effect.forkChild((yield* RemotePeers).stagePeer(yield* peerOf(), "/stage"))
       yield* untilCalls(host, 1)
       yield* TestClock.adjust("11 hours")
-      expect(fiber.unsafePoll()).toBe(null)
+      expect(fiber.pollUnsafe()).toBe(null)
       yield* TestClock.adjust("1 hour")
       const error = yield* Effect.flip(Fiber.join(fiber))
       // 0.2.0: a time limit is its own error, TimedOut, no longer a CopyFailed
       expect(error).toMatchObject({ _tag: "TimedOut", peer: "peer1", operation: "stage", after: "12h" })
       expect(error.message).toBe("peer peer1: stage timed out after 12h")
       expect(ls(local, "/stage")).toEqual([])
-    }).pipe(Effect.provide(layer))
+    }).pipe(Effect.provide(layer, { local: true }))
   })
 })
 
@@ -500,14 +502,14 @@ describe("collectIndicatorStatus / checkCollectIndicator", () => {
       expect(host.calls[1]).toHaveLength(13)
       expect(host.calls[1]![12]).toMatch(/^\/work\/\.cedar-peer-[A-Za-z0-9-]+\/cback\.collect$/)
       expect(ls(local, "/work")).toEqual([])
-    }).pipe(Effect.provide(layer))
+    }).pipe(Effect.provide(layer, { local: true }))
   })
 
   it.effect("not-ready when the peer answers without it (SFTP: status 1); the boolean check logs the reason", () => {
     const { local, layer } = setup()
     const logs: Array<string> = []
     const logger = Logger.make(({ logLevel, message }) => {
-      logs.push(`${logLevel.label} ${Array.isArray(message) ? message.join(" ") : String(message)}`)
+      logs.push(`${logLevel.toUpperCase()} ${Array.isArray(message) ? message.join(" ") : String(message)}`)
     })
     return Effect.gen(function*() {
       const service = yield* RemotePeers
@@ -518,7 +520,7 @@ describe("collectIndicatorStatus / checkCollectIndicator", () => {
       // the status carries the reason (logged at debug level only); the boolean drops it, so it warns
       expect(logs).toEqual([`WARN peer peer1: collect indicator cback.collect not-ready: ${reason}`])
       expect(ls(local, "/work")).toEqual([])
-    }).pipe(Effect.provide(Layer.merge(layer, Logger.replace(Logger.defaultLogger, logger))))
+    }).pipe(Effect.provide(Layer.merge(layer, Logger.layer([logger])), { local: true }))
   })
 
   it.effect.each([
@@ -533,7 +535,7 @@ describe("collectIndicatorStatus / checkCollectIndicator", () => {
     return Effect.gen(function*() {
       expect(yield* (yield* RemotePeers).collectIndicatorStatus(yield* peerOf(overrides))).toEqual({ status, reason })
       expect(ls(local, "/work")).toEqual([])
-    }).pipe(Effect.provide(layer))
+    }).pipe(Effect.provide(layer, { local: true }))
   })
 
   it.effect("an indicator name with metacharacters is fetched literally in both protocols", () => {
@@ -545,7 +547,7 @@ describe("collectIndicatorStatus / checkCollectIndicator", () => {
       expect(yield* service.checkCollectIndicator(yield* peerOf({ rcpCommand: "scp -O" }), name)).toBe(true)
       expect(yield* service.checkCollectIndicator(yield* peerOf(), "ready-*")).toBe(false) // no glob
       expect(host.shellInjections).toEqual([])
-    }).pipe(Effect.provide(layer))
+    }).pipe(Effect.provide(layer, { local: true }))
   })
 
   it.effect.each([
@@ -565,7 +567,7 @@ describe("collectIndicatorStatus / checkCollectIndicator", () => {
         problem
       })
       expect(host.calls).toEqual([])
-    }).pipe(Effect.provide(layer))
+    }).pipe(Effect.provide(layer, { local: true }))
   })
 
   it.effect("a local user while not root: unreachable, nothing run", () => {
@@ -576,7 +578,7 @@ describe("collectIndicatorStatus / checkCollectIndicator", () => {
         reason: "peer peer1: local user backup is set, but only root can run commands as another user"
       })
       expect(host.calls).toEqual([])
-    }).pipe(Effect.provide(layer))
+    }).pipe(Effect.provide(layer, { local: true }))
   })
 
   it.effect("a missing working dir: unreachable with the reason", () => {
@@ -585,10 +587,10 @@ describe("collectIndicatorStatus / checkCollectIndicator", () => {
       const status = yield* (yield* RemotePeers).collectIndicatorStatus(yield* peerOf({ workingDir: "/missing" }))
       expect(status.status).toBe("unreachable")
       expect(status.reason).toMatch(/^peer peer1: \/missing\/\.cedar-peer-[0-9]+-[0-9]+-[0-9a-f]+: makeDirectory failed/)
-    }).pipe(Effect.provide(layer))
+    }).pipe(Effect.provide(layer, { local: true }))
   })
 
-  it.scoped("as root with a local user: runuser, and the temp dir is owned by that user", () => {
+  it.effect("as root with a local user: runuser, and the temp dir is owned by that user", () => {
     const owners: Array<number> = []
     return Effect.gen(function*() {
       const { root, host, layer } = yield* onRealDisk({
@@ -605,7 +607,7 @@ describe("collectIndicatorStatus / checkCollectIndicator", () => {
         expect(host.calls[1]!.slice(0, 4)).toEqual(["runuser", "-u", "backup", "--"])
         expect(owners).toEqual([34])
         expect(readdirSync(`${root}/work`)).toEqual([])
-      }).pipe(Effect.provide(layer))
+      }).pipe(Effect.provide(layer, { local: true }))
     })
   })
 
@@ -613,7 +615,7 @@ describe("collectIndicatorStatus / checkCollectIndicator", () => {
     const { host, local, layer } = setup({
       files: ready,
       // every copy waits for a few turns, so all of them are in flight together
-      fake: { around: (_argv, run) => Effect.zipRight(Effect.repeatN(Effect.yieldNow(), 20), run) }
+      fake: { around: (_argv, run) => Effect.andThen(Effect.repeat(Effect.yieldNow, { times: 20 }), run) }
     })
     return Effect.gen(function*() {
       const service = yield* RemotePeers
@@ -625,7 +627,7 @@ describe("collectIndicatorStatus / checkCollectIndicator", () => {
       const targets = host.calls.map((argv) => argv.at(-1))
       expect(new Set(targets).size).toBe(8)
       expect(ls(local, "/work")).toEqual([])
-    }).pipe(Effect.provide(layer))
+    }).pipe(Effect.provide(layer, { local: true }))
   })
 
   it.effect("unreachable after 5 minutes of a hung copy; the temp dir is removed", () => {
@@ -633,13 +635,13 @@ describe("collectIndicatorStatus / checkCollectIndicator", () => {
       fake: { around: (argv, run) => (argv.includes("-V") ? run : Effect.succeed({ exitCode: 0, hang: true })) }
     })
     return Effect.gen(function*() {
-      const fiber = yield* Effect.fork((yield* RemotePeers).collectIndicatorStatus(yield* peerOf()))
+      const fiber = yield* Effect.forkChild((yield* RemotePeers).collectIndicatorStatus(yield* peerOf()))
       yield* untilCalls(host, 2)
       expect(ls(local, "/work")).toHaveLength(1)
       yield* TestClock.adjust("5 minutes")
       expect(yield* Fiber.join(fiber)).toEqual({ status: "unreachable", reason: "/usr/bin/scp timed out after 5m" })
       expect(ls(local, "/work")).toEqual([])
-    }).pipe(Effect.provide(layer))
+    }).pipe(Effect.provide(layer, { local: true }))
   })
 
   it.effect("the timeouts can be overridden", () => {
@@ -647,7 +649,7 @@ describe("collectIndicatorStatus / checkCollectIndicator", () => {
       fake: { around: (argv, run) => (argv.includes("-V") ? run : Effect.succeed({ exitCode: 0, hang: true })) }
     })
     return Effect.gen(function*() {
-      const fiber = yield* Effect.fork(
+      const fiber = yield* Effect.forkChild(
         (yield* RemotePeers).collectIndicatorStatus(yield* peerOf()).pipe(
           Effect.provideService(RemotePeer.RemoteTimeouts, { ...RemotePeer.RemoteTimeouts.defaultValue(), indicator: "10 seconds" })
         )
@@ -655,7 +657,7 @@ describe("collectIndicatorStatus / checkCollectIndicator", () => {
       yield* untilCalls(host, 2)
       yield* TestClock.adjust("10 seconds")
       expect(yield* Fiber.join(fiber)).toEqual({ status: "unreachable", reason: "/usr/bin/scp timed out after 10s" })
-    }).pipe(Effect.provide(layer))
+    }).pipe(Effect.provide(layer, { local: true }))
   })
 
   it.effect("an unknown OpenSSH version counts as legacy (the safe encoding)", () => {
@@ -665,7 +667,7 @@ describe("collectIndicatorStatus / checkCollectIndicator", () => {
         status: "unreachable",
         reason: "/usr/bin/scp exited with status 1"
       })
-    }).pipe(Effect.provide(layer))
+    }).pipe(Effect.provide(layer, { local: true }))
   })
 })
 
@@ -681,7 +683,7 @@ describe("writeStageIndicator", () => {
       expect(argv[12]).toBe("backup@peer1:/collect/cback.stage")
       expect(argv).toHaveLength(13)
       expect(ls(local, "/work")).toEqual([])
-    }).pipe(Effect.provide(layer))
+    }).pipe(Effect.provide(layer, { local: true }))
   })
 
   it.effect.each([
@@ -695,7 +697,7 @@ describe("writeStageIndicator", () => {
       expect(host.tree("peer1")[`${dir}/my stage`]).toBe("")
       expect(host.calls[0]!.at(-1)).toBe(operand)
       expect(host.shellInjections).toEqual([])
-    }).pipe(Effect.provide(layer))
+    }).pipe(Effect.provide(layer, { local: true }))
   })
 
   it.effect("the permissions travel with the new file", () => {
@@ -703,7 +705,7 @@ describe("writeStageIndicator", () => {
     return Effect.gen(function*() {
       yield* (yield* RemotePeers).writeStageIndicator(yield* peerOf({ rcpCommand: "scp -s" }), "cback.stage", { permissions: 0o600 })
       expect(host.volume("peer1").statSync("/collect/cback.stage").mode & 0o777).toBe(0o600)
-    }).pipe(Effect.provide(layer))
+    }).pipe(Effect.provide(layer, { local: true }))
   })
 
   it.effect.each([
@@ -722,7 +724,7 @@ describe("writeStageIndicator", () => {
         path: `backup@${peer.name}:${peer.collectDir}/cback.stage`
       })
       expect(ls(local, "/work")).toEqual([])
-    }).pipe(Effect.provide(layer))
+    }).pipe(Effect.provide(layer, { local: true }))
   })
 
   it.effect("InvalidPath for a bad name, LocalUserNotPermitted when not root, nothing run", () => {
@@ -737,7 +739,7 @@ describe("writeStageIndicator", () => {
         _tag: "LocalUserNotPermitted"
       })
       expect(host.calls).toEqual([])
-    }).pipe(Effect.provide(layer))
+    }).pipe(Effect.provide(layer, { local: true }))
   })
 
   it.effect("FileOperationFailed when the working dir is missing", () => {
@@ -747,10 +749,10 @@ describe("writeStageIndicator", () => {
         (yield* RemotePeers).writeStageIndicator(yield* peerOf({ workingDir: "/missing", rcpCommand: "scp -s" }))
       )
       expect(error).toMatchObject({ _tag: "FileOperationFailed", operation: "makeDirectory" })
-    }).pipe(Effect.provide(layer))
+    }).pipe(Effect.provide(layer, { local: true }))
   })
 
-  it.scoped("as root with a local user: runuser; the file is made in a dir that user owns", () =>
+  it.effect("as root with a local user: runuser; the file is made in a dir that user owns", () =>
     Effect.gen(function*() {
       const { root, host, layer } = yield* onRealDisk({})
       yield* Effect.gen(function*() {
@@ -760,7 +762,7 @@ describe("writeStageIndicator", () => {
         expect(host.calls[0]!.slice(0, 6)).toEqual(["runuser", "-u", "backup", "--", "scp", "-s"])
         expect(host.tree("peer1")["/collect/cback.stage"]).toBe("")
         expect(readdirSync(`${root}/work`)).toEqual([])
-      }).pipe(Effect.provide(layer))
+      }).pipe(Effect.provide(layer, { local: true }))
     }))
 })
 
@@ -771,7 +773,7 @@ describe("executeRemoteCommand", () => {
       yield* (yield* RemotePeers).executeRemoteCommand(yield* peerOf(), "ls -l /x; echo $HOME")
       expect(host.calls).toEqual([["/usr/bin/ssh", ...SSH_OPTS, "--", "backup@peer1", "ls -l /x; echo $HOME"]])
       expect(host.commands).toEqual([{ host: "peer1", user: "backup", command: "ls -l /x; echo $HOME" }])
-    }).pipe(Effect.provide(layer))
+    }).pipe(Effect.provide(layer, { local: true }))
   })
 
   it.effect("uses the peer's rsh command, IPv6 without brackets, runuser as root", () => {
@@ -783,7 +785,7 @@ describe("executeRemoteCommand", () => {
         // the command's own BatchMode wins: only the options it does not set are added
         ["runuser", "-u", "backup", "--", "ssh", "-p", "2222", "-o", "BatchMode yes", ...SCP_OPTS, "--", "backup@::1", "true"]
       ])
-    }).pipe(Effect.provide(layer))
+    }).pipe(Effect.provide(layer, { local: true }))
   })
 
   it.effect("gives back what the command printed", () => {
@@ -791,7 +793,7 @@ describe("executeRemoteCommand", () => {
     return Effect.gen(function*() {
       const output = yield* (yield* RemotePeers).executeRemoteCommand(yield* peerOf(), "df -h")
       expect(output).toEqual({ stdout: "Filesystem Size\n/dev/sda1 20G\n", stderr: "note\n" })
-    }).pipe(Effect.provide(layer))
+    }).pipe(Effect.provide(layer, { local: true }))
   })
 
   it.effect("RemoteCommandFailed with exit code, stderr and argv", () => {
@@ -808,7 +810,7 @@ describe("executeRemoteCommand", () => {
       expect(error.message).toBe(
         `peer peer1: remote command exited with status 3 (/usr/bin/ssh ${SSH_OPTS.join(" ")} -- backup@peer1 frobnicate): no such command`
       )
-    }).pipe(Effect.provide(layer))
+    }).pipe(Effect.provide(layer, { local: true }))
   })
 
   it.effect("RemoteCommandFailed (255) for an unknown host or a refused login", () => {
@@ -819,7 +821,7 @@ describe("executeRemoteCommand", () => {
         .toMatchObject({ exitCode: 255, stderr: "ssh: Could not resolve hostname nowhere.example: Name or service not known\r\n" })
       expect(yield* Effect.flip(service.executeRemoteCommand(yield* peerOf({ remoteUser: "root" }), "true")))
         .toMatchObject({ exitCode: 255, stderr: "root@peer1: Permission denied (publickey).\r\n" })
-    }).pipe(Effect.provide(layer))
+    }).pipe(Effect.provide(layer, { local: true }))
   })
 
   it.effect("RemoteCommandFailed when the program cannot start", () => {
@@ -827,7 +829,7 @@ describe("executeRemoteCommand", () => {
     return Effect.gen(function*() {
       const error = yield* Effect.flip((yield* RemotePeers).executeRemoteCommand(yield* peerOf({ rshCommand: "rsh" }), "true"))
       expect(error).toMatchObject({ _tag: "RemoteCommandFailed", exitCode: 127, stderr: "rsh: command not found\n" })
-    }).pipe(Effect.provide(layer))
+    }).pipe(Effect.provide(layer, { local: true }))
   })
 
   it.effect("refuses an empty command (ssh would open a login shell) without running anything", () => {
@@ -837,7 +839,7 @@ describe("executeRemoteCommand", () => {
       expect(error).toMatchObject({ _tag: "RemoteCommandFailed", stderr: "refusing to run an empty remote command" })
       expect(error._tag === "RemoteCommandFailed" && error.exitCode).toBeUndefined()
       expect(host.calls).toEqual([])
-    }).pipe(Effect.provide(layer))
+    }).pipe(Effect.provide(layer, { local: true }))
   })
 
   it.effect("LocalUserNotPermitted when not root", () => {
@@ -846,21 +848,21 @@ describe("executeRemoteCommand", () => {
       const error = yield* Effect.flip((yield* RemotePeers).executeRemoteCommand(yield* peerOf({ localUser: "backup" }), "true"))
       expect(error._tag).toBe("LocalUserNotPermitted")
       expect(host.calls).toEqual([])
-    }).pipe(Effect.provide(layer))
+    }).pipe(Effect.provide(layer, { local: true }))
   })
 
   it.effect("gives up on a remote command that never ends after 1 hour", () => {
     const { host, layer } = setup({ fake: { onCommand: () => ({ exitCode: 0, hang: true }) } })
     return Effect.gen(function*() {
-      const fiber = yield* Effect.fork((yield* RemotePeers).executeRemoteCommand(yield* peerOf(), "sleep 1d"))
+      const fiber = yield* Effect.forkChild((yield* RemotePeers).executeRemoteCommand(yield* peerOf(), "sleep 1d"))
       yield* untilCalls(host, 1)
       yield* TestClock.adjust("59 minutes")
-      expect(fiber.unsafePoll()).toBe(null)
+      expect(fiber.pollUnsafe()).toBe(null)
       yield* TestClock.adjust("1 minute")
       const error = yield* Effect.flip(Fiber.join(fiber))
       // 0.2.0: a time limit is its own error, TimedOut
       expect(error).toMatchObject({ _tag: "TimedOut", peer: "peer1", operation: "command", after: "1h" })
-    }).pipe(Effect.provide(layer))
+    }).pipe(Effect.provide(layer, { local: true }))
   })
 })
 
@@ -873,7 +875,7 @@ describe("executeManagedAction", () => {
     return Effect.gen(function*() {
       yield* (yield* RemotePeers).executeManagedAction(yield* peerOf(overrides), action, full)
       expect(host.calls).toEqual([["/usr/bin/ssh", ...SSH_OPTS, "--", "backup@peer1", command]])
-    }).pipe(Effect.provide(layer))
+    }).pipe(Effect.provide(layer, { local: true }))
   })
 
   it.effect.each(["", "collect; rm -rf /", "-x", "a b", "$(id)", "_x"])("InvalidPeerConfig for action %j, nothing run", (action) => {
@@ -886,7 +888,7 @@ describe("executeManagedAction", () => {
         problems: ["action: must be letters, digits, '_' or '-', starting with a letter or digit"]
       })
       expect(host.calls).toEqual([])
-    }).pipe(Effect.provide(layer))
+    }).pipe(Effect.provide(layer, { local: true }))
   })
 
   it.effect("ManagedActionFailed wraps the RemoteCommandFailed", () => {
@@ -902,7 +904,7 @@ describe("executeManagedAction", () => {
         argv: ["/usr/bin/ssh", ...SSH_OPTS, "--", "backup@peer1", "/usr/bin/cback3 collect"]
       })
       expect(error.message).toBe("peer peer1: managed action collect exited with status 2: collect failed")
-    }).pipe(Effect.provide(layer))
+    }).pipe(Effect.provide(layer, { local: true }))
   })
 
   it.effect("LocalUserNotPermitted when not root", () => {
@@ -910,21 +912,21 @@ describe("executeManagedAction", () => {
     return Effect.gen(function*() {
       const error = yield* Effect.flip((yield* RemotePeers).executeManagedAction(yield* peerOf({ localUser: "backup" }), "collect", true))
       expect(error._tag).toBe("LocalUserNotPermitted")
-    }).pipe(Effect.provide(layer))
+    }).pipe(Effect.provide(layer, { local: true }))
   })
 
   it.effect("a managed action may run 12 hours, not longer", () => {
     const { host, layer } = setup({ fake: { onCommand: () => ({ exitCode: 0, hang: true }) } })
     return Effect.gen(function*() {
-      const fiber = yield* Effect.fork((yield* RemotePeers).executeManagedAction(yield* peerOf(), "collect", true))
+      const fiber = yield* Effect.forkChild((yield* RemotePeers).executeManagedAction(yield* peerOf(), "collect", true))
       yield* untilCalls(host, 1)
       yield* TestClock.adjust("11 hours")
-      expect(fiber.unsafePoll()).toBe(null)
+      expect(fiber.pollUnsafe()).toBe(null)
       yield* TestClock.adjust("1 hour")
       const error = yield* Effect.flip(Fiber.join(fiber))
       // 0.2.0: a time limit is its own error, TimedOut
       expect(error).toMatchObject({ _tag: "TimedOut", peer: "peer1", operation: "managed action collect", after: "12h" })
-    }).pipe(Effect.provide(layer))
+    }).pipe(Effect.provide(layer, { local: true }))
   })
 })
 
@@ -934,14 +936,14 @@ describe("retries of transient failures", () => {
     Effect.gen(function*() {
       for (let i = 0; i < 300 && host.calls.length < n; i++) {
         yield* TestClock.adjust("1 second")
-        for (let j = 0; j < 20; j++) yield* Effect.yieldNow()
+        for (let j = 0; j < 20; j++) yield* Effect.yieldNow
       }
       expect(host.calls.length).toBe(n)
     })
   const scpCalls = (host: FakeRemoteHost.FakeRemoteHost) => host.calls.filter((argv) => argv[0] === "/usr/bin/scp")
   const dropFirst = (times: number) => {
     let dropped = 0
-    return (argv: ReadonlyArray<string>, run: Effect.Effect<ScriptedExecutor.Reply, never, FileSystem.FileSystem>) =>
+    return (argv: ReadonlyArray<string>, run: Effect.Effect<ScriptedSpawner.Reply, never, FileSystem.FileSystem>) =>
       argv[0] === "/usr/bin/scp" && dropped++ < times
         ? Effect.succeed({ exitCode: 255, stderr: "/usr/bin/scp: Connection closed\r\n" })
         : run
@@ -953,9 +955,9 @@ describe("retries of transient failures", () => {
     const { host, local, layer } = setup({ retries: true, fake: { around: dropFirst(1) } })
     const notices: Array<RemotePeer.RetryNotice> = []
     return Effect.gen(function*() {
-      const fiber = yield* Effect.fork((yield* RemotePeers).stagePeer(yield* peerOf(), "/stage").pipe(observed(notices)))
+      const fiber = yield* Effect.forkChild((yield* RemotePeers).stagePeer(yield* peerOf(), "/stage").pipe(observed(notices)))
       yield* untilCalls(host, 2) // the copy, then `ssh -V` to classify its failure
-      expect(fiber.unsafePoll()).toBe(null)
+      expect(fiber.pollUnsafe()).toBe(null)
       yield* advanceUntilCalls(host, 3)
       const report = yield* Fiber.join(fiber)
       expect(report.count).toBe(2)
@@ -971,14 +973,14 @@ describe("retries of transient failures", () => {
       // 5 s, jittered
       expect(notices[0]!.delayMillis).toBeGreaterThanOrEqual(4000)
       expect(notices[0]!.delayMillis).toBeLessThanOrEqual(6000)
-    }).pipe(Effect.provide(layer))
+    }).pipe(Effect.provide(layer, { local: true }))
   })
 
   it.effect("gives up after the configured count with the last failure; delays grow", () => {
     const { host, local, layer } = setup({ retries: true, fake: { around: dropFirst(99) } })
     const notices: Array<RemotePeer.RetryNotice> = []
     return Effect.gen(function*() {
-      const fiber = yield* Effect.fork((yield* RemotePeers).stagePeer(yield* peerOf(), "/stage").pipe(observed(notices)))
+      const fiber = yield* Effect.forkChild((yield* RemotePeers).stagePeer(yield* peerOf(), "/stage").pipe(observed(notices)))
       yield* untilCalls(host, 2)
       yield* advanceUntilCalls(host, 4)
       const error = yield* Effect.flip(Fiber.join(fiber))
@@ -987,7 +989,7 @@ describe("retries of transient failures", () => {
       expect(notices.map((n) => n.attempt)).toEqual([2, 3])
       expect(notices[1]!.delayMillis).toBeGreaterThan(notices[0]!.delayMillis)
       expect(ls(local, "/stage")).toEqual([])
-    }).pipe(Effect.provide(layer))
+    }).pipe(Effect.provide(layer, { local: true }))
   })
 
   it.effect("the peer's own retries win: count and base delay", () => {
@@ -995,14 +997,14 @@ describe("retries of transient failures", () => {
     const notices: Array<RemotePeer.RetryNotice> = []
     return Effect.gen(function*() {
       const peer = yield* peerOf({ retries: { count: 1, baseDelay: 60 } })
-      const fiber = yield* Effect.fork((yield* RemotePeers).stagePeer(peer, "/stage").pipe(observed(notices)))
+      const fiber = yield* Effect.forkChild((yield* RemotePeers).stagePeer(peer, "/stage").pipe(observed(notices)))
       yield* untilCalls(host, 2)
       yield* advanceUntilCalls(host, 3)
       yield* Effect.flip(Fiber.join(fiber))
       expect(scpCalls(host)).toHaveLength(2)
       expect(notices).toHaveLength(1)
       expect(notices[0]!.delayMillis).toBeGreaterThanOrEqual(48_000)
-    }).pipe(Effect.provide(layer))
+    }).pipe(Effect.provide(layer, { local: true }))
   })
 
   it.effect("a missing collect dir is permanent: one call, no retry", () => {
@@ -1013,7 +1015,7 @@ describe("retries of transient failures", () => {
       expect(error).toMatchObject({ _tag: "CopyFailed", exitCode: 1 })
       expect(scpCalls(host)).toHaveLength(1)
       expect(notices).toEqual([])
-    }).pipe(Effect.provide(layer))
+    }).pipe(Effect.provide(layer, { local: true }))
   })
 
   it.effect("a refused login is permanent, also with 255", () => {
@@ -1023,7 +1025,7 @@ describe("retries of transient failures", () => {
       const error = yield* Effect.flip((yield* RemotePeers).stagePeer(peer, "/stage"))
       expect(error).toMatchObject({ _tag: "CopyFailed", exitCode: 255 })
       expect(scpCalls(host)).toHaveLength(1)
-    }).pipe(Effect.provide(layer))
+    }).pipe(Effect.provide(layer, { local: true }))
   })
 
   it.effect("a copy cut off after files arrived is reported, not redone", () => {
@@ -1035,7 +1037,7 @@ describe("retries of transient failures", () => {
       const error = yield* Effect.flip((yield* RemotePeers).stagePeer(yield* peerOf(), "/stage"))
       expect(error).toMatchObject({ _tag: "CopyFailed", exitCode: 255 })
       expect(scpCalls(host)).toHaveLength(1)
-    }).pipe(Effect.provide(layer))
+    }).pipe(Effect.provide(layer, { local: true }))
   })
 
   it.effect("the indicator check and write are retried too", () => {
@@ -1057,17 +1059,17 @@ describe("retries of transient failures", () => {
     return Effect.gen(function*() {
       const service = yield* RemotePeers
       const peer = yield* peerOf()
-      const check = yield* Effect.fork(service.collectIndicatorStatus(peer).pipe(observed(notices)))
+      const check = yield* Effect.forkChild(service.collectIndicatorStatus(peer).pipe(observed(notices)))
       yield* untilCalls(host, 2) // `ssh -V`, the dropped fetch
       yield* advanceUntilCalls(host, 3)
       expect(yield* Fiber.join(check)).toEqual({ status: "ready" })
-      const write = yield* Effect.fork(service.writeStageIndicator(peer).pipe(observed(notices)))
+      const write = yield* Effect.forkChild(service.writeStageIndicator(peer).pipe(observed(notices)))
       yield* untilCalls(host, 4)
       yield* advanceUntilCalls(host, 5)
       yield* Fiber.join(write)
       expect(host.tree("peer1")["/collect/cback.stage"]).toBe("")
       expect(notices.map((n) => [n.operation, n.attempt])).toEqual([["check", 2], ["indicator", 2]])
-    }).pipe(Effect.provide(layer))
+    }).pipe(Effect.provide(layer, { local: true }))
   })
 
   it.effect("remote commands and managed actions are never retried (they may not be idempotent)", () => {
@@ -1083,7 +1085,7 @@ describe("retries of transient failures", () => {
         _tag: "ManagedActionFailed"
       })
       expect(host.calls).toHaveLength(2)
-    }).pipe(Effect.provide(layer))
+    }).pipe(Effect.provide(layer, { local: true }))
   })
 })
 
@@ -1117,7 +1119,7 @@ describe("withConnection (on the fake: which options the commands get)", () => {
       // outside the scope: no sharing
       yield* remote.executeRemoteCommand(peer, "true")
       expect(controlPaths(host)).toHaveLength(4)
-    }).pipe(Effect.provide(layer))
+    }).pipe(Effect.provide(layer, { local: true }))
   })
 
   it.effect("no sharing when the peer turns it off, or when its working dir is too deep for a socket path", () => {
@@ -1131,7 +1133,7 @@ describe("withConnection (on the fake: which options the commands get)", () => {
       expect(controlPaths(host)).toEqual([])
       expect(ls(local, deep)).toEqual([".keep"])
       expect(ls(local, "/work")).toEqual(["d".repeat(70)])
-    }).pipe(Effect.provide(layer))
+    }).pipe(Effect.provide(layer, { local: true }))
   })
 
   it.effect("a working dir of 68 characters still shares (the socket path fits), one of 69 does not", () => {
@@ -1147,7 +1149,7 @@ describe("withConnection (on the fake: which options the commands get)", () => {
       expect(shared[0]!.slice("ControlPath=".length).length + 17).toBe(107)
       yield* remote.withConnection(yield* peerOf({ workingDir: over }), remote.executeRemoteCommand(yield* peerOf({ workingDir: over }), "true"))
       expect(controlPaths(host)).toHaveLength(1)
-    }).pipe(Effect.provide(layer))
+    }).pipe(Effect.provide(layer, { local: true }))
   })
 
   it.effect("a command line with its own ControlPath keeps it: none of ours is added", () => {
@@ -1158,6 +1160,6 @@ describe("withConnection (on the fake: which options the commands get)", () => {
       yield* remote.withConnection(peer, remote.executeRemoteCommand(peer, "true"))
       expect(controlPaths(host)).toEqual(["ControlPath=none"])
       expect(host.calls[0]).not.toContain("ControlMaster=auto")
-    }).pipe(Effect.provide(layer))
+    }).pipe(Effect.provide(layer, { local: true }))
   })
 })

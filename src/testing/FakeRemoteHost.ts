@@ -1,5 +1,5 @@
 /**
- * Fake remote hosts for the scripted executor: `scp` copies between a host's in-memory tree and
+ * Fake remote hosts for the scripted spawner: `scp` copies between a host's in-memory tree and
  * the local FileSystem from context, `ssh` runs a scripted handler, `runuser -u USER --` is
  * stripped and recorded. Remote operands are decoded the way real OpenSSH scp does per protocol
  * (SFTP: its own glob with backslash escapes; legacy `-O`: a remote shell), and a remote-shell word
@@ -8,10 +8,9 @@
  *
  * @since 0.1.0
  */
-import type { CommandExecutor } from "@effect/platform"
-import { FileSystem } from "@effect/platform"
-import { Effect } from "effect"
+import { Effect, FileSystem } from "effect"
 import type { Layer } from "effect"
+import type { ChildProcessSpawner } from "effect/process"
 import { Volume } from "memfs"
 import { createHash } from "node:crypto"
 import * as tar from "tar-stream"
@@ -19,8 +18,8 @@ import { TAR_PIPELINE } from "../internal/remote/tarTransport.js"
 import { hashCommand } from "../internal/remote/verify.js"
 import { splitWords } from "../internal/shellWords.js"
 import type { DirectoryJSON } from "memfs"
-import type { Reply } from "./ScriptedExecutor.js"
-import * as ScriptedExecutor from "./ScriptedExecutor.js"
+import type { Reply } from "./ScriptedSpawner.js"
+import * as ScriptedSpawner from "./ScriptedSpawner.js"
 
 /**
  * One fake host: the users that may log in and its files (`path -> content`, `null` for an empty
@@ -82,13 +81,13 @@ export interface Options {
 }
 
 /**
- * A running fake: the executor layer (it needs the local FileSystem) and everything to inspect.
+ * A running fake: the spawner layer (it needs the local FileSystem) and everything to inspect.
  *
  * @since 0.1.0
  * @category models
  */
 export interface FakeRemoteHost {
-  readonly layer: Layer.Layer<CommandExecutor.CommandExecutor, never, FileSystem.FileSystem>
+  readonly layer: Layer.Layer<ChildProcessSpawner.ChildProcessSpawner, never, FileSystem.FileSystem>
   /** every argv as started, `runuser` prefix included */
   readonly calls: ReadonlyArray<ReadonlyArray<string>>
   readonly invocations: ReadonlyArray<Invocation>
@@ -533,15 +532,15 @@ export const make = (options: Options): FakeRemoteHost => {
     return Effect.succeed({ exitCode: 127, stderr: `${argv[0] ?? ""}: command not found\n` })
   }
 
-  const executor = ScriptedExecutor.make((argv) => options.around ? options.around(argv, dispatch(argv)) : dispatch(argv))
+  const spawner = ScriptedSpawner.make((argv) => options.around ? options.around(argv, dispatch(argv)) : dispatch(argv))
   const volume = (host: string): Volume => {
     const entry = volumes.get(host)
     if (entry === undefined) throw new Error(`FakeRemoteHost: no host ${host}`)
     return entry.volume
   }
   return {
-    layer: executor.layer,
-    calls: executor.calls,
+    layer: spawner.layer,
+    calls: spawner.calls,
     invocations,
     commands,
     shellInjections,

@@ -1,6 +1,6 @@
 // The real remote-peer stack the ssh tests run on: real scp/ssh, real disk, real "am I root".
-import { NodeContext } from "@effect/platform-node"
-import { Layer, Logger, LogLevel } from "effect"
+import { NodeServices } from "@effect/platform-node"
+import { Layer, References } from "effect"
 import * as RemotePeer from "../../src/RemotePeer.js"
 import * as NodeStagingDisk from "../../src/NodeStagingDisk.js"
 import * as SystemUsers from "../../src/SystemUsers.js"
@@ -9,12 +9,12 @@ import * as SystemUsers from "../../src/SystemUsers.js"
 // milliseconds, not the 15 s of the production delays.
 export const FastRetries = Layer.succeed(RemotePeer.RemoteRetries, { count: 2, baseDelay: "50 millis" })
 
-export const RemotePeersLive = Layer.merge(RemotePeer.RemotePeers.Default, FastRetries).pipe(
+export const RemotePeersLive = Layer.merge(RemotePeer.RemotePeers.layer, FastRetries).pipe(
   Layer.provideMerge(NodeStagingDisk.layer),
   Layer.provideMerge(SystemUsers.layer),
-  Layer.provideMerge(NodeContext.layer),
+  Layer.provideMerge(NodeServices.layer),
   // the expected failures log warnings (peer not ready, …): keep the test output readable
-  Layer.provideMerge(Logger.minimumLogLevel(LogLevel.Error))
+  Layer.provideMerge(Layer.succeed(References.MinimumLogLevel, "Error"))
 )
 
 /** `it.layer` options: real clock and services, not the TestServices of `it.effect`. */

@@ -1,64 +1,18 @@
-import { Command, CommandExecutor, FileSystem } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Fiber, Layer } from "effect"
+import { Effect, Layer } from "effect"
+import { ChildProcess, ChildProcessSpawner } from "effect/process"
 import { runToEnd } from "../../src/internal/process.js"
 import * as FakeRemoteHost from "../../src/testing/FakeRemoteHost.js"
 import * as MemoryFileSystem from "../../src/testing/MemoryFileSystem.js"
-import * as ScriptedExecutor from "../../src/testing/ScriptedExecutor.js"
 
 const exec = (...argv: Array<string>) =>
   Effect.gen(function*() {
-    const executor = yield* CommandExecutor.CommandExecutor
-    return yield* runToEnd(executor, Command.make(argv[0]!, ...argv.slice(1)))
+    const spawner = yield* ChildProcessSpawner.ChildProcessSpawner
+    const done = yield* runToEnd(spawner, ChildProcess.make(argv[0]!, argv.slice(1)))
+    return { ...done, exitCode: Number(done.exitCode) }
   }).pipe(Effect.orDie)
 
-describe("ScriptedExecutor", () => {
-  it.effect("answers from the script and records every argv", () => {
-    const scripted = ScriptedExecutor.make((argv) =>
-      argv[0] === "echo" ? { exitCode: 0, stdout: argv.slice(1).join(" ") } : { exitCode: 3, stderr: "nope" }
-    )
-    return Effect.gen(function*() {
-      expect(yield* exec("echo", "a", "b c")).toEqual({ exitCode: 0, stdout: "a b c", stderr: "" })
-      expect(yield* exec("false", "--", "x")).toEqual({ exitCode: 3, stdout: "", stderr: "nope" })
-      expect(scripted.calls).toEqual([["echo", "a", "b c"], ["false", "--", "x"]])
-    }).pipe(Effect.provide(scripted.layer))
-  })
-
-  it.effect("records argv as a child receives it: UTF-8, a lone surrogate becomes U+FFFD", () => {
-    const scripted = ScriptedExecutor.make(() => ({ exitCode: 0 }))
-    return Effect.gen(function*() {
-      yield* exec("echo", "🚀", "\ud83d")
-      expect(scripted.calls).toEqual([["echo", "🚀", "\ufffd"]])
-    }).pipe(Effect.provide(scripted.layer))
-  })
-
-  it.effect("a script may be an effect that needs services", () => {
-    const scripted = ScriptedExecutor.make((argv) =>
-      Effect.map(FileSystem.FileSystem, () => ({ exitCode: argv.length }))
-    )
-    return Effect.gen(function*() {
-      expect((yield* exec("a", "b")).exitCode).toBe(2)
-    }).pipe(Effect.provide(scripted.layer.pipe(Layer.provide(MemoryFileSystem.layer()))))
-  })
-
-  it.effect("a hanging child ends when its scope closes it (killed)", () => {
-    const scripted = ScriptedExecutor.make(() => ({ exitCode: 0, hang: true, stdout: "partial" }))
-    return Effect.gen(function*() {
-      const executor = yield* CommandExecutor.CommandExecutor
-      const result = yield* Effect.scoped(Effect.gen(function*() {
-        const child = yield* executor.start(Command.make("sleep", "1d"))
-        expect(yield* child.isRunning).toBe(true)
-        const waiting = yield* Effect.fork(child.exitCode)
-        yield* Effect.yieldNow()
-        expect(waiting.unsafePoll()).toBe(null)
-        yield* child.kill()
-        expect(yield* child.isRunning).toBe(false)
-        return yield* Fiber.join(waiting)
-      }))
-      expect(result).toBe(143)
-    }).pipe(Effect.provide(scripted.layer))
-  })
-})
+// The scripted spawner under the fake has its own tests: test/testing/ScriptedSpawner.test.ts.
 
 const fake = (options?: Partial<FakeRemoteHost.Options>) =>
   FakeRemoteHost.make({
@@ -98,7 +52,7 @@ describe("FakeRemoteHost scp (SFTP mode)", () => {
       expect(done.stderr).toBe("scp: /collect/sub: not a regular file\n")
       expect(local.volume.readdirSync("/in").map(String).sort()).toEqual(["a.tar", "b c.tar"])
       expect(text(local.volume.readFileSync("/in/b c.tar"))).toBe("BB")
-    }).pipe(Effect.provide(layer))
+    }).pipe(Effect.provide(layer, { local: true }))
   })
 
   it.effect("unescapes backslashes and matches metacharacters literally when escaped", () => {
@@ -111,7 +65,7 @@ describe("FakeRemoteHost scp (SFTP mode)", () => {
       expect(text(local.volume.readFileSync("/in/g"))).toBe("dollar")
       // unescaped, `*` globs: two matches into one file is an error
       expect((yield* exec("scp", "--", "backup@peer1:/odd/star*/f", "/in/h")).stderr).toBe("scp: /in/h: Not a directory\n")
-    }).pipe(Effect.provide(layer))
+    }).pipe(Effect.provide(layer, { local: true }))
   })
 
   it.effect("a missing file or empty glob is status 1", () => {
@@ -124,7 +78,7 @@ describe("FakeRemoteHost scp (SFTP mode)", () => {
         stderr: "scp: /nope/*: No such file or directory\n"
       })
       expect((yield* exec("scp", "--", "backup@peer1:/collect/cback.collect", "/in/x")).exitCode).toBe(1)
-    }).pipe(Effect.provide(layer))
+    }).pipe(Effect.provide(layer, { local: true }))
   })
 
   it.effect("unknown host and refused login are status 255", () => {
@@ -139,7 +93,7 @@ describe("FakeRemoteHost scp (SFTP mode)", () => {
       const refused = yield* exec("scp", "--", "intruder@peer1:/c/*", "/in")
       expect(refused.exitCode).toBe(255)
       expect(refused.stderr).toBe("intruder@peer1: Permission denied (publickey).\r\nscp: Connection closed\r\n")
-    }).pipe(Effect.provide(layer))
+    }).pipe(Effect.provide(layer, { local: true }))
   })
 
   it.effect("IPv6 hosts in brackets", () => {
@@ -148,7 +102,7 @@ describe("FakeRemoteHost scp (SFTP mode)", () => {
     return Effect.gen(function*() {
       expect((yield* exec("scp", "--", "backup@[::1]:/c/f", "/in/v6")).exitCode).toBe(0)
       expect(text(local.volume.readFileSync("/in/v6"))).toBe("v6")
-    }).pipe(Effect.provide(layer))
+    }).pipe(Effect.provide(layer, { local: true }))
   })
 
   it.effect("uploads take the target literally, with the source's mode", () => {
@@ -166,7 +120,7 @@ describe("FakeRemoteHost scp (SFTP mode)", () => {
         stdout: "",
         stderr: "scp: /missing/dir/x: No such file or directory\n"
       })
-    }).pipe(Effect.provide(layer))
+    }).pipe(Effect.provide(layer, { local: true }))
   })
 })
 
@@ -182,7 +136,7 @@ describe("FakeRemoteHost scp (legacy mode)", () => {
       expect(text(local.volume.readFileSync("/in/f"))).toBe("dollar")
       expect((yield* exec("scp", "-O", "--", "backup@peer1:/collect/*", "/in")).exitCode).toBe(1) // sub/
       expect(local.volume.readdirSync("/in").map(String).sort()).toEqual(["a.tar", "b c.tar", "f"])
-    }).pipe(Effect.provide(layer))
+    }).pipe(Effect.provide(layer, { local: true }))
   })
 
   it.effect("a word with a space is two words to the remote shell", () => {
@@ -191,7 +145,7 @@ describe("FakeRemoteHost scp (legacy mode)", () => {
     return Effect.gen(function*() {
       const done = yield* exec("scp", "-O", "--", "backup@peer1:/collect/b c.tar", "/in")
       expect(done.stderr).toBe("scp: /collect/b: No such file or directory\nscp: c.tar: No such file or directory\n")
-    }).pipe(Effect.provide(layer))
+    }).pipe(Effect.provide(layer, { local: true }))
   })
 
   it.effect("could not connect: status 1 and, with -q, nothing on stderr", () => {
@@ -204,7 +158,7 @@ describe("FakeRemoteHost scp (legacy mode)", () => {
       )
       // -s wins over the legacy default
       expect((yield* exec("scp", "-s", "--", "backup@nowhere:/c/f", "/in")).exitCode).toBe(255)
-    }).pipe(Effect.provide(layer))
+    }).pipe(Effect.provide(layer, { local: true }))
   })
 
   it.effect("upload targets go through the remote shell: quoted they arrive literally", () => {
@@ -216,7 +170,7 @@ describe("FakeRemoteHost scp (legacy mode)", () => {
       expect(host.tree("peer1")["/collect/a;b"]).toBe("U")
       expect((yield* exec("scp", "-O", "--", "/in/up", "backup@peer1:/collect/a;b")).exitCode).toBe(1)
       expect(host.shellInjections).toEqual([{ host: "peer1", word: "/collect/a;b" }])
-    }).pipe(Effect.provide(layer))
+    }).pipe(Effect.provide(layer, { local: true }))
   })
 })
 
@@ -250,7 +204,7 @@ describe("FakeRemoteHost ssh and runuser", () => {
         { host: "peer1", user: "backup", command: "fail" },
         { host: "::1", user: "backup", command: "true" }
       ])
-    }).pipe(Effect.provide(layer))
+    }).pipe(Effect.provide(layer, { local: true }))
   })
 
   it.effect("unknown host and refused login are status 255 and run nothing", () => {
@@ -264,7 +218,7 @@ describe("FakeRemoteHost ssh and runuser", () => {
       })
       expect((yield* exec("ssh", "--", "root@peer1", "true")).stderr).toBe("root@peer1: Permission denied (publickey).\r\n")
       expect(host.commands).toEqual([])
-    }).pipe(Effect.provide(layer))
+    }).pipe(Effect.provide(layer, { local: true }))
   })
 
   it.effect("strips and records runuser -u USER --; unknown programs are 127", () => {
@@ -279,7 +233,7 @@ describe("FakeRemoteHost ssh and runuser", () => {
         { argv: ["rsync", "-a"], runAs: undefined }
       ])
       expect(host.calls[0]).toEqual(["runuser", "-u", "backup", "--", "ssh", "peer1", "id"])
-    }).pipe(Effect.provide(layer))
+    }).pipe(Effect.provide(layer, { local: true }))
   })
 
   it.effect("around can change a reply after the command ran", () => {
@@ -288,6 +242,6 @@ describe("FakeRemoteHost ssh and runuser", () => {
     return Effect.gen(function*() {
       expect((yield* exec("ssh", "--", "backup@peer1", "true")).exitCode).toBe(42)
       expect(host.commands).toHaveLength(1)
-    }).pipe(Effect.provide(layer))
+    }).pipe(Effect.provide(layer, { local: true }))
   })
 })

@@ -12,7 +12,7 @@ import { buildCbackCommand, remoteCommandArgv } from "./argv.js"
 import type { RemoteContext } from "./context.js"
 
 export const makeCommands = (ctx: RemoteContext) => {
-  const runRemote = (peer: RemotePeer, command: string, operation: string, timeout: Duration.DurationInput) =>
+  const runRemote = (peer: RemotePeer, command: string, operation: string, timeout: Duration.Input) =>
     Effect.gen(function*() {
       const argv = runAs(peer.localUser, remoteCommandArgv(peer, command, yield* ctx.connectionOf(peer)))
       if (command.trim() === "") {
@@ -42,13 +42,13 @@ export const makeCommands = (ctx: RemoteContext) => {
 
   const executeManagedAction = Effect.fn("RemotePeers.executeManagedAction")(
     function*(peer: RemotePeer, action: string, fullBackup: boolean) {
-      yield* Schema.decodeUnknown(ActionName)(action).pipe(
+      yield* Schema.decodeUnknownEffect(ActionName)(action).pipe(
         Effect.mapError((error) => new InvalidPeerConfig({ peer: peer.name, problems: problemsOf(error, "action") }))
       )
       yield* ctx.requireLocalUserAllowed(peer)
       const command = buildCbackCommand(peer.cbackCommand, action, fullBackup)
       yield* runRemote(peer, command, `managed action ${action}`, (yield* ctx.settingsOf(peer)).timeouts.managedAction).pipe(
-        Effect.catchTag("RemoteCommandFailed", (cause) => new ManagedActionFailed({ peer: peer.name, action, cause }))
+        Effect.catchTag("RemoteCommandFailed", (cause) => Effect.fail(new ManagedActionFailed({ peer: peer.name, action, cause })))
       )
     }
   )

@@ -3,17 +3,17 @@
 // peer's settings, its shared connection and the retry of transient failures.
 // Built once per RemotePeers service; the operation modules (transfer, indicators, commands)
 // take it as their only dependency.
-import { Command, CommandExecutor, FileSystem, Path } from "@effect/platform"
-import type { Error as PlatformError } from "@effect/platform"
-import { Duration, Effect, Option, Stream } from "effect"
-import type { Scope } from "effect"
+import { Cache, Effect, FileSystem, Option, Path } from "effect"
+import { Duration } from "effect"
+import type { PlatformError, Scope, Stream } from "effect"
+import { ChildProcessSpawner } from "effect/process"
 import { isPlainFileName } from "../../Peer.js"
 import { CopyFailed, FileOperationFailed, InvalidPath, LocalUserNotPermitted, TimedOut } from "../../PeerError.js"
 import type { RemotePeer } from "../../RemotePeer.js"
 import { RemoteTimeouts } from "./timeouts.js"
 import { SystemUsers } from "../../SystemUsers.js"
 import { requireDirectory as checkDirectory } from "../peerChecks.js"
-import { collectOutput, Expired, runToEnd } from "../process.js"
+import { collectOutput, command, Expired, formatAfter, runToEnd, start } from "../process.js"
 import type { ScpProtocol } from "../remotePath.js"
 import { hasBadCharacter, protocolForBanner, protocolFromArgv, sshProgramFor } from "../remotePath.js"
 import { ownMark, PRIVATE_PREFIX, privateName } from "../privateDir.js"
@@ -53,22 +53,19 @@ export const requireCopied = (
     : Effect.fail(new CopyFailed({ peer: peer.name, path, exitCode: ran.exitCode, stderr: ran.stderr, argv }))
 }
 
-/** `argv` as a command whose stdin is at its end from the start (see `run`). */
-const withEmptyInput = (argv: ReadonlyArray<string>) => Command.make(argv[0]!, ...argv.slice(1)).pipe(Command.feed(""))
-
 export const makeRemoteContext = Effect.gen(function*() {
   const fs = yield* FileSystem.FileSystem
   const path = yield* Path.Path
-  const executor = yield* CommandExecutor.CommandExecutor
+  const spawner = yield* ChildProcessSpawner.ChildProcessSpawner
   const users = yield* SystemUsers
 
   // stdin gets an immediate end of file: a remote command that reads stdin must not wait forever.
-  // It is fed by the executor's own fiber, which nobody waits for: ending the input of a child that
-  // has already exited can wait forever for a "finish" that never comes (Node destroyed the pipe),
-  // and that wait cannot be interrupted, so awaiting it could hold a run past every time limit.
-  // On expiry, or when the fiber is interrupted, the child's whole process group is killed.
-  const run = (argv: ReadonlyArray<string>, timeout: Duration.DurationInput): Effect.Effect<Ran> =>
-    runToEnd(executor, withEmptyInput(argv), { timeout }).pipe(
+  // It is /dev/null (see process.ts), not a pipe: nothing has to be written or ended, so nothing
+  // can wait on the pipe of a child that has already exited (a wait that could not be interrupted,
+  // and could hold a run past every time limit). On expiry, or when the fiber is interrupted, the
+  // child's whole process group is killed (SIGKILL after the grace).
+  const run = (argv: ReadonlyArray<string>, timeout: Duration.Input): Effect.Effect<Ran> =>
+    runToEnd(spawner, command(argv), { timeout }).pipe(
       Effect.match({
         onSuccess: (done): Ran => ({ _tag: "Exited", ...done }),
         onFailure: (error): Ran =>
@@ -85,23 +82,25 @@ export const makeRemoteContext = Effect.gen(function*() {
    */
   const runStreaming = <A, E>(
     argv: ReadonlyArray<string>,
-    timeout: Duration.DurationInput,
+    timeout: Duration.Input,
     consume: (stdout: Stream.Stream<Uint8Array, PlatformError.PlatformError>) => Effect.Effect<A, E>
   ): Effect.Effect<{ readonly ran: Ran; readonly consumed: A | undefined }, E> =>
     Effect.scoped(Effect.gen(function*() {
-      const child = yield* executor.start(withEmptyInput(argv))
+      // closing the scope stops the child's process group (SIGKILL after the grace), so a failed
+      // consumer or the time limit ends the child at once
+      const child = yield* start(spawner, command(argv))
       const [consumed, stderr, exitCode] = yield* Effect.all([
         consume(child.stdout).pipe(Effect.mapError((error) => ({ _tag: "Consumer" as const, error }))),
         collectOutput(child.stderr),
         child.exitCode
       ], { concurrency: "unbounded" })
-      const ran: Ran = { _tag: "Exited", exitCode, stdout: "", stderr }
+      const ran: Ran = { _tag: "Exited", exitCode: Number(exitCode), stdout: "", stderr }
       return { ran, consumed: consumed as A | undefined }
     })).pipe(
-      Effect.timeoutFail({ duration: timeout, onTimeout: () => ({ _tag: "TimedOut" as const }) }),
-      Effect.catchAll((failure) => {
+      Effect.timeoutOrElse({ duration: timeout, orElse: () => Effect.fail({ _tag: "TimedOut" as const }) }),
+      Effect.catch((failure) => {
         if (failure._tag === "Consumer") return Effect.fail(failure.error)
-        const after = Duration.format(Duration.decode(timeout))
+        const after = formatAfter(timeout)
         const ran: Ran = failure._tag === "TimedOut"
           ? { _tag: "NotRun", reason: `timed out after ${after}`, expired: after }
           : { _tag: "NotRun", reason: `could not run ${argv[0]}: ${failure.message}`, cause: failure }
@@ -109,23 +108,27 @@ export const makeRemoteContext = Effect.gen(function*() {
       })
     )
 
-  // The local OpenSSH's default scp protocol, asked once per ssh program.
-  const probeProtocol = yield* Effect.cachedFunction((ssh: string) =>
-    Effect.gen(function*() {
-      const timeouts = yield* RemoteTimeouts
-      const ran = yield* run([ssh, "-V"], timeouts.probe)
-      const banner = ran._tag === "Exited" && ran.exitCode === 0 ? `${ran.stderr}${ran.stdout}` : undefined
-      const protocol = protocolForBanner(banner)
-      if (banner === undefined) {
-        yield* Effect.logWarning(`cannot tell the OpenSSH version (${ssh} -V), assuming legacy scp`)
-      }
-      return protocol
-    })
-  )
+  // The local OpenSSH's default scp protocol, asked once per ssh program (by the first fiber to
+  // ask, with its time limits; the others wait for its answer).
+  const probes = yield* Cache.make({
+    capacity: Number.MAX_SAFE_INTEGER,
+    requireServicesAt: "lookup",
+    lookup: (ssh: string) =>
+      Effect.gen(function*() {
+        const timeouts = yield* RemoteTimeouts
+        const ran = yield* run([ssh, "-V"], timeouts.probe)
+        const banner = ran._tag === "Exited" && ran.exitCode === 0 ? `${ran.stderr}${ran.stdout}` : undefined
+        const protocol = protocolForBanner(banner)
+        if (banner === undefined) {
+          yield* Effect.logWarning(`cannot tell the OpenSSH version (${ssh} -V), assuming legacy scp`)
+        }
+        return protocol
+      })
+  })
   const protocolOf = (peer: RemotePeer): Effect.Effect<ScpProtocol> => {
     const argv = rcpArgv(peer)
     const chosen = protocolFromArgv(argv)
-    return chosen === undefined ? probeProtocol(sshProgramFor(argv)) : Effect.succeed(chosen)
+    return chosen === undefined ? Cache.get(probes, sshProgramFor(argv)) : Effect.succeed(chosen)
   }
 
   const requireLocalUserAllowed = (peer: RemotePeer) =>
@@ -193,7 +196,7 @@ export const makeRemoteContext = Effect.gen(function*() {
   const ownedDirectory = (peer: RemotePeer, make: Effect.Effect<string, FileOperationFailed>) =>
     Effect.acquireRelease(make, (made) =>
       fs.remove(made, { recursive: true }).pipe(
-        Effect.catchAll((error) => Effect.logWarning(`cannot remove ${made}: ${error.message}`))
+        Effect.catch((error) => Effect.logWarning(`cannot remove ${made}: ${error.message}`))
       )).pipe(
         // said again after making it, so a FileSystem (or umask) that does not honour the mode cannot widen it
         Effect.tap((made) => fs.chmod(made, 0o700).pipe(Effect.mapError(fileOperationFailed(peer, "chmod", made)))),
@@ -209,8 +212,8 @@ export const makeRemoteContext = Effect.gen(function*() {
       const settings = yield* settingsOf(peer)
       const shared = settings.connectionSharing ? yield* sharedDirectoryOf(peer) : undefined
       return {
-        connect: settings.timeouts.connect.pipe((d) => Math.ceil(toSeconds(d))),
-        stall: settings.timeouts.stall.pipe((d) => Math.ceil(toSeconds(d))),
+        connect: Math.ceil(toSeconds(settings.timeouts.connect)),
+        stall: Math.ceil(toSeconds(settings.timeouts.stall)),
         control: shared === undefined ? undefined : { path: controlPathIn(shared), persist: CONTROL_PERSIST_SECONDS }
       }
     })
@@ -225,7 +228,7 @@ export const makeRemoteContext = Effect.gen(function*() {
     operation: string,
     argv: ReadonlyArray<string>,
     options: {
-      readonly timeout: Duration.DurationInput
+      readonly timeout: Duration.Input
       readonly program: string
       readonly landed?: Effect.Effect<boolean> | undefined
     }
@@ -280,4 +283,4 @@ export const makeRemoteContext = Effect.gen(function*() {
 
 const toSeconds = (duration: Duration.Duration): number => Duration.toMillis(duration) / 1000
 
-export type RemoteContext = Effect.Effect.Success<typeof makeRemoteContext>
+export type RemoteContext = Effect.Success<typeof makeRemoteContext>

@@ -4,23 +4,32 @@
 // is not started here: the first ssh/scp of the peer starts it (`ControlMaster=auto`) and the
 // next ones ride on it, so a peer that is never contacted costs nothing. At the end of the scope
 // each master is told to exit (`ssh -O exit`) and the directory goes.
-import type { FileSystem } from "@effect/platform"
-import { Effect, Equal, FiberRef } from "effect"
-import type { Duration, Scope } from "effect"
+import { Context, Effect, Equal } from "effect"
+import type { Duration, FileSystem, Scope } from "effect"
 import type { FileOperationFailed } from "../../PeerError.js"
 import type { RemotePeer } from "../../RemotePeer.js"
 import { runAs } from "../runAs.js"
 import { closeConnectionArgv, rcpArgv, rshArgv } from "./argv.js"
 import { openSshKind, setsOwnSharing } from "./sshOptions.js"
 
-/** The peers with a shared connection open in this fiber, and each one's socket directory. */
-export const SharedConnections = FiberRef.unsafeMake<ReadonlyArray<{ readonly peer: RemotePeer; readonly dir: string }>>(
-  []
-)
+/** One open shared connection: its peer and its socket directory. */
+interface SharedConnection {
+  readonly peer: RemotePeer
+  readonly dir: string
+}
+
+/**
+ * The peers with a shared connection open in this fiber, and each one's socket directory. Set
+ * for the rest of a scope by `makeConnect` (fibers forked after it see it too), or around one
+ * effect with `Effect.provideService`.
+ */
+export const SharedConnections: Context.Reference<ReadonlyArray<SharedConnection>> = Context.Reference<
+  ReadonlyArray<SharedConnection>
+>("cedar-peer/SharedConnections", { defaultValue: () => [] })
 
 /** The socket directory of `peer`'s shared connection in this fiber, if one is open. */
 export const sharedDirectoryOf = (peer: RemotePeer): Effect.Effect<string | undefined> =>
-  Effect.map(FiberRef.get(SharedConnections), (open) => open.find((entry) => Equal.equals(entry.peer, peer))?.dir)
+  Effect.map(SharedConnections, (open) => open.find((entry) => Equal.equals(entry.peer, peer))?.dir)
 
 /**
  * The ControlPath in `dir`. The directory is made for one peer and one run, and every command of
@@ -42,7 +51,7 @@ export const MAX_SOCKET_DIR = 107 - 1 - SOCKET_NAME.length - 17
 export const CONTROL_PERSIST_SECONDS = 60
 
 /** How long `ssh -O exit` may take. */
-const CLOSE_TIMEOUT: Duration.DurationInput = "10 seconds"
+const CLOSE_TIMEOUT: Duration.Input = "10 seconds"
 
 export interface ConnectDeps {
   readonly fs: FileSystem.FileSystem
@@ -51,7 +60,7 @@ export interface ConnectDeps {
   readonly privateDirectory: (peer: RemotePeer, dir: string) => Effect.Effect<string, FileOperationFailed, Scope.Scope>
   readonly run: (
     argv: ReadonlyArray<string>,
-    timeout: Duration.DurationInput
+    timeout: Duration.Input
   ) => Effect.Effect<
     | { readonly _tag: "Exited"; readonly exitCode: number; readonly stderr: string }
     | { readonly _tag: "NotRun"; readonly reason: string }
@@ -70,12 +79,12 @@ export const makeConnect = (deps: ConnectDeps) => (peer: RemotePeer): Effect.Eff
     const programs = [rshArgv(peer), rcpArgv(peer)].filter((argv) => openSshKind(argv[0]) !== undefined)
     if (programs.length === 0 || programs.every(setsOwnSharing)) return
     if (!(yield* deps.allowed(peer))) return
-    const made = yield* deps.privateDirectory(peer, peer.workingDir).pipe(Effect.either)
-    if (made._tag === "Left") {
-      yield* Effect.logWarning(`peer ${peer.name}: no shared ssh connection: ${made.left.message}`)
+    const made = yield* deps.privateDirectory(peer, peer.workingDir).pipe(Effect.result)
+    if (made._tag === "Failure") {
+      yield* Effect.logWarning(`peer ${peer.name}: no shared ssh connection: ${made.failure.message}`)
       return
     }
-    const dir = made.right
+    const dir = made.success
     if (dir.length > MAX_SOCKET_DIR) {
       yield* Effect.logInfo(
         `peer ${peer.name}: no shared ssh connection: ${dir} is too long for a control socket path (at most ${MAX_SOCKET_DIR} characters)`
@@ -84,7 +93,11 @@ export const makeConnect = (deps: ConnectDeps) => (peer: RemotePeer): Effect.Eff
     }
     // Added after the directory's own finalizer, so it runs first: the masters go, then the dir.
     yield* Effect.addFinalizer(() => closeAll(deps, peer, dir))
-    yield* Effect.locallyScopedWith(SharedConnections, (open) => [...open, { peer, dir }])
+    // Until the scope closes, this fiber sees the connection; on close only this entry goes.
+    const entry: SharedConnection = { peer, dir }
+    yield* Effect.updateServiceScoped(SharedConnections, (open) => [...open, entry], {
+      reset: (_original, _updated, current) => current.filter((open) => open !== entry)
+    })
   })
 
 // Every socket in the directory is a master this peer started (a name with a dot is ssh's

@@ -64,7 +64,7 @@ export const makeIndicators = (ctx: RemoteContext) => {
           reason
         } satisfies IndicatorStatus
       })).pipe(
-        Effect.catchAll((error): Effect.Effect<IndicatorStatus> =>
+        Effect.catch((error): Effect.Effect<IndicatorStatus> =>
           Effect.succeed({ status: "unreachable", reason: error.message })
         )
       )

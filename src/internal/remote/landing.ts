@@ -20,8 +20,6 @@ const KINDS = new Set<string>(EntryKind.literals)
 /** The kind reported for an entry the disk refused (a regular file refused can only be a hard link). */
 export const kindOf = (type: string): EntryKind => (type === "File" ? "HardLink" : KINDS.has(type) ? (type as EntryKind) : "Unknown")
 
-type EntryKind = typeof EntryKind.Type
-
 const OPERATIONS: ReadonlyArray<FileOperationFailed["operation"]> = [
   "create",
   "chown",

@@ -20,7 +20,7 @@ export const usage = (dir: string): Effect.Effect<{ readonly files: number; read
     const names = yield* Effect.try(() => readdirSync(dir, { encoding: "buffer" }))
     let bytes = 0
     for (let i = 0; i < names.length; i++) {
-      if (i > 0 && i % USAGE_BATCH === 0) yield* Effect.yieldNow()
+      if (i > 0 && i % USAGE_BATCH === 0) yield* Effect.yieldNow
       try {
         bytes += lstatSync(pathOf(dir, names[i]!)).size
       } catch {

@@ -34,9 +34,20 @@ export interface RetryNotice {
  * @since 0.2.0
  * @category services
  */
-export class RetryObserver extends Context.Reference<RetryObserver>()("cedar-peer/RetryObserver", {
-  defaultValue: (): (notice: RetryNotice) => Effect.Effect<void> => () => Effect.void
-}) {}
+export const RetryObserver: Context.Reference<(notice: RetryNotice) => Effect.Effect<void>> = Context.Reference<
+  (notice: RetryNotice) => Effect.Effect<void>
+>("cedar-peer/RetryObserver", { defaultValue: () => () => Effect.void })
+
+/**
+ * How transient failures are retried: `count` more attempts, the first after about `baseDelay`.
+ *
+ * @since 1.0.0
+ * @category models
+ */
+export interface RemoteRetriesShape {
+  readonly count: number
+  readonly baseDelay: Duration.Input
+}
 
 /**
  * The library-wide default of how transient failures are retried; a peer's own `retries` win.
@@ -46,12 +57,10 @@ export class RetryObserver extends Context.Reference<RetryObserver>()("cedar-pee
  * @since 0.2.0
  * @category services
  */
-export class RemoteRetries extends Context.Reference<RemoteRetries>()("cedar-peer/RemoteRetries", {
-  defaultValue: (): { readonly count: number; readonly baseDelay: Duration.DurationInput } => ({
-    count: 2,
-    baseDelay: "5 seconds"
-  })
-}) {}
+export const RemoteRetries: Context.Reference<RemoteRetriesShape> = Context.Reference<RemoteRetriesShape>(
+  "cedar-peer/RemoteRetries",
+  { defaultValue: () => ({ count: 2, baseDelay: "5 seconds" }) }
+)
 
 // OpenSSH's own words for a connection that failed or broke: worth another try.
 const TRANSIENT = [
@@ -129,32 +138,31 @@ export const retrying = <A, E, R>(
   Effect.gen(function*() {
     const observe = yield* RetryObserver
     let attempts = 1
-    let reason = ""
     const schedule = Schedule.exponential(options.baseDelay, 2).pipe(
       Schedule.jittered,
-      Schedule.intersect(Schedule.recurs(options.count)),
-      Schedule.tapInput((failure: E | Transient<A>) =>
-        Effect.sync(() => {
-          if (failure instanceof Transient) reason = failure.reason
-        })
-      ),
-      Schedule.modifyDelayEffect((_, delay) =>
+      Schedule.upTo({ times: options.count }),
+      Schedule.setInputType<E | Transient<A>>(),
+      // called only while the count allows another attempt, with the delay before it; any other
+      // failure than a transient one is not retried (see `while` below), so it is not told either
+      Schedule.modifyDelay(({ duration, input }) =>
         Effect.gen(function*() {
+          if (!(input instanceof Transient)) return duration
+          const reason = input.reason
           attempts += 1
           const notice: RetryNotice = {
             peer: options.peer,
             operation: options.operation,
             attempt: attempts,
             reason,
-            delayMillis: Math.round(Duration.toMillis(delay))
+            delayMillis: Math.round(Duration.toMillis(duration))
           }
           yield* Effect.logWarning(
             `peer ${options.peer}: ${options.operation} failed (${reason}); attempt ${attempts} of ${
               options.count + 1
-            } in ${formatAfter(delay)}`
+            } in ${formatAfter(duration)}`
           )
           yield* observe(notice)
-          return delay
+          return duration
         })
       )
     )
@@ -165,7 +173,7 @@ export const retrying = <A, E, R>(
       )
     )
     return yield* once.pipe(
-      Effect.retry({ schedule, while: (error): error is Transient<A> => error instanceof Transient }),
+      Effect.retry({ schedule, while: (error) => error instanceof Transient }),
       Effect.catchIf((error): error is Transient<A> => error instanceof Transient, (last) => Effect.succeed(last.result))
     ) as Effect.Effect<A, E, R>
   })

@@ -49,7 +49,7 @@ const watch = (peer: RemotePeer, dir: string, options: StageOptions): Effect.Eff
 
 export const makeScpTransport = (ctx: RemoteContext) => {
   /** Brings the collect dir's files into `privateDir`; fails as the copy failed or was stopped. */
-  const copy = (peer: RemotePeer, privateDir: Directory, options: StageOptions, timeout: Duration.DurationInput) =>
+  const copy = (peer: RemotePeer, privateDir: Directory, options: StageOptions, timeout: Duration.Input) =>
     Effect.gen(function*() {
       const copy = stageArgv(peer, privateDir.shown, yield* ctx.connectionOf(peer))
       const argv = runAs(peer.localUser, copy)

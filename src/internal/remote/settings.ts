@@ -19,15 +19,15 @@ export interface Settings {
   readonly connectionSharing: boolean
 }
 
-const pick = (seconds: number | undefined, fallback: Duration.DurationInput): Duration.Duration =>
-  seconds === undefined ? Duration.decode(fallback) : Duration.millis(Math.round(seconds * 1000))
+const pick = (seconds: number | undefined, fallback: Duration.Input): Duration.Duration =>
+  seconds === undefined ? Duration.fromInputUnsafe(fallback) : Duration.millis(Math.round(seconds * 1000))
 
 export const settingsOf = (peer: RemotePeer): Effect.Effect<Settings> =>
   Effect.map(Effect.all([RemoteTimeouts, RemoteRetries]), ([defaults, retries]): Settings => {
     const own = peer.timeouts ?? {}
     return {
       timeouts: {
-        probe: Duration.decode(defaults.probe),
+        probe: Duration.fromInputUnsafe(defaults.probe),
         connect: pick(own.connect, defaults.connect),
         stall: pick(own.stall, defaults.stall),
         indicator: pick(own.indicator, defaults.indicator),

@@ -174,7 +174,7 @@ const diskFull = (peer: RemotePeer, dir: string, error: unknown): CopyFailed =>
 
 export const makeTarTransport = (ctx: RemoteContext) => {
   /** Brings the collect dir's files into `privateDir`; fails as the copy failed or was refused. */
-  const copy = (peer: RemotePeer, privateDir: Directory, options: StageOptions, timeout: Duration.DurationInput) =>
+  const copy = (peer: RemotePeer, privateDir: Directory, options: StageOptions, timeout: Duration.Input) =>
     Effect.gen(function*() {
       const argv = runAs(peer.localUser, remoteCommandArgv(peer, tarCommand(peer.collectDir), yield* ctx.connectionOf(peer)))
       const source = ctx.remoteLabel(peer, peer.collectDir)
@@ -184,7 +184,7 @@ export const makeTarTransport = (ctx: RemoteContext) => {
           try: (signal) => unpack(peer, Stream.toAsyncIterable(stdout), privateDir, options, signal),
           catch: (error) => error
         }).pipe(
-          Effect.catchAll((error) =>
+          Effect.catch((error) =>
             error instanceof Refused
               ? Effect.fail(error.error)
               : Effect.succeed<Unpacked>({ _tag: "Corrupt", detail: messageOf(error) })

@@ -3,6 +3,23 @@ import type { Duration } from "effect"
 import { Context } from "effect"
 
 /**
+ * The remote time limits: the `ssh -V` probe, the connection (TCP and the server's banner), a
+ * stalled session, and the whole of each operation.
+ *
+ * @since 1.0.0
+ * @category models
+ */
+export interface RemoteTimeoutsShape {
+  readonly probe: Duration.Input
+  readonly connect: Duration.Input
+  readonly stall: Duration.Input
+  readonly indicator: Duration.Input
+  readonly stage: Duration.Input
+  readonly command: Duration.Input
+  readonly managedAction: Duration.Input
+}
+
+/**
  * The library-wide defaults of the remote time limits, so a hung ssh cannot hang a backup
  * forever. A peer's own `timeouts` (seconds, set from the configuration) win over these. Override
  * with `Effect.provideService(RemoteTimeouts, {...})` or a layer. Defaults: `ssh -V` probe 30 s;
@@ -13,22 +30,17 @@ import { Context } from "effect"
  * @since 0.1.0
  * @category services
  */
-export class RemoteTimeouts extends Context.Reference<RemoteTimeouts>()("cedar-peer/RemoteTimeouts", {
-  defaultValue: (): {
-    readonly probe: Duration.DurationInput
-    readonly connect: Duration.DurationInput
-    readonly stall: Duration.DurationInput
-    readonly indicator: Duration.DurationInput
-    readonly stage: Duration.DurationInput
-    readonly command: Duration.DurationInput
-    readonly managedAction: Duration.DurationInput
-  } => ({
-    probe: "30 seconds",
-    connect: "30 seconds",
-    stall: "60 seconds",
-    indicator: "5 minutes",
-    stage: "12 hours",
-    command: "1 hour",
-    managedAction: "12 hours"
-  })
-}) {}
+export const RemoteTimeouts: Context.Reference<RemoteTimeoutsShape> = Context.Reference<RemoteTimeoutsShape>(
+  "cedar-peer/RemoteTimeouts",
+  {
+    defaultValue: () => ({
+      probe: "30 seconds",
+      connect: "30 seconds",
+      stall: "60 seconds",
+      indicator: "5 minutes",
+      stage: "12 hours",
+      command: "1 hour",
+      managedAction: "12 hours"
+    })
+  }
+)

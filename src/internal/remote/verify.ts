@@ -2,7 +2,7 @@
 // command), the landed files hashed here, every landed file's pair compared before anything is
 // committed.
 import type { Duration } from "effect"
-import { Chunk, Effect, Stream } from "effect"
+import { Effect, Stream } from "effect"
 import { showName } from "../../Peer.js"
 import { RemoteCommandFailed, TimedOut, UnsupportedEntry, VerificationFailed } from "../../PeerError.js"
 import type { RemotePeer } from "../../RemotePeer.js"
@@ -64,13 +64,13 @@ export const makeVerify = (ctx: RemoteContext, disk: StagingDiskService) => {
     peer: RemotePeer,
     privateDir: Directory,
     names: ReadonlyArray<FileName>,
-    timeout: Duration.DurationInput
+    timeout: Duration.Input
   ) =>
     Effect.gen(function*() {
       const argv = runAs(peer.localUser, remoteCommandArgv(peer, hashCommand(peer.collectDir), yield* ctx.connectionOf(peer)))
       const { consumed, ran } = yield* ctx.runStreaming(argv, timeout, (stdout) =>
         Stream.runCollect(stdout).pipe(
-          Effect.map((chunks) => Buffer.concat(Chunk.toReadonlyArray(chunks))),
+          Effect.map((chunks) => Buffer.concat(chunks)),
           Effect.orElseSucceed(() => Buffer.alloc(0))
         ))
       if (ran._tag === "NotRun" && ran.expired !== undefined) {
