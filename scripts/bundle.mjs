@@ -8,17 +8,14 @@ import { fileURLToPath } from "node:url"
 
 const scripts = dirname(fileURLToPath(import.meta.url))
 
-// @effect/cli can read options from YAML, TOML and INI files; cedar-peer never does, so those
-// parsers (a third of the bundle, evaluated at start-up) are left out. Should a command ever use
-// that, it fails loudly instead of silently.
-const unused = {
-  name: "unused-config-file-formats",
+// undici (@effect/platform-node's HTTP client) fails to import on Node 20: the bin never makes an
+// HTTP request, and a deep import or a new dependency that pulled it in would break the bin on
+// Node 20 only. So the build fails instead.
+const noUndici = {
+  name: "no-undici",
   setup(build) {
-    build.onResolve({ filter: /^(yaml|toml|ini)$/ }, (args) => ({ path: args.path, namespace: "unused" }))
-    build.onLoad({ filter: /.*/, namespace: "unused" }, (args) => ({
-      contents: `const fail = () => { throw new Error("cedar-peer is built without the ${args.path} parser") }
-export const parse = fail, stringify = fail, decode = fail, encode = fail`,
-      loader: "js"
+    build.onResolve({ filter: /^undici(\/|$)/ }, (args) => ({
+      errors: [{ text: `the bin must not bundle undici (imported by ${args.importer}): it fails to import on Node 20` }]
     }))
   }
 }
@@ -43,7 +40,7 @@ export const bundleBin = async ({ entry, outDir, readable = false }) => {
     minifySyntax: true,
     minifyWhitespace: !readable,
     legalComments: "eof",
-    plugins: [unused],
+    plugins: [noUndici],
     // the sources are ES modules; import.meta.url is the only part of import.meta they use
     inject: [join(scripts, "import-meta-url.js")],
     define: { "import.meta.url": "importMetaUrl" },

@@ -1,8 +1,6 @@
-// The command line before @effect/cli sees it: options may come before or after the command
+// The command line before effect/cli sees it: options may come before or after the command
 // (cback3's order is `cback3 --config X stage`), and the output options that shape logging are
 // taken out here, because the logger must exist before any command runs.
-import type { Usage } from "@effect/cli"
-import { Option } from "effect"
 
 /** The log levels a user may ask for, lowest first. */
 export const LOG_LEVELS = ["debug", "info", "warning", "error"] as const
@@ -25,31 +23,18 @@ export type Invocation =
   | { readonly _tag: "Usage"; readonly message: string; readonly command: string | undefined; readonly globals: GlobalOptions }
   | { readonly _tag: "Run"; readonly command: string; readonly args: ReadonlyArray<string>; readonly globals: GlobalOptions }
 
-/** The names of each command's options that take a value (e.g. `--config FILE`), by command. */
-export type CommandSpec = ReadonlyMap<string, ReadonlySet<string>>
-
-/** The option names that take a value, read off a command's usage (a flag has no accepted values). */
-export const valueOptions = (usage: Usage.Usage): ReadonlySet<string> => {
-  const found = new Set<string>()
-  const walk = (u: Usage.Usage): void => {
-    switch (u._tag) {
-      case "Named":
-        if (Option.isSome(u.acceptedValues)) for (const name of u.names) found.add(name)
-        return
-      case "Optional":
-      case "Repeated":
-        return walk(u.usage)
-      case "Alternation":
-      case "Concat":
-        walk(u.left)
-        return walk(u.right)
-      default:
-        return
-    }
-  }
-  walk(usage)
-  return found
+/** What the command line needs to know of one command's options, as typed (`--config`, `-c`). */
+export interface CommandOptions {
+  /** the options that take a value (e.g. `--config FILE`) */
+  readonly values: ReadonlySet<string>
+  /** every option, flags included */
+  readonly all: ReadonlySet<string>
+  /** its last argument takes the rest of the line (exec's remote command): unknown options after it are part of it */
+  readonly rest: boolean
 }
+
+/** Each command's options, by command. */
+export type OptionTable = ReadonlyMap<string, CommandOptions>
 
 const GLOBAL_FLAGS: Readonly<Record<string, "verbose" | "quiet">> = {
   "--verbose": "verbose",
@@ -66,11 +51,12 @@ const VERSION = new Set(["--version", "-V"])
 
 /**
  * Reads a command line (without `node` and the script): finds the command wherever its options
- * are, moves the options given before it after it, and takes out the global options.
+ * are, moves the options given before it after it, takes out the global options, and puts the
+ * command's arguments last, after `--`, so that none is taken for an option.
  */
-export const preparse = (args: ReadonlyArray<string>, spec: CommandSpec): Invocation => {
+export const preparse = (args: ReadonlyArray<string>, table: OptionTable): Invocation => {
   const allValueOptions = new Set<string>()
-  for (const names of spec.values()) for (const name of names) allValueOptions.add(name)
+  for (const options of table.values()) for (const name of options.values) allValueOptions.add(name)
   const globals: { -readonly [K in keyof GlobalOptions]: GlobalOptions[K] } = {
     verbose: false,
     quiet: false,
@@ -84,17 +70,18 @@ export const preparse = (args: ReadonlyArray<string>, spec: CommandSpec): Invoca
   let completions: "bash" | "fish" | "zsh" | undefined
   let problem: string | undefined
   const before: Array<string> = []
-  const after: Array<string> = []
+  const options: Array<string> = []
+  const operands: Array<string> = []
   const fail = (message: string) => {
     problem ??= message
   }
 
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!
-    const out = command === undefined ? before : after
     if (arg === "--") {
       // everything after `--` is an argument (e.g. exec's remote command line), never an option
-      out.push(...args.slice(i))
+      if (command === undefined) before.push(...args.slice(i))
+      else operands.push(...args.slice(i + 1))
       break
     }
     const [name, inline] = arg.startsWith("--") && arg.includes("=")
@@ -143,22 +130,31 @@ export const preparse = (args: ReadonlyArray<string>, spec: CommandSpec): Invoca
       }
       continue
     }
-    if (command === undefined && !arg.startsWith("-")) {
-      if (!spec.has(arg)) {
-        fail(`unknown command ${JSON.stringify(arg)} (commands: ${[...spec.keys()].join(", ")})`)
-        // keep reading: `cedar-peer nope --help` still shows the help
-        before.push(arg)
+    const isOption = arg.startsWith("-") && arg !== "-"
+    if (command === undefined) {
+      if (!isOption) {
+        if (!table.has(arg)) {
+          fail(`unknown command ${JSON.stringify(arg)} (commands: ${[...table.keys()].join(", ")})`)
+          // keep reading: `cedar-peer nope --help` still shows the help
+          before.push(arg)
+          continue
+        }
+        command = arg
         continue
       }
-      command = arg
+      before.push(arg)
+      // the value of an option before the command must not be taken for the command
+      if (inline === undefined && allValueOptions.has(arg) && i + 1 < args.length) before.push(args[++i]!)
       continue
     }
-    out.push(arg)
-    // the value of an option before the command must not be taken for the command
-    if (inline === undefined && arg.startsWith("-")) {
-      const takesValue = command === undefined ? allValueOptions.has(arg) : spec.get(command)?.has(arg) ?? false
-      if (takesValue && i + 1 < args.length) out.push(args[++i]!)
+    const own = table.get(command)!
+    // once the remote command line has begun, an option exec does not know is part of it (`ls -l`)
+    if (!isOption || (own.rest && operands.length > 0 && !own.all.has(name))) {
+      operands.push(arg)
+      continue
     }
+    options.push(arg)
+    if (inline === undefined && own.values.has(arg) && i + 1 < args.length) options.push(args[++i]!)
   }
   if (globals.quiet && globals.verbose) fail("--quiet and --verbose exclude each other")
 
@@ -167,7 +163,7 @@ export const preparse = (args: ReadonlyArray<string>, spec: CommandSpec): Invoca
   if (problem !== undefined) return { _tag: "Usage", message: problem, command, globals }
   if (completions !== undefined) return { _tag: "Completions", shell: completions, globals }
   if (command === undefined) {
-    return { _tag: "Usage", message: `a command is needed (one of ${[...spec.keys()].join(", ")})`, command, globals }
+    return { _tag: "Usage", message: `a command is needed (one of ${[...table.keys()].join(", ")})`, command, globals }
   }
-  return { _tag: "Run", command, args: [command, ...before, ...after], globals }
+  return { _tag: "Run", command, args: [command, ...before, ...options, ...(operands.length > 0 ? ["--", ...operands] : [])], globals }
 }

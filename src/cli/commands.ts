@@ -1,7 +1,6 @@
 // The cedar-peer commands: parse options, load the config, call the library, render.
-import { Args, CliConfig, Command, CommandDescriptor, HelpDoc, Options, ValidationError } from "@effect/cli"
-import { FileSystem, Path } from "@effect/platform"
-import { Cause, Clock, Console, Effect, Exit, Fiber, Option, Schedule } from "effect"
+import { Cause, Clock, Console, Effect, Exit, Fiber, FileSystem, Option, Path, Schedule } from "effect"
+import { Argument, CliConfig, CliError, Command, CliOutput, Completions, Flag } from "effect/cli"
 import { createRequire } from "node:module"
 import * as Config from "../Config.js"
 import { LocalPeers } from "../LocalPeer.js"
@@ -10,67 +9,61 @@ import { DEF_COLLECT_INDICATOR, DEF_STAGE_INDICATOR } from "../Peer.js"
 import * as Manifest from "../Manifest.js"
 import * as RemotePeer from "../RemotePeer.js"
 import { SystemUsers } from "../SystemUsers.js"
-import { type CommandSpec, preparse, valueOptions } from "./argv.js"
+import { type OptionTable, preparse } from "./argv.js"
 import * as RunLock from "../RunLock.js"
 import * as Validate from "../Validate.js"
 import { makeDemoPool } from "./demo.js"
-import { bold, commandHelp, helpDocText, plain, renderCommandHelp, renderRootHelp } from "./help.js"
+import { completionDescriptor } from "./completions.js"
+import { bold, commandDoc, commandHelp, plain, renderCommandHelp, renderRootHelp, subcommandsOf } from "./help.js"
 import { readPreviousLastSuccess, renderMetrics, writeMetricsFile } from "./metrics.js"
 import { Output, OutputService, settingsFromProcess, StageReporter, withOutput } from "./output.js"
 import { columnsFor, formatBytes, headerRow, noteOf } from "./progress.js"
 import { actionText, checkJson, checkText, stageJson, stageText, stageTotals, Unsuccessful, UsageError } from "./report.js"
-import { concurrencyFlag, limitFlags, runControl, settingsOf } from "./runControl.js"
+import { concurrencyFlag, flag, invalid, limitFlags, runControl, settingsOf } from "./runControl.js"
 
 /** The package's version, read from its package.json (two levels up from src/cli and dist/cli). */
 export const VERSION: string = (createRequire(import.meta.url)("../../package.json") as { readonly version: string }).version
 
 const DEFAULT_CONFIG = "/etc/cback3.conf"
 
-const config = Options.text("config").pipe(
-  Options.withAlias("c"),
-  Options.withPseudoName("FILE"),
-  Options.withDefault(DEFAULT_CONFIG),
-  Options.withDescription("the pool configuration: a Cedar Backup cback3.conf, or JSON when the name ends in .json"),
-  Options.withDescription(`default: ${DEFAULT_CONFIG}`)
+const config = Flag.String("config").pipe(
+  Flag.withAlias("c"),
+  Flag.withMetavar("FILE"),
+  Flag.withDefault(DEFAULT_CONFIG),
+  Flag.withDescription("the pool configuration: a Cedar Backup cback3.conf, or JSON when the name ends in .json")
 )
-const json = Options.boolean("json").pipe(Options.withDescription("print one JSON document on stdout"))
-const full = Options.boolean("full").pipe(
-  Options.withAlias("f"),
-  Options.withDescription("a full run, like cback3 --full (decides which failure modes are ignored)")
+const json = flag("json", "print one JSON document on stdout")
+const full = flag("full", "a full run, like cback3 --full (decides which failure modes are ignored)").pipe(Flag.withAlias("f"))
+const somePeers = Flag.String("peer").pipe(
+  Flag.withMetavar("NAME"),
+  Flag.atLeast(0),
+  Flag.withDescription("only this peer; all peers when absent")
 )
-const somePeers = Options.text("peer").pipe(
-  Options.withPseudoName("NAME"),
-  Options.repeated,
-  Options.withDescription("only this peer; all peers when absent")
-)
-const onePeer = Options.text("peer").pipe(Options.withPseudoName("NAME"), Options.withDescription("the peer's name in the configuration"))
+const onePeer = Flag.String("peer").pipe(Flag.withMetavar("NAME"), Flag.withDescription("the peer's name in the configuration"))
 const indicator = (fallback: string) =>
-  Options.text("indicator").pipe(
-    Options.withPseudoName("FILE"),
-    Options.withDefault(fallback),
-    Options.withDescription("the indicator file name"),
-    Options.withDescription(`default: ${fallback}`)
+  Flag.String("indicator").pipe(
+    Flag.withMetavar("FILE"),
+    Flag.withDefault(fallback),
+    Flag.withDescription("the indicator file name")
   )
 
-const invalid = (text: string) => ValidationError.invalidValue(HelpDoc.p(text))
-
 /** `USER:GROUP` as typed: names or numbers, resolved on this machine when the command runs. */
-const owner = Options.text("owner").pipe(
-  Options.withPseudoName("USER:GROUP"),
-  Options.mapEffect((value) => {
+const owner = Flag.String("owner").pipe(
+  Flag.withMetavar("USER:GROUP"),
+  Flag.mapEffect((value) => {
     const match = value.match(/^([^:\s]+):([^:\s]+)$/)
     return match ? Effect.succeed({ user: match[1]!, group: match[2]! }) : Effect.fail(invalid(`--owner must be USER:GROUP (names or numbers), got ${JSON.stringify(value)}`))
   }),
-  Options.optional,
-  Options.withDescription("chown staged files to this user and group, e.g. backup:backup or 34:34")
+  Flag.optional,
+  Flag.withDescription("chown staged files to this user and group, e.g. backup:backup or 34:34")
 )
-const mode = Options.text("mode").pipe(
-  Options.withPseudoName("OCTAL"),
-  Options.mapEffect((value) =>
+const mode = Flag.String("mode").pipe(
+  Flag.withMetavar("OCTAL"),
+  Flag.mapEffect((value) =>
     /^0?[0-7]{3,4}$/.test(value) ? Effect.succeed(parseInt(value, 8)) : Effect.fail(invalid(`--mode must be octal permissions like 640, got ${JSON.stringify(value)}`))
   ),
-  Options.optional,
-  Options.withDescription("chmod staged files to these octal permissions, e.g. 640")
+  Flag.optional,
+  Flag.withDescription("chmod staged files to these octal permissions, e.g. 640")
 )
 
 /** Resolves `--owner` names to ids (numbers pass as they are); an unknown name is a usage error naming the flag. */
@@ -126,7 +119,7 @@ const runStage = (
     const ticker = output.display === undefined
       ? Effect.void
       : Effect.sync(() => reporter.tick()).pipe(Effect.repeat(Schedule.spaced("1 second")), Effect.asVoid)
-    const ticking = yield* Effect.forkDaemon(ticker)
+    const ticking = yield* Effect.forkDetach(ticker)
     const stageOptions: Pool.StageRunOptions = {
       full: opts.full,
       peers: opts.peers,
@@ -136,14 +129,14 @@ const runStage = (
       onEvent
     }
     const summary = yield* Pool.stage(pool, stageOptions).pipe(
-      Effect.ensuring(Effect.zipRight(Fiber.interrupt(ticking), Effect.sync(() => reporter.end()))),
+      Effect.ensuring(Effect.andThen(Fiber.interrupt(ticking), Effect.sync(() => reporter.end()))),
       Effect.onExit((exit) =>
         metricsFile === undefined ? Effect.void : Effect.gen(function*() {
           const endedAt = yield* Clock.currentTimeMillis
           const peers = Exit.isSuccess(exit) ? exit.value.peers : [...results.values()]
           const outcome = Exit.isSuccess(exit)
             ? peers.some((p) => (p.status as string) === "interrupted") ? "interrupted" : exit.value.ok ? "ok" : "failed"
-            : Exit.isInterrupted(exit) ? "interrupted" : "failed"
+            : Exit.hasInterrupts(exit) ? "interrupted" : "failed"
           const text = renderMetrics({
             config: pool.source,
             startedAt,
@@ -156,7 +149,7 @@ const runStage = (
             })
           })
           yield* writeMetricsFile(metricsFile, text).pipe(
-            Effect.catchAll((error) => Effect.sync(() => output.failure(`error[${error._tag}] ${error.message}`)))
+            Effect.catch((error) => Effect.sync(() => output.failure(`error[${error._tag}] ${error.message}`)))
           )
         })
       )
@@ -242,20 +235,18 @@ const stage = Command.make(
     peers: somePeers,
     concurrency: concurrencyFlag,
     ...limitFlags,
-    dryRun: Options.boolean("dry-run").pipe(
-      Options.withDescription("check every peer and print what would be staged, and into which daily directory; write nothing")
-    ),
-    metricsFile: Options.text("metrics-file").pipe(
-      Options.withPseudoName("PATH"),
-      Options.optional,
-      Options.withDescription("write the run's outcome there for node_exporter's textfile collector (Prometheus text format, replaced atomically)")
+    dryRun: flag("dry-run", "check every peer and print what would be staged, and into which daily directory; write nothing"),
+    metricsFile: Flag.String("metrics-file").pipe(
+      Flag.withMetavar("PATH"),
+      Flag.optional,
+      Flag.withDescription("write the run's outcome there for node_exporter's textfile collector (Prometheus text format, replaced atomically)")
     )
   },
   (opts) =>
     Effect.gen(function*() {
       const pool = yield* Config.load(opts.config)
       // a dry run says what a real run would refuse: a missing staging dir too
-      if (opts.dryRun) return yield* Effect.zipRight(Validate.requireStagingDir(pool), dryRun(pool, opts))
+      if (opts.dryRun) return yield* Effect.andThen(Validate.requireStagingDir(pool), dryRun(pool, opts))
       const path = yield* Path.Path
       const control = yield* runControl
       // one run per pool; a signal lets the peers in flight clean up and the summary still print
@@ -288,15 +279,13 @@ const stagePeer = Command.make(
     config,
     json,
     peer: onePeer,
-    target: Options.text("target").pipe(
-      Options.withPseudoName("DIR"),
-      Options.withDescription("the directory to stage into (must exist; relative to the current directory)")
+    target: Flag.String("target").pipe(
+      Flag.withMetavar("DIR"),
+      Flag.withDescription("the directory to stage into (must exist; relative to the current directory)")
     ),
     owner,
     mode,
-    skipUnsupported: Options.boolean("skip-unsupported").pipe(
-      Options.withDescription("local peers: stage the regular files and report other entries instead of failing")
-    ),
+    skipUnsupported: flag("skip-unsupported", "local peers: stage the regular files and report other entries instead of failing"),
     ...limitFlags
   },
   (opts) =>
@@ -308,14 +297,16 @@ const stagePeer = Command.make(
       // one ssh connection for the indicator check and the copy, as in a pool run
       if (peer._tag === "RemotePeer") yield* (yield* RemotePeer.RemotePeers).connect(peer)
       // Staging a peer whose own backup has not finished copies half-written files: say so, then do as asked.
-      const indicator = yield* Effect.either(
+      const indicator = yield* Effect.result(
         peer._tag === "LocalPeer"
           ? (yield* LocalPeers).collectIndicatorStatus(peer, DEF_COLLECT_INDICATOR)
           : (yield* RemotePeer.RemotePeers).collectIndicatorStatus(peer, DEF_COLLECT_INDICATOR)
       )
-      const ready = indicator._tag === "Right" && indicator.right.status === "ready"
+      const ready = indicator._tag === "Success" && indicator.success.status === "ready"
       if (!ready) {
-        const why = indicator._tag === "Right" ? `${indicator.right.status}${indicator.right.reason ? ` (${indicator.right.reason})` : ""}` : indicator.left.message
+        const why = indicator._tag === "Success"
+          ? `${indicator.success.status}${indicator.success.reason ? ` (${indicator.success.reason})` : ""}`
+          : indicator.failure.message
         yield* Effect.logWarning(`${DEF_COLLECT_INDICATOR} not found: the peer's backup may not be finished (${why}); staging anyway`).pipe(
           Effect.annotateLogs("peer", peer.name)
         )
@@ -363,7 +354,7 @@ const exec = Command.make(
     config,
     json,
     peer: onePeer,
-    command: Args.text({ name: "COMMAND" }).pipe(Args.atLeast(1), Args.withDescription("the remote shell command line"))
+    command: Argument.String("COMMAND").pipe(Argument.atLeast(1), Argument.withDescription("the remote shell command line"))
   },
   (opts) =>
     Effect.gen(function*() {
@@ -383,7 +374,7 @@ const exec = Command.make(
 
 const action = Command.make(
   "action",
-  { config, json, full, peers: somePeers, action: Args.text({ name: "ACTION" }).pipe(Args.withDescription("e.g. collect")) },
+  { config, json, full, peers: somePeers, action: Argument.String("ACTION").pipe(Argument.withDescription("e.g. collect")) },
   (opts) =>
     Effect.gen(function*() {
       const pool = yield* Config.load(opts.config)
@@ -407,8 +398,8 @@ const action = Command.make(
 const validate = Command.make("validate", {
   config,
   json,
-  syntaxOnly: Options.boolean("syntax-only").pipe(Options.withDescription("only read and check the file; do not look at users, directories or programs")),
-  reach: Options.boolean("reach").pipe(Options.withDescription("also try a batch-mode connection to every remote peer"))
+  syntaxOnly: flag("syntax-only", "only read and check the file; do not look at users, directories or programs"),
+  reach: flag("reach", "also try a batch-mode connection to every remote peer")
 }, (opts) =>
   Effect.gen(function*() {
     const pool = yield* Config.load(opts.config)
@@ -428,7 +419,7 @@ const validate = Command.make("validate", {
 
 const demo = Command.make(
   "demo",
-  { json, dir: Args.text({ name: "DIR" }).pipe(Args.optional, Args.withDescription("where to build the demo pool (default: a new temp dir)")) },
+  { json, dir: Argument.String("DIR").pipe(Argument.optional, Argument.withDescription("where to build the demo pool (default: a new temp dir)")) },
   (opts) =>
     Effect.gen(function*() {
       const made = yield* makeDemoPool(Option.getOrUndefined(opts.dir))
@@ -445,7 +436,7 @@ const demo = Command.make(
 
 const verify = Command.make(
   "verify",
-  { json, dailyDir: Args.text({ name: "DAILY_DIR" }).pipe(Args.withDescription("a daily staging directory with a cedar-peer.sha256 manifest")) },
+  { json, dailyDir: Argument.String("DAILY_DIR").pipe(Argument.withDescription("a daily staging directory with a cedar-peer.sha256 manifest")) },
   (opts) =>
     Effect.gen(function*() {
       const report = yield* Manifest.verify(opts.dailyDir)
@@ -467,34 +458,58 @@ export const cedarPeer = Command.make("cedar-peer").pipe(
   Command.withSubcommands([stage, check, stagePeer, writeIndicator, exec, action, validate, demo, verify])
 )
 
-// every command, for help and for finding the command among the options (keep in step with the list above)
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- only names, usage and help are read
-const commands: ReadonlyArray<Command.Command<any, any, any, any>> = [stage, check, stagePeer, writeIndicator, exec, action, validate, demo, verify]
+/** The names of the commands, in the order help lists them. */
+export const commandNames: ReadonlyArray<string> = subcommandsOf(cedarPeer).map((c) => c.name)
 
-/** Which options of each command take a value: how the command is found among options before it. */
-const VALUE_OPTIONS: CommandSpec = new Map(commands.map((c) => [[...Command.getNames(c)][0]!, valueOptions(Command.getUsage(c))]))
+/** Each command's options as typed: how the command is found among options before it, and its arguments put last. */
+const optionTable = (): OptionTable =>
+  new Map(commandNames.map((name) => {
+    const doc = commandDoc(cedarPeer, name)
+    const typed = (takingValue: boolean) =>
+      new Set(doc.options.filter((o) => !takingValue || o.metavar !== undefined).flatMap((o) => [`--${o.name}`, ...o.aliases.map((a) => `-${a}`)]))
+    return [name, { values: typed(true), all: typed(false), rest: doc.args.some((a) => a.repeated !== undefined) }]
+  }))
 
 /** The help text for a command, or for the program. */
 export const helpText = (command: string | undefined, styled: boolean): string => {
   const style = styled ? bold : plain
-  const found = commands.find((c) => [...Command.getNames(c)][0] === command)
-  return found === undefined
-    ? renderRootHelp(DESCRIPTION, commands.map((c) => commandHelp(c)), style)
-    : renderCommandHelp(commandHelp(found), style)
+  return command === undefined || !commandNames.includes(command)
+    ? renderRootHelp(DESCRIPTION, commandNames.map((name) => commandHelp(commandDoc(cedarPeer, name))), style)
+    : renderCommandHelp(commandHelp(commandDoc(cedarPeer, command)), style)
 }
 
-/** Parses the arguments (the command first) with @effect/cli and runs the command. */
+/** One of effect/cli's complaints about a command line, in the words cedar-peer has always used. */
+const complaint = (error: CliError.CliError): string => {
+  switch (error._tag) {
+    case "UnrecognizedOption":
+      return `unexpected argument ${JSON.stringify(error.option)}`
+    case "UnexpectedArgument":
+      return `unexpected argument ${JSON.stringify(error.arguments[0] ?? "")}`
+    case "MissingOption":
+      return `Expected to find option: '--${error.option}'`
+    case "MissingArgument":
+      return `Missing argument <${error.argument}>`
+    case "InvalidValue":
+      return error.kind === "flag" && error.value === "" ? `--${error.option} needs a value` : error.message
+    case "ShowHelp":
+      return error.errors.map(complaint).join("; ") || "invalid command line"
+    default:
+      return error.message
+  }
+}
+
+// The help and errors effect/cli would print: cedar-peer prints its own (help.ts, report.ts).
+const silent: CliOutput.Presenter = { present: () => Effect.void }
+// Help, version and completions are read before effect/cli sees the line (argv.ts): it has no built-in flags here.
+const noBuiltIns = CliConfig.make({ builtIns: [] })
+
+/** Parses the arguments (the command first) with effect/cli and runs the command; a bad command line is a UsageError. */
 const runCommand = (args: ReadonlyArray<string>, command: string) =>
-  Effect.gen(function*() {
-    const directive = yield* CommandDescriptor.parse(cedarPeer.descriptor, ["cedar-peer", ...args], CliConfig.defaultConfig).pipe(
-      Effect.mapError((error) => new UsageError({ message: helpDocText(error.error), command }))
-    )
-    if (directive._tag === "BuiltIn") return yield* new UsageError({ message: "that option is not supported here", command })
-    if (directive.leftover.length > 0) {
-      return yield* new UsageError({ message: `unexpected argument ${JSON.stringify(directive.leftover[0])}`, command })
-    }
-    yield* cedarPeer.transform(cedarPeer.handler(directive.value), directive.value)
-  })
+  Command.runWith(cedarPeer, { version: VERSION, renderErrors: false })(args).pipe(
+    Effect.mapError((error) => CliError.isCliError(error) ? new UsageError({ message: complaint(error), command }) : error),
+    Effect.provideService(CliOutput.Presenter, silent),
+    Effect.provideService(CliConfig.CliConfig, noBuiltIns)
+  )
 
 /**
  * Runs the CLI on argv (`["node", "cedar-peer", ...]`): help, version and completions without
@@ -502,21 +517,15 @@ const runCommand = (args: ReadonlyArray<string>, command: string) =>
  */
 export const run = (argv: ReadonlyArray<string>) =>
   Effect.gen(function*() {
-    const invocation = preparse(argv.slice(2), VALUE_OPTIONS)
+    const invocation = preparse(argv.slice(2), optionTable())
     const settings = settingsFromProcess(invocation.globals)
     switch (invocation._tag) {
       case "Help":
         return yield* Console.log(helpText(invocation.command, settings.stdoutIsTerminal && settings.colorAllowed))
       case "Version":
         return yield* Console.log(VERSION)
-      case "Completions": {
-        const lines = invocation.shell === "bash"
-          ? yield* CommandDescriptor.getBashCompletions(cedarPeer.descriptor, "cedar-peer")
-          : invocation.shell === "fish"
-          ? yield* CommandDescriptor.getFishCompletions(cedarPeer.descriptor, "cedar-peer")
-          : yield* CommandDescriptor.getZshCompletions(cedarPeer.descriptor, "cedar-peer")
-        return yield* Console.log(lines.join("\n"))
-      }
+      case "Completions":
+        return yield* Console.log(Completions.generate("cedar-peer", invocation.shell, completionDescriptor(cedarPeer)))
       case "Usage":
         return yield* new UsageError({ message: invocation.message, ...(invocation.command === undefined ? {} : { command: invocation.command }) })
     }
@@ -524,13 +533,13 @@ export const run = (argv: ReadonlyArray<string>) =>
     if (typeof output === "string") return yield* new UsageError({ message: output })
     yield* runCommand(invocation.args, invocation.command).pipe(
       // the log file tells the whole story of a night, its final failure included (stderr gets it from the bin)
-      Effect.tapErrorCause((cause) =>
+      Effect.tapCause((cause) =>
         Effect.sync(() => {
-          const failure = Cause.failureOption(cause)
+          const failure = Cause.findErrorOption(cause)
           if (Option.isSome(failure) && !(failure.value instanceof Unsuccessful)) {
             const error = failure.value as { readonly _tag: string; readonly message: string }
             output.file(`${new Date().toISOString()} error[${error._tag}] ${error.message}`)
-          } else if (Cause.isInterruptedOnly(cause)) {
+          } else if (Cause.hasInterruptsOnly(cause)) {
             output.file(`${new Date().toISOString()} error[Interrupted] the run was interrupted`)
           }
         })

@@ -1,7 +1,6 @@
 // `cedar-peer demo`: a small pool of local peers (one not ready) and its cback3.conf, so a
 // newcomer can watch a stage run within seconds of installing.
-import { FileSystem, Path } from "@effect/platform"
-import { Effect } from "effect"
+import { Effect, FileSystem, Path } from "effect"
 import { userInfo } from "node:os"
 import { DEF_COLLECT_INDICATOR } from "../Peer.js"
 import { FileOperationFailed } from "../PeerError.js"

@@ -1,8 +1,74 @@
 // `--help`: rendered from the commands' own definitions (so a new flag shows up by itself), in the
-// shape of a Unix man-page synopsis: no ANSI unless on a terminal, none of @effect/cli's generic
-// sentences, defaults and exit statuses shown.
-import { CliConfig, Command, HelpDoc } from "@effect/cli"
-import type { Span } from "@effect/cli/HelpDoc/Span"
+// shape of a Unix man-page synopsis: no ANSI unless on a terminal, defaults and exit statuses shown.
+// The definitions are read through effect/cli's CommandSpec, the same facts its parser works from.
+import { Option } from "effect"
+import { type Command, CommandSpec } from "effect/cli"
+
+/** One option or argument of a command, as its definition gives it. */
+export interface ParamDoc {
+  /** the name without dashes (`config`), or the argument's name (`COMMAND`) */
+  readonly name: string
+  /** the one-letter aliases, without the dash (`c`) */
+  readonly aliases: ReadonlyArray<string>
+  /** what its value is called (`FILE`); none for a flag that takes no value */
+  readonly metavar: string | undefined
+  readonly description: string
+  /** the value it has when not given, as text */
+  readonly defaultValue: string | undefined
+  /** it may be left out (it has a default, is optional, or is a flag without value) */
+  readonly optional: boolean
+  /** it may be given more than once; `min` is how often it must be */
+  readonly repeated: { readonly min: number } | undefined
+}
+
+/** A command as its definition describes it. */
+export interface CommandDoc {
+  readonly name: string
+  readonly description: string
+  readonly options: ReadonlyArray<ParamDoc>
+  readonly args: ReadonlyArray<ParamDoc>
+}
+
+const paramDoc = (param: CommandSpec.Flag | CommandSpec.Argument, aliases: ReadonlyArray<string>): ParamDoc => {
+  const fallback = param.fallbacks.find((f) => f._tag === "Default")
+  const takesValue = param.type._tag !== "Boolean"
+  return {
+    name: param.name,
+    aliases,
+    metavar: takesValue ? param.metavar ?? param.typeName.toUpperCase() : undefined,
+    description: param.description ?? "",
+    defaultValue: fallback === undefined || !takesValue ? undefined : String(fallback.value),
+    optional: !param.required || param.fallbacks.length > 0 || !takesValue,
+    repeated: param.variadic === undefined ? undefined : { min: param.variadic.min ?? 0 }
+  }
+}
+
+/** What a subcommand of `root` defines, read off its definition. */
+export const commandDoc = (root: Command.Command.Any, name: string): CommandDoc => {
+  const spec = Option.getOrThrow(CommandSpec.resolve(root, [root.name, name], { builtIns: [] }))
+  return {
+    name: spec.name,
+    description: spec.description ?? "",
+    options: spec.flags.filter((f) => !f.hidden && f.scope._tag === "Local").map((f) => paramDoc(f, f.aliases)),
+    args: spec.arguments.map((a) => paramDoc(a, []))
+  }
+}
+
+/** The subcommands of `root`, in the order they were given. */
+export const subcommandsOf = (root: Command.Command.Any): ReadonlyArray<Command.Command.Any> =>
+  root.subcommands.flatMap((group) => group.commands)
+
+/** An option as typed: `-c, --config FILE`, `--json`. */
+export const optionNames = (option: ParamDoc): string =>
+  [...option.aliases.map((a) => `-${a}`), `--${option.name}${option.metavar === undefined ? "" : ` ${option.metavar}`}`].join(", ")
+
+/** An option or argument as help shows it: its names as typed (`-c, --config FILE`) and what it does. */
+export interface Entry {
+  readonly names: string
+  readonly description: string
+  readonly required: boolean
+  readonly repeated: boolean
+}
 
 /** A command as help shows it. */
 export interface CommandHelp {
@@ -12,86 +78,24 @@ export interface CommandHelp {
   readonly args: ReadonlyArray<Entry>
 }
 
-/** One option or argument: its names as typed (`-c, --config FILE`) and what it does. */
-export interface Entry {
-  readonly names: string
-  readonly description: string
-  readonly required: boolean
-  readonly repeated: boolean
-}
+const withDefault = (param: ParamDoc) =>
+  [param.description, ...(param.defaultValue === undefined ? [] : [`(default: ${param.defaultValue})`])].filter(Boolean).join(" ")
 
-// @effect/cli's generic sentences: they say nothing the synopsis does not already say (help and man page)
-export const BOILERPLATE: ReadonlyArray<RegExp> = [
-  /^A user-defined piece of text\.$/,
-  /^A true or false value\.$/,
-  /^An integer\.$/,
-  /^A floating point number\.$/,
-  /^A date without a time-zone .*$/,
-  /^This setting is optional\.$/,
-  /^This option may be repeated zero or more times\.$/,
-  /^This argument may be repeated zero or more times\.$/,
-  /^This argument must be repeated at least once\.$/,
-  /^This (argument|option) must be repeated at least \d+ times?\.$/,
-  /^This option must be repeated at least once\.$/,
-  /^A path to a (file|directory|file or directory).*$/,
-  /^One of the following: .*$/
-]
-
-/** The plain text of a help span. */
-export const spanText = (span: Span): string => {
-  switch (span._tag) {
-    case "Text":
-    case "URI":
-      return span.value
-    case "Sequence":
-      return spanText(span.left) + spanText(span.right)
-    default:
-      return spanText(span.value)
-  }
-}
-
-const blocks = (doc: HelpDoc.HelpDoc): Array<HelpDoc.HelpDoc> =>
-  doc._tag === "Sequence" ? [...blocks(doc.left), ...blocks(doc.right)] : doc._tag === "Empty" ? [] : [doc]
-
-const paragraphs = (doc: HelpDoc.HelpDoc): Array<string> =>
-  blocks(doc).flatMap((block) => block._tag === "Paragraph" ? [spanText(block.value).trim()] : [])
-
-const entries = (section: ReadonlyArray<HelpDoc.HelpDoc> | undefined): Array<Entry> =>
-  (section ?? []).flatMap((list) => list._tag !== "DescriptionList" ? [] : list.definitions).map(([term, doc]) => {
-    const all = paragraphs(doc)
-    const repeated = /(\.\.\.|\d\+)$/.test(spanText(term).trim()) || all.some((p) => /may be repeated|must be repeated/.test(p))
-    const required = !all.some((p) => /This setting is optional|zero or more times/.test(p))
-    const oneOf = all.map((p) => p.match(/^One of the following: (.*)$/)).find((m) => m !== null)
-    const text = all.filter((p) => !BOILERPLATE.some((re) => re.test(p)))
-    const defaults = text.filter((p) => p.startsWith("default: "))
-    const rest = text.filter((p) => !p.startsWith("default: "))
-    const description = [
-      rest.join(" "),
-      ...(oneOf ? [`(one of: ${oneOf[1]})`] : []),
-      ...defaults.map((d) => `(${d})`)
-    ].filter(Boolean).join(" ")
-    const names = spanText(term).trim().replace(/^\((.*)\)$/, "$1").replace(/\.\.\.$/, "").replace(/\s+\d+\+$/, "").replace(/[<>]/g, "").trim()
-    return { names: names.startsWith("--") ? `    ${names}` : names, description, required, repeated }
-  })
-
-/** The help model of one command, read off its @effect/cli definition. */
-export const commandHelp = <Name extends string, R, E, A>(command: Command.Command<Name, R, E, A>): CommandHelp => {
-  const doc = Command.getHelp(command, CliConfig.make({ showBuiltIns: false }))
-  const sections = new Map<string, Array<HelpDoc.HelpDoc>>()
-  let current = ""
-  for (const block of blocks(doc)) {
-    if (block._tag === "Header") current = spanText(block.value).trim()
-    else sections.set(current, [...(sections.get(current) ?? []), block])
-  }
-  const description = (sections.get("DESCRIPTION") ?? []).flatMap(paragraphs).join(" ")
-  const [name] = Command.getNames(command)
-  return {
-    name: name ?? "",
-    description,
-    options: entries(sections.get("OPTIONS")),
-    args: entries(sections.get("ARGUMENTS"))
-  }
-}
+/** The help model of one command. */
+export const commandHelp = (doc: CommandDoc): CommandHelp => ({
+  name: doc.name,
+  description: doc.description,
+  options: doc.options.map((o) => {
+    const names = optionNames(o)
+    return {
+      names: o.aliases.length === 0 ? `    ${names}` : names,
+      description: withDefault(o),
+      required: !o.optional && o.repeated === undefined,
+      repeated: o.repeated !== undefined
+    }
+  }),
+  args: doc.args.map((a) => ({ names: a.name, description: withDefault(a), required: !a.optional, repeated: a.repeated !== undefined }))
+})
 
 /** Options every command takes (handled before the command's own options are parsed). */
 export const GLOBAL_OPTIONS: ReadonlyArray<Entry> = [
@@ -117,6 +121,14 @@ export const GLOBAL_OPTIONS: ReadonlyArray<Entry> = [
   { names: "-h, --help", description: "show this help", required: false, repeated: false },
   { names: "-V, --version", description: "print the version", required: false, repeated: false }
 ]
+
+/** The option that prints a completion script; only before or without a command. */
+export const COMPLETIONS_OPTION: Entry = {
+  names: "    --completions SHELL",
+  description: "print a completion script for bash, fish or zsh",
+  required: false,
+  repeated: false
+}
 
 /** Exit statuses, shown in every help text. */
 export const EXIT_STATUSES: ReadonlyArray<readonly [string, string]> = [
@@ -204,24 +216,8 @@ export const renderRootHelp = (
     `works like cedar-peer stage --config /etc/cback3.conf. See cedar-peer COMMAND --help.`,
     "",
     style.heading("Global options:"),
-    ...list([...GLOBAL_OPTIONS.map((o) => [o.names, o.description] as const), ["    --completions SHELL", "print a completion script for bash, fish or zsh"]], width),
+    ...list([...GLOBAL_OPTIONS, COMPLETIONS_OPTION].map((o) => [o.names, o.description] as const), width),
     "",
     style.heading("Exit status:"),
     ...list(EXIT_STATUSES, width)
   ].join("\n")
-
-/** Any HelpDoc as plain text (e.g. @effect/cli's message for a bad command line). */
-export const helpDocText = (doc: HelpDoc.HelpDoc): string =>
-  blocks(doc).map((block) => {
-    switch (block._tag) {
-      case "Header":
-      case "Paragraph":
-        return spanText(block.value).trim()
-      case "DescriptionList":
-        return block.definitions.map(([term, d]) => `${spanText(term)}: ${helpDocText(d)}`).join("\n")
-      case "Enumeration":
-        return block.elements.map((e) => `- ${helpDocText(e)}`).join("\n")
-      default:
-        return ""
-    }
-  }).filter(Boolean).join("\n")

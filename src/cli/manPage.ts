@@ -1,65 +1,47 @@
 // cedar-peer(1), rendered from the same command definitions the bin parses with, so the man page
-// cannot drift from the CLI: every command, option, alias and description below comes from
-// @effect/cli's own help documents. Only the sections no definition holds (exit statuses, files,
-// environment) are written here. The build writes the result to dist/man/cedar-peer.1.
-import { CliConfig, Command, HelpDoc, Usage } from "@effect/cli"
-import * as Descriptor from "@effect/cli/CommandDescriptor"
-import { HashMap } from "effect"
-import { BOILERPLATE, GLOBAL_OPTIONS, spanText } from "./help.js"
+// cannot drift from the CLI: every command, option, alias, default and description below comes
+// from the definitions (read through effect/cli's CommandSpec, see help.ts). Only the sections no
+// definition holds (exit statuses, files, environment) are written here. The build writes the
+// result to dist/man/cedar-peer.1.
+import type { Command } from "effect/cli"
+import { type CommandDoc, commandDoc, COMPLETIONS_OPTION, GLOBAL_OPTIONS, optionNames, type ParamDoc, subcommandsOf } from "./help.js"
 import { ExitStatus } from "./report.js"
 
 /** Escapes text for roff: backslashes, hyphens of options, and lines that would start a request. */
 const roff = (text: string): string =>
   text.replace(/\\/g, "\\e").replace(/-/g, "\\-").replace(/^([.'])/gm, "\\&$1")
 
-const flatten = (doc: HelpDoc.HelpDoc): Array<HelpDoc.HelpDoc> =>
-  doc._tag === "Sequence" ? [...flatten(doc.left), ...flatten(doc.right)] : doc._tag === "Empty" ? [] : [doc]
-
-const paragraphs = (doc: HelpDoc.HelpDoc): Array<string> =>
-  flatten(doc).flatMap((part) => {
-    switch (part._tag) {
-      case "Paragraph":
-        return [spanText(part.value)]
-      case "Enumeration":
-        return part.elements.flatMap(paragraphs)
-      case "DescriptionList":
-        return part.definitions.flatMap(([term, body]) => [spanText(term), ...paragraphs(body)])
-      default:
-        return []
-    }
-  }).map((text) => text.trim()).filter((text) => text !== "")
-
-/** The sections of a command's help, by header: DESCRIPTION, ARGUMENTS, OPTIONS, COMMANDS. */
-const sections = (doc: HelpDoc.HelpDoc): Map<string, Array<HelpDoc.HelpDoc>> => {
-  const found = new Map<string, Array<HelpDoc.HelpDoc>>()
-  let current: Array<HelpDoc.HelpDoc> | undefined
-  for (const part of flatten(doc)) {
-    if (part._tag === "Header") found.set(spanText(part.value).trim().toUpperCase(), current = [])
-    else current?.push(part)
-  }
-  return found
+/** An option in the synopsis: `[(-c, --config FILE)]` when it may be left out, `--peer NAME...` when repeatable. */
+const optionUsage = (option: ParamDoc): string => {
+  const names = option.aliases.length === 0 ? optionNames(option) : `(${optionNames(option)})`
+  if (option.repeated !== undefined) return `${names}...`
+  return option.optional ? `[${names}]` : names
 }
 
-/** One `.TP` entry per option or argument: the term in bold, then its useful sentences. */
-const definitions = (parts: ReadonlyArray<HelpDoc.HelpDoc>, skip: ReadonlySet<string>): Array<string> =>
-  parts.flatMap((part) =>
-    part._tag === "DescriptionList"
-      ? part.definitions.flatMap(([term, body]) => {
-        const name = spanText(term).trim().replace(/^\((.*)\)$/, "$1")
-        if (skip.has(name)) return []
-        const text = paragraphs(body).filter((line) => !BOILERPLATE.some((pattern) => pattern.test(line)))
-        return [".TP", `.B ${roff(name)}`, ...(text.length === 0 ? [""] : text.map(roff).flatMap((t, i) => i === 0 ? [t] : [".br", t]))]
-      })
-      : []
-  )
+/** An argument in the synopsis: `<ACTION>`, `[<DIR>]`, `<COMMAND>...`. */
+const argumentUsage = (arg: ParamDoc): string => {
+  const name = `<${arg.name}>${arg.repeated === undefined ? "" : "..."}`
+  return arg.optional && arg.repeated === undefined ? `[${name}]` : name
+}
 
-const usageText = (usage: Usage.Usage): string => paragraphs(Usage.getHelp(usage)).join(" ")
+const usageText = (doc: CommandDoc): string => [doc.name, ...doc.options.map(optionUsage), ...doc.args.map(argumentUsage)].join(" ")
 
-/** Options every command has (help, version, completions…): listed once, not under each command. */
-const builtInNames = (root: Map<string, Array<HelpDoc.HelpDoc>>): Set<string> =>
-  new Set((root.get("OPTIONS") ?? []).flatMap((part) =>
-    part._tag === "DescriptionList" ? part.definitions.map(([term]) => spanText(term).trim()) : []
-  ))
+/** One `.TP` entry: the term in bold, then what it does, then its default. */
+const definition = (term: string, param: ParamDoc): Array<string> => [
+  ".TP",
+  `.B ${roff(term)}`,
+  ...[param.description, ...(param.defaultValue === undefined ? [] : [`default: ${param.defaultValue}`])]
+    .filter((text) => text !== "")
+    .map(roff)
+    .flatMap((text, i) => (i === 0 ? [text] : [".br", text]))
+]
+
+const optionTerm = (option: ParamDoc) => `${optionNames(option)}${option.repeated === undefined ? "" : "..."}`
+const argumentTerm = (arg: ParamDoc) =>
+  `<${arg.name}>${arg.repeated === undefined ? "" : arg.repeated.min > 0 ? ` ${arg.repeated.min}+` : "..."}`
+
+// every command takes -h/--help (argv.ts reads it before the command is parsed)
+const HELP_DEFINITION = [".TP", `.B ${roff("-h, --help")}`, "Show the help documentation for a command."]
 
 /**
  * The roff source of cedar-peer(1) for a command line with subcommands.
@@ -67,25 +49,19 @@ const builtInNames = (root: Map<string, Array<HelpDoc.HelpDoc>>): Set<string> =>
  * @since 0.2.0
  * @category constructors
  */
-export const manPage = <Name extends string, R, E, A>(
-  command: Command.Command<Name, R, E, A>,
+export const manPage = (
+  command: Command.Command.Any,
   options: { readonly version: string }
 ): string => {
-  const config = CliConfig.defaultConfig
-  const root = sections(Command.getHelp(command, config))
-  const builtIns = builtInNames(root)
-  const subcommands = HashMap.toEntries(Command.getSubcommands(command))
-  // the order the root's own help lists them in
-  const order = paragraphs(HelpDoc.blocks(root.get("COMMANDS") ?? [])).join("\n")
-  subcommands.sort(([a], [b]) => order.indexOf(`${a} `) - order.indexOf(`${b} `) || a.localeCompare(b))
-  const summary = paragraphs(HelpDoc.blocks(root.get("DESCRIPTION") ?? []))[0] ?? ""
+  const subcommands = subcommandsOf(command).map((sub) => commandDoc(command, sub.name))
+  const summary = command.description ?? ""
 
   const lines = [
     `.TH CEDAR\\-PEER 1 "" "cedar-peer ${roff(options.version)}" "User Commands"`,
     ".SH NAME",
     `cedar\\-peer \\- ${roff(summary)}`,
     ".SH SYNOPSIS",
-    ...subcommands.flatMap(([, sub]) => [".nf", `.B cedar\\-peer ${roff(usageText(Descriptor.getUsage(sub)))}`, ".fi"]),
+    ...subcommands.flatMap((sub) => [".nf", `.B cedar\\-peer ${roff(usageText(sub))}`, ".fi"]),
     ".SH DESCRIPTION",
     "cedar\\-peer stages backup files from the peers of a Cedar Backup pool into the master's staging",
     "directory, as the stage action of",
@@ -95,28 +71,27 @@ export const manPage = <Name extends string, R, E, A>(
     ".BR \\-\\-json );",
     "logs and progress go to standard error.",
     ".SH COMMANDS",
-    ...subcommands.flatMap(([name, sub]) => {
-      const help = sections(Descriptor.getHelp(sub, config))
-      const description = paragraphs(HelpDoc.blocks(help.get("DESCRIPTION") ?? []))
-      const args = definitions(help.get("ARGUMENTS") ?? [], builtIns)
-      const opts = definitions(help.get("OPTIONS") ?? [], builtIns)
+    ...subcommands.flatMap((sub) => {
+      const args = sub.args.flatMap((arg) => definition(argumentTerm(arg), arg))
+      const opts = [...sub.options.flatMap((option) => definition(optionTerm(option), option)), ...HELP_DEFINITION]
       return [
-        `.SS ${roff(name)}`,
+        `.SS ${roff(sub.name)}`,
         ".nf",
-        `.B cedar\\-peer ${roff(usageText(Descriptor.getUsage(sub)))}`,
+        `.B cedar\\-peer ${roff(usageText(sub))}`,
         ".fi",
-        ...description.map(roff).flatMap((text) => [".PP", text]),
+        ...(sub.description === "" ? [] : [".PP", roff(sub.description)]),
         ...(args.length > 0 ? [".PP", "Arguments:", ".RS", ...args, ".RE"] : []),
-        ...(opts.length > 0 ? [".PP", "Options:", ".RS", ...opts, ".RE"] : [])
+        ".PP",
+        "Options:",
+        ".RS",
+        ...opts,
+        ".RE"
       ]
     }),
     ".SH OPTIONS",
     "Every command also takes these, before or after the command:",
-    // the CLI reads these itself before @effect/cli parses the command (see argv.ts): the same list as --help
-    ...GLOBAL_OPTIONS.flatMap((o) => [".TP", `.B ${roff(o.names.trim())}`, roff(o.description)]),
-    ".TP",
-    `.B ${roff("--completions SHELL")}`,
-    "print a completion script for bash, fish or zsh",
+    // the CLI reads these itself before effect/cli parses the command (see argv.ts): the same list as --help
+    ...[...GLOBAL_OPTIONS, COMPLETIONS_OPTION].flatMap((o) => [".TP", `.B ${roff(o.names.trim())}`, roff(o.description)]),
     ".SH EXIT STATUS",
     ".TP",
     `.B ${ExitStatus.ok}`,

@@ -1,8 +1,7 @@
 // `--metrics-file`: the outcome of a stage run in the Prometheus text format, for node_exporter's
 // textfile collector. Hand-written: a dozen gauges need a formatter and label escaping, not a
 // metrics client with a global registry (prom-client) loaded on every start of a nightly CLI.
-import { FileSystem, Path } from "@effect/platform"
-import { Effect } from "effect"
+import { Effect, FileSystem, Path } from "effect"
 import { FileOperationFailed } from "../PeerError.js"
 import type { PeerStageResult } from "../Pool.js"
 

@@ -1,7 +1,7 @@
 // Where the CLI's words go: the log (stderr and --log-file), per-peer failure lines, and the live
 // display of a stage run. Decided once per run from the global options and what stderr is.
 import { appendFileSync, closeSync, openSync } from "node:fs"
-import { Context, Effect, FiberRef, HashMap, HashSet, List, Logger, LogLevel } from "effect"
+import { Context, Effect, Logger, type LogLevel, References } from "effect"
 import type { PeerStageResult, PoolEvent } from "../Pool.js"
 import type { GlobalOptions, LogLevelName } from "./argv.js"
 import { LOG_LEVELS } from "./argv.js"
@@ -48,7 +48,7 @@ export const stderrLevel = (s: OutputSettings): LogLevelName =>
 export const fileLevel = (s: OutputSettings): LogLevelName =>
   s.globals.verbose || s.globals.logLevel === "debug" || levelName(s.envLevel) === "debug" ? "debug" : "info"
 
-const EFFECT_LEVEL = { debug: LogLevel.Debug, info: LogLevel.Info, warning: LogLevel.Warning, error: LogLevel.Error } as const
+const EFFECT_LEVEL: Record<LogLevelName, LogLevel.LogLevel> = { debug: "Debug", info: "Info", warning: "Warn", error: "Error" }
 const rank = (level: LogLevelName) => LOG_LEVELS.indexOf(level)
 
 /** One log event, independent of Effect's logger. */
@@ -77,14 +77,19 @@ export const formatLogLine = (event: LogEvent, target: "terminal" | "plain" | "j
   }
 }
 
-const fromEffectLevel = (level: LogLevel.LogLevel): LogLevelName =>
-  level.ordinal >= LogLevel.Error.ordinal
-    ? "error"
-    : level.ordinal >= LogLevel.Warning.ordinal
-    ? "warning"
-    : level.ordinal >= LogLevel.Info.ordinal
-    ? "info"
-    : "debug"
+const fromEffectLevel = (level: LogLevel.LogLevel): LogLevelName => {
+  switch (level) {
+    case "Fatal":
+    case "Error":
+      return "error"
+    case "Warn":
+      return "warning"
+    case "Info":
+      return "info"
+    default:
+      return "debug"
+  }
+}
 
 /** The CLI's output channels for one run. */
 export class Output {
@@ -152,10 +157,9 @@ export class Output {
 
   /** Effect's logger, writing through this output. */
   get logger(): Logger.Logger<unknown, void> {
-    return Logger.make(({ annotations, date, logLevel, message }) => {
+    return Logger.make(({ date, fiber, logLevel, message }) => {
       const text = (Array.isArray(message) ? message : [message]).map(String).join(" ")
-      const tags = List.toArray(List.reverse(HashMap.reduce(annotations, List.empty<readonly [string, string]>(), (acc, value, key) =>
-        List.prepend(acc, [key, String(value)] as const))))
+      const tags = Object.entries(fiber.getRef(References.CurrentLogAnnotations)).map(([key, value]) => [key, String(value)] as const)
       this.log({ date, level: fromEffectLevel(logLevel), annotations: tags, text })
     })
   }
@@ -167,15 +171,15 @@ export class Output {
 }
 
 /** The run's Output, for the commands. */
-export class OutputService extends Context.Tag("cedar-peer/cli/Output")<OutputService, Output>() {}
+export class OutputService extends Context.Service<OutputService, Output>()("cedar-peer/cli/Output") {}
 
 /** Runs an effect with this output as its logger. */
 export const withOutput = (output: Output) => <A, E, R>(self: Effect.Effect<A, E, R>) =>
   self.pipe(
     Effect.provideService(OutputService, output),
-    Logger.withMinimumLogLevel(output.minimumLevel),
+    Effect.provideService(References.MinimumLogLevel, output.minimumLevel),
     // this run's logger only, whichever the bin installed before the options were known
-    Effect.locally(FiberRef.currentLoggers, HashSet.make(output.logger))
+    Effect.provideService(Logger.CurrentLoggers, new Set([output.logger]))
   )
 
 /** How long each peer took, as seen from the events. */
@@ -285,15 +289,11 @@ export class StageReporter {
     const detail = result.error ? `${result.error._tag}: ${result.error.message}` : result.reason ?? ""
     const text = `${result.status}${result.ignored && result.status !== "staged" ? " (ignored)" : ""}: ${counts}${detail ? `; ${detail}` : ""}`
     // the pool logs the peer's end (info, or error when not ignored): this line adds the time, at debug
-    const log = Effect.logDebug(text)
-    return Effect.gen(this, function*() {
-      if (result.error !== undefined && !result.ignored) {
-        // the form of every other failure; the log line below carries the counts
-        this.output.failure(`error[${result.error._tag}] ${withPeer(result.error.message, result.name)}`)
-        return yield* Effect.logDebug(text).pipe(Effect.annotateLogs("peer", result.name))
-      }
-      yield* log.pipe(Effect.annotateLogs("peer", result.name))
-    })
+    const log = Effect.logDebug(text).pipe(Effect.annotateLogs("peer", result.name))
+    const error = result.error
+    if (error === undefined || result.ignored) return log
+    // the form of every other failure; the log line carries the counts
+    return Effect.andThen(Effect.sync(() => this.output.failure(`error[${error._tag}] ${withPeer(error.message, result.name)}`)), log)
   }
 
   /** Ends the live display. */

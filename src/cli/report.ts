@@ -1,6 +1,6 @@
 // Rendering of results for people and for --json, the exit status of a run, and where logs go.
-import { ValidationError } from "@effect/cli"
-import { Cause, Console, Data, Effect, HashMap, Logger, LogLevel, Option, Schema } from "effect"
+import { Cause, Console, Data, Effect, Logger, type LogLevel, Option, References, Schema } from "effect"
+import { CliError } from "effect/cli"
 import type { ActionSummary, CheckSummary, PeerStageResult, StageSummary } from "../Pool.js"
 import { columnsFor, finalRow, formatBytes, headerRow, noteOf } from "./progress.js"
 
@@ -23,31 +23,28 @@ const USAGE_TAGS = new Set(["ConfigError", "InvalidPeerConfig", "UsageError"])
 const isTagged = (u: unknown): u is { readonly _tag: string; readonly message: string } =>
   typeof u === "object" && u !== null && "_tag" in u && typeof (u as { _tag: unknown })._tag === "string"
 
+/** effect/cli asked for help without an error: not a failure of the user's. */
+const isHelpOnly = (error: CliError.CliError) => error._tag === "ShowHelp" && error.errors.length === 0
+
 /** The exit status a failed run ends with: 2 for usage and configuration errors, else 1. */
 export const exitStatusOf = (cause: Cause.Cause<unknown>): number => {
-  const failure = Cause.failureOption(cause)
-  if (Option.isNone(failure)) return Cause.isInterruptedOnly(cause) ? 130 : ExitStatus.failed
+  const failure = Cause.findErrorOption(cause)
+  if (Option.isNone(failure)) return Cause.hasInterruptsOnly(cause) ? 130 : ExitStatus.failed
   const error = failure.value
-  if (isValidationError(error)) return error._tag === "HelpRequested" ? ExitStatus.ok : ExitStatus.usage
+  if (CliError.isCliError(error)) return isHelpOnly(error) ? ExitStatus.ok : ExitStatus.usage
   if (isTagged(error) && USAGE_TAGS.has(error._tag)) return ExitStatus.usage
   return ExitStatus.failed
 }
 
-const isValidationError = ValidationError.isValidationError
-
 /** `error[Tag] peer NAME: message` on stderr (and a JSON document on stdout with --json). */
 export const printFailure = (cause: Cause.Cause<unknown>, json: boolean): Effect.Effect<void> =>
   Effect.gen(function*() {
-    const failure = Cause.failureOption(cause)
+    const failure = Cause.findErrorOption(cause)
     if (Option.isSome(failure)) {
       const error = failure.value
       if (error instanceof Unsuccessful) return
-      if (isValidationError(error)) {
-        if (json && error._tag !== "HelpRequested") {
-          yield* Console.log(JSON.stringify({ ok: false, error: { _tag: "UsageError", message: "invalid command line" } }))
-        }
-        return // @effect/cli has already printed what was wrong
-      }
+      // effect/cli's errors become UsageError (commands.ts); a bare request for help says nothing more
+      if (CliError.isCliError(error) && isHelpOnly(error)) return
       if (error instanceof UsageError) {
         yield* Console.error(`error[UsageError] ${error.message}`)
         yield* Console.error(`(see cedar-peer ${error.command === undefined ? "" : `${error.command} `}--help)`)
@@ -60,7 +57,7 @@ export const printFailure = (cause: Cause.Cause<unknown>, json: boolean): Effect
         return
       }
     }
-    if (Cause.isInterruptedOnly(cause)) {
+    if (Cause.hasInterruptsOnly(cause)) {
       yield* Console.error("error[Interrupted] interrupted: nothing half-staged was left behind")
       if (json) yield* Console.log(JSON.stringify({ ok: false, error: { _tag: "Interrupted", message: "interrupted: nothing half-staged was left behind" } }))
       return
@@ -144,14 +141,13 @@ export const actionText = (summary: ActionSummary): string =>
     )
 
 /** One line per log event on stderr, with its annotations (e.g. `peer=alpha`): stdout stays for results. */
-export const stderrLogger = Logger.make(({ annotations, date, logLevel, message }) => {
+export const stderrLogger = Logger.make(({ date, fiber, logLevel, message }) => {
   const text = (Array.isArray(message) ? message : [message]).map(String).join(" ")
-  const tags = HashMap.reduce(annotations, "", (acc, value, key) => `${acc} ${key}=${String(value)}`)
-  globalThis.console.error(`${date.toISOString()} ${logLevel.label}${tags} ${text}`)
+  const annotations = Object.entries(fiber.getRef(References.CurrentLogAnnotations))
+  const tags = annotations.map(([key, value]) => ` ${key}=${String(value)}`).join("")
+  globalThis.console.error(`${date.toISOString()} ${logLevel.toUpperCase()}${tags} ${text}`)
 })
 
 /** The log level from `CEDAR_PEER_LOG` (debug, info, warning, error), info by default. */
 export const logLevelFrom = (value: string | undefined): LogLevel.LogLevel =>
-  ({ debug: LogLevel.Debug, info: LogLevel.Info, warning: LogLevel.Warning, error: LogLevel.Error } as const)[
-    (value ?? "info").toLowerCase() as "info"
-  ] ?? LogLevel.Info
+  ({ debug: "Debug", info: "Info", warning: "Warn", error: "Error" } as const)[(value ?? "info").toLowerCase() as "info"] ?? "Info"

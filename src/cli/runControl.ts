@@ -1,10 +1,18 @@
 // Run control for the CLI: the graceful stop on SIGINT/SIGTERM (main.ts completes it, the
 // commands that can report what was done hand it to the library), and the flags that bound a
 // staging run (--max-files, --max-bytes, --timeout, --verify, --concurrency).
-import { HelpDoc, Options, ValidationError } from "@effect/cli"
 import { Context, Effect, Option } from "effect"
+import { CliError, Flag } from "effect/cli"
 import * as Config from "../Config.js"
 import * as Pool from "../Pool.js"
+
+/** What the bin's run control offers the commands. */
+export interface RunControlShape {
+  /** completes on the first SIGINT or SIGTERM */
+  readonly stop: Effect.Effect<void>
+  /** runs a command that winds down by itself on `stop` instead of being interrupted */
+  readonly graceful: <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+}
 
 /**
  * How the bin tells a command to stop. `stop` completes on the first SIGINT or SIGTERM; while a
@@ -12,23 +20,24 @@ import * as Pool from "../Pool.js"
  * summary) and the bin exits 130 or 143 afterwards. Outside `graceful`, or on a second signal,
  * the command is interrupted.
  */
-export class RunControl extends Context.Tag("cedar-peer/cli/RunControl")<RunControl, {
-  readonly stop: Effect.Effect<void>
-  readonly graceful: <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
-}>() {}
+export class RunControl extends Context.Service<RunControl, RunControlShape>()("cedar-peer/cli/RunControl") {}
 
 /** The bin's run control, or one that never stops (in-process runs of the CLI, e.g. tests). */
-export const runControl = Effect.map(Effect.serviceOption(RunControl), Option.getOrElse(() => ({
-  stop: Effect.never as Effect.Effect<void>,
-  graceful: <A, E, R>(self: Effect.Effect<A, E, R>) => self
-})))
+export const runControl: Effect.Effect<RunControlShape> = Effect.map(
+  Effect.serviceOption(RunControl),
+  Option.getOrElse((): RunControlShape => ({
+    stop: Effect.never,
+    graceful: <A, E, R>(self: Effect.Effect<A, E, R>) => self
+  }))
+)
 
-const invalid = (text: string) => ValidationError.invalidValue(HelpDoc.p(text))
+/** A value the command line cannot take: a usage error whose message is exactly this text. */
+export const invalid = (message: string) => new CliError.ValidationError({ message })
 
-const wholeNumber = (flag: string, text: string) =>
+const wholeNumber = (name: string, text: string) =>
   /^\d+$/.test(text) && Number.isSafeInteger(Number(text)) && Number(text) >= 1
     ? Effect.succeed(Number(text))
-    : Effect.fail(invalid(`--${flag} must be a whole number of at least 1, got ${JSON.stringify(text)}`))
+    : Effect.fail(invalid(`--${name} must be a whole number of at least 1, got ${JSON.stringify(text)}`))
 
 const parseSeconds = (text: string): number | undefined => {
   const value = Config.parseDuration(text)
@@ -36,7 +45,7 @@ const parseSeconds = (text: string): number | undefined => {
 }
 
 /** `NAME=SECONDS` for one timeout, or a bare `SECONDS` for the whole stage of each peer. */
-export const parseTimeouts = (values: ReadonlyArray<string>): Effect.Effect<Partial<Record<Pool.TimeoutName, number>>, ValidationError.ValidationError> =>
+export const parseTimeouts = (values: ReadonlyArray<string>): Effect.Effect<Partial<Record<Pool.TimeoutName, number>>, CliError.ValidationError> =>
   Effect.gen(function*() {
     const timeouts: Partial<Record<Pool.TimeoutName, number>> = {}
     for (const value of values) {
@@ -53,42 +62,44 @@ export const parseTimeouts = (values: ReadonlyArray<string>): Effect.Effect<Part
     return timeouts
   })
 
+/** An on/off flag: false unless given (no `--no-` form, as before). */
+export const flag = (name: string, description: string) =>
+  Flag.Boolean(name).pipe(Flag.withoutNegation, Flag.withDefault(false), Flag.withDescription(description))
+
 /** The flags that bound the staging of each peer, for `stage` and `stage-peer`. */
 export const limitFlags = {
-  maxFiles: Options.text("max-files").pipe(
-    Options.withPseudoName("N"),
-    Options.mapEffect((text) => wholeNumber("max-files", text)),
-    Options.optional,
-    Options.withDescription("fail a peer with more files than this (nothing of it is staged)")
+  maxFiles: Flag.String("max-files").pipe(
+    Flag.withMetavar("N"),
+    Flag.mapEffect((text) => wholeNumber("max-files", text)),
+    Flag.optional,
+    Flag.withDescription("fail a peer with more files than this (nothing of it is staged)")
   ),
-  maxBytes: Options.text("max-bytes").pipe(
-    Options.withPseudoName("BYTES"),
-    Options.mapEffect((text) => {
+  maxBytes: Flag.String("max-bytes").pipe(
+    Flag.withMetavar("BYTES"),
+    Flag.mapEffect((text) => {
       const value = Config.parseBytes(text)
       return value === undefined
         ? Effect.fail(invalid(`--max-bytes must be a number of bytes of at least 1, optionally with K, M, G or T (500M, 10G), got ${JSON.stringify(text)}`))
         : Effect.succeed(value)
     }),
-    Options.optional,
-    Options.withDescription("fail a peer with more bytes than this, e.g. 10G (nothing of it is staged)")
+    Flag.optional,
+    Flag.withDescription("fail a peer with more bytes than this, e.g. 10G (nothing of it is staged)")
   ),
-  timeout: Options.text("timeout").pipe(
-    Options.withPseudoName("NAME=SECONDS"),
-    Options.repeated,
-    Options.mapEffect(parseTimeouts),
-    Options.withDescription(`NAME=SECONDS (NAME: ${Pool.TIMEOUT_NAMES.join(", ")}), or SECONDS for each peer's whole stage`)
+  timeout: Flag.String("timeout").pipe(
+    Flag.withMetavar("NAME=SECONDS"),
+    Flag.atLeast(0),
+    Flag.mapEffect(parseTimeouts),
+    Flag.withDescription(`NAME=SECONDS (NAME: ${Pool.TIMEOUT_NAMES.join(", ")}), or SECONDS for each peer's whole stage`)
   ),
-  verify: Options.boolean("verify").pipe(
-    Options.withDescription("compare the SHA-256 of every staged file with its source (and write the daily manifest)")
-  )
+  verify: flag("verify", "compare the SHA-256 of every staged file with its source (and write the daily manifest)")
 }
 
 /** `--concurrency N`: how many peers are staged at once. */
-export const concurrencyFlag = Options.text("concurrency").pipe(
-  Options.withPseudoName("N"),
-  Options.mapEffect((text) => wholeNumber("concurrency", text)),
-  Options.optional,
-  Options.withDescription("how many peers are staged at once (default: the configuration's, else 4)")
+export const concurrencyFlag = Flag.String("concurrency").pipe(
+  Flag.withMetavar("N"),
+  Flag.mapEffect((text) => wholeNumber("concurrency", text)),
+  Flag.optional,
+  Flag.withDescription("how many peers are staged at once (default: the configuration's, else 4)")
 )
 
 /** The settings the limit flags override (only those given). */

@@ -1,11 +1,16 @@
-// The command line before @effect/cli: the command found among options before it, global options taken out.
+// The command line before effect/cli: the command found among options before it, global options taken out.
 import { describe, expect, it } from "vitest"
-import { preparse } from "../../src/cli/argv.js"
+import { type CommandOptions, preparse } from "../../src/cli/argv.js"
 
-const spec = new Map<string, ReadonlySet<string>>([
-  ["stage", new Set(["--config", "-c", "--peer", "--concurrency"])],
-  ["exec", new Set(["--config", "-c", "--peer"])],
-  ["validate", new Set(["--config", "-c"])]
+const options = (values: ReadonlyArray<string>, flags: ReadonlyArray<string>, rest = false): CommandOptions => ({
+  values: new Set(values),
+  all: new Set([...values, ...flags]),
+  rest
+})
+const spec = new Map<string, CommandOptions>([
+  ["stage", options(["--config", "-c", "--peer", "--concurrency"], ["--full", "-f", "--json"])],
+  ["exec", options(["--config", "-c", "--peer"], ["--json"], true)],
+  ["validate", options(["--config", "-c"], ["--json"])]
 ])
 
 describe("preparse", () => {
@@ -36,6 +41,22 @@ describe("preparse", () => {
     expect(preparse(["--help", "stage"], spec)).toMatchObject({ _tag: "Help", command: "stage" })
     expect(preparse(["-V"], spec)).toMatchObject({ _tag: "Version" })
     expect(preparse(["stage", "--version"], spec)).toMatchObject({ _tag: "Version" })
+  })
+
+  it("puts a command's arguments last, after --, so that none is taken for an option", () => {
+    expect(preparse(["stage", "extra", "--full"], spec)).toMatchObject({ args: ["stage", "--full", "--", "extra"] })
+    expect(preparse(["-c", "X", "exec", "ls", "--peer", "p"], spec)).toMatchObject({ args: ["exec", "-c", "X", "--peer", "p", "--", "ls"] })
+  })
+
+  it("takes options exec does not know, once its remote command has begun, for part of it; its own options stay options", () => {
+    expect(preparse(["exec", "--peer", "p", "ls", "-l", "--json", "/srv"], spec)).toMatchObject({
+      _tag: "Run",
+      args: ["exec", "--peer", "p", "--json", "--", "ls", "-l", "/srv"],
+      globals: { json: true }
+    })
+    // before the remote command, and for other commands, an unknown option stays an option (and a usage error)
+    expect(preparse(["exec", "-l", "ls"], spec)).toMatchObject({ args: ["exec", "-l", "--", "ls"] })
+    expect(preparse(["stage", "--nope", "x"], spec)).toMatchObject({ args: ["stage", "--nope", "--", "x"] })
   })
 
   it("leaves everything after -- alone (exec's remote command)", () => {

@@ -4,10 +4,8 @@ import { execFile } from "node:child_process"
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Command } from "@effect/cli"
-import { HashMap } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { cedarPeer } from "../../src/cli/commands.js"
+import { commandNames } from "../../src/cli/commands.js"
 
 const built = join(import.meta.dirname, "../../dist/cli")
 const version = (JSON.parse(readFileSync(join(import.meta.dirname, "../../package.json"), "utf8")) as { version: string }).version
@@ -86,8 +84,8 @@ describe("the bin's launcher", () => {
   it("names each cache after one of the CLI's own commands", () => {
     const launcher = readFileSync(join(import.meta.dirname, "../../scripts/launcher.mjs"), "utf8")
     const listed = JSON.parse(launcher.match(/^const COMMANDS = (\[.*\])$/m)![1]!) as Array<string>
-    const commands = [...HashMap.keys(Command.getSubcommands(cedarPeer))]
-    expect([...listed].sort()).toEqual([...commands].sort())
+    expect(commandNames.length).toBeGreaterThan(0)
+    expect([...listed].sort()).toEqual([...commandNames].sort())
   })
 
   it("keeps one cache per set of Node flags: a run under other flags leaves the bin's own cache alone", async () => {

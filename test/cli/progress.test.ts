@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest"
 import type { GlobalOptions } from "../../src/cli/argv.js"
 import { formatLogLine, Output, type OutputSettings, StageReporter, stderrLevel } from "../../src/cli/output.js"
 import { columnsFor, finalRow, formatDuration, LiveDisplay, liveRow, NOTE_WIDTH, noteOf } from "../../src/cli/progress.js"
+import { CopyFailed, TimedOut } from "../../src/PeerError.js"
 import type { PeerStageResult } from "../../src/Pool.js"
 
 /** Enough of a VT100 for the display: text, newline, carriage return, cursor up (ESC[nA), erase below (ESC[J). */
@@ -94,11 +95,11 @@ describe("rows", () => {
       files: 0,
       bytes: 0,
       ignored: true,
-      error: { _tag: "CopyFailed", message: `peer alpha: /srv/x: ${"scp: connection reset ".repeat(20)}` }
+      error: new CopyFailed({ peer: "alpha", path: "/srv/x", stderr: "scp: connection reset ".repeat(20) })
     }
     const note = noteOf(long)
     expect(note.length).toBeLessThanOrEqual(NOTE_WIDTH)
-    expect(note).toMatch(/^\(ignored\) CopyFailed: \/srv\/x: scp/)
+    expect(note).toMatch(/^\(ignored\) CopyFailed: \/srv\/x: copy failed: scp/)
     expect(note).not.toContain("peer alpha")
     expect(note.endsWith("…")).toBe(true)
   })
@@ -135,7 +136,7 @@ describe("StageReporter on a terminal", () => {
       yield* reporter.handle({ _tag: "PeerDone", result: staged("alpha", 4, 4096) })
       yield* reporter.handle({
         _tag: "PeerDone",
-        result: { name: "beta", type: "remote", status: "unreachable", files: 0, bytes: 0, ignored: false, reason: "ssh: connect timed out", error: { _tag: "TimedOut", message: "peer beta: connect timed out after 30s" } }
+        result: { name: "beta", type: "remote", status: "unreachable", files: 0, bytes: 0, ignored: false, reason: "ssh: connect timed out", error: new TimedOut({ peer: "beta", operation: "connect", after: "30s" }) }
       })
       // the same peer reported twice (onPeerDone and the PeerDone event): shown once
       yield* reporter.handle({ _tag: "PeerDone", result: staged("alpha", 4, 4096) })

@@ -23,10 +23,10 @@ describe("--timeout", () => {
   ])("%s is refused, naming --timeout", ([value, message]) =>
     Effect.gen(function*() {
       const error = yield* Effect.flip(parseTimeouts([value as string]))
-      expect(error._tag).toBe("InvalidValue")
-      const text = JSON.stringify(error.error)
-      expect(text).toContain("--timeout")
-      expect(text).toMatch(message as RegExp)
+      // effect/cli reports a ValidationError's message as it is: the user reads exactly this
+      expect(error._tag).toBe("ValidationError")
+      expect(error.message).toContain(`--timeout ${JSON.stringify(value)}: `)
+      expect(error.message).toMatch(message as RegExp)
     }))
 })
 

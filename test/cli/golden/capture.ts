@@ -54,7 +54,8 @@ const quote = (arg: string) => (/^[\w./<>=:@%+,-]+$/.test(arg) ? arg : `'${arg.r
  * Runs every case on `bin` in a fresh directory under `scratch` and returns what each showed.
  * The cases share one demo pool and run in this order: later ones see what earlier ones staged.
  */
-export const captureAll = async (bin: string, scratch: string = tmpdir()): Promise<Array<Captured>> => {
+export const captureAll = async (binPath: string, scratch: string = tmpdir()): Promise<Array<Captured>> => {
+  const bin = resolve(binPath)
   const root = mkdtempSync(join(scratch, "cedar-golden-"))
   const out: Array<Captured> = []
   const record = async (
