@@ -29,7 +29,7 @@ import {
   UnsupportedEntry,
   VerificationFailed
 } from "./PeerError.js"
-import type { ByteLimitReached, Directory, DiskError, NotRegularFile } from "./StagingDisk.js"
+import type { ByteLimitReached, Directory, DiskError, NotRegularFile, StagingDiskService } from "./StagingDisk.js"
 import { StagingDisk } from "./StagingDisk.js"
 
 const isEntryKind = Schema.is(EntryKind)
@@ -112,7 +112,7 @@ type Regular = { readonly names: ReadonlyArray<Uint8Array>; readonly shown: Read
 interface Env {
   readonly fs: FileSystem.FileSystem
   readonly path: Path.Path
-  readonly disk: StagingDisk["Service"]
+  readonly disk: StagingDiskService
   readonly site: LandingSite
 }
 

@@ -10,7 +10,7 @@
 import { Effect } from "effect"
 import type { Scope } from "effect"
 import type { Ownership, StageOptions } from "../Peer.js"
-import type { Directory, DiskError, FileName, StagingDisk } from "../StagingDisk.js"
+import type { Directory, DiskError, FileName, StagingDiskService } from "../StagingDisk.js"
 
 const key = (name: FileName): string => Buffer.from(name).toString("latin1")
 
@@ -20,7 +20,7 @@ export interface LandingSite {
   readonly land: (privateDir: Directory, names: ReadonlyArray<FileName>, target: Directory, options: StageOptions) => Effect.Effect<void, DiskError>
 }
 
-export const makeLandingSite = (disk: StagingDisk["Service"]): LandingSite => {
+export const makeLandingSite = (disk: StagingDiskService): LandingSite => {
   /**
    * A fresh private directory to gather the files in, owned by `owner` while a copy command
    * writes it: beside a target that can be replaced whole, inside it otherwise. Inside, what
