@@ -1,14 +1,15 @@
 // One contract for both staging disks (Node over a real temp dir, memory over a memfs volume),
 // then what only one of them can show: real-disk races and the memory hooks.
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Effect, Exit, Fiber, Scope } from "effect"
+import { Deferred, Effect, Exit, Fiber, FileSystem, Layer, Scope } from "effect"
 import { createHash } from "node:crypto"
 import * as NFS from "node:fs"
 import * as OS from "node:os"
 import * as NPath from "node:path"
 import { Volume } from "memfs"
 import * as NodeStagingDisk from "../src/NodeStagingDisk.js"
-import type { StagingDiskService } from "../src/StagingDisk.js"
+import { StagingDisk, type StagingDiskService } from "../src/StagingDisk.js"
+import * as MemoryFileSystem from "../src/testing/MemoryFileSystem.js"
 import * as MemoryStagingDisk from "../src/testing/MemoryStagingDisk.js"
 
 const bytes = (text: string) => new TextEncoder().encode(text)
@@ -72,7 +73,7 @@ const contract = (title: string, makeArena: Effect.Effect<Arena, never, Scope.Sc
       return { arena, src, dst }
     })
 
-    it.scoped("lists byte names with their types, following nothing", () =>
+    it.effect("lists byte names with their types, following nothing", () =>
       Effect.gen(function*() {
         const { arena, src } = yield* setup
         const entries = yield* arena.disk.list(src)
@@ -86,7 +87,7 @@ const contract = (title: string, makeArena: Effect.Effect<Arena, never, Scope.Sc
         ].sort())
       }))
 
-    it.scoped("copies regular files byte for byte, counts bytes written, drops set-id bits, hashes what it read", () =>
+    it.effect("copies regular files byte for byte, counts bytes written, drops set-id bits, hashes what it read", () =>
       Effect.gen(function*() {
         const { arena, src, dst } = yield* setup
         const progress: Array<number> = []
@@ -105,7 +106,7 @@ const contract = (title: string, makeArena: Effect.Effect<Arena, never, Scope.Sc
         expect(yield* arena.disk.hashFiles(dst, [bytes("a"), LATIN1])).toEqual([sha256("alpha"), sha256("latin")])
       }))
 
-    it.scoped("refuses any name that is not one plain component, before touching the disk", () =>
+    it.effect("refuses any name that is not one plain component, before touching the disk", () =>
       Effect.gen(function*() {
         const { arena, src, dst } = yield* setup
         const names = [bytes(""), bytes("."), bytes(".."), bytes("../a"), bytes("sub/a"), bytes("a\0b"), bytes("/etc/passwd")]
@@ -122,7 +123,7 @@ const contract = (title: string, makeArena: Effect.Effect<Arena, never, Scope.Sc
         expect(arena.fs.readdirSync(arena.at("dst")).length).toBe(4)
       }))
 
-    it.scoped("replaceEmptyDirectory: a private directory takes the place of an empty one in one step, with its mode", () =>
+    it.effect("replaceEmptyDirectory: a private directory takes the place of an empty one in one step, with its mode", () =>
       Effect.gen(function*() {
         const { arena, src } = yield* setup
         const parent = yield* arena.disk.openDirectory(arena.root)
@@ -142,7 +143,7 @@ const contract = (title: string, makeArena: Effect.Effect<Arena, never, Scope.Sc
         expect(contentOf(arena, "peer", LATIN1)).toBe("latin")
       }))
 
-    it.scoped("replaceEmptyDirectory: moves nothing where the place is not an empty directory", () =>
+    it.effect("replaceEmptyDirectory: moves nothing where the place is not an empty directory", () =>
       Effect.gen(function*() {
         const { arena, src } = yield* setup
         const parent = yield* arena.disk.openDirectory(arena.root)
@@ -165,7 +166,7 @@ const contract = (title: string, makeArena: Effect.Effect<Arena, never, Scope.Sc
         expect(refused.detail).toContain("not a private directory of this parent")
       }))
 
-    it.scoped("applies permissions and ownership", () =>
+    it.effect("applies permissions and ownership", () =>
       Effect.gen(function*() {
         const { arena, src, dst } = yield* setup
         yield* arena.disk.copyFiles(src, [bytes("a")], dst, { permissions: 0o640, ownership: { uid: 1234, gid: 4321 } })
@@ -173,7 +174,7 @@ const contract = (title: string, makeArena: Effect.Effect<Arena, never, Scope.Sc
         expect([Number(info.uid), Number(info.gid), Number(info.mode) & 0o7777]).toEqual([1234, 4321, 0o640])
       }))
 
-    it.scoped("refuses a link or a directory as NotRegularFile naming it, and never replaces a target", () =>
+    it.effect("refuses a link or a directory as NotRegularFile naming it, and never replaces a target", () =>
       Effect.gen(function*() {
         const { arena, src, dst } = yield* setup
         const link = yield* Effect.flip(arena.disk.copyFiles(src, [bytes("link")], dst, {}))
@@ -190,18 +191,18 @@ const contract = (title: string, makeArena: Effect.Effect<Arena, never, Scope.Sc
         expect(bad._tag).toBe("DiskError")
       }))
 
-    it.scoped("stops with ByteLimitReached once more than maxBytes were copied", () =>
+    it.effect("stops with ByteLimitReached once more than maxBytes were copied", () =>
       Effect.gen(function*() {
         const { arena, src, dst } = yield* setup
         const error = yield* Effect.flip(arena.disk.copyFiles(src, [bytes("a"), bytes("b")], dst, {}, { maxBytes: 8 }))
         expect(error._tag === "ByteLimitReached" && [error.max, error.bytes]).toEqual([8, 11])
       }))
 
-    it.scoped("makes a private 0700 directory named after its maker and removes it whole with its scope", () =>
+    it.effect("makes a private 0700 directory named after its maker and removes it whole with its scope", () =>
       Effect.gen(function*() {
         const { arena, src, dst } = yield* setup
         const scope = yield* Scope.make()
-        const priv = yield* Scope.extend(arena.disk.makePrivateDirectory(dst), scope)
+        const priv = yield* Scope.provide(scope)(arena.disk.makePrivateDirectory(dst))
         const names = arena.fs.readdirSync(arena.at("dst")).map(String)
         expect(names).toHaveLength(1)
         expect(names[0]).toMatch(new RegExp(`^\\.cedar-peer-${process.pid}-\\d+-[0-9a-f]{12}$`))
@@ -212,7 +213,7 @@ const contract = (title: string, makeArena: Effect.Effect<Arena, never, Scope.Sc
         expect(arena.fs.readdirSync(arena.at("dst"))).toEqual([])
       }))
 
-    it.scoped("commits by renaming, replacing what is there; a failing rename stops with the earlier ones done", () =>
+    it.effect("commits by renaming, replacing what is there; a failing rename stops with the earlier ones done", () =>
       Effect.gen(function*() {
         const { arena, src, dst } = yield* setup
         arena.fs.writeFileSync(arena.at("dst", "a"), "old")
@@ -227,7 +228,7 @@ const contract = (title: string, makeArena: Effect.Effect<Arena, never, Scope.Sc
         expect(arena.fs.lstatSync(arena.at("dst", "x")).isDirectory()).toBe(true)
       }))
 
-    it.scoped("writes an empty file, emptying an old one, never through a link or into a hard link", () =>
+    it.effect("writes an empty file, emptying an old one, never through a link or into a hard link", () =>
       Effect.gen(function*() {
         const { arena, src, dst } = yield* setup
         arena.fs.writeFileSync(arena.at("dst", "flag"), "stale")
@@ -244,7 +245,7 @@ const contract = (title: string, makeArena: Effect.Effect<Arena, never, Scope.Sc
         expect(onDir._tag === "NotRegularFile" && onDir.type).toBe("Directory")
       }))
 
-    it.scoped("opens a subdirectory without following a link, creating it with its mode and owner", () =>
+    it.effect("opens a subdirectory without following a link, creating it with its mode and owner", () =>
       Effect.gen(function*() {
         const { arena, src, dst } = yield* setup
         const made = yield* arena.disk.openSubdirectory(dst, "2026", { mode: 0o750, ownership: { uid: 0, gid: 34 } })
@@ -263,7 +264,7 @@ const contract = (title: string, makeArena: Effect.Effect<Arena, never, Scope.Sc
         expect(missing._tag === "DiskError" && missing.code).toBe("ENOENT")
       }))
 
-    it.scoped("adopts regular files with one link, setting their attributes; refuses links and hard links", () =>
+    it.effect("adopts regular files with one link, setting their attributes; refuses links and hard links", () =>
       Effect.gen(function*() {
         const { arena, src } = yield* setup
         const totals = yield* arena.disk.adoptFiles(src, [bytes("a"), LATIN1], { permissions: 0o600, ownership: { uid: 7, gid: 8 } })
@@ -277,7 +278,7 @@ const contract = (title: string, makeArena: Effect.Effect<Arena, never, Scope.Sc
         expect(link._tag === "NotRegularFile" && link.type).toBe("SymbolicLink")
       }))
 
-    it.scoped("reclaims a directory: owned by the process again, mode 0700", () =>
+    it.effect("reclaims a directory: owned by the process again, mode 0700", () =>
       Effect.gen(function*() {
         const { arena, dst } = yield* setup
         const priv = yield* arena.disk.makePrivateDirectory(dst, { uid: 1234, gid: 1234 })
@@ -288,7 +289,7 @@ const contract = (title: string, makeArena: Effect.Effect<Arena, never, Scope.Sc
         expect([Number(info.uid), Number(info.mode) & 0o7777]).toEqual([0, 0o700])
       }))
 
-    it.scoped("removes leftovers of dead runs and of 0.1.0, never a live run's or anything else", () =>
+    it.effect("removes leftovers of dead runs and of 0.1.0, never a live run's or anything else", () =>
       Effect.gen(function*() {
         const { arena, dst } = yield* setup
         const { fs, at } = arena
@@ -322,7 +323,7 @@ contract("NodeStagingDisk", nodeArena)
 contract("MemoryStagingDisk", memoryArena)
 
 describe("NodeStagingDisk on a real disk", () => {
-  it.scoped("a directory renamed away and replaced by a link after it was opened redirects nothing", () =>
+  it.effect("a directory renamed away and replaced by a link after it was opened redirects nothing", () =>
     Effect.gen(function*() {
       const arena = yield* nodeArena
       NFS.mkdirSync(`${arena.root}/dst`)
@@ -335,7 +336,7 @@ describe("NodeStagingDisk on a real disk", () => {
       expect(NFS.readdirSync(`${arena.root}/moved`)).toEqual(["flag"])
     }))
 
-  it.scoped("a fifo is refused without blocking, as is a socket-like entry", () =>
+  it.effect("a fifo is refused without blocking, as is a socket-like entry", () =>
     Effect.gen(function*() {
       const arena = yield* nodeArena
       NFS.mkdirSync(`${arena.root}/src`)
@@ -361,7 +362,7 @@ describe("NodeStagingDisk on a real disk", () => {
       const totals = yield* arena.disk.copyFiles(src, [bytes("big")], dst, {}, {
         onProgress: () => undefined
       }).pipe(
-        Effect.zipLeft(Effect.void),
+        Effect.tap(() => Effect.void),
         (copy) =>
           Effect.zipWith(
             copy,
@@ -448,7 +449,7 @@ describe("NodeStagingDisk on a real disk", () => {
         const started = Date.now()
         const exit = yield* withPath(
           `${arena.root}/bin:/usr/bin:/bin`,
-          arena.disk.copyFiles(src, [bytes("big")], dst, {}).pipe(Effect.timeoutFail({ duration: "500 millis", onTimeout: () => "stopped" }), Effect.exit)
+          arena.disk.copyFiles(src, [bytes("big")], dst, {}).pipe(Effect.timeoutOrElse({ duration: "500 millis", orElse: () => Effect.fail("stopped") }), Effect.exit)
         )
         expect(exit).toMatchObject({ _tag: "Failure" })
         expect(Date.now() - started).toBeLessThan(5_000)
@@ -481,16 +482,17 @@ describe("NodeStagingDisk on a real disk", () => {
       const src = yield* arena.disk.openDirectory(`${arena.root}/src`)
       const dst = yield* arena.disk.openDirectory(`${arena.root}/dst`)
       const started = yield* Deferred.make<void>()
-      const fiber = yield* Effect.fork(arena.disk.copyFiles(src, names, dst, {}, {
+      const fiber = yield* Effect.forkChild(arena.disk.copyFiles(src, names, dst, {}, {
         onProgress: (t) => {
-          if (t.count === 100) Deferred.unsafeDone(started, Exit.void)
+          if (t.count === 100) Deferred.doneUnsafe(started, Exit.void)
         }
       }))
       yield* Deferred.await(started)
-      const exit = yield* Fiber.interrupt(fiber)
+      yield* Fiber.interrupt(fiber)
+      const exit = yield* Fiber.await(fiber)
       const after = NFS.readdirSync(`${arena.root}/dst`).length
       yield* Effect.sleep("50 millis")
-      expect(Exit.isInterrupted(exit)).toBe(true)
+      expect(Exit.hasInterrupts(exit)).toBe(true)
       expect(NFS.readdirSync(`${arena.root}/dst`).length).toBe(after)
       expect(after).toBeLessThan(3000)
     })))
@@ -503,7 +505,7 @@ describe("NodeStagingDisk on a real disk", () => {
       NFS.writeFileSync(`${arena.root}/precious/keep`, "k")
       const dst = yield* arena.disk.openDirectory(`${arena.root}/dst`)
       const scope = yield* Scope.make()
-      const priv = yield* Scope.extend(arena.disk.makePrivateDirectory(dst), scope)
+      const priv = yield* Scope.provide(scope)(arena.disk.makePrivateDirectory(dst))
       const name = NFS.readdirSync(`${arena.root}/dst`)[0]!
       const full = `${arena.root}/dst/${name}`
       for (let i = 0; i < 20_000; i++) NFS.writeFileSync(`${full}/f${i}`, "")
@@ -558,6 +560,38 @@ describe("MemoryStagingDisk hooks", () => {
         "/src/a: copyFile failed: injected fault: no space left on device"
       ])
     })))
+
+  it.effect("fail: a platform reason stands for its errno code; the failed operation did nothing", () =>
+    Effect.gen(function*() {
+      const volume = new Volume()
+      volume.mkdirSync("/dst", { recursive: true })
+      const { disk } = MemoryStagingDisk.make({ volume, fail: (op, path) => (op === "writeEmptyFile" && path === "/dst/flag" ? "PermissionDenied" : undefined) })
+      const dst = yield* disk.openDirectory("/dst")
+      const error = yield* Effect.flip(disk.writeEmptyFile(dst, "flag", {}))
+      expect(error._tag === "DiskError" && [error.code, error.operation, error.detail]).toEqual([
+        "EACCES",
+        "writeEmptyFile",
+        "injected fault: permission denied"
+      ])
+      expect(volume.readdirSync("/dst")).toEqual([])
+      yield* disk.writeEmptyFile(dst, "other", {})
+      expect(volume.readdirSync("/dst")).toEqual(["other"])
+    }))
+
+  it.effect("its layer provides the StagingDisk service over a MemoryFileSystem's volume, both ways", () => {
+    const memory = MemoryFileSystem.make({ files: { "/src/a": "alpha" }, directories: ["/dst"] })
+    const staging = MemoryStagingDisk.make({ volume: memory.volume })
+    return Effect.gen(function*() {
+      const disk = yield* StagingDisk
+      const fs = yield* FileSystem.FileSystem
+      yield* fs.writeFileString("/src/b", "bravo")
+      const src = yield* disk.openDirectory("/src")
+      const dst = yield* disk.openDirectory("/dst")
+      expect(yield* disk.copyFiles(src, [bytes("a"), bytes("b")], dst, {})).toEqual({ count: 2, bytes: 10 })
+      expect(yield* fs.readFileString("/dst/b")).toBe("bravo")
+      expect(disk).toBe(staging.disk)
+    }).pipe(Effect.provide(Layer.merge(staging.layer, memory.layer)))
+  })
 
   it("memoryName and nameOf are inverse, and UTF-8 names stay as they are", () => {
     for (const name of [bytes("plain"), bytes("ünï ファイル"), LATIN1, Uint8Array.from([0xff, 0xc3, 0x28, 0x5c])]) {

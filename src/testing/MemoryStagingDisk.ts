@@ -16,13 +16,16 @@
  * @since 0.2.0
  */
 import { Effect, Layer } from "effect"
+import type { Scope } from "effect"
 import { createHash } from "node:crypto"
 import { Volume } from "memfs"
 import { leftover, makerIsGone, ownMark, privateName, processStartTime } from "../internal/privateDir.js"
 import { showName } from "../Peer.js"
+import type { Ownership } from "../Peer.js"
 import {
   ByteLimitReached,
   type CopyOptions,
+  type CopyTotals,
   type Directory,
   type DirectoryEntry,
   DiskError,
@@ -72,7 +75,8 @@ export interface Options {
   readonly before?: ((operation: Operation, path: string, toPath?: string) => Effect.Effect<void> | undefined) | undefined
   /**
    * called before every operation; an errno code (`"ENOSPC"`) makes it fail with that code. The
-   * platform's reasons are understood too (`"PermissionDenied"` is EACCES, `"NotFound"` ENOENT, …).
+   * tags of Effect's `SystemError` are understood too (`"PermissionDenied"` is EACCES, `"NotFound"`
+   * ENOENT, …), so one `fail` function can serve a `MemoryFileSystem` and this disk.
    */
   readonly fail?: ((operation: Operation, path: string, toPath?: string) => string | undefined) | undefined
   /** this process's maker mark in private directory names (`<pid>-<start>`; default: the real one) */
@@ -90,6 +94,7 @@ export interface Options {
  * @category models
  */
 export interface MemoryStagingDisk {
+  /** always this one disk (its volume, hooks and open directories): make one `MemoryStagingDisk` per test */
   readonly layer: Layer.Layer<StagingDisk>
   readonly disk: StagingDiskService
   readonly volume: Volume
@@ -101,6 +106,11 @@ const REASONS: Record<string, string> = {
   AlreadyExists: "EEXIST",
   BadResource: "ENOTDIR",
   Busy: "EBUSY",
+  TimedOut: "ETIMEDOUT",
+  WouldBlock: "EAGAIN",
+  InvalidData: "EINVAL",
+  UnexpectedEof: "EIO",
+  WriteZero: "EIO",
   Unknown: "EIO"
 }
 
@@ -199,8 +209,328 @@ type Tagged = DiskError | NotRegularFile | ByteLimitReached
 const isTagged = (error: unknown): error is Tagged =>
   error instanceof DiskError || error instanceof NotRegularFile || error instanceof ByteLimitReached
 
+/** What every operation shares: the volume, the hooks, and the directories this disk opened. */
+interface Memory {
+  readonly volume: Volume
+  readonly options: Options
+  readonly mark: string
+  readonly startTimeOf: (pid: number) => string | undefined
+  readonly owner: { readonly uid: number; readonly gid: number }
+  /** each open directory's volume path and inode, checked at every use */
+  readonly pinned: WeakMap<Directory, { readonly path: string; readonly ino: number }>
+  /** each private directory's name in its parent, for `replaceEmptyDirectory` */
+  readonly privateNames: WeakMap<Directory, { readonly parent: Directory; readonly name: string }>
+}
+
+const errno = (operation: string, path: string, code: string, detail?: string) =>
+  new DiskError({ operation, path, code, detail: detail ?? DETAILS[code] ?? code.toLowerCase() })
+
+const fromVolume = (operation: string, path: string, error: unknown): DiskError => {
+  if (error instanceof DiskError) return error
+  const code = typeof error === "object" && error !== null && "code" in error ? String((error as { code: unknown }).code) : "EIO"
+  return errno(operation, path, code)
+}
+
+/** The same failure, about the batch's file `entry`. */
+const withEntry = <E extends Tagged>(error: E, entry: FileName): E | DiskError =>
+  error._tag === "DiskError" ? new DiskError({ ...error, entry }) : error
+
+// Every operation goes through here: hooks first, then the body; errors become tagged values.
+const run = <A, E extends Tagged = DiskError>(
+  memory: Memory,
+  operation: Operation,
+  path: string,
+  toPath: string | undefined,
+  body: () => A
+): Effect.Effect<A, E | DiskError> =>
+  Effect.suspend(() => {
+    const attempt = Effect.suspend((): Effect.Effect<A, E | DiskError> => {
+      const injected = memory.options.fail?.(operation, path, toPath)
+      if (injected !== undefined) {
+        const code = REASONS[injected] ?? injected
+        return Effect.fail(errno(operation, path, code, `injected fault: ${DETAILS[code] ?? code}`))
+      }
+      try {
+        return Effect.succeed(body())
+      } catch (error) {
+        return Effect.fail(isTagged(error) ? (error as E) : fromVolume(operation, path, error))
+      }
+    })
+    const gate = memory.options.before?.(operation, path, toPath)
+    return gate === undefined ? attempt : Effect.andThen(gate, attempt)
+  })
+
+/** A synchronous step that throws a tagged error, as an effect. */
+const attempt = <A>(body: () => A): Effect.Effect<A, DiskError> => Effect.try({ try: body, catch: (error) => error as DiskError })
+
+const lstat = (volume: Volume, path: string): Stat | undefined => {
+  try {
+    return volume.lstatSync(path) as unknown as Stat
+  } catch {
+    return undefined
+  }
+}
+
+/** The volume path of an open directory, failing if it was moved or replaced since it was opened. */
+const where = (memory: Memory, directory: Directory): string => {
+  const pin = memory.pinned.get(directory)
+  if (pin === undefined) throw errno("open", directory.shown, "EBADF", "not a directory opened by this staging disk")
+  const now = lstat(memory.volume, pin.path)
+  if (now === undefined || !now.isDirectory() || Number(now.ino) !== pin.ino) {
+    throw errno("open", directory.shown, "ENOENT", "moved or replaced since it was opened")
+  }
+  return pin.path
+}
+
+const join = (dir: string, name: string) => (dir.endsWith("/") ? dir + name : `${dir}/${name}`)
+
+const shownIn = (directory: Directory, name: FileName | string) =>
+  `${directory.shown.replace(/\/+$/, "")}/${typeof name === "string" ? name : showName(name)}`
+
+const pin = (memory: Memory, shown: string, path: string): Directory => {
+  const directory: Directory = { shown, handle: path }
+  memory.pinned.set(directory, { path, ino: Number((memory.volume.lstatSync(path) as unknown as Stat).ino) })
+  return directory
+}
+
+/** The volume path of entry `name` of an open directory; only a single plain name is one. */
+const entryPath = (memory: Memory, directory: Directory, name: FileName | string): string => {
+  const stored = typeof name === "string" ? name : memoryName(name)
+  if (!isPlainName(stored)) throw errno("open", shownIn(directory, name), "EINVAL", "not a single plain file name")
+  return join(where(memory, directory), stored)
+}
+
+/** The content of a regular file, looked at without following a link. */
+const readRegular = (memory: Memory, directory: Directory, name: FileName) => {
+  const path = entryPath(memory, directory, name)
+  const found = lstat(memory.volume, path)
+  if (found === undefined) throw errno("open", shownIn(directory, name), "ENOENT")
+  if (!found.isFile()) throw new NotRegularFile({ name, path: shownIn(directory, name), type: typeOf(found) })
+  return { path, content: new Uint8Array(memory.volume.readFileSync(path) as Buffer), stat: found }
+}
+
+const setAttributes = (memory: Memory, path: string, attributes: FileAttributes, mode: number) =>
+  Effect.andThen(
+    attributes.ownership === undefined
+      ? Effect.void
+      : run(memory, "chown", path, undefined, () => memory.volume.chownSync(path, attributes.ownership!.uid, attributes.ownership!.gid)),
+    run(memory, "chmod", path, undefined, () => memory.volume.chmodSync(path, attributes.permissions ?? mode))
+  )
+
+const sha256 = (content: Uint8Array) => createHash("sha256").update(content).digest("hex")
+
+const openDirectory = (memory: Memory, path: string) =>
+  run(memory, "openDirectory", path, undefined, () => {
+    const real = String(memory.volume.realpathSync(path))
+    if (!(memory.volume.statSync(real) as unknown as Stat).isDirectory()) throw errno("open", path, "ENOTDIR", "not a directory")
+    return pin(memory, path, real)
+  })
+
+const openSubdirectory = (
+  memory: Memory,
+  parent: Directory,
+  name: string,
+  create: Parameters<StagingDiskService["openSubdirectory"]>[2]
+) =>
+  Effect.flatMap(attempt(() => entryPath(memory, parent, name)), (path) => {
+    const shown = shownIn(parent, name)
+    const { volume } = memory
+    return run<{ readonly directory: Directory; readonly created: boolean }, NotRegularFile>(memory, "openSubdirectory", path, undefined, () => {
+      let found = lstat(volume, path)
+      let created = false
+      if (found === undefined && create !== undefined) {
+        volume.mkdirSync(path, { mode: create.mode })
+        created = true
+        found = lstat(volume, path)
+      }
+      if (found === undefined) throw errno("open", shown, "ENOENT")
+      if (!found.isDirectory()) throw new NotRegularFile({ name: encoder.encode(name), path: shown, type: typeOf(found) })
+      if (create !== undefined) {
+        if (create.ownership !== undefined) volume.chownSync(path, create.ownership.uid, create.ownership.gid)
+        volume.chmodSync(path, create.mode)
+      }
+      return { directory: pin(memory, shown, path), created }
+    })
+  })
+
+const remove = (memory: Memory, path: string) =>
+  run(memory, "remove", path, undefined, () => memory.volume.rmSync(path, { recursive: true, force: true })).pipe(
+    Effect.catch((error) => Effect.logWarning(`cannot remove ${path}: ${error.detail}`))
+  )
+
+const makePrivateDirectory = (memory: Memory, parent: Directory, privateOwner: Ownership | undefined): Effect.Effect<Directory, DiskError, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.suspend(() => {
+      const name = privateName(memory.mark)
+      return Effect.flatMap(attempt(() => entryPath(memory, parent, name)), (path) =>
+        run(memory, "makePrivateDirectory", path, undefined, () => {
+          memory.volume.mkdirSync(path, { mode: 0o700 })
+          memory.volume.chmodSync(path, 0o700)
+          if (privateOwner !== undefined) memory.volume.chownSync(path, privateOwner.uid, privateOwner.gid)
+          const directory = pin(memory, shownIn(parent, name), path)
+          memory.privateNames.set(directory, { parent, name })
+          return directory
+        }))
+    }),
+    (directory) => remove(memory, directory.handle)
+  )
+
+const list = (memory: Memory, directory: Directory, sizes: boolean) =>
+  Effect.flatMap(attempt(() => where(memory, directory)), (path) =>
+    run(memory, "list", path, undefined, () =>
+      (memory.volume.readdirSync(path) as Array<unknown>).map(String).map((stored): DirectoryEntry => {
+        const found = lstat(memory.volume, join(path, stored)) as (Stat & { size: number | bigint }) | undefined
+        const type = found === undefined ? "Unknown" : typeOf(found)
+        return sizes && type === "File" ? { name: nameOf(stored), type, size: Number(found!.size) } : { name: nameOf(stored), type }
+      })))
+
+/** Copies one file of `from` into `to`: its size, permission bits and content. */
+const copyOne = (memory: Memory, from: Directory, to: Directory, name: FileName) =>
+  Effect.flatMap(attempt(() => [entryPath(memory, from, name), entryPath(memory, to, name)] as const), ([source, target]) =>
+    run<{ readonly target: string; readonly size: number; readonly mode: number; readonly content: Uint8Array }, NotRegularFile>(
+      memory,
+      "copyFile",
+      source,
+      target,
+      () => {
+        const { content, stat } = readRegular(memory, from, name)
+        if (lstat(memory.volume, target) !== undefined) throw errno("create", shownIn(to, name), "EEXIST")
+        memory.volume.writeFileSync(target, content, { mode: 0o600, flag: "wx" })
+        return { target, size: content.length, mode: Number(stat.mode) & 0o777, content }
+      }
+    )).pipe(Effect.mapError((error) => withEntry(error, name)))
+
+const copyFiles = (
+  memory: Memory,
+  from: Directory,
+  names: ReadonlyArray<FileName>,
+  to: Directory,
+  attributes: FileAttributes,
+  copyOptions: CopyOptions
+): Effect.Effect<CopyTotals, DiskError | NotRegularFile | ByteLimitReached> =>
+  Effect.gen(function*() {
+    let bytes = 0
+    let count = 0
+    const hashes: Array<string> = []
+    for (const name of names) {
+      const copied = yield* copyOne(memory, from, to, name)
+      bytes += copied.size
+      if (copyOptions.maxBytes !== undefined && bytes > copyOptions.maxBytes) {
+        return yield* new ByteLimitReached({ max: copyOptions.maxBytes, bytes })
+      }
+      yield* setAttributes(memory, copied.target, attributes, copied.mode).pipe(Effect.mapError((error) => withEntry(error, name)))
+      if (copyOptions.hash === true) hashes.push(sha256(copied.content))
+      count += 1
+      copyOptions.onProgress?.({ count, bytes })
+    }
+    return copyOptions.hash === true ? { count, bytes, hashes } : { count, bytes }
+  })
+
+const hashFiles = (memory: Memory, directory: Directory, names: ReadonlyArray<FileName>) =>
+  Effect.forEach(names, (name) =>
+    Effect.flatMap(attempt(() => entryPath(memory, directory, name)), (path) =>
+      run<string, NotRegularFile>(memory, "hash", path, undefined, () => sha256(readRegular(memory, directory, name).content))))
+
+const adoptFiles = (memory: Memory, directory: Directory, names: ReadonlyArray<FileName>, attributes: FileAttributes) =>
+  Effect.gen(function*() {
+    let bytes = 0
+    for (const name of names) {
+      const path = yield* attempt(() => entryPath(memory, directory, name))
+      const found = yield* run<{ readonly size: number; readonly mode: number }, NotRegularFile>(memory, "adopt", path, undefined, () => {
+        const { content, stat } = readRegular(memory, directory, name)
+        if (Number(stat.nlink) !== 1) throw new NotRegularFile({ name, path: shownIn(directory, name), type: "HardLink" })
+        return { size: content.length, mode: Number(stat.mode) & 0o777 }
+      })
+      yield* setAttributes(memory, path, attributes, found.mode)
+      bytes += found.size
+    }
+    return { count: names.length, bytes }
+  })
+
+const replaceEmptyDirectory = (
+  memory: Memory,
+  parent: Directory,
+  from: Directory,
+  name: string,
+  attributes: Parameters<StagingDiskService["replaceEmptyDirectory"]>[3]
+) =>
+  Effect.flatMap(
+    attempt(() => {
+      const made = memory.privateNames.get(from)
+      if (made === undefined || made.parent !== parent) {
+        throw errno("rename", shownIn(parent, name), "EINVAL", "not a private directory of this parent")
+      }
+      return [where(memory, from), entryPath(memory, parent, name)] as const
+    }),
+    ([source, target]) =>
+      run(memory, "replaceEmptyDirectory", source, target, () => {
+        const { volume } = memory
+        // as rename(2): only an empty directory is replaced
+        const found = lstat(volume, target)
+        if (found !== undefined && !found.isDirectory()) throw errno("rename", shownIn(parent, name), "ENOTDIR")
+        if (found !== undefined && (volume.readdirSync(target) as Array<unknown>).length > 0) {
+          throw errno("rename", shownIn(parent, name), "ENOTEMPTY")
+        }
+        if (attributes.ownership !== undefined) volume.chownSync(source, attributes.ownership.uid, attributes.ownership.gid)
+        volume.chmodSync(source, attributes.mode)
+        if (found !== undefined) volume.rmdirSync(target)
+        volume.renameSync(source, target)
+        // the open directory moved with it (what was open at `name` is gone)
+        memory.pinned.set(from, { path: target, ino: Number((volume.lstatSync(target) as unknown as Stat).ino) })
+      })
+  ).pipe(Effect.uninterruptible)
+
+const reclaim = (memory: Memory, directory: Directory) =>
+  Effect.flatMap(attempt(() => where(memory, directory)), (path) =>
+    run(memory, "reclaim", path, undefined, () => {
+      memory.volume.chownSync(path, memory.owner.uid, memory.owner.gid)
+      memory.volume.chmodSync(path, 0o700)
+    }))
+
+const commit = (memory: Memory, from: Directory, names: ReadonlyArray<FileName>, to: Directory) =>
+  Effect.forEach(names, (name) =>
+    Effect.flatMap(attempt(() => [entryPath(memory, from, name), entryPath(memory, to, name)] as const), ([source, target]) =>
+      run(memory, "rename", source, target, () => {
+        // as rename(2): a file never replaces a directory
+        if (lstat(memory.volume, target)?.isDirectory() === true) throw errno("rename", shownIn(to, name), "EISDIR", "is a directory")
+        memory.volume.renameSync(source, target)
+      }).pipe(
+        Effect.mapError((error) => new DiskError({ ...error, operation: "rename", path: shownIn(to, name), entry: name }))
+      )), { discard: true }).pipe(Effect.uninterruptible)
+
+const writeEmptyFile = (memory: Memory, directory: Directory, name: string, attributes: FileAttributes) =>
+  Effect.gen(function*() {
+    const path = yield* attempt(() => entryPath(memory, directory, name))
+    yield* run<void, NotRegularFile>(memory, "writeEmptyFile", path, undefined, () => {
+      const found = lstat(memory.volume, path)
+      const shown = shownIn(directory, name)
+      if (found !== undefined && !found.isFile()) throw new NotRegularFile({ name: encoder.encode(name), path: shown, type: typeOf(found) })
+      if (found !== undefined && Number(found.nlink) !== 1) {
+        throw new NotRegularFile({ name: encoder.encode(name), path: shown, type: "HardLink" })
+      }
+      memory.volume.writeFileSync(path, "", { mode: 0o644 })
+    })
+    yield* setAttributes(memory, path, attributes, 0o644)
+  })
+
+const removeLeftovers = (memory: Memory, directory: Directory) =>
+  Effect.flatMap(attempt(() => where(memory, directory)), (path) =>
+    run(memory, "removeLeftovers", path, undefined, () => {
+      const { volume } = memory
+      const removed: Array<string> = []
+      for (const stored of (volume.readdirSync(path) as Array<unknown>).map(String)) {
+        const info = lstat(volume, join(path, stored))
+        const found = leftover(stored, info?.isDirectory() ?? false)
+        if (found === undefined || !makerIsGone(found, memory.startTimeOf, info?.mtimeMs)) continue
+        volume.rmSync(join(path, stored), { recursive: true, force: true })
+        removed.push(showName(nameOf(stored)))
+      }
+      return removed
+    }))
+
 /**
- * Makes a memory staging disk.
+ * Makes a memory staging disk. Make one per test (over that test's volume): its `layer` always
+ * provides this one disk, and the hooks it was made with.
  *
  * @example
  * // the collect file "b" becomes a link to a secret just before it is copied
@@ -217,330 +547,28 @@ const isTagged = (error: unknown): error is Tagged =>
  * @category constructors
  */
 export const make = (options: Options = {}): MemoryStagingDisk => {
-  const volume = options.volume ?? new Volume()
-  const mark = options.mark ?? ownMark()
-  const startTimeOf = options.startTimeOf ?? processStartTime
-  const owner = options.process ?? { uid: 0, gid: 0 }
-  const pinned = new WeakMap<Directory, { readonly path: string; readonly ino: number }>()
-
-  const errno = (operation: string, path: string, code: string, detail?: string) =>
-    new DiskError({ operation, path, code, detail: detail ?? DETAILS[code] ?? code.toLowerCase() })
-
-  const fromVolume = (operation: string, path: string, error: unknown): DiskError => {
-    if (error instanceof DiskError) return error
-    const code = typeof error === "object" && error !== null && "code" in error ? String((error as { code: unknown }).code) : "EIO"
-    return errno(operation, path, code)
+  const memory: Memory = {
+    volume: options.volume ?? new Volume(),
+    options,
+    mark: options.mark ?? ownMark(),
+    startTimeOf: options.startTimeOf ?? processStartTime,
+    owner: options.process ?? { uid: 0, gid: 0 },
+    pinned: new WeakMap(),
+    privateNames: new WeakMap()
   }
-
-  // Every operation goes through here: hooks first, then the body; errors become tagged values.
-  const run = <A, E extends Tagged = DiskError>(operation: Operation, path: string, toPath: string | undefined, body: () => A) =>
-    Effect.suspend(() => {
-      const attempt = Effect.suspend((): Effect.Effect<A, E> => {
-        const injected = options.fail?.(operation, path, toPath)
-        if (injected !== undefined) {
-          const code = REASONS[injected] ?? injected
-          return Effect.fail(errno(operation, path, code, `injected fault: ${DETAILS[code] ?? code}`) as E)
-        }
-        try {
-          return Effect.succeed(body())
-        } catch (error) {
-          return Effect.fail((isTagged(error) ? error : fromVolume(operation, path, error)) as E)
-        }
-      })
-      const gate = options.before?.(operation, path, toPath)
-      return gate === undefined ? attempt : Effect.zipRight(gate, attempt)
-    })
-
-  const lstat = (path: string): Stat | undefined => {
-    try {
-      return volume.lstatSync(path) as unknown as Stat
-    } catch {
-      return undefined
-    }
-  }
-
-  /** The volume path of an open directory, failing if it was moved or replaced since it was opened. */
-  const where = (directory: Directory): string => {
-    const pin = pinned.get(directory)
-    if (pin === undefined) throw errno("open", directory.shown, "EBADF", "not a directory opened by this staging disk")
-    const now = lstat(pin.path)
-    if (now === undefined || !now.isDirectory() || Number(now.ino) !== pin.ino) {
-      throw errno("open", directory.shown, "ENOENT", "moved or replaced since it was opened")
-    }
-    return pin.path
-  }
-
-  /** `use` with the path `directory` is pinned at; one moved or replaced since it was opened fails. */
-  const atPath = <A, E>(directory: Directory, use: (path: string) => Effect.Effect<A, E>): Effect.Effect<A, E | DiskError> =>
-    Effect.suspend((): Effect.Effect<A, E | DiskError> => {
-      let path: string
-      try {
-        path = where(directory)
-      } catch (error) {
-        return Effect.fail(error as DiskError)
-      }
-      return use(path)
-    })
-
-  const join = (dir: string, name: string) => (dir.endsWith("/") ? dir + name : `${dir}/${name}`)
-  const shownIn = (directory: Directory, name: FileName | string) =>
-    `${directory.shown.replace(/\/+$/, "")}/${typeof name === "string" ? name : showName(name)}`
-
-  const pin = (shown: string, path: string): Directory => {
-    const directory: Directory = { shown, handle: path }
-    pinned.set(directory, { path, ino: Number((volume.lstatSync(path) as unknown as Stat).ino) })
-    return directory
-  }
-
-  const entryPath = (directory: Directory, name: FileName | string): string => {
-    const stored = typeof name === "string" ? name : memoryName(name)
-    if (!isPlainName(stored)) throw errno("open", shownIn(directory, name), "EINVAL", "not a single plain file name")
-    return join(where(directory), stored)
-  }
-
-  const openDirectory = (path: string) =>
-    run("openDirectory", path, undefined, () => {
-      const real = String(volume.realpathSync(path))
-      if (!(volume.statSync(real) as unknown as Stat).isDirectory()) throw errno("open", path, "ENOTDIR", "not a directory")
-      return pin(path, real)
-    })
-
-  const openSubdirectory: StagingDiskService["openSubdirectory"] = (parent, name, create) =>
-    Effect.suspend(() => {
-      let path: string
-      try {
-        path = entryPath(parent, name)
-      } catch (error) {
-        return Effect.fail(error as DiskError)
-      }
-      const shown = shownIn(parent, name)
-      return run<{ directory: Directory; created: boolean }, DiskError | NotRegularFile>("openSubdirectory", path, undefined, () => {
-        let found = lstat(path)
-        let created = false
-        if (found === undefined && create !== undefined) {
-          volume.mkdirSync(path, { mode: create.mode })
-          created = true
-          found = lstat(path)
-        }
-        if (found === undefined) throw errno("open", shown, "ENOENT")
-        if (!found.isDirectory()) throw new NotRegularFile({ name: encoder.encode(name), path: shown, type: typeOf(found) })
-        if (create !== undefined) {
-          if (create.ownership !== undefined) volume.chownSync(path, create.ownership.uid, create.ownership.gid)
-          volume.chmodSync(path, create.mode)
-        }
-        return { directory: pin(shown, path), created }
-      })
-    })
-
-  const remove = (path: string) =>
-    run("remove", path, undefined, () => volume.rmSync(path, { recursive: true, force: true })).pipe(
-      Effect.catchAll((error) => Effect.logWarning(`cannot remove ${path}: ${error.detail}`))
-    )
-
-  /** Each private directory's name in its parent, for `replaceEmptyDirectory`. */
-  const privateNames = new WeakMap<Directory, { readonly parent: Directory; readonly name: string }>()
-
-  const makePrivateDirectory: StagingDiskService["makePrivateDirectory"] = (parent, privateOwner) =>
-    Effect.acquireRelease(
-      Effect.suspend(() => {
-        const name = privateName(mark)
-        let path: string
-        try {
-          path = entryPath(parent, name)
-        } catch (error) {
-          return Effect.fail(error as DiskError)
-        }
-        return run("makePrivateDirectory", path, undefined, () => {
-          volume.mkdirSync(path, { mode: 0o700 })
-          volume.chmodSync(path, 0o700)
-          if (privateOwner !== undefined) volume.chownSync(path, privateOwner.uid, privateOwner.gid)
-          const directory = pin(shownIn(parent, name), path)
-          privateNames.set(directory, { parent, name })
-          return directory
-        })
-      }),
-      (directory) => remove(directory.handle)
-    )
-
-  const list: StagingDiskService["list"] = (directory, listOptions) =>
-    atPath(directory, (path) =>
-      run("list", path, undefined, () =>
-        (volume.readdirSync(path) as Array<unknown>).map(String).map((stored): DirectoryEntry => {
-          const found = lstat(join(path, stored)) as (Stat & { size: number | bigint }) | undefined
-          const type = found === undefined ? "Unknown" : typeOf(found)
-          return listOptions?.sizes === true && type === "File"
-            ? { name: nameOf(stored), type, size: Number(found!.size) }
-            : { name: nameOf(stored), type }
-        })))
-
-  /** The content of a regular file, looked at without following a link. */
-  const readRegular = (directory: Directory, name: FileName): { path: string; content: Uint8Array; stat: Stat } => {
-    const path = entryPath(directory, name)
-    const found = lstat(path)
-    if (found === undefined) throw errno("open", shownIn(directory, name), "ENOENT")
-    if (!found.isFile()) throw new NotRegularFile({ name, path: shownIn(directory, name), type: typeOf(found) })
-    return { path, content: new Uint8Array(volume.readFileSync(path) as Buffer), stat: found }
-  }
-
-  const copyFiles: StagingDiskService["copyFiles"] = (from, names, to, attributes, copyOptions: CopyOptions = {}) =>
-    Effect.gen(function*() {
-      let bytes = 0
-      let count = 0
-      const hashes: Array<string> = []
-      for (const name of names) {
-        const source = yield* Effect.try({ try: () => entryPath(from, name), catch: (e) => e as DiskError })
-        const target = yield* Effect.try({ try: () => entryPath(to, name), catch: (e) => e as DiskError })
-        const copied = yield* run<{ readonly size: number; readonly mode: number; readonly content: Uint8Array }, Tagged>(
-          "copyFile",
-          source,
-          target,
-          () => {
-            const { content, stat } = readRegular(from, name)
-            if (lstat(target) !== undefined) throw errno("create", shownIn(to, name), "EEXIST")
-            volume.writeFileSync(target, content, { mode: 0o600, flag: "wx" })
-            return { size: content.length, mode: Number(stat.mode) & 0o777, content }
-          }
-        ).pipe(Effect.mapError((error) => (error._tag === "DiskError" ? new DiskError({ ...error, entry: name }) : error)))
-        bytes += copied.size
-        if (copyOptions.maxBytes !== undefined && bytes > copyOptions.maxBytes) {
-          return yield* new ByteLimitReached({ max: copyOptions.maxBytes, bytes })
-        }
-        yield* setAttributes(target, attributes, copied.mode).pipe(
-          Effect.mapError((error) => new DiskError({ ...error, entry: name }))
-        )
-        if (copyOptions.hash === true) hashes.push(createHash("sha256").update(copied.content).digest("hex"))
-        count += 1
-        copyOptions.onProgress?.({ count, bytes })
-      }
-      return copyOptions.hash === true ? { count, bytes, hashes } : { count, bytes }
-    })
-
-  const setAttributes = (path: string, attributes: FileAttributes, mode: number) =>
-    Effect.zipRight(
-      attributes.ownership === undefined
-        ? Effect.void
-        : run("chown", path, undefined, () => volume.chownSync(path, attributes.ownership!.uid, attributes.ownership!.gid)),
-      run("chmod", path, undefined, () => volume.chmodSync(path, attributes.permissions ?? mode))
-    )
-
-  const hashFiles: StagingDiskService["hashFiles"] = (directory, names) =>
-    Effect.forEach(names, (name) =>
-      Effect.flatMap(Effect.try({ try: () => entryPath(directory, name), catch: (e) => e as DiskError }), (path) =>
-        run<string, DiskError | NotRegularFile>("hash", path, undefined, () =>
-          createHash("sha256").update(readRegular(directory, name).content).digest("hex"))))
-
-  const adoptFiles: StagingDiskService["adoptFiles"] = (directory, names, attributes) =>
-    Effect.gen(function*() {
-      let bytes = 0
-      for (const name of names) {
-        const path = yield* Effect.try({ try: () => entryPath(directory, name), catch: (e) => e as DiskError })
-        const found = yield* run<Stat & { size: number }, DiskError | NotRegularFile>("adopt", path, undefined, () => {
-          const { content, stat } = readRegular(directory, name)
-          if (Number(stat.nlink) !== 1) throw new NotRegularFile({ name, path: shownIn(directory, name), type: "HardLink" })
-          return Object.assign(stat, { size: content.length })
-        })
-        yield* setAttributes(path, attributes, Number(found.mode) & 0o777)
-        bytes += found.size
-      }
-      return { count: names.length, bytes }
-    })
-
-  const replaceEmptyDirectory: StagingDiskService["replaceEmptyDirectory"] = (parent, from, name, attributes) =>
-    Effect.suspend(() => {
-      let source: string
-      let target: string
-      const made = privateNames.get(from)
-      try {
-        if (made === undefined || made.parent !== parent) {
-          throw errno("rename", shownIn(parent, name), "EINVAL", "not a private directory of this parent")
-        }
-        source = where(from)
-        target = entryPath(parent, name)
-      } catch (error) {
-        return Effect.fail(error as DiskError)
-      }
-      return run("replaceEmptyDirectory", source, target, () => {
-        // as rename(2): only an empty directory is replaced
-        const found = lstat(target)
-        if (found !== undefined && !found.isDirectory()) throw errno("rename", shownIn(parent, name), "ENOTDIR")
-        if (found !== undefined && (volume.readdirSync(target) as Array<unknown>).length > 0) {
-          throw errno("rename", shownIn(parent, name), "ENOTEMPTY")
-        }
-        if (attributes.ownership !== undefined) volume.chownSync(source, attributes.ownership.uid, attributes.ownership.gid)
-        volume.chmodSync(source, attributes.mode)
-        if (found !== undefined) volume.rmdirSync(target)
-        volume.renameSync(source, target)
-        // the open directory moved with it (what was open at `name` is gone)
-        pinned.set(from, { path: target, ino: Number((volume.lstatSync(target) as unknown as Stat).ino) })
-      })
-    }).pipe(Effect.uninterruptible)
-
-  const reclaim = (directory: Directory) =>
-    atPath(directory, (path) =>
-      run("reclaim", path, undefined, () => {
-        volume.chownSync(path, owner.uid, owner.gid)
-        volume.chmodSync(path, 0o700)
-      }))
-
-  const commit: StagingDiskService["commit"] = (from, names, to) =>
-    Effect.forEach(names, (name) =>
-      Effect.flatMap(
-        Effect.try({ try: () => [entryPath(from, name), entryPath(to, name)] as const, catch: (e) => e as DiskError }),
-        ([source, target]) =>
-          run("rename", source, target, () => {
-            // as rename(2): a file never replaces a directory
-            if (lstat(target)?.isDirectory() === true) throw errno("rename", shownIn(to, name), "EISDIR", "is a directory")
-            volume.renameSync(source, target)
-          }).pipe(
-            Effect.mapError((error) => new DiskError({ ...error, operation: "rename", path: shownIn(to, name), entry: name }))
-          )
-      ), { discard: true }).pipe(Effect.uninterruptible)
-
-  const writeEmptyFile: StagingDiskService["writeEmptyFile"] = (directory, name, attributes) =>
-    Effect.gen(function*() {
-      const path = yield* Effect.try({ try: () => entryPath(directory, name), catch: (e) => e as DiskError })
-      yield* run<void, DiskError | NotRegularFile>("writeEmptyFile", path, undefined, () => {
-        const found = lstat(path)
-        const shown = shownIn(directory, name)
-        if (found !== undefined && !found.isFile()) throw new NotRegularFile({ name: encoder.encode(name), path: shown, type: typeOf(found) })
-        if (found !== undefined && Number(found.nlink) !== 1) {
-          throw new NotRegularFile({ name: encoder.encode(name), path: shown, type: "HardLink" })
-        }
-        volume.writeFileSync(path, "", { mode: 0o644 })
-      })
-      yield* setAttributes(path, attributes, 0o644)
-    })
-
-  const removeLeftovers = (directory: Directory) =>
-    Effect.gen(function*() {
-      const path = yield* Effect.try({ try: () => where(directory), catch: (e) => e as DiskError })
-      return yield* run("removeLeftovers", path, undefined, () => {
-        const removed: Array<string> = []
-        for (const stored of (volume.readdirSync(path) as Array<unknown>).map(String)) {
-          const info = lstat(join(path, stored))
-          const found = leftover(stored, info?.isDirectory() ?? false)
-          if (found === undefined || !makerIsGone(found, startTimeOf, info?.mtimeMs)) continue
-          volume.rmSync(join(path, stored), { recursive: true, force: true })
-          removed.push(showName(nameOf(stored)))
-        }
-        return removed
-      })
-    })
-
   const disk: StagingDiskService = {
-    openDirectory: (path) => Effect.acquireRelease(openDirectory(path), () => Effect.void),
-    openSubdirectory: (parent, name, create) =>
-      Effect.acquireRelease(openSubdirectory(parent, name, create), () => Effect.void),
-    makePrivateDirectory,
-    list,
-    copyFiles,
-    hashFiles,
-    adoptFiles,
-    replaceEmptyDirectory,
-    reclaim,
-    commit,
-    writeEmptyFile,
-    removeLeftovers
+    openDirectory: (path) => Effect.acquireRelease(openDirectory(memory, path), () => Effect.void),
+    openSubdirectory: (parent, name, create) => Effect.acquireRelease(openSubdirectory(memory, parent, name, create), () => Effect.void),
+    makePrivateDirectory: (parent, owner) => makePrivateDirectory(memory, parent, owner),
+    list: (directory, listOptions) => list(memory, directory, listOptions?.sizes === true),
+    copyFiles: (from, names, to, attributes, copyOptions) => copyFiles(memory, from, names, to, attributes, copyOptions ?? {}),
+    hashFiles: (directory, names) => hashFiles(memory, directory, names),
+    adoptFiles: (directory, names, attributes) => adoptFiles(memory, directory, names, attributes),
+    replaceEmptyDirectory: (parent, from, name, attributes) => replaceEmptyDirectory(memory, parent, from, name, attributes),
+    reclaim: (directory) => reclaim(memory, directory),
+    commit: (from, names, to) => commit(memory, from, names, to),
+    writeEmptyFile: (directory, name, attributes) => writeEmptyFile(memory, directory, name, attributes),
+    removeLeftovers: (directory) => removeLeftovers(memory, directory)
   }
-  return { layer: Layer.succeed(StagingDisk, disk), disk, volume }
+  return { layer: Layer.succeed(StagingDisk, disk), disk, volume: memory.volume }
 }
