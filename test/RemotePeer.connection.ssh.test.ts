@@ -4,8 +4,8 @@
 // real scripts; and one peer's check, copy and indicator write share ONE ssh connection (counted
 // by a forwarding listener in front of sshd), whose master and directory are gone afterwards.
 import { describe, expect, layer } from "@effect/vitest"
-import { NodeContext } from "@effect/platform-node"
-import { Effect, Layer, Logger, LogLevel } from "effect"
+import { NodeServices } from "@effect/platform-node"
+import { Effect, Layer, References } from "effect"
 import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as net from "node:net"
@@ -272,11 +272,11 @@ describe("connection sharing when it cannot apply", () => {
   })
 })
 
-const PoolLive = Layer.mergeAll(LocalPeers.Default, RemotePeersLive).pipe(
+const PoolLive = Layer.mergeAll(LocalPeers.layer, RemotePeersLive).pipe(
   Layer.provideMerge(SystemUsers.layer),
   Layer.provideMerge(NodeStagingDisk.layer),
-  Layer.provideMerge(NodeContext.layer),
-  Layer.provideMerge(Logger.minimumLogLevel(LogLevel.None))
+  Layer.provideMerge(NodeServices.layer),
+  Layer.provideMerge(Layer.succeed(References.MinimumLogLevel, "None"))
 )
 
 layer(PoolLive, real)("Pool.stage over one connection per remote peer", (it) => {

@@ -2,8 +2,7 @@
 // own over the options', field by field; nothing configured leaves the library defaults), and
 // resolved against the library-wide defaults.
 import { describe, expect, it } from "@effect/vitest"
-import { Path } from "@effect/platform"
-import { Duration, Effect, Layer } from "effect"
+import { Duration, Effect, Layer, Path } from "effect"
 import { stageDb1 } from "../docs/examples/connection.js"
 import * as Config from "../src/Config.js"
 import { settingsOf } from "../src/internal/remote/settings.js"
@@ -122,7 +121,7 @@ describe("docs/examples/connection.ts", () => {
           }
         }
       })
-      const layer = RemotePeer.RemotePeers.Default.pipe(
+      const layer = RemotePeer.RemotePeers.layer.pipe(
         Layer.provide(Layer.mergeAll(
           host.layer.pipe(Layer.provide(disk.layer)),
           disk.layer,
@@ -131,7 +130,7 @@ describe("docs/examples/connection.ts", () => {
           SystemUsers.layerTest({ root: false })
         ))
       )
-      const report = yield* stageDb1.pipe(Effect.provide(layer))
+      const report = yield* stageDb1.pipe(Effect.provide(layer, { local: true }))
       expect(report).toEqual({ count: 2, bytes: 3, files: ["cback.collect", "db.sql.gz"], skipped: [] })
       expect(host.tree("db1.example.org")["/var/backup/collect/cback.stage"]).toBe("")
       // the peer's own limits reach the command lines

@@ -1,7 +1,7 @@
 // RemotePeers against a real OpenSSH server on 127.0.0.1 (test/support/sshd.ts, started once by
 // the global setup): real NodeContext, real SystemUsers, real scp/ssh, both scp protocols. The
 // "remote" side is this same machine, logged in to as the test user cpremote.
-import { NodeContext } from "@effect/platform-node"
+import { NodeServices } from "@effect/platform-node"
 import { describe, expect, layer } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import * as fs from "node:fs"
@@ -18,10 +18,10 @@ const scratch = makeScratch(server, "remote-ssh")
 afterAll(() => scratch.remove())
 
 const Live = RemotePeersLive
-const NotRoot = RemotePeer.RemotePeers.Default.pipe(
+const NotRoot = RemotePeer.RemotePeers.layer.pipe(
   Layer.provideMerge(NodeStagingDisk.layer),
   Layer.provideMerge(SystemUsers.layerTest({ root: false })),
-  Layer.provideMerge(NodeContext.layer)
+  Layer.provideMerge(NodeServices.layer)
 )
 
 // Real clock: these talk to real processes (no TestClock to advance).

@@ -473,7 +473,7 @@ describe("stagePeer", () => {
       const fiber = yield* Effect.forkChild((yield* RemotePeers).stagePeer(yield* peerOf(), "/stage"))
       yield* untilCalls(host, 1)
       yield* TestClock.adjust("11 hours")
-      expect(fiber.pollUnsafe()).toBe(null)
+      expect(fiber.pollUnsafe()).toBeUndefined()
       yield* TestClock.adjust("1 hour")
       const error = yield* Effect.flip(Fiber.join(fiber))
       // 0.2.0: a time limit is its own error, TimedOut, no longer a CopyFailed
@@ -857,7 +857,7 @@ describe("executeRemoteCommand", () => {
       const fiber = yield* Effect.forkChild((yield* RemotePeers).executeRemoteCommand(yield* peerOf(), "sleep 1d"))
       yield* untilCalls(host, 1)
       yield* TestClock.adjust("59 minutes")
-      expect(fiber.pollUnsafe()).toBe(null)
+      expect(fiber.pollUnsafe()).toBeUndefined()
       yield* TestClock.adjust("1 minute")
       const error = yield* Effect.flip(Fiber.join(fiber))
       // 0.2.0: a time limit is its own error, TimedOut
@@ -921,7 +921,7 @@ describe("executeManagedAction", () => {
       const fiber = yield* Effect.forkChild((yield* RemotePeers).executeManagedAction(yield* peerOf(), "collect", true))
       yield* untilCalls(host, 1)
       yield* TestClock.adjust("11 hours")
-      expect(fiber.pollUnsafe()).toBe(null)
+      expect(fiber.pollUnsafe()).toBeUndefined()
       yield* TestClock.adjust("1 hour")
       const error = yield* Effect.flip(Fiber.join(fiber))
       // 0.2.0: a time limit is its own error, TimedOut
@@ -957,7 +957,7 @@ describe("retries of transient failures", () => {
     return Effect.gen(function*() {
       const fiber = yield* Effect.forkChild((yield* RemotePeers).stagePeer(yield* peerOf(), "/stage").pipe(observed(notices)))
       yield* untilCalls(host, 2) // the copy, then `ssh -V` to classify its failure
-      expect(fiber.pollUnsafe()).toBe(null)
+      expect(fiber.pollUnsafe()).toBeUndefined()
       yield* advanceUntilCalls(host, 3)
       const report = yield* Fiber.join(fiber)
       expect(report.count).toBe(2)

@@ -2,10 +2,9 @@
 // (the tar stream is unpacked with node:fs): what the peer is asked to run, what a hostile tar
 // stream gets (links, paths, dotfiles, duplicates, more than the limits, a truncated stream),
 // verification against the peer's hashes, and the landing's checks on what scp brought.
-import { Path } from "@effect/platform"
 import { NodeFileSystem } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Path } from "effect"
 import { createHash } from "node:crypto"
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -17,7 +16,7 @@ import * as RemotePeer from "../src/RemotePeer.js"
 import { RemotePeers } from "../src/RemotePeer.js"
 import * as SystemUsers from "../src/SystemUsers.js"
 import * as FakeRemoteHost from "../src/testing/FakeRemoteHost.js"
-import type { Reply } from "../src/testing/ScriptedExecutor.js"
+import type { Reply } from "../src/testing/ScriptedSpawner.js"
 
 const FLAT = { "/collect/a.tar": "AAA", "/collect/b c.tar": "BB" }
 const FILES = { "/collect/a.tar": "AAA", "/collect/b c.tar": "BB", "/collect/.dotfile": "skipped", "/collect/sub/x": "deep" }
@@ -47,7 +46,8 @@ const onRealDisk = (fake: Partial<FakeRemoteHost.Options> = {}, files: Record<st
       NodeStagingDisk.layer,
       SystemUsers.layerTest({ root: true, users: { backup: { uid: 34, gid: 35 } } })
     )
-    return { root, stage: `${root}/stage`, host, layer: RemotePeers.Default.pipe(Layer.provide(platform)) }
+    // fresh: Effect 4 shares built layers across provides, and each of these brings its own fake
+    return { root, stage: `${root}/stage`, host, layer: Layer.fresh(RemotePeers.layer.pipe(Layer.provide(platform))) }
   }))
 
 interface Entry {
@@ -118,7 +118,7 @@ describe("the tar transport's remote commands", () => {
 })
 
 describe("stagePeer with the tar transport", () => {
-  it.scoped("runs one ssh with the tar command and lands every regular top-level file, dotfiles and subdirs left out", () =>
+  it.effect("runs one ssh with the tar command and lands every regular top-level file, dotfiles and subdirs left out", () =>
     Effect.gen(function*() {
       const { host, layer, stage } = yield* onRealDisk()
       const report = yield* Effect.provide(Effect.flatMap(RemotePeers, (r) => Effect.flatMap(peerOf(), (p) => r.stagePeer(p, stage))), layer)
@@ -132,7 +132,7 @@ describe("stagePeer with the tar transport", () => {
       expect(statSync(`${stage}/a.tar`).mode & 0o777).toBe(0o644)
     }))
 
-  it.scoped("runs the ssh as the local user but unpacks as root: the private dir is never handed over", () =>
+  it.effect("runs the ssh as the local user but unpacks as root: the private dir is never handed over", () =>
     Effect.gen(function*() {
       const { host, layer, stage } = yield* onRealDisk()
       const report = yield* Effect.provide(
@@ -144,7 +144,7 @@ describe("stagePeer with the tar transport", () => {
       expect(statSync(`${stage}/a.tar`).uid).toBe(0)
     }))
 
-  it.scoped("verifies against one hashing command on the peer and reports each file's SHA-256", () =>
+  it.effect("verifies against one hashing command on the peer and reports each file's SHA-256", () =>
     Effect.gen(function*() {
       const { host, layer, stage } = yield* onRealDisk()
       const report = yield* Effect.provide(
@@ -173,7 +173,7 @@ describe("stagePeer with the tar transport", () => {
     ["a name sent twice", [{ name: "./dup", content: "1" }, { name: "./dup", content: "2" }], { name: "dup", kind: "UnexpectedName" }]
   ]
   for (const [label, entries, offending] of refused) {
-    it.scoped(`refuses a stream carrying ${label}: UnsupportedEntry, nothing lands, the ssh is stopped`, () =>
+    it.effect(`refuses a stream carrying ${label}: UnsupportedEntry, nothing lands, the ssh is stopped`, () =>
       Effect.gen(function*() {
         const { layer, root, stage } = yield* onRealDisk(sending(tarOf(entries)))
         writeFileSync(`${stage}/keep`, "k")
@@ -187,7 +187,7 @@ describe("stagePeer with the tar transport", () => {
       }))
   }
 
-  it.scoped("keeps a name that is not UTF-8 byte for byte (raw GNU header bytes), and a long name", () =>
+  it.effect("keeps a name that is not UTF-8 byte for byte (raw GNU header bytes), and a long name", () =>
     Effect.gen(function*() {
       // GNU tar sends such a name as raw bytes in the header; made here by patching one byte
       const stream = Buffer.from(yield* tarOf([{ name: "./cafX", content: "c" }, { name: `./${"x".repeat(150)}`, content: "L" }]))
@@ -204,7 +204,7 @@ describe("stagePeer with the tar transport", () => {
       ])
     }))
 
-  it.scoped("stops at maxFiles and at maxBytes (known from the header, before the content arrives)", () =>
+  it.effect("stops at maxFiles and at maxBytes (known from the header, before the content arrives)", () =>
     Effect.gen(function*() {
       const entries = [0, 1, 2, 3].map((i) => ({ name: `./f${i}`, content: "x".repeat(100) }))
       const { layer, stage } = yield* onRealDisk(sending(tarOf(entries)))
@@ -218,7 +218,7 @@ describe("stagePeer with the tar transport", () => {
       expect(readdirSync(stage)).toEqual([])
     }))
 
-  it.scoped("a truncated stream is CopyFailed even when ssh says 0; a failed ssh is CopyFailed with its status", () =>
+  it.effect("a truncated stream is CopyFailed even when ssh says 0; a failed ssh is CopyFailed with its status", () =>
     Effect.gen(function*() {
       const whole = yield* tarOf([{ name: "./a", content: "x".repeat(2000) }])
       const truncated = yield* onRealDisk(sending(Effect.succeed(whole.subarray(0, 1024))))
@@ -237,7 +237,7 @@ describe("stagePeer with the tar transport", () => {
       expect(second).toMatchObject({ _tag: "CopyFailed", exitCode: 255 })
     }))
 
-  it.scoped("a missing collect dir is CopyFailed with the remote shell's message", () =>
+  it.effect("a missing collect dir is CopyFailed with the remote shell's message", () =>
     Effect.gen(function*() {
       const { layer, stage } = yield* onRealDisk()
       const error = yield* Effect.provide(
@@ -247,7 +247,7 @@ describe("stagePeer with the tar transport", () => {
       expect(error).toMatchObject({ _tag: "CopyFailed", exitCode: 2, stderr: "sh: 1: cd: can't cd to /nope\n" })
     }))
 
-  it.scoped("an empty collect dir is NothingStaged", () =>
+  it.effect("an empty collect dir is NothingStaged", () =>
     Effect.gen(function*() {
       const { layer, stage } = yield* onRealDisk({}, { "/collect/.only-dot": "x" })
       const error = yield* Effect.provide(
@@ -260,7 +260,7 @@ describe("stagePeer with the tar transport", () => {
 
 describe("verification", () => {
   for (const transport of ["scp", "tar"] as const) {
-    it.scoped(`a file whose hash differs from the peer's fails with VerificationFailed, nothing staged (${transport})`, () =>
+    it.effect(`a file whose hash differs from the peer's fails with VerificationFailed, nothing staged (${transport})`, () =>
       Effect.gen(function*() {
         const { layer, stage } = yield* onRealDisk({
           around: (argv, run) =>
@@ -277,7 +277,7 @@ describe("verification", () => {
       }))
   }
 
-  it.scoped("a hashing command that fails is RemoteCommandFailed, nothing staged", () =>
+  it.effect("a hashing command that fails is RemoteCommandFailed, nothing staged", () =>
     Effect.gen(function*() {
       const { layer, stage } = yield* onRealDisk({
         around: (argv, run) =>

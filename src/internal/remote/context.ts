@@ -3,8 +3,7 @@
 // peer's settings, its shared connection and the retry of transient failures.
 // Built once per RemotePeers service; the operation modules (transfer, indicators, commands)
 // take it as their only dependency.
-import { Cache, Effect, FileSystem, Option, Path } from "effect"
-import { Duration } from "effect"
+import { Cache, Duration, Effect, FileSystem, Option, Path } from "effect"
 import type { PlatformError, Scope, Stream } from "effect"
 import { ChildProcessSpawner } from "effect/process"
 import { isPlainFileName } from "../../Peer.js"
@@ -13,7 +12,7 @@ import type { RemotePeer } from "../../RemotePeer.js"
 import { RemoteTimeouts } from "./timeouts.js"
 import { SystemUsers } from "../../SystemUsers.js"
 import { requireDirectory as checkDirectory } from "../peerChecks.js"
-import { collectOutput, command, Expired, formatAfter, runToEnd, start } from "../process.js"
+import { collectOutput, command, Expired, runToEnd, start } from "../process.js"
 import type { ScpProtocol } from "../remotePath.js"
 import { hasBadCharacter, protocolForBanner, protocolFromArgv, sshProgramFor } from "../remotePath.js"
 import { ownMark, PRIVATE_PREFIX, privateName } from "../privateDir.js"
@@ -100,7 +99,7 @@ export const makeRemoteContext = Effect.gen(function*() {
       Effect.timeoutOrElse({ duration: timeout, orElse: () => Effect.fail({ _tag: "TimedOut" as const }) }),
       Effect.catch((failure) => {
         if (failure._tag === "Consumer") return Effect.fail(failure.error)
-        const after = formatAfter(timeout)
+        const after = Duration.format(Duration.fromInputUnsafe(timeout))
         const ran: Ran = failure._tag === "TimedOut"
           ? { _tag: "NotRun", reason: `timed out after ${after}`, expired: after }
           : { _tag: "NotRun", reason: `could not run ${argv[0]}: ${failure.message}`, cause: failure }
