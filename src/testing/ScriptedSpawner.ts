@@ -10,7 +10,7 @@
  * stream given to the command is read to its end before the child exits (its failure is the
  * child's `exitCode` failure).
  *
- * @since 0.3.0
+ * @since 1.0.0
  */
 import { Deferred, Effect, Fiber, Layer, PlatformError, Redacted, Sink, Stream } from "effect"
 import type { Context } from "effect"
@@ -42,7 +42,7 @@ export interface Reply {
  * taken from Effect 4's layer memo map), so the services `R` its script uses are always those of
  * the provide at hand.
  *
- * @since 0.3.0
+ * @since 1.0.0
  * @category models
  */
 export interface ScriptedSpawner<R = never> {
