@@ -1,9 +1,24 @@
 // How file names (bytes) are shown, and read back: one escape form for every byte string.
 import { describe, expect, it } from "@effect/vitest"
-import { FastCheck } from "effect"
 import { nameBytes, showName, unescapeName } from "../src/Peer.js"
 
 const latin1 = (text: string) => Uint8Array.from(Buffer.from(text, "latin1"))
+
+// Effect 4.1.5 ships no FastCheck: byte strings from a seeded generator (xorshift32), so a failure
+// reproduces. Half the bytes come from those that take the escaping paths (backslash, `x`, control
+// characters, DEL, UTF-8 lead and continuation bytes, bytes never valid in UTF-8), half uniform.
+const SPECIAL = [0x00, 0x09, 0x0a, 0x1f, 0x20, 0x5c, 0x78, 0x7e, 0x7f, 0x80, 0xbf, 0xc0, 0xc1, 0xc2, 0xdf, 0xe0, 0xed, 0xef, 0xf0, 0xf4, 0xf5, 0xff]
+const randomNames = (runs: number, seed: number): Array<Uint8Array> => {
+  let state = seed
+  const next = () => {
+    state ^= state << 13
+    state ^= state >>> 17
+    state ^= state << 5
+    return state >>> 0
+  }
+  return Array.from({ length: runs }, () =>
+    Uint8Array.from({ length: 1 + (next() % 40) }, () => next() % 2 === 0 ? SPECIAL[next() % SPECIAL.length]! : next() % 256))
+}
 
 describe("showName", () => {
   it("shows printable ASCII as it is, however long", () => {
@@ -22,12 +37,11 @@ describe("showName", () => {
   })
 
   it("unescapeName gives back the exact bytes of any name", () => {
-    FastCheck.assert(
-      FastCheck.property(FastCheck.uint8Array({ minLength: 1, maxLength: 40 }), (bytes) => {
-        expect(Buffer.from(unescapeName(showName(bytes))).equals(Buffer.from(bytes))).toBe(true)
-      }),
-      { numRuns: 2000 }
-    )
+    const utf8 = nameBytes("é☃𝄞")
+    const edges = [Uint8Array.of(0x5c, 0x78, 0x34, 0x31), Uint8Array.of(0xf0, 0x9d, 0x84), utf8, utf8.subarray(1), Uint8Array.of(0xed, 0xa0, 0x80)]
+    for (const bytes of [...edges, ...randomNames(2000, 0x5eed), ...randomNames(2000, 2024)]) {
+      expect(Buffer.from(unescapeName(showName(bytes))).equals(Buffer.from(bytes)), showName(bytes)).toBe(true)
+    }
   })
 
   it("shows a view of a larger buffer from its own bytes only", () => {

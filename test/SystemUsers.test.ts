@@ -1,8 +1,9 @@
 // The real SystemUsers layer over a getent of our own on PATH: what it answers, and that each
 // name is asked once a minute, not once per question (every getent is a process).
-import { NodeContext } from "@effect/platform-node"
+import { NodeServices } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Layer, Option, TestClock } from "effect"
+import { Effect, Layer, Option } from "effect"
+import { TestClock } from "effect/testing"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -38,7 +39,7 @@ afterAll(() => {
 
 const calls = () => (fs.existsSync(log) ? fs.readFileSync(log, "utf8").trim().split("\n") : [])
 
-const users = Layer.provide(SystemUsers.layer, NodeContext.layer)
+const users = Layer.provide(SystemUsers.SystemUsers.layer, NodeServices.layer)
 
 describe("SystemUsers.layer", () => {
   it.effect("answers from getent, and asks it once per name and minute", () =>

@@ -12,7 +12,10 @@ export const problemsOf = (error: Schema.SchemaError, prefix?: string): Array<st
     `${prefix ?? (issue.path ?? []).map((key) => String(typeof key === "object" ? key.key : key)).join(".")}: ${issue.message}`
   )
 
-const formatIssues = SchemaIssue.makeFormatterStandardSchemaV1()
+// a missing field reads as it did with Effect 3 ("is missing", not Schema 4's "Missing key")
+const formatIssues = SchemaIssue.makeFormatterStandardSchemaV1({
+  leafHook: (issue) => issue._tag === "MissingKey" ? "is missing" : SchemaIssue.defaultLeafHook(issue)
+})
 
 /** Decodes untrusted fields into a peer value, listing every problem in one InvalidPeerConfig. */
 export const decodePeer = <A>(

@@ -1,15 +1,15 @@
 // A child that must stop is stopped with its whole process group: on its time limit and on
 // interruption, SIGTERM first, SIGKILL after the grace for what ignores SIGTERM. Real processes
-// (the Node executor starts each child as the leader of its own group); nothing of the group may
+// (the Node spawner starts each child as the leader of its own group); nothing of the group may
 // survive, checked in /proc.
-import { Command, CommandExecutor } from "@effect/platform"
-import { NodeContext } from "@effect/platform-node"
+import { NodeServices } from "@effect/platform-node"
 import { describe, expect, it as plain, layer } from "@effect/vitest"
-import { Effect, Exit, Fiber } from "effect"
+import { Effect, Fiber, Stream } from "effect"
+import { ChildProcess, ChildProcessSpawner } from "effect/process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { Expired, runToEnd } from "../../src/internal/process.js"
+import { command, Expired, runToEnd } from "../../src/internal/process.js"
 
 /** Pids of the live (not zombie) processes whose process group is `pgid`. */
 const groupMembers = (pgid: number): Array<number> =>
@@ -39,18 +39,18 @@ const script = (dir: string, ignoreTerm: boolean) =>
 const pidsIn = (dir: string): Array<number> =>
   fs.existsSync(`${dir}/pids`) ? fs.readFileSync(`${dir}/pids`, "utf8").trim().split(" ").map(Number) : []
 
-layer(NodeContext.layer, { excludeTestServices: true })("runToEnd", (it) => {
+layer(NodeServices.layer, { excludeTestServices: true })("runToEnd", (it) => {
   for (const ignoreTerm of [false, true]) {
     it.effect(`on its time limit kills the whole group${ignoreTerm ? ", SIGKILL for what ignores SIGTERM" : ""}`, () =>
       Effect.gen(function*() {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cedar-process-"))
-        const executor = yield* CommandExecutor.CommandExecutor
+        const spawner = yield* ChildProcessSpawner.ChildProcessSpawner
         const [program, ...args] = script(dir, ignoreTerm)
         const started = Date.now()
-        const exit = yield* Effect.exit(
-          runToEnd(executor, Command.make(program!, ...args), { timeout: "1 second", grace: "500 millis" })
+        const error = yield* Effect.flip(
+          runToEnd(spawner, ChildProcess.make(program!, args), { timeout: "1 second", grace: "500 millis" })
         )
-        expect(Exit.isFailure(exit) && exit.cause._tag === "Fail" && exit.cause.error).toEqual(new Expired({ after: "1s" }))
+        expect(error).toEqual(new Expired({ after: "1s" }))
         const [shell, sleeper] = pidsIn(dir)
         expect(shell).toBeGreaterThan(0)
         expect(sleeper).toBeGreaterThan(0)
@@ -64,9 +64,9 @@ layer(NodeContext.layer, { excludeTestServices: true })("runToEnd", (it) => {
   it.effect("on interruption kills the whole group, SIGKILL included", () =>
     Effect.gen(function*() {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cedar-process-"))
-      const executor = yield* CommandExecutor.CommandExecutor
+      const spawner = yield* ChildProcessSpawner.ChildProcessSpawner
       const [program, ...args] = script(dir, true)
-      const fiber = yield* Effect.fork(runToEnd(executor, Command.make(program!, ...args), { grace: "500 millis" }))
+      const fiber = yield* Effect.forkChild(runToEnd(spawner, ChildProcess.make(program!, args), { grace: "500 millis" }))
       expect(yield* Effect.promise(() => waitUntil(() => pidsIn(dir).length === 2))).toBe(true)
       const [shell] = pidsIn(dir)
       expect(groupMembers(shell!).length).toBe(2)
@@ -77,30 +77,57 @@ layer(NodeContext.layer, { excludeTestServices: true })("runToEnd", (it) => {
 
   it.effect("a child that ends by itself is read to the end as before", () =>
     Effect.gen(function*() {
-      const executor = yield* CommandExecutor.CommandExecutor
-      const done = yield* runToEnd(executor, Command.make("sh", "-c", "echo out; echo err >&2; exit 3"), { timeout: "30 seconds" })
+      const spawner = yield* ChildProcessSpawner.ChildProcessSpawner
+      const done = yield* runToEnd(spawner, command(["sh", "-c", "echo out; echo err >&2; exit 3"]), { timeout: "30 seconds" })
       expect(done).toEqual({ exitCode: 3, stdout: "out\n", stderr: "err\n" })
     }))
 
   it.effect("many short children in a row, four at once, all end within their time limit", () =>
     Effect.gen(function*() {
-      // a child that exits before its input is closed must not leave its run waiting
-      const executor = yield* CommandExecutor.CommandExecutor
+      // a child that exits before its input is closed must not leave its run waiting: neither with
+      // stdin at its end from the start (the default here) nor with an input stream to feed
+      const spawner = yield* ChildProcessSpawner.ChildProcessSpawner
+      const fed = () => ChildProcess.make("true", [], { stdin: Stream.make(new Uint8Array(0)) })
       const runs = yield* Effect.forEach(
-        Array.from({ length: 400 }, () => Command.make("true").pipe(Command.feed(""))),
-        (command) => Effect.either(runToEnd(executor, command, { timeout: "5 seconds" })),
+        Array.from({ length: 400 }, (_, i) => i % 2 === 0 ? command(["true"]) : fed()),
+        (cmd) => Effect.result(runToEnd(spawner, cmd, { timeout: "5 seconds" })),
         { concurrency: 4 }
       )
-      expect(runs.filter((run) => run._tag === "Left")).toEqual([])
+      expect(runs.filter((run) => run._tag === "Failure")).toEqual([])
+      expect(runs.every((run) => run._tag === "Success" && run.success.exitCode === 0)).toBe(true)
     }), 120_000)
+
+  it.effect("a child reading stdin gets its end at once, whatever stdin the command asked for", () =>
+    Effect.gen(function*() {
+      const spawner = yield* ChildProcessSpawner.ChildProcessSpawner
+      for (const cmd of [command(["cat"]), ChildProcess.make("cat", []), ChildProcess.make("cat", [], { stdin: "pipe" })]) {
+        const done = yield* runToEnd(spawner, cmd, { timeout: "5 seconds" })
+        expect(done).toEqual({ exitCode: 0, stdout: "", stderr: "" })
+      }
+    }))
+
+  it.effect("a command's own input stream reaches the child", () =>
+    Effect.gen(function*() {
+      const spawner = yield* ChildProcessSpawner.ChildProcessSpawner
+      const input = Stream.make(new TextEncoder().encode("fed\n"))
+      const done = yield* runToEnd(spawner, ChildProcess.make("cat", [], { stdin: input }), { timeout: "5 seconds" })
+      expect(done).toEqual({ exitCode: 0, stdout: "fed\n", stderr: "" })
+    }))
+
+  it.effect("a program that cannot start fails, not a status", () =>
+    Effect.gen(function*() {
+      const spawner = yield* ChildProcessSpawner.ChildProcessSpawner
+      const error = yield* Effect.flip(runToEnd(spawner, command(["/nonexistent/cedar-no-such-program"]), { timeout: "5 seconds" }))
+      expect(error._tag).toBe("PlatformError")
+    }))
 
   it.effect("keeps the last 64 KiB of a long output, and multi-byte text whole", () =>
     Effect.gen(function*() {
-      const executor = yield* CommandExecutor.CommandExecutor
+      const spawner = yield* ChildProcessSpawner.ChildProcessSpawner
       // 200,000 lines of "é" (3 bytes each with the newline) in many chunks, then a last line
       const done = yield* runToEnd(
-        executor,
-        Command.make("sh", "-c", "yes é | head -n 200000; echo last >&2; echo end"),
+        spawner,
+        command(["sh", "-c", "yes é | head -n 200000; echo last >&2; echo end"]),
         { timeout: "20 seconds" }
       )
       expect(done.exitCode).toBe(0)
