@@ -83,10 +83,10 @@ export const command = (argv: ReadonlyArray<string>): ChildProcess.Command =>
 
 /**
  * `command` as this module runs it: stdin at its end from the start unless the command brings an
- * input stream of its own, and SIGKILL to the whole group `grace` after SIGTERM. Piped commands
- * get the same on each of their parts.
+ * input stream of its own, and SIGKILL to the whole group `grace` after SIGTERM (else the
+ * command's own `forceKillAfter`, else `KILL_GRACE`). Piped commands get the same on each part.
  */
-export const prepare = (cmd: ChildProcess.Command, grace: Duration.Input = KILL_GRACE): ChildProcess.Command => {
+export const prepare = (cmd: ChildProcess.Command, grace?: Duration.Input): ChildProcess.Command => {
   if (cmd._tag === "PipedCommand") {
     return ChildProcess.pipeTo(prepare(cmd.left, grace), prepare(cmd.right, grace), cmd.options)
   }
@@ -96,7 +96,7 @@ export const prepare = (cmd: ChildProcess.Command, grace: Duration.Input = KILL_
   return ChildProcess.make(cmd.command, cmd.args, {
     ...cmd.options,
     ...(pipe ? { stdin: "ignore" as const } : {}),
-    forceKillAfter: grace
+    forceKillAfter: grace ?? cmd.options.forceKillAfter ?? KILL_GRACE
   })
 }
 
@@ -107,7 +107,7 @@ export const prepare = (cmd: ChildProcess.Command, grace: Duration.Input = KILL_
 export const start = (
   spawner: Spawner,
   cmd: ChildProcess.Command,
-  grace: Duration.Input = KILL_GRACE
+  grace?: Duration.Input
 ): Effect.Effect<ChildProcessSpawner.ChildProcessHandle, PlatformError, Scope> => spawner.spawn(prepare(cmd, grace))
 
 /**
