@@ -1,5 +1,5 @@
 // RemotePeers against a real OpenSSH server on 127.0.0.1 (test/support/sshd.ts, started once by
-// the global setup): real NodeContext, real SystemUsers, real scp/ssh, both scp protocols. The
+// the global setup): real NodeServices, real SystemUsers, real scp/ssh, both scp protocols. The
 // "remote" side is this same machine, logged in to as the test user cpremote.
 import { NodeServices } from "@effect/platform-node"
 import { describe, expect, layer } from "@effect/vitest"
