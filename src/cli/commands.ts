@@ -18,7 +18,7 @@ import { bold, commandDoc, commandHelp, plain, renderCommandHelp, renderRootHelp
 import { readPreviousLastSuccess, renderMetrics, writeMetricsFile } from "./metrics.js"
 import { Output, OutputService, settingsFromProcess, StageReporter, withOutput } from "./output.js"
 import { columnsFor, formatBytes, headerRow, noteOf } from "./progress.js"
-import { actionText, checkJson, checkText, stageJson, stageText, stageTotals, Unsuccessful, UsageError } from "./report.js"
+import { actionJson, actionText, checkJson, checkText, stageJson, stageText, stageTotals, Unsuccessful, UsageError } from "./report.js"
 import { concurrencyFlag, flag, invalid, limitFlags, runControl, settingsOf } from "./runControl.js"
 
 /** The package's version, read from its package.json (two levels up from src/cli and dist/cli). */
@@ -390,7 +390,7 @@ const action = Command.make(
             output.failure(`error[${peer.error._tag}] ${message}`)
           }
         }
-        yield* render(opts.json, summary.ok, summary, actionText(summary))
+        yield* render(opts.json, summary.ok, actionJson(summary), actionText(summary))
       })))
     })
 ).pipe(Command.withDescription("run a managed action (cback3 ACTION) on the managed remote peers"))

@@ -59,21 +59,26 @@ const program = run(process.argv).pipe(
 // The command runs in a fiber of its own, which the signal handlers below interrupt or not.
 // NodeRuntime.runMain interrupts the main fiber on SIGINT and SIGTERM at once: the main fiber
 // only waits for the command, uninterruptibly, and turns its end into the exit status.
-let status: number = 1
-const main = Effect.gen(function*() {
-  const fiber = yield* Effect.forkDetach(program)
-  const onSignal = (signal: Signal) => () => {
-    if (received === undefined) {
-      received = signal
-      Deferred.doneUnsafe(stop, Exit.void)
-      if (graceful > 0) return
-    }
-    // not in a graceful section, or a second signal: stop now (finalizers still run)
-    fiber.interruptUnsafe()
+let command: Fiber.Fiber<void, unknown> | undefined
+let status = 1
+
+const onSignal = (signal: Signal) => () => {
+  if (received === undefined) {
+    received = signal
+    Deferred.doneUnsafe(stop, Exit.void)
+    if (graceful > 0) return
   }
-  process.on("SIGINT", onSignal("SIGINT"))
-  process.on("SIGTERM", onSignal("SIGTERM"))
-  const exit = yield* Fiber.await(fiber)
+  // not in a graceful section, or a second signal: stop now (finalizers still run)
+  command?.interruptUnsafe()
+}
+process.on("SIGINT", onSignal("SIGINT"))
+process.on("SIGTERM", onSignal("SIGTERM"))
+
+const main = Effect.gen(function*() {
+  command = yield* Effect.forkDetach(program)
+  // a signal that came before the command started stops it before it does anything
+  if (received !== undefined) command.interruptUnsafe()
+  const exit = yield* Fiber.await(command)
   if (received !== undefined) {
     if (Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause)) {
       // an interrupted fiber runs no error handler of its own: report it here

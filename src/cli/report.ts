@@ -131,6 +131,19 @@ export const checkJson = (summary: CheckSummary) => ({
 export const checkText = (summary: CheckSummary): string =>
   table(["PEER", "TYPE", "STATUS", "REASON"], summary.peers.map((p) => [p.name, p.type, p.status, p.reason ?? ""]))
 
+/** The managed-action summary as `action --json`'s document: each failure as its tag and message. */
+export const actionJson = (summary: ActionSummary) => ({
+  action: summary.action,
+  full: summary.full,
+  ok: summary.ok,
+  peers: summary.peers.map((p) => ({
+    name: p.name,
+    status: p.status,
+    ...(p.error === undefined ? {} : { error: { _tag: p.error._tag, message: p.error.message } }),
+    ...(p.reason === undefined ? {} : { reason: p.reason })
+  }))
+})
+
 /** The managed-action summary for people. */
 export const actionText = (summary: ActionSummary): string =>
   summary.peers.length === 0

@@ -1,6 +1,7 @@
 // The bin's launcher: a copy of the built bin in a temp dir, run as users run it (through its `#!`
 // line), with its V8 code cache missing, present, damaged and impossible to write.
 import { execFile } from "node:child_process"
+import { builtinModules } from "node:module"
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -139,6 +140,14 @@ describe("the bin's launcher", () => {
     expect(result.stderr).toBe("")
     expect(readFileSync(cacheDir, "utf8")).toBe("a file where the cache directory would go")
     rmSync(cacheDir)
+  })
+
+  it("runs a bundle that needs nothing but Node's own modules, and never undici (which fails to import on Node 20)", () => {
+    const bundle = readFileSync(join(built, "cedar-peer.cjs"), "utf8")
+    const required = [...new Set([...bundle.matchAll(/\brequire\("([^"]+)"\)/g)].map((m) => m[1]!))]
+    expect(required.length).toBeGreaterThan(0)
+    expect(required.filter((name) => !builtinModules.includes(name.replace(/^node:/, "")))).toEqual([])
+    expect(bundle).not.toMatch(/undici/i)
   })
 
   it("passes the command's exit status through", async () => {
