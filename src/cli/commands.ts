@@ -489,8 +489,15 @@ const complaint = (error: CliError.CliError): string => {
       return `Expected to find option: '--${error.option}'`
     case "MissingArgument":
       return `Missing argument <${error.argument}>`
-    case "InvalidValue":
-      return error.kind === "flag" && error.value === "" ? `--${error.option} needs a value` : error.message
+    case "InvalidValue": {
+      if (error.kind !== "flag") return error.message
+      const repeated = error.value.match(/^(\d+) occurrences$/)
+      return error.value === ""
+        ? `--${error.option} needs a value`
+        : repeated
+        ? `--${error.option} may be given once only (given ${repeated[1]} times)`
+        : error.message
+    }
     case "ShowHelp":
       return error.errors.map(complaint).join("; ") || "invalid command line"
     default:

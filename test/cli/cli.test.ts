@@ -348,6 +348,28 @@ describe("cedar-peer conventions", () => {
     expect(logFile.stderr).toMatch(/^error\[UsageError\] --log-file .*ENOENT/m)
   })
 
+  it("usage mistakes effect/cli finds are said in cedar-peer's words; exec passes options it does not know to the remote command", async () => {
+    const { base, configPath } = makePool("usage-words", [{ name: "alpha", ready: true, files: { a: "1" } }])
+    const usage = async (args: ReadonlyArray<string>, message: string) => {
+      const done = await cli(args, {}, { cwd: base })
+      expect(done.status).toBe(2)
+      expect(done.stderr).toBe(`error[UsageError] ${message}\n(see cedar-peer ${args[0]} --help)\n`)
+    }
+    await usage(["stage", "--config"], "--config needs a value")
+    await usage(["check", "--config", configPath, "--json", "--json"], "--json may be given once only (given 2 times)")
+    await usage(["stage-peer", "--config", configPath, "--peer", "alpha"], "Expected to find option: '--target'")
+    await usage(["action", "--config", configPath], "Missing argument <ACTION>")
+    await usage(["verify", "a", "b"], `unexpected argument "b"`)
+    // an unknown option is never taken for an argument: no demo pool in a directory named --nope
+    await usage(["demo", "--nope"], `unexpected argument "--nope"`)
+    expect(existsSync(join(base, "--nope"))).toBe(false)
+    // `ls -l` is the remote command (this peer is local: refused as such, not as a bad command line)
+    const exec = await cli(["exec", "--config", configPath, "--peer", "alpha", "ls", "-l", "--json"], {}, { cwd: base })
+    expect(exec.status).toBe(2)
+    expect(exec.stderr).toMatch(/^error\[InvalidPeerConfig\] peer alpha: /m)
+    expect(JSON.parse(exec.stdout)).toMatchObject({ ok: false, error: { _tag: "InvalidPeerConfig" } })
+  })
+
   it("--log-level works: debug shows what is hidden by default", async () => {
     const { configPath } = makePool("loglevel", [{ name: "alpha", ready: true, files: { a: "1" } }])
     const first = await cli(["stage", "--config", configPath])
