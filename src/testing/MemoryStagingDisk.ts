@@ -18,7 +18,7 @@
 import { Effect, Layer } from "effect"
 import { createHash } from "node:crypto"
 import { Volume } from "memfs"
-import { leftover, makerIsGone, ownMark, privateName, processStartTime } from "../internal/privateDir.js"
+import { leftover, makerIsGone, ownMark, privateName, processStartTime, shortPrivateName } from "../internal/privateDir.js"
 import { showName } from "../Peer.js"
 import {
   ByteLimitReached,
@@ -340,10 +340,10 @@ export const make = (options: Options = {}): MemoryStagingDisk => {
   /** Each private directory's name in its parent, for `replaceEmptyDirectory`. */
   const privateNames = new WeakMap<Directory, { readonly parent: Directory; readonly name: string }>()
 
-  const makePrivateDirectory: StagingDiskService["makePrivateDirectory"] = (parent, privateOwner) =>
+  const makePrivateDirectory: StagingDiskService["makePrivateDirectory"] = (parent, privateOwner, options) =>
     Effect.acquireRelease(
       Effect.suspend(() => {
-        const name = privateName(mark)
+        const name = options?.short === true ? shortPrivateName() : privateName(mark)
         let path: string
         try {
           path = entryPath(parent, name)
@@ -352,7 +352,7 @@ export const make = (options: Options = {}): MemoryStagingDisk => {
         }
         return run("makePrivateDirectory", path, undefined, () => {
           volume.mkdirSync(path, { mode: 0o700 })
-          volume.chmodSync(path, 0o700)
+          volume.chmodSync(path, options?.mode ?? 0o700)
           if (privateOwner !== undefined) volume.chownSync(path, privateOwner.uid, privateOwner.gid)
           const directory = pin(shownIn(parent, name), path)
           privateNames.set(directory, { parent, name })
