@@ -20,7 +20,7 @@ import { spawn } from "node:child_process"
 import { createHash, type Hash } from "node:crypto"
 import * as NFS from "node:fs"
 import { showName } from "./Peer.js"
-import { leftover, makerIsGone, ownMark, privateName, processStartTime } from "./internal/privateDir.js"
+import { leftover, makerIsGone, ownMark, privateName, processStartTime, shortPrivateName } from "./internal/privateDir.js"
 import {
   ByteLimitReached,
   type CopyOptions,
@@ -329,33 +329,55 @@ export const make = (): StagingDiskService => {
       throw error
     }
     try {
-      const own = `/proc/self/fd/${fd}`
-      for (const child of NFS.readdirSync(own, { encoding: "buffer" })) removeEntry(own, child)
+      emptyDirectory(fd)
     } finally {
       closeQuietly(fd)
     }
     NFS.rmdirSync(path)
   }
 
-  /** Each private directory's name in its parent, for `replaceEmptyDirectory`. */
+  /** Removes everything in the directory open as `fd`, walking by descriptor. */
+  const emptyDirectory = (fd: number): void => {
+    const own = `/proc/self/fd/${fd}`
+    for (const child of NFS.readdirSync(own, { encoding: "buffer" })) removeEntry(own, child)
+  }
+
+  /** Each private directory's name in its parent, for `replaceEmptyDirectory`, until it has replaced one. */
   const privateNames = new WeakMap<Directory, { readonly parent: Directory; readonly name: Buffer }>()
 
-  const makePrivateDirectory: StagingDiskService["makePrivateDirectory"] = (parent, owner) =>
+  /** Makes a fresh private directory in `parent`, retrying a short name that is taken. */
+  const makeFreshDirectory = (parent: Directory, short: boolean): string => {
+    for (let attempt = 0;; attempt++) {
+      const name = short ? shortPrivateName() : privateName(mark)
+      try {
+        NFS.mkdirSync(pathIn(parent, name), { mode: 0o700 })
+        return name
+      } catch (error) {
+        if ((error as { code?: string }).code !== "EEXIST" || attempt >= 10) throw diskError("makeDirectory", shownIn(parent, name), error)
+      }
+    }
+  }
+
+  // Made by path, then held by descriptor: everything after the mkdir happens on the descriptor,
+  // so a directory renamed away and replaced meanwhile (the parent may be another user's) is
+  // refused, never moded or chowned. The clean-up empties it through the same descriptor and then
+  // removes the name, which rmdir(2) does only for an empty directory: if the name now holds
+  // something else, that stays.
+  const makePrivateDirectory: StagingDiskService["makePrivateDirectory"] = (parent, owner, options) =>
     Effect.acquireRelease(
       Effect.try({
         try: () => {
-          const name = privateName(mark)
+          const name = makeFreshDirectory(parent, options?.short === true)
           const path = pathIn(parent, name)
           const shown = shownIn(parent, name)
-          step("makeDirectory", shown, () => NFS.mkdirSync(path, { mode: 0o700 }))
           const fd = step("open", shown, () => NFS.openSync(path, DIRECTORY))
           try {
-            // what was opened must be what this process just made, not a directory swapped in
+            // what was opened must be what this process just made: its own, and empty
             const stats = step("stat", shown, () => NFS.fstatSync(fd))
-            if (!stats.isDirectory() || stats.uid !== process.geteuid!()) {
+            if (!stats.isDirectory() || stats.uid !== process.geteuid!() || stats.nlink !== 2) {
               throw new DiskError({ operation: "makeDirectory", path: shown, detail: "replaced while being made" })
             }
-            step("chmod", shown, () => NFS.fchmodSync(fd, 0o700))
+            step("chmod", shown, () => NFS.fchmodSync(fd, options?.mode ?? 0o700))
             if (owner !== undefined) step("chown", shown, () => NFS.fchownSync(fd, owner.uid, owner.gid))
           } catch (error) {
             closeQuietly(fd)
@@ -368,11 +390,18 @@ export const make = (): StagingDiskService => {
         catch: (error) => diskError("makeDirectory", parent.shown, error)
       }),
       ({ directory, name, parent }) =>
-        Effect.andThen(
-          release(directory),
-          Effect.try({ try: () => removeEntry(parent.handle, name), catch: (error) => diskError("remove", directory.shown, error) }).pipe(
-            Effect.catch((error) => Effect.logWarning(`cannot remove ${directory.shown}: ${error.detail}`))
-          )
+        Effect.try({
+          try: () => {
+            // once it has replaced a directory it is that directory: nothing to remove
+            if (!privateNames.has(directory)) return
+            privateNames.delete(directory)
+            emptyDirectory(fdOf(directory))
+            NFS.rmdirSync(pathIn(parent, name))
+          },
+          catch: (error) => diskError("remove", directory.shown, error)
+        }).pipe(
+          Effect.catch((error) => Effect.logWarning(`cannot remove ${directory.shown}: ${error.detail}`)),
+          Effect.andThen(release(directory))
         )
     ).pipe(Effect.map(({ directory }) => directory))
 
@@ -622,6 +651,7 @@ export const make = (): StagingDiskService => {
         step("chmod", from.shown, () => NFS.fchmodSync(fd, attributes.mode))
         // rename(2) replaces an empty directory and refuses anything else: no check to race with
         step("rename", shown, () => NFS.renameSync(pathIn(parent, made.name), pathIn(parent, name)))
+        privateNames.delete(from)
       },
       catch: (error) => diskError("rename", shownIn(parent, name), error)
     }).pipe(Effect.uninterruptible)

@@ -184,6 +184,19 @@ export interface CopyTotals extends BatchTotals {
 }
 
 /**
+ * How `makePrivateDirectory` makes a directory.
+ *
+ * @since 0.2.1
+ * @category models
+ */
+export interface PrivateDirectoryOptions {
+  /** permission bits (default 0700), e.g. 0711 for a directory another user only traverses */
+  readonly mode?: number | undefined
+  /** a short name without the maker's mark, for a directory whose path must stay short */
+  readonly short?: boolean | undefined
+}
+
+/**
  * The staging disk's operations.
  *
  * @since 0.2.0
@@ -204,13 +217,17 @@ export interface StagingDiskService {
     create?: { readonly mode: number; readonly ownership?: Ownership | undefined }
   ) => Effect.Effect<{ readonly directory: Directory; readonly created: boolean }, DiskError | NotRegularFile, Scope.Scope>
   /**
-   * A fresh private directory (mode 0700, owned by `owner` or by the process) inside `parent`,
-   * whose name marks this process as its maker so that a later run can remove it once this
-   * process is gone. Removed whole when the scope closes.
+   * A fresh private directory inside `parent`, made, moded and owned through its descriptor (mode
+   * 0700 unless `options.mode` says otherwise; owned by `owner` or by the process), whose name
+   * marks this process as its maker so that a later run can remove it once this process is gone
+   * (`options.short`: a short unmarked name, for a socket path, which a later run removes once a
+   * day old). When the scope closes it is emptied through its own descriptor, never following a
+   * link, then removed.
    */
   readonly makePrivateDirectory: (
     parent: Directory,
-    owner?: Ownership
+    owner?: Ownership,
+    options?: PrivateDirectoryOptions
   ) => Effect.Effect<Directory, DiskError, Scope.Scope>
   /** Lists a directory's entries without following any of them; with `sizes`, regular files' sizes too. */
   readonly list: (

@@ -615,11 +615,19 @@ describe("Pool.stage", () => {
     })
 
     it.effect("not as root: nothing is chowned", () => {
-      const { memory, operations, layer } = setup({ files: MIXED_FILES })
+      const diskOperations: Array<string> = []
+      const { memory, operations, layer } = setup({
+        files: MIXED_FILES,
+        diskBefore: (operation) => {
+          diskOperations.push(operation)
+          return undefined
+        }
+      })
       return Effect.gen(function*() {
         const summary = yield* Pool.stage(yield* configOf(MIXED), { now: NOW })
         expect(summary.peers.map((p) => p.status)).toEqual(["staged", "not-ready", "staged"])
-        expect(operations.filter((o) => o.operation === "makeDirectory").length).toBeGreaterThan(0)
+        expect(diskOperations.filter((o) => o === "makePrivateDirectory").length).toBeGreaterThan(0)
+        expect(diskOperations.filter((o) => o === "chown")).toEqual([])
         expect(operations.filter((o) => o.operation === "chown")).toEqual([])
         expect(owner(memory, DAILY)).toBe("0:0")
       }).pipe(Effect.provide(layer))

@@ -14,6 +14,8 @@ import * as NodeStagingDisk from "../src/NodeStagingDisk.js"
 import * as MemoryStagingDisk from "../src/testing/MemoryStagingDisk.js"
 import type * as ScriptedSpawner from "../src/testing/ScriptedSpawner.js"
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs"
+import { createServer } from "node:net"
+import type { Server } from "node:net"
 import { tmpdir } from "node:os"
 
 const base = { name: "peer1", collectDir: "/collect", workingDir: "/work", remoteUser: "backup" }
@@ -586,7 +588,7 @@ describe("collectIndicatorStatus / checkCollectIndicator", () => {
     return Effect.gen(function*() {
       const status = yield* (yield* RemotePeers).collectIndicatorStatus(yield* peerOf({ workingDir: "/missing" }))
       expect(status.status).toBe("unreachable")
-      expect(status.reason).toMatch(/^peer peer1: \/missing\/\.cedar-peer-[0-9]+-[0-9]+-[0-9a-f]+: makeDirectory failed/)
+      expect(status.reason).toMatch(/^peer peer1: \/missing: open failed: .*no such file or directory/i)
     }).pipe(Effect.provide(layer, { local: true }))
   })
 
@@ -748,22 +750,39 @@ describe("writeStageIndicator", () => {
       const error = yield* Effect.flip(
         (yield* RemotePeers).writeStageIndicator(yield* peerOf({ workingDir: "/missing", rcpCommand: "scp -s" }))
       )
-      expect(error).toMatchObject({ _tag: "FileOperationFailed", operation: "makeDirectory" })
+      expect(error).toMatchObject({ _tag: "FileOperationFailed", operation: "open", path: "/missing" })
     }).pipe(Effect.provide(layer, { local: true }))
   })
 
-  it.effect("as root with a local user: runuser; the file is made in a dir that user owns", () =>
-    Effect.gen(function*() {
-      const { root, host, layer } = yield* onRealDisk({})
+  // The local user only reads the file: a directory of theirs would let them plant a link where
+  // root creates it. So the directory stays root's (0711) and only the file is theirs.
+  it.effect("as root with a local user: runuser; the file is that user's, in a dir that stays root's (0711)", () => {
+    const seen: Array<{ dir: { uid: number; mode: number }; file: { uid: number; gid: number; mode: number } }> = []
+    return Effect.gen(function*() {
+      const { root, host, layer } = yield* onRealDisk({
+        around: (argv, run) =>
+          Effect.suspend(() => {
+            const file = argv.find((arg) => arg.includes("/.cedar-peer-"))!
+            const dir = statSync(file.replace(/\/[^/]*$/, ""))
+            const stats = statSync(file)
+            seen.push({
+              dir: { uid: dir.uid, mode: dir.mode & 0o7777 },
+              file: { uid: stats.uid, gid: stats.gid, mode: stats.mode & 0o7777 }
+            })
+            return run
+          })
+      })
       yield* Effect.gen(function*() {
         const peer = yield* peerOf({ localUser: "backup", rcpCommand: "scp -s", workingDir: `${root}/work` })
         yield* (yield* RemotePeers).writeStageIndicator(peer)
         expect(host.invocations).toEqual([expect.objectContaining({ runAs: "backup" })])
         expect(host.calls[0]!.slice(0, 6)).toEqual(["runuser", "-u", "backup", "--", "scp", "-s"])
         expect(host.tree("peer1")["/collect/cback.stage"]).toBe("")
+        expect(seen).toEqual([{ dir: { uid: 0, mode: 0o711 }, file: { uid: 34, gid: 35, mode: 0o644 } }])
         expect(readdirSync(`${root}/work`)).toEqual([])
       }).pipe(Effect.provide(layer, { local: true }))
-    }))
+    })
+  })
 })
 
 describe("executeRemoteCommand", () => {
@@ -1151,6 +1170,39 @@ describe("withConnection (on the fake: which options the commands get)", () => {
       expect(controlPaths(host)).toHaveLength(1)
     }).pipe(Effect.provide(layer, { local: true }))
   })
+
+  // The socket directory is the backup user's: what it plants there is never contacted, only the
+  // master's own socket (`cm`), once.
+  it.effect("only the master's own socket is told to exit, not sockets planted beside it", () =>
+    Effect.gen(function*() {
+      const { root, host, layer } = yield* onRealDisk({})
+      const servers: Array<Server> = []
+      yield* Effect.addFinalizer(() => Effect.sync(() => servers.forEach((server) => server.close())))
+      const listen = (file: string) =>
+        Effect.callback<void>((resume) => {
+          const server = createServer()
+          servers.push(server)
+          server.listen(file, () => resume(Effect.void))
+        })
+      let socketDir = ""
+      yield* Effect.gen(function*() {
+        const remote = yield* RemotePeers
+        const peer = yield* peerOf({ workingDir: `${root}/work` })
+        yield* remote.withConnection(
+          peer,
+          Effect.gen(function*() {
+            socketDir = `${root}/work/${readdirSync(`${root}/work`)[0]}`
+            // the master ssh would make, and five planted ones
+            for (const name of ["cm", "a", "b", "c", "d", "e"]) yield* listen(`${socketDir}/${name}`)
+            yield* remote.executeRemoteCommand(peer, "true")
+          })
+        )
+        const closes = host.calls.filter((argv) => argv.includes("-O"))
+        expect(closes).toHaveLength(1)
+        expect(closes[0]).toContain(`ControlPath=${socketDir}/cm`)
+        expect(readdirSync(`${root}/work`)).toEqual([])
+      }).pipe(Effect.provide(layer, { local: true }))
+    }))
 
   it.effect("a command line with its own ControlPath keeps it: none of ours is added", () => {
     const { host, layer } = setup()

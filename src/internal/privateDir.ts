@@ -24,6 +24,12 @@ export const ownMark = (): string => `${process.pid}-${processStartTime(process.
 /** A fresh private directory name carrying `mark`. */
 export const privateName = (mark: string): string => `${PRIVATE_PREFIX}${mark}-${randomBytes(6).toString("hex")}`
 
+/** A fresh short private directory name (`.cedar-peer-XXXXXX`, like mkdtemp's), for socket directories. */
+export const shortPrivateName = (): string => {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+  return `${PRIVATE_PREFIX}${Array.from(randomBytes(6), (byte) => alphabet[byte % alphabet.length]).join("")}`
+}
+
 /** What a name left in a target or working directory is, as far as clean-up is concerned. */
 export type Leftover =
   | { readonly _tag: "Private"; readonly pid: number; readonly start: string }

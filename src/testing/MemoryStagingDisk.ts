@@ -19,7 +19,7 @@ import { Effect, Layer } from "effect"
 import type { Scope } from "effect"
 import { createHash } from "node:crypto"
 import { Volume } from "memfs"
-import { leftover, makerIsGone, ownMark, privateName, processStartTime } from "../internal/privateDir.js"
+import { leftover, makerIsGone, ownMark, privateName, processStartTime, shortPrivateName } from "../internal/privateDir.js"
 import { showName } from "../Peer.js"
 import type { Ownership } from "../Peer.js"
 import {
@@ -33,6 +33,7 @@ import {
   type FileAttributes,
   type FileName,
   NotRegularFile,
+  type PrivateDirectoryOptions,
   StagingDisk,
   type StagingDiskService
 } from "../StagingDisk.js"
@@ -358,14 +359,19 @@ const remove = (memory: Memory, path: string) =>
     Effect.catch((error) => Effect.logWarning(`cannot remove ${path}: ${error.detail}`))
   )
 
-const makePrivateDirectory = (memory: Memory, parent: Directory, privateOwner: Ownership | undefined): Effect.Effect<Directory, DiskError, Scope.Scope> =>
+const makePrivateDirectory = (
+  memory: Memory,
+  parent: Directory,
+  privateOwner: Ownership | undefined,
+  options: PrivateDirectoryOptions | undefined
+): Effect.Effect<Directory, DiskError, Scope.Scope> =>
   Effect.acquireRelease(
     Effect.suspend(() => {
-      const name = privateName(memory.mark)
+      const name = options?.short === true ? shortPrivateName() : privateName(memory.mark)
       return Effect.flatMap(attempt(() => entryPath(memory, parent, name)), (path) =>
         run(memory, "makePrivateDirectory", path, undefined, () => {
           memory.volume.mkdirSync(path, { mode: 0o700 })
-          memory.volume.chmodSync(path, 0o700)
+          memory.volume.chmodSync(path, options?.mode ?? 0o700)
           if (privateOwner !== undefined) memory.volume.chownSync(path, privateOwner.uid, privateOwner.gid)
           const directory = pin(memory, shownIn(parent, name), path)
           memory.privateNames.set(directory, { parent, name })
@@ -559,7 +565,7 @@ export const make = (options: Options = {}): MemoryStagingDisk => {
   const disk: StagingDiskService = {
     openDirectory: (path) => Effect.acquireRelease(openDirectory(memory, path), () => Effect.void),
     openSubdirectory: (parent, name, create) => Effect.acquireRelease(openSubdirectory(memory, parent, name, create), () => Effect.void),
-    makePrivateDirectory: (parent, owner) => makePrivateDirectory(memory, parent, owner),
+    makePrivateDirectory: (parent, owner, options) => makePrivateDirectory(memory, parent, owner, options),
     list: (directory, listOptions) => list(memory, directory, listOptions?.sizes === true),
     copyFiles: (from, names, to, attributes, copyOptions) => copyFiles(memory, from, names, to, attributes, copyOptions ?? {}),
     hashFiles: (directory, names) => hashFiles(memory, directory, names),

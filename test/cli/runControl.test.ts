@@ -258,7 +258,8 @@ describe("a clean-up that does not end", () => {
     writeFileSync(join(bin, "scp"), [
       "#!/bin/sh",
       "for arg; do case $arg in ControlPath=*) socket=${arg#ControlPath=} ;; esac; done",
-      '[ -n "$socket" ] && : > "$(dirname "$socket")/0123456789abcdef"',
+      // a master's socket where ssh would make it (bound, then left behind as a master leaves it)
+      '[ -n "$socket" ] && python3 -c \'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])\' "$socket"',
       "exit 1",
       ""
     ].join("\n"), { mode: 0o755 })

@@ -7,15 +7,17 @@ import { Cache, Duration, Effect, FileSystem, Option, Path } from "effect"
 import type { PlatformError, Scope, Stream } from "effect"
 import { ChildProcessSpawner } from "effect/process"
 import { isPlainFileName } from "../../Peer.js"
+import type { Ownership } from "../../Peer.js"
 import { CopyFailed, FileOperationFailed, InvalidPath, LocalUserNotPermitted, TimedOut } from "../../PeerError.js"
 import type { RemotePeer } from "../../RemotePeer.js"
 import { RemoteTimeouts } from "./timeouts.js"
 import { SystemUsers } from "../../SystemUsers.js"
+import type { Directory } from "../../StagingDisk.js"
+import { StagingDisk } from "../../StagingDisk.js"
 import { requireDirectory as checkDirectory } from "../peerChecks.js"
 import { collectOutput, command, Expired, runToEnd, start } from "../process.js"
 import type { ScpProtocol } from "../remotePath.js"
 import { hasBadCharacter, protocolForBanner, protocolFromArgv, sshProgramFor } from "../remotePath.js"
-import { ownMark, PRIVATE_PREFIX, privateName } from "../privateDir.js"
 import { rcpArgv } from "./argv.js"
 import { CONTROL_PERSIST_SECONDS, controlPathIn, makeConnect, sharedDirectoryOf } from "./controlMaster.js"
 import type { Outcome } from "./retry.js"
@@ -52,11 +54,20 @@ export const requireCopied = (
     : Effect.fail(new CopyFailed({ peer: peer.name, path, exitCode: ran.exitCode, stderr: ran.stderr, argv }))
 }
 
+/** A private directory of the working dir: open, its path for a copy command, and its local owner. */
+export interface PrivateDirectory {
+  readonly directory: Directory
+  readonly path: string
+  /** the local user's ids, when the peer has a local user */
+  readonly owner: Ownership | undefined
+}
+
 export const makeRemoteContext = Effect.gen(function*() {
   const fs = yield* FileSystem.FileSystem
   const path = yield* Path.Path
   const spawner = yield* ChildProcessSpawner.ChildProcessSpawner
   const users = yield* SystemUsers
+  const disk = yield* StagingDisk
 
   // stdin gets an immediate end of file: a remote command that reads stdin must not wait forever.
   // It is /dev/null (see process.ts), not a pipe: nothing has to be written or ended, so nothing
@@ -157,50 +168,41 @@ export const makeRemoteContext = Effect.gen(function*() {
       ? Effect.fail(invalidPath(peer, name, "BadCharacter"))
       : Effect.void
 
-  const giveToLocalUser = (peer: RemotePeer, file: string) =>
+  /** The local user's uid and gid, when the peer has one. */
+  const localOwnership = (peer: RemotePeer, dir: string): Effect.Effect<Ownership | undefined, FileOperationFailed> =>
     Effect.gen(function*() {
-      if (peer.localUser === undefined) return
+      if (peer.localUser === undefined) return undefined
       const ids = yield* users.lookupUser(peer.localUser)
       if (Option.isNone(ids)) {
-        return yield* fileOperationFailed(peer, "chown", file)(`no such local user: ${peer.localUser}`)
+        return yield* fileOperationFailed(peer, "chown", dir)(`no such local user: ${peer.localUser}`)
       }
-      yield* fs.chown(file, ids.value.uid, ids.value.gid).pipe(Effect.mapError(fileOperationFailed(peer, "chown", file)))
+      return ids.value
     })
 
-  // A fresh private directory (mode 0700) inside `dir`, owned by the local user when there is one
-  // so that a command running as that user can write it; removed on scope close. Its name carries
-  // this process's pid and start time, so a later run removes it only once this one is gone.
-  const privateDirectory = (peer: RemotePeer, dir: string): Effect.Effect<string, FileOperationFailed, Scope.Scope> =>
-    ownedDirectory(
-      peer,
-      Effect.suspend(() => {
-        const made = path.join(dir, privateName(ownMark()))
-        return fs.makeDirectory(made, { mode: 0o700 }).pipe(
-          Effect.as(made),
-          Effect.mapError(fileOperationFailed(peer, "makeDirectory", made))
-        )
-      })
-    )
-
-  // The same with a short mkdtemp name, for a control socket, whose whole path must fit in 107
-  // bytes. Its name carries no maker, so a later run removes it only when it is a day old.
-  const socketDirectory = (peer: RemotePeer, dir: string): Effect.Effect<string, FileOperationFailed, Scope.Scope> =>
-    ownedDirectory(
-      peer,
-      fs.makeTempDirectory({ directory: dir, prefix: PRIVATE_PREFIX }).pipe(
-        Effect.mapError(fileOperationFailed(peer, "makeDirectory", path.join(dir, `${PRIVATE_PREFIX}*`)))
+  // A fresh private directory inside `dir` (the working dir, which may be the local user's), made,
+  // moded and owned through its descriptor and emptied through it when the scope closes, so no
+  // rename or link planted meanwhile redirects a chown or a removal (see StagingDisk). `access`:
+  //   "write"    owned by the local user (mode 0700): a copy running as that user writes into it;
+  //   "traverse" the process's own, mode 0711: that user only opens the files handed to them;
+  //   "socket"   like "write", with a short name, for a control socket whose path is limited.
+  // Its name carries this process's pid and start time, so a later run removes it only once this
+  // one is gone (a short name carries none: a later run removes it once it is a day old).
+  const privateDirectory = (
+    peer: RemotePeer,
+    dir: string,
+    access: "write" | "traverse" | "socket"
+  ): Effect.Effect<PrivateDirectory, FileOperationFailed, Scope.Scope> =>
+    Effect.gen(function*() {
+      const owner = yield* localOwnership(peer, dir)
+      const parent = yield* disk.openDirectory(dir).pipe(
+        Effect.mapError((error) => fileOperationFailed(peer, "open", dir)(error.detail))
       )
-    )
-
-  const ownedDirectory = (peer: RemotePeer, make: Effect.Effect<string, FileOperationFailed>) =>
-    Effect.acquireRelease(make, (made) =>
-      fs.remove(made, { recursive: true }).pipe(
-        Effect.catch((error) => Effect.logWarning(`cannot remove ${made}: ${error.message}`))
-      )).pipe(
-        // said again after making it, so a FileSystem (or umask) that does not honour the mode cannot widen it
-        Effect.tap((made) => fs.chmod(made, 0o700).pipe(Effect.mapError(fileOperationFailed(peer, "chmod", made)))),
-        Effect.tap((made) => giveToLocalUser(peer, made))
-      )
+      const made = yield* disk.makePrivateDirectory(parent, access === "traverse" ? undefined : owner, {
+        mode: access === "traverse" && owner !== undefined ? 0o711 : 0o700,
+        short: access === "socket"
+      }).pipe(Effect.mapError((error) => fileOperationFailed(peer, "makeDirectory", error.path)(error.detail)))
+      return { directory: made, path: made.shown, owner }
+    })
 
   const remoteLabel = (peer: RemotePeer, file: string) => `${peer.remoteUser}@${peer.name}:${file}`
 
@@ -250,11 +252,11 @@ export const makeRemoteContext = Effect.gen(function*() {
     })
 
   const connect = makeConnect({
-    fs,
     sharing: (peer) => Effect.map(settingsOf(peer), (settings) => settings.connectionSharing),
     allowed: (peer) =>
       requireLocalUserAllowed(peer).pipe(Effect.as(true), Effect.orElseSucceed(() => false)),
-    privateDirectory: (peer, dir) => socketDirectory(peer, dir),
+    privateDirectory: (peer, dir) => privateDirectory(peer, dir, "socket"),
+    disk,
     run
   })
 
@@ -262,6 +264,7 @@ export const makeRemoteContext = Effect.gen(function*() {
     fs,
     path,
     users,
+    disk,
     run,
     runStreaming,
     protocolOf,

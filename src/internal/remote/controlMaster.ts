@@ -5,9 +5,11 @@
 // next ones ride on it, so a peer that is never contacted costs nothing. At the end of the scope
 // each master is told to exit (`ssh -O exit`) and the directory goes.
 import { Context, Effect, Equal } from "effect"
-import type { Duration, FileSystem, Scope } from "effect"
+import type { Duration, Scope } from "effect"
 import type { FileOperationFailed } from "../../PeerError.js"
+import type { PrivateDirectory } from "./context.js"
 import type { RemotePeer } from "../../RemotePeer.js"
+import type { StagingDiskService } from "../../StagingDisk.js"
 import { runAs } from "../runAs.js"
 import { closeConnectionArgv, rcpArgv, rshArgv } from "./argv.js"
 import { openSshKind, setsOwnSharing } from "./sshOptions.js"
@@ -54,10 +56,10 @@ export const CONTROL_PERSIST_SECONDS = 60
 const CLOSE_TIMEOUT: Duration.Input = "10 seconds"
 
 export interface ConnectDeps {
-  readonly fs: FileSystem.FileSystem
+  readonly disk: StagingDiskService
   readonly sharing: (peer: RemotePeer) => Effect.Effect<boolean>
   readonly allowed: (peer: RemotePeer) => Effect.Effect<boolean>
-  readonly privateDirectory: (peer: RemotePeer, dir: string) => Effect.Effect<string, FileOperationFailed, Scope.Scope>
+  readonly privateDirectory: (peer: RemotePeer, dir: string) => Effect.Effect<PrivateDirectory, FileOperationFailed, Scope.Scope>
   readonly run: (
     argv: ReadonlyArray<string>,
     timeout: Duration.Input
@@ -84,7 +86,7 @@ export const makeConnect = (deps: ConnectDeps) => (peer: RemotePeer): Effect.Eff
       yield* Effect.logWarning(`peer ${peer.name}: no shared ssh connection: ${made.failure.message}`)
       return
     }
-    const dir = made.success
+    const dir = made.success.path
     if (dir.length > MAX_SOCKET_DIR) {
       yield* Effect.logInfo(
         `peer ${peer.name}: no shared ssh connection: ${dir} is too long for a control socket path (at most ${MAX_SOCKET_DIR} characters)`
@@ -92,7 +94,7 @@ export const makeConnect = (deps: ConnectDeps) => (peer: RemotePeer): Effect.Eff
       return
     }
     // Added after the directory's own finalizer, so it runs first: the masters go, then the dir.
-    yield* Effect.addFinalizer(() => closeAll(deps, peer, dir))
+    yield* Effect.addFinalizer(() => close(deps, peer, made.success))
     // Until the scope closes, this fiber sees the connection; on close only this entry goes.
     const entry: SharedConnection = { peer, dir }
     yield* Effect.updateServiceScoped(SharedConnections, (open) => [...open, entry], {
@@ -100,20 +102,21 @@ export const makeConnect = (deps: ConnectDeps) => (peer: RemotePeer): Effect.Eff
     })
   })
 
-// Every socket in the directory is a master this peer started (a name with a dot is ssh's
-// half-made one): each is told to exit. One that does not answer ends by itself once idle.
-const closeAll = (deps: ConnectDeps, peer: RemotePeer, dir: string) =>
+// The one socket this run's ssh made (its name is ours; ssh's half-made ones have a dot) is told
+// to exit, once, within one limit: names planted in the directory by its owner are never
+// contacted. A master that does not answer ends by itself once idle.
+const close = (deps: ConnectDeps, peer: RemotePeer, made: PrivateDirectory) =>
   Effect.gen(function*() {
-    const names = yield* deps.fs.readDirectory(dir).pipe(Effect.orElseSucceed((): ReadonlyArray<string> => []))
-    for (const name of names.filter((n) => !n.includes("."))) {
-      // Finalizers run uninterruptibly, and a time limit works by interrupting: without this, an
-      // `ssh -O exit` that never answers would hold the clean-up (and the run) forever.
-      const ran = yield* Effect.interruptible(
-        deps.run(runAs(peer.localUser, closeConnectionArgv(peer, `${dir}/${name}`)), CLOSE_TIMEOUT)
-      )
-      if (ran._tag === "NotRun" || ran.exitCode !== 0) {
-        const why = ran._tag === "NotRun" ? ran.reason : ran.stderr.trim()
-        yield* Effect.logDebug(`peer ${peer.name}: closing the shared ssh connection: ${why}`)
-      }
+    const entries = yield* deps.disk.list(made.directory).pipe(Effect.orElseSucceed(() => []))
+    const socket = entries.find((entry) => entry.type === "Socket" && Buffer.from(entry.name).toString("latin1") === SOCKET_NAME)
+    if (socket === undefined) return
+    // Finalizers run uninterruptibly, and a time limit works by interrupting: without this, an
+    // `ssh -O exit` that never answers would hold the clean-up (and the run) forever.
+    const ran = yield* Effect.interruptible(
+      deps.run(runAs(peer.localUser, closeConnectionArgv(peer, controlPathIn(made.path))), CLOSE_TIMEOUT)
+    )
+    if (ran._tag === "NotRun" || ran.exitCode !== 0) {
+      const why = ran._tag === "NotRun" ? ran.reason : ran.stderr.trim()
+      yield* Effect.logDebug(`peer ${peer.name}: closing the shared ssh connection: ${why}`)
     }
   })

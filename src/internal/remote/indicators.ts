@@ -29,7 +29,7 @@ const describeStatus = (peer: RemotePeer, name: string, status: IndicatorStatus)
 const firstLine = (text: string): string => text.split(/\r?\n/).map((l) => l.trim()).find((l) => l !== "") ?? ""
 
 export const makeIndicators = (ctx: RemoteContext) => {
-  const { fs, path } = ctx
+  const { path } = ctx
 
   const collectIndicatorStatus = Effect.fn("RemotePeers.collectIndicatorStatus")(
     function*(peer: RemotePeer, name: string = DEF_COLLECT_INDICATOR) {
@@ -39,8 +39,8 @@ export const makeIndicators = (ctx: RemoteContext) => {
       const status: IndicatorStatus = yield* Effect.scoped(Effect.gen(function*() {
         yield* ctx.requireLocalUserAllowed(peer)
         const protocol = yield* ctx.protocolOf(peer)
-        const workDir = yield* ctx.privateDirectory(peer, peer.workingDir)
-        const localFile = path.join(workDir, name)
+        const workDir = yield* ctx.privateDirectory(peer, peer.workingDir, "write")
+        const localFile = path.join(workDir.path, name)
         const copy = fetchArgv(peer, name, localFile, yield* ctx.connectionOf(peer))
         const ran = yield* ctx.runCopy(peer, "check", runAs(peer.localUser, copy), {
           timeout: timeouts.indicator,
@@ -50,7 +50,11 @@ export const makeIndicators = (ctx: RemoteContext) => {
           const reason = ran.expired === undefined ? ran.reason : `${copy[0]} timed out after ${ran.expired}`
           return { status: "unreachable", reason } satisfies IndicatorStatus
         }
-        const arrived = yield* fs.exists(localFile).pipe(Effect.orElseSucceed(() => false))
+        // looked up through the open directory: a link its owner planted at that name is not followed
+        const arrived = yield* ctx.disk.list(workDir.directory).pipe(
+          Effect.map((entries) => entries.some((entry) => entry.type === "File" && Buffer.from(entry.name).equals(Buffer.from(name)))),
+          Effect.orElseSucceed(() => false)
+        )
         if (ran.exitCode === 0) {
           return arrived
             ? ({ status: "ready" } satisfies IndicatorStatus)
@@ -92,17 +96,16 @@ export const makeIndicators = (ctx: RemoteContext) => {
       const { timeouts } = yield* ctx.settingsOf(peer)
       const protocol = yield* ctx.protocolOf(peer)
       yield* Effect.scoped(Effect.gen(function*() {
-        const workDir = yield* ctx.privateDirectory(peer, peer.workingDir)
-        const localFile = path.join(workDir, name)
-        yield* fs.writeFile(localFile, new Uint8Array(0)).pipe(
-          Effect.mapError(ctx.fileOperationFailed(peer, "create", localFile))
-        )
-        // scp gives a file it creates the mode of its source; ownership on the peer is the remote user's.
-        if (options.permissions !== undefined) {
-          yield* fs.chmod(localFile, options.permissions).pipe(
-            Effect.mapError(ctx.fileOperationFailed(peer, "chmod", localFile))
-          )
-        }
+        // The local user only reads this file: the directory stays the process's own (0711), and
+        // the file is created in it without following a link, then given to that user so that scp
+        // running as them can read it whatever its permissions.
+        const workDir = yield* ctx.privateDirectory(peer, peer.workingDir, "traverse")
+        const localFile = path.join(workDir.path, name)
+        yield* ctx.disk.writeEmptyFile(workDir.directory, name, {
+          ownership: workDir.owner,
+          // scp gives a file it creates the mode of its source; ownership on the peer is the remote user's.
+          permissions: options.permissions
+        }).pipe(Effect.mapError((error) => ctx.fileOperationFailed(peer, "create", localFile)(error)))
         const push = pushArgv(peer, localFile, name, protocol, yield* ctx.connectionOf(peer))
         const argv = runAs(peer.localUser, push)
         const target = ctx.remoteLabel(peer, `${trimTrailingSlashes(peer.collectDir)}/${name}`)
