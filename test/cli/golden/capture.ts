@@ -38,9 +38,17 @@ const runBin = (bin: string, args: ReadonlyArray<string>, cwd: string | undefine
 
 const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
 
+/** The version of the package the bin belongs to (its package.json, two levels up). */
+const versionOf = (bin: string): string =>
+  (JSON.parse(readFileSync(join(dirname(bin), "..", "..", "package.json"), "utf8")) as { readonly version: string }).version
+
+/** The version the bin prints and the man page carries, as a placeholder: a release changes it, not a port. */
+const withoutVersion = (text: string, version: string): string =>
+  text.replace(new RegExp(`(?<![\\w.])${escapeRegExp(version)}(?![\\w.])`, "g"), "<VERSION>")
+
 /** Replaces what changes from run to run by placeholders. */
-const normalize = (text: string, root: string): string =>
-  text
+const normalize = (text: string, root: string, version: string): string =>
+  withoutVersion(text, version)
     .replace(new RegExp(escapeRegExp(root), "g"), "<ROOT>")
     .replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z/g, "<TIME>")
     .replace(/\/\d{4}\/\d\d\/\d\d\b/g, "/<DATE>")
@@ -56,6 +64,7 @@ const quote = (arg: string) => (/^[\w./<>=:@%+,-]+$/.test(arg) ? arg : `'${arg.r
  */
 export const captureAll = async (binPath: string, scratch: string = tmpdir()): Promise<Array<Captured>> => {
   const bin = resolve(binPath)
+  const version = versionOf(bin)
   const root = mkdtempSync(join(scratch, "cedar-golden-"))
   const out: Array<Captured> = []
   const record = async (
@@ -64,16 +73,16 @@ export const captureAll = async (binPath: string, scratch: string = tmpdir()): P
     options: { readonly cwd?: string; readonly sortStderr?: boolean } = {}
   ): Promise<Run> => {
     const run = await runBin(bin, args, options.cwd)
-    const stderr = normalize(run.stderr, root)
+    const stderr = normalize(run.stderr, root, version)
     const stderrLines = options.sortStderr ? stderr.split("\n").filter((l) => l !== "").sort().map((l) => `${l}\n`).join("") : stderr
     out.push({
       name,
       text: [
-        `$ cedar-peer ${args.map((a) => quote(normalize(a, root))).join(" ")}`,
-        ...(options.cwd === undefined ? [] : [`(in ${normalize(options.cwd, root)})`]),
+        `$ cedar-peer ${args.map((a) => quote(normalize(a, root, version))).join(" ")}`,
+        ...(options.cwd === undefined ? [] : [`(in ${normalize(options.cwd, root, version)})`]),
         `exit: ${run.status}`,
         "--- stdout",
-        normalize(run.stdout, root) + "--- stderr" + (options.sortStderr ? " (lines sorted)" : ""),
+        normalize(run.stdout, root, version) + "--- stderr" + (options.sortStderr ? " (lines sorted)" : ""),
         stderrLines
       ].join("\n")
     })
@@ -172,7 +181,8 @@ export const captureAll = async (binPath: string, scratch: string = tmpdir()): P
 }
 
 /** The man page the build wrote beside the bin (dist/man/cedar-peer.1). */
-export const manPageOf = (bin: string): string => readFileSync(join(dirname(bin), "..", "man", "cedar-peer.1"), "utf8")
+export const manPageOf = (bin: string): string =>
+  withoutVersion(readFileSync(join(dirname(bin), "..", "man", "cedar-peer.1"), "utf8"), versionOf(bin))
 
 /** The goldens as stored: one file per case, and the man page. */
 export const readGoldens = (dir: string): Map<string, string> =>
