@@ -4,7 +4,7 @@
 // (ext4 without a journal slows file creation for minutes after mass deletes); medians printed
 // with files/s, MiB/s and the ratio to cp. Run: `npx vite-node bench/local-disk.ts -- [ROUNDS]`.
 // (`npm run bench` measures the CLI as users run it; this one isolates the copy loop.)
-import { NodeContext } from "@effect/platform-node"
+import * as NodeServices from "@effect/platform-node/NodeServices"
 import { Effect, Layer } from "effect"
 import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
@@ -39,7 +39,7 @@ const target = () => {
   return dir
 }
 
-const layer = LocalPeer.LocalPeers.Default.pipe(Layer.provideMerge(NodeStagingDisk.layer), Layer.provideMerge(NodeContext.layer))
+const layer = LocalPeer.LocalPeers.layer.pipe(Layer.provideMerge(NodeStagingDisk.layer), Layer.provideMerge(NodeServices.layer))
 
 const timeCedar = async (collect: string) => {
   const dir = target()

@@ -153,7 +153,7 @@ export const binCommand = (node: string, bin: string): ReadonlyArray<string> => 
 
 /**
  * Builds the reference program (bench/reference/effect-cli-hello.ts) into `dir` the way the bin
- * is built, and returns its launcher: the start-up floor Effect and @effect/cli set.
+ * is built, and returns its launcher: the start-up floor Effect and its `effect/cli` set.
  */
 export const buildReference = async (dir: string): Promise<string> => {
   const { bundleBin } = (await import(path.join(import.meta.dirname, "..", "scripts", "bundle.mjs"))) as {

@@ -7,8 +7,8 @@
 // plain scp, the tar transport within 0.5× of it. Figures, not assertions: no test times anything.
 // Every run lands in a fresh, never-used directory (file creation right after mass deletion is
 // slow on this machine's /tmp).
-import { NodeContext } from "@effect/platform-node"
-import { Effect, Layer, Logger, LogLevel } from "effect"
+import * as NodeServices from "@effect/platform-node/NodeServices"
+import { Effect, Layer, References } from "effect"
 import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as NodeStagingDisk from "../src/NodeStagingDisk.js"
@@ -20,11 +20,11 @@ const FILES = Number(process.env["BENCH_FILES"] ?? 5000)
 const FILE_KIB = Number(process.env["BENCH_FILE_KIB"] ?? 4)
 const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 3)
 
-const Live = RemotePeer.RemotePeers.Default.pipe(
+const Live = RemotePeer.RemotePeers.layer.pipe(
   Layer.provideMerge(NodeStagingDisk.layer),
   Layer.provideMerge(SystemUsers.layer),
-  Layer.provideMerge(NodeContext.layer),
-  Layer.provideMerge(Logger.minimumLogLevel(LogLevel.Error))
+  Layer.provideMerge(NodeServices.layer),
+  Layer.provideMerge(Layer.succeed(References.MinimumLogLevel, "Error"))
 )
 
 const median = (values: ReadonlyArray<number>) => {

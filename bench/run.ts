@@ -886,7 +886,7 @@ const floors = (results: ReadonlyArray<WorkloadResult>): Array<Floor> => {
   }
   const node = timeOf("startup", "node -e 0")
   const floor = timeOf("startup", "effect cli hello --version")
-  add("startup", "effect cli hello / node -e 0", floor, node, 2, "the smallest @effect/cli program, built and started as the bin is")
+  add("startup", "effect cli hello / node -e 0", floor, node, 2, "the smallest effect/cli program, built and started as the bin is")
   // Any program built on Effect pays the Effect floor's start-up before its first file; the best
   // it can then do is copy at the plain tool's own rate. Start-up plus that tool's whole time is
   // therefore a floor for cedar-peer (the tool's own start, a few ms, counted twice).

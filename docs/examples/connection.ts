@@ -6,7 +6,7 @@
  * @since 0.2.0
  */
 import { Effect } from "effect"
-import { RemotePeer } from "../../src/index.js"
+import { RemotePeer } from "cedar-peer"
 
 export const stageDb1 = Effect.gen(function*() {
   const peer = yield* RemotePeer.make({

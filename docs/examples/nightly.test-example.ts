@@ -7,12 +7,10 @@
  *
  * @since 0.1.0
  */
-import { Path } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Layer, Logger } from "effect"
-// In your project: from "cedar-peer" and "cedar-peer/testing"
-import { LocalPeer, RemotePeer, SystemUsers } from "../../src/index.js"
-import { FakeRemoteHost, MemoryFileSystem, MemoryStagingDisk } from "../../src/testing/index.js"
+import { Effect, Layer, Logger, Path } from "effect"
+import { LocalPeer, RemotePeer, SystemUsers } from "cedar-peer"
+import { FakeRemoteHost, MemoryFileSystem, MemoryStagingDisk } from "cedar-peer/testing"
 import type { Manifest } from "./nightly.js"
 import { MANIFEST, nightly, nightlyExitCode } from "./nightly.js"
 
@@ -41,7 +39,7 @@ interface World {
 }
 
 // The master's disk, one remote host (web2 does not resolve) and the layer over them: the same
-// composition as nightly.ts's MainLayer, with the test services in place of NodeContext.
+// composition as nightly.ts's MainLayer, with the test services in place of NodeServices.
 const world = (options: World = {}) => {
   const disk = MemoryFileSystem.make({
     files: {
@@ -63,8 +61,8 @@ const world = (options: World = {}) => {
     }
   })
   const layer = Layer.mergeAll(
-    LocalPeer.LocalPeers.Default,
-    RemotePeer.RemotePeers.Default,
+    LocalPeer.LocalPeers.layer,
+    RemotePeer.RemotePeers.layer,
     // one attempt per copy: on it.effect's TestClock the delay before a retry would never pass
     Layer.succeed(RemotePeer.RemoteRetries, { count: 0, baseDelay: "1 second" })
   ).pipe(
@@ -72,12 +70,12 @@ const world = (options: World = {}) => {
     Layer.provideMerge(Layer.mergeAll(disk.layer, MemoryStagingDisk.make({ volume: disk.volume, fail: options.failDisk }).layer, Path.layer, hosts.layer.pipe(Layer.provide(disk.layer))))
   )
   const logs: Array<string> = []
-  const logger = Logger.replace(
-    Logger.defaultLogger,
+  // every log line as `LEVEL message`, in place of the default logger
+  const logger = Logger.layer([
     Logger.make(({ logLevel, message }) => {
-      logs.push(`${logLevel.label} ${(Array.isArray(message) ? message : [message]).join(" ")}`)
+      logs.push(`${logLevel.toUpperCase()} ${(Array.isArray(message) ? message : [message]).join(" ")}`)
     })
-  )
+  ])
   const text = (file: string) => String(disk.volume.readFileSync(file, "utf8"))
   const ls = (dir: string) => disk.volume.readdirSync(dir).map(String).sort()
   return { disk, hosts, layer: Layer.merge(layer, logger), logs, text, ls }

@@ -9,12 +9,11 @@
  *
  * @since 0.1.0
  */
-import { FileSystem, Path } from "@effect/platform"
-import { NodeContext, NodeRuntime } from "@effect/platform-node"
-import { Effect, Layer, Schema } from "effect"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as NodeServices from "@effect/platform-node/NodeServices"
+import { Effect, FileSystem, Layer, Path, Schema } from "effect"
 import { fileURLToPath } from "node:url"
-// In your project: from "cedar-peer"
-import { Config, LocalPeer, NodeStagingDisk, Pool, RemotePeer, SystemUsers } from "../../src/index.js"
+import { Config, LocalPeer, NodeStagingDisk, Pool, RemotePeer, SystemUsers } from "cedar-peer"
 
 /**
  * Our own error, next to cedar-peer's: the manifest could not be written. A `Schema.TaggedError`
@@ -25,7 +24,7 @@ import { Config, LocalPeer, NodeStagingDisk, Pool, RemotePeer, SystemUsers } fro
  */
 export class ManifestFailed extends Schema.TaggedError<ManifestFailed>()("ManifestFailed", {
   path: Schema.String,
-  cause: Schema.Defect
+  cause: Schema.Defect()
 }) {
   override get message(): string {
     return `${this.path}: cannot write the manifest: ${String((this.cause as { message?: unknown })?.message ?? this.cause)}`
@@ -98,7 +97,7 @@ const writeManifest = (file: string, manifest: Manifest) =>
     const fs = yield* FileSystem.FileSystem
     const temp = `${file}.tmp`
     yield* fs.writeFileString(temp, `${JSON.stringify(manifest, null, 2)}\n`).pipe(
-      Effect.zipRight(fs.rename(temp, file)),
+      Effect.andThen(fs.rename(temp, file)),
       Effect.tapError(() => fs.remove(temp, { force: true }).pipe(Effect.ignore))
     )
   }).pipe(Effect.mapError((cause) => new ManifestFailed({ path: file, cause })))
@@ -165,10 +164,10 @@ export const nightlyExitCode = (options: NightlyOptions) =>
  * @since 0.1.0
  * @category layers
  */
-export const MainLayer = Layer.mergeAll(LocalPeer.LocalPeers.Default, RemotePeer.RemotePeers.Default).pipe(
+export const MainLayer = Layer.mergeAll(LocalPeer.LocalPeers.layer, RemotePeer.RemotePeers.layer).pipe(
   Layer.provideMerge(SystemUsers.layer),
   Layer.provideMerge(NodeStagingDisk.layer),
-  Layer.provideMerge(NodeContext.layer)
+  Layer.provideMerge(NodeServices.layer)
 )
 
 /**

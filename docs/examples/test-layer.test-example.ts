@@ -1,16 +1,14 @@
 /**
  * The pieces of cedar-peer's test layer, one test each: MemoryFileSystem and MemoryStagingDisk
- * with fault injection, ScriptedExecutor recording argv, FakeRemoteHost answering scp and ssh.
+ * with fault injection, ScriptedSpawner recording argv, FakeRemoteHost answering scp and ssh.
  * (`test/docs.test.ts` imports this file, so it runs in CI.)
  *
  * @since 0.1.0
  */
-import { Path } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Layer } from "effect"
-// In your project: from "cedar-peer" and "cedar-peer/testing"
-import { LocalPeer, RemotePeer, SystemUsers } from "../../src/index.js"
-import { FakeRemoteHost, MemoryFileSystem, MemoryStagingDisk, ScriptedExecutor } from "../../src/testing/index.js"
+import { Effect, Layer, Path } from "effect"
+import { LocalPeer, RemotePeer, SystemUsers } from "cedar-peer"
+import { FakeRemoteHost, MemoryFileSystem, MemoryStagingDisk, ScriptedSpawner } from "cedar-peer/testing"
 
 // What cedar-peer adds to an scp command line (its -B already sets BatchMode)
 const TIMEOUTS = ["-o", "ConnectTimeout=30", "-o", "ServerAliveInterval=20", "-o", "ServerAliveCountMax=3"]
@@ -32,7 +30,7 @@ describe("the test layer", () => {
         const local = yield* LocalPeer.LocalPeers
         return yield* local.stagePeer(peer, "/stage")
       }).pipe(
-        Effect.provide(LocalPeer.LocalPeers.Default.pipe(
+        Effect.provide(LocalPeer.LocalPeers.layer.pipe(
           Layer.provide(Layer.mergeAll(disk.layer, staging.layer, Path.layer))
         )),
         Effect.flip
@@ -42,14 +40,14 @@ describe("the test layer", () => {
       expect(disk.volume.toJSON("/stage")).toEqual({ "/stage/a.tar": "old A" })
     }))
 
-  it.effect("ScriptedExecutor: every argv is recorded, every reply scripted", () =>
+  it.effect("ScriptedSpawner: every argv is recorded, every reply scripted", () =>
     Effect.gen(function*() {
-      const executor = ScriptedExecutor.make((argv) =>
+      const spawner = ScriptedSpawner.make((argv) =>
         argv.at(-1) === "uptime" ? { exitCode: 0, stdout: "up 3 days\n" } : { exitCode: 127, stderr: "not scripted\n" }
       )
-      const layer = RemotePeer.RemotePeers.Default.pipe(
+      const layer = RemotePeer.RemotePeers.layer.pipe(
         Layer.provide(Layer.mergeAll(
-          executor.layer,
+          spawner.layer,
           MemoryFileSystem.layer(),
           MemoryStagingDisk.make().layer,
           Path.layer,
@@ -68,7 +66,7 @@ describe("the test layer", () => {
         yield* remote.executeRemoteCommand(peer, "uptime")
       }).pipe(Effect.provide(layer))
       // cedar-peer adds a connect timeout and keep-alives; an option the command sets itself wins
-      expect(executor.calls).toEqual([[
+      expect(spawner.calls).toEqual([[
         "/usr/bin/ssh", "-o", "BatchMode=yes",
         "-o", "ConnectTimeout=30", "-o", "ServerAliveInterval=20", "-o", "ServerAliveCountMax=3",
         "--", "backup@db1.example.org", "uptime"
@@ -81,7 +79,7 @@ describe("the test layer", () => {
       const host = FakeRemoteHost.make({
         hosts: { "db1.example.org": { users: ["backup"], files: { "/var/backup/collect/db.sql.gz": "SQL" } } }
       })
-      const layer = RemotePeer.RemotePeers.Default.pipe(
+      const layer = RemotePeer.RemotePeers.layer.pipe(
         Layer.provide(Layer.mergeAll(
           host.layer.pipe(Layer.provide(disk.layer)),
           disk.layer,
