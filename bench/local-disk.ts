@@ -2,7 +2,7 @@
 // this process, against `cp -p` of the same files, for 5,000 × 4 KiB, 2 × 256 MiB and
 // 100,000 × 1 B. Interleaved rounds (default 3), each run into a fresh, never-used target dir
 // (ext4 without a journal slows file creation for minutes after mass deletes); medians printed
-// with files/s, MiB/s and the ratio to cp. Run: `npx vite-node bench/local-disk.ts -- [ROUNDS]`.
+// with files/s, MiB/s and the ratio to cp. Run: `node scripts/run-ts.mjs bench/local-disk.ts [ROUNDS]`.
 // (`npm run bench` measures the CLI as users run it; this one isolates the copy loop.)
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import { Effect, Layer } from "effect"

@@ -1,4 +1,4 @@
-// Run: npx vite-node bench/remote-transports.ts   (as root: it starts the loopback sshd of the tests)
+// Run: node scripts/run-ts.mjs bench/remote-transports.ts   (as root: it starts the loopback sshd of the tests)
 // Options (env): BENCH_FILES (default 5000), BENCH_FILE_KIB (default 4), BENCH_ROUNDS (default 3).
 //
 // The two remote transports of RemotePeers against the plain tools they wrap, on one workload

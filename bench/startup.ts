@@ -2,7 +2,7 @@
 // against `node -e 0` on the same Node, interleaved, medians of several runs. Targets: wall time
 // within 2x of `node -e 0` and peak RSS at most 80 MB, for `--version` and for `validate`.
 //
-//   npm run build && npx vite-node bench/startup.ts [-- --runs 9] [--node /path/to/node ...]
+//   npm run build && node scripts/run-ts.mjs bench/startup.ts [--runs 9] [--node /path/to/node ...]
 //
 // Figures, never assertions: the machine's load moves every number, the ratio far less.
 import { spawnSync } from "node:child_process"

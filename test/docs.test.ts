@@ -5,9 +5,9 @@
 // unions named in the README, docs/errors.md, docs/library.md and docs/design.md are the unions
 // src/PeerError.ts exports and the service shapes use.
 //
-// The examples import "cedar-peer" and "cedar-peer/testing", as a user's program does. tsc resolves
-// those through package.json "exports" (the built dist/); here they are the sources themselves, so
-// that the examples run on the code under test, in one copy with what this file imports.
+// The examples import "cedar-peer" and "cedar-peer/testing", as a user's program does; tsconfig's
+// `paths` and vitest's aliases resolve them to the sources, so that the examples run on the code
+// under test, in one copy with what this file imports.
 import { describe, expect, expectTypeOf, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Layer, Logger, Path } from "effect"
 import { readFileSync } from "node:fs"
@@ -29,9 +29,6 @@ import "../docs/examples/nightly.test-example.js"
 import "../docs/examples/test-layer.test-example.js"
 
 const read = (file: string) => readFileSync(new URL(`../${file}`, import.meta.url), "utf8")
-
-vi.mock("cedar-peer", () => import("../src/index.js"))
-vi.mock("cedar-peer/testing", () => import("../src/testing/index.js"))
 
 // The quickstart ends in `NodeRuntime.runMain(program.pipe(Effect.provide(MainLayer)))`. Here
 // runMain only records the effect, and NodeServices.layer is whatever platform the test sets: the
