@@ -65,6 +65,17 @@ describe("package.json and the README agree", () => {
       expect(pkg.files).toContain(shipped)
     }
   })
+
+  // An editor's "go to definition" on a cedar-peer import lands in the TypeScript source, not the .d.ts.
+  it("declaration maps lead from dist/*.d.ts to sources the package ships", () => {
+    expect(pkg.files).toContain("src")
+    for (const module of ["index", "LocalPeer", "RemotePeer", "Pool", "testing/index"]) {
+      const map = JSON.parse(readFileSync(join(root, "dist", `${module}.d.ts.map`), "utf8")) as { sources: Array<string> }
+      const source = join(root, "dist", module.includes("/") ? "testing" : "", map.sources[0]!)
+      expect(source).toBe(join(root, "src", `${module}.ts`))
+      expect(existsSync(source)).toBe(true)
+    }
+  })
 })
 
 describe("cedar-peer(1)", () => {
