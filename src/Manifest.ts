@@ -181,14 +181,15 @@ export interface VerifyReport {
   readonly badLines: ReadonlyArray<number>
 }
 
-// A file the manifest names, hashed through the daily directory held open: the peer directory
-// and the file are each opened without following a link or blocking; anything else is missing.
-const hashEntry = (disk: StagingDisk["Service"], daily: Directory, entry: Entry) =>
-  Effect.scoped(Effect.gen(function*() {
-    const { name, peer } = splitPath(entry.path)!
-    const { directory } = yield* disk.openSubdirectory(daily, peer)
-    return (yield* disk.hashFiles(directory, [name]))[0]!
-  })).pipe(Effect.option)
+// A file the manifest names, hashed through its peer directory (opened once, without following
+// a link, relative to the daily directory held open); a file that is not a regular one is missing.
+const hashEntry = (disk: StagingDisk["Service"], peers: ReadonlyMap<string, Directory | undefined>, entry: Entry) => {
+  const { name, peer } = splitPath(entry.path)!
+  const directory = peers.get(peer)
+  return directory === undefined
+    ? Effect.succeedNone
+    : disk.hashFiles(directory, [name]).pipe(Effect.map((hashes) => hashes[0]!), Effect.option)
+}
 
 /**
  * Re-checks every file a daily directory's manifest names: a file whose SHA-256 differs is a
@@ -210,8 +211,15 @@ export const verify = (dailyDir: string): Effect.Effect<VerifyReport, FileOperat
     const { badLines, entries } = parse(text)
     const mismatches: Array<{ file: string; expected: string; actual: string }> = []
     const missing: Array<string> = []
+    const peers = new Map<string, Directory | undefined>()
+    for (const entry of entries) {
+      const { peer } = splitPath(entry.path)!
+      if (peers.has(peer)) continue
+      const opened = yield* disk.openSubdirectory(daily, peer).pipe(Effect.option)
+      peers.set(peer, opened._tag === "Some" ? opened.value.directory : undefined)
+    }
     yield* Effect.forEach(entries, (entry) =>
-      Effect.map(hashEntry(disk, daily, entry), (actual) => {
+      Effect.map(hashEntry(disk, peers, entry), (actual) => {
         if (actual._tag === "None") missing.push(entry.path)
         else if (actual.value !== entry.sha256) mismatches.push({ file: entry.path, expected: entry.sha256, actual: actual.value })
       }), { concurrency: 4, discard: true })
