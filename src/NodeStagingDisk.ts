@@ -20,6 +20,7 @@ import { spawn } from "node:child_process"
 import { createHash, type Hash } from "node:crypto"
 import * as NFS from "node:fs"
 import { showName } from "./Peer.js"
+import { readOpenFile } from "./internal/configuredFile.js"
 import { leftover, makerIsGone, ownMark, privateName, processStartTime, shortPrivateName } from "./internal/privateDir.js"
 import {
   ByteLimitReached,
@@ -466,6 +467,19 @@ export const make = (): StagingDiskService => {
     }
   }
 
+  const readFile: StagingDiskService["readFile"] = (directory, name, maxBytes) =>
+    Effect.try({
+      try: () => {
+        const { fd } = openRegular(directory, bytesOf(name))
+        try {
+          return new Uint8Array(readOpenFile(fd, shownIn(directory, name), maxBytes))
+        } finally {
+          closeQuietly(fd)
+        }
+      },
+      catch: (error) => (error instanceof NotRegularFile ? error : diskError("read", shownIn(directory, name), error))
+    })
+
   const copyFiles: StagingDiskService["copyFiles"] = (from, names, to, attributes, options: CopyOptions = {}) =>
     Effect.callback<CopyTotals, Tagged>((resume, signal) => {
       const done = runCopy(from, names, to, attributes, options, signal).then(
@@ -746,6 +760,7 @@ export const make = (): StagingDiskService => {
     list,
     copyFiles,
     hashFiles,
+    readFile,
     adoptFiles,
     replaceEmptyDirectory,
     reclaim,

@@ -668,7 +668,7 @@ export const stage = (
       const hashes = tracks[i]?.hashes
       return hashes !== undefined && tracks[i]?.landed === true ? [{ peer: peer.name, hashes }] : []
     })
-    const manifest = verified.length === 0 ? undefined : yield* Manifest.update(daily, verified, ownership, tree.daily.handle)
+    const manifest = verified.length === 0 ? undefined : yield* Manifest.update(daily, verified, ownership, tree.daily)
 
     if (completed) yield* writeMasterIndicator(tree, ownership)
     return {

@@ -252,6 +252,16 @@ export interface StagingDiskService {
     names: ReadonlyArray<FileName>
   ) => Effect.Effect<ReadonlyArray<string>, DiskError | NotRegularFile>
   /**
+   * The content of the regular file `name` of `directory`, opened without following a link or
+   * blocking on a fifo (else `NotRegularFile`); a file larger than `maxBytes` is not read
+   * (`DiskError`, code `EFBIG`); a missing one is a `DiskError` with code `ENOENT`.
+   */
+  readonly readFile: (
+    directory: Directory,
+    name: string,
+    maxBytes: number
+  ) => Effect.Effect<Uint8Array, DiskError | NotRegularFile>
+  /**
    * Takes the named files of a directory written by someone else (a copy command): each must be
    * a regular file with one link (else `NotRegularFile`, type `HardLink` for more links), opened
    * without following; ownership and permissions are set on the open file. Counts their bytes.

@@ -9,6 +9,7 @@ import * as Config from "../src/Config.js"
 import { LocalPeers } from "../src/LocalPeer.js"
 import * as Manifest from "../src/Manifest.js"
 import type { StageOptions, StageReport } from "../src/Peer.js"
+import * as NodeStagingDisk from "../src/NodeStagingDisk.js"
 import { NothingStaged } from "../src/PeerError.js"
 import * as Pool from "../src/Pool.js"
 import { RemotePeers } from "../src/RemotePeer.js"
@@ -353,14 +354,15 @@ describe("Manifest.update through the held-open daily directory", () => {
       // the daily dir as opened by the run, and what its path leads to after a parent was swapped
       NFS.mkdirSync(`${root}/held`)
       NFS.mkdirSync(`${root}/decoy`)
-      const fd = NFS.openSync(`${root}/held`, NFS.constants.O_RDONLY | NFS.constants.O_DIRECTORY)
-      yield* Effect.addFinalizer(() => Effect.sync(() => NFS.closeSync(fd)))
-      const written = yield* Manifest.update(
-        `${root}/decoy`,
-        [{ peer: "alpha", hashes: [{ name: "a.tar", sha256: "a".repeat(64) }] }],
-        { uid: process.getuid!(), gid: process.getgid!() },
-        `/proc/self/fd/${fd}`
-      ).pipe(Effect.provide(NodeServices.layer))
+      const written = yield* Effect.gen(function*() {
+        const held = yield* (yield* StagingDisk.StagingDisk).openDirectory(`${root}/held`)
+        return yield* Manifest.update(
+          `${root}/decoy`,
+          [{ peer: "alpha", hashes: [{ name: "a.tar", sha256: "a".repeat(64) }] }],
+          { uid: process.getuid!(), gid: process.getgid!() },
+          held
+        )
+      }).pipe(Effect.scoped, Effect.provide(Layer.merge(NodeServices.layer, NodeStagingDisk.layer)))
       expect(written).toBe(`${root}/decoy/cedar-peer.sha256`) // reported under the daily dir's name
       expect(NFS.readdirSync(`${root}/decoy`)).toEqual([])
       expect(NFS.readdirSync(`${root}/held`)).toEqual(["cedar-peer.sha256"])

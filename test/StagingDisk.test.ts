@@ -106,6 +106,17 @@ const contract = (title: string, makeArena: Effect.Effect<Arena, never, Scope.Sc
         expect(yield* arena.disk.hashFiles(dst, [bytes("a"), LATIN1])).toEqual([sha256("alpha"), sha256("latin")])
       }))
 
+    it.effect("reads a regular file up to a bound; a link, a directory, a missing or a larger file is not read", () =>
+      Effect.gen(function*() {
+        const { arena, src } = yield* setup
+        expect(new TextDecoder().decode(yield* arena.disk.readFile(src, "b", 6))).toBe("bravo!")
+        expect(yield* Effect.flip(arena.disk.readFile(src, "b", 5))).toMatchObject({ _tag: "DiskError", code: "EFBIG" })
+        expect(yield* Effect.flip(arena.disk.readFile(src, "link", 100))).toMatchObject({ _tag: "NotRegularFile", type: "SymbolicLink" })
+        expect(yield* Effect.flip(arena.disk.readFile(src, "sub", 100))).toMatchObject({ _tag: "NotRegularFile", type: "Directory" })
+        expect(yield* Effect.flip(arena.disk.readFile(src, "gone", 100))).toMatchObject({ _tag: "DiskError", code: "ENOENT" })
+        expect(yield* Effect.flip(arena.disk.readFile(src, "../src/a", 100))).toMatchObject({ _tag: "DiskError" })
+      }))
+
     it.effect("refuses any name that is not one plain component, before touching the disk", () =>
       Effect.gen(function*() {
         const { arena, src, dst } = yield* setup

@@ -15,7 +15,7 @@ import * as Validate from "../Validate.js"
 import { makeDemoPool } from "./demo.js"
 import { completionDescriptor } from "./completions.js"
 import { bold, commandDoc, commandHelp, plain, renderCommandHelp, renderRootHelp, subcommandsOf } from "./help.js"
-import { readPreviousLastSuccess, renderMetrics, writeMetricsFile } from "./metrics.js"
+import { canonicalConfig, readPreviousLastSuccess, renderMetrics, writeMetricsFile } from "./metrics.js"
 import { Output, OutputService, settingsFromProcess, StageReporter, withOutput } from "./output.js"
 import { columnsFor, formatBytes, headerRow, noteOf } from "./progress.js"
 import { actionJson, actionText, checkJson, checkText, stageJson, stageText, stageTotals, Unsuccessful, UsageError } from "./report.js"
@@ -105,9 +105,10 @@ const runStage = (
     const startedAt = yield* Clock.currentTimeMillis
     const selected = yield* Pool.selectPeers(pool, opts.peers)
     const reporter = new StageReporter(output, selected.map((p) => p.name), Date.now, opts.json)
+    const configLabel = opts.metricsFile === undefined ? pool.source : yield* canonicalConfig(pool.source)
     const previous = opts.metricsFile === undefined
       ? new Map<string, number>()
-      : yield* readPreviousLastSuccess(opts.metricsFile, pool.source)
+      : yield* readPreviousLastSuccess(opts.metricsFile, configLabel)
     const results = new Map<string, Pool.PeerStageResult>()
     const metricsFile = opts.metricsFile
     const onEvent = (event: Pool.PoolEvent) => {
@@ -138,7 +139,7 @@ const runStage = (
             ? peers.some((p) => (p.status as string) === "interrupted") ? "interrupted" : exit.value.ok ? "ok" : "failed"
             : Exit.hasInterrupts(exit) ? "interrupted" : "failed"
           const text = renderMetrics({
-            config: pool.source,
+            config: configLabel,
             startedAt,
             endedAt,
             outcome,

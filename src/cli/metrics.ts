@@ -2,6 +2,7 @@
 // textfile collector. Hand-written: a dozen gauges need a formatter and label escaping, not a
 // metrics client with a global registry (prom-client) loaded on every start of a nightly CLI.
 import { Effect, FileSystem, Path } from "effect"
+import { readRegularFile, replaceFile } from "../internal/configuredFile.js"
 import { FileOperationFailed } from "../PeerError.js"
 import type { PeerStageResult } from "../Pool.js"
 
@@ -102,25 +103,55 @@ export const parseLastSuccess = (text: string, config: string): Map<string, numb
   return found
 }
 
-/** Reads the last-success times from the file about to be replaced (none when it does not exist). */
-export const readPreviousLastSuccess = (file: string, config: string) =>
-  Effect.gen(function*() {
-    const fs = yield* FileSystem.FileSystem
-    const text = yield* fs.readFileString(file).pipe(Effect.orElseSucceed(() => ""))
-    return parseLastSuccess(text, config)
-  })
+/** The largest metrics file read back (a few hundred bytes a peer are written). */
+export const MAX_PREVIOUS_BYTES = 16 * 1024 * 1024
 
-/** Writes the metrics file atomically: a temporary file in the same directory (not ending in .prom, so the collector skips it), then a rename. */
-export const writeMetricsFile = (file: string, text: string) =>
+/**
+ * Reads the last-success times from the file about to be replaced (none when it does not
+ * exist). The file is in a directory another user may write: a link, a fifo or a file over
+ * `MAX_PREVIOUS_BYTES` there is not read, only warned about (the run goes on; the file is
+ * replaced at the end, the link itself and not its target).
+ */
+export const readPreviousLastSuccess = (file: string, config: string) =>
+  Effect.try({ try: () => readRegularFile(file, MAX_PREVIOUS_BYTES), catch: (error) => error as { readonly message: string } }).pipe(
+    Effect.map((bytes) => parseLastSuccess(bytes === undefined ? "" : bytes.toString("utf8"), config)),
+    Effect.catch((error) =>
+      Effect.as(
+        Effect.logWarning(`--metrics-file: not read, last-success times start afresh: ${error.message}`),
+        new Map<string, number>()
+      )
+    )
+  )
+
+/** The config file's canonical path, for the `config` label: one series per pool however the file was named. */
+export const canonicalConfig = (file: string) =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
-    const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`)
-    const failed = (operation: "create" | "rename", target: string) => (cause: unknown) =>
-      new FileOperationFailed({ peer: "master", operation, path: target, cause })
-    yield* fs.writeFileString(temp, text, { mode: 0o644 }).pipe(Effect.mapError(failed("create", temp)))
-    yield* fs.rename(temp, file).pipe(
-      Effect.mapError(failed("rename", file)),
-      Effect.tapError(() => fs.remove(temp).pipe(Effect.ignore))
-    )
+    return yield* fs.realPath(file).pipe(Effect.orElseSucceed(() => path.resolve(file)))
+  })
+
+const OPERATIONS = ["open", "create", "rename"] as const
+
+/**
+ * Writes the metrics file atomically: a new file created exclusively under a random name (not
+ * ending in .prom, so the collector skips it) in the file's directory held open, then renamed
+ * over the file there.
+ */
+export const writeMetricsFile = (file: string, text: string) =>
+  Effect.gen(function*() {
+    const path = yield* Path.Path
+    const name = path.basename(file)
+    yield* Effect.try({
+      try: () => replaceFile(path.dirname(file), name, text, 0o644, (random) => `.${name}.${process.pid}.${random}.tmp`),
+      catch: (cause) => {
+        const operation = (cause as { operation?: string }).operation
+        return new FileOperationFailed({
+          peer: "master",
+          operation: OPERATIONS.find((o) => o === operation) ?? "create",
+          path: (cause as { path?: string }).path ?? file,
+          cause
+        })
+      }
+    })
   })

@@ -1,6 +1,7 @@
 // Where the CLI's words go: the log (stderr and --log-file), per-peer failure lines, and the live
 // display of a stage run. Decided once per run from the global options and what stderr is.
-import { appendFileSync, closeSync, openSync } from "node:fs"
+import { appendFileSync, closeSync } from "node:fs"
+import { openForAppend } from "../internal/configuredFile.js"
 import { Context, Effect, Logger, type LogLevel, References } from "effect"
 import type { PeerStageResult, PoolEvent } from "../Pool.js"
 import type { GlobalOptions, LogLevelName } from "./argv.js"
@@ -109,14 +110,21 @@ export class Output {
     this.logFd = logFile?.fd
   }
 
-  /** Opens --log-file for appending (created 0640 when missing), or says why it cannot. */
+  /**
+   * Opens --log-file for appending (created 0640 when missing), or says why it cannot. A link
+   * or anything but a regular file at the path is refused, not followed or waited on: the
+   * directory may be another user's, and root appending through a planted link writes anywhere.
+   */
   static open(settings: OutputSettings): Output | string {
     const path = settings.globals.logFile
     if (path === undefined) return new Output(settings)
     try {
-      return new Output(settings, undefined, { fd: openSync(path, "a", 0o640) })
+      return new Output(settings, undefined, { fd: openForAppend(path, 0o640) })
     } catch (error) {
-      return `--log-file ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`
+      const found = error as { readonly _tag?: string; readonly type?: string; readonly code?: string; readonly detail?: string }
+      return found._tag === "NotRegularFile"
+        ? `--log-file ${path}: is a ${found.type}, not a regular file (not followed)`
+        : `--log-file ${path}: ${found.code ?? found.detail ?? String(error)}`
     }
   }
 

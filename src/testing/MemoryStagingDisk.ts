@@ -53,6 +53,7 @@ export type Operation =
   | "list"
   | "copyFile"
   | "hash"
+  | "readFile"
   | "adopt"
   | "replaceEmptyDirectory"
   | "reclaim"
@@ -437,6 +438,17 @@ const hashFiles = (memory: Memory, directory: Directory, names: ReadonlyArray<Fi
     Effect.flatMap(attempt(() => entryPath(memory, directory, name)), (path) =>
       run<string, NotRegularFile>(memory, "hash", path, undefined, () => sha256(readRegular(memory, directory, name).content))))
 
+const readFile = (memory: Memory, directory: Directory, name: string, maxBytes: number) =>
+  Effect.flatMap(attempt(() => entryPath(memory, directory, name)), (path) =>
+    run<Uint8Array, NotRegularFile>(memory, "readFile", path, undefined, () => {
+      const found = lstat(memory.volume, path)
+      const shown = shownIn(directory, name)
+      if (found !== undefined && found.isFile() && Number((found as Stat & { size: number | bigint }).size) > maxBytes) {
+        throw errno("read", shown, "EFBIG", `larger than the ${maxBytes} bytes allowed`)
+      }
+      return readRegular(memory, directory, encoder.encode(name)).content
+    }))
+
 const adoptFiles = (memory: Memory, directory: Directory, names: ReadonlyArray<FileName>, attributes: FileAttributes) =>
   Effect.gen(function*() {
     let bytes = 0
@@ -569,6 +581,7 @@ export const make = (options: Options = {}): MemoryStagingDisk => {
     list: (directory, listOptions) => list(memory, directory, listOptions?.sizes === true),
     copyFiles: (from, names, to, attributes, copyOptions) => copyFiles(memory, from, names, to, attributes, copyOptions ?? {}),
     hashFiles: (directory, names) => hashFiles(memory, directory, names),
+    readFile: (directory, name, maxBytes) => readFile(memory, directory, name, maxBytes),
     adoptFiles: (directory, names, attributes) => adoptFiles(memory, directory, names, attributes),
     replaceEmptyDirectory: (parent, from, name, attributes) => replaceEmptyDirectory(memory, parent, from, name, attributes),
     reclaim: (directory) => reclaim(memory, directory),

@@ -1,7 +1,20 @@
 // --metrics-file's text: the Prometheus exposition format, label escaping, last success carried over.
+import { NodeServices } from "@effect/platform-node"
+import { Effect, type FileSystem, type Path } from "effect"
 import { spawnSync } from "node:child_process"
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { describe, expect, it } from "vitest"
-import { escapeLabel, parseLastSuccess, renderMetrics, type RunMetrics } from "../../src/cli/metrics.js"
+import {
+  escapeLabel,
+  MAX_PREVIOUS_BYTES,
+  parseLastSuccess,
+  readPreviousLastSuccess,
+  renderMetrics,
+  type RunMetrics,
+  writeMetricsFile
+} from "../../src/cli/metrics.js"
 import type { PeerStageResult } from "../../src/Pool.js"
 
 const result = (name: string, status: PeerStageResult["status"], files = 0, bytes = 0): PeerStageResult => ({
@@ -25,6 +38,8 @@ const run = (over: Partial<RunMetrics> = {}): RunMetrics => ({
   previousLastSuccess: new Map([["beta", 1_795_900_000]]),
   ...over
 })
+
+const LAST = "cedar_peer_stage_peer_last_success_timestamp_seconds"
 
 const sample = (text: string, name: string, labels: string) =>
   text.split("\n").find((l) => l.startsWith(`${name}{${labels}}`))?.split(" ").at(-1)
@@ -79,4 +94,36 @@ describe("renderMetrics", () => {
     expect(checked.stderr + checked.stdout).toBe("")
     expect(checked.status).toBe(0)
   })
+})
+
+describe("the metrics file in a directory another user writes", () => {
+  const inTemp = <A>(body: (dir: string) => Promise<A>) => {
+    const dir = mkdtempSync(join(tmpdir(), "cedar-metrics-"))
+    return body(dir).finally(() => rmSync(dir, { recursive: true, force: true }))
+  }
+  const runNode = <A, E>(effect: Effect.Effect<A, E, FileSystem.FileSystem | Path.Path>) =>
+    Effect.runPromise(effect.pipe(Effect.provide(NodeServices.layer)))
+
+  it("links planted for this process's temporary name receive nothing: the temporary file has a name nobody can guess", () =>
+    inTemp(async (dir) => {
+      const secret = join(dir, "secret")
+      writeFileSync(secret, "root's own\n", { mode: 0o600 })
+      // what 1.0.0 wrote to: `.NAME.<pid>.tmp`, predictable from the pids to come
+      symlinkSync(secret, join(dir, `.cedar_peer.prom.${process.pid}.tmp`))
+      await runNode(writeMetricsFile(join(dir, "cedar_peer.prom"), "cedar_peer_stage_success 1\n"))
+      expect(readFileSync(secret, "utf8")).toBe("root's own\n")
+      expect(readFileSync(join(dir, "cedar_peer.prom"), "utf8")).toBe("cedar_peer_stage_success 1\n")
+      expect(statSync(join(dir, "cedar_peer.prom")).mode & 0o777).toBe(0o644)
+      expect(readdirSync(dir).sort()).toEqual([`.cedar_peer.prom.${process.pid}.tmp`, "cedar_peer.prom", "secret"])
+    }))
+
+  it("a previous file larger than the bound is not read", () =>
+    inTemp(async (dir) => {
+      const file = join(dir, "cedar_peer.prom")
+      writeFileSync(file, `${LAST}{config="/c",peer="alpha"} 17\n`)
+      truncateSync(file, MAX_PREVIOUS_BYTES + 1) // sparse: no disk spent
+      expect(await runNode(readPreviousLastSuccess(file, "/c"))).toEqual(new Map())
+      truncateSync(file, 100)
+      expect(await runNode(readPreviousLastSuccess(file, "/c"))).toEqual(new Map([["alpha", 17]]))
+    }))
 })

@@ -58,6 +58,34 @@ export const parseSums = (output: Uint8Array): ReadonlyMap<string, string> => {
   return sums
 }
 
+/**
+ * The most `sha256sum` prints for one file: `\\`, the digest, two spaces, `./` and a name of at
+ * most 255 bytes with each byte escaped at most to two, a line break; rounded up.
+ */
+const MAX_SUM_LINE = 1024
+/** Lines allowed beyond one per landed file (files that arrived on the peer after the copy). */
+const SPARE_LINES = 1024
+
+/** The most the hashing command may print for `files` landed files: what a peer sends past it is not read. */
+export const maxHashOutput = (files: number): number => (files + SPARE_LINES) * MAX_SUM_LINE
+
+/** Collects a peer's stdout up to `max` bytes; past them, `tooMuch` (the child is then stopped with its scope). */
+const collectAtMost = <E>(stdout: Stream.Stream<Uint8Array, unknown>, max: number, tooMuch: () => E): Effect.Effect<Buffer, E> =>
+  Effect.suspend(() => {
+    const chunks: Array<Uint8Array> = []
+    let total = 0
+    const over = { _tag: "Over" } as const
+    return Stream.runForEach(stdout, (chunk) => {
+      total += chunk.length
+      if (total > max) return Effect.fail(over)
+      chunks.push(chunk)
+      return Effect.void
+    }).pipe(
+      Effect.map(() => Buffer.concat(chunks)),
+      Effect.catch((error) => (error === over ? Effect.fail(tooMuch()) : Effect.succeed(Buffer.alloc(0))))
+    )
+  })
+
 export const makeVerify = (ctx: RemoteContext, disk: StagingDiskService) => {
   /** Each landed file's SHA-256 when it matches the peer's; fails on the first that does not. */
   const verify = (
@@ -68,11 +96,14 @@ export const makeVerify = (ctx: RemoteContext, disk: StagingDiskService) => {
   ) =>
     Effect.gen(function*() {
       const argv = runAs(peer.localUser, remoteCommandArgv(peer, hashCommand(peer.collectDir), yield* ctx.connectionOf(peer)))
+      const max = maxHashOutput(names.length)
       const { consumed, ran } = yield* ctx.runStreaming(argv, timeout, (stdout) =>
-        Stream.runCollect(stdout).pipe(
-          Effect.map((chunks) => Buffer.concat(chunks)),
-          Effect.orElseSucceed(() => Buffer.alloc(0))
-        ))
+        collectAtMost(stdout, max, () =>
+          new RemoteCommandFailed({
+            peer: peer.name,
+            argv,
+            stderr: `stopped after ${max} bytes of output, more than sha256sum prints for ${names.length} file(s)`
+          })))
       if (ran._tag === "NotRun" && ran.expired !== undefined) {
         return yield* new TimedOut({ peer: peer.name, operation: "verify", after: ran.expired })
       }
