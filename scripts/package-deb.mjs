@@ -14,7 +14,7 @@
 import { spawnSync } from "node:child_process"
 import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
 import { createHash } from "node:crypto"
-import { tmpdir } from "node:os"
+import { hostname, tmpdir, userInfo } from "node:os"
 import { dirname, join, resolve } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
 import { gzipSync } from "node:zlib"
@@ -73,11 +73,15 @@ fi
 // link to a unit that no longer exists stays in /etc/systemd.
 const PRERM = `#!/bin/sh
 set -e
-if [ "$1" = remove ] && command -v systemctl >/dev/null; then
+if [ "$1" = remove ]; then
   if [ -d /run/systemd/system ]; then
-    systemctl stop cedar-peer-stage.timer cedar-peer-stage.service >/dev/null 2>&1 || true
+    deb-systemd-invoke stop cedar-peer-stage.timer cedar-peer-stage.service >/dev/null || true
   fi
-  systemctl --quiet disable cedar-peer-stage.timer >/dev/null 2>&1 || true
+  # the administrator enabled the timer with systemctl: deb-systemd-helper knows only the links
+  # it made itself, so systemctl removes them (it works without a running systemd too)
+  if command -v systemctl >/dev/null; then
+    systemctl --quiet disable cedar-peer-stage.timer >/dev/null 2>&1 || true
+  fi
 fi
 `
 
@@ -149,10 +153,28 @@ ${indent(mit.split("\n").slice(mit.split("\n").findIndex((line) => line.startsWi
 
 // ---- the package --------------------------------------------------------------------------------
 
-const control = ({ version, installedSize }) => `Package: cedar-peer
+/** Who built the package: DEBFULLNAME and DEBEMAIL (as for dch), else git's user, else this account. */
+const maintainer = () => {
+  const git = (key) => spawnSync("git", ["-C", root, "config", key], { encoding: "utf8" }).stdout?.trim() || undefined
+  const name = process.env.DEBFULLNAME ?? git("user.name") ?? "cedar-peer build"
+  const email = process.env.DEBEMAIL ?? git("user.email") ?? `${userInfo().username}@${hostname()}`
+  return `${name} <${email}>`
+}
+
+// A native package's changelog.gz is in Debian's format: one entry for the build, pointing to
+// the project's own changelog (shipped as CHANGELOG.md.gz).
+const debianChangelog = ({ version, maintainer, epoch }) => `cedar-peer (${version}) unstable; urgency=medium
+
+  * Built from the repository (npm run package:deb). The changes of this
+    version are in /usr/share/doc/cedar-peer/CHANGELOG.md.gz.
+
+ -- ${maintainer}  ${new Date(Number(epoch) * 1000).toUTCString().replace(/^(\w+), (\d+) (\w+) (\d+) ([\d:]+) GMT$/, "$1, $2 $3 $4 $5 +0000")}
+`
+
+const control = ({ version, installedSize, maintainer }) => `Package: cedar-peer
 Version: ${version}
 Architecture: all
-Maintainer: ${process.env.DEBFULLNAME ?? "cedar-peer authors"} <${process.env.DEBEMAIL ?? "cedar-peer@localhost"}>
+Maintainer: ${maintainer}
 Installed-Size: ${installedSize}
 Depends: ${NODE_DEPENDS}
 Recommends: openssh-client
@@ -200,7 +222,7 @@ const dirsOf = (tree) => {
 }
 
 /** Lays out the package's files under `tree` (DEBIAN/ included) and returns its version. */
-export const layOut = (tree) => {
+export const layOut = (tree, epoch) => {
   for (const built of ["dist/cli/main.js", "dist/cli/cedar-peer.cjs", "dist/cli/bundled.json", "dist/man/cedar-peer.1"]) {
     if (!existsSync(at(built))) throw new Error(`${built} is missing: run npm run build first`)
   }
@@ -220,7 +242,9 @@ export const layOut = (tree) => {
   write(tree, "etc/cron.d/cedar-peer", readFileSync(at("contrib", "cron", "cedar-peer")))
   const doc = "usr/share/doc/cedar-peer"
   write(tree, `${doc}/copyright`, copyrightFile(bundled))
-  write(tree, `${doc}/changelog.gz`, gzip(readFileSync(at("CHANGELOG.md"))))
+  const builder = maintainer()
+  write(tree, `${doc}/changelog.gz`, gzip(debianChangelog({ version, maintainer: builder, epoch })))
+  write(tree, `${doc}/CHANGELOG.md.gz`, gzip(readFileSync(at("CHANGELOG.md"))))
   write(tree, `${doc}/README.md.gz`, gzip(readFileSync(at("README.md"))))
   write(tree, `${doc}/operations.md.gz`, gzip(readFileSync(at("docs", "operations.md"))))
   write(tree, `${doc}/examples/cron.d/cedar-backup`, readFileSync(at("contrib", "cron", "cedar-backup")))
@@ -232,7 +256,7 @@ export const layOut = (tree) => {
     .map(({ path }) => `${createHash("md5").update(readFileSync(join(tree, path))).digest("hex")}  ${path}\n`)
     .join("")
   const installedSize = files.reduce((kib, { info }) => kib + Math.ceil(info.size / 1024), dirsOf(tree))
-  write(tree, "DEBIAN/control", control({ version, installedSize }))
+  write(tree, "DEBIAN/control", control({ version, installedSize, maintainer: builder }))
   write(tree, "DEBIAN/conffiles", conffiles.map((path) => `${path}\n`).join(""))
   write(tree, "DEBIAN/md5sums", md5sums)
   write(tree, "DEBIAN/postinst", POSTINST, 0o755)
@@ -246,14 +270,14 @@ export const packageDeb = (outDir) => {
   const tree = mkdtempSync(join(tmpdir(), "cedar-peer-deb-"))
   try {
     chmodSync(tree, 0o755)
-    const version = layOut(tree)
+    // root:root whoever builds; file times no later than the last commit's (reproducible builds)
+    const epoch = process.env.SOURCE_DATE_EPOCH ?? lastCommitTime() ?? String(Math.floor(Date.now() / 1000))
+    const version = layOut(tree, epoch)
     const deb = join(resolve(outDir), `cedar-peer_${version}_all.deb`)
     mkdirSync(dirname(deb), { recursive: true })
-    // root:root whoever builds; file times no later than the last commit's (reproducible builds)
-    const epoch = process.env.SOURCE_DATE_EPOCH ?? lastCommitTime()
     const built = spawnSync("dpkg-deb", ["--root-owner-group", "-Zxz", "--build", tree, deb], {
       stdio: ["ignore", "ignore", "inherit"],
-      env: { ...process.env, ...(epoch === undefined ? {} : { SOURCE_DATE_EPOCH: epoch }) }
+      env: { ...process.env, SOURCE_DATE_EPOCH: epoch }
     })
     if (built.error !== undefined) throw new Error(`dpkg-deb: ${built.error.message} (apt-get install dpkg)`)
     if (built.status !== 0) throw new Error(`dpkg-deb exited with status ${built.status}`)

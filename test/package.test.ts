@@ -179,6 +179,7 @@ describe.skipIf(spawnSync("dpkg-deb", ["--version"]).error !== undefined)("the D
       "/usr/share/cedar-peer/dist/cli/cedar-peer.cjs",
       "/usr/share/cedar-peer/dist/cli/main.js",
       "/usr/share/cedar-peer/package.json",
+      "/usr/share/doc/cedar-peer/CHANGELOG.md.gz",
       "/usr/share/doc/cedar-peer/README.md.gz",
       "/usr/share/doc/cedar-peer/changelog.gz",
       "/usr/share/doc/cedar-peer/copyright",
