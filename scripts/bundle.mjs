@@ -3,7 +3,7 @@
 // Used by the build for cedar-peer itself, and by the start-up benchmark for its reference
 // program, so that both are bundled and started the same way.
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
-import { dirname, join } from "node:path"
+import { dirname, join, relative, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 
 const scripts = dirname(fileURLToPath(import.meta.url))
@@ -28,7 +28,7 @@ export const bundleBin = async ({ entry, outDir, readable = false }) => {
   const esbuild = await import("esbuild")
   const cli = join(outDir, "cedar-peer.cjs")
   mkdirSync(outDir, { recursive: true })
-  await esbuild.build({
+  const { metafile } = await esbuild.build({
     entryPoints: [entry],
     outfile: cli,
     bundle: true,
@@ -44,9 +44,27 @@ export const bundleBin = async ({ entry, outDir, readable = false }) => {
     // the sources are ES modules; import.meta.url is the only part of import.meta they use
     inject: [join(scripts, "import-meta-url.js")],
     define: { "import.meta.url": "importMetaUrl" },
-    logLevel: "warning"
+    logLevel: "warning",
+    metafile: true
   })
   // the entry's own "#!" line would be a syntax error inside the launcher's function wrapper
   writeFileSync(cli, readFileSync(cli, "utf8").replace(/^#!.*\n/, ""))
   writeFileSync(join(outDir, "main.js"), readFileSync(join(scripts, "launcher.mjs"), "utf8"), { mode: 0o755 })
+  writeFileSync(join(outDir, "bundled.json"), `${JSON.stringify(bundledPackages(metafile), null, 2)}\n`)
+}
+
+/**
+ * The packages whose code is in the bundle, with their licenses: the Debian package's copyright
+ * file names them (scripts/package-deb.mjs). Not shipped by npm (package.json's files).
+ */
+const bundledPackages = (metafile) => {
+  const dirs = new Set()
+  for (const input of Object.keys(metafile.inputs)) {
+    const match = /^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(input)
+    if (match !== null) dirs.add(match[1])
+  }
+  return [...dirs].sort().map((dir) => {
+    const { name, version, license } = JSON.parse(readFileSync(join(dir, "package.json"), "utf8"))
+    return { name, version, license, dir: relative(join(scripts, ".."), resolve(dir)) }
+  })
 }

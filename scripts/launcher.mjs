@@ -1,16 +1,18 @@
 #!/usr/bin/env -S node --max-semi-space-size=2
 // The cedar-peer bin. The CLI is cedar-peer.cjs beside this file, one bundle; this launcher
-// compiles it through V8's code cache, kept in .cache/ beside it, so that a start skips parsing
-// and compiling most of the bundle. V8 checks a cache against the bundle's source, its own
-// version and its flags and ignores one that does not match; a missing or ignored cache is
-// written anew as the command ends (exit 0 or 1), holding everything the run compiled; there is
-// one per command (see below). Where .cache/ cannot be written (a user running a root install)
-// the bundle is compiled as usual: slower, same behaviour.
+// compiles it through V8's code cache, kept in .cache/ beside it (the Debian package keeps it in
+// /var/cache/cedar-peer/ instead: scripts/package-deb.mjs rewrites the cacheDir line), so that a
+// start skips parsing and compiling most of the bundle. V8 checks a cache against the bundle's
+// source, its own version and its flags and ignores one that does not match; a missing or
+// ignored cache is written anew as the command ends (exit 0 or 1), holding everything the run
+// compiled; there is one per command (see below), at most MAX_CACHES in all. Where the cache
+// directory cannot be written (a user running a root install) the bundle is compiled as usual:
+// slower, same behaviour.
 //
 // --max-semi-space-size=2 (MiB): V8 otherwise lets its young generation grow to 2 x 16 MiB while a
 // run allocates its way through a large collect dir; capped, a 100,000-file stage and the
 // start-up itself peak lower, at no cost in time we could measure (docs/performance.md).
-import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs"
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs"
 import Module from "node:module"
 import { dirname } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -42,9 +44,20 @@ for (let i = 0; i < flags.length; i++) flagsHash = (flagsHash * 33 + flags.charC
 // value that happens to be a command's word only picks another cache: a little slower, same
 // behaviour.
 const COMMANDS = ["stage", "check", "stage-peer", "write-indicator", "exec", "action", "validate", "demo", "verify"]
-const command = process.argv.slice(2).find((arg) => COMMANDS.includes(arg))
-const kind = command === undefined ? "start" : process.argv.includes("--dry-run") ? `${command}-dry-run` : command
-const cacheFile = `${cacheDir}cedar-peer-${process.version}-${process.arch}-${flagsHash.toString(16)}-${kind}.v8`
+// Help, the version and completions run none of a command's own code: they share "start" too, so
+// that `stage --help` does not leave a `stage` cache that the nights would then start from and,
+// since it was accepted, never replace.
+const QUICK = ["--help", "-h", "--version", "-V", "--completions"]
+const args = process.argv.slice(2)
+const line = args.includes("--") ? args.slice(0, args.indexOf("--")) : args
+const quick = line.some((arg) => QUICK.includes(arg) || arg.startsWith("--completions="))
+const command = quick ? undefined : line.find((arg) => COMMANDS.includes(arg))
+const kind = command === undefined ? "start" : line.includes("--dry-run") ? `${command}-dry-run` : command
+const CACHE_PREFIX = "cedar-peer-"
+const thisNode = `${CACHE_PREFIX}${process.version}-${process.arch}-`
+const cacheFile = `${cacheDir}${thisNode}${flagsHash.toString(16)}-${kind}.v8`
+// Bounds the directory: about 2 MB a file, and a master runs a few commands on one Node.
+const MAX_CACHES = 16
 
 // Compiled code is code: a cache is used only when it and its directory belong to the bundle's
 // owner and nobody else can write them (root running a root install never reads a file another
@@ -68,6 +81,26 @@ const readCache = () => {
   }
 }
 
+// The caches of another Node or architecture go first (V8 rejects them: they are what an
+// upgrade of Node leaves behind), then the oldest written, down to MAX_CACHES. Only names this
+// launcher writes; unlinking never follows a link.
+const writtenAt = (name) => {
+  try {
+    return lstatSync(`${cacheDir}${name}`).mtimeMs
+  } catch {
+    return undefined // pruned by a run ending at the same time
+  }
+}
+const pruneCaches = () => {
+  const caches = readdirSync(cacheDir)
+    .filter((name) => name.startsWith(CACHE_PREFIX) && name.endsWith(".v8"))
+    .map((name) => ({ name, stale: !name.startsWith(thisNode), written: writtenAt(name) }))
+    .filter((cache) => cache.written !== undefined)
+  for (const { name } of caches.filter((cache) => cache.stale)) rmSync(`${cacheDir}${name}`, { force: true })
+  const current = caches.filter((cache) => !cache.stale).sort((a, b) => a.written - b.written)
+  for (const { name } of current.slice(0, Math.max(0, current.length - MAX_CACHES))) rmSync(`${cacheDir}${name}`, { force: true })
+}
+
 // Written whole under a temporary name, then renamed: a run starting meanwhile reads the old
 // cache or the new one, never half of one.
 const writeCache = (script) => {
@@ -76,6 +109,7 @@ const writeCache = (script) => {
     mkdirSync(cacheDir, { recursive: true, mode: 0o755 })
     writeFileSync(partial, script.createCachedData(), { mode: 0o644 })
     renameSync(partial, cacheFile)
+    pruneCaches()
   } catch {
     try {
       rmSync(partial, { force: true })

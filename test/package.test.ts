@@ -1,11 +1,12 @@
 // What the package promises its users outside the code: the install commands of the README name the
 // peer dependencies package.json declares, the bin and man page are where package.json says, and
 // the man page, rendered from the CLI's own definitions, covers every command and option.
-import { describe, expect, it } from "@effect/vitest"
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Option } from "effect"
 import { CommandSpec } from "effect/cli"
-import { execFileSync } from "node:child_process"
-import { existsSync, readFileSync, statSync, utimesSync } from "node:fs"
+import { execFileSync, spawnSync } from "node:child_process"
+import { existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, utimesSync } from "node:fs"
+import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { cedarPeer } from "../src/cli/commands.js"
 import { manPage } from "../src/cli/manPage.js"
@@ -18,6 +19,7 @@ const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as {
   man: Array<string>
   files: Array<string>
   peerDependencies: Record<string, string>
+  peerDependenciesMeta: Record<string, { optional?: boolean }>
   dependencies: Record<string, string>
   devDependencies: Record<string, string>
 }
@@ -46,6 +48,24 @@ describe("package.json and the README agree", () => {
       expect(pkg.dependencies[name]).toBeUndefined()
     }
     expect(Object.keys(pkg.peerDependencies).sort()).toEqual(["@effect/platform-node", "effect"])
+  })
+
+  it("the peers are optional: npm install -g of the bin, which carries its own copy, does not bring them", () => {
+    for (const name of Object.keys(pkg.peerDependencies)) expect(pkg.peerDependenciesMeta[name]).toEqual({ optional: true })
+  })
+
+  it("README and docs/operations.md give one install recipe from a clone: the Debian package first", () => {
+    const operations = readFileSync(join(root, "docs", "operations.md"), "utf8")
+    const recipe = (text: string) => {
+      const blocks = [...text.matchAll(/^```sh\n([\s\S]*?)^```$/gm)]
+      const found = blocks.find((block) => block[1]!.includes("package:deb"))
+      expect(found).toBeDefined()
+      // nothing installs the CLI another way before it
+      expect(text.slice(0, found!.index)).not.toContain("npm install -g")
+      return found![1]
+    }
+    expect(recipe(readme)).toBe(`npm ci && npm run package:deb\napt-get install ./cedar-peer_${pkg.version}_all.deb\n`)
+    expect(recipe(operations)).toBe(recipe(readme))
   })
 
   it("engines are the Node versions CI runs: its floor is the development Node, every other CI Node above it", () => {
@@ -132,5 +152,96 @@ describe("the build", () => {
     const scripts = (JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts
     expect(scripts.start).toMatch(/^node scripts\/build\.mjs --if-stale && /)
     expect(scripts.test).toMatch(/^node scripts\/build\.mjs --if-stale && /)
+  })
+})
+
+describe.skipIf(spawnSync("dpkg-deb", ["--version"]).error !== undefined)("the Debian package (npm run package:deb)", () => {
+  let out: string
+  let deb: string
+  let tree: string
+  const dpkgDeb = (...args: Array<string>) => execFileSync("dpkg-deb", args, { encoding: "utf8" })
+
+  beforeAll(async () => {
+    out = mkdtempSync(join(tmpdir(), "cedar-deb-"))
+    const { packageDeb } = (await import(join(root, "scripts", "package-deb.mjs"))) as { readonly packageDeb: (outDir: string) => string }
+    deb = packageDeb(out)
+    tree = join(out, "tree")
+    dpkgDeb("-x", deb, tree)
+  })
+  afterAll(() => rmSync(out, { recursive: true, force: true }))
+
+  it("is cedar-peer at this version, for every architecture, depending on Debian's nodejs only", () => {
+    expect(deb).toBe(join(out, `cedar-peer_${pkg.version}_all.deb`))
+    expect(dpkgDeb("-f", deb, "Package", "Version", "Architecture", "Depends")).toBe(
+      `Package: cedar-peer\nVersion: ${pkg.version}\nArchitecture: all\nDepends: nodejs (>= 20.19)\n`
+    )
+  })
+
+  it("holds the bin, the man page, the units, the cron.d conffile and the docs, and no node_modules", () => {
+    const files = dpkgDeb("-c", deb)
+      .split("\n")
+      .filter((line) => line !== "" && !line.startsWith("d"))
+      .map((line) => line.replace(/^.* \.\//, "/").replace(/ -> .*$/, "")).sort()
+    expect(files).toEqual([
+      "/etc/cron.d/cedar-peer",
+      "/usr/bin/cedar-peer",
+      "/usr/lib/systemd/system/cedar-peer-stage.service",
+      "/usr/lib/systemd/system/cedar-peer-stage.timer",
+      "/usr/share/cedar-peer/dist/cli/cedar-peer.cjs",
+      "/usr/share/cedar-peer/dist/cli/main.js",
+      "/usr/share/cedar-peer/package.json",
+      "/usr/share/doc/cedar-peer/CHANGELOG.md.gz",
+      "/usr/share/doc/cedar-peer/README.md.gz",
+      "/usr/share/doc/cedar-peer/changelog.gz",
+      "/usr/share/doc/cedar-peer/copyright",
+      "/usr/share/doc/cedar-peer/examples/cron.d/cedar-backup",
+      "/usr/share/doc/cedar-peer/operations.md.gz",
+      "/usr/share/man/man1/cedar-peer.1.gz"
+    ])
+    expect(readlinkSync(join(tree, "usr/bin/cedar-peer"))).toBe("../share/cedar-peer/dist/cli/main.js")
+    expect(JSON.parse(readFileSync(join(tree, "usr/share/cedar-peer/package.json"), "utf8"))).toMatchObject({ version: pkg.version, type: "module" })
+    expect(statSync(join(tree, "usr/share/cedar-peer/dist/cli/main.js")).mode & 0o777).toBe(0o755)
+  })
+
+  it("starts its bin with Debian's node and keeps the code cache in /var/cache/cedar-peer", () => {
+    const launcher = readFileSync(join(tree, "usr/share/cedar-peer/dist/cli/main.js"), "utf8")
+    expect(launcher.split("\n")[0]).toBe("#!/usr/bin/node --max-semi-space-size=2")
+    expect(launcher).toContain(`\nconst cacheDir = "/var/cache/cedar-peer/"\n`)
+    expect(launcher).not.toContain(`new URL("./.cache/"`)
+  })
+
+  it("runs the bin where the package puts it: the units and the cron line name /usr/bin/cedar-peer", () => {
+    for (const unit of ["cedar-peer-stage.service"]) {
+      const execs = readFileSync(join(tree, "usr/lib/systemd/system", unit), "utf8").split("\n").filter((line) => /^#?ExecStart=/.test(line))
+      expect(execs.length).toBeGreaterThan(0)
+      for (const line of execs) expect(line).toMatch(/^#?ExecStart=\/usr\/bin\/cedar-peer stage /)
+    }
+    // nothing runs until the administrator uncomments the stage line (and comments out cback3's)
+    const cron = readFileSync(join(tree, "etc/cron.d/cedar-peer"), "utf8").split("\n")
+    expect(cron.filter((line) => line !== "" && !line.startsWith("#") && !/^(SHELL|PATH)=/.test(line))).toEqual([])
+    expect(cron.filter((line) => /^#\d/.test(line))).toEqual([expect.stringMatching(/^#30 02 \* \* \* root +\/usr\/bin\/cedar-peer stage --config \/etc\/cback3\.conf /)])
+  })
+
+  it("keeps /etc/cron.d/cedar-peer as a conffile, and its maintainer scripts remove the code cache", () => {
+    const control = join(out, "control")
+    dpkgDeb("-e", deb, control)
+    expect(readFileSync(join(control, "conffiles"), "utf8")).toBe("/etc/cron.d/cedar-peer\n")
+    for (const script of ["postinst", "prerm", "postrm"]) {
+      expect(statSync(join(control, script)).mode & 0o777).toBe(0o755)
+      expect(spawnSync("sh", ["-n", join(control, script)]).status).toBe(0)
+    }
+    expect(readFileSync(join(control, "postrm"), "utf8")).toContain("rm -rf /var/cache/cedar-peer/")
+    expect(readFileSync(join(control, "prerm"), "utf8")).toContain("disable cedar-peer-stage.timer")
+  })
+
+  it("names every package bundled into the bin, and its license, in its copyright file", () => {
+    const copyright = readFileSync(join(tree, "usr/share/doc/cedar-peer/copyright"), "utf8")
+    const bundled = JSON.parse(readFileSync(join(root, "dist", "cli", "bundled.json"), "utf8")) as Array<{ name: string; version: string }>
+    expect(bundled.map((p) => p.name)).toContain("effect")
+    for (const { name, version } of bundled) {
+      expect(copyright).toContain(`Files: node_modules/${name}/*\n`)
+      expect(copyright).toContain(`Comment: ${name} ${version}\n`)
+    }
+    expect(copyright).toMatch(/^Format: https:\/\/www\.debian\.org\/doc\/packaging-manuals\/copyright-format\/1\.0\/\n/)
   })
 })

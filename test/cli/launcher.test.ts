@@ -2,7 +2,7 @@
 // line), with its V8 code cache missing, present, damaged and impossible to write.
 import { execFile } from "node:child_process"
 import { builtinModules } from "node:module"
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -80,6 +80,62 @@ describe("the bin's launcher", () => {
     expect(await run("stage", "--dry-run", "--config", config)).toMatchObject({ status: 0 })
     expect(cacheFiles()).toContain(named("stage-dry-run"))
     expect(cacheFiles()).not.toContain(named("stage"))
+  })
+
+  it("writes no command's cache for help, the version or completions: they share the start cache", async () => {
+    rmSync(cacheDir, { recursive: true, force: true })
+    for (const args of [["stage", "--help"], ["check", "-h"], ["validate", "--version"], ["stage", "--completions", "bash"], ["--help"]]) {
+      expect(await run(...args)).toMatchObject({ status: 0 })
+    }
+    expect(cacheFiles()).toEqual([expect.stringMatching(/-start\.v8$/)])
+    // so the first real stage writes a stage cache of its own (one written by `stage --help` would
+    // have been accepted, holding only the help, and never replaced)
+    expect(await run("demo", join(root, "demo-help"))).toMatchObject({ status: 0 })
+    expect(await run("stage", "--config", join(root, "demo-help", "cback3.conf"))).toMatchObject({ status: 0 })
+    expect(cacheFiles().map((name) => name.replace(/^.*-/, "")).sort()).toEqual(["demo.v8", "stage.v8", "start.v8"])
+  })
+
+  it("keeps the cache directory bounded: another Node's caches go, then the oldest beyond 16", async () => {
+    rmSync(cacheDir, { recursive: true, force: true })
+    mkdirSync(cacheDir)
+    const old = new Date(Date.now() - 86_400_000)
+    const plant = (name: string, age: number) => {
+      writeFileSync(join(cacheDir, name), "cache")
+      utimesSync(join(cacheDir, name), old, new Date(old.getTime() + age * 1000))
+    }
+    // what an upgrade of Node leaves behind
+    plant(`cedar-peer-v0.1.0-${process.arch}-1505-stage.v8`, 100)
+    // this Node under 20 other sets of flags, the first written first
+    for (let i = 0; i < 20; i++) plant(`cedar-peer-${process.version}-${process.arch}-f${i}-stage.v8`, i)
+    writeFileSync(join(cacheDir, "notes.txt"), "not a cache")
+    expect(await run("--version")).toMatchObject({ status: 0 })
+    const left = cacheFiles()
+    expect(left).toHaveLength(16)
+    expect(left.filter((name) => name.startsWith("cedar-peer-v0.1.0-"))).toEqual([])
+    expect(left).toContainEqual(expect.stringMatching(/-start\.v8$/))
+    // the five oldest went
+    for (let i = 0; i < 5; i++) expect(left).not.toContain(`cedar-peer-${process.version}-${process.arch}-f${i}-stage.v8`)
+    expect(readFileSync(join(cacheDir, "notes.txt"), "utf8")).toBe("not a cache")
+  })
+
+  it("keeps its cache where the Debian package says (scripts/package-deb.mjs), nothing beside the bundle", async () => {
+    const { launcherFor } = (await import(join(import.meta.dirname, "../../scripts/package-deb.mjs"))) as {
+      readonly launcherFor: (source: string, options: { readonly cacheDir: string; readonly node: string }) => string
+    }
+    const installed = join(root, "deb", "usr", "share", "cedar-peer")
+    const cache = join(root, "deb", "var", "cache", "cedar-peer")
+    mkdirSync(join(installed, "dist", "cli"), { recursive: true })
+    copyFileSync(join(root, "package.json"), join(installed, "package.json"))
+    copyFileSync(join(built, "cedar-peer.cjs"), join(installed, "dist", "cli", "cedar-peer.cjs"))
+    const launcher = launcherFor(readFileSync(bin, "utf8"), { cacheDir: `${cache}/`, node: process.execPath })
+    expect(launcher.split("\n")[0]).toBe(`#!${process.execPath} --max-semi-space-size=2`)
+    writeFileSync(join(installed, "dist", "cli", "main.js"), launcher, { mode: 0o755 })
+    const result = await new Promise<number>((resolve) =>
+      execFile(join(installed, "dist", "cli", "main.js"), ["demo", join(root, "demo-deb")], (error) => resolve(error === null ? 0 : 1))
+    )
+    expect(result).toBe(0)
+    expect(readdirSync(cache)).toEqual([expect.stringMatching(/-demo\.v8$/)])
+    expect(existsSync(join(installed, "dist", "cli", ".cache"))).toBe(false)
   })
 
   it("names each cache after one of the CLI's own commands", () => {
