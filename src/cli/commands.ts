@@ -16,9 +16,10 @@ import { makeDemoPool } from "./demo.js"
 import { completionDescriptor } from "./completions.js"
 import { bold, commandDoc, commandHelp, plain, renderCommandHelp, renderRootHelp, subcommandsOf } from "./help.js"
 import { readPreviousLastSuccess, renderMetrics, writeMetricsFile } from "./metrics.js"
-import { Output, OutputService, settingsFromProcess, StageReporter, withOutput } from "./output.js"
-import { columnsFor, formatBytes, headerRow, noteOf } from "./progress.js"
-import { actionJson, actionText, checkJson, checkText, stageJson, stageText, stageTotals, Unsuccessful, UsageError } from "./report.js"
+import { escapeControl, Output, OutputService, settingsFromProcess, StageReporter, withOutput } from "./output.js"
+import { columnsFor, formatBytes, formatDuration, headerRow, noteOf } from "./progress.js"
+import { explain } from "./causes.js"
+import { actionJson, actionText, checkJson, checkText, rerunLine, stageJson, stageText, stageTotals, Unsuccessful, UsageError } from "./report.js"
 import { concurrencyFlag, flag, invalid, limitFlags, runControl, settingsOf } from "./runControl.js"
 
 /** The package's version, read from its package.json (two levels up from src/cli and dist/cli). */
@@ -78,10 +79,13 @@ const resolveOwner = (value: { readonly user: string; readonly group: string }) 
     return { uid, gid }
   })
 
-/** Prints a result as JSON or as text; fails with Unsuccessful (exit 1) when it is not ok. */
+/** Whether --quiet was given: a run that went well then prints nothing at all (cron mails only on errors). */
+const isQuiet = Effect.map(Effect.serviceOption(OutputService), (output) => Option.isSome(output) && output.value.settings.globals.quiet)
+
+/** Prints a result as JSON or as text (no text with --quiet when it is ok); fails with Unsuccessful (exit 1) when it is not ok. */
 const render = <A>(asJson: boolean, ok: boolean, document: A, text: string) =>
   Effect.gen(function*() {
-    yield* Console.log(asJson ? JSON.stringify(document, null, 2) : text)
+    if (asJson || !ok || !(yield* isQuiet)) yield* Console.log(asJson ? JSON.stringify(document, null, 2) : text)
     if (!ok) return yield* new Unsuccessful()
   })
 
@@ -96,6 +100,8 @@ const runStage = (
     readonly settings?: Pool.SettingsOverride | undefined
     readonly stop?: Effect.Effect<void> | undefined
     readonly metricsFile?: string | undefined
+    /** told the summary before it is printed (the run's end line) */
+    readonly onSummary?: ((summary: Pool.StageSummary) => void) | undefined
   },
   extraText: (summary: Pool.StageSummary) => ReadonlyArray<string> = () => [],
   extraJson: Record<string, unknown> = {}
@@ -104,7 +110,16 @@ const runStage = (
     const output = yield* OutputService
     const startedAt = yield* Clock.currentTimeMillis
     const selected = yield* Pool.selectPeers(pool, opts.peers)
-    const reporter = new StageReporter(output, selected.map((p) => p.name), Date.now, opts.json)
+    // a failed peer's cause in words, asked of the peer again when scp kept it quiet
+    const services = yield* Effect.context<RemotePeer.RemotePeers | SystemUsers>()
+    const explainOne = explain(pool, opts.settings)
+    const reporter = new StageReporter(
+      output,
+      selected.map((p) => p.name),
+      Date.now,
+      opts.json,
+      (result) => explainOne(result).pipe(Effect.provide(services))
+    )
     const previous = opts.metricsFile === undefined
       ? new Map<string, number>()
       : yield* readPreviousLastSuccess(opts.metricsFile, pool.source)
@@ -158,11 +173,44 @@ const runStage = (
       const timing = reporter.timing(name)
       return timing === undefined ? undefined : timing.endedAt - timing.startedAt
     }
+    const cause = (name: string) => reporter.causes.get(name)
+    // a failed night ends with what to run once the causes are fixed
+    const config = (yield* Path.Path).resolve(pool.source)
+    const rerun = summary.ok ? [] : [`stage the failed peers again: ${rerunLine(summary, config)}`]
     const text = reporter.rowsShown
-      ? [stageTotals(summary), ...extraText(summary)].join("\n")
-      : [stageText(summary, millis), ...extraText(summary)].join("\n")
-    yield* render(opts.json, summary.ok, { ...stageJson(summary), ...extraJson }, text)
+      ? [stageTotals(summary), ...rerun, ...extraText(summary)].join("\n")
+      : [stageText(summary, millis, cause), ...rerun, ...extraText(summary)].join("\n")
+    const document = stageJson(summary)
+    opts.onSummary?.(summary)
+    yield* render(
+      opts.json,
+      summary.ok,
+      {
+        ...document,
+        peers: document.peers.map((p) => (cause(p.name) === undefined ? p : { ...p, cause: cause(p.name) })),
+        ...(summary.ok ? {} : { rerun: rerunLine(summary, config) }),
+        ...extraJson
+      },
+      text
+    )
   })
+
+/** The last log line of a stage run: its outcome, daily directory, counts and duration. */
+const endLine = (exit: Exit.Exit<unknown, unknown>, summary: Pool.StageSummary | undefined, millis: number): string => {
+  const failure = Exit.isFailure(exit) ? Cause.findErrorOption(exit.cause) : Option.none()
+  const error = Option.isSome(failure) && !(failure.value instanceof Unsuccessful)
+    ? failure.value as { readonly _tag?: string; readonly message?: string }
+    : undefined
+  const outcome = summary?.peers.some((p) => p.status === "interrupted") || (Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause))
+    ? "interrupted"
+    : error !== undefined
+    ? `failed: error[${error._tag ?? "Error"}] ${escapeControl(String(error.message ?? ""))}`
+    : Exit.isSuccess(exit)
+    ? "ok"
+    : "FAILED"
+  const counts = summary === undefined ? [] : [`daily directory ${summary.dailyDir}`, stageTotals(summary).replace(/: (ok|FAILED)$/, "")]
+  return ["stage ends: " + outcome, ...counts, `after ${formatDuration(millis)}`].join("; ")
+}
 
 /** `stage --dry-run`: what a stage run would do, from the same checks, writing nothing. */
 const dryRun = (pool: Config.PoolConfig, opts: { readonly json: boolean; readonly full: boolean; readonly peers: ReadonlyArray<string> }) =>
@@ -244,25 +292,41 @@ const stage = Command.make(
   },
   (opts) =>
     Effect.gen(function*() {
-      const pool = yield* Config.load(opts.config)
-      // a dry run says what a real run would refuse: a missing staging dir too
-      if (opts.dryRun) return yield* Effect.andThen(Validate.requireStagingDir(pool), dryRun(pool, opts))
       const path = yield* Path.Path
-      const control = yield* runControl
-      // one run per pool; a signal lets the peers in flight clean up and the summary still print
-      yield* control.graceful(Effect.scoped(Effect.gen(function*() {
-        yield* Validate.requireStagingDir(pool) // before the lock, which lives in the staging dir
-        yield* RunLock.acquire(Pool.lockFile(pool))
-        yield* runStage(pool, {
-          json: opts.json,
-          full: opts.full,
-          peers: opts.peers,
-          concurrency: Option.getOrUndefined(opts.concurrency),
-          settings: settingsOf(opts),
-          stop: control.stop,
-          metricsFile: Option.getOrUndefined(Option.map(opts.metricsFile, (file) => path.resolve(file)))
-        })
-      })))
+      if (opts.dryRun) {
+        const pool = yield* Config.load(opts.config)
+        // a dry run says what a real run would refuse: a missing staging dir too
+        return yield* Effect.andThen(Validate.requireStagingDir(pool), dryRun(pool, opts))
+      }
+      const startedAt = yield* Clock.currentTimeMillis
+      let summary: Pool.StageSummary | undefined
+      // one line where a run starts and one where it ends, whatever the end: runs appended to one log stay apart
+      yield* Effect.logInfo(`cedar-peer ${VERSION} stage starts: config ${path.resolve(opts.config)}, pid ${process.pid}`)
+      yield* Effect.gen(function*() {
+        const pool = yield* Config.load(opts.config)
+        const control = yield* runControl
+        // one run per pool; a signal lets the peers in flight clean up and the summary still print
+        yield* control.graceful(Effect.scoped(Effect.gen(function*() {
+          yield* Validate.requireStagingDir(pool) // before the lock, which lives in the staging dir
+          yield* RunLock.acquire(Pool.lockFile(pool))
+          yield* runStage(pool, {
+            json: opts.json,
+            full: opts.full,
+            peers: opts.peers,
+            concurrency: Option.getOrUndefined(opts.concurrency),
+            settings: settingsOf(opts),
+            stop: control.stop,
+            metricsFile: Option.getOrUndefined(Option.map(opts.metricsFile, (file) => path.resolve(file))),
+            onSummary: (done) => {
+              summary = done
+            }
+          })
+        })))
+      }).pipe(
+        Effect.onExit((exit) =>
+          Effect.flatMap(Clock.currentTimeMillis, (endedAt) => Effect.logInfo(endLine(exit, summary, endedAt - startedAt)))
+        )
+      )
     })
 ).pipe(Command.withDescription("stage every ready peer of the pool into today's staging directory (Cedar's stage action)"))
 
@@ -545,7 +609,7 @@ export const run = (argv: ReadonlyArray<string>) =>
           const failure = Cause.findErrorOption(cause)
           if (Option.isSome(failure) && !(failure.value instanceof Unsuccessful)) {
             const error = failure.value as { readonly _tag: string; readonly message: string }
-            output.file(`${new Date().toISOString()} error[${error._tag}] ${error.message}`)
+            output.file(`${new Date().toISOString()} error[${error._tag}] ${escapeControl(error.message)}`)
           } else if (Cause.hasInterruptsOnly(cause)) {
             output.file(`${new Date().toISOString()} error[Interrupted] the run was interrupted`)
           }
