@@ -330,12 +330,24 @@ const stage = Command.make(
     })
 ).pipe(Command.withDescription("stage every ready peer of the pool into today's staging directory (Cedar's stage action)"))
 
-const check = Command.make("check", { config, json, peers: somePeers, indicator: indicator(DEF_COLLECT_INDICATOR) }, (opts) =>
-  Effect.gen(function*() {
-    const pool = yield* Config.load(opts.config)
-    const summary = yield* Pool.check(pool, { peers: opts.peers, indicator: opts.indicator })
-    yield* render(opts.json, summary.ok, checkJson(summary), checkText(summary))
-  })).pipe(Command.withDescription("tell which peers have written their collect indicator"))
+const check = Command.make(
+  "check",
+  { config, json, peers: somePeers, indicator: indicator(DEF_COLLECT_INDICATOR), timeout: limitFlags.timeout },
+  (opts) =>
+    Effect.gen(function*() {
+      const pool = yield* Config.load(opts.config)
+      const settings = settingsOf({ ...NO_LIMITS, timeout: opts.timeout })
+      const summary = yield* Pool.check(pool, { peers: opts.peers, indicator: opts.indicator, settings })
+      // the cause in words for each peer not ready, as a stage run's notes give it
+      const explainOne = explain(pool, settings)
+      const causes = yield* Effect.forEach(summary.peers, (p) =>
+        p.status === "ready"
+          ? Effect.succeed(undefined)
+          : explainOne({ name: p.name, type: p.type, status: p.status, files: 0, bytes: 0, ignored: false, ...(p.reason === undefined ? {} : { reason: p.reason }) }), { concurrency: 4 })
+      const explained = { ...summary, peers: summary.peers.map((p, i) => (causes[i] === undefined ? p : { ...p, cause: causes[i] })) }
+      yield* render(opts.json, summary.ok, checkJson(explained), checkText(explained))
+    })
+).pipe(Command.withDescription("tell which peers have written their collect indicator (stages nothing)"))
 
 const stagePeer = Command.make(
   "stage-peer",
@@ -463,23 +475,62 @@ const validate = Command.make("validate", {
   config,
   json,
   syntaxOnly: flag("syntax-only", "only read and check the file; do not look at users, directories or programs"),
-  reach: flag("reach", "also try a batch-mode connection to every remote peer")
+  reach: flag("reach", "also try a batch-mode connection to every remote peer (exit 1 when one cannot be reached)"),
+  timeout: limitFlags.timeout
 }, (opts) =>
   Effect.gen(function*() {
     const pool = yield* Config.load(opts.config)
-    if (!opts.syntaxOnly) yield* Validate.validate(pool, { reach: opts.reach })
+    if (!opts.syntaxOnly) yield* Validate.validate(pool)
+    // worth knowing, never an error: settings cback3 would trip over if the site went back to it
+    const warnings = opts.syntaxOnly ? [] : yield* Validate.warnings(pool)
+    for (const warning of warnings) yield* Effect.logWarning(warning)
+    const reached = opts.reach ? yield* Validate.reachPeers(pool, { settings: settingsOf({ ...NO_LIMITS, timeout: opts.timeout }) }) : undefined
     const lines = [
       `${pool.source}: valid`,
+      // what cedar-peer reads of a cback3.conf is only what the stage needs
+      `checked: the staging sections (options, peers, stage)${opts.syntaxOnly ? ", the file only" : " and this machine"}; \`cback3 validate\` checks the rest`,
       `staging dir: ${pool.stagingDir}`,
       `working dir: ${pool.options.workingDir}, backup user/group: ${pool.options.backupUser}/${pool.options.backupGroup}, week starts ${pool.options.startingDay}`,
       ...pool.peers.map((p) =>
         `peer ${p.name}: ${p.type}, collect dir ${p.collectDir}` +
         (p.ignoreFailures ? `, ignore failures ${p.ignoreFailures}` : "") +
         (p.type === "remote" && p.managed ? `, managed (${(p.managedActions ?? pool.options.managedActions).join(", ")})` : "")
-      )
+      ),
+      ...(reached === undefined ? [] : reachLines(reached))
     ]
-    yield* render(opts.json, true, { ok: true, ...pool }, lines.join("\n"))
-  })).pipe(Command.withDescription("check the configuration and this machine (users, directories, programs; exit 2 listing every problem), and print the pool"))
+    const ok = reached === undefined || reached.every((r) => r.reached)
+    yield* render(
+      opts.json,
+      ok,
+      {
+        ok,
+        ...pool,
+        ...(warnings.length === 0 ? {} : { warnings }),
+        ...(reached === undefined ? {} : { reach: reached })
+      },
+      lines.join("\n")
+    )
+  })).pipe(
+    Command.withDescription(
+      "check the staging sections of the configuration (options, peers, stage) and this machine (users, directories, programs), and print the pool; `cback3 validate` checks the rest of the file"
+    )
+  )
+
+/** The limit flags' values when a command takes only --timeout. */
+const NO_LIMITS = { maxFiles: Option.none<number>(), maxBytes: Option.none<number>(), verify: false }
+
+/** `validate --reach`: one line per remote peer, then what was reached. */
+const reachLines = (reached: ReadonlyArray<Validate.PeerReach>): ReadonlyArray<string> => {
+  const missed = reached.filter((r) => !r.reached)
+  return [
+    ...missed.map((r) => `peer ${r.name}: NOT reached: ${r.cause ?? "could not connect"}${r.detail ? ` (${escapeControl(r.detail)})` : ""}`),
+    reached.length === 0
+      ? "no remote peer to reach"
+      : missed.length === 0
+      ? `reached every remote peer (${reached.length}): ${reached.map((r) => r.name).join(", ")}`
+      : `reached ${reached.length - missed.length} of ${reached.length} remote peer(s): FAILED`
+  ]
+}
 
 const demo = Command.make(
   "demo",

@@ -131,20 +131,24 @@ export const rerunLine = (summary: StageSummary, config: string): string =>
   quoteLine(["cedar-peer", "stage", "--config", config, ...(summary.full ? ["--full"] : []), ...failedPeers(summary).flatMap((name) => ["--peer", name])])
 
 /** The check summary as `check --json`'s document. */
-export const checkJson = (summary: CheckSummary) => ({
+export const checkJson = (summary: ExplainedCheck) => ({
   ok: summary.ok,
   peers: summary.peers.map((p) => ({
     name: p.name,
     type: p.type,
     ready: p.ready,
     status: p.status,
-    ...(p.reason === undefined ? {} : { reason: p.reason })
+    ...(p.reason === undefined ? {} : { reason: p.reason }),
+    ...(p.cause === undefined ? {} : { cause: p.cause })
   }))
 })
 
-/** The check summary for people. */
-export const checkText = (summary: CheckSummary): string =>
-  table(["PEER", "TYPE", "STATUS", "REASON"], summary.peers.map((p) => [p.name, p.type, p.status, escapeControl(p.reason ?? "")]))
+/** A check summary with each peer's cause in words, where one is known. */
+type ExplainedCheck = { readonly ok: boolean; readonly peers: ReadonlyArray<CheckSummary["peers"][number] & { readonly cause?: string | undefined }> }
+
+/** The check summary for people: the cause in words where known, else the reason as it came. */
+export const checkText = (summary: ExplainedCheck): string =>
+  table(["PEER", "TYPE", "STATUS", "REASON"], summary.peers.map((p) => [p.name, p.type, p.status, escapeControl(p.cause ?? p.reason ?? "")]))
 
 /** The managed-action summary as `action --json`'s document: each failure as its tag and message. */
 export const actionJson = (summary: ActionSummary) => ({
