@@ -50,6 +50,8 @@ export interface ValidateOptions extends EnvironmentOptions {
  */
 export interface ReachOptions {
   readonly settings?: Pool.SettingsOverride | undefined
+  /** seconds a peer has to answer (default: twice its connect timeout and 5 s) */
+  readonly limit?: number | undefined
 }
 
 const describeError = (error: PlatformError): string =>
@@ -286,7 +288,7 @@ const probe = (
     const connect = Config.peerSettings(config, peer, options.settings).timeouts.connect
     const value = yield* Pool.peerValue(config, { ...peer, rshCommand: batchCommand(config, peer, connect) }, isRoot, options.settings)
     if (value._tag !== "RemotePeer") return { reach: { ...at, reached: true }, exitCode: 0 }
-    const limit = Duration.seconds(connect * 2 + 5)
+    const limit = Duration.seconds(options.limit ?? connect * 2 + 5)
     return yield* (yield* RemotePeers).executeRemoteCommand(value, command).pipe(
       Effect.timeoutOrElse({ duration: limit, orElse: () => Effect.fail(`no answer within ${formatAfter(limit)}`) }),
       Effect.as({ reach: { ...at, reached: true } as PeerReach, exitCode: 0 as number | undefined }),
@@ -342,7 +344,9 @@ export const diagnose = (
     const index = config.peers.findIndex((peer) => peer.name === name)
     const peer = config.peers[index]
     if (peer === undefined || peer.type !== "remote") return { name, location: "", reached: true }
-    const { reach, exitCode } = yield* probe(config, peer, index, `test -d ${quoteWord(peer.collectDir)}`, options)
+    // a second look, after the run's own tries: one connect timeout and a little more
+    const connect = Config.peerSettings(config, peer, options.settings).timeouts.connect
+    const { reach, exitCode } = yield* probe(config, peer, index, `test -d ${quoteWord(peer.collectDir)}`, { limit: connect + 2, ...options })
     if (!reach.reached) return reach
     // `test -d` answers 0 or 1; anything else is the login shell's own trouble
     if (exitCode === 0) return { ...reach, cause: undefined, collectDirFound: true }

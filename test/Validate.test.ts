@@ -73,12 +73,12 @@ describe("Validate.environment", () => {
         "options.backup_group: no group named backup on this machine",
         "options.working_dir: /work does not exist",
         "stage.staging_dir: /stage is not a directory",
-        "peers.peer[0].collect_dir: /srv/alpha does not exist",
-        "peers.peer[1].collect_dir: /srv/beta is not a directory",
+        "peer alpha (peers.peer[0]) collect_dir: /srv/alpha does not exist",
+        "peer beta (peers.peer[1]) collect_dir: /srv/beta is not a directory",
         "options.rcp_command: program /opt/tools/scp is not executable",
-        "peers.peer[2].rsh_command: program /usr/bin/myrsh is not executable",
-        `peers.peer[3].rcp_command: program scp is not found in PATH (${PATH})`,
-        "peers.peer[3].rsh_command: program /usr/bin/my ssh does not exist",
+        "peer db1 (peers.peer[2]) rsh_command: program /usr/bin/myrsh is not executable",
+        `peer db2 (peers.peer[3]) rcp_command: program scp is not found in PATH (${PATH})`,
+        "peer db2 (peers.peer[3]) rsh_command: program /usr/bin/my ssh does not exist",
         "options.rsh_command: not set, and the default program /usr/bin/ssh does not exist"
       ])
     }))
@@ -92,13 +92,13 @@ describe("Validate.environment", () => {
       }, "/etc/cedar/pool.json")
       expect(yield* problemsOn(memory(), json)).toStrictEqual([
         "options.workingDir: /nowhere does not exist",
-        "peers[0].collectDir: /srv/gone does not exist"
+        "peer alpha (peers[0]) collectDir: /srv/gone does not exist"
       ])
       const staged = yield* xmlPool({
         peers: xmlLocal("old", "/srv/alpha"),
         stage: `<stage><staging_dir>/stage</staging_dir>${xmlLocal("alpha", "/srv/alpha")}${xmlLocal("gamma", "/srv/gamma")}</stage>`
       })
-      expect(yield* problemsOn(memory(), staged)).toStrictEqual(["stage.peer[1].collect_dir: /srv/gamma does not exist"])
+      expect(yield* problemsOn(memory(), staged)).toStrictEqual(["peer gamma (stage.peer[1]) collect_dir: /srv/gamma does not exist"])
     }))
 
   it.effect("reports directories it cannot read or write, and stat failures", () =>
@@ -113,7 +113,7 @@ describe("Validate.environment", () => {
       expect(yield* problemsOn(made, config)).toStrictEqual([
         "options.working_dir: /work is not writable",
         "stage.staging_dir: /stage is not readable",
-        "peers.peer[0].collect_dir: /srv/alpha cannot be checked: permission denied"
+        "peer alpha (peers.peer[0]) collect_dir: /srv/alpha cannot be checked: permission denied"
       ])
     }))
 
@@ -221,7 +221,7 @@ describe("Validate.reach", () => {
       yield* TestClock.adjust("64 seconds")
       expect(fiber.pollUnsafe()).toBeUndefined() // still running
       yield* TestClock.adjust("1 second")
-      expect(yield* Fiber.join(fiber)).toStrictEqual(["peers.peer[0]: cannot reach silent.example.org: no answer within 1m 5s"])
+      expect(yield* Fiber.join(fiber)).toStrictEqual(["peers.peer[0]: cannot reach silent.example.org: no answer within 65s"])
     }))
 
   it.effect("is empty without remote peers, running nothing", () =>

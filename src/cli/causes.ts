@@ -21,10 +21,14 @@ export const causeInText = (result: Pool.PeerStageResult): string | undefined =>
   return sshCause([result.reason ?? "", result.error?.message ?? "", stderrOf(result.error)].join("\n"))
 }
 
-// Not staged for a reason the text may hide: not ready, not reached, or a copy that ssh failed.
+// Not staged for a reason the text hides: scp's "No such file" for the indicator is said alike of
+// a missing indicator and a missing collect dir; a peer not reached, or a copy ssh failed (status
+// 255), where `scp -q` kept ssh's words to itself. Another look costs a connection attempt, so
+// only then, and never for a peer whose failures are ignored.
 const worthALook = (result: Pool.PeerStageResult): boolean =>
   result.type === "remote" && !result.ignored &&
-  (result.status === "not-ready" || result.status === "unreachable" ||
+  ((result.status === "not-ready" && /No such file or directory/.test(result.reason ?? "")) ||
+    result.status === "unreachable" ||
     (result.error !== undefined && "exitCode" in result.error && result.error.exitCode === 255))
 
 /** The cause of a peer's failure in words, or undefined when it is staged or nothing clearer than its note is known. */

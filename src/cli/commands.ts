@@ -498,7 +498,7 @@ const validate = Command.make("validate", {
       ),
       ...(reached === undefined ? [] : reachLines(reached))
     ]
-    const ok = reached === undefined || reached.every((r) => r.reached)
+    const ok = reached === undefined || reached.every((r) => r.reached && r.cause === undefined)
     yield* render(
       opts.json,
       ok,
@@ -521,9 +521,11 @@ const NO_LIMITS = { maxFiles: Option.none<number>(), maxBytes: Option.none<numbe
 
 /** `validate --reach`: one line per remote peer, then what was reached. */
 const reachLines = (reached: ReadonlyArray<Validate.PeerReach>): ReadonlyArray<string> => {
-  const missed = reached.filter((r) => !r.reached)
+  const missed = reached.filter((r) => !r.reached || r.cause !== undefined)
   return [
-    ...missed.map((r) => `peer ${r.name}: NOT reached: ${r.cause ?? "could not connect"}${r.detail ? ` (${escapeControl(r.detail)})` : ""}`),
+    ...missed.map((r) =>
+      `peer ${r.name}: ${r.reached ? "reached, but" : "NOT reached:"} ${r.cause ?? "could not connect"}${r.detail ? ` (${escapeControl(r.detail)})` : ""}`
+    ),
     reached.length === 0
       ? "no remote peer to reach"
       : missed.length === 0
