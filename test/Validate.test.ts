@@ -289,3 +289,23 @@ describe("Validate.requireStagingDir and Pool.stage", () => {
       })
     }))
 })
+
+describe("Validate.warnings", () => {
+  it.effect("warns of what cback3 would trip over: a working dir the backup user cannot write, a backup user without a login shell", () =>
+    Effect.gen(function*() {
+      const made = memory()
+      made.volume.chownSync("/work", 0, 0)
+      made.volume.chmodSync("/work", 0o755)
+      const pool = yield* xmlPool({ peers: xmlLocal("alpha", "/srv/alpha") })
+      const nologin = SystemUsers.layerTest({ root: true, users: { backup: { uid: 34, gid: 34, shell: "/usr/sbin/nologin" } }, groups: { backup: 34 } })
+      expect(yield* Validate.warnings(pool).pipe(Effect.provide(Layer.merge(made.layer, nologin)))).toStrictEqual([
+        "options.backup_user: backup has no login shell (/usr/sbin/nologin): cedar-peer runs commands as it without a shell, but cback3 uses `su -c`, which would fail",
+        "options.working_dir: /work is not writable by the backup user backup: cedar-peer does not need it to be, but cback3 would fail there"
+      ])
+      // the working dir the backup group's to write, a login shell: nothing to say
+      made.volume.chownSync("/work", 0, 34)
+      made.volume.chmodSync("/work", 0o775)
+      const shell = SystemUsers.layerTest({ root: true, users: { backup: { uid: 34, gid: 34, shell: "/bin/sh" } }, groups: { backup: 34 } })
+      expect(yield* Validate.warnings(pool).pipe(Effect.provide(Layer.merge(made.layer, shell)))).toStrictEqual([])
+    }))
+})
