@@ -88,7 +88,7 @@ beforeAll(async () => {
 
 afterAll(() => rmSync(root, { recursive: true, force: true }))
 
-const NOTES: ReadonlyArray<readonly [string, string, string]> = [
+const CAUSES_SEEN: ReadonlyArray<readonly [string, string, string]> = [
   ["db-ok", "staged", ""],
   ["db-notready", "not-ready", "collect indicator cback.collect not found"],
   ["db-nodir", "not-ready", "collect dir <ROOT>/nodir not found"],
@@ -103,7 +103,7 @@ describe("a night with remote peers failing for each common cause", () => {
     const done = cli(["stage", "--config", configs.night!, "--concurrency", "8", "--quiet"])
     expect(done.status).toBe(1)
     const rows = done.stdout.split("\n")
-    for (const [name, status, note] of NOTES) {
+    for (const [name, status, note] of CAUSES_SEEN) {
       const row = rows.find((line) => line.startsWith(`${name} `))
       expect(row, name).toBeDefined()
       const cells = row!.split(/\s{2,}/)
@@ -124,7 +124,7 @@ describe("a night with remote peers failing for each common cause", () => {
   it("check takes --timeout and names the same causes; it stages nothing", () => {
     const done = cli(["check", "--config", configs.night!, "--timeout", "connect=2"])
     expect(done.status).toBe(1)
-    for (const [name, , note] of NOTES.filter(([, status]) => status !== "staged")) {
+    for (const [name, , note] of CAUSES_SEEN.filter(([, status]) => status !== "staged")) {
       expect(done.stdout).toContain(`${note.replace("<ROOT>", root)}`)
       expect(done.stdout).toMatch(new RegExp(`^${name.replace(".", "\\.")} `, "m"))
     }
