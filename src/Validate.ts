@@ -280,10 +280,11 @@ const probe = (
   peer: RemotePeerConfig,
   index: number,
   command: string,
-  options: ReachOptions
+  options: ReachOptions,
+  lines?: XmlLines
 ): Effect.Effect<{ readonly reach: PeerReach; readonly exitCode: number | undefined }, never, RemotePeers | SystemUsers> =>
   Effect.gen(function*() {
-    const at = { name: peer.name, location: placeOf(config, ["peers", index], undefined) }
+    const at = { name: peer.name, location: placeOf(config, ["peers", index], lines) }
     const isRoot = yield* (yield* SystemUsers).isRoot
     const connect = Config.peerSettings(config, peer, options.settings).timeouts.connect
     const value = yield* Pool.peerValue(config, { ...peer, rshCommand: batchCommand(config, peer, connect) }, isRoot, options.settings)
@@ -319,12 +320,13 @@ const probe = (
 export const reachPeers = (
   config: PoolConfig,
   options: ReachOptions = {}
-): Effect.Effect<ReadonlyArray<PeerReach>, never, RemotePeers | SystemUsers> =>
-  Effect.forEach(
-    config.peers.flatMap((peer, i) => (peer.type === "remote" ? [[peer, i] as const] : [])),
-    ([peer, i]) => Effect.map(probe(config, peer, i, "true", options), (result) => result.reach),
-    { concurrency: Config.poolConcurrency(config) }
-  )
+): Effect.Effect<ReadonlyArray<PeerReach>, never, RemotePeers | SystemUsers | FileSystem.FileSystem> =>
+  Effect.flatMap(linesOf(config), (lines) =>
+    Effect.forEach(
+      config.peers.flatMap((peer, i) => (peer.type === "remote" ? [[peer, i] as const] : [])),
+      ([peer, i]) => Effect.map(probe(config, peer, i, "true", options, lines), (result) => result.reach),
+      { concurrency: Config.poolConcurrency(config) }
+    ))
 
 /**
  * Why a remote peer was not staged, as far as a second look tells: its rsh command, in batch

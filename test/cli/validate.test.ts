@@ -99,7 +99,7 @@ describe("cedar-peer validate", () => {
     expect(done.stdout).toMatch(/reached 0 of 1 remote peer\(s\): FAILED$/m)
     const json = JSON.parse(cli(["validate", "--reach", "--config", path, "--json"]).stdout)
     expect(json.ok).toBe(false)
-    expect(json.reach).toEqual([{ name: "db1", location: "peer db1 (peers.peer[1])", reached: true, cause: "the rsh command exited with status 1", detail: "" }])
+    expect(json.reach).toEqual([{ name: "db1", location: "peer db1 (line 12)", reached: true, cause: "the rsh command exited with status 1", detail: "" }])
   })
 
   it("--reach says what was reached when all were; --timeout is taken", () => {
