@@ -202,6 +202,9 @@ export class ManagedActionFailed extends Schema.TaggedError<ManagedActionFailed>
   }
 }
 
+// What Config.load says of a file it cannot read.
+const UNREADABLE = new Set(["file not found", "permission denied", "is a directory, not a file", "not a readable file"])
+
 /**
  * A configuration file is missing, unreadable or invalid; lists every problem with its location.
  *
@@ -213,6 +216,11 @@ export class ConfigError extends Schema.TaggedError<ConfigError>()("ConfigError"
   problems: Schema.Array(Schema.String)
 }) {
   override get message(): string {
+    // a file that cannot be read is not an invalid one: `/etc/cback3.conf: not found`
+    const [only] = this.problems
+    if (this.problems.length === 1 && only !== undefined && UNREADABLE.has(only)) {
+      return `${this.path}: ${only === "file not found" ? "not found" : only}`
+    }
     return `${this.path}: invalid configuration:\n  ${this.problems.join("\n  ")}`
   }
 }

@@ -689,14 +689,20 @@ export const stage = (
  */
 export const check = (
   config: PoolConfig,
-  options: { readonly peers?: ReadonlyArray<string> | undefined; readonly indicator?: string | undefined; readonly concurrency?: number | undefined } = {}
+  options: {
+    readonly peers?: ReadonlyArray<string> | undefined
+    readonly indicator?: string | undefined
+    readonly concurrency?: number | undefined
+    /** the command line's settings (`--timeout connect=2`) over the configuration's */
+    readonly settings?: SettingsOverride | undefined
+  } = {}
 ): Effect.Effect<CheckSummary, InvalidPeerConfig | CheckError, LocalPeers | RemotePeers | SystemUsers> =>
   Effect.gen(function*() {
     const selected = yield* selectPeers(config, options.peers)
     const isRoot = yield* (yield* SystemUsers).isRoot
     const peers = yield* Effect.forEach(selected, (peerConfig) =>
       Effect.gen(function*() {
-        const peer = yield* peerValue(config, peerConfig, isRoot)
+        const peer = yield* peerValue(config, peerConfig, isRoot, options.settings)
         const status = yield* collectIndicatorStatus(peer, options.indicator ?? DEF_COLLECT_INDICATOR)
         return {
           name: peer.name,

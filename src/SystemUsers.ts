@@ -17,6 +17,8 @@ import { command, runToEnd, type Spawner } from "./internal/process.js"
 export interface UserIds {
   readonly uid: number
   readonly gid: number
+  /** the login shell (passwd's last field), when known */
+  readonly shell?: string | undefined
 }
 
 /**
@@ -65,7 +67,7 @@ const make = Effect.gen(function*() {
     timeToLive: ANSWER_TTL,
     lookup: (name: string) =>
       getent(spawner, "passwd", name).pipe(Effect.map(Option.flatMap((fields) =>
-        Option.all({ uid: numberAt(fields, 2), gid: numberAt(fields, 3) })
+        Option.map(Option.all({ uid: numberAt(fields, 2), gid: numberAt(fields, 3) }), (ids): UserIds => ({ ...ids, shell: fields[6] ?? "" }))
       )))
   })
   const groups = yield* Cache.make({

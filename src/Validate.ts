@@ -12,7 +12,9 @@ import { Duration, Effect, FileSystem, Option } from "effect"
 import type { PlatformError } from "effect/PlatformError"
 import * as Config from "./Config.js"
 import type { PeerConfig, PoolConfig, RemotePeerConfig } from "./Config.js"
-import { splitWords } from "./internal/shellWords.js"
+import { formatAfter } from "./internal/process.js"
+import { sshCause } from "./internal/sshCause.js"
+import { quoteWord, splitWords } from "./internal/shellWords.js"
 import { DEF_RCP_COMMAND, DEF_RSH_COMMAND } from "./Peer.js"
 import { ConfigError } from "./PeerError.js"
 import * as Pool from "./Pool.js"
@@ -37,6 +39,19 @@ export interface EnvironmentOptions {
 export interface ValidateOptions extends EnvironmentOptions {
   /** also try a batch-mode connection to every remote peer (`validate --reach`) */
   readonly reach?: boolean | undefined
+}
+
+/**
+ * How to try a remote peer: the command line's timeouts (`--timeout connect=2`) over the
+ * configuration's.
+ *
+ * @since 1.0.0
+ * @category models
+ */
+export interface ReachOptions {
+  readonly settings?: Pool.SettingsOverride | undefined
+  /** seconds a peer has to answer (default: twice its connect timeout and 5 s) */
+  readonly limit?: number | undefined
 }
 
 const describeError = (error: PlatformError): string =>
@@ -83,6 +98,63 @@ const programProblem = (fs: FileSystem.FileSystem, program: string, searchPath: 
     return `program ${program} is not found in PATH (${searchPath})`
   })
 
+// Where each element of a cback3.conf starts, by line (people count lines from 1): the peers of
+// the list the pool came from, in order, and the first line of `<section>…<field>`.
+interface XmlLines {
+  readonly peers: ReadonlyArray<number>
+  readonly field: (section: string, field: string) => number | undefined
+}
+
+const lineAt = (text: string, offset: number): number => text.slice(0, offset).split("\n").length
+
+const xmlLines = (text: string, stagePeers: boolean): XmlLines => {
+  const section = (name: string): readonly [number, number] | undefined => {
+    const start = text.search(new RegExp(`<${name}[\\s>]`))
+    if (start < 0) return undefined
+    const end = text.indexOf(`</${name}>`, start)
+    return [start, end < 0 ? text.length : end]
+  }
+  const within = (name: string, tag: string): ReadonlyArray<number> => {
+    const range = section(name)
+    if (range === undefined) return []
+    const found: Array<number> = []
+    const pattern = new RegExp(`<${tag}[\\s>/]`, "g")
+    pattern.lastIndex = range[0]
+    for (let m = pattern.exec(text); m !== null && m.index < range[1]; m = pattern.exec(text)) found.push(lineAt(text, m.index))
+    return found
+  }
+  return {
+    peers: within(stagePeers ? "stage" : "peers", "peer"),
+    field: (name, field) => within(name, field)[0]
+  }
+}
+
+/**
+ * Where a problem is, for people: a peer by its name (and its line in a cback3.conf, else its
+ * place in the JSON list), any other field by its place in the file's vocabulary and its line.
+ */
+const placeOf = (config: PoolConfig, path: ReadonlyArray<PropertyKey>, lines: XmlLines | undefined): string => {
+  const located = Config.locate(config, path)
+  if (path[0] === "peers" && typeof path[1] === "number") {
+    const line = lines?.peers[path[1]]
+    const field = located.replace(/^.*?\]\.?/, "")
+    return `peer ${config.peers[path[1]]?.name ?? path[1]} (${line === undefined ? located.replace(/\.[^\]]*$/, "") : `line ${line}`})` +
+      (field === "" ? "" : ` ${field}`)
+  }
+  const [section, field] = located.split(".")
+  const line = section !== undefined && field !== undefined ? lines?.field(section, field) : undefined
+  return line === undefined ? located : `${located} (line ${line})`
+}
+
+// The lines of the pool's file when it is a cback3.conf that can be read again; none for JSON.
+const linesOf = (config: PoolConfig): Effect.Effect<XmlLines | undefined, never, FileSystem.FileSystem> =>
+  Effect.gen(function*() {
+    if (Config.locate(config, ["options"]) !== "options" || config.source.toLowerCase().endsWith(".json")) return undefined
+    const text = yield* Effect.option((yield* FileSystem.FileSystem).readFileString(config.source))
+    if (Option.isNone(text)) return undefined
+    return xmlLines(text.value, Config.locate(config, ["peers", 0]).startsWith("stage."))
+  })
+
 interface CommandUse {
   readonly path: ReadonlyArray<PropertyKey>
   readonly line: string | undefined
@@ -123,8 +195,9 @@ export const environment = (
     const users = yield* SystemUsers
     const searchPath = options.searchPath ?? process.env["PATH"] ?? "/usr/bin:/bin"
     const problems: Array<string> = []
+    const lines = yield* linesOf(config)
     const add = (path: ReadonlyArray<PropertyKey>, problem: string | undefined) => {
-      if (problem !== undefined) problems.push(`${Config.locate(config, path)}: ${problem}`)
+      if (problem !== undefined) problems.push(`${placeOf(config, path, lines)}: ${problem}`)
     }
 
     // two lookups, each a getent process: at once
@@ -170,6 +243,120 @@ const lastLine = (text: string): string =>
   text.split("\n").map((line) => line.trim()).filter((line) => line !== "").at(-1) ?? ""
 
 /**
+ * One remote peer as a connection attempt found it: reached or not, and why not in a few words
+ * (`connection refused`, `host key changed`…) next to the whole reason ssh gave.
+ *
+ * @since 1.0.0
+ * @category models
+ */
+export interface PeerReach {
+  readonly name: string
+  /** where the peer is in the file (`peers.peer[2]`, `peers[1]`) */
+  readonly location: string
+  readonly reached: boolean
+  /** the cause in words, when not reached (or when reached and the probe found something) */
+  readonly cause?: string | undefined
+  /** what ssh said, its last line */
+  readonly detail?: string | undefined
+}
+
+// A failed rsh run, as reached or not: status 255 (or none) is ssh's own failure.
+const reachOf = (
+  peer: { readonly name: string; readonly location: string },
+  error: string | { readonly _tag: string; readonly message: string; readonly exitCode?: number | undefined; readonly stderr?: string }
+): PeerReach => {
+  if (typeof error === "string") return { ...peer, reached: false, cause: "timed out", detail: error }
+  if (error._tag !== "RemoteCommandFailed") return { ...peer, reached: false, cause: sshCause(error.message) ?? "could not connect", detail: error.message }
+  const detail = lastLine(error.stderr ?? "")
+  if (error.exitCode === undefined || error.exitCode === 255) {
+    return { ...peer, reached: false, cause: sshCause(error.stderr ?? "") ?? "could not connect", detail: detail || "the rsh command could not run" }
+  }
+  return { ...peer, reached: true, cause: `the rsh command exited with status ${error.exitCode}`, detail }
+}
+
+// Runs `command` on one remote peer through its rsh command in batch mode, bounded.
+const probe = (
+  config: PoolConfig,
+  peer: RemotePeerConfig,
+  index: number,
+  command: string,
+  options: ReachOptions,
+  lines?: XmlLines
+): Effect.Effect<{ readonly reach: PeerReach; readonly exitCode: number | undefined }, never, RemotePeers | SystemUsers> =>
+  Effect.gen(function*() {
+    const at = { name: peer.name, location: placeOf(config, ["peers", index], lines) }
+    const isRoot = yield* (yield* SystemUsers).isRoot
+    const connect = Config.peerSettings(config, peer, options.settings).timeouts.connect
+    const value = yield* Pool.peerValue(config, { ...peer, rshCommand: batchCommand(config, peer, connect) }, isRoot, options.settings)
+    if (value._tag !== "RemotePeer") return { reach: { ...at, reached: true }, exitCode: 0 }
+    const limit = Duration.seconds(options.limit ?? connect * 2 + 5)
+    return yield* (yield* RemotePeers).executeRemoteCommand(value, command).pipe(
+      Effect.timeoutOrElse({ duration: limit, orElse: () => Effect.fail(`no answer within ${formatAfter(limit)}`) }),
+      Effect.as({ reach: { ...at, reached: true } as PeerReach, exitCode: 0 as number | undefined }),
+      Effect.catch((error) => {
+        const reach = reachOf(at, error)
+        const exitCode = typeof error === "object" && "exitCode" in error ? error.exitCode : undefined
+        return Effect.succeed({ reach, exitCode })
+      })
+    )
+  }).pipe(
+    Effect.catch((error) =>
+      Effect.succeed({
+        reach: { name: peer.name, location: Config.locate(config, ["peers", index]), reached: false, cause: "invalid peer", detail: error.message },
+        exitCode: undefined
+      })
+    )
+  )
+
+/**
+ * Tries one batch-mode connection to every remote peer (its rsh command running `true`) and tells
+ * for each whether it was reached, and if not why, in words and as ssh said it. Peers are tried
+ * `poolConcurrency` at once. A peer that cannot be reached is a fact about the night, not a
+ * configuration error: the CLI reports it per peer and exits 1.
+ *
+ * @since 1.0.0
+ * @category operations
+ */
+export const reachPeers = (
+  config: PoolConfig,
+  options: ReachOptions = {}
+): Effect.Effect<ReadonlyArray<PeerReach>, never, RemotePeers | SystemUsers | FileSystem.FileSystem> =>
+  Effect.flatMap(linesOf(config), (lines) =>
+    Effect.forEach(
+      config.peers.flatMap((peer, i) => (peer.type === "remote" ? [[peer, i] as const] : [])),
+      ([peer, i]) => Effect.map(probe(config, peer, i, "true", options, lines), (result) => result.reach),
+      { concurrency: Config.poolConcurrency(config) }
+    ))
+
+/**
+ * Why a remote peer was not staged, as far as a second look tells: its rsh command, in batch
+ * mode, tests for the collect directory. Not reached: ssh's cause (`connection refused`,
+ * `permission denied (publickey)`…), which scp hides under `-q`; reached: whether the collect
+ * directory is there. Never fails.
+ *
+ * @since 1.0.0
+ * @category operations
+ */
+export const diagnose = (
+  config: PoolConfig,
+  name: string,
+  options: ReachOptions = {}
+): Effect.Effect<PeerReach & { readonly collectDirFound?: boolean }, never, RemotePeers | SystemUsers> =>
+  Effect.gen(function*() {
+    const index = config.peers.findIndex((peer) => peer.name === name)
+    const peer = config.peers[index]
+    if (peer === undefined || peer.type !== "remote") return { name, location: "", reached: true }
+    // a second look, after the run's own tries: one connect timeout and a little more
+    const connect = Config.peerSettings(config, peer, options.settings).timeouts.connect
+    const { reach, exitCode } = yield* probe(config, peer, index, `test -d ${quoteWord(peer.collectDir)}`, { limit: connect + 2, ...options })
+    if (!reach.reached) return reach
+    // `test -d` answers 0 or 1; anything else is the login shell's own trouble
+    if (exitCode === 0) return { ...reach, cause: undefined, collectDirFound: true }
+    if (exitCode === 1) return { ...reach, cause: `collect dir ${peer.collectDir} not found`, collectDirFound: false }
+    return reach
+  })
+
+/**
  * Tries one batch-mode connection to every remote peer (its rsh command running `true`, with
  * `-o BatchMode=yes -o ConnectTimeout=…` added for ssh) and returns a located problem for each
  * peer that cannot be reached, with the reason ssh gave. Peers are tried `poolConcurrency` at once.
@@ -193,7 +380,7 @@ export const reach = (config: PoolConfig): Effect.Effect<ReadonlyArray<string>, 
           const limit = Duration.seconds(connect * 2 + 5)
           const at = Config.locate(config, ["peers", i])
           return yield* remotePeers.executeRemoteCommand(value, "true").pipe(
-            Effect.timeoutOrElse({ duration: limit, orElse: () => Effect.fail(`no answer within ${Duration.format(limit)}`) }),
+            Effect.timeoutOrElse({ duration: limit, orElse: () => Effect.fail(`no answer within ${formatAfter(limit)}`) }),
             Effect.as(undefined),
             Effect.catch((error) =>
               Effect.succeed(
@@ -213,6 +400,56 @@ export const reach = (config: PoolConfig): Effect.Effect<ReadonlyArray<string>, 
       { concurrency: Config.poolConcurrency(config) }
     )
     return results.filter((problem) => problem !== undefined)
+  })
+
+const NO_LOGIN = /(^|\/)(nologin|false)$/
+
+// Whether uid (with its primary gid, or the backup group) may write a directory of this mode and
+// owner; supplementary groups are not looked at.
+const writableBy = (info: FileSystem.File.Info, uid: number, gids: ReadonlyArray<number>): boolean => {
+  if (uid === 0) return true
+  const owner = Option.getOrUndefined(info.uid)
+  const group = Option.getOrUndefined(info.gid)
+  if (owner === uid) return (info.mode & 0o200) !== 0
+  if (group !== undefined && gids.includes(group)) return (info.mode & 0o020) !== 0
+  return (info.mode & 0o002) !== 0
+}
+
+/**
+ * Settings cedar-peer works with but under which going back to `cback3` would fail silently, each
+ * as `location: warning`: a working dir the backup user cannot write (cback3 writes there as that
+ * user), a backup user without a login shell (cback3 runs commands as it through `su -c`).
+ * Never fails; empty when there is nothing to say.
+ *
+ * @since 1.0.0
+ * @category operations
+ */
+export const warnings = (config: PoolConfig): Effect.Effect<ReadonlyArray<string>, never, FileSystem.FileSystem | SystemUsers> =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const users = yield* SystemUsers
+    const user = yield* users.lookupUser(config.options.backupUser)
+    if (Option.isNone(user)) return [] // an error already
+    const found: Array<string> = []
+    const shell = user.value.shell
+    if (shell !== undefined && NO_LOGIN.test(shell)) {
+      found.push(
+        `${Config.locate(config, ["options", "backupUser"])}: ${config.options.backupUser} has no login shell (${shell}): ` +
+          "cedar-peer runs commands as it without a shell, but cback3 uses `su -c`, which would fail"
+      )
+    }
+    const group = Option.getOrUndefined(yield* users.lookupGroup(config.options.backupGroup))
+    const info = yield* Effect.option(fs.stat(config.options.workingDir))
+    if (Option.isSome(info) && info.value.type === "Directory") {
+      const gids = [user.value.gid, ...(group === undefined ? [] : [group])]
+      if (!writableBy(info.value, user.value.uid, gids)) {
+        found.push(
+          `${Config.locate(config, ["options", "workingDir"])}: ${config.options.workingDir} is not writable by the backup user ` +
+            `${config.options.backupUser}: cedar-peer does not need it to be, but cback3 would fail there`
+        )
+      }
+    }
+    return found
   })
 
 /**

@@ -174,10 +174,12 @@ describe("cedar-peer stage and check on a mixed pool (the built CLI)", () => {
         { name: "alpha", type: "local", status: "staged", files: 3, bytes: 10, ignored: false },
         expect.objectContaining({ name: "beta", type: "local", status: "not-ready", files: 0, bytes: 0, ignored: false }),
         { name: server.host, type: "remote", status: "staged", files: 2, bytes: 12, ignored: false }
-      ]
+      ],
+      // what stages just the failed peers again
+      rerun: `cedar-peer stage --config ${pool.configPath} --peer beta`
     })
     // the end line uses the table's status word (not on a terminal, info lines go to stderr)
-    expect(done.stderr).toMatch(/peer=beta peer beta: not-ready: /)
+    expect(done.stderr).toMatch(/peer=beta not-ready: /)
     const daily: string = summary.dailyDir
     expect(snapshot(path.join(daily, server.host))).toEqual({ "cback.collect": asLocal(""), "r.dat": asLocal("remote data\n") })
     expect(snapshot(daily)["cback.stage"]).toBe(asLocal(""))
@@ -216,7 +218,9 @@ describe("cedar-peer stage and check on a mixed pool (the built CLI)", () => {
           ready: false,
           status: "unreachable",
           // scp -q in SFTP mode says only this when ssh cannot resolve the host (observed with OpenSSH 9.2)
-          reason: "/usr/bin/scp exited with status 255: /usr/bin/scp: Connection closed"
+          reason: "/usr/bin/scp exited with status 255: /usr/bin/scp: Connection closed",
+          // a second look through ssh, which is not quiet about it
+          cause: "unknown host"
         }
       ]
     })

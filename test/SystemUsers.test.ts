@@ -47,8 +47,8 @@ describe("SystemUsers.layer", () => {
       fs.rmSync(log, { force: true })
       const system = yield* SystemUsers.SystemUsers
       const alice = yield* Effect.all(Array.from({ length: 3 }, () => system.lookupUser("alice")), { concurrency: "unbounded" })
-      expect(alice).toEqual(Array.from({ length: 3 }, () => Option.some({ uid: 1234, gid: 5678 })))
-      expect(yield* system.lookupUser("alice")).toEqual(Option.some({ uid: 1234, gid: 5678 }))
+      expect(alice).toEqual(Array.from({ length: 3 }, () => Option.some({ uid: 1234, gid: 5678, shell: "/bin/sh" })))
+      expect(yield* system.lookupUser("alice")).toEqual(Option.some({ uid: 1234, gid: 5678, shell: "/bin/sh" }))
       expect(yield* system.lookupUser("nobody-here")).toEqual(Option.none())
       expect(yield* system.lookupUser("nobody-here")).toEqual(Option.none())
       expect(yield* system.lookupGroup("backup")).toEqual(Option.some(34))
@@ -56,7 +56,7 @@ describe("SystemUsers.layer", () => {
       expect(calls().sort()).toEqual(["-- group backup", "-- passwd alice", "-- passwd nobody-here"])
       // a minute later the answer is asked for again
       yield* TestClock.adjust("61 seconds")
-      expect(yield* system.lookupUser("alice")).toEqual(Option.some({ uid: 1234, gid: 5678 }))
+      expect(yield* system.lookupUser("alice")).toEqual(Option.some({ uid: 1234, gid: 5678, shell: "/bin/sh" }))
       expect(calls().filter((line) => line === "-- passwd alice")).toHaveLength(2)
     }).pipe(Effect.provide(users)))
 })

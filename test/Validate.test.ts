@@ -73,12 +73,12 @@ describe("Validate.environment", () => {
         "options.backup_group: no group named backup on this machine",
         "options.working_dir: /work does not exist",
         "stage.staging_dir: /stage is not a directory",
-        "peers.peer[0].collect_dir: /srv/alpha does not exist",
-        "peers.peer[1].collect_dir: /srv/beta is not a directory",
+        "peer alpha (peers.peer[0]) collect_dir: /srv/alpha does not exist",
+        "peer beta (peers.peer[1]) collect_dir: /srv/beta is not a directory",
         "options.rcp_command: program /opt/tools/scp is not executable",
-        "peers.peer[2].rsh_command: program /usr/bin/myrsh is not executable",
-        `peers.peer[3].rcp_command: program scp is not found in PATH (${PATH})`,
-        "peers.peer[3].rsh_command: program /usr/bin/my ssh does not exist",
+        "peer db1 (peers.peer[2]) rsh_command: program /usr/bin/myrsh is not executable",
+        `peer db2 (peers.peer[3]) rcp_command: program scp is not found in PATH (${PATH})`,
+        "peer db2 (peers.peer[3]) rsh_command: program /usr/bin/my ssh does not exist",
         "options.rsh_command: not set, and the default program /usr/bin/ssh does not exist"
       ])
     }))
@@ -92,13 +92,13 @@ describe("Validate.environment", () => {
       }, "/etc/cedar/pool.json")
       expect(yield* problemsOn(memory(), json)).toStrictEqual([
         "options.workingDir: /nowhere does not exist",
-        "peers[0].collectDir: /srv/gone does not exist"
+        "peer alpha (peers[0]) collectDir: /srv/gone does not exist"
       ])
       const staged = yield* xmlPool({
         peers: xmlLocal("old", "/srv/alpha"),
         stage: `<stage><staging_dir>/stage</staging_dir>${xmlLocal("alpha", "/srv/alpha")}${xmlLocal("gamma", "/srv/gamma")}</stage>`
       })
-      expect(yield* problemsOn(memory(), staged)).toStrictEqual(["stage.peer[1].collect_dir: /srv/gamma does not exist"])
+      expect(yield* problemsOn(memory(), staged)).toStrictEqual(["peer gamma (stage.peer[1]) collect_dir: /srv/gamma does not exist"])
     }))
 
   it.effect("reports directories it cannot read or write, and stat failures", () =>
@@ -113,7 +113,7 @@ describe("Validate.environment", () => {
       expect(yield* problemsOn(made, config)).toStrictEqual([
         "options.working_dir: /work is not writable",
         "stage.staging_dir: /stage is not readable",
-        "peers.peer[0].collect_dir: /srv/alpha cannot be checked: permission denied"
+        "peer alpha (peers.peer[0]) collect_dir: /srv/alpha cannot be checked: permission denied"
       ])
     }))
 
@@ -221,7 +221,7 @@ describe("Validate.reach", () => {
       yield* TestClock.adjust("64 seconds")
       expect(fiber.pollUnsafe()).toBeUndefined() // still running
       yield* TestClock.adjust("1 second")
-      expect(yield* Fiber.join(fiber)).toStrictEqual(["peers.peer[0]: cannot reach silent.example.org: no answer within 1m 5s"])
+      expect(yield* Fiber.join(fiber)).toStrictEqual(["peers.peer[0]: cannot reach silent.example.org: no answer within 65s"])
     }))
 
   it.effect("is empty without remote peers, running nothing", () =>
@@ -287,5 +287,25 @@ describe("Validate.requireStagingDir and Pool.stage", () => {
           "options.backup_group: no such group on this machine: backup"
         ]
       })
+    }))
+})
+
+describe("Validate.warnings", () => {
+  it.effect("warns of what cback3 would trip over: a working dir the backup user cannot write, a backup user without a login shell", () =>
+    Effect.gen(function*() {
+      const made = memory()
+      made.volume.chownSync("/work", 0, 0)
+      made.volume.chmodSync("/work", 0o755)
+      const pool = yield* xmlPool({ peers: xmlLocal("alpha", "/srv/alpha") })
+      const nologin = SystemUsers.layerTest({ root: true, users: { backup: { uid: 34, gid: 34, shell: "/usr/sbin/nologin" } }, groups: { backup: 34 } })
+      expect(yield* Validate.warnings(pool).pipe(Effect.provide(Layer.merge(made.layer, nologin)))).toStrictEqual([
+        "options.backup_user: backup has no login shell (/usr/sbin/nologin): cedar-peer runs commands as it without a shell, but cback3 uses `su -c`, which would fail",
+        "options.working_dir: /work is not writable by the backup user backup: cedar-peer does not need it to be, but cback3 would fail there"
+      ])
+      // the working dir the backup group's to write, a login shell: nothing to say
+      made.volume.chownSync("/work", 0, 34)
+      made.volume.chmodSync("/work", 0o775)
+      const shell = SystemUsers.layerTest({ root: true, users: { backup: { uid: 34, gid: 34, shell: "/bin/sh" } }, groups: { backup: 34 } })
+      expect(yield* Validate.warnings(pool).pipe(Effect.provide(Layer.merge(made.layer, shell)))).toStrictEqual([])
     }))
 })

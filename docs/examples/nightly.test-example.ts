@@ -156,7 +156,7 @@ describe("nightly (docs/examples/nightly.ts) on the test layer", () => {
       const w = world()
       const code = yield* nightlyExitCode({ configPath: "/etc/cedar/missing.json", now: NOW }).pipe(Effect.provide(w.layer))
       expect(code).toBe(2)
-      expect(w.logs).toEqual(["ERROR /etc/cedar/missing.json: invalid configuration:\n  file not found"])
+      expect(w.logs).toEqual(["ERROR /etc/cedar/missing.json: not found"])
       expect(w.ls("/opt/backup/stage")).toEqual([])
     }))
 

@@ -16,9 +16,10 @@ import { makeDemoPool } from "./demo.js"
 import { completionDescriptor } from "./completions.js"
 import { bold, commandDoc, commandHelp, plain, renderCommandHelp, renderRootHelp, subcommandsOf } from "./help.js"
 import { canonicalConfig, readPreviousLastSuccess, renderMetrics, writeMetricsFile } from "./metrics.js"
-import { Output, OutputService, settingsFromProcess, StageReporter, withOutput } from "./output.js"
-import { columnsFor, formatBytes, headerRow, noteOf } from "./progress.js"
-import { actionJson, actionText, checkJson, checkText, stageJson, stageText, stageTotals, Unsuccessful, UsageError } from "./report.js"
+import { escapeControl, Output, OutputService, settingsFromProcess, StageReporter, withOutput } from "./output.js"
+import { columnsFor, formatBytes, formatDuration, headerRow, noteOf } from "./progress.js"
+import { explain } from "./causes.js"
+import { actionJson, actionText, checkJson, checkText, rerunLine, stageJson, stageText, stageTotals, Unsuccessful, UsageError } from "./report.js"
 import { concurrencyFlag, flag, invalid, limitFlags, runControl, settingsOf } from "./runControl.js"
 
 /** The package's version, read from its package.json (two levels up from src/cli and dist/cli). */
@@ -78,10 +79,13 @@ const resolveOwner = (value: { readonly user: string; readonly group: string }) 
     return { uid, gid }
   })
 
-/** Prints a result as JSON or as text; fails with Unsuccessful (exit 1) when it is not ok. */
+/** Whether --quiet was given: a run that went well then prints nothing at all (cron mails only on errors). */
+const isQuiet = Effect.map(Effect.serviceOption(OutputService), (output) => Option.isSome(output) && output.value.settings.globals.quiet)
+
+/** Prints a result as JSON or as text (no text with --quiet when it is ok); fails with Unsuccessful (exit 1) when it is not ok. */
 const render = <A>(asJson: boolean, ok: boolean, document: A, text: string) =>
   Effect.gen(function*() {
-    yield* Console.log(asJson ? JSON.stringify(document, null, 2) : text)
+    if (asJson || !ok || !(yield* isQuiet)) yield* Console.log(asJson ? JSON.stringify(document, null, 2) : text)
     if (!ok) return yield* new Unsuccessful()
   })
 
@@ -96,6 +100,8 @@ const runStage = (
     readonly settings?: Pool.SettingsOverride | undefined
     readonly stop?: Effect.Effect<void> | undefined
     readonly metricsFile?: string | undefined
+    /** told the summary before it is printed (the run's end line) */
+    readonly onSummary?: ((summary: Pool.StageSummary) => void) | undefined
   },
   extraText: (summary: Pool.StageSummary) => ReadonlyArray<string> = () => [],
   extraJson: Record<string, unknown> = {}
@@ -104,7 +110,16 @@ const runStage = (
     const output = yield* OutputService
     const startedAt = yield* Clock.currentTimeMillis
     const selected = yield* Pool.selectPeers(pool, opts.peers)
-    const reporter = new StageReporter(output, selected.map((p) => p.name), Date.now, opts.json)
+    // a failed peer's cause in words, asked of the peer again when scp kept it quiet
+    const services = yield* Effect.context<RemotePeer.RemotePeers | SystemUsers>()
+    const explainOne = explain(pool, opts.settings)
+    const reporter = new StageReporter(
+      output,
+      selected.map((p) => p.name),
+      Date.now,
+      opts.json,
+      (result) => explainOne(result).pipe(Effect.provide(services))
+    )
     const configLabel = opts.metricsFile === undefined ? pool.source : yield* canonicalConfig(pool.source)
     const previous = opts.metricsFile === undefined
       ? new Map<string, number>()
@@ -159,11 +174,44 @@ const runStage = (
       const timing = reporter.timing(name)
       return timing === undefined ? undefined : timing.endedAt - timing.startedAt
     }
+    const cause = (name: string) => reporter.causes.get(name)
+    // a failed night ends with what to run once the causes are fixed
+    const config = (yield* Path.Path).resolve(pool.source)
+    const rerun = summary.ok ? [] : [`stage the failed peers again: ${rerunLine(summary, config)}`]
     const text = reporter.rowsShown
-      ? [stageTotals(summary), ...extraText(summary)].join("\n")
-      : [stageText(summary, millis), ...extraText(summary)].join("\n")
-    yield* render(opts.json, summary.ok, { ...stageJson(summary), ...extraJson }, text)
+      ? [stageTotals(summary), ...rerun, ...extraText(summary)].join("\n")
+      : [stageText(summary, millis, cause), ...rerun, ...extraText(summary)].join("\n")
+    const document = stageJson(summary)
+    opts.onSummary?.(summary)
+    yield* render(
+      opts.json,
+      summary.ok,
+      {
+        ...document,
+        peers: document.peers.map((p) => (cause(p.name) === undefined ? p : { ...p, cause: cause(p.name) })),
+        ...(summary.ok ? {} : { rerun: rerunLine(summary, config) }),
+        ...extraJson
+      },
+      text
+    )
   })
+
+/** The last log line of a stage run: its outcome, daily directory, counts and duration. */
+const endLine = (exit: Exit.Exit<unknown, unknown>, summary: Pool.StageSummary | undefined, millis: number): string => {
+  const failure = Exit.isFailure(exit) ? Cause.findErrorOption(exit.cause) : Option.none()
+  const error = Option.isSome(failure) && !(failure.value instanceof Unsuccessful)
+    ? failure.value as { readonly _tag?: string; readonly message?: string }
+    : undefined
+  const outcome = summary?.peers.some((p) => p.status === "interrupted") || (Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause))
+    ? "interrupted"
+    : error !== undefined
+    ? `failed: error[${error._tag ?? "Error"}] ${escapeControl(String(error.message ?? ""))}`
+    : Exit.isSuccess(exit)
+    ? "ok"
+    : "FAILED"
+  const counts = summary === undefined ? [] : [`daily directory ${summary.dailyDir}`, stageTotals(summary).replace(/: (ok|FAILED)$/, "")]
+  return ["stage ends: " + outcome, ...counts, `after ${formatDuration(millis)}`].join("; ")
+}
 
 /** `stage --dry-run`: what a stage run would do, from the same checks, writing nothing. */
 const dryRun = (pool: Config.PoolConfig, opts: { readonly json: boolean; readonly full: boolean; readonly peers: ReadonlyArray<string> }) =>
@@ -245,34 +293,62 @@ const stage = Command.make(
   },
   (opts) =>
     Effect.gen(function*() {
-      const pool = yield* Config.load(opts.config)
-      // a dry run says what a real run would refuse: a missing staging dir too
-      if (opts.dryRun) return yield* Effect.andThen(Validate.requireStagingDir(pool), dryRun(pool, opts))
       const path = yield* Path.Path
-      const control = yield* runControl
-      // one run per pool; a signal lets the peers in flight clean up and the summary still print
-      yield* control.graceful(Effect.scoped(Effect.gen(function*() {
-        yield* Validate.requireStagingDir(pool) // before the lock, which lives in the staging dir
-        yield* RunLock.acquire(Pool.lockFile(pool))
-        yield* runStage(pool, {
-          json: opts.json,
-          full: opts.full,
-          peers: opts.peers,
-          concurrency: Option.getOrUndefined(opts.concurrency),
-          settings: settingsOf(opts),
-          stop: control.stop,
-          metricsFile: Option.getOrUndefined(Option.map(opts.metricsFile, (file) => path.resolve(file)))
-        })
-      })))
+      if (opts.dryRun) {
+        const pool = yield* Config.load(opts.config)
+        // a dry run says what a real run would refuse: a missing staging dir too
+        return yield* Effect.andThen(Validate.requireStagingDir(pool), dryRun(pool, opts))
+      }
+      const startedAt = yield* Clock.currentTimeMillis
+      let summary: Pool.StageSummary | undefined
+      // one line where a run starts and one where it ends, whatever the end: runs appended to one log stay apart
+      yield* Effect.logInfo(`cedar-peer ${VERSION} stage starts: config ${path.resolve(opts.config)}, pid ${process.pid}`)
+      yield* Effect.gen(function*() {
+        const pool = yield* Config.load(opts.config)
+        const control = yield* runControl
+        // one run per pool; a signal lets the peers in flight clean up and the summary still print
+        yield* control.graceful(Effect.scoped(Effect.gen(function*() {
+          yield* Validate.requireStagingDir(pool) // before the lock, which lives in the staging dir
+          yield* RunLock.acquire(Pool.lockFile(pool))
+          yield* runStage(pool, {
+            json: opts.json,
+            full: opts.full,
+            peers: opts.peers,
+            concurrency: Option.getOrUndefined(opts.concurrency),
+            settings: settingsOf(opts),
+            stop: control.stop,
+            metricsFile: Option.getOrUndefined(Option.map(opts.metricsFile, (file) => path.resolve(file))),
+            onSummary: (done) => {
+              summary = done
+            }
+          })
+        })))
+      }).pipe(
+        Effect.onExit((exit) =>
+          Effect.flatMap(Clock.currentTimeMillis, (endedAt) => Effect.logInfo(endLine(exit, summary, endedAt - startedAt)))
+        )
+      )
     })
 ).pipe(Command.withDescription("stage every ready peer of the pool into today's staging directory (Cedar's stage action)"))
 
-const check = Command.make("check", { config, json, peers: somePeers, indicator: indicator(DEF_COLLECT_INDICATOR) }, (opts) =>
-  Effect.gen(function*() {
-    const pool = yield* Config.load(opts.config)
-    const summary = yield* Pool.check(pool, { peers: opts.peers, indicator: opts.indicator })
-    yield* render(opts.json, summary.ok, checkJson(summary), checkText(summary))
-  })).pipe(Command.withDescription("tell which peers have written their collect indicator"))
+const check = Command.make(
+  "check",
+  { config, json, peers: somePeers, indicator: indicator(DEF_COLLECT_INDICATOR), timeout: limitFlags.timeout },
+  (opts) =>
+    Effect.gen(function*() {
+      const pool = yield* Config.load(opts.config)
+      const settings = settingsOf({ ...NO_LIMITS, timeout: opts.timeout })
+      const summary = yield* Pool.check(pool, { peers: opts.peers, indicator: opts.indicator, settings })
+      // the cause in words for each peer not ready, as a stage run's notes give it
+      const explainOne = explain(pool, settings)
+      const causes = yield* Effect.forEach(summary.peers, (p) =>
+        p.status === "ready"
+          ? Effect.succeed(undefined)
+          : explainOne({ name: p.name, type: p.type, status: p.status, files: 0, bytes: 0, ignored: false, ...(p.reason === undefined ? {} : { reason: p.reason }) }), { concurrency: 4 })
+      const explained = { ...summary, peers: summary.peers.map((p, i) => (causes[i] === undefined ? p : { ...p, cause: causes[i] })) }
+      yield* render(opts.json, summary.ok, checkJson(explained), checkText(explained))
+    })
+).pipe(Command.withDescription("tell which peers have written their collect indicator (stages nothing)"))
 
 const stagePeer = Command.make(
   "stage-peer",
@@ -400,23 +476,64 @@ const validate = Command.make("validate", {
   config,
   json,
   syntaxOnly: flag("syntax-only", "only read and check the file; do not look at users, directories or programs"),
-  reach: flag("reach", "also try a batch-mode connection to every remote peer")
+  reach: flag("reach", "also try a batch-mode connection to every remote peer (exit 1 when one cannot be reached)"),
+  timeout: limitFlags.timeout
 }, (opts) =>
   Effect.gen(function*() {
     const pool = yield* Config.load(opts.config)
-    if (!opts.syntaxOnly) yield* Validate.validate(pool, { reach: opts.reach })
+    if (!opts.syntaxOnly) yield* Validate.validate(pool)
+    // worth knowing, never an error: settings cback3 would trip over if the site went back to it
+    const warnings = opts.syntaxOnly ? [] : yield* Validate.warnings(pool)
+    for (const warning of warnings) yield* Effect.logWarning(warning)
+    const reached = opts.reach ? yield* Validate.reachPeers(pool, { settings: settingsOf({ ...NO_LIMITS, timeout: opts.timeout }) }) : undefined
     const lines = [
       `${pool.source}: valid`,
+      // what cedar-peer reads of a cback3.conf is only what the stage needs
+      `checked: the staging sections (options, peers, stage)${opts.syntaxOnly ? ", the file only" : " and this machine"}; \`cback3 validate\` checks the rest`,
       `staging dir: ${pool.stagingDir}`,
       `working dir: ${pool.options.workingDir}, backup user/group: ${pool.options.backupUser}/${pool.options.backupGroup}, week starts ${pool.options.startingDay}`,
       ...pool.peers.map((p) =>
         `peer ${p.name}: ${p.type}, collect dir ${p.collectDir}` +
         (p.ignoreFailures ? `, ignore failures ${p.ignoreFailures}` : "") +
         (p.type === "remote" && p.managed ? `, managed (${(p.managedActions ?? pool.options.managedActions).join(", ")})` : "")
-      )
+      ),
+      ...(reached === undefined ? [] : reachLines(reached))
     ]
-    yield* render(opts.json, true, { ok: true, ...pool }, lines.join("\n"))
-  })).pipe(Command.withDescription("check the configuration and this machine (users, directories, programs; exit 2 listing every problem), and print the pool"))
+    const ok = reached === undefined || reached.every((r) => r.reached && r.cause === undefined)
+    yield* render(
+      opts.json,
+      ok,
+      {
+        ok,
+        ...pool,
+        ...(warnings.length === 0 ? {} : { warnings }),
+        ...(reached === undefined ? {} : { reach: reached })
+      },
+      lines.join("\n")
+    )
+  })).pipe(
+    Command.withDescription(
+      "check the staging sections of the configuration (options, peers, stage) and this machine (users, directories, programs), and print the pool; `cback3 validate` checks the rest of the file"
+    )
+  )
+
+/** The limit flags' values when a command takes only --timeout. */
+const NO_LIMITS = { maxFiles: Option.none<number>(), maxBytes: Option.none<number>(), verify: false }
+
+/** `validate --reach`: one line per remote peer, then what was reached. */
+const reachLines = (reached: ReadonlyArray<Validate.PeerReach>): ReadonlyArray<string> => {
+  const missed = reached.filter((r) => !r.reached || r.cause !== undefined)
+  return [
+    ...missed.map((r) =>
+      `peer ${r.name}: ${r.reached ? "reached, but" : "NOT reached:"} ${r.cause ?? "could not connect"}${r.detail ? ` (${escapeControl(r.detail)})` : ""}`
+    ),
+    reached.length === 0
+      ? "no remote peer to reach"
+      : missed.length === 0
+      ? `reached every remote peer (${reached.length}): ${reached.map((r) => r.name).join(", ")}`
+      : `reached ${reached.length - missed.length} of ${reached.length} remote peer(s): FAILED`
+  ]
+}
 
 const demo = Command.make(
   "demo",
@@ -546,7 +663,7 @@ export const run = (argv: ReadonlyArray<string>) =>
           const failure = Cause.findErrorOption(cause)
           if (Option.isSome(failure) && !(failure.value instanceof Unsuccessful)) {
             const error = failure.value as { readonly _tag: string; readonly message: string }
-            output.file(`${new Date().toISOString()} error[${error._tag}] ${error.message}`)
+            output.file(`${new Date().toISOString()} error[${error._tag}] ${escapeControl(error.message)}`)
           } else if (Cause.hasInterruptsOnly(cause)) {
             output.file(`${new Date().toISOString()} error[Interrupted] the run was interrupted`)
           }

@@ -99,7 +99,7 @@ export const commandHelp = (doc: CommandDoc): CommandHelp => ({
 
 /** Options every command takes (handled before the command's own options are parsed). */
 export const GLOBAL_OPTIONS: ReadonlyArray<Entry> = [
-  { names: "-q, --quiet", description: "only errors on stderr, no progress display", required: false, repeated: false },
+  { names: "-q, --quiet", description: "print nothing when all goes well (for cron); failures still print", required: false, repeated: false },
   {
     names: "-v, --verbose",
     description: "every log line down to debug on stderr (on a terminal only warnings and errors are shown)",
@@ -130,7 +130,49 @@ export const COMPLETIONS_OPTION: Entry = {
   repeated: false
 }
 
-/** Exit statuses, shown in every help text. */
+const USAGE_STATUS = ["2", "usage or configuration error (bad option, invalid config, unknown peer)"] as const
+const SIGNAL_STATUSES = [["130", "interrupted (SIGINT, Ctrl-C)"], ["143", "terminated (SIGTERM)"]] as const
+
+/** Each command's own exit statuses: what 0 and 1 mean differs from command to command. */
+export const COMMAND_EXIT_STATUSES: Readonly<Record<string, ReadonlyArray<readonly [string, string]>>> = {
+  stage: [
+    ["0", "every peer staged, or its failure ignored (with --dry-run: every peer ready or ignored)"],
+    ["1", "a peer failed, was not ready or was not reached, and its failures are not ignored; or another run holds the lock"],
+    ["2", "usage or configuration error, or a missing staging dir"]
+  ],
+  check: [
+    ["0", "every peer has written its collect indicator (check stages nothing)"],
+    ["1", "a peer is not ready or could not be reached"],
+    USAGE_STATUS
+  ],
+  "stage-peer": [
+    ["0", "the peer's files are staged (also when it was not ready: a warning says so)"],
+    ["1", "the copy failed, or a limit was passed; nothing of the peer is left in the target"],
+    USAGE_STATUS
+  ],
+  "write-indicator": [["0", "the indicator is written"], ["1", "it could not be written"], USAGE_STATUS],
+  exec: [["0", "the remote command exited 0"], ["1", "it exited otherwise, or could not run"], USAGE_STATUS],
+  action: [["0", "the action is done on every managed peer it ran on"], ["1", "it failed on a peer"], USAGE_STATUS],
+  validate: [
+    ["0", "the file and this machine can run the stage (warnings do not count)"],
+    ["1", "with --reach: a remote peer could not be reached"],
+    ["2", "usage error, or problems in the file or on this machine, every one listed"]
+  ],
+  demo: [["0", "the demo pool is staged"], ["1", "staging it failed"], ["2", "usage error"]],
+  verify: [
+    ["0", "every file matches the manifest"],
+    ["1", "a file does not match or is missing, a manifest line cannot be read, or there is no manifest"],
+    ["2", "usage error"]
+  ]
+}
+
+/** The exit statuses of one command (the program's when the command has none of its own). */
+export const exitStatusesOf = (command: string | undefined): ReadonlyArray<readonly [string, string]> => {
+  const own = command === undefined ? undefined : COMMAND_EXIT_STATUSES[command]
+  return own === undefined ? EXIT_STATUSES : [...own, ...SIGNAL_STATUSES]
+}
+
+/** Exit statuses of the program as a whole. */
 export const EXIT_STATUSES: ReadonlyArray<readonly [string, string]> = [
   ["0", "success: every peer staged or its failure ignored"],
   ["1", "an operation failed (a peer failed or was not ready without being ignored, a remote command failed)"],
@@ -194,7 +236,7 @@ export const renderCommandHelp = (help: CommandHelp, style: Style = plain, width
     ...list(GLOBAL_OPTIONS.map((o) => [o.names, o.description]), width),
     "",
     style.heading("Exit status:"),
-    ...list(EXIT_STATUSES, width)
+    ...list(exitStatusesOf(help.name), width)
   ].join("\n")
 
 /** The help of the program: its commands and the global options. */

@@ -4,17 +4,20 @@
 // definition holds (exit statuses, files, environment) are written here. The build writes the
 // result to dist/man/cedar-peer.1.
 import type { Command } from "effect/cli"
-import { type CommandDoc, commandDoc, COMPLETIONS_OPTION, GLOBAL_OPTIONS, optionNames, type ParamDoc, subcommandsOf } from "./help.js"
+import { type CommandDoc, commandDoc, COMPLETIONS_OPTION, exitStatusesOf, GLOBAL_OPTIONS, optionNames, type ParamDoc, subcommandsOf } from "./help.js"
 import { ExitStatus } from "./report.js"
 
 /** Escapes text for roff: backslashes, hyphens of options, and lines that would start a request. */
 const roff = (text: string): string =>
   text.replace(/\\/g, "\\e").replace(/-/g, "\\-").replace(/^([.'])/gm, "\\&$1")
 
-/** An option in the synopsis: `[(-c, --config FILE)]` when it may be left out, `--peer NAME...` when repeatable. */
+/** An option in the synopsis: `[-c FILE]` when it may be left out, `[--peer NAME]...` when it may also be repeated. */
 const optionUsage = (option: ParamDoc): string => {
-  const names = option.aliases.length === 0 ? optionNames(option) : `(${optionNames(option)})`
-  if (option.repeated !== undefined) return `${names}...`
+  // the short name in the synopsis, as man pages write it; both names are under COMMANDS
+  const names = option.aliases.length === 0
+    ? optionNames(option)
+    : `-${option.aliases[0]}${option.metavar === undefined ? "" : ` ${option.metavar}`}`
+  if (option.repeated !== undefined) return option.repeated.min === 0 ? `[${names}]...` : `${names}...`
   return option.optional ? `[${names}]` : names
 }
 
@@ -85,6 +88,12 @@ export const manPage = (
         "Options:",
         ".RS",
         ...opts,
+        ".RE",
+        ".PP",
+        "Exit status:",
+        ".RS",
+        ...exitStatusesOf(sub.name).filter(([code]) => code !== "130" && code !== "143")
+          .flatMap(([code, text]) => [".TP", `.B ${code}`, roff(text)]),
         ".RE"
       ]
     }),
@@ -117,6 +126,17 @@ export const manPage = (
     ".I /etc/cback3.conf",
     "the default configuration: a Cedar Backup 3 configuration file (its options, peers and stage",
     "sections), or JSON when the name ends in .json",
+    ".TP",
+    ".I STAGING_DIR/.cedar\\-peer.lock",
+    "the pool's lock: one stage or action run at a time; it names the process that holds it, and a",
+    "lock whose process is gone is taken over with a warning",
+    ".TP",
+    ".I STAGING_DIR/YYYY/MM/DD/cedar\\-peer.sha256",
+    "the daily directory's manifest, written by",
+    ".BR \\-\\-verify :",
+    "the SHA\\-256 of every staged file, which",
+    ".B cedar\\-peer verify",
+    "checks again",
     ".SH ENVIRONMENT",
     ".TP",
     ".B CEDAR_PEER_LOG",
@@ -128,6 +148,41 @@ export const manPage = (
     ".B JOURNAL_STREAM",
     "set by systemd when standard error goes to the journal: log lines then carry no timestamp of",
     "their own",
+    ".SH EXAMPLES",
+    "Check the configuration on this machine, and that every remote peer answers within 5 seconds:",
+    ".PP",
+    ".nf",
+    ".RS",
+    "cedar\\-peer validate \\-\\-reach \\-\\-timeout connect=5",
+    ".RE",
+    ".fi",
+    ".PP",
+    "The nightly stage from cron: nothing is printed when every peer is staged, so cron mails only",
+    "failures; the log file gets one start and one end line per run:",
+    ".PP",
+    ".nf",
+    ".RS",
+    "cedar\\-peer stage \\-\\-quiet \\-\\-log\\-file /var/log/cedar\\-peer.log",
+    ".RE",
+    ".fi",
+    ".PP",
+    "After a failed night, stage again only the peers that failed (a failed run prints this line):",
+    ".PP",
+    ".nf",
+    ".RS",
+    "cedar\\-peer stage \\-\\-config /etc/cback3.conf \\-\\-peer db1 \\-\\-peer db2",
+    ".RE",
+    ".fi",
+    ".PP",
+    "Which peers are ready, without staging anything; then verify a staged day against its manifest:",
+    ".PP",
+    ".nf",
+    ".RS",
+    "cedar\\-peer check \\-\\-timeout connect=2",
+    "cedar\\-peer stage \\-\\-verify",
+    "cedar\\-peer verify /opt/backup/stage/2026/01/31",
+    ".RE",
+    ".fi",
     ".SH SEE ALSO",
     ".BR cback3 (1),",
     ".BR ssh (1),",

@@ -64,10 +64,35 @@ export interface LogEvent {
 const PRIORITY: Record<LogLevelName, number> = { debug: 7, info: 6, warning: 4, error: 3 }
 const LABEL: Record<LogLevelName, string> = { debug: "DEBUG", info: "INFO", warning: "WARN", error: "ERROR" }
 
+/**
+ * Text from outside (a peer's stderr, a remote file name) made safe for one line of a log or a
+ * terminal: newlines, escape sequences and every other control character are written as `\n`,
+ * `\r`, `\t` or `\xHH`, so nothing a peer sends can end a line and forge the next one, or drive
+ * the terminal.
+ */
+export const escapeControl = (text: string): string =>
+  // eslint-disable-next-line no-control-regex
+  text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) =>
+    c === "\n" ? "\\n" : c === "\r" ? "\\r" : c === "\t" ? "\\t" : `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`)
+
+/**
+ * A multi-line message for stderr (a configuration error lists its problems one per indented
+ * line): each line escaped, and a line break kept only before an indented line, which no log line
+ * looks like.
+ */
+export const escapeMessage = (text: string): string =>
+  text.split(/\n(?=  )/).map(escapeControl).join("\n")
+
+/** The text without a leading `peer NAME: ` when the line is tagged `peer=NAME` already. */
+const withoutRepeatedPeer = (text: string, annotations: ReadonlyArray<readonly [string, string]>): string => {
+  const peer = annotations.find(([key]) => key === "peer")?.[1]
+  return peer !== undefined && text.startsWith(`peer ${peer}: `) ? text.slice(`peer ${peer}: `.length) : text
+}
+
 /** A log line: with a timestamp in files and pipes, without on a terminal and in the journal (which has its own). */
 export const formatLogLine = (event: LogEvent, target: "terminal" | "plain" | "journald" | "file"): string => {
-  const tags = event.annotations.map(([k, v]) => ` ${k}=${v}`).join("")
-  const body = `${LABEL[event.level]}${tags} ${event.text}`
+  const tags = event.annotations.map(([k, v]) => ` ${k}=${escapeControl(v)}`).join("")
+  const body = `${LABEL[event.level]}${tags} ${escapeControl(withoutRepeatedPeer(event.text, event.annotations))}`
   switch (target) {
     case "terminal":
       return body
@@ -149,10 +174,10 @@ export class Output {
     if (rank(event.level) >= rank(fileLevel(this.settings))) this.file(formatLogLine(event, "file"))
   }
 
-  /** A failure line `error[Tag] message` on stderr (even with --quiet) and in the log file. */
+  /** A failure line `error[Tag] message` on stderr (even with --quiet) and in the log file, on one line each. */
   failure(line: string): void {
-    this.stderr(line)
-    this.file(`${new Date().toISOString()} ${line}`)
+    this.stderr(escapeControl(line))
+    this.file(`${new Date().toISOString()} ${escapeControl(line)}`)
   }
 
   /** The lowest level any channel shows: Effect drops the rest before formatting them. */
@@ -207,12 +232,15 @@ export class StageReporter {
   private readonly columns: Columns
   /** with stdout and stderr on one terminal, the rows shown live are the table: stdout then gets only the totals */
   readonly rowsShown: boolean
+  /** each failed peer's cause in words, as `explain` found it */
+  readonly causes = new Map<string, string>()
 
   constructor(
     private readonly output: Output,
     names: ReadonlyArray<string>,
     private readonly now: () => number,
-    asJson: boolean
+    asJson: boolean,
+    private readonly explain: (result: PeerStageResult) => Effect.Effect<string | undefined> = () => Effect.succeed(undefined)
   ) {
     this.columns = columnsFor(names)
     this.rowsShown = output.display !== undefined && output.settings.stdoutIsTerminal && !asJson
@@ -273,8 +301,14 @@ export class StageReporter {
           // the pool logs the retry (a warning, with its reason)
           return Effect.void
         }
-        case "PeerDone":
-          return this.finish(event.result)
+        case "PeerDone": {
+          const result = event.result
+          if (this.finished.has(result.name)) return Effect.void
+          return Effect.flatMap(this.explain(result), (cause) => {
+            if (cause !== undefined) this.causes.set(result.name, cause)
+            return this.finish(result)
+          })
+        }
       }
     })
   }
@@ -289,7 +323,7 @@ export class StageReporter {
     this.finished.add(result.name)
     this.running.delete(result.name)
     const millis = startedAt === undefined ? undefined : endedAt - startedAt
-    const row = finalRow(this.columns, result, millis)
+    const row = finalRow(this.columns, result, millis, this.causes.get(result.name))
     // the live lines first lose this peer, then its final row goes above them
     this.redraw()
     if (this.rowsShown) this.output.display?.print(row)

@@ -40,13 +40,16 @@ export const formatDuration = (millis: number): string => {
 export const NOTE_WIDTH = 60
 
 const shorten = (text: string, width: number): string => {
-  const oneLine = text.replace(/\s+/g, " ").trim()
+  // eslint-disable-next-line no-control-regex
+  const oneLine = text.replace(/\s+/g, " ").trim().replace(/[\u0000-\u001f\u007f-\u009f]/g, "?")
   return oneLine.length <= width ? oneLine : `${oneLine.slice(0, width - 1)}…`
 }
 
-/** The short note of a peer's row: never its name again, never a whole stderr. */
-export const noteOf = (result: Pick<PeerStageResult, "name" | "ignored" | "error" | "reason" | "status">): string => {
-  const detail = result.error
+/** The short note of a peer's row: never its name again, never a whole stderr; its cause in words when one is known. */
+export const noteOf = (result: Pick<PeerStageResult, "name" | "ignored" | "error" | "reason" | "status">, cause?: string): string => {
+  const detail = cause !== undefined
+    ? cause
+    : result.error
     ? `${result.error._tag}: ${stripPeer(result.error.message, result.name)}`
     : result.reason === undefined
     ? ""
@@ -84,8 +87,8 @@ const row = (columns: Columns, cells: readonly [string, string, string, string, 
 /** The table's header line. */
 export const headerRow = (columns: Columns): string => row(columns, ["PEER", "TYPE", "STATUS", "FILES", "BYTES", "TIME", "NOTE"])
 
-/** A finished peer's row; `millis` is how long it took, when known. */
-export const finalRow = (columns: Columns, result: PeerStageResult, millis: number | undefined): string =>
+/** A finished peer's row; `millis` is how long it took, when known; `cause` why it failed, in words. */
+export const finalRow = (columns: Columns, result: PeerStageResult, millis: number | undefined, cause?: string): string =>
   row(columns, [
     result.name,
     result.type,
@@ -93,7 +96,7 @@ export const finalRow = (columns: Columns, result: PeerStageResult, millis: numb
     String(result.files),
     formatBytes(result.bytes),
     millis === undefined ? "" : formatDuration(millis),
-    noteOf(result)
+    noteOf(result, cause)
   ])
 
 /** A running peer's row: its phase where the status goes, counts so far where known. */

@@ -2,6 +2,8 @@
 import { Cause, Console, Data, Effect, Logger, type LogLevel, Option, References, Schema } from "effect"
 import { CliError } from "effect/cli"
 import type { ActionSummary, CheckSummary, PeerStageResult, StageSummary } from "../Pool.js"
+import { quoteLine } from "../internal/shellWords.js"
+import { escapeControl, escapeMessage } from "./output.js"
 import { columnsFor, finalRow, formatBytes, headerRow, noteOf } from "./progress.js"
 
 export { formatBytes } from "./progress.js"
@@ -46,13 +48,14 @@ export const printFailure = (cause: Cause.Cause<unknown>, json: boolean): Effect
       // effect/cli's errors become UsageError (commands.ts); a bare request for help says nothing more
       if (CliError.isCliError(error) && isHelpOnly(error)) return
       if (error instanceof UsageError) {
-        yield* Console.error(`error[UsageError] ${error.message}`)
+        yield* Console.error(`error[UsageError] ${escapeControl(error.message)}`)
         yield* Console.error(`(see cedar-peer ${error.command === undefined ? "" : `${error.command} `}--help)`)
         if (json) yield* Console.log(JSON.stringify({ ok: false, error: { _tag: error._tag, message: error.message } }))
         return
       }
       if (isTagged(error)) {
-        yield* Console.error(`error[${error._tag}] ${error.message}`)
+        // a message may carry what a peer sent (a remote command's stderr): one line per line it means
+        yield* Console.error(`error[${error._tag}] ${escapeMessage(error.message)}`)
         if (json) yield* Console.log(JSON.stringify({ ok: false, error: { _tag: error._tag, message: error.message } }))
         return
       }
@@ -104,32 +107,48 @@ export const stageTotals = (summary: StageSummary): string => {
   return `${staged} of ${summary.peers.length} peer(s) staged, ${files} file(s), ${formatBytes(bytes)}: ${summary.ok ? "ok" : "FAILED"}`
 }
 
-/** The stage summary for people; `millis` gives each peer's time when known. */
-export const stageText = (summary: StageSummary, millis: (name: string) => number | undefined = () => undefined): string => {
+/** The stage summary for people; `millis` gives each peer's time when known, `cause` why it failed in words. */
+export const stageText = (
+  summary: StageSummary,
+  millis: (name: string) => number | undefined = () => undefined,
+  cause: (name: string) => string | undefined = () => undefined
+): string => {
   const columns = columnsFor(summary.peers.map((p) => p.name))
   return [
     `daily directory: ${summary.dailyDir}${summary.full ? " (full run)" : ""}`,
     headerRow(columns),
-    ...summary.peers.map((p) => finalRow(columns, p, millis(p.name))),
+    ...summary.peers.map((p) => finalRow(columns, p, millis(p.name), cause(p.name))),
     stageTotals(summary)
   ].join("\n")
 }
 
+/** The peers a failed night must stage again: not staged, and their failures not ignored. */
+export const failedPeers = (summary: StageSummary): ReadonlyArray<string> =>
+  summary.peers.filter((p) => p.status !== "staged" && !p.ignored).map((p) => p.name)
+
+/** The command line that stages just the failed peers again, with the same config (quoted for a shell). */
+export const rerunLine = (summary: StageSummary, config: string): string =>
+  quoteLine(["cedar-peer", "stage", "--config", config, ...(summary.full ? ["--full"] : []), ...failedPeers(summary).flatMap((name) => ["--peer", name])])
+
 /** The check summary as `check --json`'s document. */
-export const checkJson = (summary: CheckSummary) => ({
+export const checkJson = (summary: ExplainedCheck) => ({
   ok: summary.ok,
   peers: summary.peers.map((p) => ({
     name: p.name,
     type: p.type,
     ready: p.ready,
     status: p.status,
-    ...(p.reason === undefined ? {} : { reason: p.reason })
+    ...(p.reason === undefined ? {} : { reason: p.reason }),
+    ...(p.cause === undefined ? {} : { cause: p.cause })
   }))
 })
 
-/** The check summary for people. */
-export const checkText = (summary: CheckSummary): string =>
-  table(["PEER", "TYPE", "STATUS", "REASON"], summary.peers.map((p) => [p.name, p.type, p.status, p.reason ?? ""]))
+/** A check summary with each peer's cause in words, where one is known. */
+type ExplainedCheck = { readonly ok: boolean; readonly peers: ReadonlyArray<CheckSummary["peers"][number] & { readonly cause?: string | undefined }> }
+
+/** The check summary for people: the cause in words where known, else the reason as it came. */
+export const checkText = (summary: ExplainedCheck): string =>
+  table(["PEER", "TYPE", "STATUS", "REASON"], summary.peers.map((p) => [p.name, p.type, p.status, escapeControl(p.cause ?? p.reason ?? "")]))
 
 /** The managed-action summary as `action --json`'s document: each failure as its tag and message. */
 export const actionJson = (summary: ActionSummary) => ({

@@ -89,7 +89,7 @@ export const limitFlags = {
     Flag.withMetavar("NAME=SECONDS"),
     Flag.atLeast(0),
     Flag.mapEffect(parseTimeouts),
-    Flag.withDescription(`NAME=SECONDS (NAME: ${Pool.TIMEOUT_NAMES.join(", ")}), or SECONDS for each peer's whole stage`)
+    Flag.withDescription(`a time limit: NAME one of ${Pool.TIMEOUT_NAMES.join(", ")}; a bare SECONDS limits each peer's whole stage`)
   ),
   verify: flag("verify", "compare the SHA-256 of every staged file with its source (and write the daily manifest)")
 }

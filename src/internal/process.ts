@@ -16,6 +16,7 @@ import { Data, Duration, Effect, Stream } from "effect"
 import type { PlatformError } from "effect/PlatformError"
 import type { Scope } from "effect/Scope"
 import { ChildProcess } from "effect/process"
+import { quoteLine } from "./shellWords.js"
 import type { ChildProcessSpawner } from "effect/process"
 
 /** The spawner service, taken once by whoever runs children (`yield* ChildProcessSpawner.ChildProcessSpawner`). */
@@ -69,13 +70,18 @@ export const collectOutput = <E>(stream: Stream.Stream<Uint8Array, E>): Effect.E
 
 const decoder = new TextDecoder()
 
-/** A duration as the messages show it: `30s`, `2m`, `1.5s`. */
+/** A duration as people write it: `30s`, `2m`, `1.5s`, `4.9s` (never `4.946555647s`). */
 export const formatAfter = (duration: Duration.Input): string => {
   const millis = Duration.toMillis(duration)
   if (millis % 3_600_000 === 0 && millis > 0) return `${millis / 3_600_000}h`
   if (millis % 60_000 === 0 && millis > 0) return `${millis / 60_000}m`
-  return `${millis / 1000}s`
+  // a tenth of a second below 10 s (jittered retry delays), whole seconds above
+  return millis < 10_000 ? `${Math.round(millis / 100) / 10}s` : `${Math.round(millis / 1000)}s`
 }
+
+/** A command as a POSIX shell line one can paste to run it again (`a | b` for a pipe). */
+export const shellLine = (cmd: ChildProcess.Command): string =>
+  cmd._tag === "PipedCommand" ? `${shellLine(cmd.left)} | ${shellLine(cmd.right)}` : quoteLine([cmd.command, ...cmd.args.map(String)])
 
 /** `argv` as a command (never through a shell), ready for `runToEnd` or `start`. */
 export const command = (argv: ReadonlyArray<string>): ChildProcess.Command =>
@@ -108,7 +114,9 @@ export const start = (
   spawner: Spawner,
   cmd: ChildProcess.Command,
   grace?: Duration.Input
-): Effect.Effect<ChildProcessSpawner.ChildProcessHandle, PlatformError, Scope> => spawner.spawn(prepare(cmd, grace))
+): Effect.Effect<ChildProcessSpawner.ChildProcessHandle, PlatformError, Scope> =>
+  // --verbose shows each command as a line to replay it by hand
+  Effect.andThen(Effect.logDebug(`run: ${shellLine(cmd)}`), spawner.spawn(prepare(cmd, grace)))
 
 /**
  * Stops a running child's process group: SIGTERM, then SIGKILL once `grace` has passed without

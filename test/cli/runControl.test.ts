@@ -306,7 +306,7 @@ describe("a clean-up that does not end", () => {
     expect(Date.now() - started).toBeGreaterThan(9_000)
     expect(Date.now() - started).toBeLessThan(30_000)
     expect(done.signal).toBe(null)
-    expect(done.stderr).toMatch(/stuck\.invalid: not-ready/)
+    expect(done.stderr).toMatch(/peer=stuck\.invalid not-ready/)
     expect(isGone(Number(readFileSync(closing, "utf8")))).toBe(true)
     expect(safeList(work)).toEqual([])
     rmSync(base, { recursive: true, force: true })

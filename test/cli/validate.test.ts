@@ -64,17 +64,18 @@ describe("cedar-peer validate", () => {
     expect(done.stderr).toBe(
       [
         `error[ConfigError] ${path}: invalid configuration:`,
-        `  options.working_dir: ${base}/work does not exist`,
-        `  stage.staging_dir: ${base}/staging does not exist`,
+        // located by line, as people count lines in an XML file
+        `  options.working_dir (line 5): ${base}/work does not exist`,
+        `  stage.staging_dir (line 14): ${base}/staging does not exist`,
         "  options.rcp_command: not set, and the default program /usr/bin/scp does not exist",
-        "  options.rsh_command: program /nonexistent/ssh does not exist",
+        "  options.rsh_command (line 8): program /nonexistent/ssh does not exist",
         ""
       ].filter((line) => existsSync("/usr/bin/scp") ? !line.includes("/usr/bin/scp") : true).join("\n")
     )
     const json = cli(["validate", "--config", path, "--json"])
     expect(json.status).toBe(2)
     expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, error: { _tag: "ConfigError" } })
-    expect(JSON.parse(json.stdout).error.message).toContain(`options.working_dir: ${base}/work does not exist`)
+    expect(JSON.parse(json.stdout).error.message).toContain(`options.working_dir (line 5): ${base}/work does not exist`)
     const syntax = cli(["validate", "--syntax-only", "--config", path])
     expect(syntax.status).toBe(0)
     expect(syntax.stdout).toContain(`${path}: valid`)
@@ -88,18 +89,31 @@ describe("cedar-peer validate", () => {
     expect(done.stdout).toContain("peer alpha: local")
   })
 
-  it("--reach reports a remote peer that cannot be reached", () => {
+  it("--reach reports a remote peer that cannot be reached per peer, exit 1: not a configuration error", () => {
     // /bin/false as the rsh command: it exists and runs, and every connection fails.
     const { path } = makePool("unreachable", { rsh: "/bin/false" })
     const done = cli(["validate", "--reach", "--config", path])
-    expect(done.status).toBe(2)
-    expect(done.stderr).toContain("  peers.peer[1]: db1: the rsh command running `true` there exited with status 1\n")
+    expect(done.status).toBe(1)
+    expect(done.stderr).not.toContain("ConfigError")
+    expect(done.stdout).toContain("peer db1: reached, but the rsh command exited with status 1\n")
+    expect(done.stdout).toMatch(/reached 0 of 1 remote peer\(s\): FAILED$/m)
+    const json = JSON.parse(cli(["validate", "--reach", "--config", path, "--json"]).stdout)
+    expect(json.ok).toBe(false)
+    expect(json.reach).toEqual([{ name: "db1", location: "peer db1 (line 12)", reached: true, cause: "the rsh command exited with status 1", detail: "" }])
+  })
+
+  it("--reach says what was reached when all were; --timeout is taken", () => {
+    const { path } = makePool("reached", { rsh: "/bin/true" })
+    const done = cli(["validate", "--reach", "--timeout", "connect=2", "--config", path])
+    expect(done.stderr).toBe("")
+    expect(done.status).toBe(0)
+    expect(done.stdout).toMatch(/^reached every remote peer \(1\): db1$/m)
   })
 
   it("checks the test fixture like cback3 validate: its directories do not exist here", () => {
     const done = cli(["validate", "--config", join(FIXTURES, "cback3.conf")])
     expect(done.status).toBe(2)
-    for (const problem of ["options.working_dir: /var/tmp/cback does not exist", "stage.staging_dir: /opt/backup/stage does not exist"]) {
+    for (const problem of ["options.working_dir (line 26): /var/tmp/cback does not exist", "stage.staging_dir (line 97): /opt/backup/stage does not exist", "peer master (line 43) collect_dir: /opt/backup/collect does not exist"]) {
       expect(done.stderr).toContain(`  ${problem}\n`)
     }
   })
@@ -107,9 +121,9 @@ describe("cedar-peer validate", () => {
   it.skipIf(!existsSync(CEDAR_SAMPLE) || existsSync("/opt/backup"))("rejects Cedar Backup's sample config, which cback3 rejects too", () => {
     const done = cli(["validate", "--config", CEDAR_SAMPLE])
     expect(done.status).toBe(2)
-    expect(done.stderr).toContain("  options.working_dir: /opt/backup/tmp does not exist\n")
-    expect(done.stderr).toContain("  stage.staging_dir: /opt/backup/stage does not exist\n")
-    expect(done.stderr).toContain("  stage.peer[0].collect_dir: /opt/backup/collect does not exist\n")
+    expect(done.stderr).toContain("  options.working_dir (line 48): /opt/backup/tmp does not exist\n")
+    expect(done.stderr).toContain("  stage.staging_dir (line 84): /opt/backup/stage does not exist\n")
+    expect(done.stderr).toContain("  peer debian (line 85) collect_dir: /opt/backup/collect does not exist\n")
     expect(cli(["validate", "--syntax-only", "--config", CEDAR_SAMPLE]).status).toBe(0)
   })
 })

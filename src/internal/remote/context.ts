@@ -15,7 +15,7 @@ import { SystemUsers } from "../../SystemUsers.js"
 import type { Directory } from "../../StagingDisk.js"
 import { StagingDisk } from "../../StagingDisk.js"
 import { requireDirectory as checkDirectory } from "../peerChecks.js"
-import { collectOutput, command, Expired, runToEnd, start } from "../process.js"
+import { collectOutput, command, Expired, formatAfter, runToEnd, start } from "../process.js"
 import type { ScpProtocol } from "../remotePath.js"
 import { hasBadCharacter, protocolForBanner, protocolFromArgv, sshProgramFor } from "../remotePath.js"
 import { rcpArgv } from "./argv.js"
@@ -110,7 +110,7 @@ export const makeRemoteContext = Effect.gen(function*() {
       Effect.timeoutOrElse({ duration: timeout, orElse: () => Effect.fail({ _tag: "TimedOut" as const }) }),
       Effect.catch((failure) => {
         if (failure._tag === "Consumer") return Effect.fail(failure.error)
-        const after = Duration.format(Duration.fromInputUnsafe(timeout))
+        const after = formatAfter(timeout)
         const ran: Ran = failure._tag === "TimedOut"
           ? { _tag: "NotRun", reason: `timed out after ${after}`, expired: after }
           : { _tag: "NotRun", reason: `could not run ${argv[0]}: ${failure.message}`, cause: failure }

@@ -53,6 +53,7 @@ const normalize = (text: string, root: string, version: string): string =>
     .replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z/g, "<TIME>")
     .replace(/\/\d{4}\/\d\d\/\d\d\b/g, "/<DATE>")
     .replace(/(?<=\s)\d+\.\ds(?=\s|$)/gm, "0.0s")
+    .replace(/\bpid \d+\b/g, "pid <PID>")
     .replace(/(backup user\/group: )[^\s,]+\/[^\s,]+/g, "$1<USER>/<GROUP>")
     .replace(/("backup(?:User|Group)": )"[^"]*"/g, "$1\"<NAME>\"")
 
