@@ -128,6 +128,16 @@ export const terminate = (
   grace: Duration.Input = KILL_GRACE
 ): Effect.Effect<void> => Effect.ignore(child.kill({ killSignal: "SIGTERM", forceKillAfter: grace }))
 
+/**
+ * Called once `child` has ended on its own: what it left running in its process group stays (an
+ * ssh ControlMaster that a legacy scp started is the peer's shared connection, which has its own
+ * close and idle limit). Without this the spawner would SIGTERM the group of a child that exited
+ * 0 and wait up to the grace for it; a child that is stopped (time limit, interruption) still has
+ * its whole group stopped, as it never gets here.
+ */
+export const keepWhatItLeft = (child: ChildProcessSpawner.ChildProcessHandle): Effect.Effect<void> =>
+  Effect.asVoid(child.unref)
+
 /** Runs `cmd` to its end, with its output. */
 export const runToEnd = (
   spawner: Spawner,
@@ -142,6 +152,7 @@ export const runToEnd = (
       [collectOutput(child.stdout), collectOutput(child.stderr), child.exitCode],
       { concurrency: "unbounded" }
     ).pipe(
+      Effect.tap(() => keepWhatItLeft(child)),
       Effect.map(([stdout, stderr, exitCode]): Finished => ({ exitCode, stdout, stderr }))
     )
     if (options.timeout === undefined) return yield* finished

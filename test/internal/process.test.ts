@@ -75,6 +75,26 @@ layer(NodeServices.layer, { excludeTestServices: true })("runToEnd", (it) => {
       fs.rmSync(dir, { recursive: true, force: true })
     }))
 
+  // An ssh master started by a legacy scp stays in the scp's process group: it is the peer's shared
+  // connection and must outlive the scp (it has its own close and idle limit).
+  it.effect("what a child that exited 0 left running in its group is left running, and not waited for", () =>
+    Effect.gen(function*() {
+      const spawner = yield* ChildProcessSpawner.ChildProcessSpawner
+      // the background sleep keeps the shell's group; its stdout is closed so the output ends with the shell
+      const done = yield* runToEnd(spawner, command(["sh", "-c", "sleep 300 >/dev/null 2>&1 & echo $!"]), {
+        timeout: "30 seconds",
+        grace: "5 seconds"
+      })
+      const sleeper = Number(done.stdout.trim())
+      expect(done.exitCode).toBe(0)
+      expect(sleeper).toBeGreaterThan(0)
+      // the grace is 5 s: a spawner that signalled the group would have killed it by now, or still be waiting
+      yield* Effect.sleep("300 millis")
+      const stat = fs.readFileSync(`/proc/${sleeper}/stat`, "utf8")
+      expect(stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3)).not.toBe("Z")
+      process.kill(sleeper, "SIGKILL")
+    }))
+
   it.effect("a child that ends by itself is read to the end as before", () =>
     Effect.gen(function*() {
       const spawner = yield* ChildProcessSpawner.ChildProcessSpawner

@@ -104,6 +104,7 @@ export const makeRemoteContext = Effect.gen(function*() {
         collectOutput(child.stderr),
         child.exitCode
       ], { concurrency: "unbounded" })
+      yield* keepWhatItLeft(child)
       const ran: Ran = { _tag: "Exited", exitCode: Number(exitCode), stdout: "", stderr }
       return { ran, consumed: consumed as A | undefined }
     })).pipe(
