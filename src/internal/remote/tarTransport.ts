@@ -16,6 +16,7 @@ import { quoteWord } from "../shellWords.js"
 import { remoteCommandArgv } from "./argv.js"
 import { type RemoteContext, requireCopied } from "./context.js"
 import { isLandableName, type Landing } from "./landing.js"
+import { makeArchiveEnd } from "./tarEnd.js"
 import { codeOf, createExclusive, messageOf, writeAll } from "./privateFiles.js"
 
 /**
@@ -82,10 +83,14 @@ export const unpack = async (
   const extract = makeExtract({ filenameEncoding: "latin1" } as Parameters<typeof makeExtract>[0])
   // errors are read from the iteration below; a listener keeps a late one from crashing the process
   extract.on("error", () => {})
+  // the archive must end with its end-of-archive marker, and nothing may follow it (see tarEnd)
+  const archiveEnd = makeArchiveEnd()
   const feeding = (async () => {
     try {
       for await (const chunk of source) {
         if (signal.aborted || extract.destroyed) return
+        const problem = archiveEnd.push(chunk)
+        if (problem !== undefined) return void extract.destroy(new Error(problem))
         if (!extract.write(chunk)) {
           await new Promise<void>((resolve) => {
             const done = () => {
@@ -98,6 +103,8 @@ export const unpack = async (
           })
         }
       }
+      const cut = archiveEnd.end()
+      if (cut !== undefined) return void extract.destroy(new Error(cut))
       extract.end(undefined)
     } catch (error) {
       extract.destroy(error instanceof Error ? error : new Error(String(error)))
