@@ -479,6 +479,9 @@ const stageOne = (
     // one that went out is dropped (a new phase always goes out, with its counts).
     let lastProgress: { readonly phase: PeerPhase; readonly at: number } | undefined
     const onProgress = (p: { readonly phase: PeerPhase; readonly files?: number | undefined; readonly bytes?: number | undefined }) => {
+      // tracked at once, not in the forked event: a peer stopped right after it reported (its
+      // landing, which runs to its end) is summed up from this
+      if (lastProgress?.phase !== p.phase) context.track({ phase: p.phase, ...definedCounts(p) })
       const now = Date.now()
       if (lastProgress !== undefined && lastProgress.phase === p.phase && now - lastProgress.at < PROGRESS_EVERY_MS) return
       lastProgress = { phase: p.phase, at: now }

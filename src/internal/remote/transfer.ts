@@ -56,8 +56,7 @@ export const makeTransfer = (ctx: RemoteContext, disk: StagingDiskService) => {
           options.onProgress?.({ phase: "verifying", files: landed.names.length, bytes: landed.bytes })
           hashes = yield* verify(peer, privateDir, landed.names, timeouts.command)
         }
-        options.onProgress?.({ phase: "committing", files: landed.names.length, bytes: landed.bytes })
-        yield* site.land(privateDir, landed.names, target, options).pipe(Effect.mapError((error) => diskFailure(peer, error)))
+        yield* site.land(privateDir, landed.names, target, options, landed.bytes).pipe(Effect.mapError((error) => diskFailure(peer, error)))
         const report: StageReport = landing.report(landed, hashes)
         return report
       }))
