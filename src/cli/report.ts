@@ -81,6 +81,7 @@ export const stageJson = (summary: StageSummary) => ({
   dailyDir: summary.dailyDir,
   full: summary.full,
   ok: summary.ok,
+  ...(summary.interrupted === true ? { interrupted: true } : {}),
   peers: summary.peers.map((p) => {
     const reason = reasonOf(p)
     return {
@@ -111,7 +112,8 @@ export const stageText = (summary: StageSummary, millis: (name: string) => numbe
     `daily directory: ${summary.dailyDir}${summary.full ? " (full run)" : ""}`,
     headerRow(columns),
     ...summary.peers.map((p) => finalRow(columns, p, millis(p.name))),
-    stageTotals(summary)
+    stageTotals(summary),
+    ...(summary.interrupted === true ? ["stopped before the end: the master's stage indicator was not written"] : [])
   ].join("\n")
 }
 
