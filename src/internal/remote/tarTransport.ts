@@ -16,6 +16,7 @@ import { quoteWord } from "../shellWords.js"
 import { remoteCommandArgv } from "./argv.js"
 import { type RemoteContext, requireCopied } from "./context.js"
 import { isLandableName, type Landing } from "./landing.js"
+import type { SilenceLimits } from "./silence.js"
 import { makeArchiveEnd } from "./tarEnd.js"
 import { codeOf, createExclusive, messageOf, writeAll } from "./privateFiles.js"
 
@@ -181,7 +182,7 @@ const diskFull = (peer: RemotePeer, dir: string, error: unknown): CopyFailed =>
 
 export const makeTarTransport = (ctx: RemoteContext) => {
   /** Brings the collect dir's files into `privateDir`; fails as the copy failed or was refused. */
-  const copy = (peer: RemotePeer, privateDir: Directory, options: StageOptions, timeout: Duration.Input) =>
+  const copy = (peer: RemotePeer, privateDir: Directory, options: StageOptions, timeout: Duration.Input, silence: SilenceLimits) =>
     Effect.gen(function*() {
       const argv = runAs(peer.localUser, remoteCommandArgv(peer, tarCommand(peer.collectDir), yield* ctx.connectionOf(peer)))
       const source = ctx.remoteLabel(peer, peer.collectDir)
@@ -196,7 +197,7 @@ export const makeTarTransport = (ctx: RemoteContext) => {
               ? Effect.fail(error.error)
               : Effect.succeed<Unpacked>({ _tag: "Corrupt", detail: messageOf(error) })
           )
-        ))
+        ), silence)
       yield* requireCopied(peer, "stage", source, argv, ran)
       if (consumed === undefined || consumed._tag === "Corrupt") {
         const detail = consumed === undefined ? "no tar stream" : consumed.detail

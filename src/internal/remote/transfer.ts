@@ -49,7 +49,7 @@ export const makeTransfer = (ctx: RemoteContext, disk: StagingDiskService) => {
       return yield* Effect.scoped(Effect.gen(function*() {
         const privateDir = yield* site.gather(target, options, owner).pipe(Effect.mapError((error) => diskFailure(peer, error)))
         const transport = peer.transport === "tar" ? tar : scp
-        const brought = yield* transport.copy(peer, privateDir, options, timeouts.stage)
+        const brought = yield* transport.copy(peer, privateDir, options, timeouts.stage, { stall: timeouts.stall })
         const landed = yield* landing.check(peer, privateDir, options, brought)
         let hashes: ReadonlyArray<{ name: string; sha256: string }> | undefined
         if (options.verify === true) {
