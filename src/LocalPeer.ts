@@ -243,7 +243,7 @@ const stageInto = (
       Effect.mapError((error) => copyError(peer, target, error))
     )
     if (options.verify === true) yield* verifyStaged(env, peer, staging, regular, copied.hashes ?? [])
-    yield* env.site.land(staging, names, target, options).pipe(
+    yield* env.site.land(staging, names, target, options, copied.bytes).pipe(
       Effect.mapError((error) => new FileOperationFailed({ peer: peer.name, operation: "rename", path: error.path, cause: error }))
     )
     const report: StageReport = {

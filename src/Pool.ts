@@ -479,6 +479,9 @@ const stageOne = (
     // one that went out is dropped (a new phase always goes out, with its counts).
     let lastProgress: { readonly phase: PeerPhase; readonly at: number } | undefined
     const onProgress = (p: { readonly phase: PeerPhase; readonly files?: number | undefined; readonly bytes?: number | undefined }) => {
+      // tracked at once, not in the forked event: a peer stopped right after it reported (its
+      // landing, which runs to its end) is summed up from this
+      if (lastProgress?.phase !== p.phase) context.track({ phase: p.phase, ...definedCounts(p) })
       const now = Date.now()
       if (lastProgress !== undefined && lastProgress.phase === p.phase && now - lastProgress.at < PROGRESS_EVERY_MS) return
       lastProgress = { phase: p.phase, at: now }
@@ -654,10 +657,23 @@ export const stage = (
         ),
       { concurrency, discard: true }
     )
+    // A stop that comes once every peer is done (e.g. during the last one's landing, which runs to
+    // its end) still keeps the master's indicator from being written: the run was stopped.
+    let stopped = false
+    if (options.stop !== undefined) {
+      yield* Effect.forkScoped(Effect.andThen(options.stop, Effect.sync(() => {
+        stopped = true
+      })))
+    }
     // The stop signal interrupts only the peers (and waits for their cleanup); this fiber goes on.
-    const completed = options.stop === undefined
+    const finished = options.stop === undefined
       ? yield* Effect.as(runPeers, true)
       : yield* Effect.raceFirst(Effect.as(runPeers, true), Effect.as(options.stop, false))
+    // Two turns of the scheduler (each flush is a macrotask, so the event loop polls in between):
+    // a signal that came during the last synchronous renames has been handled, its stop seen.
+    yield* Effect.yieldNow
+    yield* Effect.yieldNow
+    const completed = finished && !stopped
     const peers = selected.map((peer, i) => results[i] ?? interruptedResult(peer, tracks[i]))
     for (const [i, result] of peers.entries()) {
       if (results[i] === undefined) yield* emit({ _tag: "PeerDone", result })

@@ -1,8 +1,11 @@
 /**
  * One run at a time per pool: a lock file holding the pid, the kernel start time of that process
- * and the wall-clock time the run started. A second run finds the holder alive and fails at once
- * with `AlreadyRunning`; a lock whose process is gone (or whose pid now belongs to another
- * process: the start time differs) is taken over, with a log line.
+ * and the wall-clock time the run started. The run keeps the lock file open while it holds it. A
+ * second run finds the holder alive and fails at once with `AlreadyRunning`; a holder counts only
+ * when it is a process of this host, alive, started when the lock says, running as this run's
+ * user and holding that very lock file open. Anything else (a process gone, a pid reused, a lock
+ * forged by another user, naming pid 1 or another host) is taken over, with a warning naming what
+ * was found.
  *
  * The lock file is created complete (written under a private name, then hard-linked into place,
  * which fails if the name exists), never followed if it is a symbolic link, and taken over under a
@@ -90,16 +93,72 @@ export const processStart = (pid: number): Effect.Effect<{ readonly startTime: s
   )
 
 /**
- * Whether the run a lock file names is still alive: same host, same pid, same start time, not a
- * zombie. A lock from another host cannot be checked and counts as alive.
+ * Whether the process a lock file names is still alive: this host, same pid, same start time, not
+ * a zombie. A lock naming another host is not this host's run: it does not count as alive.
  *
  * @since 0.2.0
  * @category predicates
  */
 export const isAlive = (holder: Holder): Effect.Effect<boolean> =>
   holder.host !== hostname()
-    ? Effect.succeed(true)
+    ? Effect.succeed(false)
     : Effect.map(processStart(holder.pid), (proc) => proc !== undefined && !proc.zombie && proc.startTime === holder.startTime)
+
+/** The file a lock is, as `/proc/PID/fd` shows it: device and inode. */
+interface LockInode {
+  readonly dev: number
+  readonly ino: number
+}
+
+/** The effective uid of a process (`Uid:` in `/proc/PID/status`, second field); undefined when unknown. */
+const processUid = (pid: number): Effect.Effect<number | undefined> =>
+  io(`/proc/${pid}/status`, () => fsp.readFile(`/proc/${pid}/status`, "latin1")).pipe(
+    Effect.map((status) => {
+      const uid = /^Uid:\s+\d+\s+(\d+)/m.exec(status)?.[1]
+      return uid === undefined ? undefined : Number(uid)
+    }),
+    Effect.orElseSucceed(() => undefined)
+  )
+
+/** The command name of a process, for the warnings. */
+const processName = (pid: number): Effect.Effect<string> =>
+  io(`/proc/${pid}/comm`, () => fsp.readFile(`/proc/${pid}/comm`, "utf8")).pipe(
+    Effect.map((comm) => JSON.stringify(comm.trim())),
+    Effect.orElseSucceed(() => "unknown")
+  )
+
+/**
+ * Whether a process has the lock file open. Undefined when its descriptors cannot be read (another
+ * user's process and this run is not root): then the other checks decide.
+ */
+const holdsOpen = (pid: number, lock: LockInode): Effect.Effect<boolean | undefined> =>
+  io(`/proc/${pid}/fd`, async () => {
+    for (const fd of await fsp.readdir(`/proc/${pid}/fd`)) {
+      const info = await fsp.stat(`/proc/${pid}/fd/${fd}`).catch(() => undefined)
+      if (info !== undefined && info.dev === lock.dev && info.ino === lock.ino) return true
+    }
+    return false
+  }).pipe(Effect.orElseSucceed(() => undefined))
+
+/**
+ * Why the run a lock names does not hold it, or undefined when it does: a process of this host,
+ * alive, started when the lock says, running as this run's user, with that lock file open (which
+ * no other user can make one of root's processes do).
+ */
+const whyStale = (holder: Holder, lock: LockInode): Effect.Effect<string | undefined> =>
+  Effect.gen(function*() {
+    if (holder.host !== hostname()) return `it names another host (${JSON.stringify(holder.host)}), not this one`
+    if (!(yield* isAlive(holder))) return "that process is gone"
+    const uid = yield* processUid(holder.pid)
+    const me = process.geteuid?.()
+    if (uid !== undefined && me !== undefined && uid !== me) {
+      return `pid ${holder.pid} (${yield* processName(holder.pid)}) runs as uid ${uid}, not as this run's uid ${me}: it is not a cedar-peer run`
+    }
+    if ((yield* holdsOpen(holder.pid, lock)) === false) {
+      return `pid ${holder.pid} (${yield* processName(holder.pid)}) does not hold the lock file open: it is not a cedar-peer run`
+    }
+    return undefined
+  })
 
 const parseHolder = (text: string): Holder | undefined => {
   try {
@@ -121,7 +180,7 @@ const readLock = (path: string) =>
     try {
       const info = await handle.stat()
       if (!info.isFile()) throw Object.assign(new Error("not a regular file"), { code: "ENOTREG" })
-      return { ino: info.ino, holder: parseHolder(await handle.readFile("utf8")) }
+      return { ino: info.ino, dev: info.dev, holder: parseHolder(await handle.readFile("utf8")) }
     } finally {
       await handle.close()
     }
@@ -148,7 +207,19 @@ const make = Effect.sync((): RunLockShape => {
       const busy = (holder: Holder, file: string) => new AlreadyRunning({ lockFile: file, pid: holder.pid, startedAt: holder.startedAt })
 
       // The draft is ours alone (exclusive create): whatever name it ends up under is complete.
-      yield* io(draft, () => fsp.writeFile(draft, JSON.stringify(me) + "\n", { flag: "wx", mode: 0o644 })).pipe(Effect.mapError(failed))
+      // It stays open until the lock is released: that open descriptor is what tells another run
+      // that this process holds the lock (see whyStale), from the moment the lock file exists.
+      const held = yield* io(draft, async () => {
+        const handle = await fsp.open(draft, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644)
+        try {
+          await handle.writeFile(JSON.stringify(me) + "\n")
+          return handle
+        } catch (error) {
+          await handle.close()
+          throw error
+        }
+      }).pipe(Effect.mapError(failed))
+      const closeHeld = Effect.promise(() => held.close().catch(() => undefined))
       const removeDraft = io(draft, () => fsp.unlink(draft)).pipe(Effect.ignore)
 
       const attempt: Effect.Effect<boolean, AlreadyRunning | FileOperationFailed> = Effect.gen(function*() {
@@ -159,12 +230,13 @@ const make = Effect.sync((): RunLockShape => {
         )
         if (linked) return true
         const current = yield* readLock(lockFile).pipe(
-          Effect.map((found) => found as { ino: number; holder: Holder | undefined } | undefined),
+          Effect.map((found) => found as { ino: number; dev: number; holder: Holder | undefined } | undefined),
           Effect.catchIf((e) => e.code === "ENOENT", () => Effect.succeed(undefined)),
           Effect.mapError(failed)
         )
         if (current === undefined) return false // released meanwhile: try again
-        if (current.holder !== undefined && (yield* isAlive(current.holder))) return yield* busy(current.holder, lockFile)
+        const stale = current.holder === undefined ? "it is not a lock file of cedar-peer" : yield* whyStale(current.holder, current)
+        if (current.holder !== undefined && stale === undefined) return yield* busy(current.holder, lockFile)
 
         // Stale. Only the run holding the takeover token may replace it.
         const gotToken = yield* io(token, () => fsp.link(draft, token)).pipe(
@@ -174,17 +246,19 @@ const make = Effect.sync((): RunLockShape => {
         )
         if (!gotToken) {
           const other = yield* readLock(token).pipe(Effect.orElseSucceed(() => undefined))
-          if (other?.holder !== undefined && (yield* isAlive(other.holder))) return yield* busy(other.holder, lockFile)
-          // a run died in the middle of a takeover: its token is as stale as the lock
+          if (other === undefined) return false // released meanwhile: try again
+          const why = other.holder === undefined ? "it is not a lock file of cedar-peer" : yield* whyStale(other.holder, other)
+          if (other.holder !== undefined && why === undefined) return yield* busy(other.holder, lockFile)
+          // a run died in the middle of a takeover (or the token is forged): as stale as the lock
           yield* io(token, () => fsp.unlink(token)).pipe(Effect.ignore)
-          yield* Effect.logWarning(`${token}: removed ${describe(other?.holder)}: that process is gone`)
+          yield* Effect.logWarning(`${token}: removed ${describe(other.holder)}: ${why}`)
           return false
         }
         const replaced = yield* Effect.gen(function*() {
           const again = yield* readLock(lockFile).pipe(Effect.orElseSucceed(() => undefined))
           if (again?.ino !== current.ino) return false // someone else took it over, or it was released
           yield* io(lockFile, () => fsp.rename(draft, lockFile)).pipe(Effect.mapError(failed))
-          yield* Effect.logWarning(`${lockFile}: took over ${describe(current.holder)}: that process is gone`)
+          yield* Effect.logWarning(`${lockFile}: took over ${describe(current.holder)}: ${stale}`)
           return true
         }).pipe(Effect.ensuring(io(token, () => fsp.unlink(token)).pipe(Effect.ignore)))
         return replaced
@@ -197,7 +271,7 @@ const make = Effect.sync((): RunLockShape => {
         } else {
           yield* Effect.logWarning(`${lockFile}: the lock is no longer this run's; left as it is`)
         }
-      })
+      }).pipe(Effect.ensuring(closeHeld))
 
       yield* Effect.acquireRelease(
         Effect.gen(function*() {
@@ -206,7 +280,7 @@ const make = Effect.sync((): RunLockShape => {
             if (yield* attempt) return
           }
           return yield* failed("the lock kept changing while it was being taken")
-        }).pipe(Effect.ensuring(removeDraft), Effect.uninterruptible),
+        }).pipe(Effect.ensuring(removeDraft), Effect.onError(() => closeHeld), Effect.uninterruptible),
         () => release
       )
       return me

@@ -469,10 +469,26 @@ describe("stagePeer", () => {
     }).pipe(Effect.provide(layer, { local: true }))
   })
 
-  it.effect("gives up on a copy that never ends after 12 hours", () => {
+  it.effect("a copy that goes silent is given up after the stall limit (60 s), not the stage limit", () => {
     const { host, local, layer } = setup({ fake: { around: () => Effect.succeed({ exitCode: 0, hang: true }) } })
     return Effect.gen(function*() {
       const fiber = yield* Effect.forkChild((yield* RemotePeers).stagePeer(yield* peerOf(), "/stage"))
+      yield* untilCalls(host, 1)
+      yield* TestClock.adjust("50 seconds")
+      expect(fiber.pollUnsafe()).toBeUndefined()
+      yield* TestClock.adjust("15 seconds")
+      const error = yield* Effect.flip(Fiber.join(fiber))
+      expect(error).toMatchObject({ _tag: "TimedOut", peer: "peer1", operation: "stage", after: "1m of silence" })
+      expect(error.message).toBe("peer peer1: stage timed out after 1m of silence")
+      expect(ls(local, "/stage")).toEqual([])
+    }).pipe(Effect.provide(layer, { local: true }))
+  })
+
+  it.effect("gives up on a copy that never ends after 12 hours", () => {
+    const { host, local, layer } = setup({ fake: { around: () => Effect.succeed({ exitCode: 0, hang: true }) } })
+    return Effect.gen(function*() {
+      // a stall limit longer than the stage's: the fake copy cannot show progress, only hang
+      const fiber = yield* Effect.forkChild((yield* RemotePeers).stagePeer(yield* peerOf({ timeouts: { stall: 86_400 } }), "/stage"))
       yield* untilCalls(host, 1)
       yield* TestClock.adjust("11 hours")
       expect(fiber.pollUnsafe()).toBeUndefined()

@@ -237,6 +237,43 @@ describe("stagePeer with the tar transport", () => {
       expect(second).toMatchObject({ _tag: "CopyFailed", exitCode: 255 })
     }))
 
+  // tar ends an archive with two zero blocks: a stream without them was cut short, whatever ssh
+  // says; members after them are not part of the archive (tar itself would never read them)
+  const endOfArchive: ReadonlyArray<readonly [string, (whole: Uint8Array, more: Uint8Array) => Uint8Array, RegExp]> = [
+    ["without its end-of-archive blocks", (whole) => whole.subarray(0, whole.length - 1024), /no end-of-archive marker/],
+    ["with one zero block of the two", (whole) => whole.subarray(0, whole.length - 512), /no end-of-archive marker/],
+    ["with a member after the end-of-archive blocks", (whole, more) => Buffer.concat([whole, more]), /data after the end-of-archive marker/],
+    ["with a member after one zero block", (whole, more) => Buffer.concat([whole.subarray(0, whole.length - 512), more]), /data after the end-of-archive marker/]
+  ]
+  for (const [label, craft, problem] of endOfArchive) {
+    it.effect(`a stream ${label} is CopyFailed even when ssh says 0: nothing lands`, () =>
+      Effect.gen(function*() {
+        const whole = yield* tarOf([{ name: "./a", content: "x".repeat(600) }, { name: "./b", content: "b" }])
+        const more = yield* tarOf([{ name: "./smuggled", content: "evil" }])
+        const { layer, root, stage } = yield* onRealDisk(sending(Effect.succeed(craft(whole, more))))
+        const error = yield* Effect.provide(
+          Effect.flip(Effect.flatMap(RemotePeers, (r) => Effect.flatMap(peerOf(), (p) => r.stagePeer(p, stage)))),
+          layer
+        )
+        expect(error).toMatchObject({ _tag: "CopyFailed" })
+        expect(error.message).toMatch(/unreadable tar stream/)
+        expect(error.message).toMatch(problem)
+        expect(readdirSync(stage)).toEqual([])
+        expect(readdirSync(root).sort()).toEqual(["stage", "work"])
+      }))
+  }
+
+  it.effect("zero padding after the end-of-archive blocks (tar's record size) is accepted", () =>
+    Effect.gen(function*() {
+      const whole = yield* tarOf([{ name: "./a", content: "x".repeat(600) }])
+      const { layer, stage } = yield* onRealDisk(sending(Effect.succeed(Buffer.concat([whole, Buffer.alloc(10240 - whole.length)]))))
+      const report = yield* Effect.provide(
+        Effect.flatMap(RemotePeers, (r) => Effect.flatMap(peerOf(), (p) => r.stagePeer(p, stage))),
+        layer
+      )
+      expect(report.files).toEqual(["a"])
+    }))
+
   it.effect("a missing collect dir is CopyFailed with the remote shell's message", () =>
     Effect.gen(function*() {
       const { layer, stage } = yield* onRealDisk()

@@ -4,7 +4,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Layer, Logger, Scope } from "effect"
 import { spawn, spawnSync } from "node:child_process"
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
 import { hostname, tmpdir } from "node:os"
 import { join } from "node:path"
 import * as RunLock from "../src/RunLock.js"
@@ -22,6 +22,16 @@ const layer = Layer.merge(
     { mergeWithExisting: true }
   )
 )
+
+/** A live process holding `file` open (as its descriptor 3), as the run holding a lock does. */
+const holding = (file: string, ids: { readonly uid?: number; readonly gid?: number } = {}) => {
+  const fd = openSync(file, "r")
+  try {
+    return spawn("sleep", ["60"], { stdio: ["ignore", "ignore", "ignore", fd], ...ids })
+  } finally {
+    closeSync(fd)
+  }
+}
 
 /** A process that is surely gone: one that ran and exited. */
 const deadPid = () => spawnSync("true").pid!
@@ -64,7 +74,9 @@ describe("RunLock", () => {
     Effect.gen(function*() {
       const dir = fresh()
       const file = join(dir, ".cedar-peer.lock")
-      const child = spawn("sleep", ["60"])
+      // a holder keeps the lock file open: this one gets it as its descriptor 3
+      writeFileSync(file, "")
+      const child = holding(file)
       try {
         const start = yield* RunLock.processStart(child.pid!)
         writeFileSync(file, record({ pid: child.pid!, startTime: start!.startTime }))
@@ -76,12 +88,12 @@ describe("RunLock", () => {
       rmSync(dir, { recursive: true })
     }).pipe(Effect.provide(layer)))
 
-  const stale: ReadonlyArray<readonly [string, () => string]> = [
-    ["its process is gone", () => record({ pid: deadPid() })],
-    ["its pid now belongs to another process (start time differs)", () => record({ pid: process.pid, startTime: "1" })],
-    ["it is not a lock file of ours", () => "garbage\n"]
+  const stale: ReadonlyArray<readonly [string, () => string, string]> = [
+    ["its process is gone", () => record({ pid: deadPid() }), "that process is gone"],
+    ["its pid now belongs to another process (start time differs)", () => record({ pid: process.pid, startTime: "1" }), "that process is gone"],
+    ["it is not a lock file of ours", () => "garbage\n", "it is not a lock file of cedar-peer"]
   ]
-  it.effect.each(stale)("a lock is taken over, with a log line, when %s", ([, content]) =>
+  it.effect.each(stale)("a lock is taken over, with a log line, when %s", ([, content, why]) =>
     Effect.gen(function*() {
       const dir = fresh()
       const file = join(dir, ".cedar-peer.lock")
@@ -92,7 +104,53 @@ describe("RunLock", () => {
         expect(JSON.parse(readFileSync(file, "utf8"))).toEqual(me)
         expect(readdirSync(dir)).toEqual([".cedar-peer.lock"]) // no draft, no takeover token left
       }))
-      expect(logs.some((l) => l.startsWith(`${file}: took over`) && l.endsWith("that process is gone"))).toBe(true)
+      expect(logs.some((l) => l.startsWith(`${file}: took over`) && l.endsWith(why))).toBe(true)
+      expect(readdirSync(dir)).toEqual([])
+      rmSync(dir, { recursive: true })
+    }).pipe(Effect.provide(layer)))
+
+  // What another user who can write the staging dir could plant: a live process that is not a
+  // cedar-peer run holding this lock. Each is taken over, the warning naming what was found.
+  const forged: ReadonlyArray<readonly [string, (file: string) => Effect.Effect<{ readonly content: string; readonly stop?: () => void }>, RegExp]> = [
+    [
+      "pid 1 with its real start time",
+      () => Effect.map(RunLock.processStart(1), (start) => ({ content: record({ pid: 1, startTime: start!.startTime }) })),
+      /took over the lock of pid 1 \(started [^)]*\): pid 1 \("[^"]*"\) does not hold the lock file open: it is not a cedar-peer run$/
+    ],
+    [
+      "this very process under another host name",
+      () => Effect.map(RunLock.processStart(process.pid), (start) => ({ content: record({ pid: process.pid, startTime: start!.startTime, host: "elsewhere.invalid" }) })),
+      /took over the lock of pid \d+ \(started [^)]*\): it names another host \("elsewhere\.invalid"\), not this one$/
+    ],
+    [
+      "a process of another user holding the lock file open",
+      (file) =>
+        Effect.gen(function*() {
+          const child = holding(file, { uid: 65534, gid: 65534 })
+          const start = yield* RunLock.processStart(child.pid!)
+          return { content: record({ pid: child.pid!, startTime: start!.startTime }), stop: () => child.kill("SIGKILL") }
+        }),
+      /took over the lock of pid \d+ \(started [^)]*\): pid \d+ \("sleep"\) runs as uid 65534, not as this run's uid 0: it is not a cedar-peer run$/
+    ]
+  ]
+  it.effect.each(forged)("a forged lock is taken over, with a warning naming what was found: %s", ([, plant, warning]) =>
+    Effect.gen(function*() {
+      if (process.getuid?.() !== 0) return // forging as another user needs root
+      const dir = fresh()
+      const file = join(dir, ".cedar-peer.lock")
+      writeFileSync(file, "")
+      const planted = yield* plant(file)
+      writeFileSync(file, planted.content)
+      logs.length = 0
+      try {
+        yield* Effect.scoped(Effect.gen(function*() {
+          const me = yield* RunLock.acquire(file)
+          expect(JSON.parse(readFileSync(file, "utf8"))).toEqual(me)
+        }))
+      } finally {
+        planted.stop?.()
+      }
+      expect(logs.filter((l) => l.startsWith(`${file}: took over`))).toEqual([expect.stringMatching(warning)])
       expect(readdirSync(dir)).toEqual([])
       rmSync(dir, { recursive: true })
     }).pipe(Effect.provide(layer)))

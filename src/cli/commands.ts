@@ -20,7 +20,7 @@ import { escapeControl, Output, OutputService, settingsFromProcess, StageReporte
 import { columnsFor, formatBytes, formatDuration, headerRow, noteOf } from "./progress.js"
 import { explain } from "./causes.js"
 import { actionJson, actionText, checkJson, checkText, rerunLine, stageJson, stageText, stageTotals, Unsuccessful, UsageError } from "./report.js"
-import { concurrencyFlag, flag, invalid, limitFlags, runControl, settingsOf } from "./runControl.js"
+import { concurrencyFlag, flag, invalid, limitFlags, runControl, settingsOf, stopBeforeLanding } from "./runControl.js"
 
 /** The package's version, read from its package.json (two levels up from src/cli and dist/cli). */
 export const VERSION: string = (createRequire(import.meta.url)("../../package.json") as { readonly version: string }).version
@@ -151,7 +151,7 @@ const runStage = (
           const endedAt = yield* Clock.currentTimeMillis
           const peers = Exit.isSuccess(exit) ? exit.value.peers : [...results.values()]
           const outcome = Exit.isSuccess(exit)
-            ? peers.some((p) => (p.status as string) === "interrupted") ? "interrupted" : exit.value.ok ? "ok" : "failed"
+            ? exit.value.interrupted === true || peers.some((p) => (p.status as string) === "interrupted") ? "interrupted" : exit.value.ok ? "ok" : "failed"
             : Exit.hasInterrupts(exit) ? "interrupted" : "failed"
           const text = renderMetrics({
             config: configLabel,
@@ -395,7 +395,11 @@ const stagePeer = Command.make(
         skipUnsupported: opts.skipUnsupported,
         ...Pool.peerSettings(pool, peerConfig!, settingsOf(opts))
       }
-      const report = yield* Pool.stagePeer(peer, target, stageOptions)
+      // a signal stops the peer, unless its files are already being moved into place
+      const { value: report, stopped } = yield* stopBeforeLanding(
+        yield* runControl,
+        (onProgress) => Pool.stagePeer(peer, target, { ...stageOptions, onProgress })
+      )
       const skipped = report.skipped.map((s) => `${s.name} (${s.kind})`).join(", ")
       yield* render(
         opts.json,
@@ -408,14 +412,18 @@ const stagePeer = Command.make(
           count: report.count,
           bytes: report.bytes,
           files: report.files,
-          ...(report.skipped.length > 0 ? { skipped: report.skipped } : {})
+          ...(report.skipped.length > 0 ? { skipped: report.skipped } : {}),
+          ...(stopped ? { interrupted: true, reason: STOPPED_WHILE_LANDING } : {})
         },
         `staged ${report.count} file(s), ${formatBytes(report.bytes)} from peer ${peer.name} into ${target}` +
           (ready ? "" : ` (peer not ready: no ${DEF_COLLECT_INDICATOR})`) +
-          (skipped ? `\nskipped: ${skipped}` : "")
+          (skipped ? `\nskipped: ${skipped}` : "") +
+          (stopped ? `\n${STOPPED_WHILE_LANDING}` : "")
       )
     }).pipe(Effect.scoped)
 ).pipe(Command.withDescription("stage one peer into a directory"))
+
+const STOPPED_WHILE_LANDING = "stopped while its files were moved into place: that step was let finish, all of them are there"
 
 const writeIndicator = Command.make("write-indicator", { config, json, peer: onePeer, indicator: indicator(DEF_STAGE_INDICATOR) }, (opts) =>
   Effect.gen(function*() {

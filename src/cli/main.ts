@@ -74,15 +74,25 @@ const onSignal = (signal: Signal) => () => {
 process.on("SIGINT", onSignal("SIGINT"))
 process.on("SIGTERM", onSignal("SIGTERM"))
 
+/** Two turns of the event loop: the second one polls, and runs the handlers of signals pending. */
+const pendingSignals = Effect.promise(() => new Promise<void>((resolve) => setImmediate(() => setImmediate(resolve))))
+
 const main = Effect.gen(function*() {
   command = yield* Effect.forkDetach(program)
   // a signal that came before the command started stops it before it does anything
   if (received !== undefined) command.interruptUnsafe()
   const exit = yield* Fiber.await(command)
+  const before = received
+  // A signal that came while the command ran synchronously (e.g. its last renames) is only
+  // handled once the event loop polls again: let it, so that the status still tells it.
+  yield* pendingSignals
   if (received !== undefined) {
     if (Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause)) {
       // an interrupted fiber runs no error handler of its own: report it here
       yield* printFailure(exit.cause, json)
+    } else if (before === undefined) {
+      // the command had done all it does: what it printed is in place
+      process.stderr.write(`error[Interrupted] stopped by ${received} as the command ended: what it reported is done\n`)
     } else {
       // the command wound down gracefully and printed its summary
       process.stderr.write(`error[Interrupted] stopped by ${received}: what was not done is reported interrupted; run the command again to finish\n`)

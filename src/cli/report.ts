@@ -84,6 +84,7 @@ export const stageJson = (summary: StageSummary) => ({
   dailyDir: summary.dailyDir,
   full: summary.full,
   ok: summary.ok,
+  ...(summary.interrupted === true ? { interrupted: true } : {}),
   peers: summary.peers.map((p) => {
     const reason = reasonOf(p)
     return {
@@ -118,7 +119,8 @@ export const stageText = (
     `daily directory: ${summary.dailyDir}${summary.full ? " (full run)" : ""}`,
     headerRow(columns),
     ...summary.peers.map((p) => finalRow(columns, p, millis(p.name), cause(p.name))),
-    stageTotals(summary)
+    stageTotals(summary),
+    ...(summary.interrupted === true ? ["stopped before the end: the master's stage indicator was not written"] : [])
   ].join("\n")
 }
 

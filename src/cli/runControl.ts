@@ -1,7 +1,7 @@
 // Run control for the CLI: the graceful stop on SIGINT/SIGTERM (main.ts completes it, the
 // commands that can report what was done hand it to the library), and the flags that bound a
 // staging run (--max-files, --max-bytes, --timeout, --verify, --concurrency).
-import { Context, Effect, Option } from "effect"
+import { Context, Effect, Fiber, Option } from "effect"
 import { CliError, Flag } from "effect/cli"
 import * as Config from "../Config.js"
 import * as Pool from "../Pool.js"
@@ -30,6 +30,37 @@ export const runControl: Effect.Effect<RunControlShape> = Effect.map(
     graceful: <A, E, R>(self: Effect.Effect<A, E, R>) => self
   }))
 )
+
+/**
+ * Runs one peer's staging (`stage` gets the progress listener to hand it) so that a stop interrupts
+ * it until its files start to land, and lets the landing finish after that: the landing cannot be
+ * undone halfway, and its files are then all in place, which the command must say rather than
+ * report "interrupted". `stopped` tells whether a stop came while the landing was let finish.
+ */
+export const stopBeforeLanding = <A, E, R>(
+  control: RunControlShape,
+  stage: (onProgress: (progress: { readonly phase: string }) => void) => Effect.Effect<A, E, R>
+): Effect.Effect<{ readonly value: A; readonly stopped: boolean }, E, R> =>
+  control.graceful(Effect.gen(function*() {
+    // set inside the landing's uninterruptible step: once it is true, an interruption would wait
+    // for the landing anyway, and would only lose the report of what landed
+    let landing = false
+    let stopped = false
+    // before the landing, the stop interrupts the command as a whole, as outside `graceful`
+    const command = yield* Effect.fiber
+    const staging = yield* Effect.forkChild(stage((progress) => {
+      if (progress.phase === "committing") landing = true
+    }))
+    yield* Effect.forkChild(Effect.andThen(
+      control.stop,
+      Effect.sync(() => {
+        stopped = landing
+        if (!landing) command.interruptUnsafe()
+      })
+    ))
+    const value = yield* Fiber.join(staging)
+    return { value, stopped }
+  }))
 
 /** A value the command line cannot take: a usage error whose message is exactly this text. */
 export const invalid = (message: string) => new CliError.ValidationError({ message })

@@ -17,7 +17,13 @@ const key = (name: FileName): string => Buffer.from(name).toString("latin1")
 /** Where a peer's files gather, and how they land. */
 export interface LandingSite {
   readonly gather: (target: Directory, options: StageOptions, owner?: Ownership) => Effect.Effect<Directory, DiskError, Scope.Scope>
-  readonly land: (privateDir: Directory, names: ReadonlyArray<FileName>, target: Directory, options: StageOptions) => Effect.Effect<void, DiskError>
+  readonly land: (
+    privateDir: Directory,
+    names: ReadonlyArray<FileName>,
+    target: Directory,
+    options: StageOptions,
+    bytes: number
+  ) => Effect.Effect<void, DiskError>
 }
 
 export const makeLandingSite = (disk: StagingDiskService): LandingSite => {
@@ -62,25 +68,31 @@ export const makeLandingSite = (disk: StagingDiskService): LandingSite => {
 
   /**
    * Puts the gathered files in place, all or none, and as one step: not interruptible midway, so
-   * a stop arriving meanwhile is seen once they are all in (or all out).
+   * a stop arriving meanwhile is seen once they are all in (or all out). The `committing` progress
+   * is reported inside that step, so whoever stops the peer knows its files were going in: it is
+   * never reported for a landing that did not start.
    */
   const land = (
     privateDir: Directory,
     names: ReadonlyArray<FileName>,
     target: Directory,
-    options: StageOptions
+    options: StageOptions,
+    bytes: number
   ): Effect.Effect<void, DiskError> => {
     const replace = options.replaceEmpty
     const each = renameEach(privateDir, names, target)
-    if (replace === undefined) return Effect.uninterruptible(each)
-    return disk.replaceEmptyDirectory(replace.parent, privateDir, replace.name, replace).pipe(
-      // no longer empty (only root can write there: another tool, a run of an older version):
-      // the files go in one by one beside what is there, as on a second run of the day
-      Effect.catch((error) =>
-        Effect.andThen(Effect.logDebug(`${target.shown} not replaced whole (${error.detail}): renaming file by file`), each)
-      ),
-      Effect.uninterruptible
-    )
+    const committing = Effect.sync(() => options.onProgress?.({ phase: "committing", files: names.length, bytes }))
+    if (replace === undefined) return Effect.uninterruptible(Effect.andThen(committing, each))
+    return Effect.andThen(
+      committing,
+      disk.replaceEmptyDirectory(replace.parent, privateDir, replace.name, replace).pipe(
+        // no longer empty (only root can write there: another tool, a run of an older version):
+        // the files go in one by one beside what is there, as on a second run of the day
+        Effect.catch((error) =>
+          Effect.andThen(Effect.logDebug(`${target.shown} not replaced whole (${error.detail}): renaming file by file`), each)
+        )
+      )
+    ).pipe(Effect.uninterruptible)
   }
 
   return { gather, land } as const

@@ -136,7 +136,7 @@ export const terminate = (
  * its whole group stopped, as it never gets here.
  */
 export const keepWhatItLeft = (child: ChildProcessSpawner.ChildProcessHandle): Effect.Effect<void> =>
-  Effect.asVoid(child.unref)
+  Effect.ignore(child.unref)
 
 /** Runs `cmd` to its end, with its output. */
 export const runToEnd = (

@@ -444,3 +444,48 @@ describe("limit and verify flags", () => {
     expect(none.stderr).toMatch(/^error\[FileOperationFailed\] peer master: .*cedar-peer\.sha256: open failed/m)
   })
 })
+
+describe("a signal during the final move", () => {
+  const all = () => readdirSync(big).filter((n) => n !== "cback.stage").sort()
+
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    it(`stage-peer, ${signal} while its files are renamed into the target: the move finishes, the exit status tells the signal, the summary says all are there`, async () => {
+      const pool = makePool(`final-move-${signal}`)
+      const target = join(pool.base, "target")
+      mkdirSync(target)
+      const run = start(["stage-peer", "--config", pool.configPath, "--peer", "big", "--target", target])
+      await waitFor(run, () => safeList(target).some((n) => n.startsWith("f")), "the first file was in place")
+      run.child.kill(signal)
+      const done = await run.exited
+      expect(done.status).toBe(signal === "SIGTERM" ? 143 : 130)
+      expect(done.stdout).toMatch(new RegExp(`^staged ${all().length} file\\(s\\)`))
+      expect(readdirSync(target).sort()).toEqual(all())
+      expect(done.stderr.match(/^error\[Interrupted\] stopped by /gm)).toHaveLength(1)
+    })
+  }
+
+  it("stage, SIGINT while a peer's files are renamed into place: exit 130, no master indicator, the peer's files all there and said to be", async () => {
+    const pool = makePool("final-move-stage")
+    // a second run of the day, the peer's directory holding a file already: its files are moved in one by one
+    expect(cli(["stage", "--config", pool.configPath, "--peer", "small"]).status).toBe(0)
+    const daily = dailyOf(pool.staging)!
+    rmSync(join(daily, "cback.stage"))
+    mkdirSync(join(daily, "big"))
+    writeFileSync(join(daily, "big", "old"), "from before")
+    const run = start(["stage", "--config", pool.configPath, "--peer", "big", "--json"])
+    await waitFor(run, () => safeList(join(daily, "big")).some((n) => n.startsWith("f")), "the first file was in place")
+    run.child.kill("SIGINT")
+    const done = await run.exited
+    expect(done.status).toBe(130)
+    const summary = JSON.parse(done.stdout)
+    expect(summary.interrupted, done.stderr).toBe(true)
+    expect(existsSync(join(daily, "cback.stage"))).toBe(false)
+    expect(readdirSync(join(daily, "big")).filter((n) => n !== "old").sort()).toEqual(all())
+    const [peer] = summary.peers
+    expect(peer).toMatchObject({ name: "big", files: all().length })
+    // interrupted while moving (or before its indicator), or staged if its indicator came first
+    if (peer.status === "interrupted") expect(peer.reason).toMatch(/moved into place|after its files were staged/)
+    else expect(peer.status).toBe("staged")
+    expect(existsSync(join(big, "cback.stage"))).toBe(peer.status === "staged")
+  })
+})

@@ -3,8 +3,8 @@
 // peer's settings, its shared connection and the retry of transient failures.
 // Built once per RemotePeers service; the operation modules (transfer, indicators, commands)
 // take it as their only dependency.
-import { Cache, Duration, Effect, FileSystem, Option, Path } from "effect"
-import type { PlatformError, Scope, Stream } from "effect"
+import { Cache, Duration, Effect, FileSystem, Option, Path, Stream } from "effect"
+import type { PlatformError, Scope } from "effect"
 import { ChildProcessSpawner } from "effect/process"
 import { isPlainFileName } from "../../Peer.js"
 import type { Ownership } from "../../Peer.js"
@@ -15,7 +15,7 @@ import { SystemUsers } from "../../SystemUsers.js"
 import type { Directory } from "../../StagingDisk.js"
 import { StagingDisk } from "../../StagingDisk.js"
 import { requireDirectory as checkDirectory } from "../peerChecks.js"
-import { collectOutput, command, Expired, formatAfter, runToEnd, start } from "../process.js"
+import { collectOutput, command, Expired, formatAfter, keepWhatItLeft, runToEnd, start } from "../process.js"
 import type { ScpProtocol } from "../remotePath.js"
 import { hasBadCharacter, protocolForBanner, protocolFromArgv, sshProgramFor } from "../remotePath.js"
 import { rcpArgv } from "./argv.js"
@@ -23,6 +23,7 @@ import { CONTROL_PERSIST_SECONDS, controlPathIn, makeConnect, sharedDirectoryOf 
 import type { Outcome } from "./retry.js"
 import { retrying, transientReason } from "./retry.js"
 import { settingsOf } from "./settings.js"
+import { type SilenceLimits, watchSilence } from "./silence.js"
 import type { ConnectionOptions } from "./sshOptions.js"
 
 /**
@@ -93,17 +94,28 @@ export const makeRemoteContext = Effect.gen(function*() {
   const runStreaming = <A, E>(
     argv: ReadonlyArray<string>,
     timeout: Duration.Input,
-    consume: (stdout: Stream.Stream<Uint8Array, PlatformError.PlatformError>) => Effect.Effect<A, E>
+    consume: (stdout: Stream.Stream<Uint8Array, PlatformError.PlatformError>) => Effect.Effect<A, E>,
+    silence?: SilenceLimits
   ): Effect.Effect<{ readonly ran: Ran; readonly consumed: A | undefined }, E> =>
     Effect.scoped(Effect.gen(function*() {
       // closing the scope stops the child's process group (SIGKILL after the grace), so a failed
       // consumer or the time limit ends the child at once
       const child = yield* start(spawner, command(argv))
-      const [consumed, stderr, exitCode] = yield* Effect.all([
-        consume(child.stdout).pipe(Effect.mapError((error) => ({ _tag: "Consumer" as const, error }))),
+      // a stream that stops coming (the remote command alive but silent) is cut at the stall limit
+      let received = 0
+      const stdout = silence === undefined ? child.stdout : child.stdout.pipe(Stream.map((chunk) => {
+        received += chunk.length
+        return chunk
+      }))
+      const all = Effect.all([
+        consume(stdout).pipe(Effect.mapError((error) => ({ _tag: "Consumer" as const, error }))),
         collectOutput(child.stderr),
         child.exitCode
       ], { concurrency: "unbounded" })
+      const [consumed, stderr, exitCode] = silence === undefined ? yield* all : yield* Effect.raceFirst(
+        all,
+        Effect.flatMap(watchSilence(silence, Effect.sync(() => received)), (after) => Effect.fail({ _tag: "Silent" as const, after }))
+      )
       yield* keepWhatItLeft(child)
       const ran: Ran = { _tag: "Exited", exitCode: Number(exitCode), stdout: "", stderr }
       return { ran, consumed: consumed as A | undefined }
@@ -111,6 +123,9 @@ export const makeRemoteContext = Effect.gen(function*() {
       Effect.timeoutOrElse({ duration: timeout, orElse: () => Effect.fail({ _tag: "TimedOut" as const }) }),
       Effect.catch((failure) => {
         if (failure._tag === "Consumer") return Effect.fail(failure.error)
+        if (failure._tag === "Silent") {
+          return Effect.succeed({ ran: { _tag: "NotRun", reason: `timed out after ${failure.after}`, expired: failure.after } as Ran, consumed: undefined })
+        }
         const after = formatAfter(timeout)
         const ran: Ran = failure._tag === "TimedOut"
           ? { _tag: "NotRun", reason: `timed out after ${after}`, expired: after }

@@ -4,7 +4,7 @@
 // is not started here: the first ssh/scp of the peer starts it (`ControlMaster=auto`) and the
 // next ones ride on it, so a peer that is never contacted costs nothing. At the end of the scope
 // each master is told to exit (`ssh -O exit`) and the directory goes.
-import { Context, Effect, Equal } from "effect"
+import { Context, Effect, Equal, Exit, Fiber } from "effect"
 import type { Duration, Scope } from "effect"
 import type { FileOperationFailed } from "../../PeerError.js"
 import type { PrivateDirectory } from "./context.js"
@@ -102,6 +102,9 @@ export const makeConnect = (deps: ConnectDeps) => (peer: RemotePeer): Effect.Eff
     })
   })
 
+/** Whether this fiber has been told to stop (checked from an uninterruptible finalizer). */
+const beingInterrupted: Effect.Effect<boolean> = Effect.map(Effect.exit(Effect.interruptible(Effect.void)), Exit.isFailure)
+
 // The one socket this run's ssh made (its name is ours; ssh's half-made ones have a dot) is told
 // to exit, once, within one limit: names planted in the directory by its owner are never
 // contacted. A master that does not answer ends by itself once idle.
@@ -112,9 +115,13 @@ const close = (deps: ConnectDeps, peer: RemotePeer, made: PrivateDirectory) =>
     if (socket === undefined) return
     // Finalizers run uninterruptibly, and a time limit works by interrupting: without this, an
     // `ssh -O exit` that never answers would hold the clean-up (and the run) forever.
-    const ran = yield* Effect.interruptible(
+    const exit = Effect.interruptible(
       deps.run(runAs(peer.localUser, closeConnectionArgv(peer, controlPathIn(made.path))), CLOSE_TIMEOUT)
     )
+    // When the peer itself is being stopped (a signal), an interruptible region in its fiber ends
+    // at once: the master would never be told and stay up. Then the close runs in a fiber of its
+    // own, within its own limit, and is waited for.
+    const ran = (yield* beingInterrupted) ? yield* Fiber.join(yield* Effect.forkDetach(exit)) : yield* exit
     if (ran._tag === "NotRun" || ran.exitCode !== 0) {
       const why = ran._tag === "NotRun" ? ran.reason : ran.stderr.trim()
       yield* Effect.logDebug(`peer ${peer.name}: closing the shared ssh connection: ${why}`)

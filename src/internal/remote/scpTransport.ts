@@ -9,9 +9,10 @@ import type { RemotePeer } from "../../RemotePeer.js"
 import type { Directory } from "../../StagingDisk.js"
 import { runAs } from "../runAs.js"
 import { stageArgv } from "./argv.js"
-import { type RemoteContext, requireCopied } from "./context.js"
+import { type RemoteContext, type Ran, requireCopied } from "./context.js"
 import type { Landing } from "./landing.js"
 import { usage } from "./privateFiles.js"
+import { type SilenceLimits, watchSilence } from "./silence.js"
 
 /** How often the private directory is looked at while scp runs, at most. */
 const WATCH_EVERY_MS = 200
@@ -49,7 +50,7 @@ const watch = (peer: RemotePeer, dir: string, options: StageOptions): Effect.Eff
 
 export const makeScpTransport = (ctx: RemoteContext) => {
   /** Brings the collect dir's files into `privateDir`; fails as the copy failed or was stopped. */
-  const copy = (peer: RemotePeer, privateDir: Directory, options: StageOptions, timeout: Duration.Input) =>
+  const copy = (peer: RemotePeer, privateDir: Directory, options: StageOptions, timeout: Duration.Input, silence: SilenceLimits) =>
     Effect.gen(function*() {
       const copy = stageArgv(peer, privateDir.shown, yield* ctx.connectionOf(peer))
       const argv = runAs(peer.localUser, copy)
@@ -64,8 +65,14 @@ export const makeScpTransport = (ctx: RemoteContext) => {
           Effect.orElseSucceed(() => true)
         )
       })
-      // the first to end wins: the copy (the watch is stopped) or the watch (the copy is killed)
-      const ran = yield* Effect.raceFirst(run, watch(peer, privateDir.shown, options))
+      // scp says nothing while it copies: it is silent when what the private directory holds
+      // stops growing (see silence.ts)
+      const silent = Effect.map(
+        watchSilence(silence, Effect.map(usage(privateDir.shown), (now) => `${now.files}:${now.bytes}`)),
+        (after): Ran => ({ _tag: "NotRun", reason: `timed out after ${after}`, expired: after })
+      )
+      // the first to end wins: the copy (the watches are stopped) or a watch (the copy is killed)
+      const ran = yield* Effect.raceFirst(run, Effect.raceFirst(watch(peer, privateDir.shown, options), silent))
       yield* requireCopied(peer, "stage", source, argv, ran)
       // written by scp, as the local user when there is one: the landing checks and adopts every file
       const landed: Landing = { _tag: "ToAdopt", reclaim: peer.localUser !== undefined }

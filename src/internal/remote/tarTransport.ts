@@ -16,6 +16,8 @@ import { quoteWord } from "../shellWords.js"
 import { remoteCommandArgv } from "./argv.js"
 import { type RemoteContext, requireCopied } from "./context.js"
 import { isLandableName, type Landing } from "./landing.js"
+import type { SilenceLimits } from "./silence.js"
+import { makeArchiveEnd } from "./tarEnd.js"
 import { codeOf, createExclusive, messageOf, writeAll } from "./privateFiles.js"
 
 /**
@@ -82,10 +84,14 @@ export const unpack = async (
   const extract = makeExtract({ filenameEncoding: "latin1" } as Parameters<typeof makeExtract>[0])
   // errors are read from the iteration below; a listener keeps a late one from crashing the process
   extract.on("error", () => {})
+  // the archive must end with its end-of-archive marker, and nothing may follow it (see tarEnd)
+  const archiveEnd = makeArchiveEnd()
   const feeding = (async () => {
     try {
       for await (const chunk of source) {
         if (signal.aborted || extract.destroyed) return
+        const problem = archiveEnd.push(chunk)
+        if (problem !== undefined) return void extract.destroy(new Error(problem))
         if (!extract.write(chunk)) {
           await new Promise<void>((resolve) => {
             const done = () => {
@@ -98,6 +104,8 @@ export const unpack = async (
           })
         }
       }
+      const cut = archiveEnd.end()
+      if (cut !== undefined) return void extract.destroy(new Error(cut))
       extract.end(undefined)
     } catch (error) {
       extract.destroy(error instanceof Error ? error : new Error(String(error)))
@@ -174,7 +182,7 @@ const diskFull = (peer: RemotePeer, dir: string, error: unknown): CopyFailed =>
 
 export const makeTarTransport = (ctx: RemoteContext) => {
   /** Brings the collect dir's files into `privateDir`; fails as the copy failed or was refused. */
-  const copy = (peer: RemotePeer, privateDir: Directory, options: StageOptions, timeout: Duration.Input) =>
+  const copy = (peer: RemotePeer, privateDir: Directory, options: StageOptions, timeout: Duration.Input, silence: SilenceLimits) =>
     Effect.gen(function*() {
       const argv = runAs(peer.localUser, remoteCommandArgv(peer, tarCommand(peer.collectDir), yield* ctx.connectionOf(peer)))
       const source = ctx.remoteLabel(peer, peer.collectDir)
@@ -189,7 +197,7 @@ export const makeTarTransport = (ctx: RemoteContext) => {
               ? Effect.fail(error.error)
               : Effect.succeed<Unpacked>({ _tag: "Corrupt", detail: messageOf(error) })
           )
-        ))
+        ), silence)
       yield* requireCopied(peer, "stage", source, argv, ran)
       if (consumed === undefined || consumed._tag === "Corrupt") {
         const detail = consumed === undefined ? "no tar stream" : consumed.detail

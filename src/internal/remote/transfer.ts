@@ -49,15 +49,14 @@ export const makeTransfer = (ctx: RemoteContext, disk: StagingDiskService) => {
       return yield* Effect.scoped(Effect.gen(function*() {
         const privateDir = yield* site.gather(target, options, owner).pipe(Effect.mapError((error) => diskFailure(peer, error)))
         const transport = peer.transport === "tar" ? tar : scp
-        const brought = yield* transport.copy(peer, privateDir, options, timeouts.stage)
+        const brought = yield* transport.copy(peer, privateDir, options, timeouts.stage, { stall: timeouts.stall })
         const landed = yield* landing.check(peer, privateDir, options, brought)
         let hashes: ReadonlyArray<{ name: string; sha256: string }> | undefined
         if (options.verify === true) {
           options.onProgress?.({ phase: "verifying", files: landed.names.length, bytes: landed.bytes })
           hashes = yield* verify(peer, privateDir, landed.names, timeouts.command)
         }
-        options.onProgress?.({ phase: "committing", files: landed.names.length, bytes: landed.bytes })
-        yield* site.land(privateDir, landed.names, target, options).pipe(Effect.mapError((error) => diskFailure(peer, error)))
+        yield* site.land(privateDir, landed.names, target, options, landed.bytes).pipe(Effect.mapError((error) => diskFailure(peer, error)))
         const report: StageReport = landing.report(landed, hashes)
         return report
       }))
