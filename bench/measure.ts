@@ -22,6 +22,12 @@ export interface Sample {
    * machine's cores, whatever the work was spread over
    */
   readonly cpuSeconds?: number | undefined
+  /**
+   * CPU seconds (user + system) of the command and every child it waited for, from GNU time: the
+   * master's own share, whatever else runs on the machine (the far end of a loopback ssh, other
+   * users' work, a child that detached from it, such as a persisting ssh master, are not in it)
+   */
+  readonly processCpuSeconds?: number | undefined
   /** why the run does not count (non-zero exit, wrong result) */
   readonly error?: string | undefined
 }
@@ -51,7 +57,7 @@ export const timed = (
   options: { readonly rssFile: string; readonly cwd?: string | undefined; readonly timeoutSeconds?: number }
 ): Sample => {
   const useTime = fs.existsSync(GNU_TIME)
-  const full = useTime ? [GNU_TIME, "-f", "%M", "-o", options.rssFile, ...argv] : [...argv]
+  const full = useTime ? [GNU_TIME, "-f", "%M %U %S", "-o", options.rssFile, ...argv] : [...argv]
   fs.rmSync(options.rssFile, { force: true })
   const busyBefore = machineBusySeconds()
   const started = performance.now()
@@ -66,11 +72,14 @@ export const timed = (
   const busyAfter = machineBusySeconds()
   const cpuSeconds = busyBefore === undefined || busyAfter === undefined ? undefined : busyAfter - busyBefore
   let rssKiB: number | undefined
+  let processCpuSeconds: number | undefined
   if (useTime) {
     try {
       // a failing command makes GNU time write "Command exited with non-zero status N" first
-      const last = fs.readFileSync(options.rssFile, "utf8").trim().split("\n").pop()
-      rssKiB = last !== undefined && /^\d+$/.test(last) ? Number(last) : undefined
+      const last = fs.readFileSync(options.rssFile, "utf8").trim().split("\n").pop() ?? ""
+      const match = /^(\d+) ([\d.]+) ([\d.]+)$/.exec(last)
+      rssKiB = match === null ? undefined : Number(match[1])
+      processCpuSeconds = match === null ? undefined : Number(match[2]) + Number(match[3])
     } catch {
       rssKiB = undefined
     }
@@ -80,7 +89,7 @@ export const timed = (
     : done.status !== 0
     ? `exit ${done.status ?? done.signal}: ${tail(done.stderr || done.stdout)}`
     : undefined
-  return { seconds, rssKiB, cpuSeconds, error }
+  return { seconds, rssKiB, cpuSeconds, processCpuSeconds, error }
 }
 
 /** Seconds all CPUs together spent busy since boot (/proc/stat: all but idle and iowait), if readable. */
@@ -104,6 +113,7 @@ export const median = (values: ReadonlyArray<number>): number => {
 }
 
 export const MiB = 1024 * 1024
+export const GiB = 1024 * MiB
 
 /** 5000 -> "5,000" */
 export const count = (value: number): string => Math.round(value).toLocaleString("en-US")

@@ -19,7 +19,7 @@ import * as path from "node:path"
 import { parseArgs } from "node:util"
 import { chownTree, startSshd } from "../test/support/sshd.js"
 import type { SshServer } from "../test/support/sshd.js"
-import { binCommand, buildReference, count, GNU_TIME, megabytes, median, MiB, size, staged, timed, which } from "./measure.js"
+import { binCommand, buildReference, count, GiB, GNU_TIME, megabytes, median, MiB, size, staged, timed, which } from "./measure.js"
 import type { Sample } from "./measure.js"
 
 const REPO = path.resolve(import.meta.dirname, "..")
@@ -37,10 +37,14 @@ const { values: args } = parseArgs({
     out: { type: "string" },
     keep: { type: "boolean", default: false },
     note: { type: "string" },
+    baseline: { type: "string" },
     help: { type: "boolean", default: false }
   },
   allowPositionals: false
 })
+
+/** The last release on Effect 3: 1.0 is held to be no slower than it. */
+const DEFAULT_BASELINE = "v0.2.1"
 
 const WORKLOAD_NAMES = ["startup", "local-small", "local-pool", "local-many", "local-big", "remote-small", "remote-pool"] as const
 type WorkloadName = typeof WORKLOAD_NAMES[number]
@@ -53,7 +57,9 @@ if (args.help) {
     "  --quick       small sizes, one run: checks the harness works, measures nothing worth keeping",
     "  --out FILE    also write the report as Markdown to FILE and the samples as JSON beside it",
     "  --note TEXT   a paragraph for the Markdown report (what else ran on the machine, …)",
-    "  --keep        keep the temp dir (sources and every target) for inspection"
+    "  --keep        keep the temp dir (sources and every target) for inspection",
+    `  --baseline REF  the release every cedar-peer tool is also timed as (default ${DEFAULT_BASELINE}: built from`,
+    "                the git tag in a temp dir, kept there for the next run); none: leave it out"
   ].join("\n"))
   process.exit(0)
 }
@@ -124,22 +130,80 @@ const cedarPeer = (...rest: ReadonlyArray<string>) => [...binCommand(process.exe
 // Each cedar-peer tool below runs from a copy of the built bin of its own and once untimed before
 // the timed runs (`warmUp`): it is timed as a master that runs that one command every night is,
 // on its second night, never with a cache another tool's run wrote.
+const quiet = (argv: ReadonlyArray<string>) => spawnSync(argv[0]!, argv.slice(1), { encoding: "utf8", timeout: 60_000 })
+const firstLine = (text: string | undefined) => (text ?? "").trim().split("\n")[0] ?? ""
 const binCopies = new Map<string, string>()
-const cedarPeerAs = (label: string) => (...rest: ReadonlyArray<string>) => {
+const binAs = (dist: string, label: string) => (...rest: ReadonlyArray<string>) => {
   let bin = binCopies.get(label)
   if (bin === undefined) {
     const dir = path.join(ROOT, "bin", label)
     fs.mkdirSync(path.join(dir, "dist", "cli"), { recursive: true })
-    for (const file of ["main.js", "cedar-peer.cjs"]) fs.copyFileSync(path.join(path.dirname(BIN), file), path.join(dir, "dist", "cli", file))
-    fs.copyFileSync(path.join(REPO, "package.json"), path.join(dir, "package.json"))
+    for (const file of ["main.js", "cedar-peer.cjs"]) fs.copyFileSync(path.join(dist, "dist", "cli", file), path.join(dir, "dist", "cli", file))
+    fs.copyFileSync(path.join(dist, "package.json"), path.join(dir, "package.json"))
     bin = path.join(dir, "dist", "cli", "main.js")
     binCopies.set(label, bin)
   }
   return [...binCommand(process.execPath, bin), ...rest]
 }
+const cedarPeerAs = (label: string) => binAs(REPO, label)
 
-const quiet = (argv: ReadonlyArray<string>) => spawnSync(argv[0]!, argv.slice(1), { encoding: "utf8", timeout: 60_000 })
-const firstLine = (text: string | undefined) => (text ?? "").trim().split("\n")[0] ?? ""
+// ---------------------------------------------------------------------------------------------
+// The baseline: the last release on Effect 3, built from its git tag in a temp dir of its own
+// (`npm ci`, `npm run build`, as a user of that release would), and timed beside this build as
+// "cedar-peer 0.2 …", started by the same Node. The build is kept under the temp dir, named by
+// the tag's commit, so the next run reuses it.
+
+const BASELINE_LABEL = "cedar-peer 0.2"
+
+const buildBaseline = (ref: string): { readonly dir: string; readonly version: string } | string => {
+  const commit = quiet(["git", "-C", REPO, "rev-parse", "--verify", `${ref}^{commit}`])
+  if (commit.status !== 0) return `${ref} is not a git ref of ${REPO}`
+  const dir = path.join(os.tmpdir(), `cedar-peer-baseline-${ref.replace(/[^A-Za-z0-9.-]+/g, "_")}-${commit.stdout.trim().slice(0, 12)}`)
+  const ready = path.join(dir, ".bench-ready")
+  if (!fs.existsSync(ready)) {
+    process.stderr.write(`building the baseline ${ref} in ${dir} (npm ci, npm run build)…\n`)
+    fs.rmSync(dir, { recursive: true, force: true })
+    fs.mkdirSync(dir, { recursive: true })
+    const steps: Array<ReadonlyArray<string>> = [
+      ["bash", "-c", 'set -o pipefail; git -C "$1" archive "$2" | tar x -C "$3"', "bash", REPO, commit.stdout.trim(), dir],
+      ["npm", "ci", "--no-audit", "--no-fund"],
+      ["npm", "run", "build"]
+    ]
+    for (const step of steps) {
+      const done = spawnSync(step[0]!, step.slice(1), { cwd: dir, encoding: "utf8", timeout: 15 * 60_000 })
+      if (done.status !== 0) return `building ${ref} failed at ${step.join(" ")}: ${firstLine(done.stderr || done.stdout || done.error?.message)}`
+    }
+    fs.writeFileSync(ready, `${commit.stdout.trim()}\n`)
+  }
+  const version = (JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8")) as { readonly version: string }).version
+  return { dir, version }
+}
+
+const baseline = args.baseline === "none" ? "left out (--baseline none)" : buildBaseline(args.baseline ?? DEFAULT_BASELINE)
+const baselineSkip = typeof baseline === "string" ? baseline : undefined
+const baselineAs = (label: string) => (...rest: ReadonlyArray<string>) =>
+  typeof baseline === "string" ? [] : binAs(baseline.dir, `v02-${label}`)(...rest)
+type BinAs = (label: string) => (...rest: ReadonlyArray<string>) => ReadonlyArray<string>
+
+/**
+ * A cedar-peer tool, and the same tool run by the baseline release (named "cedar-peer 0.2 …"),
+ * made by `make` from the launcher of each.
+ */
+const bothReleases = (name: string, make: (as: BinAs) => Omit<Tool, "name">): Array<Tool> => {
+  const old = make(baselineAs)
+  return [{ name, ...make(cedarPeerAs) }, { ...old, name: name.replace(/^cedar-peer/, BASELINE_LABEL), skip: baselineSkip ?? old.skip }]
+}
+
+/**
+ * this build against the baseline for each cedar-peer tool: at most `target` times its wall time,
+ * and (informational: what a busy machine moves least) its own CPU time
+ */
+const againstBaseline = (names: ReadonlyArray<string>, target = 1.05): Array<Ratio> =>
+  names.flatMap((tool) => {
+    const versus = tool.replace(/^cedar-peer/, BASELINE_LABEL)
+    return [{ tool, versus, target }, { tool, versus, by: "cpu" as const }]
+  })
+
 
 const cedarPython: string | undefined = (() => {
   if (!fs.existsSync(PYTHON)) return `${PYTHON} is missing`
@@ -158,6 +222,7 @@ const machine = {
   tmp: `${ROOT}: ${firstLine(quiet(["findmnt", "-n", "-o", "FSTYPE,OPTIONS", "-T", ROOT]).stdout) || "?"}`,
   node: process.version,
   cedarPeer: `${packageJson.version} (${firstLine(quiet(["git", "-C", REPO, "describe", "--always", "--dirty"]).stdout)})`,
+  baseline: typeof baseline === "string" ? baseline : `${baseline.version} (${args.baseline ?? DEFAULT_BASELINE}, built in ${baseline.dir})`,
   cedarBackup3: cedarPython ?? firstLine(quiet([PYTHON, "-c", "import CedarBackup3.release as r; print(r.VERSION)"]).stdout),
   openssh: firstLine(quiet(["ssh", "-V"]).stderr),
   rsync: which("rsync") === undefined ? "not installed" : firstLine(quiet(["rsync", "--version"]).stdout),
@@ -193,6 +258,8 @@ interface Ratio {
   readonly versus: string
   /** PASS when tool's median / versus's median ≤ target; informational when absent */
   readonly target?: number
+  /** compare the tools' own CPU seconds (GNU time) instead of their wall time */
+  readonly by?: "cpu"
 }
 
 interface RssLimit {
@@ -290,11 +357,12 @@ const startupWorkload = async (): Promise<Workload> => {
     title: "start-up: `--version`, and `validate` of a two-peer config",
     files: 0,
     bytes: 0,
-    runs: quick ? 1 : Math.max(runs, 5),
+    // short runs, so many of them: a busy shared machine scatters each one widely
+    runs: quick ? 1 : Math.max(runs, 11),
     tools: [
       { name: "node -e 0", prepare: () => ({ argv: [process.execPath, "-e", "0"] }) },
-      { name: "cedar-peer --version", warmUp: true, prepare: () => ({ argv: cedarPeerAs("startup")("--version") }) },
-      { name: "cedar-peer validate", warmUp: true, prepare: () => ({ argv: cedarPeerAs("startup")("validate", "--config", config) }) },
+      ...bothReleases("cedar-peer --version", (as) => ({ warmUp: true, prepare: () => ({ argv: as("startup")("--version") }) })),
+      ...bothReleases("cedar-peer validate", (as) => ({ warmUp: true, prepare: () => ({ argv: as("startup")("validate", "--config", config) }) })),
       { name: "effect cli hello --version", prepare: () => ({ argv: [...binCommand(process.execPath, reference), "--version"] }) },
       { name: "cback3 --version", skip: missing("/usr/bin/cback3"), prepare: () => ({ argv: ["/usr/bin/cback3", "--version"] }) }
     ],
@@ -303,9 +371,11 @@ const startupWorkload = async (): Promise<Workload> => {
       { tool: "cedar-peer validate", versus: "node -e 0", target: 2 },
       { tool: "cback3 --version", versus: "node -e 0" },
       { tool: "effect cli hello --version", versus: "node -e 0" },
-      { tool: "cedar-peer --version", versus: "effect cli hello --version" }
+      { tool: "cedar-peer --version", versus: "effect cli hello --version" },
+      ...againstBaseline(["cedar-peer --version"], 0.85),
+      ...againstBaseline(["cedar-peer validate"])
     ],
-    rssLimits: [{ tool: "cedar-peer --version", maxMB: 80 }, { tool: "cedar-peer validate", maxMB: 80 }]
+    rssLimits: [{ tool: "cedar-peer --version", maxMB: 60 }, { tool: "cedar-peer validate", maxMB: 80 }]
   }
 }
 
@@ -336,11 +406,10 @@ const localPeerWorkload = (name: WorkloadName, title: string, files: number, byt
       return { argv: argv(target), target }
     }
     return [
-      {
-        name: "cedar-peer",
+      ...bothReleases("cedar-peer", (as) => ({
         warmUp: true,
-        prepare: into("cedar-peer", (t) => cedarPeerAs(name)("stage-peer", "--config", config, "--peer", name, "--target", t))
-      },
+        prepare: into("cedar-peer", (t) => as(name)("stage-peer", "--config", config, "--peer", name, "--target", t))
+      })),
       { name: "cedar-python", skip: cedarPython, prepare: into("cedar-python", (t) => [PYTHON, CEDAR_DRIVER, "local-peer", name, source, t]) },
       { name: "cp -p", prepare: into("cp", (t) => ["cp", "-pR", `${source}/.`, t]) },
       // the least an atomic stager does with plain tools: copy into a private directory of the
@@ -349,7 +418,7 @@ const localPeerWorkload = (name: WorkloadName, title: string, files: number, byt
       { name: "rsync -a", skip: missing("rsync"), prepare: into("rsync", (t) => ["rsync", "-a", `${source}/`, `${t}/`]) }
     ]
   })(),
-  ratios: targets.ratios,
+  ratios: [...targets.ratios, ...againstBaseline(["cedar-peer"])],
   rssLimits: targets.rssLimits ?? []
 })
 
@@ -385,14 +454,13 @@ const localPoolWorkload = (): Workload => {
     bytes: peers * files * bytes,
     runs,
     tools: [
-      {
-        name: "cedar-peer stage",
+      ...bothReleases("cedar-peer stage", (as) => ({
         warmUp: true,
         prepare: () => {
           const { config, stagingDir } = pool("cedar-peer")()
-          return { argv: cedarPeerAs("local-pool")("stage", "--config", config), target: stagingDir, after: resetIndicators }
+          return { argv: as("local-pool")("stage", "--config", config), target: stagingDir, after: resetIndicators }
         }
-      },
+      })),
       {
         name: "cedar-python stage",
         skip: cedarPython,
@@ -412,7 +480,8 @@ const localPoolWorkload = (): Workload => {
     ],
     ratios: [
       { tool: "cedar-peer stage", versus: "cp loop", target: 1 },
-      { tool: "cedar-peer stage", versus: "cedar-python stage", target: 1 }
+      { tool: "cedar-peer stage", versus: "cedar-python stage", target: 1 },
+      ...againstBaseline(["cedar-peer stage"])
     ],
     rssLimits: []
   }
@@ -506,7 +575,8 @@ const remoteSmallWorkload = (remote: Remote | string, tarTransport: string | und
       { tool: "cedar-peer tar", versus: "scp", target: 0.5 },
       { tool: "cedar-peer -O", versus: "scp -O" },
       { tool: "cedar-peer", versus: "cedar-python" },
-      { tool: "ssh tar | tar x", versus: "scp" }
+      { tool: "ssh tar | tar x", versus: "scp" },
+      ...againstBaseline(["cedar-peer", "cedar-peer -O", "cedar-peer tar"])
     ],
     rssLimits: []
   }
@@ -516,7 +586,7 @@ const remoteSmallWorkload = (remote: Remote | string, tarTransport: string | und
   const source = makeFiles(path.join(ROOT, "src", "remote-small"), files, bytes)
   chownTree(source, remote.uid, remote.gid)
   const owner = { uid: remote.uid, gid: remote.gid }
-  const cedar = (tool: string, rcpCommand: string, options?: ReadonlyArray<[string, string]>) => () => {
+  const cedar = (as: BinAs, tool: string, rcpCommand: string, options?: ReadonlyArray<[string, string]>) => () => {
     const run = fresh(`remote-small-${tool}`)
     const target = path.join(run, "target")
     const workingDir = path.join(run, "work")
@@ -531,7 +601,7 @@ const remoteSmallWorkload = (remote: Remote | string, tarTransport: string | und
       ...(options === undefined ? {} : { options }),
       peers: [{ name: host, type: "remote", collectDir: source }]
     })
-    return { argv: cedarPeerAs(`remote-small-${tool}`)("stage-peer", "--config", config, "--peer", host, "--target", target), target }
+    return { argv: as(`remote-small-${tool}`)("stage-peer", "--config", config, "--peer", host, "--target", target), target }
   }
   const plain = (tool: string, argv: (target: string) => ReadonlyArray<string>) => () => {
     const target = fresh(`remote-small-${tool}`)
@@ -540,9 +610,13 @@ const remoteSmallWorkload = (remote: Remote | string, tarTransport: string | und
   return {
     ...base,
     tools: [
-      { name: "cedar-peer", warmUp: true, prepare: cedar("cedar-peer", remote.rcp) },
-      { name: "cedar-peer -O", warmUp: true, prepare: cedar("cedar-peer-O", remote.rcpLegacy) },
-      { name: "cedar-peer tar", warmUp: true, skip: tarTransport, prepare: cedar("cedar-peer-tar", remote.rcp, [["transport", "tar"]]) },
+      ...bothReleases("cedar-peer", (as) => ({ warmUp: true, prepare: cedar(as, "cedar-peer", remote.rcp) })),
+      ...bothReleases("cedar-peer -O", (as) => ({ warmUp: true, prepare: cedar(as, "cedar-peer-O", remote.rcpLegacy) })),
+      ...bothReleases("cedar-peer tar", (as) => ({
+        warmUp: true,
+        skip: tarTransport,
+        prepare: cedar(as, "cedar-peer-tar", remote.rcp, [["transport", "tar"]])
+      })),
       {
         name: "cedar-python",
         skip: cedarPython,
@@ -594,7 +668,8 @@ const remotePoolWorkload = (remote: Remote | string, tarTransport: string | unde
       { tool: "cedar-peer stage", versus: "scp loop, 1 master" },
       { tool: "cedar-peer stage", versus: "scp, a connection per peer, 4 at once" },
       { tool: "scp, a connection per peer, 4 at once", versus: "cedar-python stage" },
-      { tool: "ssh tar, all peers", versus: "cedar-python stage" }
+      { tool: "ssh tar, all peers", versus: "cedar-python stage" },
+      ...againstBaseline(["cedar-peer stage", "cedar-peer stage -c 1", "cedar-peer stage tar"])
     ],
     rssLimits: []
   }
@@ -675,19 +750,17 @@ const remotePoolWorkload = (remote: Remote | string, tarTransport: string | unde
   return {
     ...base,
     tools: [
-      { name: "cedar-peer stage", warmUp: true, prepare: stage("cedar-peer", (config) => cedarPeerAs("remote-pool")("stage", "--config", config)) },
+      ...bothReleases("cedar-peer stage", (as) => ({ warmUp: true, prepare: stage("cedar-peer", (config) => as("remote-pool")("stage", "--config", config)) })),
       // one peer at a time, as Cedar does: what the parallel pool gains
-      {
-        name: "cedar-peer stage -c 1",
+      ...bothReleases("cedar-peer stage -c 1", (as) => ({
         warmUp: true,
-        prepare: stage("cedar-peer-c1", (config) => cedarPeerAs("remote-pool-c1")("stage", "--concurrency", "1", "--config", config))
-      },
-      {
-        name: "cedar-peer stage tar",
+        prepare: stage("cedar-peer-c1", (config) => as("remote-pool-c1")("stage", "--concurrency", "1", "--config", config))
+      })),
+      ...bothReleases("cedar-peer stage tar", (as) => ({
         skip: tarTransport,
         warmUp: true,
-        prepare: stage("cedar-peer-tar", (config) => cedarPeerAs("remote-pool-tar")("stage", "--config", config), [["transport", "tar"]])
-      },
+        prepare: stage("cedar-peer-tar", (config) => as("remote-pool-tar")("stage", "--config", config), [["transport", "tar"]])
+      })),
       { name: "cedar-python stage", skip: cedarPython, prepare: stage("cedar-python", (config) => [PYTHON, CEDAR_DRIVER, "stage", config]) },
       { name: "scp loop, 1 master", prepare: plainScript("remote-pool-scp-loop", scpLoop) },
       { name: "scp, a connection per peer, 4 at once", prepare: plainScript("remote-pool-scp-per-peer", scpPerPeer) },
@@ -740,6 +813,12 @@ const peakOf = (tool: ToolResult): number | undefined => {
   const values = tool.samples.map((s) => s.rssKiB).filter((v): v is number => v !== undefined)
   return values.length === 0 ? undefined : Math.max(...values)
 }
+/** median CPU seconds of the tool's own process tree (GNU time), when every good run has one */
+const ownCpuOf = (tool: ToolResult | undefined): number | undefined => {
+  if (tool === undefined || tool.skip !== undefined) return undefined
+  const values = ok(tool).map((s) => s.processCpuSeconds).filter((v): v is number => v !== undefined)
+  return values.length === 0 || values.length < tool.samples.length ? undefined : median(values)
+}
 const loadNow = () => os.loadavg()[0]!.toFixed(2)
 
 const runWorkload = (workload: Workload): WorkloadResult => {
@@ -789,11 +868,12 @@ const ratioLines = (result: WorkloadResult): Array<RatioLine> => {
   const byName = new Map(result.tools.map((t) => [t.name, t]))
   const lines: Array<RatioLine> = []
   for (const ratio of result.workload.ratios) {
-    const a = medianOf(byName.get(ratio.tool))
-    const b = medianOf(byName.get(ratio.versus))
+    const of = ratio.by === "cpu" ? ownCpuOf : medianOf
+    const a = of(byName.get(ratio.tool))
+    const b = of(byName.get(ratio.versus))
     const value = a !== undefined && b !== undefined && b > 0 ? a / b : undefined
     const verdict = value === undefined ? "n/a" : ratio.target === undefined ? "info" : value <= ratio.target ? "PASS" : "FAIL"
-    lines.push({ label: `${ratio.tool} / ${ratio.versus}`, value, target: ratio.target, verdict })
+    lines.push({ label: `${ratio.tool} / ${ratio.versus}${ratio.by === "cpu" ? " (own CPU)" : ""}`, value, target: ratio.target, verdict })
   }
   for (const limit of result.workload.rssLimits) {
     const tool = byName.get(limit.tool)
@@ -815,7 +895,7 @@ const ratioLines = (result: WorkloadResult): Array<RatioLine> => {
  */
 const rows = (result: WorkloadResult): Array<Array<string>> =>
   result.tools.map((tool) => {
-    if (tool.skip !== undefined) return [tool.name, "—", "—", "—", "—", "—", "—", `skipped: ${tool.skip}`]
+    if (tool.skip !== undefined) return [tool.name, "—", "—", "—", "—", "—", "—", "—", "—", `skipped: ${tool.skip}`]
     const failed = tool.samples.filter((s) => s.error !== undefined)
     const seconds = ok(tool).map((s) => s.seconds)
     const m = medianOf(tool)
@@ -823,11 +903,14 @@ const rows = (result: WorkloadResult): Array<Array<string>> =>
     const w = result.workload
     const cpu = ok(tool).map((s) => s.cpuSeconds).filter((v): v is number => v !== undefined)
     const cpuMedian = cpu.length === 0 || cpu.length < seconds.length ? undefined : median(cpu)
+    const own = ownCpuOf(tool)
     return [
       tool.name,
       m === undefined ? "—" : m.toFixed(3),
       seconds.length === 0 ? "—" : `${Math.min(...seconds).toFixed(3)}–${Math.max(...seconds).toFixed(3)}`,
       cpuMedian === undefined || m === undefined ? "—" : `${cpuMedian.toFixed(2)} (${(cpuMedian / m).toFixed(1)})`,
+      own === undefined ? "—" : own.toFixed(2),
+      own === undefined || w.bytes < 64 * MiB ? "—" : (own / (w.bytes / GiB)).toFixed(2),
       m === undefined || w.bytes === 0 ? "—" : (w.bytes / MiB / m).toFixed(1),
       m === undefined || w.files === 0 ? "—" : w.files / m < 100 ? (w.files / m).toFixed(1) : count(w.files / m),
       peak === undefined ? "—" : `${megabytes(peak).toFixed(0)} MB`,
@@ -835,7 +918,7 @@ const rows = (result: WorkloadResult): Array<Array<string>> =>
     ]
   })
 
-const HEAD = ["tool", "median s", "min–max s", "CPU s (cores)", "MiB/s", "files/s", "peak RSS", ""]
+const HEAD = ["tool", "median s", "min–max s", "CPU s (cores)", "own CPU s", "own CPU s/GiB", "MiB/s", "files/s", "peak RSS", ""]
 
 const textTable = (table: Array<Array<string>>): string => {
   const widths = HEAD.map((_, c) => Math.max(...[HEAD, ...table].map((row) => row[c]!.length)))
@@ -947,6 +1030,14 @@ const markdown = (results: ReadonlyArray<WorkloadResult>, finished: string): str
   const out: Array<string> = []
   out.push(`# cedar-peer benchmark, ${machine.date.slice(0, 10)}`, "")
   out.push("Written by `npm run bench`; medians of the runs, every run into a fresh target dir.", "")
+  out.push(
+    "Columns: *CPU s (cores)* is what the whole machine was busy during a run (/proc/stat: both ends of a " +
+      "loopback ssh, and anything else running), with the cores that kept busy in brackets; *own CPU s* is the " +
+      "user + system time of the tool's own process tree (GNU time), per GiB moved in the next column. " +
+      "Compare ratios within one run only: the tools ran interleaved under the same load, another run's " +
+      "absolute times are not comparable.",
+    ""
+  )
   if (args.note !== undefined) out.push(args.note, "")
   const busiest = Math.max(...results.map((r) => Number(r.load.before)), ...results.map((r) => Number(r.load.after)))
   if (busiest > os.cpus().length) {
