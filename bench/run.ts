@@ -11,7 +11,7 @@
 // RSS, and each ratio against the target it is held to; `--out` also writes the report as
 // Markdown and the raw samples as JSON next to it. A missing tool or server is reported as
 // skipped. Figures, not assertions: the exit status is 0 unless the harness itself breaks.
-import { spawnSync } from "node:child_process"
+import { spawn, spawnSync } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -38,6 +38,7 @@ const { values: args } = parseArgs({
     keep: { type: "boolean", default: false },
     note: { type: "string" },
     baseline: { type: "string" },
+    "wan-scale": { type: "string" },
     help: { type: "boolean", default: false }
   },
   allowPositionals: false
@@ -46,7 +47,19 @@ const { values: args } = parseArgs({
 /** The last release on Effect 3: 1.0 is held to be no slower than it. */
 const DEFAULT_BASELINE = "v0.2.1"
 
-const WORKLOAD_NAMES = ["startup", "local-small", "local-pool", "local-many", "local-big", "remote-small", "remote-pool"] as const
+const WORKLOAD_NAMES = [
+  "startup",
+  "local-small",
+  "local-pool",
+  "local-many",
+  "local-big",
+  "remote-small",
+  "remote-pool",
+  "remote-big",
+  "cedar-night",
+  "wan-small",
+  "wan-pool"
+] as const
 type WorkloadName = typeof WORKLOAD_NAMES[number]
 
 if (args.help) {
@@ -59,7 +72,8 @@ if (args.help) {
     "  --note TEXT   a paragraph for the Markdown report (what else ran on the machine, …)",
     "  --keep        keep the temp dir (sources and every target) for inspection",
     `  --baseline REF  the release every cedar-peer tool is also timed as (default ${DEFAULT_BASELINE}: built from`,
-    "                the git tag in a temp dir, kept there for the next run); none: leave it out"
+    "                the git tag in a temp dir, kept there for the next run); none: leave it out",
+    "  --wan-scale S   divide the file counts of the wan workloads by S (SFTP across 20 ms takes ~0.15 s a file)"
   ].join("\n"))
   process.exit(0)
 }
@@ -75,10 +89,37 @@ for (const entry of only ?? []) {
 }
 const selected = (name: WorkloadName) => only === undefined || only.some((entry) => name === entry || name.startsWith(`${entry}-`))
 
+const WAN_SCALE = Number(args["wan-scale"] ?? 1)
+if (!(WAN_SCALE >= 1)) throw new Error(`--wan-scale must be 1 or more, got ${args["wan-scale"]}`)
 // Sizes: the issue's workloads, or small ones that exercise every path quickly.
 const SIZES = quick
-  ? { small: [300, 4096], pool: [3, 30, 16384], many: [2000, 1], big: [2, 4 * MiB], remote: [200, 4096], remotePool: [3, 30, 16384] }
-  : { small: [5000, 4096], pool: [12, 200, 16384], many: [100_000, 1], big: [2, 256 * MiB], remote: [5000, 4096], remotePool: [12, 200, 16384] }
+  ? {
+    small: [300, 4096],
+    pool: [3, 30, 16384],
+    many: [2000, 1],
+    big: [2, 4 * MiB],
+    remote: [200, 4096],
+    remotePool: [3, 30, 16384],
+    // peers × big files × size, + small files × size
+    remoteBig: [2, 2, 8 * MiB, 0, 0],
+    night: [3, 3, 4 * MiB, 20, 4096],
+    wan: [100, 4096],
+    wanPool: [3, 20, 16384]
+  }
+  : {
+    small: [5000, 4096],
+    pool: [12, 200, 16384],
+    many: [100_000, 1],
+    big: [2, 256 * MiB],
+    remote: [5000, 4096],
+    remotePool: [12, 200, 16384],
+    remoteBig: [4, 2, 512 * MiB, 0, 0],
+    night: [8, 3, 64 * MiB, 20, 4096],
+    wan: [Math.round(5000 / WAN_SCALE), 4096],
+    wanPool: [12, Math.round(200 / WAN_SCALE), 16384]
+  }
+/** half the round trip the `wan` workloads add (each way, per chunk) */
+const WAN_DELAY_MS = 10
 
 // ---------------------------------------------------------------------------------------------
 // The scratch tree: sources under src/, one fresh dir per timed run under runs/
@@ -100,10 +141,10 @@ const rssFile = path.join(ROOT, "rss.txt")
 
 const RANDOM = randomBytes(MiB)
 /** `count` files of `bytes` each in a new dir (contents: slices of one random MiB, so not compressible) */
-const makeFiles = (dir: string, files: number, bytes: number): string => {
+const makeFiles = (dir: string, files: number, bytes: number, prefix = "file"): string => {
   fs.mkdirSync(dir, { recursive: true, mode: 0o755 })
   for (let i = 0; i < files; i++) {
-    const name = path.join(dir, `file-${String(i).padStart(6, "0")}.dat`)
+    const name = path.join(dir, `${prefix}-${String(i).padStart(6, "0")}.dat`)
     if (bytes <= RANDOM.length) {
       const offset = (i * 4099) % (RANDOM.length - bytes + 1)
       fs.writeFileSync(name, RANDOM.subarray(offset, offset + bytes), { mode: 0o644 })
@@ -229,6 +270,7 @@ const machine = {
   peakRss: fs.existsSync(GNU_TIME) ? "GNU time %M" : "not measured (install the Debian package time)",
   runs,
   quick,
+  ...(WAN_SCALE === 1 ? {} : { wanScale: `wan workloads' file counts divided by ${WAN_SCALE}` }),
   loadBefore: os.loadavg().map((l) => l.toFixed(2)).join(" ")
 }
 
@@ -535,6 +577,49 @@ const startRemote = async (): Promise<Remote | string> => {
 }
 
 /**
+ * The loopback server through bench/relay.mjs, which delays every chunk by WAN_DELAY_MS each way:
+ * the same remote with a client config whose every host goes through the relay. The relay stops
+ * with the benchmark (its stdin closes) or after two hours.
+ */
+const throughRelay = async (remote: Remote): Promise<Remote | string> => {
+  const relay = spawn(process.execPath, [path.join(import.meta.dirname, "relay.mjs"), String(remote.server.info.port), String(WAN_DELAY_MS), "7200"], {
+    stdio: ["pipe", "pipe", "inherit"]
+  })
+  const port = await new Promise<number | undefined>((resolve) => {
+    let text = ""
+    relay.stdout.on("data", (chunk: Buffer) => {
+      text += chunk.toString("utf8")
+      if (text.includes("\n")) resolve(Number(text.trim()))
+    })
+    relay.on("exit", () => resolve(undefined))
+  })
+  if (port === undefined || !Number.isInteger(port)) return "the delaying relay did not start"
+  relays.push(relay)
+  const sshConfig = path.join(ROOT, "ssh_config_wan")
+  fs.writeFileSync(sshConfig, `Host *\n  HostName 127.0.0.1\n  Port ${port}\n\n${fs.readFileSync(remote.server.info.configFile, "utf8")}`, { mode: 0o644 })
+  return {
+    ...remote,
+    sshConfig,
+    rcp: `/usr/bin/scp -B -q -F ${sshConfig}`,
+    rcpLegacy: `/usr/bin/scp -B -q -O -F ${sshConfig}`,
+    rsh: `/usr/bin/ssh -F ${sshConfig}`
+  }
+}
+const relays: Array<ReturnType<typeof spawn>> = []
+const stopRelays = () => {
+  for (const relay of relays) {
+    relay.stdin?.end()
+    if (relay.exitCode === null && relay.pid !== undefined) {
+      try {
+        process.kill(relay.pid, "SIGTERM")
+      } catch {
+        // gone already
+      }
+    }
+  }
+}
+
+/**
  * Does this build of cedar-peer stage with `transport: tar`? Asked by staging one file with the
  * rcp command replaced by `/bin/false`: a build that ignores the option (or does not know it)
  * fails, so "cedar-peer tar" can never silently time scp.
@@ -562,32 +647,42 @@ const knowsTarTransport = (remote: Remote | string): string | undefined => {
     : `this build does not stage with transport tar (${firstLine(done.stderr || done.stdout) || `exit ${done.status}`})`
 }
 
-const remoteSmallWorkload = (remote: Remote | string, tarTransport: string | undefined): Workload => {
-  const [files, bytes] = SIZES.remote as [number, number]
+/** the remote workloads through the delaying relay: other names, their own sizes, no baseline */
+interface Variant {
+  readonly name: WorkloadName
+  readonly where: string
+  readonly sizes: ReadonlyArray<number>
+  readonly baseline: boolean
+  readonly ratios: ReadonlyArray<Ratio>
+}
+
+const remoteSmallWorkload = (remote: Remote | string, tarTransport: string | undefined, variant?: Variant): Workload => {
+  const [files, bytes] = (variant?.sizes ?? SIZES.remote) as [number, number]
+  const name = variant?.name ?? "remote-small"
   const base = {
-    name: "remote-small" as const,
-    title: `remote peer (\`stage-peer\`, scp SFTP mode unless named): ${count(files)} files × ${size(bytes)} (${size(files * bytes)})`,
+    name,
+    title: `remote peer${variant?.where ?? ""} (\`stage-peer\`, scp SFTP mode unless named): ${count(files)} files × ${size(bytes)} (${size(files * bytes)})`,
     files,
     bytes: files * bytes,
     runs,
     ratios: [
-      { tool: "cedar-peer", versus: "scp", target: 1.05 },
-      { tool: "cedar-peer tar", versus: "scp", target: 0.5 },
+      ...(variant?.ratios ?? [{ tool: "cedar-peer", versus: "scp", target: 1.05 }, { tool: "cedar-peer tar", versus: "scp", target: 0.5 }]),
       { tool: "cedar-peer -O", versus: "scp -O" },
       { tool: "cedar-peer", versus: "cedar-python" },
       { tool: "ssh tar | tar x", versus: "scp" },
-      ...againstBaseline(["cedar-peer", "cedar-peer -O", "cedar-peer tar"])
+      ...(variant?.baseline === false ? [] : againstBaseline(["cedar-peer", "cedar-peer -O", "cedar-peer tar"]))
     ],
     rssLimits: []
   }
   if (typeof remote === "string") return { ...base, tools: [], skip: remote }
+  const withBaseline = (tools: Array<Tool>) => (variant?.baseline === false ? tools.filter((t) => !t.name.startsWith(BASELINE_LABEL)) : tools)
   const host = "127.0.0.1"
   const login = `${remote.user}@${host}`
-  const source = makeFiles(path.join(ROOT, "src", "remote-small"), files, bytes)
+  const source = makeFiles(path.join(ROOT, "src", name), files, bytes)
   chownTree(source, remote.uid, remote.gid)
   const owner = { uid: remote.uid, gid: remote.gid }
   const cedar = (as: BinAs, tool: string, rcpCommand: string, options?: ReadonlyArray<[string, string]>) => () => {
-    const run = fresh(`remote-small-${tool}`)
+    const run = fresh(`${name}-${tool}`)
     const target = path.join(run, "target")
     const workingDir = path.join(run, "work")
     fs.mkdirSync(target, { mode: 0o755 })
@@ -601,15 +696,15 @@ const remoteSmallWorkload = (remote: Remote | string, tarTransport: string | und
       ...(options === undefined ? {} : { options }),
       peers: [{ name: host, type: "remote", collectDir: source }]
     })
-    return { argv: as(`remote-small-${tool}`)("stage-peer", "--config", config, "--peer", host, "--target", target), target }
+    return { argv: as(`${name}-${tool}`)("stage-peer", "--config", config, "--peer", host, "--target", target), target }
   }
   const plain = (tool: string, argv: (target: string) => ReadonlyArray<string>) => () => {
-    const target = fresh(`remote-small-${tool}`)
+    const target = fresh(`${name}-${tool}`)
     return { argv: argv(target), target }
   }
   return {
     ...base,
-    tools: [
+    tools: withBaseline([
       ...bothReleases("cedar-peer", (as) => ({ warmUp: true, prepare: cedar(as, "cedar-peer", remote.rcp) })),
       ...bothReleases("cedar-peer -O", (as) => ({ warmUp: true, prepare: cedar(as, "cedar-peer-O", remote.rcpLegacy) })),
       ...bothReleases("cedar-peer tar", (as) => ({
@@ -622,8 +717,8 @@ const remoteSmallWorkload = (remote: Remote | string, tarTransport: string | und
         skip: cedarPython,
         prepare: () => {
           // Cedar copies as the backup user into the target and working dir: both are its own
-          const target = fresh("remote-small-cedar-python", owner)
-          const workingDir = fresh("remote-small-cedar-python-work", owner)
+          const target = fresh(`${name}-cedar-python`, owner)
+          const workingDir = fresh(`${name}-cedar-python-work`, owner)
           return { argv: [PYTHON, CEDAR_DRIVER, "remote-peer", host, source, target, workingDir, remote.user, remote.user, remote.rcp], target }
         }
       },
@@ -647,35 +742,37 @@ const remoteSmallWorkload = (remote: Remote | string, tarTransport: string | und
           t
         ])
       }
-    ]
+    ])
   }
 }
 
-const remotePoolWorkload = (remote: Remote | string, tarTransport: string | undefined): Workload => {
-  const [peers, files, bytes] = SIZES.remotePool as [number, number, number]
+const remotePoolWorkload = (remote: Remote | string, tarTransport: string | undefined, variant?: Variant): Workload => {
+  const [peers, files, bytes] = (variant?.sizes ?? SIZES.remotePool) as [number, number, number]
+  const name = variant?.name ?? "remote-pool"
   const base = {
-    name: "remote-pool" as const,
-    title: `remote pool (\`stage\`, indicators checked and written): ${peers} peers × ${count(files)} files × ${size(bytes)} (${
+    name,
+    title: `remote pool${variant?.where ?? ""} (\`stage\`, indicators checked and written): ${peers} peers × ${count(files)} files × ${size(bytes)} (${
       size(peers * files * bytes)
     })`,
     files: peers * files,
     bytes: peers * files * bytes,
     runs,
     ratios: [
-      { tool: "cedar-peer stage", versus: "cedar-python stage", target: 0.2 },
+      ...(variant?.ratios ?? [{ tool: "cedar-peer stage", versus: "cedar-python stage", target: 0.2 }]),
       { tool: "cedar-peer stage tar", versus: "cedar-python stage" },
       { tool: "cedar-peer stage", versus: "cedar-peer stage -c 1" },
       { tool: "cedar-peer stage", versus: "scp loop, 1 master" },
       { tool: "cedar-peer stage", versus: "scp, a connection per peer, 4 at once" },
       { tool: "scp, a connection per peer, 4 at once", versus: "cedar-python stage" },
       { tool: "ssh tar, all peers", versus: "cedar-python stage" },
-      ...againstBaseline(["cedar-peer stage", "cedar-peer stage -c 1", "cedar-peer stage tar"])
+      ...(variant?.baseline === false ? [] : againstBaseline(["cedar-peer stage", "cedar-peer stage -c 1", "cedar-peer stage tar"]))
     ],
     rssLimits: []
   }
   if (typeof remote === "string") return { ...base, tools: [], skip: remote }
+  const withBaseline = (tools: Array<Tool>) => (variant?.baseline === false ? tools.filter((t) => !t.name.startsWith(BASELINE_LABEL)) : tools)
   const names = Array.from({ length: peers }, (_, i) => `peer${String(i + 1).padStart(2, "0")}`)
-  const sourceRoot = path.join(ROOT, "src", "remote-pool")
+  const sourceRoot = path.join(ROOT, "src", name)
   const collectDirs = names.map((name) => {
     const dir = makeFiles(path.join(sourceRoot, name), files, bytes)
     fs.writeFileSync(path.join(dir, "cback.collect"), "")
@@ -685,11 +782,11 @@ const remotePoolWorkload = (remote: Remote | string, tarTransport: string | unde
   const owner = { uid: remote.uid, gid: remote.gid }
   const resetIndicators = () => collectDirs.forEach((dir) => fs.rmSync(path.join(dir, "cback.stage"), { force: true }))
   const stage = (tool: string, driver: (config: string) => ReadonlyArray<string>, options?: ReadonlyArray<[string, string]>) => () => {
-    const run = fresh(`remote-pool-${tool}`)
+    const run = fresh(`${name}-${tool}`)
     const stagingDir = path.join(run, "staging")
     fs.mkdirSync(stagingDir)
     // Cedar fetches the collect indicator into the working dir as the backup user: its own dir
-    const workingDir = fresh(`remote-pool-${tool}-work`, tool === "cedar-python" ? owner : undefined)
+    const workingDir = fresh(`${name}-${tool}-work`, tool === "cedar-python" ? owner : undefined)
     const config = writeConfig(path.join(run, "cback3.conf"), {
       workingDir,
       stagingDir,
@@ -749,25 +846,25 @@ const remotePoolWorkload = (remote: Remote | string, tarTransport: string | unde
   }
   return {
     ...base,
-    tools: [
-      ...bothReleases("cedar-peer stage", (as) => ({ warmUp: true, prepare: stage("cedar-peer", (config) => as("remote-pool")("stage", "--config", config)) })),
+    tools: withBaseline([
+      ...bothReleases("cedar-peer stage", (as) => ({ warmUp: true, prepare: stage("cedar-peer", (config) => as(name)("stage", "--config", config)) })),
       // one peer at a time, as Cedar does: what the parallel pool gains
       ...bothReleases("cedar-peer stage -c 1", (as) => ({
         warmUp: true,
-        prepare: stage("cedar-peer-c1", (config) => as("remote-pool-c1")("stage", "--concurrency", "1", "--config", config))
+        prepare: stage("cedar-peer-c1", (config) => as(`${name}-c1`)("stage", "--concurrency", "1", "--config", config))
       })),
       ...bothReleases("cedar-peer stage tar", (as) => ({
         skip: tarTransport,
         warmUp: true,
-        prepare: stage("cedar-peer-tar", (config) => as("remote-pool-tar")("stage", "--config", config), [["transport", "tar"]])
+        prepare: stage("cedar-peer-tar", (config) => as(`${name}-tar`)("stage", "--config", config), [["transport", "tar"]])
       })),
       { name: "cedar-python stage", skip: cedarPython, prepare: stage("cedar-python", (config) => [PYTHON, CEDAR_DRIVER, "stage", config]) },
-      { name: "scp loop, 1 master", prepare: plainScript("remote-pool-scp-loop", scpLoop) },
-      { name: "scp, a connection per peer, 4 at once", prepare: plainScript("remote-pool-scp-per-peer", scpPerPeer) },
+      { name: "scp loop, 1 master", prepare: plainScript(`${name}-scp-loop`, scpLoop) },
+      { name: "scp, a connection per peer, 4 at once", prepare: plainScript(`${name}-scp-per-peer`, scpPerPeer) },
       {
         name: "ssh tar, all peers",
         prepare: () => {
-          const target = fresh("remote-pool-ssh-tar")
+          const target = fresh(`${name}-ssh-tar`)
           return {
             argv: [
               "bash",
@@ -784,6 +881,97 @@ const remotePoolWorkload = (remote: Remote | string, tarTransport: string | unde
           }
         }
       }
+    ])
+  }
+}
+
+/**
+ * A pool of remote peers holding big files (and, for `cedar-night`, a few small ones each), as
+ * a night of the collect action leaves them: cedar-peer's two transports and Cedar against the
+ * plain tools, each copying every peer over a connection of its own, four peers at once (no
+ * indicators: the plain tools' floor).
+ */
+const remoteBigWorkload = (
+  remote: Remote | string,
+  tarTransport: string | undefined,
+  name: "remote-big" | "cedar-night",
+  sizes: ReadonlyArray<number>,
+  ratios: ReadonlyArray<Ratio>
+): Workload => {
+  const [peers, bigFiles, bigBytes, smallFiles, smallBytes] = sizes as [number, number, number, number, number]
+  const perPeer = bigFiles * bigBytes + smallFiles * smallBytes
+  const base = {
+    name,
+    title: `remote pool of big files (\`stage\`): ${peers} peers × (${bigFiles} × ${size(bigBytes)}${
+      smallFiles === 0 ? "" : ` + ${smallFiles} × ${size(smallBytes)}`
+    }) (${size(peers * perPeer)})`,
+    files: peers * (bigFiles + smallFiles),
+    bytes: peers * perPeer,
+    runs,
+    ratios,
+    rssLimits: [{ tool: "cedar-peer stage tar", maxMB: 100 }]
+  }
+  if (typeof remote === "string") return { ...base, tools: [], skip: remote }
+  const names = Array.from({ length: peers }, (_, i) => `peer${String(i + 1).padStart(2, "0")}`)
+  const sourceRoot = path.join(ROOT, "src", name)
+  const collectDirs = names.map((peer) => {
+    const dir = makeFiles(path.join(sourceRoot, peer), bigFiles, bigBytes, "backup")
+    if (smallFiles > 0) makeFiles(dir, smallFiles, smallBytes, "small")
+    fs.writeFileSync(path.join(dir, "cback.collect"), "")
+    return dir
+  })
+  chownTree(sourceRoot, remote.uid, remote.gid)
+  const owner = { uid: remote.uid, gid: remote.gid }
+  const resetIndicators = () => collectDirs.forEach((dir) => fs.rmSync(path.join(dir, "cback.stage"), { force: true }))
+  const stage = (tool: string, driver: (config: string) => ReadonlyArray<string>, options?: ReadonlyArray<[string, string]>) => () => {
+    const run = fresh(`${name}-${tool}`)
+    const stagingDir = path.join(run, "staging")
+    fs.mkdirSync(stagingDir)
+    const workingDir = fresh(`${name}-${tool}-work`, tool === "cedar-python" ? owner : undefined)
+    const config = writeConfig(path.join(run, "cback3.conf"), {
+      workingDir,
+      stagingDir,
+      backupUser: remote.user,
+      rcpCommand: remote.rcp,
+      rshCommand: remote.rsh,
+      ...(options === undefined ? {} : { options }),
+      peers: names.map((peer, i) => ({ name: peer, type: "remote" as const, collectDir: collectDirs[i]! }))
+    })
+    return { argv: driver(config), target: stagingDir, after: resetIndicators }
+  }
+  // one copy per peer, its own connection, four at once; $copy is the copy of one collect dir
+  // ($c, on $host) into a new dir ($d)
+  const perPeer4 = (copy: string) =>
+    [
+      "set -e",
+      "export cfg=$1 host=$2 target=$3; shift 3",
+      `one() { c=$1; d="$target/\${1##*/}"; mkdir "$d"; ${copy}; }`,
+      "export -f one",
+      'printf "%s\\n" "$@" | xargs -P 4 -I{} bash -ec \'set -o pipefail; one "$1"\' bash {}'
+    ].join("\n")
+  const plain = (tool: string, copy: string) => () => {
+    const target = fresh(`${name}-${tool}`)
+    return { argv: ["bash", "-c", perPeer4(copy), "bash", remote.sshConfig, `${remote.user}@peer01`, target, ...collectDirs], target }
+  }
+  return {
+    ...base,
+    tools: [
+      { name: "cedar-peer stage", warmUp: true, prepare: stage("cedar-peer", (config) => cedarPeerAs(name)("stage", "--config", config)) },
+      {
+        name: "cedar-peer stage tar",
+        skip: tarTransport,
+        warmUp: true,
+        prepare: stage("cedar-peer-tar", (config) => cedarPeerAs(`${name}-tar`)("stage", "--config", config), [["transport", "tar"]])
+      },
+      { name: "cedar-python stage", skip: cedarPython, prepare: stage("cedar-python", (config) => [PYTHON, CEDAR_DRIVER, "stage", config]) },
+      { name: "scp, per peer, 4 at once", prepare: plain("scp", '/usr/bin/scp -B -q -F "$cfg" "$host:$c/*" "$d/"') },
+      { name: "scp -O, per peer, 4 at once", prepare: plain("scp-O", '/usr/bin/scp -B -q -O -F "$cfg" "$host:$c/*" "$d/"') },
+      {
+        name: "rsync -e ssh, per peer, 4 at once",
+        skip: missing("rsync"),
+        prepare: plain("rsync", 'rsync -a -e "/usr/bin/ssh -F $cfg" "$host:$c/" "$d/"')
+      },
+      { name: "ssh tar | tar x, per peer, 4 at once", prepare: plain("ssh-tar", '/usr/bin/ssh -F "$cfg" "$host" tar cf - -C "$c" . | tar xf - -C "$d"') }
     ]
   }
 }
@@ -821,6 +1009,9 @@ const ownCpuOf = (tool: ToolResult | undefined): number | undefined => {
 }
 const loadNow = () => os.loadavg()[0]!.toFixed(2)
 
+/** workloads of few, big files: a run's target is removed right after it is checked, to free the disk */
+const FREED: ReadonlySet<WorkloadName> = new Set(["local-big", "remote-big", "cedar-night"])
+
 const runWorkload = (workload: Workload): WorkloadResult => {
   const before = loadNow()
   const results: Array<ToolResult> = workload.tools.map((tool) => ({ name: tool.name, skip: tool.skip, samples: [] }))
@@ -829,7 +1020,7 @@ const runWorkload = (workload: Workload): WorkloadResult => {
     const prepared = tool.prepare()
     spawnSync(prepared.argv[0]!, prepared.argv.slice(1), { stdio: "ignore", timeout: 30 * 60_000 })
     prepared.after?.()
-    if (prepared.target !== undefined && workload.name === "local-big") fs.rmSync(prepared.target, { recursive: true, force: true })
+    if (prepared.target !== undefined && FREED.has(workload.name)) fs.rmSync(prepared.target, { recursive: true, force: true })
   }
   for (let run = 0; run < workload.runs; run++) {
     // rotate the order each run, so no tool always runs right after the same neighbour
@@ -847,7 +1038,7 @@ const runWorkload = (workload: Workload): WorkloadResult => {
       }
       prepared.after?.()
       // big files: free the disk now (few names, so no slow-create aftermath)
-      if (prepared.target !== undefined && workload.name === "local-big") fs.rmSync(prepared.target, { recursive: true, force: true })
+      if (prepared.target !== undefined && FREED.has(workload.name)) fs.rmSync(prepared.target, { recursive: true, force: true })
       result.samples.push({ ...sample, error })
       process.stderr.write(
         `  ${workload.name} run ${run + 1}/${workload.runs} ${tool.name}: ${sample.seconds.toFixed(2)} s${error === undefined ? "" : ` FAILED ${error}`}\n`
@@ -1096,8 +1287,10 @@ const main = async () => {
     console.log(`cedar-peer benchmark: ${machine.cpu}, ${machine.os}, node ${machine.node}, ${machine.openssh}`)
     console.log(`runs ${runs}${quick ? " (quick: small sizes, nothing worth keeping)" : ""}, load average ${machine.loadBefore}, scratch ${ROOT}`)
     if (!fs.existsSync(GNU_TIME)) console.log(`${GNU_TIME} is missing: no peak RSS (apt-get install time)`)
-    const wantsRemote = selected("remote-small") || selected("remote-pool")
+    const wantsRemote = WORKLOAD_NAMES.some((name) => (name.startsWith("remote-") || name === "cedar-night" || name.startsWith("wan-")) && selected(name))
     if (wantsRemote) remote = await startRemote()
+    const wan = typeof remote === "string" ? remote : selected("wan-small") || selected("wan-pool") ? await throughRelay(remote) : "not selected"
+    const rtt = `${2 * WAN_DELAY_MS} ms`
     const tarTransport = wantsRemote ? knowsTarTransport(remote) : "not selected"
     const plan: Array<[WorkloadName, () => Workload | Promise<Workload>]> = [
       ["startup", startupWorkload],
@@ -1122,7 +1315,41 @@ const main = async () => {
           ratios: [{ tool: "cedar-peer", versus: "cp -p", target: 1.1 }, { tool: "cedar-peer", versus: "cedar-python" }]
         })],
       ["remote-small", () => remoteSmallWorkload(remote, tarTransport)],
-      ["remote-pool", () => remotePoolWorkload(remote, tarTransport)]
+      ["remote-pool", () => remotePoolWorkload(remote, tarTransport)],
+      ["remote-big", () =>
+        remoteBigWorkload(remote, tarTransport, "remote-big", SIZES.remoteBig, [
+          { tool: "cedar-peer stage tar", versus: "ssh tar | tar x, per peer, 4 at once", target: 1.1 },
+          { tool: "cedar-peer stage tar", versus: "ssh tar | tar x, per peer, 4 at once", target: 1.1, by: "cpu" },
+          { tool: "cedar-peer stage", versus: "scp, per peer, 4 at once", target: 1.05 },
+          { tool: "cedar-peer stage", versus: "scp, per peer, 4 at once", by: "cpu" },
+          { tool: "cedar-peer stage tar", versus: "cedar-peer stage" },
+          { tool: "cedar-peer stage", versus: "cedar-python stage" },
+          { tool: "scp -O, per peer, 4 at once", versus: "scp, per peer, 4 at once" },
+          { tool: "ssh tar | tar x, per peer, 4 at once", versus: "scp, per peer, 4 at once" }
+        ])],
+      ["cedar-night", () =>
+        remoteBigWorkload(remote, tarTransport, "cedar-night", SIZES.night, [
+          { tool: "cedar-peer stage", versus: "cedar-python stage", target: 0.35 },
+          { tool: "cedar-peer stage tar", versus: "cedar-python stage", target: 0.35 },
+          { tool: "cedar-peer stage", versus: "scp, per peer, 4 at once" },
+          { tool: "cedar-peer stage tar", versus: "ssh tar | tar x, per peer, 4 at once" }
+        ])],
+      ["wan-small", () =>
+        remoteSmallWorkload(wan, tarTransport, {
+          name: "wan-small",
+          where: ` across a ${rtt} round trip`,
+          sizes: SIZES.wan,
+          baseline: false,
+          ratios: [{ tool: "cedar-peer tar", versus: "scp", target: 0.1 }, { tool: "cedar-peer", versus: "scp" }]
+        })],
+      ["wan-pool", () =>
+        remotePoolWorkload(wan, tarTransport, {
+          name: "wan-pool",
+          where: ` across a ${rtt} round trip`,
+          sizes: SIZES.wanPool,
+          baseline: false,
+          ratios: [{ tool: "cedar-peer stage", versus: "cedar-python stage" }, { tool: "cedar-peer stage tar", versus: "cedar-peer stage" }]
+        })]
     ]
     for (const [name, make] of plan) {
       if (!selected(name)) continue
@@ -1174,6 +1401,7 @@ const main = async () => {
       console.log(`\nwrote ${path.relative(process.cwd(), file)} and ${path.relative(process.cwd(), json)}`)
     }
   } finally {
+    stopRelays()
     if (typeof remote !== "string") await remote.server.stop()
     if (args.keep) console.log(`kept ${ROOT}`)
     else spawnSync("rm", ["-rf", "--one-file-system", "--", ROOT])
