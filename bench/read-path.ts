@@ -2,7 +2,8 @@
 // child_process against Effect 4's ChildProcessSpawner streams, alone and feeding the tar
 // parser (tar-stream) as the tar transport does. The child is `tar c` of one big file (from the
 // page cache), so the bytes are those a tar transport receives; only this process's CPU is
-// counted (process.cpuUsage: the child's own is not in it).
+// counted (process.cpuUsage: the child's own is not in it). Then what one short child (`true`)
+// costs this process, run to its end both ways.
 //
 //   node scripts/run-ts.mjs bench/read-path.ts [--mib 512] [--runs 3]
 import { spawn } from "node:child_process"
@@ -15,7 +16,7 @@ import * as NodeServices from "@effect/platform-node/NodeServices"
 import { Effect, Stream } from "effect"
 import { ChildProcessSpawner } from "effect/process"
 import { extract as makeExtract } from "tar-stream"
-import { command, start } from "../src/internal/process.js"
+import { command, runToEnd, start } from "../src/internal/process.js"
 
 const { values } = parseArgs({ options: { mib: { type: "string", default: "512" }, runs: { type: "string", default: "3" } } })
 const MIB = Number(values.mib)
@@ -116,3 +117,31 @@ for (const [name, list] of samples) {
   console.log(`${name.padEnd(56)} ${(median(list.map((s) => s.cpu)) / gib).toFixed(2).padStart(10)} ${(median(list.map((s) => s.wall)) / gib).toFixed(2).padStart(11)}`)
 }
 fs.rmSync(dir, { recursive: true, force: true })
+
+// What one short child costs this process: `true`, run to its end 200 times each way.
+const CHILDREN = 200
+const perChild = async (label: string, many: () => Promise<void>) => {
+  const cpu = process.cpuUsage()
+  await many()
+  const used = process.cpuUsage(cpu)
+  console.log(`${label.padEnd(56)} ${(((used.user + used.system) / 1000) / CHILDREN).toFixed(2).padStart(10)} ms CPU a child`)
+}
+for (let run = 0; run < 2; run++) {
+  await perChild("child_process.spawn, stdout and stderr read", async () => {
+    for (let i = 0; i < CHILDREN; i++) {
+      await new Promise<void>((resolve) => {
+        const child = spawn("true", [], { stdio: ["ignore", "pipe", "pipe"] })
+        child.stdout.resume()
+        child.stderr.resume()
+        child.on("close", () => resolve())
+      })
+    }
+  })
+  await perChild("ChildProcessSpawner (runToEnd, as cedar-peer runs a child)", () =>
+    Effect.runPromise(
+      Effect.gen(function*() {
+        const spawner = yield* ChildProcessSpawner.ChildProcessSpawner
+        for (let i = 0; i < CHILDREN; i++) yield* runToEnd(spawner, command(["true"]))
+      }).pipe(Effect.provide(NodeServices.layer))
+    ))
+}
