@@ -1,6 +1,12 @@
 // `npm run bench`: cedar-peer side by side with Cedar Backup 3 and the plain tools.
 //
 //   npm run bench -- [--runs 3] [--only local,remote-pool] [--quick] [--out bench/results/NAME.md] [--keep]
+//                    [--baseline v0.2.1|none] [--wan-scale 10]
+//
+// Every cedar-peer tool also runs as the last Effect 3 release ("cedar-peer 0.2 …", built from
+// its git tag), held to no more than 5 % slower. The big-file workloads (`remote-big`,
+// `cedar-night`) and the far-peer ones (`wan-*`, through bench/relay.mjs) report the CPU of the
+// master's own processes per GiB beside the wall time.
 //
 // Generates every workload in one fresh temp dir, starts the loopback sshd of the tests for the
 // remote ones (root only), and times each tool as a user runs it, one process at a time, tools
