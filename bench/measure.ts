@@ -22,6 +22,14 @@ export interface Sample {
    * machine's cores, whatever the work was spread over
    */
   readonly cpuSeconds?: number | undefined
+  /**
+   * CPU seconds of the command and every process it started, the master's own share whatever else
+   * runs on the machine (the far end of a loopback ssh and other users' work are not in it): from
+   * a cpuacct cgroup of the benchmark's own where the kernel has one (then a child that detached,
+   * such as a persisting ssh master that decrypts the stream, counts too), else user + system time
+   * of what GNU time saw (the command and the children it waited for)
+   */
+  readonly processCpuSeconds?: number | undefined
   /** why the run does not count (non-zero exit, wrong result) */
   readonly error?: string | undefined
 }
@@ -44,6 +52,40 @@ export const which = (name: string): string | undefined => {
 const tail = (text: string, lines = 4): string => text.trim().split("\n").slice(-lines).join(" | ")
 
 /**
+ * A cpuacct cgroup (cgroup v1) for the timed commands, when the machine has the controller and
+ * we may make one (root): every process a command starts stays in it, detached or not.
+ */
+const CPUACCT = "/sys/fs/cgroup/cpuacct"
+let cgroup: string | undefined | null = null
+const benchCgroup = (): string | undefined => {
+  if (cgroup !== null) return cgroup
+  cgroup = undefined
+  try {
+    const dir = path.join(CPUACCT, `cedar-bench-${process.pid}`)
+    fs.mkdirSync(dir)
+    fs.readFileSync(path.join(dir, "cpuacct.usage"), "utf8")
+    cgroup = dir
+    process.on("exit", () => {
+      try {
+        fs.rmdirSync(dir) // only an empty one goes; a leftover process keeps it, harmlessly
+      } catch {
+        // a process of a tool is still in it
+      }
+    })
+  } catch {
+    // no cpuacct here, or not allowed: GNU time's figure serves
+  }
+  return cgroup
+}
+const cgroupSeconds = (dir: string): number | undefined => {
+  try {
+    return Number(fs.readFileSync(path.join(dir, "cpuacct.usage"), "utf8").trim()) / 1e9
+  } catch {
+    return undefined
+  }
+}
+
+/**
  * Runs `argv` to its end and times it. `rssFile` is a scratch file for GNU time's report.
  */
 export const timed = (
@@ -51,7 +93,11 @@ export const timed = (
   options: { readonly rssFile: string; readonly cwd?: string | undefined; readonly timeoutSeconds?: number }
 ): Sample => {
   const useTime = fs.existsSync(GNU_TIME)
-  const full = useTime ? [GNU_TIME, "-f", "%M", "-o", options.rssFile, ...argv] : [...argv]
+  const group = benchCgroup()
+  const measured = useTime ? [GNU_TIME, "-f", "%M %U %S", "-o", options.rssFile, ...argv] : [...argv]
+  // the shell enters the cgroup, then becomes the command: nothing else of it is counted
+  const full = group === undefined ? measured : ["/bin/sh", "-c", 'echo $$ >"$0/cgroup.procs" && exec "$@"', group, ...measured]
+  const groupBefore = group === undefined ? undefined : cgroupSeconds(group)
   fs.rmSync(options.rssFile, { force: true })
   const busyBefore = machineBusySeconds()
   const started = performance.now()
@@ -64,13 +110,17 @@ export const timed = (
   })
   const seconds = (performance.now() - started) / 1000
   const busyAfter = machineBusySeconds()
+  const groupAfter = group === undefined ? undefined : cgroupSeconds(group)
   const cpuSeconds = busyBefore === undefined || busyAfter === undefined ? undefined : busyAfter - busyBefore
   let rssKiB: number | undefined
+  let processCpuSeconds: number | undefined
   if (useTime) {
     try {
       // a failing command makes GNU time write "Command exited with non-zero status N" first
-      const last = fs.readFileSync(options.rssFile, "utf8").trim().split("\n").pop()
-      rssKiB = last !== undefined && /^\d+$/.test(last) ? Number(last) : undefined
+      const last = fs.readFileSync(options.rssFile, "utf8").trim().split("\n").pop() ?? ""
+      const match = /^(\d+) ([\d.]+) ([\d.]+)$/.exec(last)
+      rssKiB = match === null ? undefined : Number(match[1])
+      processCpuSeconds = match === null ? undefined : Number(match[2]) + Number(match[3])
     } catch {
       rssKiB = undefined
     }
@@ -80,7 +130,8 @@ export const timed = (
     : done.status !== 0
     ? `exit ${done.status ?? done.signal}: ${tail(done.stderr || done.stdout)}`
     : undefined
-  return { seconds, rssKiB, cpuSeconds, error }
+  if (groupBefore !== undefined && groupAfter !== undefined) processCpuSeconds = groupAfter - groupBefore
+  return { seconds, rssKiB, cpuSeconds, processCpuSeconds, error }
 }
 
 /** Seconds all CPUs together spent busy since boot (/proc/stat: all but idle and iowait), if readable. */
@@ -104,6 +155,7 @@ export const median = (values: ReadonlyArray<number>): number => {
 }
 
 export const MiB = 1024 * 1024
+export const GiB = 1024 * MiB
 
 /** 5000 -> "5,000" */
 export const count = (value: number): string => Math.round(value).toLocaleString("en-US")

@@ -1,6 +1,12 @@
 // `npm run bench`: cedar-peer side by side with Cedar Backup 3 and the plain tools.
 //
 //   npm run bench -- [--runs 3] [--only local,remote-pool] [--quick] [--out bench/results/NAME.md] [--keep]
+//                    [--baseline v0.2.1|none] [--wan-scale 10]
+//
+// Every cedar-peer tool also runs as the last Effect 3 release ("cedar-peer 0.2 …", built from
+// its git tag), held to no more than 5 % slower. The big-file workloads (`remote-big`,
+// `cedar-night`) and the far-peer ones (`wan-*`, through bench/relay.mjs) report the CPU of the
+// master's own processes per GiB beside the wall time.
 //
 // Generates every workload in one fresh temp dir, starts the loopback sshd of the tests for the
 // remote ones (root only), and times each tool as a user runs it, one process at a time, tools
@@ -11,7 +17,7 @@
 // RSS, and each ratio against the target it is held to; `--out` also writes the report as
 // Markdown and the raw samples as JSON next to it. A missing tool or server is reported as
 // skipped. Figures, not assertions: the exit status is 0 unless the harness itself breaks.
-import { spawnSync } from "node:child_process"
+import { spawn, spawnSync } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -19,7 +25,7 @@ import * as path from "node:path"
 import { parseArgs } from "node:util"
 import { chownTree, startSshd } from "../test/support/sshd.js"
 import type { SshServer } from "../test/support/sshd.js"
-import { binCommand, buildReference, count, GNU_TIME, megabytes, median, MiB, size, staged, timed, which } from "./measure.js"
+import { binCommand, buildReference, count, GiB, GNU_TIME, megabytes, median, MiB, size, staged, timed, which } from "./measure.js"
 import type { Sample } from "./measure.js"
 
 const REPO = path.resolve(import.meta.dirname, "..")
@@ -37,12 +43,29 @@ const { values: args } = parseArgs({
     out: { type: "string" },
     keep: { type: "boolean", default: false },
     note: { type: "string" },
+    baseline: { type: "string" },
+    "wan-scale": { type: "string" },
     help: { type: "boolean", default: false }
   },
   allowPositionals: false
 })
 
-const WORKLOAD_NAMES = ["startup", "local-small", "local-pool", "local-many", "local-big", "remote-small", "remote-pool"] as const
+/** The last release on Effect 3: 1.0 is held to be no slower than it. */
+const DEFAULT_BASELINE = "v0.2.1"
+
+const WORKLOAD_NAMES = [
+  "startup",
+  "local-small",
+  "local-pool",
+  "local-many",
+  "local-big",
+  "remote-small",
+  "remote-pool",
+  "remote-big",
+  "cedar-night",
+  "wan-small",
+  "wan-pool"
+] as const
 type WorkloadName = typeof WORKLOAD_NAMES[number]
 
 if (args.help) {
@@ -53,7 +76,10 @@ if (args.help) {
     "  --quick       small sizes, one run: checks the harness works, measures nothing worth keeping",
     "  --out FILE    also write the report as Markdown to FILE and the samples as JSON beside it",
     "  --note TEXT   a paragraph for the Markdown report (what else ran on the machine, …)",
-    "  --keep        keep the temp dir (sources and every target) for inspection"
+    "  --keep        keep the temp dir (sources and every target) for inspection",
+    `  --baseline REF  the release every cedar-peer tool is also timed as (default ${DEFAULT_BASELINE}: built from`,
+    "                the git tag in a temp dir, kept there for the next run); none: leave it out",
+    "  --wan-scale S   divide the file counts of the wan workloads by S (SFTP across 20 ms takes ~0.15 s a file)"
   ].join("\n"))
   process.exit(0)
 }
@@ -69,10 +95,37 @@ for (const entry of only ?? []) {
 }
 const selected = (name: WorkloadName) => only === undefined || only.some((entry) => name === entry || name.startsWith(`${entry}-`))
 
+const WAN_SCALE = Number(args["wan-scale"] ?? 1)
+if (!(WAN_SCALE >= 1)) throw new Error(`--wan-scale must be 1 or more, got ${args["wan-scale"]}`)
 // Sizes: the issue's workloads, or small ones that exercise every path quickly.
 const SIZES = quick
-  ? { small: [300, 4096], pool: [3, 30, 16384], many: [2000, 1], big: [2, 4 * MiB], remote: [200, 4096], remotePool: [3, 30, 16384] }
-  : { small: [5000, 4096], pool: [12, 200, 16384], many: [100_000, 1], big: [2, 256 * MiB], remote: [5000, 4096], remotePool: [12, 200, 16384] }
+  ? {
+    small: [300, 4096],
+    pool: [3, 30, 16384],
+    many: [2000, 1],
+    big: [2, 4 * MiB],
+    remote: [200, 4096],
+    remotePool: [3, 30, 16384],
+    // peers × big files × size, + small files × size
+    remoteBig: [2, 2, 8 * MiB, 0, 0],
+    night: [3, 3, 4 * MiB, 20, 4096],
+    wan: [100, 4096],
+    wanPool: [3, 20, 16384]
+  }
+  : {
+    small: [5000, 4096],
+    pool: [12, 200, 16384],
+    many: [100_000, 1],
+    big: [2, 256 * MiB],
+    remote: [5000, 4096],
+    remotePool: [12, 200, 16384],
+    remoteBig: [4, 2, 512 * MiB, 0, 0],
+    night: [8, 3, 64 * MiB, 20, 4096],
+    wan: [Math.round(5000 / WAN_SCALE), 4096],
+    wanPool: [12, Math.round(200 / WAN_SCALE), 16384]
+  }
+/** half the round trip the `wan` workloads add (each way, per chunk) */
+const WAN_DELAY_MS = 10
 
 // ---------------------------------------------------------------------------------------------
 // The scratch tree: sources under src/, one fresh dir per timed run under runs/
@@ -94,10 +147,10 @@ const rssFile = path.join(ROOT, "rss.txt")
 
 const RANDOM = randomBytes(MiB)
 /** `count` files of `bytes` each in a new dir (contents: slices of one random MiB, so not compressible) */
-const makeFiles = (dir: string, files: number, bytes: number): string => {
+const makeFiles = (dir: string, files: number, bytes: number, prefix = "file"): string => {
   fs.mkdirSync(dir, { recursive: true, mode: 0o755 })
   for (let i = 0; i < files; i++) {
-    const name = path.join(dir, `file-${String(i).padStart(6, "0")}.dat`)
+    const name = path.join(dir, `${prefix}-${String(i).padStart(6, "0")}.dat`)
     if (bytes <= RANDOM.length) {
       const offset = (i * 4099) % (RANDOM.length - bytes + 1)
       fs.writeFileSync(name, RANDOM.subarray(offset, offset + bytes), { mode: 0o644 })
@@ -124,22 +177,80 @@ const cedarPeer = (...rest: ReadonlyArray<string>) => [...binCommand(process.exe
 // Each cedar-peer tool below runs from a copy of the built bin of its own and once untimed before
 // the timed runs (`warmUp`): it is timed as a master that runs that one command every night is,
 // on its second night, never with a cache another tool's run wrote.
+const quiet = (argv: ReadonlyArray<string>) => spawnSync(argv[0]!, argv.slice(1), { encoding: "utf8", timeout: 60_000 })
+const firstLine = (text: string | undefined) => (text ?? "").trim().split("\n")[0] ?? ""
 const binCopies = new Map<string, string>()
-const cedarPeerAs = (label: string) => (...rest: ReadonlyArray<string>) => {
+const binAs = (dist: string, label: string) => (...rest: ReadonlyArray<string>) => {
   let bin = binCopies.get(label)
   if (bin === undefined) {
     const dir = path.join(ROOT, "bin", label)
     fs.mkdirSync(path.join(dir, "dist", "cli"), { recursive: true })
-    for (const file of ["main.js", "cedar-peer.cjs"]) fs.copyFileSync(path.join(path.dirname(BIN), file), path.join(dir, "dist", "cli", file))
-    fs.copyFileSync(path.join(REPO, "package.json"), path.join(dir, "package.json"))
+    for (const file of ["main.js", "cedar-peer.cjs"]) fs.copyFileSync(path.join(dist, "dist", "cli", file), path.join(dir, "dist", "cli", file))
+    fs.copyFileSync(path.join(dist, "package.json"), path.join(dir, "package.json"))
     bin = path.join(dir, "dist", "cli", "main.js")
     binCopies.set(label, bin)
   }
   return [...binCommand(process.execPath, bin), ...rest]
 }
+const cedarPeerAs = (label: string) => binAs(REPO, label)
 
-const quiet = (argv: ReadonlyArray<string>) => spawnSync(argv[0]!, argv.slice(1), { encoding: "utf8", timeout: 60_000 })
-const firstLine = (text: string | undefined) => (text ?? "").trim().split("\n")[0] ?? ""
+// ---------------------------------------------------------------------------------------------
+// The baseline: the last release on Effect 3, built from its git tag in a temp dir of its own
+// (`npm ci`, `npm run build`, as a user of that release would), and timed beside this build as
+// "cedar-peer 0.2 …", started by the same Node. The build is kept under the temp dir, named by
+// the tag's commit, so the next run reuses it.
+
+const BASELINE_LABEL = "cedar-peer 0.2"
+
+const buildBaseline = (ref: string): { readonly dir: string; readonly version: string } | string => {
+  const commit = quiet(["git", "-C", REPO, "rev-parse", "--verify", `${ref}^{commit}`])
+  if (commit.status !== 0) return `${ref} is not a git ref of ${REPO}`
+  const dir = path.join(os.tmpdir(), `cedar-peer-baseline-${ref.replace(/[^A-Za-z0-9.-]+/g, "_")}-${commit.stdout.trim().slice(0, 12)}`)
+  const ready = path.join(dir, ".bench-ready")
+  if (!fs.existsSync(ready)) {
+    process.stderr.write(`building the baseline ${ref} in ${dir} (npm ci, npm run build)…\n`)
+    fs.rmSync(dir, { recursive: true, force: true })
+    fs.mkdirSync(dir, { recursive: true })
+    const steps: Array<ReadonlyArray<string>> = [
+      ["bash", "-c", 'set -o pipefail; git -C "$1" archive "$2" | tar x -C "$3"', "bash", REPO, commit.stdout.trim(), dir],
+      ["npm", "ci", "--no-audit", "--no-fund"],
+      ["npm", "run", "build"]
+    ]
+    for (const step of steps) {
+      const done = spawnSync(step[0]!, step.slice(1), { cwd: dir, encoding: "utf8", timeout: 15 * 60_000 })
+      if (done.status !== 0) return `building ${ref} failed at ${step.join(" ")}: ${firstLine(done.stderr || done.stdout || done.error?.message)}`
+    }
+    fs.writeFileSync(ready, `${commit.stdout.trim()}\n`)
+  }
+  const version = (JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8")) as { readonly version: string }).version
+  return { dir, version }
+}
+
+const baseline = args.baseline === "none" ? "left out (--baseline none)" : buildBaseline(args.baseline ?? DEFAULT_BASELINE)
+const baselineSkip = typeof baseline === "string" ? baseline : undefined
+const baselineAs = (label: string) => (...rest: ReadonlyArray<string>) =>
+  typeof baseline === "string" ? [] : binAs(baseline.dir, `v02-${label}`)(...rest)
+type BinAs = (label: string) => (...rest: ReadonlyArray<string>) => ReadonlyArray<string>
+
+/**
+ * A cedar-peer tool, and the same tool run by the baseline release (named "cedar-peer 0.2 …"),
+ * made by `make` from the launcher of each.
+ */
+const bothReleases = (name: string, make: (as: BinAs) => Omit<Tool, "name">): Array<Tool> => {
+  const old = make(baselineAs)
+  return [{ name, ...make(cedarPeerAs) }, { ...old, name: name.replace(/^cedar-peer/, BASELINE_LABEL), skip: baselineSkip ?? old.skip }]
+}
+
+/**
+ * this build against the baseline for each cedar-peer tool: at most `target` times its wall time,
+ * and (informational: what a busy machine moves least) its own CPU time
+ */
+const againstBaseline = (names: ReadonlyArray<string>, target = 1.05): Array<Ratio> =>
+  names.flatMap((tool) => {
+    const versus = tool.replace(/^cedar-peer/, BASELINE_LABEL)
+    return [{ tool, versus, target }, { tool, versus, by: "cpu" as const }]
+  })
+
 
 const cedarPython: string | undefined = (() => {
   if (!fs.existsSync(PYTHON)) return `${PYTHON} is missing`
@@ -158,12 +269,14 @@ const machine = {
   tmp: `${ROOT}: ${firstLine(quiet(["findmnt", "-n", "-o", "FSTYPE,OPTIONS", "-T", ROOT]).stdout) || "?"}`,
   node: process.version,
   cedarPeer: `${packageJson.version} (${firstLine(quiet(["git", "-C", REPO, "describe", "--always", "--dirty"]).stdout)})`,
+  baseline: typeof baseline === "string" ? baseline : `${baseline.version} (${args.baseline ?? DEFAULT_BASELINE}, built in ${baseline.dir})`,
   cedarBackup3: cedarPython ?? firstLine(quiet([PYTHON, "-c", "import CedarBackup3.release as r; print(r.VERSION)"]).stdout),
   openssh: firstLine(quiet(["ssh", "-V"]).stderr),
   rsync: which("rsync") === undefined ? "not installed" : firstLine(quiet(["rsync", "--version"]).stdout),
   peakRss: fs.existsSync(GNU_TIME) ? "GNU time %M" : "not measured (install the Debian package time)",
   runs,
   quick,
+  ...(WAN_SCALE === 1 ? {} : { wanScale: `wan workloads' file counts divided by ${WAN_SCALE}` }),
   loadBefore: os.loadavg().map((l) => l.toFixed(2)).join(" ")
 }
 
@@ -193,6 +306,8 @@ interface Ratio {
   readonly versus: string
   /** PASS when tool's median / versus's median ≤ target; informational when absent */
   readonly target?: number
+  /** compare the tools' own CPU seconds (GNU time) instead of their wall time */
+  readonly by?: "cpu"
 }
 
 interface RssLimit {
@@ -290,11 +405,12 @@ const startupWorkload = async (): Promise<Workload> => {
     title: "start-up: `--version`, and `validate` of a two-peer config",
     files: 0,
     bytes: 0,
-    runs: quick ? 1 : Math.max(runs, 5),
+    // short runs, so many of them: a busy shared machine scatters each one widely
+    runs: quick ? 1 : Math.max(runs, 11),
     tools: [
       { name: "node -e 0", prepare: () => ({ argv: [process.execPath, "-e", "0"] }) },
-      { name: "cedar-peer --version", warmUp: true, prepare: () => ({ argv: cedarPeerAs("startup")("--version") }) },
-      { name: "cedar-peer validate", warmUp: true, prepare: () => ({ argv: cedarPeerAs("startup")("validate", "--config", config) }) },
+      ...bothReleases("cedar-peer --version", (as) => ({ warmUp: true, prepare: () => ({ argv: as("startup")("--version") }) })),
+      ...bothReleases("cedar-peer validate", (as) => ({ warmUp: true, prepare: () => ({ argv: as("startup")("validate", "--config", config) }) })),
       { name: "effect cli hello --version", prepare: () => ({ argv: [...binCommand(process.execPath, reference), "--version"] }) },
       { name: "cback3 --version", skip: missing("/usr/bin/cback3"), prepare: () => ({ argv: ["/usr/bin/cback3", "--version"] }) }
     ],
@@ -303,9 +419,11 @@ const startupWorkload = async (): Promise<Workload> => {
       { tool: "cedar-peer validate", versus: "node -e 0", target: 2 },
       { tool: "cback3 --version", versus: "node -e 0" },
       { tool: "effect cli hello --version", versus: "node -e 0" },
-      { tool: "cedar-peer --version", versus: "effect cli hello --version" }
+      { tool: "cedar-peer --version", versus: "effect cli hello --version" },
+      ...againstBaseline(["cedar-peer --version"], 0.85),
+      ...againstBaseline(["cedar-peer validate"])
     ],
-    rssLimits: [{ tool: "cedar-peer --version", maxMB: 80 }, { tool: "cedar-peer validate", maxMB: 80 }]
+    rssLimits: [{ tool: "cedar-peer --version", maxMB: 60 }, { tool: "cedar-peer validate", maxMB: 80 }]
   }
 }
 
@@ -336,11 +454,10 @@ const localPeerWorkload = (name: WorkloadName, title: string, files: number, byt
       return { argv: argv(target), target }
     }
     return [
-      {
-        name: "cedar-peer",
+      ...bothReleases("cedar-peer", (as) => ({
         warmUp: true,
-        prepare: into("cedar-peer", (t) => cedarPeerAs(name)("stage-peer", "--config", config, "--peer", name, "--target", t))
-      },
+        prepare: into("cedar-peer", (t) => as(name)("stage-peer", "--config", config, "--peer", name, "--target", t))
+      })),
       { name: "cedar-python", skip: cedarPython, prepare: into("cedar-python", (t) => [PYTHON, CEDAR_DRIVER, "local-peer", name, source, t]) },
       { name: "cp -p", prepare: into("cp", (t) => ["cp", "-pR", `${source}/.`, t]) },
       // the least an atomic stager does with plain tools: copy into a private directory of the
@@ -349,7 +466,7 @@ const localPeerWorkload = (name: WorkloadName, title: string, files: number, byt
       { name: "rsync -a", skip: missing("rsync"), prepare: into("rsync", (t) => ["rsync", "-a", `${source}/`, `${t}/`]) }
     ]
   })(),
-  ratios: targets.ratios,
+  ratios: [...targets.ratios, ...againstBaseline(["cedar-peer"])],
   rssLimits: targets.rssLimits ?? []
 })
 
@@ -385,14 +502,13 @@ const localPoolWorkload = (): Workload => {
     bytes: peers * files * bytes,
     runs,
     tools: [
-      {
-        name: "cedar-peer stage",
+      ...bothReleases("cedar-peer stage", (as) => ({
         warmUp: true,
         prepare: () => {
           const { config, stagingDir } = pool("cedar-peer")()
-          return { argv: cedarPeerAs("local-pool")("stage", "--config", config), target: stagingDir, after: resetIndicators }
+          return { argv: as("local-pool")("stage", "--config", config), target: stagingDir, after: resetIndicators }
         }
-      },
+      })),
       {
         name: "cedar-python stage",
         skip: cedarPython,
@@ -412,7 +528,8 @@ const localPoolWorkload = (): Workload => {
     ],
     ratios: [
       { tool: "cedar-peer stage", versus: "cp loop", target: 1 },
-      { tool: "cedar-peer stage", versus: "cedar-python stage", target: 1 }
+      { tool: "cedar-peer stage", versus: "cedar-python stage", target: 1 },
+      ...againstBaseline(["cedar-peer stage"])
     ],
     rssLimits: []
   }
@@ -466,6 +583,49 @@ const startRemote = async (): Promise<Remote | string> => {
 }
 
 /**
+ * The loopback server through bench/relay.mjs, which delays every chunk by WAN_DELAY_MS each way:
+ * the same remote with a client config whose every host goes through the relay. The relay stops
+ * with the benchmark (its stdin closes) or after two hours.
+ */
+const throughRelay = async (remote: Remote): Promise<Remote | string> => {
+  const relay = spawn(process.execPath, [path.join(import.meta.dirname, "relay.mjs"), String(remote.server.info.port), String(WAN_DELAY_MS), "7200"], {
+    stdio: ["pipe", "pipe", "inherit"]
+  })
+  const port = await new Promise<number | undefined>((resolve) => {
+    let text = ""
+    relay.stdout.on("data", (chunk: Buffer) => {
+      text += chunk.toString("utf8")
+      if (text.includes("\n")) resolve(Number(text.trim()))
+    })
+    relay.on("exit", () => resolve(undefined))
+  })
+  if (port === undefined || !Number.isInteger(port)) return "the delaying relay did not start"
+  relays.push(relay)
+  const sshConfig = path.join(ROOT, "ssh_config_wan")
+  fs.writeFileSync(sshConfig, `Host *\n  HostName 127.0.0.1\n  Port ${port}\n\n${fs.readFileSync(remote.server.info.configFile, "utf8")}`, { mode: 0o644 })
+  return {
+    ...remote,
+    sshConfig,
+    rcp: `/usr/bin/scp -B -q -F ${sshConfig}`,
+    rcpLegacy: `/usr/bin/scp -B -q -O -F ${sshConfig}`,
+    rsh: `/usr/bin/ssh -F ${sshConfig}`
+  }
+}
+const relays: Array<ReturnType<typeof spawn>> = []
+const stopRelays = () => {
+  for (const relay of relays) {
+    relay.stdin?.end()
+    if (relay.exitCode === null && relay.pid !== undefined) {
+      try {
+        process.kill(relay.pid, "SIGTERM")
+      } catch {
+        // gone already
+      }
+    }
+  }
+}
+
+/**
  * Does this build of cedar-peer stage with `transport: tar`? Asked by staging one file with the
  * rcp command replaced by `/bin/false`: a build that ignores the option (or does not know it)
  * fails, so "cedar-peer tar" can never silently time scp.
@@ -493,31 +653,42 @@ const knowsTarTransport = (remote: Remote | string): string | undefined => {
     : `this build does not stage with transport tar (${firstLine(done.stderr || done.stdout) || `exit ${done.status}`})`
 }
 
-const remoteSmallWorkload = (remote: Remote | string, tarTransport: string | undefined): Workload => {
-  const [files, bytes] = SIZES.remote as [number, number]
+/** the remote workloads through the delaying relay: other names, their own sizes, no baseline */
+interface Variant {
+  readonly name: WorkloadName
+  readonly where: string
+  readonly sizes: ReadonlyArray<number>
+  readonly baseline: boolean
+  readonly ratios: ReadonlyArray<Ratio>
+}
+
+const remoteSmallWorkload = (remote: Remote | string, tarTransport: string | undefined, variant?: Variant): Workload => {
+  const [files, bytes] = (variant?.sizes ?? SIZES.remote) as [number, number]
+  const name = variant?.name ?? "remote-small"
   const base = {
-    name: "remote-small" as const,
-    title: `remote peer (\`stage-peer\`, scp SFTP mode unless named): ${count(files)} files × ${size(bytes)} (${size(files * bytes)})`,
+    name,
+    title: `remote peer${variant?.where ?? ""} (\`stage-peer\`, scp SFTP mode unless named): ${count(files)} files × ${size(bytes)} (${size(files * bytes)})`,
     files,
     bytes: files * bytes,
     runs,
     ratios: [
-      { tool: "cedar-peer", versus: "scp", target: 1.05 },
-      { tool: "cedar-peer tar", versus: "scp", target: 0.5 },
+      ...(variant?.ratios ?? [{ tool: "cedar-peer", versus: "scp", target: 1.05 }, { tool: "cedar-peer tar", versus: "scp", target: 0.5 }]),
       { tool: "cedar-peer -O", versus: "scp -O" },
       { tool: "cedar-peer", versus: "cedar-python" },
-      { tool: "ssh tar | tar x", versus: "scp" }
+      { tool: "ssh tar | tar x", versus: "scp" },
+      ...(variant?.baseline === false ? [] : againstBaseline(["cedar-peer", "cedar-peer -O", "cedar-peer tar"]))
     ],
     rssLimits: []
   }
   if (typeof remote === "string") return { ...base, tools: [], skip: remote }
+  const withBaseline = (tools: Array<Tool>) => (variant?.baseline === false ? tools.filter((t) => !t.name.startsWith(BASELINE_LABEL)) : tools)
   const host = "127.0.0.1"
   const login = `${remote.user}@${host}`
-  const source = makeFiles(path.join(ROOT, "src", "remote-small"), files, bytes)
+  const source = makeFiles(path.join(ROOT, "src", name), files, bytes)
   chownTree(source, remote.uid, remote.gid)
   const owner = { uid: remote.uid, gid: remote.gid }
-  const cedar = (tool: string, rcpCommand: string, options?: ReadonlyArray<[string, string]>) => () => {
-    const run = fresh(`remote-small-${tool}`)
+  const cedar = (as: BinAs, tool: string, rcpCommand: string, options?: ReadonlyArray<[string, string]>) => () => {
+    const run = fresh(`${name}-${tool}`)
     const target = path.join(run, "target")
     const workingDir = path.join(run, "work")
     fs.mkdirSync(target, { mode: 0o755 })
@@ -531,25 +702,29 @@ const remoteSmallWorkload = (remote: Remote | string, tarTransport: string | und
       ...(options === undefined ? {} : { options }),
       peers: [{ name: host, type: "remote", collectDir: source }]
     })
-    return { argv: cedarPeerAs(`remote-small-${tool}`)("stage-peer", "--config", config, "--peer", host, "--target", target), target }
+    return { argv: as(`${name}-${tool}`)("stage-peer", "--config", config, "--peer", host, "--target", target), target }
   }
   const plain = (tool: string, argv: (target: string) => ReadonlyArray<string>) => () => {
-    const target = fresh(`remote-small-${tool}`)
+    const target = fresh(`${name}-${tool}`)
     return { argv: argv(target), target }
   }
   return {
     ...base,
-    tools: [
-      { name: "cedar-peer", warmUp: true, prepare: cedar("cedar-peer", remote.rcp) },
-      { name: "cedar-peer -O", warmUp: true, prepare: cedar("cedar-peer-O", remote.rcpLegacy) },
-      { name: "cedar-peer tar", warmUp: true, skip: tarTransport, prepare: cedar("cedar-peer-tar", remote.rcp, [["transport", "tar"]]) },
+    tools: withBaseline([
+      ...bothReleases("cedar-peer", (as) => ({ warmUp: true, prepare: cedar(as, "cedar-peer", remote.rcp) })),
+      ...bothReleases("cedar-peer -O", (as) => ({ warmUp: true, prepare: cedar(as, "cedar-peer-O", remote.rcpLegacy) })),
+      ...bothReleases("cedar-peer tar", (as) => ({
+        warmUp: true,
+        skip: tarTransport,
+        prepare: cedar(as, "cedar-peer-tar", remote.rcp, [["transport", "tar"]])
+      })),
       {
         name: "cedar-python",
         skip: cedarPython,
         prepare: () => {
           // Cedar copies as the backup user into the target and working dir: both are its own
-          const target = fresh("remote-small-cedar-python", owner)
-          const workingDir = fresh("remote-small-cedar-python-work", owner)
+          const target = fresh(`${name}-cedar-python`, owner)
+          const workingDir = fresh(`${name}-cedar-python-work`, owner)
           return { argv: [PYTHON, CEDAR_DRIVER, "remote-peer", host, source, target, workingDir, remote.user, remote.user, remote.rcp], target }
         }
       },
@@ -573,34 +748,37 @@ const remoteSmallWorkload = (remote: Remote | string, tarTransport: string | und
           t
         ])
       }
-    ]
+    ])
   }
 }
 
-const remotePoolWorkload = (remote: Remote | string, tarTransport: string | undefined): Workload => {
-  const [peers, files, bytes] = SIZES.remotePool as [number, number, number]
+const remotePoolWorkload = (remote: Remote | string, tarTransport: string | undefined, variant?: Variant): Workload => {
+  const [peers, files, bytes] = (variant?.sizes ?? SIZES.remotePool) as [number, number, number]
+  const name = variant?.name ?? "remote-pool"
   const base = {
-    name: "remote-pool" as const,
-    title: `remote pool (\`stage\`, indicators checked and written): ${peers} peers × ${count(files)} files × ${size(bytes)} (${
+    name,
+    title: `remote pool${variant?.where ?? ""} (\`stage\`, indicators checked and written): ${peers} peers × ${count(files)} files × ${size(bytes)} (${
       size(peers * files * bytes)
     })`,
     files: peers * files,
     bytes: peers * files * bytes,
     runs,
     ratios: [
-      { tool: "cedar-peer stage", versus: "cedar-python stage", target: 0.2 },
+      ...(variant?.ratios ?? [{ tool: "cedar-peer stage", versus: "cedar-python stage", target: 0.2 }]),
       { tool: "cedar-peer stage tar", versus: "cedar-python stage" },
       { tool: "cedar-peer stage", versus: "cedar-peer stage -c 1" },
       { tool: "cedar-peer stage", versus: "scp loop, 1 master" },
       { tool: "cedar-peer stage", versus: "scp, a connection per peer, 4 at once" },
       { tool: "scp, a connection per peer, 4 at once", versus: "cedar-python stage" },
-      { tool: "ssh tar, all peers", versus: "cedar-python stage" }
+      { tool: "ssh tar, all peers", versus: "cedar-python stage" },
+      ...(variant?.baseline === false ? [] : againstBaseline(["cedar-peer stage", "cedar-peer stage -c 1", "cedar-peer stage tar"]))
     ],
     rssLimits: []
   }
   if (typeof remote === "string") return { ...base, tools: [], skip: remote }
+  const withBaseline = (tools: Array<Tool>) => (variant?.baseline === false ? tools.filter((t) => !t.name.startsWith(BASELINE_LABEL)) : tools)
   const names = Array.from({ length: peers }, (_, i) => `peer${String(i + 1).padStart(2, "0")}`)
-  const sourceRoot = path.join(ROOT, "src", "remote-pool")
+  const sourceRoot = path.join(ROOT, "src", name)
   const collectDirs = names.map((name) => {
     const dir = makeFiles(path.join(sourceRoot, name), files, bytes)
     fs.writeFileSync(path.join(dir, "cback.collect"), "")
@@ -610,11 +788,11 @@ const remotePoolWorkload = (remote: Remote | string, tarTransport: string | unde
   const owner = { uid: remote.uid, gid: remote.gid }
   const resetIndicators = () => collectDirs.forEach((dir) => fs.rmSync(path.join(dir, "cback.stage"), { force: true }))
   const stage = (tool: string, driver: (config: string) => ReadonlyArray<string>, options?: ReadonlyArray<[string, string]>) => () => {
-    const run = fresh(`remote-pool-${tool}`)
+    const run = fresh(`${name}-${tool}`)
     const stagingDir = path.join(run, "staging")
     fs.mkdirSync(stagingDir)
     // Cedar fetches the collect indicator into the working dir as the backup user: its own dir
-    const workingDir = fresh(`remote-pool-${tool}-work`, tool === "cedar-python" ? owner : undefined)
+    const workingDir = fresh(`${name}-${tool}-work`, tool === "cedar-python" ? owner : undefined)
     const config = writeConfig(path.join(run, "cback3.conf"), {
       workingDir,
       stagingDir,
@@ -674,27 +852,25 @@ const remotePoolWorkload = (remote: Remote | string, tarTransport: string | unde
   }
   return {
     ...base,
-    tools: [
-      { name: "cedar-peer stage", warmUp: true, prepare: stage("cedar-peer", (config) => cedarPeerAs("remote-pool")("stage", "--config", config)) },
+    tools: withBaseline([
+      ...bothReleases("cedar-peer stage", (as) => ({ warmUp: true, prepare: stage("cedar-peer", (config) => as(name)("stage", "--config", config)) })),
       // one peer at a time, as Cedar does: what the parallel pool gains
-      {
-        name: "cedar-peer stage -c 1",
+      ...bothReleases("cedar-peer stage -c 1", (as) => ({
         warmUp: true,
-        prepare: stage("cedar-peer-c1", (config) => cedarPeerAs("remote-pool-c1")("stage", "--concurrency", "1", "--config", config))
-      },
-      {
-        name: "cedar-peer stage tar",
+        prepare: stage("cedar-peer-c1", (config) => as(`${name}-c1`)("stage", "--concurrency", "1", "--config", config))
+      })),
+      ...bothReleases("cedar-peer stage tar", (as) => ({
         skip: tarTransport,
         warmUp: true,
-        prepare: stage("cedar-peer-tar", (config) => cedarPeerAs("remote-pool-tar")("stage", "--config", config), [["transport", "tar"]])
-      },
+        prepare: stage("cedar-peer-tar", (config) => as(`${name}-tar`)("stage", "--config", config), [["transport", "tar"]])
+      })),
       { name: "cedar-python stage", skip: cedarPython, prepare: stage("cedar-python", (config) => [PYTHON, CEDAR_DRIVER, "stage", config]) },
-      { name: "scp loop, 1 master", prepare: plainScript("remote-pool-scp-loop", scpLoop) },
-      { name: "scp, a connection per peer, 4 at once", prepare: plainScript("remote-pool-scp-per-peer", scpPerPeer) },
+      { name: "scp loop, 1 master", prepare: plainScript(`${name}-scp-loop`, scpLoop) },
+      { name: "scp, a connection per peer, 4 at once", prepare: plainScript(`${name}-scp-per-peer`, scpPerPeer) },
       {
         name: "ssh tar, all peers",
         prepare: () => {
-          const target = fresh("remote-pool-ssh-tar")
+          const target = fresh(`${name}-ssh-tar`)
           return {
             argv: [
               "bash",
@@ -711,6 +887,97 @@ const remotePoolWorkload = (remote: Remote | string, tarTransport: string | unde
           }
         }
       }
+    ])
+  }
+}
+
+/**
+ * A pool of remote peers holding big files (and, for `cedar-night`, a few small ones each), as
+ * a night of the collect action leaves them: cedar-peer's two transports and Cedar against the
+ * plain tools, each copying every peer over a connection of its own, four peers at once (no
+ * indicators: the plain tools' floor).
+ */
+const remoteBigWorkload = (
+  remote: Remote | string,
+  tarTransport: string | undefined,
+  name: "remote-big" | "cedar-night",
+  sizes: ReadonlyArray<number>,
+  ratios: ReadonlyArray<Ratio>
+): Workload => {
+  const [peers, bigFiles, bigBytes, smallFiles, smallBytes] = sizes as [number, number, number, number, number]
+  const perPeer = bigFiles * bigBytes + smallFiles * smallBytes
+  const base = {
+    name,
+    title: `remote pool of big files (\`stage\`): ${peers} peers × (${bigFiles} × ${size(bigBytes)}${
+      smallFiles === 0 ? "" : ` + ${smallFiles} × ${size(smallBytes)}`
+    }) (${size(peers * perPeer)})`,
+    files: peers * (bigFiles + smallFiles),
+    bytes: peers * perPeer,
+    runs,
+    ratios,
+    rssLimits: [{ tool: "cedar-peer stage tar", maxMB: 100 }]
+  }
+  if (typeof remote === "string") return { ...base, tools: [], skip: remote }
+  const names = Array.from({ length: peers }, (_, i) => `peer${String(i + 1).padStart(2, "0")}`)
+  const sourceRoot = path.join(ROOT, "src", name)
+  const collectDirs = names.map((peer) => {
+    const dir = makeFiles(path.join(sourceRoot, peer), bigFiles, bigBytes, "backup")
+    if (smallFiles > 0) makeFiles(dir, smallFiles, smallBytes, "small")
+    fs.writeFileSync(path.join(dir, "cback.collect"), "")
+    return dir
+  })
+  chownTree(sourceRoot, remote.uid, remote.gid)
+  const owner = { uid: remote.uid, gid: remote.gid }
+  const resetIndicators = () => collectDirs.forEach((dir) => fs.rmSync(path.join(dir, "cback.stage"), { force: true }))
+  const stage = (tool: string, driver: (config: string) => ReadonlyArray<string>, options?: ReadonlyArray<[string, string]>) => () => {
+    const run = fresh(`${name}-${tool}`)
+    const stagingDir = path.join(run, "staging")
+    fs.mkdirSync(stagingDir)
+    const workingDir = fresh(`${name}-${tool}-work`, tool === "cedar-python" ? owner : undefined)
+    const config = writeConfig(path.join(run, "cback3.conf"), {
+      workingDir,
+      stagingDir,
+      backupUser: remote.user,
+      rcpCommand: remote.rcp,
+      rshCommand: remote.rsh,
+      ...(options === undefined ? {} : { options }),
+      peers: names.map((peer, i) => ({ name: peer, type: "remote" as const, collectDir: collectDirs[i]! }))
+    })
+    return { argv: driver(config), target: stagingDir, after: resetIndicators }
+  }
+  // one copy per peer, its own connection, four at once; $copy is the copy of one collect dir
+  // ($c, on $host) into a new dir ($d)
+  const perPeer4 = (copy: string) =>
+    [
+      "set -e",
+      "export cfg=$1 host=$2 target=$3; shift 3",
+      `one() { c=$1; d="$target/\${1##*/}"; mkdir "$d"; ${copy}; }`,
+      "export -f one",
+      'printf "%s\\n" "$@" | xargs -P 4 -I{} bash -ec \'set -o pipefail; one "$1"\' bash {}'
+    ].join("\n")
+  const plain = (tool: string, copy: string) => () => {
+    const target = fresh(`${name}-${tool}`)
+    return { argv: ["bash", "-c", perPeer4(copy), "bash", remote.sshConfig, `${remote.user}@peer01`, target, ...collectDirs], target }
+  }
+  return {
+    ...base,
+    tools: [
+      { name: "cedar-peer stage", warmUp: true, prepare: stage("cedar-peer", (config) => cedarPeerAs(name)("stage", "--config", config)) },
+      {
+        name: "cedar-peer stage tar",
+        skip: tarTransport,
+        warmUp: true,
+        prepare: stage("cedar-peer-tar", (config) => cedarPeerAs(`${name}-tar`)("stage", "--config", config), [["transport", "tar"]])
+      },
+      { name: "cedar-python stage", skip: cedarPython, prepare: stage("cedar-python", (config) => [PYTHON, CEDAR_DRIVER, "stage", config]) },
+      { name: "scp, per peer, 4 at once", prepare: plain("scp", '/usr/bin/scp -B -q -F "$cfg" "$host:$c/*" "$d/"') },
+      { name: "scp -O, per peer, 4 at once", prepare: plain("scp-O", '/usr/bin/scp -B -q -O -F "$cfg" "$host:$c/*" "$d/"') },
+      {
+        name: "rsync -e ssh, per peer, 4 at once",
+        skip: missing("rsync"),
+        prepare: plain("rsync", 'rsync -a -e "/usr/bin/ssh -F $cfg" "$host:$c/" "$d/"')
+      },
+      { name: "ssh tar | tar x, per peer, 4 at once", prepare: plain("ssh-tar", '/usr/bin/ssh -F "$cfg" "$host" tar cf - -C "$c" . | tar xf - -C "$d"') }
     ]
   }
 }
@@ -740,7 +1007,16 @@ const peakOf = (tool: ToolResult): number | undefined => {
   const values = tool.samples.map((s) => s.rssKiB).filter((v): v is number => v !== undefined)
   return values.length === 0 ? undefined : Math.max(...values)
 }
+/** median CPU seconds of the tool's own process tree (GNU time), when every good run has one */
+const ownCpuOf = (tool: ToolResult | undefined): number | undefined => {
+  if (tool === undefined || tool.skip !== undefined) return undefined
+  const values = ok(tool).map((s) => s.processCpuSeconds).filter((v): v is number => v !== undefined)
+  return values.length === 0 || values.length < tool.samples.length ? undefined : median(values)
+}
 const loadNow = () => os.loadavg()[0]!.toFixed(2)
+
+/** workloads of few, big files: a run's target is removed right after it is checked, to free the disk */
+const FREED: ReadonlySet<WorkloadName> = new Set(["local-big", "remote-big", "cedar-night"])
 
 const runWorkload = (workload: Workload): WorkloadResult => {
   const before = loadNow()
@@ -750,7 +1026,7 @@ const runWorkload = (workload: Workload): WorkloadResult => {
     const prepared = tool.prepare()
     spawnSync(prepared.argv[0]!, prepared.argv.slice(1), { stdio: "ignore", timeout: 30 * 60_000 })
     prepared.after?.()
-    if (prepared.target !== undefined && workload.name === "local-big") fs.rmSync(prepared.target, { recursive: true, force: true })
+    if (prepared.target !== undefined && FREED.has(workload.name)) fs.rmSync(prepared.target, { recursive: true, force: true })
   }
   for (let run = 0; run < workload.runs; run++) {
     // rotate the order each run, so no tool always runs right after the same neighbour
@@ -768,7 +1044,7 @@ const runWorkload = (workload: Workload): WorkloadResult => {
       }
       prepared.after?.()
       // big files: free the disk now (few names, so no slow-create aftermath)
-      if (prepared.target !== undefined && workload.name === "local-big") fs.rmSync(prepared.target, { recursive: true, force: true })
+      if (prepared.target !== undefined && FREED.has(workload.name)) fs.rmSync(prepared.target, { recursive: true, force: true })
       result.samples.push({ ...sample, error })
       process.stderr.write(
         `  ${workload.name} run ${run + 1}/${workload.runs} ${tool.name}: ${sample.seconds.toFixed(2)} s${error === undefined ? "" : ` FAILED ${error}`}\n`
@@ -789,11 +1065,12 @@ const ratioLines = (result: WorkloadResult): Array<RatioLine> => {
   const byName = new Map(result.tools.map((t) => [t.name, t]))
   const lines: Array<RatioLine> = []
   for (const ratio of result.workload.ratios) {
-    const a = medianOf(byName.get(ratio.tool))
-    const b = medianOf(byName.get(ratio.versus))
+    const of = ratio.by === "cpu" ? ownCpuOf : medianOf
+    const a = of(byName.get(ratio.tool))
+    const b = of(byName.get(ratio.versus))
     const value = a !== undefined && b !== undefined && b > 0 ? a / b : undefined
     const verdict = value === undefined ? "n/a" : ratio.target === undefined ? "info" : value <= ratio.target ? "PASS" : "FAIL"
-    lines.push({ label: `${ratio.tool} / ${ratio.versus}`, value, target: ratio.target, verdict })
+    lines.push({ label: `${ratio.tool} / ${ratio.versus}${ratio.by === "cpu" ? " (own CPU)" : ""}`, value, target: ratio.target, verdict })
   }
   for (const limit of result.workload.rssLimits) {
     const tool = byName.get(limit.tool)
@@ -815,7 +1092,7 @@ const ratioLines = (result: WorkloadResult): Array<RatioLine> => {
  */
 const rows = (result: WorkloadResult): Array<Array<string>> =>
   result.tools.map((tool) => {
-    if (tool.skip !== undefined) return [tool.name, "—", "—", "—", "—", "—", "—", `skipped: ${tool.skip}`]
+    if (tool.skip !== undefined) return [tool.name, "—", "—", "—", "—", "—", "—", "—", "—", `skipped: ${tool.skip}`]
     const failed = tool.samples.filter((s) => s.error !== undefined)
     const seconds = ok(tool).map((s) => s.seconds)
     const m = medianOf(tool)
@@ -823,11 +1100,14 @@ const rows = (result: WorkloadResult): Array<Array<string>> =>
     const w = result.workload
     const cpu = ok(tool).map((s) => s.cpuSeconds).filter((v): v is number => v !== undefined)
     const cpuMedian = cpu.length === 0 || cpu.length < seconds.length ? undefined : median(cpu)
+    const own = ownCpuOf(tool)
     return [
       tool.name,
       m === undefined ? "—" : m.toFixed(3),
       seconds.length === 0 ? "—" : `${Math.min(...seconds).toFixed(3)}–${Math.max(...seconds).toFixed(3)}`,
       cpuMedian === undefined || m === undefined ? "—" : `${cpuMedian.toFixed(2)} (${(cpuMedian / m).toFixed(1)})`,
+      own === undefined ? "—" : own.toFixed(2),
+      own === undefined || w.bytes < 64 * MiB ? "—" : (own / (w.bytes / GiB)).toFixed(2),
       m === undefined || w.bytes === 0 ? "—" : (w.bytes / MiB / m).toFixed(1),
       m === undefined || w.files === 0 ? "—" : w.files / m < 100 ? (w.files / m).toFixed(1) : count(w.files / m),
       peak === undefined ? "—" : `${megabytes(peak).toFixed(0)} MB`,
@@ -835,7 +1115,7 @@ const rows = (result: WorkloadResult): Array<Array<string>> =>
     ]
   })
 
-const HEAD = ["tool", "median s", "min–max s", "CPU s (cores)", "MiB/s", "files/s", "peak RSS", ""]
+const HEAD = ["tool", "median s", "min–max s", "CPU s (cores)", "own CPU s", "own CPU s/GiB", "MiB/s", "files/s", "peak RSS", ""]
 
 const textTable = (table: Array<Array<string>>): string => {
   const widths = HEAD.map((_, c) => Math.max(...[HEAD, ...table].map((row) => row[c]!.length)))
@@ -947,6 +1227,14 @@ const markdown = (results: ReadonlyArray<WorkloadResult>, finished: string): str
   const out: Array<string> = []
   out.push(`# cedar-peer benchmark, ${machine.date.slice(0, 10)}`, "")
   out.push("Written by `npm run bench`; medians of the runs, every run into a fresh target dir.", "")
+  out.push(
+    "Columns: *CPU s (cores)* is what the whole machine was busy during a run (/proc/stat: both ends of a " +
+      "loopback ssh, and anything else running), with the cores that kept busy in brackets; *own CPU s* is the " +
+      "user + system time of the tool's own process tree (GNU time), per GiB moved in the next column. " +
+      "Compare ratios within one run only: the tools ran interleaved under the same load, another run's " +
+      "absolute times are not comparable.",
+    ""
+  )
   if (args.note !== undefined) out.push(args.note, "")
   const busiest = Math.max(...results.map((r) => Number(r.load.before)), ...results.map((r) => Number(r.load.after)))
   if (busiest > os.cpus().length) {
@@ -1005,8 +1293,10 @@ const main = async () => {
     console.log(`cedar-peer benchmark: ${machine.cpu}, ${machine.os}, node ${machine.node}, ${machine.openssh}`)
     console.log(`runs ${runs}${quick ? " (quick: small sizes, nothing worth keeping)" : ""}, load average ${machine.loadBefore}, scratch ${ROOT}`)
     if (!fs.existsSync(GNU_TIME)) console.log(`${GNU_TIME} is missing: no peak RSS (apt-get install time)`)
-    const wantsRemote = selected("remote-small") || selected("remote-pool")
+    const wantsRemote = WORKLOAD_NAMES.some((name) => (name.startsWith("remote-") || name === "cedar-night" || name.startsWith("wan-")) && selected(name))
     if (wantsRemote) remote = await startRemote()
+    const wan = typeof remote === "string" ? remote : selected("wan-small") || selected("wan-pool") ? await throughRelay(remote) : "not selected"
+    const rtt = `${2 * WAN_DELAY_MS} ms`
     const tarTransport = wantsRemote ? knowsTarTransport(remote) : "not selected"
     const plan: Array<[WorkloadName, () => Workload | Promise<Workload>]> = [
       ["startup", startupWorkload],
@@ -1031,7 +1321,41 @@ const main = async () => {
           ratios: [{ tool: "cedar-peer", versus: "cp -p", target: 1.1 }, { tool: "cedar-peer", versus: "cedar-python" }]
         })],
       ["remote-small", () => remoteSmallWorkload(remote, tarTransport)],
-      ["remote-pool", () => remotePoolWorkload(remote, tarTransport)]
+      ["remote-pool", () => remotePoolWorkload(remote, tarTransport)],
+      ["remote-big", () =>
+        remoteBigWorkload(remote, tarTransport, "remote-big", SIZES.remoteBig, [
+          { tool: "cedar-peer stage tar", versus: "ssh tar | tar x, per peer, 4 at once", target: 1.1 },
+          { tool: "cedar-peer stage tar", versus: "ssh tar | tar x, per peer, 4 at once", target: 1.1, by: "cpu" },
+          { tool: "cedar-peer stage", versus: "scp, per peer, 4 at once", target: 1.05 },
+          { tool: "cedar-peer stage", versus: "scp, per peer, 4 at once", by: "cpu" },
+          { tool: "cedar-peer stage tar", versus: "cedar-peer stage" },
+          { tool: "cedar-peer stage", versus: "cedar-python stage" },
+          { tool: "scp -O, per peer, 4 at once", versus: "scp, per peer, 4 at once" },
+          { tool: "ssh tar | tar x, per peer, 4 at once", versus: "scp, per peer, 4 at once" }
+        ])],
+      ["cedar-night", () =>
+        remoteBigWorkload(remote, tarTransport, "cedar-night", SIZES.night, [
+          { tool: "cedar-peer stage", versus: "cedar-python stage", target: 0.35 },
+          { tool: "cedar-peer stage tar", versus: "cedar-python stage", target: 0.35 },
+          { tool: "cedar-peer stage", versus: "scp, per peer, 4 at once" },
+          { tool: "cedar-peer stage tar", versus: "ssh tar | tar x, per peer, 4 at once" }
+        ])],
+      ["wan-small", () =>
+        remoteSmallWorkload(wan, tarTransport, {
+          name: "wan-small",
+          where: ` across a ${rtt} round trip`,
+          sizes: SIZES.wan,
+          baseline: false,
+          ratios: [{ tool: "cedar-peer tar", versus: "scp", target: 0.1 }, { tool: "cedar-peer", versus: "scp" }]
+        })],
+      ["wan-pool", () =>
+        remotePoolWorkload(wan, tarTransport, {
+          name: "wan-pool",
+          where: ` across a ${rtt} round trip`,
+          sizes: SIZES.wanPool,
+          baseline: false,
+          ratios: [{ tool: "cedar-peer stage", versus: "cedar-python stage" }, { tool: "cedar-peer stage tar", versus: "cedar-peer stage" }]
+        })]
     ]
     for (const [name, make] of plan) {
       if (!selected(name)) continue
@@ -1083,6 +1407,7 @@ const main = async () => {
       console.log(`\nwrote ${path.relative(process.cwd(), file)} and ${path.relative(process.cwd(), json)}`)
     }
   } finally {
+    stopRelays()
     if (typeof remote !== "string") await remote.server.stop()
     if (args.keep) console.log(`kept ${ROOT}`)
     else spawnSync("rm", ["-rf", "--one-file-system", "--", ROOT])
