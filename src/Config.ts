@@ -22,10 +22,10 @@ import {
   ActionName,
   CommandLine,
   FailureMode,
-  HostName,
-  isPlainFileName,
+  LocalPeerName,
   NonBlankString,
   RemotePath,
+  RemotePeerName,
   UserName,
   VALID_FAILURE_MODES
 } from "./Peer.js"
@@ -234,11 +234,6 @@ const XmlOptionsConfig = Schema.Struct(optionsFields(xmlCodecs))
  */
 export interface OptionsConfig extends Schema.Schema.Type<typeof OptionsConfig> {}
 
-// A local peer's name names its directory in the daily staging directory.
-const LocalPeerName = NonBlankString.check(Schema.makeFilter((name: string) =>
-  isPlainFileName(name) || "must be a plain file name (no '/', not '.' or '..'): it names the peer's staging directory"
-))
-
 const localPeerFields = <IC, IB, IS, IF>(c: Codecs<IC, IB, IS, IF>) => ({
   type: Schema.Literal("local"),
   name: LocalPeerName,
@@ -265,7 +260,7 @@ export interface LocalPeerConfig extends Schema.Schema.Type<typeof LocalPeerConf
 
 const remotePeerFields = <IC, IB, IS, IF>(c: Codecs<IC, IB, IS, IF>) => ({
   type: Schema.Literal("remote"),
-  name: HostName,
+  name: RemotePeerName,
   collectDir: RemotePath,
   ignoreFailures: optional(IgnoreFailures),
   backupUser: optional(UserName),

@@ -16,7 +16,7 @@ import {
   EntryKind,
   FailureMode,
   isPlainFileName,
-  NonBlankString,
+  LocalPeerName,
   showName
 } from "./Peer.js"
 import type { CheckError, InvalidPeerConfig, LocalStagePeerError, LocalWriteIndicatorError } from "./PeerError.js"
@@ -43,7 +43,7 @@ const kindOf = (type: string): SkippedEntry["kind"] => (isEntryKind(type) ? type
  * @category models
  */
 export class LocalPeer extends Schema.TaggedClass<LocalPeer>()("LocalPeer", {
-  name: NonBlankString,
+  name: LocalPeerName,
   collectDir: AbsolutePath,
   ignoreFailureMode: Schema.optionalKey(FailureMode)
 }) {}
