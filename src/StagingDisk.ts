@@ -22,6 +22,105 @@ import type { Ownership } from "./Peer.js"
 export type FileName = Uint8Array
 
 /**
+ * A list of file names, read by position: an array of names, or a `NameList`.
+ *
+ * @since 1.1.0
+ * @category models
+ */
+export interface FileNames {
+  readonly length: number
+  at(index: number): FileName | undefined
+}
+
+/**
+ * File names packed into one buffer, each read back as a view of it: a million names take their
+ * bytes and four more each, where an array of a million `Uint8Array`s takes over 100 MB.
+ *
+ * @since 1.1.0
+ * @category models
+ */
+export class NameList implements FileNames {
+  constructor(
+    private readonly bytes: Uint8Array,
+    /** where each name ends in `bytes`; name `i` starts where name `i - 1` ends */
+    private readonly ends: Uint32Array,
+    readonly length: number
+  ) {}
+
+  /** The names of an array, packed. */
+  static of(names: ReadonlyArray<FileName>): NameList {
+    const builder = new NameListBuilder()
+    for (const name of names) builder.push(name)
+    return builder.build()
+  }
+
+  at(index: number): FileName | undefined {
+    if (!Number.isInteger(index) || index < 0 || index >= this.length) return undefined
+    return this.bytes.subarray(index === 0 ? 0 : this.ends[index - 1]!, this.ends[index]!)
+  }
+
+  /** The same names sorted by their bytes (as `Buffer.compare` orders them), packed anew. */
+  sorted(): NameList {
+    const start = (i: number) => (i === 0 ? 0 : this.ends[i - 1]!)
+    const bytes = Buffer.from(this.bytes.buffer, this.bytes.byteOffset, this.bytes.length)
+    const order = new Uint32Array(this.length)
+    for (let i = 0; i < order.length; i++) order[i] = i
+    order.sort((a, b) => bytes.compare(bytes, start(b), this.ends[b]!, start(a), this.ends[a]!))
+    const builder = new NameListBuilder(this.bytes.length, this.length)
+    for (const i of order) builder.push(this.bytes.subarray(start(i), this.ends[i]!))
+    return builder.build()
+  }
+}
+
+/**
+ * Builds a `NameList` one name at a time, growing its buffers by doubling.
+ *
+ * @since 1.1.0
+ * @category constructors
+ */
+export class NameListBuilder {
+  private bytes: Buffer
+  private ends: Uint32Array
+  private used = 0
+  private count = 0
+
+  constructor(bytes = 64 * 1024, names = 1024) {
+    this.bytes = Buffer.allocUnsafeSlow(Math.max(1, bytes))
+    this.ends = new Uint32Array(Math.max(1, names))
+  }
+
+  get length(): number {
+    return this.count
+  }
+
+  /** Appends a name, given as bytes or as a latin1 string (one character per byte). */
+  push(name: FileName | string): void {
+    const size = typeof name === "string" ? name.length : name.length
+    if (this.used + size > this.bytes.length) {
+      const grown = Buffer.allocUnsafeSlow(Math.max(this.bytes.length * 2, this.used + size))
+      this.bytes.copy(grown, 0, 0, this.used)
+      this.bytes = grown
+    }
+    if (this.count === this.ends.length) {
+      const grown = new Uint32Array(this.ends.length * 2)
+      grown.set(this.ends)
+      this.ends = grown
+    }
+    if (typeof name === "string") this.bytes.write(name, this.used, "latin1")
+    else this.bytes.set(name, this.used)
+    this.used += size
+    this.ends[this.count++] = this.used
+  }
+
+  /** The list, its buffers trimmed to what they hold. */
+  build(): NameList {
+    const bytes = Buffer.allocUnsafeSlow(this.used)
+    this.bytes.copy(bytes, 0, 0, this.used)
+    return new NameList(bytes, this.ends.slice(0, this.count), this.count)
+  }
+}
+
+/**
  * An open directory. Operations address entries relative to it, so renaming or replacing one of
  * its parents after it was opened changes nothing. `shown` is its path for messages.
  *
@@ -184,6 +283,45 @@ export interface CopyTotals extends BatchTotals {
 }
 
 /**
+ * A directory's regular files, listed compactly (`listFiles`).
+ *
+ * @since 1.1.0
+ * @category models
+ */
+export interface FileListing {
+  /** the regular files' names, sorted by their bytes (at most `maxFiles + 1` of them) */
+  readonly files: NameList
+  /** their bytes, when sizes were asked for (0 otherwise) */
+  readonly bytes: number
+  /** every entry that is not a regular file, sorted by name */
+  readonly others: ReadonlyArray<DirectoryEntry>
+  /** listing stopped as soon as there were more than `maxFiles` regular files */
+  readonly truncated: boolean
+}
+
+/**
+ * The `FileListing` of entries listed by `list`, for a disk that has no cheaper way to make one.
+ *
+ * @since 1.1.0
+ * @category constructors
+ */
+export const fileListingOf = (entries: ReadonlyArray<DirectoryEntry>, maxFiles?: number): FileListing => {
+  const builder = new NameListBuilder()
+  const others: Array<DirectoryEntry> = []
+  let bytes = 0
+  for (const entry of entries) {
+    if (entry.type !== "File") others.push(entry)
+    else if (maxFiles === undefined || builder.length <= maxFiles) {
+      builder.push(entry.name)
+      bytes += entry.size ?? 0
+    }
+  }
+  const truncated = maxFiles !== undefined && builder.length > maxFiles
+  others.sort((a, b) => Buffer.compare(a.name, b.name))
+  return { files: builder.build().sorted(), bytes, others, truncated }
+}
+
+/**
  * How `makePrivateDirectory` makes a directory.
  *
  * @since 0.2.1
@@ -235,13 +373,22 @@ export interface StagingDiskService {
     options?: { readonly sizes?: boolean | undefined }
   ) => Effect.Effect<ReadonlyArray<DirectoryEntry>, DiskError>
   /**
+   * Lists a directory's regular files compactly, sorted by name, without following any entry;
+   * with `sizes`, their sizes too. With `maxFiles`, stops reading as soon as more than that many
+   * regular files are found (`truncated`), so a huge directory over the limit costs no more.
+   */
+  readonly listFiles: (
+    directory: Directory,
+    options?: { readonly sizes?: boolean | undefined; readonly maxFiles?: number | undefined }
+  ) => Effect.Effect<FileListing, DiskError>
+  /**
    * Copies each named file of `from` into `to` under the same name: opened without following a
    * link or blocking on a fifo, checked to be a regular file once open, copied from that open
    * file, created exclusively in `to`. Counts the bytes written. Stops at the first failure.
    */
   readonly copyFiles: (
     from: Directory,
-    names: ReadonlyArray<FileName>,
+    names: FileNames,
     to: Directory,
     attributes: FileAttributes,
     options?: CopyOptions
@@ -249,7 +396,7 @@ export interface StagingDiskService {
   /** The SHA-256 (hex) of each named regular file of `directory`, opened without following a link. */
   readonly hashFiles: (
     directory: Directory,
-    names: ReadonlyArray<FileName>
+    names: FileNames
   ) => Effect.Effect<ReadonlyArray<string>, DiskError | NotRegularFile>
   /**
    * Takes the named files of a directory written by someone else (a copy command): each must be
@@ -282,7 +429,7 @@ export interface StagingDiskService {
    */
   readonly commit: (
     from: Directory,
-    names: ReadonlyArray<FileName>,
+    names: FileNames,
     to: Directory
   ) => Effect.Effect<void, DiskError>
   /**
