@@ -32,17 +32,22 @@ export interface FileNames {
   at(index: number): FileName | undefined
 }
 
+/** Names are packed into buffers of this size, never across two (a name is at most 255 bytes). */
+const NAME_CHUNK = 1024 * 1024
+
 /**
- * File names packed into one buffer, each read back as a view of it: a million names take their
- * bytes and four more each, where an array of a million `Uint8Array`s takes over 100 MB.
+ * File names packed into a few large buffers, each read back as a view of one: a million names
+ * take their bytes and eight more each, where an array of a million `Uint8Array`s takes over
+ * 100 MB.
  *
  * @since 1.1.0
  * @category models
  */
 export class NameList implements FileNames {
   constructor(
-    private readonly bytes: Uint8Array,
-    /** where each name ends in `bytes`; name `i` starts where name `i - 1` ends */
+    private readonly chunks: ReadonlyArray<Buffer>,
+    /** where name `i` starts and ends, counting chunk `c` from `c * NAME_CHUNK` */
+    private readonly starts: Uint32Array,
     private readonly ends: Uint32Array,
     readonly length: number
   ) {}
@@ -56,38 +61,46 @@ export class NameList implements FileNames {
 
   at(index: number): FileName | undefined {
     if (!Number.isInteger(index) || index < 0 || index >= this.length) return undefined
-    return this.bytes.subarray(index === 0 ? 0 : this.ends[index - 1]!, this.ends[index]!)
+    const start = this.starts[index]!
+    const offset = start % NAME_CHUNK
+    return this.chunks[(start - offset) / NAME_CHUNK]!.subarray(offset, offset + this.ends[index]! - start)
   }
 
-  /** The same names sorted by their bytes (as `Buffer.compare` orders them), packed anew. */
+  /** The same names sorted by their bytes (as `Buffer.compare` orders them); the bytes are shared, not copied. */
   sorted(): NameList {
-    const start = (i: number) => (i === 0 ? 0 : this.ends[i - 1]!)
-    const bytes = Buffer.from(this.bytes.buffer, this.bytes.byteOffset, this.bytes.length)
+    const { chunks, starts, ends } = this
     const order = new Uint32Array(this.length)
     for (let i = 0; i < order.length; i++) order[i] = i
-    order.sort((a, b) => bytes.compare(bytes, start(b), this.ends[b]!, start(a), this.ends[a]!))
-    const builder = new NameListBuilder(this.bytes.length, this.length)
-    for (const i of order) builder.push(this.bytes.subarray(start(i), this.ends[i]!))
-    return builder.build()
+    order.sort((a, b) => {
+      const sa = starts[a]!
+      const sb = starts[b]!
+      const oa = sa % NAME_CHUNK
+      const ob = sb % NAME_CHUNK
+      return chunks[(sa - oa) / NAME_CHUNK]!.compare(chunks[(sb - ob) / NAME_CHUNK]!, ob, ob + ends[b]! - sb, oa, oa + ends[a]! - sa)
+    })
+    const sortedStarts = new Uint32Array(this.length)
+    const sortedEnds = new Uint32Array(this.length)
+    for (let i = 0; i < order.length; i++) {
+      sortedStarts[i] = starts[order[i]!]!
+      sortedEnds[i] = ends[order[i]!]!
+    }
+    return new NameList(chunks, sortedStarts, sortedEnds, this.length)
   }
 }
 
 /**
- * Builds a `NameList` one name at a time, growing its buffers by doubling.
+ * Builds a `NameList` one name at a time; the name buffers are never copied or regrown.
  *
  * @since 1.1.0
  * @category constructors
  */
 export class NameListBuilder {
-  private bytes: Buffer
-  private ends: Uint32Array
-  private used = 0
+  private readonly chunks: Array<Buffer> = []
+  private starts: Uint32Array = new Uint32Array(1024)
+  private ends: Uint32Array = new Uint32Array(1024)
+  /** bytes used in the last chunk (none yet: a chunk is made by the first push) */
+  private used = NAME_CHUNK
   private count = 0
-
-  constructor(bytes = 64 * 1024, names = 1024) {
-    this.bytes = Buffer.allocUnsafeSlow(Math.max(1, bytes))
-    this.ends = new Uint32Array(Math.max(1, names))
-  }
 
   get length(): number {
     return this.count
@@ -95,29 +108,35 @@ export class NameListBuilder {
 
   /** Appends a name, given as bytes or as a latin1 string (one character per byte). */
   push(name: FileName | string): void {
-    const size = typeof name === "string" ? name.length : name.length
-    if (this.used + size > this.bytes.length) {
-      const grown = Buffer.allocUnsafeSlow(Math.max(this.bytes.length * 2, this.used + size))
-      this.bytes.copy(grown, 0, 0, this.used)
-      this.bytes = grown
+    const size = name.length
+    if (size > NAME_CHUNK) throw new RangeError(`a file name of ${size} bytes`)
+    if (this.used + size > NAME_CHUNK) {
+      this.chunks.push(Buffer.allocUnsafeSlow(NAME_CHUNK))
+      this.used = 0
     }
-    if (this.count === this.ends.length) {
-      const grown = new Uint32Array(this.ends.length * 2)
-      grown.set(this.ends)
-      this.ends = grown
+    if (this.count === this.starts.length) {
+      this.starts = grown(this.starts)
+      this.ends = grown(this.ends)
     }
-    if (typeof name === "string") this.bytes.write(name, this.used, "latin1")
-    else this.bytes.set(name, this.used)
+    const chunk = this.chunks[this.chunks.length - 1]!
+    if (typeof name === "string") chunk.write(name, this.used, "latin1")
+    else chunk.set(name, this.used)
+    const start = (this.chunks.length - 1) * NAME_CHUNK + this.used
     this.used += size
-    this.ends[this.count++] = this.used
+    this.starts[this.count] = start
+    this.ends[this.count++] = start + size
   }
 
-  /** The list, its buffers trimmed to what they hold. */
+  /** The list of the names pushed so far. */
   build(): NameList {
-    const bytes = Buffer.allocUnsafeSlow(this.used)
-    this.bytes.copy(bytes, 0, 0, this.used)
-    return new NameList(bytes, this.ends.slice(0, this.count), this.count)
+    return new NameList(this.chunks.slice(), this.starts.subarray(0, this.count), this.ends.subarray(0, this.count), this.count)
   }
+}
+
+const grown = (array: Uint32Array): Uint32Array => {
+  const bigger = new Uint32Array(array.length * 2)
+  bigger.set(array)
+  return bigger
 }
 
 /**
