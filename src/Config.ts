@@ -22,10 +22,10 @@ import {
   ActionName,
   CommandLine,
   FailureMode,
-  HostName,
-  isPlainFileName,
+  LocalPeerName,
   NonBlankString,
   RemotePath,
+  RemotePeerName,
   UserName,
   VALID_FAILURE_MODES
 } from "./Peer.js"
@@ -234,11 +234,6 @@ const XmlOptionsConfig = Schema.Struct(optionsFields(xmlCodecs))
  */
 export interface OptionsConfig extends Schema.Schema.Type<typeof OptionsConfig> {}
 
-// A local peer's name names its directory in the daily staging directory.
-const LocalPeerName = NonBlankString.check(Schema.makeFilter((name: string) =>
-  isPlainFileName(name) || "must be a plain file name (no '/', not '.' or '..'): it names the peer's staging directory"
-))
-
 const localPeerFields = <IC, IB, IS, IF>(c: Codecs<IC, IB, IS, IF>) => ({
   type: Schema.Literal("local"),
   name: LocalPeerName,
@@ -265,7 +260,7 @@ export interface LocalPeerConfig extends Schema.Schema.Type<typeof LocalPeerConf
 
 const remotePeerFields = <IC, IB, IS, IF>(c: Codecs<IC, IB, IS, IF>) => ({
   type: Schema.Literal("remote"),
-  name: HostName,
+  name: RemotePeerName,
   collectDir: RemotePath,
   ignoreFailures: optional(IgnoreFailures),
   backupUser: optional(UserName),
@@ -858,7 +853,29 @@ const readProblem = (error: PlatformError.PlatformError): string => {
 }
 
 /**
- * Reads and decodes a config file: `.json` as JSON, anything else as Cedar Backup XML.
+ * The largest config file `load` reads: a pool of ten thousand peers takes under 2 MiB, and a
+ * bigger file (a wrong path, a log) would only hold the run up while it is parsed.
+ *
+ * @since 1.0.0
+ * @category constants
+ */
+export const MAX_CONFIG_BYTES = 8 * 1024 * 1024
+
+const MiB = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`
+
+// A regular file no larger than MAX_CONFIG_BYTES: a device or a fifo could be read without end.
+const sizeProblem = (info: FileSystem.File.Info): string | undefined =>
+  info.type === "Directory"
+    ? "is a directory, not a file"
+    : info.type !== "File"
+    ? `is not a regular file (a ${info.type}): a configuration is read from a regular file only`
+    : Number(info.size) > MAX_CONFIG_BYTES
+    ? `is ${MiB(Number(info.size))}: a configuration may be at most ${MiB(MAX_CONFIG_BYTES)} (is this the configuration file?)`
+    : undefined
+
+/**
+ * Reads and decodes a config file: `.json` as JSON, anything else as Cedar Backup XML. The file
+ * must be a regular file of at most `MAX_CONFIG_BYTES`.
  *
  * @since 0.1.0
  * @category constructors
@@ -866,8 +883,11 @@ const readProblem = (error: PlatformError.PlatformError): string => {
 export const load = (path: string): Effect.Effect<PoolConfig, ConfigError, FileSystem.FileSystem> =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
-    const text = yield* fs.readFileString(path).pipe(
-      Effect.mapError((error) => new ConfigError({ path, problems: [readProblem(error)] }))
-    )
+    const readError = (error: PlatformError.PlatformError) => new ConfigError({ path, problems: [readProblem(error)] })
+    const problem = sizeProblem(yield* fs.stat(path).pipe(Effect.mapError(readError)))
+    if (problem !== undefined) return yield* new ConfigError({ path, problems: [problem] })
+    const text = yield* fs.readFileString(path).pipe(Effect.mapError(readError))
+    // grown since it was looked at
+    if (text.length > MAX_CONFIG_BYTES) return yield* new ConfigError({ path, problems: [`is over ${MiB(MAX_CONFIG_BYTES)}: a configuration may be at most that`] })
     return yield* (path.toLowerCase().endsWith(".json") ? decodeJson : decodeXml)(text, path)
   })

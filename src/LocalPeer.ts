@@ -16,7 +16,7 @@ import {
   EntryKind,
   FailureMode,
   isPlainFileName,
-  NonBlankString,
+  LocalPeerName,
   showName
 } from "./Peer.js"
 import type { CheckError, InvalidPeerConfig, LocalStagePeerError, LocalWriteIndicatorError } from "./PeerError.js"
@@ -29,7 +29,7 @@ import {
   UnsupportedEntry,
   VerificationFailed
 } from "./PeerError.js"
-import type { ByteLimitReached, Directory, DiskError, NotRegularFile, StagingDiskService } from "./StagingDisk.js"
+import type { ByteLimitReached, Directory, DiskError, NameList, NotRegularFile, StagingDiskService } from "./StagingDisk.js"
 import { StagingDisk } from "./StagingDisk.js"
 
 const isEntryKind = Schema.is(EntryKind)
@@ -43,7 +43,7 @@ const kindOf = (type: string): SkippedEntry["kind"] => (isEntryKind(type) ? type
  * @category models
  */
 export class LocalPeer extends Schema.TaggedClass<LocalPeer>()("LocalPeer", {
-  name: NonBlankString,
+  name: LocalPeerName,
   collectDir: AbsolutePath,
   ignoreFailureMode: Schema.optionalKey(FailureMode)
 }) {}
@@ -102,11 +102,17 @@ export interface LocalPeersShape {
 }
 
 /**
- * The collect dir's regular files, sorted by their bytes: names, the same names shown, and their
- * bytes as listed (when sizes were asked for). Two arrays rather than an object per file: a
- * collect dir can hold hundreds of thousands of files.
+ * The collect dir's regular files, sorted by their bytes, packed (a collect dir can hold a million
+ * files), and their bytes as listed (when sizes were asked for).
  */
-type Regular = { readonly names: ReadonlyArray<Uint8Array>; readonly shown: ReadonlyArray<string>; readonly bytes: number }
+type Regular = { readonly names: NameList; readonly bytes: number }
+
+/** The names as `showName` shows them, made only for the report. */
+const shownNames = (names: NameList): Array<string> => {
+  const shown = new Array<string>(names.length)
+  for (let i = 0; i < names.length; i++) shown[i] = showName(names.at(i)!)
+  return shown
+}
 
 /** What the operations share, taken once by `make` so that the methods require nothing. */
 interface Env {
@@ -116,7 +122,6 @@ interface Env {
   readonly site: LandingSite
 }
 
-const byBytes = (a: { readonly name: Uint8Array }, b: { readonly name: Uint8Array }) => Buffer.compare(a.name, b.name)
 
 const invalidPath = (peer: LocalPeer, dir: string, problem: InvalidPath["problem"]) =>
   new InvalidPath({ peer: peer.name, path: dir, problem })
@@ -164,20 +169,14 @@ const copyError = (peer: LocalPeer, target: Directory, error: DiskError | NotReg
 }
 
 // The collect dir's regular files (sorted by their bytes) and everything else; nothing followed.
+// With a file limit, the listing stops as soon as it is passed.
 const listCollectDir = (env: Env, peer: LocalPeer, collect: Directory, options: StageOptions) =>
   Effect.gen(function*() {
-    const entries = yield* env.disk.list(collect, { sizes: options.maxBytes !== undefined }).pipe(
+    const listing = yield* env.disk.listFiles(collect, { sizes: options.maxBytes !== undefined, maxFiles: options.maxFiles }).pipe(
       Effect.mapError((cause) => new CopyFailed({ peer: peer.name, path: peer.collectDir, cause }))
     )
-    const files = entries.filter((entry) => entry.type === "File").sort(byBytes)
-    const others = entries.filter((entry) => entry.type !== "File").sort(byBytes)
-    const names = files.map((entry) => entry.name)
-    const regular: Regular = {
-      names,
-      shown: names.map(showName),
-      bytes: files.reduce((sum, entry) => sum + (entry.size ?? 0), 0)
-    }
-    const skipped: Array<SkippedEntry> = others.map((e) => ({ name: showName(e.name), kind: kindOf(e.type) }))
+    const regular: Regular = { names: listing.files, bytes: listing.bytes }
+    const skipped: Array<SkippedEntry> = listing.others.map((e) => ({ name: showName(e.name), kind: kindOf(e.type) }))
     return { regular, skipped }
   })
 
@@ -212,7 +211,7 @@ const verifyStaged = (
     if (bad !== -1) {
       return yield* new VerificationFailed({
         peer: peer.name,
-        file: joinShown(peer.collectDir, regular.shown[bad]!),
+        file: joinShown(peer.collectDir, showName(regular.names.at(bad)!)),
         expected: expected[bad]!,
         actual: staged[bad]!
       })
@@ -246,13 +245,14 @@ const stageInto = (
     yield* env.site.land(staging, names, target, options, copied.bytes).pipe(
       Effect.mapError((error) => new FileOperationFailed({ peer: peer.name, operation: "rename", path: error.path, cause: error }))
     )
+    const files = shownNames(names)
     const report: StageReport = {
       count: copied.count,
       bytes: copied.bytes,
-      files: regular.shown,
+      files,
       skipped: [],
       ...(options.verify === true
-        ? { hashes: regular.shown.map((name, i) => ({ name, sha256: copied.hashes?.[i] ?? "" })) }
+        ? { hashes: files.map((name, i) => ({ name, sha256: copied.hashes?.[i] ?? "" })) }
         : {})
     }
     return report

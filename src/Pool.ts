@@ -614,6 +614,7 @@ export const stage = (
 ): Effect.Effect<StageSummary, InvalidPeerConfig | FileOperationFailed | ConfigError, PoolServices> =>
   Effect.gen(function*() {
     yield* Validate.requireStagingDir(config)
+    yield* Validate.requirePeerNames(config) // before any peer's directory is made or swept
     const full = options.full ?? false
     const date = options.now ?? new Date(yield* Clock.currentTimeMillis)
     const daily = dailyDir(config.stagingDir, date)

@@ -19,9 +19,9 @@ import {
   AbsolutePath,
   CommandLine,
   FailureMode,
-  HostName,
   NonBlankString,
   RemotePath,
+  RemotePeerName,
   UserName
 } from "./Peer.js"
 import type {
@@ -91,7 +91,7 @@ export const Retries = Schema.Struct({
  * @category models
  */
 export class RemotePeer extends Schema.TaggedClass<RemotePeer>()("RemotePeer", {
-  name: HostName,
+  name: RemotePeerName,
   collectDir: RemotePath,
   workingDir: AbsolutePath,
   remoteUser: UserName,

@@ -22,6 +22,124 @@ import type { Ownership } from "./Peer.js"
 export type FileName = Uint8Array
 
 /**
+ * A list of file names, read by position: an array of names, or a `NameList`.
+ *
+ * @since 1.0.0
+ * @category models
+ */
+export interface FileNames {
+  readonly length: number
+  at(index: number): FileName | undefined
+}
+
+/** Names are packed into buffers of this size, never across two (a name is at most 255 bytes). */
+const NAME_CHUNK = 1024 * 1024
+
+/**
+ * File names packed into a few large buffers, each read back as a view of one: a million names
+ * take their bytes and eight more each, where an array of a million `Uint8Array`s takes over
+ * 100 MB.
+ *
+ * @since 1.0.0
+ * @category models
+ */
+export class NameList implements FileNames {
+  constructor(
+    private readonly chunks: ReadonlyArray<Buffer>,
+    /** where name `i` starts and ends, counting chunk `c` from `c * NAME_CHUNK` */
+    private readonly starts: Uint32Array,
+    private readonly ends: Uint32Array,
+    readonly length: number
+  ) {}
+
+  /** The names of an array, packed. */
+  static of(names: ReadonlyArray<FileName>): NameList {
+    const builder = new NameListBuilder()
+    for (const name of names) builder.push(name)
+    return builder.build()
+  }
+
+  at(index: number): FileName | undefined {
+    if (!Number.isInteger(index) || index < 0 || index >= this.length) return undefined
+    const start = this.starts[index]!
+    const offset = start % NAME_CHUNK
+    return this.chunks[(start - offset) / NAME_CHUNK]!.subarray(offset, offset + this.ends[index]! - start)
+  }
+
+  /** The same names sorted by their bytes (as `Buffer.compare` orders them); the bytes are shared, not copied. */
+  sorted(): NameList {
+    const { chunks, starts, ends } = this
+    const order = new Uint32Array(this.length)
+    for (let i = 0; i < order.length; i++) order[i] = i
+    order.sort((a, b) => {
+      const sa = starts[a]!
+      const sb = starts[b]!
+      const oa = sa % NAME_CHUNK
+      const ob = sb % NAME_CHUNK
+      return chunks[(sa - oa) / NAME_CHUNK]!.compare(chunks[(sb - ob) / NAME_CHUNK]!, ob, ob + ends[b]! - sb, oa, oa + ends[a]! - sa)
+    })
+    const sortedStarts = new Uint32Array(this.length)
+    const sortedEnds = new Uint32Array(this.length)
+    for (let i = 0; i < order.length; i++) {
+      sortedStarts[i] = starts[order[i]!]!
+      sortedEnds[i] = ends[order[i]!]!
+    }
+    return new NameList(chunks, sortedStarts, sortedEnds, this.length)
+  }
+}
+
+/**
+ * Builds a `NameList` one name at a time; the name buffers are never copied or regrown.
+ *
+ * @since 1.0.0
+ * @category constructors
+ */
+export class NameListBuilder {
+  private readonly chunks: Array<Buffer> = []
+  private starts: Uint32Array = new Uint32Array(1024)
+  private ends: Uint32Array = new Uint32Array(1024)
+  /** bytes used in the last chunk (none yet: a chunk is made by the first push) */
+  private used = NAME_CHUNK
+  private count = 0
+
+  get length(): number {
+    return this.count
+  }
+
+  /** Appends a name, given as bytes or as a latin1 string (one character per byte). */
+  push(name: FileName | string): void {
+    const size = name.length
+    if (size > NAME_CHUNK) throw new RangeError(`a file name of ${size} bytes`)
+    if (this.used + size > NAME_CHUNK) {
+      this.chunks.push(Buffer.allocUnsafeSlow(NAME_CHUNK))
+      this.used = 0
+    }
+    if (this.count === this.starts.length) {
+      this.starts = grown(this.starts)
+      this.ends = grown(this.ends)
+    }
+    const chunk = this.chunks[this.chunks.length - 1]!
+    if (typeof name === "string") chunk.write(name, this.used, "latin1")
+    else chunk.set(name, this.used)
+    const start = (this.chunks.length - 1) * NAME_CHUNK + this.used
+    this.used += size
+    this.starts[this.count] = start
+    this.ends[this.count++] = start + size
+  }
+
+  /** The list of the names pushed so far. */
+  build(): NameList {
+    return new NameList(this.chunks.slice(), this.starts.subarray(0, this.count), this.ends.subarray(0, this.count), this.count)
+  }
+}
+
+const grown = (array: Uint32Array): Uint32Array => {
+  const bigger = new Uint32Array(array.length * 2)
+  bigger.set(array)
+  return bigger
+}
+
+/**
  * An open directory. Operations address entries relative to it, so renaming or replacing one of
  * its parents after it was opened changes nothing. `shown` is its path for messages.
  *
@@ -184,6 +302,45 @@ export interface CopyTotals extends BatchTotals {
 }
 
 /**
+ * A directory's regular files, listed compactly (`listFiles`).
+ *
+ * @since 1.0.0
+ * @category models
+ */
+export interface FileListing {
+  /** the regular files' names, sorted by their bytes (at most `maxFiles + 1` of them) */
+  readonly files: NameList
+  /** their bytes, when sizes were asked for (0 otherwise) */
+  readonly bytes: number
+  /** every entry that is not a regular file, sorted by name */
+  readonly others: ReadonlyArray<DirectoryEntry>
+  /** listing stopped as soon as there were more than `maxFiles` regular files */
+  readonly truncated: boolean
+}
+
+/**
+ * The `FileListing` of entries listed by `list`, for a disk that has no cheaper way to make one.
+ *
+ * @since 1.0.0
+ * @category constructors
+ */
+export const fileListingOf = (entries: ReadonlyArray<DirectoryEntry>, maxFiles?: number): FileListing => {
+  const builder = new NameListBuilder()
+  const others: Array<DirectoryEntry> = []
+  let bytes = 0
+  for (const entry of entries) {
+    if (entry.type !== "File") others.push(entry)
+    else if (maxFiles === undefined || builder.length <= maxFiles) {
+      builder.push(entry.name)
+      bytes += entry.size ?? 0
+    }
+  }
+  const truncated = maxFiles !== undefined && builder.length > maxFiles
+  others.sort((a, b) => Buffer.compare(a.name, b.name))
+  return { files: builder.build().sorted(), bytes, others, truncated }
+}
+
+/**
  * How `makePrivateDirectory` makes a directory.
  *
  * @since 0.2.1
@@ -235,13 +392,22 @@ export interface StagingDiskService {
     options?: { readonly sizes?: boolean | undefined }
   ) => Effect.Effect<ReadonlyArray<DirectoryEntry>, DiskError>
   /**
+   * Lists a directory's regular files compactly, sorted by name, without following any entry;
+   * with `sizes`, their sizes too. With `maxFiles`, stops reading as soon as more than that many
+   * regular files are found (`truncated`), so a huge directory over the limit costs no more.
+   */
+  readonly listFiles: (
+    directory: Directory,
+    options?: { readonly sizes?: boolean | undefined; readonly maxFiles?: number | undefined }
+  ) => Effect.Effect<FileListing, DiskError>
+  /**
    * Copies each named file of `from` into `to` under the same name: opened without following a
    * link or blocking on a fifo, checked to be a regular file once open, copied from that open
    * file, created exclusively in `to`. Counts the bytes written. Stops at the first failure.
    */
   readonly copyFiles: (
     from: Directory,
-    names: ReadonlyArray<FileName>,
+    names: FileNames,
     to: Directory,
     attributes: FileAttributes,
     options?: CopyOptions
@@ -249,7 +415,7 @@ export interface StagingDiskService {
   /** The SHA-256 (hex) of each named regular file of `directory`, opened without following a link. */
   readonly hashFiles: (
     directory: Directory,
-    names: ReadonlyArray<FileName>
+    names: FileNames
   ) => Effect.Effect<ReadonlyArray<string>, DiskError | NotRegularFile>
   /**
    * The content of the regular file `name` of `directory`, opened without following a link or
@@ -292,7 +458,7 @@ export interface StagingDiskService {
    */
   readonly commit: (
     from: Directory,
-    names: ReadonlyArray<FileName>,
+    names: FileNames,
     to: Directory
   ) => Effect.Effect<void, DiskError>
   /**

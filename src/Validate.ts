@@ -15,7 +15,7 @@ import type { PeerConfig, PoolConfig, RemotePeerConfig } from "./Config.js"
 import { formatAfter } from "./internal/process.js"
 import { sshCause } from "./internal/sshCause.js"
 import { quoteWord, splitWords } from "./internal/shellWords.js"
-import { DEF_RCP_COMMAND, DEF_RSH_COMMAND } from "./Peer.js"
+import { DEF_RCP_COMMAND, DEF_RSH_COMMAND, peerDirectoryNameProblem, remotePeerNameProblem } from "./Peer.js"
 import { ConfigError } from "./PeerError.js"
 import * as Pool from "./Pool.js"
 import { RemotePeers } from "./RemotePeer.js"
@@ -176,6 +176,34 @@ const commandUses = (config: PoolConfig): ReadonlyArray<CommandUse> =>
   })
 
 /**
+ * The problems of the peers' names, each located: a name that cannot name the peer's directory
+ * (`Peer.peerDirectoryNameProblem`: control characters, `/`, cedar-peer's own file names, …) or,
+ * for a remote peer, cannot be an ssh destination (`Peer.remotePeerNameProblem`). `Config.load`
+ * refuses such a file already; this also holds for a pool built by hand.
+ *
+ * @since 1.0.0
+ * @category operations
+ */
+export const peerNames = (config: PoolConfig): ReadonlyArray<string> =>
+  config.peers.flatMap((peer, i) => {
+    const problem = peer.type === "remote" ? remotePeerNameProblem(peer.name) : peerDirectoryNameProblem(peer.name)
+    return problem === undefined ? [] : [`${Config.locate(config, ["peers", i, "name"])}: ${problem}`]
+  })
+
+/**
+ * Fails with a `ConfigError` listing `peerNames`' problems, if any: checked before a stage run
+ * makes a directory for any peer.
+ *
+ * @since 1.0.0
+ * @category operations
+ */
+export const requirePeerNames = (config: PoolConfig): Effect.Effect<void, ConfigError> =>
+  Effect.suspend(() => {
+    const problems = peerNames(config)
+    return problems.length === 0 ? Effect.void : Effect.fail(new ConfigError({ path: config.source, problems }))
+  })
+
+/**
  * The problems of running the pool on this machine, each as `location: problem`: backup user and
  * group unknown; working dir or staging dir missing, not a directory, not readable or not
  * writable (by this process, as `cback3 validate` checks: run it as the user the stage runs as);
@@ -194,7 +222,7 @@ export const environment = (
     const fs = yield* FileSystem.FileSystem
     const users = yield* SystemUsers
     const searchPath = options.searchPath ?? process.env["PATH"] ?? "/usr/bin:/bin"
-    const problems: Array<string> = []
+    const problems: Array<string> = [...peerNames(config)]
     const lines = yield* linesOf(config)
     const add = (path: ReadonlyArray<PropertyKey>, problem: string | undefined) => {
       if (problem !== undefined) problems.push(`${placeOf(config, path, lines)}: ${problem}`)

@@ -156,7 +156,7 @@ describe("Config on the real file system", () => {
         "options.managed_actions[1]: must be letters, digits, '_' or '-', starting with a letter or digit",
         "peers.peer[0].collect_dir: must be an absolute path",
         "peers.peer[0].ignore_failures: must be one of none, all, daily, weekly",
-        "peers.peer[1].name: must be a host name (RFC 1123), an IPv4 or an IPv6 address",
+        "peers.peer[1].name: must not start with '-': ssh and scp would read it as an option",
         "peers.peer[1].backup_user: must not contain white space, '@', ':', '/' or NUL",
         "peers.peer[1].managed: must be Y or N",
         "peers.peer[2].type: must be one of local, remote",
@@ -176,7 +176,7 @@ describe("Config on the real file system", () => {
         "options.managedActions[1]: must be letters, digits, '_' or '-', starting with a letter or digit",
         "peers[0].collectDir: must be an absolute path",
         "peers[0].ignoreFailures: must be one of none, all, daily, weekly",
-        "peers[1].name: must be a host name (RFC 1123), an IPv4 or an IPv6 address",
+        "peers[1].name: must not start with '-': ssh and scp would read it as an option",
         "peers[1].backupUser: must not contain white space, '@', ':', '/' or NUL",
         "peers[1].managed: must be true or false",
         "peers[2].type: must be one of local, remote",
@@ -348,8 +348,8 @@ describe("decodeXml", () => {
           )
         }))
       ).toStrictEqual([
-        "peers.peer[0].name: must be a plain file name (no '/', not '.' or '..'): it names the peer's staging directory",
-        "peers.peer[1].name: must be a plain file name (no '/', not '.' or '..'): it names the peer's staging directory",
+        "peers.peer[0].name: must not contain '/': it names the peer's directory in the daily staging directory",
+        "peers.peer[1].name: must not be '.' or '..': it names the peer's directory in the daily staging directory",
         "peers.peer[2].collect_dir: must not contain a newline",
         "peers.peer[3].rcp_command: must start with a program, not an option",
         "peers.peer[3].rsh_command: has unbalanced quotes",
@@ -570,7 +570,7 @@ describe("decodeJson", () => {
             { ...jsonLocal, name: "beta", collectDir: "/a\u0000b" },
             { ...remote, collectDir: "/a\nb", managed: "Y", managedActions: ["ok", 7] },
             { ...remote, name: "db2", rcpCommand: "", rshCommand: "ssh 'x", cbackCommand: "" },
-            { ...remote, name: "bad_host!" },
+            { ...remote, name: "bad;host" },
             "gamma",
             { name: 5, type: "local", collectDir: true }
           ]
@@ -588,7 +588,7 @@ describe("decodeJson", () => {
         "peers[3].rcpCommand: must not be empty",
         "peers[3].rshCommand: has unbalanced quotes",
         "peers[3].cbackCommand: must not be empty",
-        "peers[4].name: must be a host name (RFC 1123), an IPv4 or an IPv6 address",
+        "peers[4].name: must not contain a shell metacharacter (' \" ` $ \\ ; & < > | ( ) { } or ,): OpenSSH refuses them in a host name, as a shell would read them in a ProxyCommand",
         "peers[5]: must be an object",
         "peers[6].name: must be a string, not 5",
         "peers[6].collectDir: must be a string, not true"

@@ -199,6 +199,43 @@ describe("cedar-peer stage and check on a mixed pool (the built CLI)", () => {
     })
   })
 
+  // A site names its peers by the aliases of the backup user's ssh config (`Host db_1`, not a DNS
+  // name): the whole pool runs, over both scp protocols, the peer's directory named by the alias.
+  for (const protocol of ["sftp", "legacy"] as const) {
+    it(`stages a remote peer named by an ssh alias (${server.alias}) from a cback3.conf, over ${protocol} scp`, () => {
+      const pool = makePool(`cli-alias-${protocol}`, { protocol })
+      const xml = path.join(pool.base, "cback3.conf")
+      fs.writeFileSync(xml, `<?xml version="1.0"?>
+<cb_config>
+  <options>
+    <starting_day>monday</starting_day>
+    <working_dir>${pool.work}</working_dir>
+    <backup_user>${server.localUser}</backup_user>
+    <backup_group>${server.localUser}</backup_group>
+    <rcp_command>${protocol === "legacy" ? server.rcpLegacy : server.rcpSftp}</rcp_command>
+    <rsh_command>${server.rsh}</rsh_command>
+  </options>
+  <stage>
+    <staging_dir>${pool.staging}</staging_dir>
+    <peer><name>alpha</name><type>local</type><collect_dir>${pool.alpha}</collect_dir></peer>
+    <peer><name>${server.alias}</name><type>remote</type><collect_dir>${pool.remoteCollect}</collect_dir><backup_user>${server.remoteUser}</backup_user></peer>
+  </stage>
+</cb_config>
+`)
+      expect(cli(["validate", "--config", xml, "--reach"]).status).toBe(0)
+      const done = cli(["stage", "--config", xml, "--json"])
+      expect(done.stderr).not.toMatch(/error|WARN/)
+      expect(done.status).toBe(0)
+      const summary = JSON.parse(done.stdout)
+      expect(summary.peers).toEqual([
+        { name: "alpha", type: "local", status: "staged", files: 3, bytes: 10, ignored: false },
+        { name: server.alias, type: "remote", status: "staged", files: 2, bytes: 12, ignored: false }
+      ])
+      expect(snapshot(path.join(summary.dailyDir, server.alias))).toEqual({ "cback.collect": asLocal(""), "r.dat": asLocal("remote data\n") })
+      expect(snapshot(pool.remoteCollect)["cback.stage"]).toBe(asRemote(""))
+    })
+  }
+
   it("check --json shows a remote peer that cannot be resolved as unreachable", () => {
     const pool = makePool("cli-check", {
       extraPeers: [{ name: "hostname.invalid", type: "remote", collectDir: "/nowhere", backupUser: server.remoteUser }]

@@ -137,19 +137,51 @@ describe("RemotePeer.make", () => {
       expect(peer.ignoreFailureMode).toBe("daily")
     }))
 
-  it.effect.each(["db1.example.org", "db1.example.org.", "localhost", "192.0.2.10", "::1", "2001:db8::1", "a-b.c0"])(
+  // a peer's name is the ssh destination: a DNS name, an address, or any alias of the ssh config
+  it.effect.each([
+    "db1.example.org",
+    "db1.example.org.",
+    "localhost",
+    "192.0.2.10",
+    "::1",
+    "2001:db8::1",
+    "fe80::1%eth0",
+    "a-b.c0",
+    "db_1",
+    "under_score",
+    "a..b",
+    "backup+db~old",
+    "bad_host!",
+    "x".repeat(64),
+    "ünï-db"
+  ])(
     "accepts host %j",
     (name) => Effect.map(RemotePeer.make({ ...base, name }), (peer) => expect(peer.name).toBe(name))
   )
 
-  it.effect.each(["", "-oProxyCommand=touch /tmp/x", "-host", "host name", "a..b", "under_score", "a;b", "h\n", "x".repeat(64)])(
+  it.effect.each([
+    ["", "must not be empty"],
+    ["-oProxyCommand=touch /tmp/x", "must not start with '-': ssh and scp would read it as an option"],
+    ["-host", "must not start with '-': ssh and scp would read it as an option"],
+    ["host name", "must not contain white space: OpenSSH refuses it in a host name"],
+    ["a;b", "must not contain a shell metacharacter (' \" ` $ \\ ; & < > | ( ) { } or ,): OpenSSH refuses them in a host name, as a shell would read them in a ProxyCommand"],
+    ["$(touch_x)", "must not contain a shell metacharacter (' \" ` $ \\ ; & < > | ( ) { } or ,): OpenSSH refuses them in a host name, as a shell would read them in a ProxyCommand"],
+    ["h\n", "must not contain control characters (newline, tab, NUL, …): it names a directory and is written into logs and reports"],
+    ["a/b", "must not contain '/': it names the peer's directory in the daily staging directory"],
+    ["..", "must not be '.' or '..': it names the peer's directory in the daily staging directory"],
+    ["root@db1", "must not contain '@': ssh would take what comes before it as the user"],
+    ["db1:2222", "must not contain ':', '[' or ']' unless it is an IPv6 address: scp would read them as host:path or [address]"],
+    ["[::1]", "must not contain ':', '[' or ']' unless it is an IPv6 address: scp would read them as host:path or [address]"],
+    [".cedar-peer-1-1-aaaaaaaaaaaa", "must not start with '.cedar-peer': cedar-peer names its private directories and its lock file so, and removes such directories as leftovers of killed runs"],
+    ["x".repeat(256), "must be at most 255 bytes long: it names a directory"]
+  ] as const)(
     "refuses host %j",
-    (name) =>
+    ([name, message]) =>
       Effect.gen(function*() {
         const error = yield* Effect.flip(RemotePeer.make({ ...base, name }))
         expect(error._tag).toBe("InvalidPeerConfig")
         expect(error.peer).toBe(name)
-        expect(error.problems).toEqual(["name: must be a host name (RFC 1123), an IPv4 or an IPv6 address"])
+        expect(error.problems).toEqual([`name: ${message}`])
       })
   )
 
@@ -182,7 +214,7 @@ describe("RemotePeer.make", () => {
         ignoreFailureMode: "sometimes"
       }))
       expect(error.problems).toEqual([
-        "name: must be a host name (RFC 1123), an IPv4 or an IPv6 address",
+        "name: must not start with '-': ssh and scp would read it as an option",
         "collectDir: must be an absolute path",
         "workingDir: must be an absolute path",
         "remoteUser: must not contain white space, '@', ':', '/' or NUL",

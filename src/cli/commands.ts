@@ -1,5 +1,5 @@
 // The cedar-peer commands: parse options, load the config, call the library, render.
-import { Cause, Clock, Console, Effect, Exit, Fiber, FileSystem, Option, Path, Schedule } from "effect"
+import { Cause, Clock, Console, Effect, Exit, Fiber, Option, Path, Schedule } from "effect"
 import { Argument, CliConfig, CliError, Command, CliOutput, Completions, Flag } from "effect/cli"
 import { createRequire } from "node:module"
 import * as Config from "../Config.js"
@@ -8,6 +8,7 @@ import * as Pool from "../Pool.js"
 import { DEF_COLLECT_INDICATOR, DEF_STAGE_INDICATOR } from "../Peer.js"
 import * as Manifest from "../Manifest.js"
 import * as RemotePeer from "../RemotePeer.js"
+import { StagingDisk } from "../StagingDisk.js"
 import { SystemUsers } from "../SystemUsers.js"
 import { type OptionTable, preparse } from "./argv.js"
 import * as RunLock from "../RunLock.js"
@@ -220,14 +221,12 @@ const dryRun = (pool: Config.PoolConfig, opts: { readonly json: boolean; readonl
     const daily = Pool.dailyDir(pool.stagingDir, now)
     const selected = yield* Pool.selectPeers(pool, opts.peers)
     const checked = yield* Pool.check(pool, { peers: opts.peers })
-    const fs = yield* FileSystem.FileSystem
-    const path = yield* Path.Path
     const peers = yield* Effect.forEach(checked.peers, (p, i) =>
       Effect.gen(function*() {
         const config = selected[i]!
         const ignored = Pool.isFailureIgnored(config.ignoreFailures, { full: opts.full, startingDay: pool.options.startingDay, date: now })
         const counts = p.ready && config.type === "local"
-          ? yield* countFiles(fs, path, config.collectDir).pipe(Effect.option, Effect.map(Option.getOrUndefined))
+          ? yield* countFiles(config.collectDir).pipe(Effect.option, Effect.map(Option.getOrUndefined))
           : undefined
         return {
           name: p.name,
@@ -260,20 +259,16 @@ const dryRun = (pool: Config.PoolConfig, opts: { readonly json: boolean; readonl
     ].join("\n"))
   })
 
-/** Regular files and their bytes in a local collect directory (what a stage would copy). */
-const countFiles = (fs: FileSystem.FileSystem, path: Path.Path, dir: string) =>
-  Effect.gen(function*() {
-    let files = 0
-    let bytes = 0
-    for (const name of yield* fs.readDirectory(dir)) {
-      const info = yield* fs.stat(path.join(dir, name))
-      if (info.type === "File") {
-        files++
-        bytes += Number(info.size)
-      }
-    }
-    return { files, bytes }
-  })
+/**
+ * Regular files and their bytes in a local collect directory (what a stage would copy), listed as
+ * the stage lists it: nothing followed, names packed (a collect dir can hold a million files).
+ */
+const countFiles = (dir: string) =>
+  Effect.scoped(Effect.gen(function*() {
+    const disk = yield* StagingDisk
+    const listing = yield* disk.listFiles(yield* disk.openDirectory(dir), { sizes: true })
+    return { files: listing.files.length, bytes: listing.bytes }
+  }))
 
 const stage = Command.make(
   "stage",

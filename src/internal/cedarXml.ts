@@ -125,9 +125,18 @@ const peer = (element: Element): Record<string, unknown> => {
 const position = (line: number | undefined, col: number | undefined): string =>
   col === undefined ? `line ${line ?? 1}` : `line ${line ?? 1}, column ${col}`
 
-const lineColumn = (source: string, offset: number): string => {
-  const before = source.slice(0, offset).split("\n")
-  return position(before.length, before[before.length - 1]!.length + 1)
+// Line and column of offsets asked for in increasing order: each newline is counted once, so
+// locating every problem of a document is linear in its length.
+const lineCounter = (source: string) => {
+  let line = 1
+  let lineStart = 0
+  return (offset: number): string => {
+    for (let nl = source.indexOf("\n", lineStart); nl >= 0 && nl < offset; nl = source.indexOf("\n", lineStart)) {
+      line++
+      lineStart = nl + 1
+    }
+    return position(line, offset - lineStart + 1)
+  }
 }
 
 const PREDEFINED_ENTITIES = new Set(["amp", "lt", "gt", "quot", "apos"])
@@ -137,7 +146,12 @@ const isXmlChar = (code: number): boolean =>
   code === 0x9 || code === 0xa || code === 0xd || (code >= 0x20 && code <= 0xd7ff) || (code >= 0xe000 && code <= 0xfffd) ||
   (code >= 0x10000 && code <= 0x10ffff)
 
-const REFERENCE = /^&(?:#([0-9]+)|#x([0-9a-fA-F]+)|([A-Za-z_:][A-Za-z0-9_:.-]*));/
+// Sticky, and at most 1024 characters long: a longer one is no reference (the well-formedness
+// check reports its '&'), and no '&' is ever scanned past more than that.
+const REFERENCE = /&(?:#([0-9]{1,1020})|#x([0-9a-fA-F]{1,1019})|([A-Za-z_:][A-Za-z0-9_:.-]{0,1021}));/y
+
+/** At most this many forbidden references are listed; the rest are counted. */
+const MAX_LISTED = 20
 
 // Where the DOCTYPE starting at `start` ends: after its closing `>`, skipping quoted strings,
 // comments and the internal subset in brackets, where `>` does not end it.
@@ -173,47 +187,58 @@ const doctypeEnd = (source: string, start: number): number => {
  */
 export const forbiddenReferences = (source: string): ReadonlyArray<string> => {
   const problems: Array<string> = []
+  let unlisted = 0
+  const at = lineCounter(source)
+  const report = (offset: number, problem: string) => {
+    if (problems.length < MAX_LISTED) problems.push(`${at(offset)}: ${problem}`)
+    else unlisted++
+  }
   const skipTo = (from: number, close: string): number => {
     const end = source.indexOf(close, from)
     return end < 0 ? source.length : end + close.length
   }
+  // The next '<' and '&' at or after i, each searched for again only once i has passed it: searching
+  // both afresh at every step would rescan the text after one to find the other (quadratic).
+  let lt = -1
+  let amp = -1
   let i = 0
   while (i < source.length) {
-    const lt = source.indexOf("<", i)
-    const amp = source.indexOf("&", i)
-    const next = lt < 0 ? amp : amp < 0 ? lt : Math.min(lt, amp)
-    if (next < 0) break
-    i = next
-    if (source[i] === "<") {
+    if (lt < i && lt !== source.length) lt = indexOrEnd(source, "<", i)
+    if (amp < i && amp !== source.length) amp = indexOrEnd(source, "&", i)
+    i = Math.min(lt, amp)
+    if (i >= source.length) break
+    if (i === lt) {
       if (source.startsWith("<!--", i)) i = skipTo(i + 4, "-->")
       else if (source.startsWith("<![CDATA[", i)) i = skipTo(i + 9, "]]>")
       else if (source.startsWith("<?", i)) i = skipTo(i + 2, "?>")
       else if (source.slice(i, i + 9).toUpperCase() === "<!DOCTYPE") {
-        problems.push(
-          `${lineColumn(source, i)}: a DOCTYPE is not allowed in a configuration (its entities could read files or expand without bound)`
-        )
+        report(i, "a DOCTYPE is not allowed in a configuration (its entities could read files or expand without bound)")
         i = doctypeEnd(source, i)
       } else i++
       continue
     }
-    // a reference longer than this is no reference: the well-formedness check reports the '&'
-    const match = source.slice(i, i + 1024).match(REFERENCE)
+    REFERENCE.lastIndex = i
+    const match = REFERENCE.exec(source)
     if (match === null) {
       i++ // a bare '&': the well-formedness check reports it
       continue
     }
     const [reference, decimal, hex, name] = match
     if (name !== undefined && !PREDEFINED_ENTITIES.has(name)) {
-      problems.push(
-        `${lineColumn(source, i)}: entity reference ${reference} is not allowed: only &amp; &lt; &gt; &quot; &apos; and character references like &#10; are`
-      )
+      report(i, `entity reference ${reference} is not allowed: only &amp; &lt; &gt; &quot; &apos; and character references like &#10; are`)
     } else if (name === undefined) {
       const code = decimal !== undefined ? Number(decimal) : parseInt(hex!, 16)
-      if (!isXmlChar(code)) problems.push(`${lineColumn(source, i)}: character reference ${reference} is not a character XML allows`)
+      if (!isXmlChar(code)) report(i, `character reference ${reference} is not a character XML allows`)
     }
     i += reference.length
   }
+  if (unlisted > 0) problems.push(`and ${unlisted} more forbidden reference(s) or DOCTYPE(s) like those above`)
   return problems
+}
+
+const indexOrEnd = (source: string, search: string, from: number): number => {
+  const found = source.indexOf(search, from)
+  return found < 0 ? source.length : found
 }
 
 /**

@@ -10,7 +10,7 @@
 import { Effect } from "effect"
 import type { Scope } from "effect"
 import type { Ownership, StageOptions } from "../Peer.js"
-import type { Directory, DiskError, FileName, StagingDiskService } from "../StagingDisk.js"
+import type { Directory, DiskError, FileName, FileNames, StagingDiskService } from "../StagingDisk.js"
 
 const key = (name: FileName): string => Buffer.from(name).toString("latin1")
 
@@ -19,7 +19,7 @@ export interface LandingSite {
   readonly gather: (target: Directory, options: StageOptions, owner?: Ownership) => Effect.Effect<Directory, DiskError, Scope.Scope>
   readonly land: (
     privateDir: Directory,
-    names: ReadonlyArray<FileName>,
+    names: FileNames,
     target: Directory,
     options: StageOptions,
     bytes: number
@@ -52,14 +52,18 @@ export const makeLandingSite = (disk: StagingDiskService): LandingSite => {
    * added are moved back into the private directory (removed whole afterwards). A file that
    * existed before is only ever replaced by a rename: whole or untouched.
    */
-  const renameEach = (privateDir: Directory, names: ReadonlyArray<FileName>, target: Directory) =>
+  const renameEach = (privateDir: Directory, names: FileNames, target: Directory) =>
     Effect.gen(function*() {
       const before = new Set((yield* disk.list(target)).map((entry) => key(entry.name)))
       yield* disk.commit(privateDir, names, target).pipe(
         Effect.tapError(() =>
           Effect.gen(function*() {
             const left = new Set((yield* disk.list(privateDir)).map((entry) => key(entry.name)))
-            const added = names.filter((name) => !left.has(key(name)) && !before.has(key(name)))
+            const added: Array<FileName> = []
+            for (let i = 0; i < names.length; i++) {
+              const name = names.at(i)!
+              if (!left.has(key(name)) && !before.has(key(name))) added.push(name)
+            }
             yield* disk.commit(target, added, privateDir)
           }).pipe(Effect.catch((undo) => Effect.logError(`cannot take back the files staged so far: ${undo.message}`)))
         )
@@ -74,7 +78,7 @@ export const makeLandingSite = (disk: StagingDiskService): LandingSite => {
    */
   const land = (
     privateDir: Directory,
-    names: ReadonlyArray<FileName>,
+    names: FileNames,
     target: Directory,
     options: StageOptions,
     bytes: number

@@ -32,6 +32,8 @@ import {
   type EntryType,
   type FileAttributes,
   type FileName,
+  type FileNames,
+  fileListingOf,
   NotRegularFile,
   type PrivateDirectoryOptions,
   StagingDisk,
@@ -564,6 +566,9 @@ const removeLeftovers = (memory: Memory, directory: Directory) =>
  * @since 0.2.0
  * @category constructors
  */
+// a memory disk holds few files: its operations work on plain arrays
+const arrayOf = (names: FileNames): ReadonlyArray<FileName> => Array.from({ length: names.length }, (_, i) => names.at(i)!)
+
 export const make = (options: Options = {}): MemoryStagingDisk => {
   const memory: Memory = {
     volume: options.volume ?? new Volume(),
@@ -579,13 +584,15 @@ export const make = (options: Options = {}): MemoryStagingDisk => {
     openSubdirectory: (parent, name, create) => Effect.acquireRelease(openSubdirectory(memory, parent, name, create), () => Effect.void),
     makePrivateDirectory: (parent, owner, options) => makePrivateDirectory(memory, parent, owner, options),
     list: (directory, listOptions) => list(memory, directory, listOptions?.sizes === true),
-    copyFiles: (from, names, to, attributes, copyOptions) => copyFiles(memory, from, names, to, attributes, copyOptions ?? {}),
-    hashFiles: (directory, names) => hashFiles(memory, directory, names),
+    listFiles: (directory, listOptions) =>
+      Effect.map(list(memory, directory, listOptions?.sizes === true), (entries) => fileListingOf(entries, listOptions?.maxFiles)),
+    copyFiles: (from, names, to, attributes, copyOptions) => copyFiles(memory, from, arrayOf(names), to, attributes, copyOptions ?? {}),
+    hashFiles: (directory, names) => hashFiles(memory, directory, arrayOf(names)),
     readFile: (directory, name, maxBytes) => readFile(memory, directory, name, maxBytes),
     adoptFiles: (directory, names, attributes) => adoptFiles(memory, directory, names, attributes),
     replaceEmptyDirectory: (parent, from, name, attributes) => replaceEmptyDirectory(memory, parent, from, name, attributes),
     reclaim: (directory) => reclaim(memory, directory),
-    commit: (from, names, to) => commit(memory, from, names, to),
+    commit: (from, names, to) => commit(memory, from, arrayOf(names), to),
     writeEmptyFile: (directory, name, attributes) => writeEmptyFile(memory, directory, name, attributes),
     removeLeftovers: (directory) => removeLeftovers(memory, directory)
   }

@@ -22,6 +22,8 @@ import * as path from "node:path"
  */
 export interface SshServerInfo {
   readonly host: string
+  /** a `Host` alias of `configFile` that leads to `host` */
+  readonly alias: string
   readonly port: number
   /** the server's temp dir (removed on stop) */
   readonly dir: string
@@ -59,6 +61,8 @@ export interface SshServer {
 }
 
 const SSHD = "/usr/sbin/sshd"
+/** A `Host` alias of the client config for 127.0.0.1: not a DNS name (an underscore). */
+const SSH_ALIAS = "db_1"
 const REMOTE_USER = "cpremote"
 const LOCAL_USER = "cplocal"
 
@@ -223,6 +227,9 @@ export const startSshd = async (): Promise<SshServer> => {
 
     const configFile = path.join(dir, "ssh_config")
     fs.writeFileSync(configFile, [
+      // a peer named by an ssh alias, as a site's ~/.ssh/config names its hosts
+      `Host ${SSH_ALIAS}`,
+      "  HostName 127.0.0.1",
       "Host *",
       `  Port ${port}`,
       `  IdentityFile ${keys}/%u/id_ed25519`,
@@ -260,6 +267,7 @@ export const startSshd = async (): Promise<SshServer> => {
     const sshVersion = spawnSync("/usr/bin/ssh", ["-V"], { encoding: "utf8" }).stderr
     const info: SshServerInfo = {
       host: "127.0.0.1",
+      alias: SSH_ALIAS,
       port,
       dir,
       configFile,

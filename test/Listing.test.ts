@@ -1,0 +1,76 @@
+// A huge collect dir listed compactly: names packed (NameList), the listing stopped as soon as
+// the file limit is passed. Memory is measured by bench/listing-memory.sh, not here.
+import { NodeServices } from "@effect/platform-node"
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Layer } from "effect"
+import * as NFS from "node:fs"
+import * as OS from "node:os"
+import * as NPath from "node:path"
+import * as LocalPeer from "../src/LocalPeer.js"
+import * as NodeStagingDisk from "../src/NodeStagingDisk.js"
+import { NameList, StagingDisk } from "../src/StagingDisk.js"
+
+const Live = LocalPeer.LocalPeers.layer.pipe(Layer.provideMerge(NodeStagingDisk.layer), Layer.provideMerge(NodeServices.layer))
+
+const tempDir = Effect.acquireRelease(
+  Effect.sync(() => NFS.realpathSync(NFS.mkdtempSync(NPath.join(OS.tmpdir(), "cedar-listing-")))),
+  (root) => Effect.sync(() => NFS.rmSync(root, { recursive: true, force: true }))
+)
+
+// seeded (xorshift32), so a failure reproduces
+const randomNames = (count: number, seed: number): Array<Uint8Array> => {
+  let state = seed
+  const next = () => {
+    state ^= state << 13
+    state ^= state >>> 17
+    state ^= state << 5
+    return state >>> 0
+  }
+  return Array.from({ length: count }, () => Uint8Array.from({ length: 1 + (next() % 255) }, () => 1 + (next() % 255)))
+}
+
+describe("NameList", () => {
+  it("gives back every name, and sorts as Buffer.compare does, across its buffers", () => {
+    // about 2.5 MB of names: more than two of the list's buffers
+    const names = randomNames(20_000, 0x5eed)
+    const list = NameList.of(names)
+    expect(list.length).toBe(names.length)
+    for (let i = 0; i < names.length; i++) expect(Buffer.from(list.at(i)!).equals(Buffer.from(names[i]!))).toBe(true)
+    const sorted = list.sorted()
+    const expected = [...names].sort(Buffer.compare)
+    for (let i = 0; i < expected.length; i++) expect(Buffer.from(sorted.at(i)!).equals(Buffer.from(expected[i]!))).toBe(true)
+    expect([list.at(-1), list.at(names.length), list.at(0.5)]).toEqual([undefined, undefined, undefined])
+  })
+})
+
+describe("listing a collect dir", () => {
+  it.effect("listFiles stops as soon as there are more regular files than maxFiles", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      for (let i = 0; i < 200; i++) NFS.writeFileSync(NPath.join(dir, `f${i}`), "x")
+      NFS.mkdirSync(NPath.join(dir, "sub"))
+      const disk = yield* StagingDisk
+      const opened = yield* disk.openDirectory(dir)
+      const limited = yield* disk.listFiles(opened, { maxFiles: 10 })
+      expect([limited.files.length, limited.truncated]).toEqual([11, true])
+      const all = yield* disk.listFiles(opened, { sizes: true })
+      expect([all.files.length, all.truncated, all.bytes, all.others.map((e) => e.type)]).toEqual([200, false, 200, ["Directory"]])
+      expect(Buffer.from(all.files.at(0)!).toString()).toBe("f0")
+      expect(Buffer.from(all.files.at(199)!).toString()).toBe("f99")
+    }).pipe(Effect.scoped, Effect.provide(Live)))
+
+  it.effect("a stage over --max-files says 'at least max + 1' without listing the rest, and stages nothing", () =>
+    Effect.gen(function*() {
+      const root = yield* tempDir
+      const collect = NPath.join(root, "collect")
+      const target = NPath.join(root, "target")
+      NFS.mkdirSync(collect)
+      NFS.mkdirSync(target)
+      for (let i = 0; i < 500; i++) NFS.writeFileSync(NPath.join(collect, `f${i}`), "x")
+      const peer = yield* LocalPeer.make({ name: "big", collectDir: collect })
+      const error = yield* Effect.flip((yield* LocalPeer.LocalPeers).stagePeer(peer, target, { maxFiles: 20 }))
+      expect(error._tag === "LimitExceeded" && [error.limit, error.max, error.value]).toEqual(["maxFiles", 20, 21])
+      expect(error.message).toContain("at least 21 files")
+      expect(NFS.readdirSync(target)).toEqual([])
+    }).pipe(Effect.scoped, Effect.provide(Live)))
+})
