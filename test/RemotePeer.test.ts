@@ -1074,6 +1074,20 @@ describe("retries of transient failures", () => {
     }).pipe(Effect.provide(layer, { local: true }))
   })
 
+  // The stall limit is about a copy that runs and sends nothing, not the wait between attempts.
+  it.effect("the wait before a retry is not silence: a delay longer than the stall limit still retries", () => {
+    const { host, layer } = setup({ retries: true, fake: { around: dropFirst(99) } })
+    return Effect.gen(function*() {
+      const peer = yield* peerOf({ retries: { count: 1, baseDelay: 60 }, timeouts: { stall: 5 } })
+      const fiber = yield* Effect.forkChild((yield* RemotePeers).stagePeer(peer, "/stage"))
+      yield* untilCalls(host, 2)
+      yield* advanceUntilCalls(host, 3)
+      const error = yield* Effect.flip(Fiber.join(fiber))
+      expect(error).toMatchObject({ _tag: "CopyFailed", exitCode: 255 })
+      expect(scpCalls(host)).toHaveLength(2)
+    }).pipe(Effect.provide(layer, { local: true }))
+  })
+
   it.effect("a missing collect dir is permanent: one call, no retry", () => {
     const { host, layer } = setup({ retries: true, files: { "/elsewhere/x": "x" } })
     const notices: Array<RemotePeer.RetryNotice> = []

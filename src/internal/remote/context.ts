@@ -248,13 +248,16 @@ export const makeRemoteContext = Effect.gen(function*() {
       readonly timeout: Duration.Input
       readonly program: string
       readonly landed?: Effect.Effect<boolean> | undefined
+      /** raced with each attempt (not with the delays between them): a copy gone silent ends with it */
+      readonly silent?: Effect.Effect<Ran> | undefined
     }
   ): Effect.Effect<Ran> =>
     Effect.gen(function*() {
       const settings = yield* settingsOf(peer)
+      const attempt = options.silent === undefined ? run(argv, options.timeout) : Effect.raceFirst(run(argv, options.timeout), options.silent)
       return yield* retrying(
         { peer: peer.name, operation, count: settings.retries.count, baseDelay: settings.retries.baseDelay },
-        run(argv, options.timeout),
+        attempt,
         (ran) =>
           Effect.gen(function*() {
             if (ran._tag === "NotRun" || ran.exitCode === 0) return undefined

@@ -56,6 +56,12 @@ export const makeScpTransport = (ctx: RemoteContext) => {
       const argv = runAs(peer.localUser, copy)
       const source = ctx.remoteLabel(peer, peer.collectDir)
       options.onProgress?.({ phase: "copying", files: 0, bytes: 0 })
+      // scp says nothing while it copies: an attempt is silent when what the private directory
+      // holds stops growing (see silence.ts); the wait between attempts is not silence
+      const silent = Effect.map(
+        watchSilence(silence, Effect.map(usage(privateDir.shown), (now) => `${now.files}:${now.bytes}`)),
+        (after): Ran => ({ _tag: "NotRun", reason: `timed out after ${after}`, expired: after })
+      )
       // retried only while nothing has arrived: a copy cut off half-way is reported, not redone
       const run = ctx.runCopy(peer, "stage", argv, {
         timeout,
@@ -63,16 +69,11 @@ export const makeScpTransport = (ctx: RemoteContext) => {
         landed: ctx.fs.readDirectory(privateDir.shown).pipe(
           Effect.map((names) => names.length > 0),
           Effect.orElseSucceed(() => true)
-        )
+        ),
+        silent
       })
-      // scp says nothing while it copies: it is silent when what the private directory holds
-      // stops growing (see silence.ts)
-      const silent = Effect.map(
-        watchSilence(silence, Effect.map(usage(privateDir.shown), (now) => `${now.files}:${now.bytes}`)),
-        (after): Ran => ({ _tag: "NotRun", reason: `timed out after ${after}`, expired: after })
-      )
-      // the first to end wins: the copy (the watches are stopped) or a watch (the copy is killed)
-      const ran = yield* Effect.raceFirst(run, Effect.raceFirst(watch(peer, privateDir.shown, options), silent))
+      // the first to end wins: the copy (the watch is stopped) or the watch (the copy is killed)
+      const ran = yield* Effect.raceFirst(run, watch(peer, privateDir.shown, options))
       yield* requireCopied(peer, "stage", source, argv, ran)
       // written by scp, as the local user when there is one: the landing checks and adopts every file
       const landed: Landing = { _tag: "ToAdopt", reclaim: peer.localUser !== undefined }
