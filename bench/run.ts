@@ -752,6 +752,42 @@ const remoteSmallWorkload = (remote: Remote | string, tarTransport: string | und
   }
 }
 
+/**
+ * The peers of a remote pool workload (`peer01`…, each collect dir filled by `fill` and given its
+ * collect indicator, owned by the remote user) and how a tool stages them: a fresh staging and
+ * working dir per run (Cedar's working dir is the backup user's own: it fetches the collect
+ * indicator into it), a cback3.conf naming them, and the peers' stage indicators reset after.
+ */
+const remotePool = (remote: Remote, name: string, peers: number, fill: (dir: string) => string) => {
+  const names = Array.from({ length: peers }, (_, i) => `peer${String(i + 1).padStart(2, "0")}`)
+  const sourceRoot = path.join(ROOT, "src", name)
+  const collectDirs = names.map((peer) => {
+    const dir = fill(path.join(sourceRoot, peer))
+    fs.writeFileSync(path.join(dir, "cback.collect"), "")
+    return dir
+  })
+  chownTree(sourceRoot, remote.uid, remote.gid)
+  const owner = { uid: remote.uid, gid: remote.gid }
+  const resetIndicators = () => collectDirs.forEach((dir) => fs.rmSync(path.join(dir, "cback.stage"), { force: true }))
+  const stage = (tool: string, driver: (config: string) => ReadonlyArray<string>, options?: ReadonlyArray<[string, string]>) => () => {
+    const run = fresh(`${name}-${tool}`)
+    const stagingDir = path.join(run, "staging")
+    fs.mkdirSync(stagingDir)
+    const workingDir = fresh(`${name}-${tool}-work`, tool === "cedar-python" ? owner : undefined)
+    const config = writeConfig(path.join(run, "cback3.conf"), {
+      workingDir,
+      stagingDir,
+      backupUser: remote.user,
+      rcpCommand: remote.rcp,
+      rshCommand: remote.rsh,
+      ...(options === undefined ? {} : { options }),
+      peers: names.map((peer, i) => ({ name: peer, type: "remote" as const, collectDir: collectDirs[i]! }))
+    })
+    return { argv: driver(config), target: stagingDir, after: resetIndicators }
+  }
+  return { names, collectDirs, sourceRoot, resetIndicators, stage }
+}
+
 const remotePoolWorkload = (remote: Remote | string, tarTransport: string | undefined, variant?: Variant): Workload => {
   const [peers, files, bytes] = (variant?.sizes ?? SIZES.remotePool) as [number, number, number]
   const name = variant?.name ?? "remote-pool"
@@ -777,33 +813,7 @@ const remotePoolWorkload = (remote: Remote | string, tarTransport: string | unde
   }
   if (typeof remote === "string") return { ...base, tools: [], skip: remote }
   const withBaseline = (tools: Array<Tool>) => (variant?.baseline === false ? tools.filter((t) => !t.name.startsWith(BASELINE_LABEL)) : tools)
-  const names = Array.from({ length: peers }, (_, i) => `peer${String(i + 1).padStart(2, "0")}`)
-  const sourceRoot = path.join(ROOT, "src", name)
-  const collectDirs = names.map((name) => {
-    const dir = makeFiles(path.join(sourceRoot, name), files, bytes)
-    fs.writeFileSync(path.join(dir, "cback.collect"), "")
-    return dir
-  })
-  chownTree(sourceRoot, remote.uid, remote.gid)
-  const owner = { uid: remote.uid, gid: remote.gid }
-  const resetIndicators = () => collectDirs.forEach((dir) => fs.rmSync(path.join(dir, "cback.stage"), { force: true }))
-  const stage = (tool: string, driver: (config: string) => ReadonlyArray<string>, options?: ReadonlyArray<[string, string]>) => () => {
-    const run = fresh(`${name}-${tool}`)
-    const stagingDir = path.join(run, "staging")
-    fs.mkdirSync(stagingDir)
-    // Cedar fetches the collect indicator into the working dir as the backup user: its own dir
-    const workingDir = fresh(`${name}-${tool}-work`, tool === "cedar-python" ? owner : undefined)
-    const config = writeConfig(path.join(run, "cback3.conf"), {
-      workingDir,
-      stagingDir,
-      backupUser: remote.user,
-      rcpCommand: remote.rcp,
-      rshCommand: remote.rsh,
-      ...(options === undefined ? {} : { options }),
-      peers: names.map((name, i) => ({ name, type: "remote" as const, collectDir: collectDirs[i]! }))
-    })
-    return { argv: driver(config), target: stagingDir, after: resetIndicators }
-  }
+  const { names, collectDirs, sourceRoot, resetIndicators, stage } = remotePool(remote, name, peers, (dir) => makeFiles(dir, files, bytes))
   // What Cedar does per peer (fetch the collect indicator, copy, push the stage indicator), with
   // plain scp over one ControlMaster connection for all peers.
   const scpLoop = [
@@ -918,33 +928,11 @@ const remoteBigWorkload = (
     rssLimits: [{ tool: "cedar-peer stage tar", maxMB: 100 }]
   }
   if (typeof remote === "string") return { ...base, tools: [], skip: remote }
-  const names = Array.from({ length: peers }, (_, i) => `peer${String(i + 1).padStart(2, "0")}`)
-  const sourceRoot = path.join(ROOT, "src", name)
-  const collectDirs = names.map((peer) => {
-    const dir = makeFiles(path.join(sourceRoot, peer), bigFiles, bigBytes, "backup")
+  const { collectDirs, stage } = remotePool(remote, name, peers, (dir) => {
+    makeFiles(dir, bigFiles, bigBytes, "backup")
     if (smallFiles > 0) makeFiles(dir, smallFiles, smallBytes, "small")
-    fs.writeFileSync(path.join(dir, "cback.collect"), "")
     return dir
   })
-  chownTree(sourceRoot, remote.uid, remote.gid)
-  const owner = { uid: remote.uid, gid: remote.gid }
-  const resetIndicators = () => collectDirs.forEach((dir) => fs.rmSync(path.join(dir, "cback.stage"), { force: true }))
-  const stage = (tool: string, driver: (config: string) => ReadonlyArray<string>, options?: ReadonlyArray<[string, string]>) => () => {
-    const run = fresh(`${name}-${tool}`)
-    const stagingDir = path.join(run, "staging")
-    fs.mkdirSync(stagingDir)
-    const workingDir = fresh(`${name}-${tool}-work`, tool === "cedar-python" ? owner : undefined)
-    const config = writeConfig(path.join(run, "cback3.conf"), {
-      workingDir,
-      stagingDir,
-      backupUser: remote.user,
-      rcpCommand: remote.rcp,
-      rshCommand: remote.rsh,
-      ...(options === undefined ? {} : { options }),
-      peers: names.map((peer, i) => ({ name: peer, type: "remote" as const, collectDir: collectDirs[i]! }))
-    })
-    return { argv: driver(config), target: stagingDir, after: resetIndicators }
-  }
   // one copy per peer, its own connection, four at once; $copy is the copy of one collect dir
   // ($c, on $host) into a new dir ($d)
   const perPeer4 = (copy: string) =>

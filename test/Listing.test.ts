@@ -9,6 +9,7 @@ import * as NPath from "node:path"
 import * as LocalPeer from "../src/LocalPeer.js"
 import * as NodeStagingDisk from "../src/NodeStagingDisk.js"
 import { NameList, StagingDisk } from "../src/StagingDisk.js"
+import { xorshift32 } from "./support/seeded.js"
 
 const Live = LocalPeer.LocalPeers.layer.pipe(Layer.provideMerge(NodeStagingDisk.layer), Layer.provideMerge(NodeServices.layer))
 
@@ -19,13 +20,7 @@ const tempDir = Effect.acquireRelease(
 
 // seeded (xorshift32), so a failure reproduces
 const randomNames = (count: number, seed: number): Array<Uint8Array> => {
-  let state = seed
-  const next = () => {
-    state ^= state << 13
-    state ^= state >>> 17
-    state ^= state << 5
-    return state >>> 0
-  }
+  const next = xorshift32(seed)
   return Array.from({ length: count }, () => Uint8Array.from({ length: 1 + (next() % 255) }, () => 1 + (next() % 255)))
 }
 

@@ -1,6 +1,7 @@
 // How file names (bytes) are shown, and read back: one escape form for every byte string.
 import { describe, expect, it } from "@effect/vitest"
 import { nameBytes, showName, unescapeName } from "../src/Peer.js"
+import { xorshift32 } from "./support/seeded.js"
 
 const latin1 = (text: string) => Uint8Array.from(Buffer.from(text, "latin1"))
 
@@ -9,13 +10,7 @@ const latin1 = (text: string) => Uint8Array.from(Buffer.from(text, "latin1"))
 // characters, DEL, UTF-8 lead and continuation bytes, bytes never valid in UTF-8), half uniform.
 const SPECIAL = [0x00, 0x09, 0x0a, 0x1f, 0x20, 0x5c, 0x78, 0x7e, 0x7f, 0x80, 0xbf, 0xc0, 0xc1, 0xc2, 0xdf, 0xe0, 0xed, 0xef, 0xf0, 0xf4, 0xf5, 0xff]
 const randomNames = (runs: number, seed: number): Array<Uint8Array> => {
-  let state = seed
-  const next = () => {
-    state ^= state << 13
-    state ^= state >>> 17
-    state ^= state << 5
-    return state >>> 0
-  }
+  const next = xorshift32(seed)
   return Array.from({ length: runs }, () =>
     Uint8Array.from({ length: 1 + (next() % 40) }, () => next() % 2 === 0 ? SPECIAL[next() % SPECIAL.length]! : next() % 256))
 }
