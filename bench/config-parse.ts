@@ -5,7 +5,7 @@
 //
 // Figures, not assertions. Config.load refuses files over MAX_CONFIG_BYTES before parsing.
 import { Effect } from "effect"
-import * as Config from "../src/Config.js"
+import * as Config from "../src/config/Config.js"
 
 const peer = (i: number) => `<peer><name>db${i}</name><type>local</type><collect_dir>/var/backup/db${i}</collect_dir></peer>\n`
 const document = (n: number) =>

@@ -10,8 +10,8 @@ import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import * as LocalPeer from "../src/LocalPeer.js"
-import * as NodeStagingDisk from "../src/NodeStagingDisk.js"
+import * as LocalPeer from "../src/peers/LocalPeer.js"
+import * as NodeStagingDisk from "../src/disk/NodeStagingDisk.js"
 
 const rounds = Number(process.argv.filter((a) => /^\d+$/.test(a))[0] ?? 3)
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "cedar-bench-local-"))

@@ -16,7 +16,7 @@ import * as NodeServices from "@effect/platform-node/NodeServices"
 import { Effect, Stream } from "effect"
 import { ChildProcessSpawner } from "effect/process"
 import { extract as makeExtract } from "tar-stream"
-import { command, runToEnd, start } from "../src/internal/process.js"
+import { command, runToEnd, start } from "../src/peers/process.js"
 
 const { values } = parseArgs({ options: { mib: { type: "string", default: "512" }, runs: { type: "string", default: "3" } } })
 const MIB = Number(values.mib)

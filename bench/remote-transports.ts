@@ -11,9 +11,9 @@ import * as NodeServices from "@effect/platform-node/NodeServices"
 import { Effect, Layer, References } from "effect"
 import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
-import * as NodeStagingDisk from "../src/NodeStagingDisk.js"
-import * as RemotePeer from "../src/RemotePeer.js"
-import * as SystemUsers from "../src/SystemUsers.js"
+import * as NodeStagingDisk from "../src/disk/NodeStagingDisk.js"
+import * as RemotePeer from "../src/peers/RemotePeer.js"
+import * as SystemUsers from "../src/peers/SystemUsers.js"
 import { makeScratch, startSshd } from "../test/support/sshd.js"
 
 const FILES = Number(process.env["BENCH_FILES"] ?? 5000)

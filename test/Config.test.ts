@@ -4,8 +4,8 @@ import { Effect, FileSystem } from "effect"
 import { execFileSync, spawnSync } from "node:child_process"
 import { existsSync, readFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
-import * as Config from "../src/Config.js"
-import type { ConfigError } from "../src/PeerError.js"
+import * as Config from "../src/config/Config.js"
+import type { ConfigError } from "../src/domain/PeerError.js"
 import * as MemoryFileSystem from "../src/testing/MemoryFileSystem.js"
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url))

@@ -6,9 +6,9 @@ import { Effect, Layer } from "effect"
 import * as NFS from "node:fs"
 import * as OS from "node:os"
 import * as NPath from "node:path"
-import * as LocalPeer from "../src/LocalPeer.js"
-import * as NodeStagingDisk from "../src/NodeStagingDisk.js"
-import { NameList, StagingDisk } from "../src/StagingDisk.js"
+import * as LocalPeer from "../src/peers/LocalPeer.js"
+import * as NodeStagingDisk from "../src/disk/NodeStagingDisk.js"
+import { NameList, StagingDisk } from "../src/disk/StagingDisk.js"
 import { xorshift32 } from "./support/seeded.js"
 
 const Live = LocalPeer.LocalPeers.layer.pipe(Layer.provideMerge(NodeStagingDisk.layer), Layer.provideMerge(NodeServices.layer))

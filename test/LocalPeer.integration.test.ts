@@ -6,9 +6,9 @@ import * as NFS from "node:fs"
 import * as net from "node:net"
 import * as OS from "node:os"
 import * as NPath from "node:path"
-import * as LocalPeer from "../src/LocalPeer.js"
-import { nameBytes, showName } from "../src/Peer.js"
-import * as NodeStagingDisk from "../src/NodeStagingDisk.js"
+import * as LocalPeer from "../src/peers/LocalPeer.js"
+import { nameBytes, showName } from "../src/domain/Peer.js"
+import * as NodeStagingDisk from "../src/disk/NodeStagingDisk.js"
 
 const Live = LocalPeer.LocalPeers.layer.pipe(Layer.provideMerge(NodeStagingDisk.layer), Layer.provideMerge(NodeServices.layer))
 

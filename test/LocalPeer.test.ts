@@ -1,9 +1,9 @@
 import { describe, expect, expectTypeOf, it } from "@effect/vitest"
 import { Deferred, Effect, Exit, Fiber, Layer, Path } from "effect"
 import { createHash } from "node:crypto"
-import * as LocalPeer from "../src/LocalPeer.js"
-import type { FailureMode, IndicatorStatus, StageReport } from "../src/Peer.js"
-import { nameBytes, showName } from "../src/Peer.js"
+import * as LocalPeer from "../src/peers/LocalPeer.js"
+import type { FailureMode, IndicatorStatus, StageReport } from "../src/domain/Peer.js"
+import { nameBytes, showName } from "../src/domain/Peer.js"
 import type {
   CopyFailed,
   FileOperationFailed,
@@ -13,7 +13,7 @@ import type {
   NothingStaged,
   UnsupportedEntry,
   VerificationFailed
-} from "../src/PeerError.js"
+} from "../src/domain/PeerError.js"
 import * as MemoryFileSystem from "../src/testing/MemoryFileSystem.js"
 import * as MemoryStagingDisk from "../src/testing/MemoryStagingDisk.js"
 

@@ -9,8 +9,8 @@ import { createHash } from "node:crypto"
 import * as NFS from "node:fs"
 import * as OS from "node:os"
 import * as NPath from "node:path"
-import * as Manifest from "../src/Manifest.js"
-import * as NodeStagingDisk from "../src/NodeStagingDisk.js"
+import * as Manifest from "../src/pool/Manifest.js"
+import * as NodeStagingDisk from "../src/disk/NodeStagingDisk.js"
 
 const sha256 = (content: string) => createHash("sha256").update(content).digest("hex")
 const A = "a".repeat(64)

@@ -1,6 +1,6 @@
 // How file names (bytes) are shown, and read back: one escape form for every byte string.
 import { describe, expect, it } from "@effect/vitest"
-import { nameBytes, showName, unescapeName } from "../src/Peer.js"
+import { nameBytes, showName, unescapeName } from "../src/domain/Peer.js"
 import { xorshift32 } from "./support/seeded.js"
 
 const latin1 = (text: string) => Uint8Array.from(Buffer.from(text, "latin1"))

@@ -7,9 +7,9 @@ import { execFileSync } from "node:child_process"
 import * as NFS from "node:fs"
 import * as OS from "node:os"
 import * as NPath from "node:path"
-import * as Config from "../src/Config.js"
-import { forbiddenReferences } from "../src/internal/cedarXml.js"
-import * as Validate from "../src/Validate.js"
+import * as Config from "../src/config/Config.js"
+import { forbiddenReferences } from "../src/config/internal/cedarXml.js"
+import * as Validate from "../src/pool/Validate.js"
 
 const xml = (peers: string) =>
   `<?xml version="1.0"?>

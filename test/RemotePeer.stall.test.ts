@@ -8,7 +8,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll } from "vitest"
-import * as RemotePeer from "../src/RemotePeer.js"
+import * as RemotePeer from "../src/peers/RemotePeer.js"
 import * as FakeRemoteHost from "../src/testing/FakeRemoteHost.js"
 import { RemotePeersLive, real } from "./support/live.js"
 

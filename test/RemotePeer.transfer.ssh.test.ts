@@ -9,7 +9,7 @@ import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, inject } from "vitest"
-import * as RemotePeer from "../src/RemotePeer.js"
+import * as RemotePeer from "../src/peers/RemotePeer.js"
 import { RemotePeersLive, real } from "./support/live.js"
 import { makeScratch, requireServer, snapshot } from "./support/sshd.js"
 

@@ -7,7 +7,7 @@ import { spawn, spawnSync } from "node:child_process"
 import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
 import { hostname, tmpdir } from "node:os"
 import { join } from "node:path"
-import * as RunLock from "../src/RunLock.js"
+import * as RunLock from "../src/pool/RunLock.js"
 
 const fresh = () => mkdtempSync(join(tmpdir(), "cedar-peer-lock-"))
 

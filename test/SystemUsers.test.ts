@@ -8,7 +8,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, beforeAll } from "vitest"
-import * as SystemUsers from "../src/SystemUsers.js"
+import * as SystemUsers from "../src/peers/SystemUsers.js"
 
 let bin: string
 let log: string

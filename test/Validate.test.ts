@@ -3,15 +3,15 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber, Layer, Path } from "effect"
 import { TestClock } from "effect/testing"
-import * as Config from "../src/Config.js"
-import { LocalPeers } from "../src/LocalPeer.js"
-import * as Pool from "../src/Pool.js"
-import { RemotePeers } from "../src/RemotePeer.js"
-import * as SystemUsers from "../src/SystemUsers.js"
+import * as Config from "../src/config/Config.js"
+import { LocalPeers } from "../src/peers/LocalPeer.js"
+import * as Pool from "../src/pool/Pool.js"
+import { RemotePeers } from "../src/peers/RemotePeer.js"
+import * as SystemUsers from "../src/peers/SystemUsers.js"
 import * as MemoryFileSystem from "../src/testing/MemoryFileSystem.js"
 import * as MemoryStagingDisk from "../src/testing/MemoryStagingDisk.js"
 import * as ScriptedSpawner from "../src/testing/ScriptedSpawner.js"
-import * as Validate from "../src/Validate.js"
+import * as Validate from "../src/pool/Validate.js"
 
 // remote peers land what they stage through a staging disk; the reach checks never get that far
 const RemoteOnMemory = RemotePeers.layer.pipe(Layer.provide(MemoryStagingDisk.make().layer))

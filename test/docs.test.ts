@@ -3,7 +3,7 @@
 // example message in docs/errors.md is what the error really prints; docs/library.md's operations
 // table matches the signatures and its code blocks are excerpts of the example files; the error
 // unions named in the README, docs/errors.md, docs/library.md and docs/design.md are the unions
-// src/PeerError.ts exports and the service shapes use.
+// src/domain/PeerError.ts exports and the service shapes use.
 //
 // The examples import "cedar-peer" and "cedar-peer/testing", as a user's program does; tsconfig's
 // `paths` and vitest's aliases resolve them to the sources, so that the examples run on the code
@@ -13,14 +13,14 @@ import { Cause, Effect, Exit, Layer, Logger, Path } from "effect"
 import { readFileSync } from "node:fs"
 import { vi } from "vitest"
 import { exitStatusOf } from "../src/cli/report.js"
-import * as Config from "../src/Config.js"
+import * as Config from "../src/config/Config.js"
 import * as Index from "../src/index.js"
-import * as LocalPeer from "../src/LocalPeer.js"
-import * as PeerError from "../src/PeerError.js"
-import * as Pool from "../src/Pool.js"
-import * as RemotePeer from "../src/RemotePeer.js"
-import * as SystemUsers from "../src/SystemUsers.js"
-import * as Validate from "../src/Validate.js"
+import * as LocalPeer from "../src/peers/LocalPeer.js"
+import * as PeerError from "../src/domain/PeerError.js"
+import * as Pool from "../src/pool/Pool.js"
+import * as RemotePeer from "../src/peers/RemotePeer.js"
+import * as SystemUsers from "../src/peers/SystemUsers.js"
+import * as Validate from "../src/pool/Validate.js"
 import { FakeRemoteHost, MemoryFileSystem, MemoryStagingDisk, ScriptedSpawner } from "../src/testing/index.js"
 import * as Testing from "../src/testing/index.js"
 import { ManifestFailed, nightly, nightlyExitCode } from "../docs/examples/nightly.js"
@@ -39,8 +39,8 @@ const node = vi.hoisted(() => ({
   mains: [] as Array<unknown>
 }))
 // and the staging disk is the memory one over the same volume
-vi.mock("../src/NodeStagingDisk.js", async (importOriginal) => {
-  const original = await importOriginal<typeof import("../src/NodeStagingDisk.js")>()
+vi.mock("../src/disk/NodeStagingDisk.js", async (importOriginal) => {
+  const original = await importOriginal<typeof import("../src/disk/NodeStagingDisk.js")>()
   const { Effect, Layer } = await import("effect")
   return {
     ...original,
@@ -315,9 +315,9 @@ const CLASSES = Object.entries(PeerError as Record<string, unknown>).filter(
     typeof entry[1] === "function" && entry[1].prototype instanceof Error
 )
 
-// The Cedar equivalent each error's JSDoc in src/PeerError.ts gives ("(Cedar: IOError)"), or "—".
+// The Cedar equivalent each error's JSDoc in src/domain/PeerError.ts gives ("(Cedar: IOError)"), or "—".
 const cedarOf = (tag: string): string => {
-  const source = read("src/PeerError.ts")
+  const source = read("src/domain/PeerError.ts")
   const at = source.indexOf(`export class ${tag} `)
   const doc = source.slice(source.lastIndexOf("/**", at), at)
   return /\(Cedar: (\w+)/.exec(doc)?.[1] ?? "—"
@@ -358,7 +358,7 @@ describe("docs/errors.md", () => {
   const markdown = read("docs/errors.md")
   const documented = sections(markdown)
 
-  it("has one section per error class of src/PeerError.ts, in source order", () => {
+  it("has one section per error class of src/domain/PeerError.ts, in source order", () => {
     expect(CLASSES.map(([name]) => name)).toHaveLength(14)
     expect(documented.map((s) => s.tag)).toEqual(CLASSES.map(([name]) => name))
   })
@@ -522,7 +522,7 @@ const OPERATION_ERRORS: Record<string, Record<string, true>> = {
   "Validate.requireStagingDir": { ConfigError: true } satisfies Exactly<typeof Validate.requireStagingDir>
 }
 
-/** Every error union of src/PeerError.ts, by name, with exactly its tags. */
+/** Every error union of src/domain/PeerError.ts, by name, with exactly its tags. */
 interface Unions {
   readonly PeerError: PeerError.PeerError
   readonly LocalStagePeerError: PeerError.LocalStagePeerError
@@ -633,9 +633,9 @@ expectTypeOf<Effect.Error<ReturnType<typeof nightly>>>().toEqualTypeOf<
 expectTypeOf<Effect.Services<ReturnType<typeof nightly>>>().toEqualTypeOf<Pool.PoolServices>()
 expectTypeOf<Effect.Error<ReturnType<typeof nightlyExitCode>>>().toEqualTypeOf<never>()
 
-/** The error unions src/PeerError.ts exports (`export type X =` with `@category errors`), in source order. */
+/** The error unions src/domain/PeerError.ts exports (`export type X =` with `@category errors`), in source order. */
 const sourceUnions = (): ReadonlyArray<string> => {
-  const source = read("src/PeerError.ts")
+  const source = read("src/domain/PeerError.ts")
   return [...source.matchAll(/\/\*\*((?:(?!\*\/)[\s\S])*)\*\/\nexport type (\w+) =/g)]
     .filter((m) => m[1]!.includes("@category errors"))
     .map((m) => m[2]!)
@@ -644,7 +644,7 @@ const sourceUnions = (): ReadonlyArray<string> => {
 const tagList = (cell: string): Array<string> => [...cell.matchAll(/`(\w+)`/g)].map((m) => m[1]!).sort()
 
 describe("the error unions in the docs", () => {
-  it("are the unions src/PeerError.ts exports, each checked here at the type level", () => {
+  it("are the unions src/domain/PeerError.ts exports, each checked here at the type level", () => {
     expect(Object.keys(UNION_TAGS)).toEqual(sourceUnions())
   })
 

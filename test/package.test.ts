@@ -7,7 +7,7 @@ import { CommandSpec } from "effect/cli"
 import { execFileSync, spawnSync } from "node:child_process"
 import { existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, utimesSync } from "node:fs"
 import { tmpdir } from "node:os"
-import { join } from "node:path"
+import { dirname, join } from "node:path"
 import { cedarPeer } from "../src/cli/commands.js"
 import { manPage } from "../src/cli/manPage.js"
 
@@ -89,9 +89,9 @@ describe("package.json and the README agree", () => {
   // An editor's "go to definition" on a cedar-peer import lands in the TypeScript source, not the .d.ts.
   it("declaration maps lead from dist/*.d.ts to sources the package ships", () => {
     expect(pkg.files).toContain("src")
-    for (const module of ["index", "LocalPeer", "RemotePeer", "Pool", "testing/index"]) {
+    for (const module of ["index", "peers/LocalPeer", "peers/RemotePeer", "pool/Pool", "testing/index"]) {
       const map = JSON.parse(readFileSync(join(root, "dist", `${module}.d.ts.map`), "utf8")) as { sources: Array<string> }
-      const source = join(root, "dist", module.includes("/") ? "testing" : "", map.sources[0]!)
+      const source = join(root, "dist", dirname(module), map.sources[0]!)
       expect(source).toBe(join(root, "src", `${module}.ts`))
       expect(existsSync(source)).toBe(true)
     }

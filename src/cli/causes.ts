@@ -4,13 +4,13 @@
 // (`-q` hides ssh's messages: only "Connection closed" is left), a second look through the
 // peer's rsh command in batch mode tells. The full text stays in --json and the log.
 import { Effect } from "effect"
-import type * as Config from "../Config.js"
-import { sshCause } from "../internal/sshCause.js"
-import { DEF_COLLECT_INDICATOR } from "../Peer.js"
-import type * as Pool from "../Pool.js"
-import type { RemotePeers } from "../RemotePeer.js"
-import type { SystemUsers } from "../SystemUsers.js"
-import * as Validate from "../Validate.js"
+import type * as Config from "../config/Config.js"
+import { sshCause } from "../peers/sshCause.js"
+import { DEF_COLLECT_INDICATOR } from "../domain/Peer.js"
+import type * as Pool from "../pool/Pool.js"
+import type { RemotePeers } from "../peers/RemotePeer.js"
+import type { SystemUsers } from "../peers/SystemUsers.js"
+import * as Validate from "../pool/Validate.js"
 
 const stderrOf = (error: Pool.PeerStageResult["error"]): string =>
   error !== undefined && "stderr" in error && typeof error.stderr === "string" ? error.stderr : ""

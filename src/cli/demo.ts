@@ -2,8 +2,8 @@
 // newcomer can watch a stage run within seconds of installing.
 import { Effect, FileSystem, Path } from "effect"
 import { userInfo } from "node:os"
-import { DEF_COLLECT_INDICATOR } from "../Peer.js"
-import { FileOperationFailed } from "../PeerError.js"
+import { DEF_COLLECT_INDICATOR } from "../domain/Peer.js"
+import { FileOperationFailed } from "../domain/PeerError.js"
 
 interface DemoPeer {
   readonly name: string

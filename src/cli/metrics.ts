@@ -2,9 +2,9 @@
 // textfile collector. Hand-written: a dozen gauges need a formatter and label escaping, not a
 // metrics client with a global registry (prom-client) loaded on every start of a nightly CLI.
 import { Effect, FileSystem, Path } from "effect"
-import { readRegularFile, replaceFile } from "../internal/configuredFile.js"
-import { FileOperationFailed } from "../PeerError.js"
-import type { PeerStageResult } from "../Pool.js"
+import { readRegularFile, replaceFile } from "../disk/configuredFile.js"
+import { FileOperationFailed } from "../domain/PeerError.js"
+import type { PeerStageResult } from "../pool/Pool.js"
 
 /** The statuses a peer's status gauge lists (one series each, 1 for the peer's status). */
 export const PEER_STATUSES = ["staged", "not-ready", "unreachable", "failed", "interrupted"] as const

@@ -1,9 +1,9 @@
 // Where the CLI's words go: the log (stderr and --log-file), per-peer failure lines, and the live
 // display of a stage run. Decided once per run from the global options and what stderr is.
 import { appendFileSync, closeSync } from "node:fs"
-import { openForAppend } from "../internal/configuredFile.js"
+import { openForAppend } from "../disk/configuredFile.js"
 import { Context, Effect, Logger, type LogLevel, References } from "effect"
-import type { PeerStageResult, PoolEvent } from "../Pool.js"
+import type { PeerStageResult, PoolEvent } from "../pool/Pool.js"
 import type { GlobalOptions, LogLevelName } from "./argv.js"
 import { LOG_LEVELS } from "./argv.js"
 import { columnsFor, type Columns, finalRow, formatBytes, formatDuration, headerRow, LiveDisplay, liveRow, type PeerProgress } from "./progress.js"

@@ -1,7 +1,7 @@
 // What a person sees while a pool is staged: one row per peer that is updated in place while the
 // peer runs and becomes its final row; rendering is pure (a state in, lines out) so it is tested
 // without a terminal, and LiveDisplay only moves the cursor.
-import type { PeerStageResult } from "../Pool.js"
+import type { PeerStageResult } from "../pool/Pool.js"
 
 /** Where a peer is, as far as the display knows. */
 export interface PeerProgress {

@@ -1,8 +1,8 @@
 // Rendering of results for people and for --json, the exit status of a run, and where logs go.
 import { Cause, Console, Data, Effect, Logger, type LogLevel, Option, References, Schema } from "effect"
 import { CliError } from "effect/cli"
-import type { ActionSummary, CheckSummary, PeerStageResult, StageSummary } from "../Pool.js"
-import { quoteLine } from "../internal/shellWords.js"
+import type { ActionSummary, CheckSummary, PeerStageResult, StageSummary } from "../pool/Pool.js"
+import { quoteLine } from "../domain/shellWords.js"
 import { escapeControl, escapeMessage } from "./output.js"
 import { columnsFor, finalRow, formatBytes, headerRow, noteOf } from "./progress.js"
 

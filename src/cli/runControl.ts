@@ -3,8 +3,8 @@
 // staging run (--max-files, --max-bytes, --timeout, --verify, --concurrency).
 import { Context, Effect, Fiber, Option } from "effect"
 import { CliError, Flag } from "effect/cli"
-import * as Config from "../Config.js"
-import * as Pool from "../Pool.js"
+import * as Config from "../config/Config.js"
+import * as Pool from "../pool/Pool.js"
 
 /** What the bin's run control offers the commands. */
 export interface RunControlShape {

@@ -19,9 +19,9 @@ import { Effect, Layer } from "effect"
 import type { Scope } from "effect"
 import { createHash } from "node:crypto"
 import { Volume } from "memfs"
-import { leftover, makerIsGone, ownMark, privateName, processStartTime, shortPrivateName } from "../internal/privateDir.js"
-import { showName } from "../Peer.js"
-import type { Ownership } from "../Peer.js"
+import { leftover, makerIsGone, ownMark, privateName, processStartTime, shortPrivateName } from "../disk/privateDir.js"
+import { showName } from "../domain/Peer.js"
+import type { Ownership } from "../domain/Peer.js"
 import {
   ByteLimitReached,
   type CopyOptions,
@@ -38,7 +38,7 @@ import {
   type PrivateDirectoryOptions,
   StagingDisk,
   type StagingDiskService
-} from "../StagingDisk.js"
+} from "../disk/StagingDisk.js"
 
 /**
  * The operations the hooks see. `path` is the volume path of the entry (the source for

@@ -15,7 +15,7 @@ import {
   type RunMetrics,
   writeMetricsFile
 } from "../../src/cli/metrics.js"
-import type { PeerStageResult } from "../../src/Pool.js"
+import type { PeerStageResult } from "../../src/pool/Pool.js"
 
 const result = (name: string, status: PeerStageResult["status"], files = 0, bytes = 0): PeerStageResult => ({
   name,

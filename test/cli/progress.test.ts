@@ -4,8 +4,8 @@ import { describe, expect, it } from "vitest"
 import type { GlobalOptions } from "../../src/cli/argv.js"
 import { formatLogLine, Output, type OutputSettings, StageReporter, stderrLevel } from "../../src/cli/output.js"
 import { columnsFor, finalRow, formatDuration, LiveDisplay, liveRow, NOTE_WIDTH, noteOf } from "../../src/cli/progress.js"
-import { CopyFailed, TimedOut } from "../../src/PeerError.js"
-import type { PeerStageResult } from "../../src/Pool.js"
+import { CopyFailed, TimedOut } from "../../src/domain/PeerError.js"
+import type { PeerStageResult } from "../../src/pool/Pool.js"
 
 /** Enough of a VT100 for the display: text, newline, carriage return, cursor up (ESC[nA), erase below (ESC[J). */
 class FakeTerminal {

@@ -2,7 +2,7 @@
 // library's results, and `{ "_tag", "message" }` in what the CLI prints, as it always was.
 import { describe, expect, it } from "vitest"
 import { actionJson, stageJson } from "../../src/cli/report.js"
-import { ManagedActionFailed, RemoteCommandFailed, UnsupportedEntry } from "../../src/PeerError.js"
+import { ManagedActionFailed, RemoteCommandFailed, UnsupportedEntry } from "../../src/domain/PeerError.js"
 
 const remoteFailure = new RemoteCommandFailed({ peer: "db1", argv: ["ssh", "db1", "cback3 collect"], exitCode: 3, stderr: "no space left\n" })
 

@@ -9,7 +9,7 @@ import { ChildProcess, ChildProcessSpawner } from "effect/process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { command, Expired, runToEnd } from "../../src/internal/process.js"
+import { command, Expired, runToEnd } from "../../src/peers/process.js"
 
 /** Pids of the live (not zombie) processes whose process group is `pgid`. */
 const groupMembers = (pgid: number): Array<number> =>

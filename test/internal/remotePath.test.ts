@@ -11,7 +11,7 @@ import {
   sshDestination,
   sshProgramFor,
   trimTrailingSlashes
-} from "../../src/internal/remotePath.js"
+} from "../../src/peers/internal/remotePath.js"
 
 // Paths an attacker (or an unlucky admin) could put in a config: each must reach the peer literally.
 const HOSTILE_PATHS = [

@@ -1,7 +1,7 @@
 // Which ssh/scp failures are worth another attempt: OpenSSH's connection messages and its own
 // exit status 255; never a missing file, a refused login or a run that used up its time.
 import { describe, expect, it } from "@effect/vitest"
-import { transientReason } from "../../src/internal/remote/retry.js"
+import { transientReason } from "../../src/peers/internal/remote/retry.js"
 
 const exited = (exitCode: number, stderr = "") => ({ _tag: "Exited" as const, exitCode, stderr })
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { execFileSync } from "node:child_process"
-import { runAs, suLine } from "../../src/internal/runAs.js"
+import { runAs, suLine } from "../../src/peers/internal/runAs.js"
 
 const HOSTILE_WORDS = [
   "plain",

@@ -2,8 +2,8 @@
 // against the loopback sshd; test/cli/site.ssh.test.ts runs the real ones), and durations as
 // people write them.
 import { describe, expect, it } from "vitest"
-import { formatAfter } from "../../src/internal/process.js"
-import { sshCause } from "../../src/internal/sshCause.js"
+import { formatAfter } from "../../src/peers/process.js"
+import { sshCause } from "../../src/peers/sshCause.js"
 
 describe("sshCause", () => {
   it.each([

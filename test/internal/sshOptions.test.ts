@@ -8,7 +8,7 @@ import {
   setsOwnSharing,
   withConnection,
   withSshOptions
-} from "../../src/internal/remote/sshOptions.js"
+} from "../../src/peers/internal/remote/sshOptions.js"
 
 const TIMEOUTS = { connect: 30, stall: 60 }
 

@@ -7,9 +7,9 @@ import { execFileSync } from "node:child_process"
 import * as NFS from "node:fs"
 import * as OS from "node:os"
 import * as NPath from "node:path"
-import { openStagingTree, writeMasterIndicator } from "../../src/internal/stagingTree.js"
-import * as NodeStagingDisk from "../../src/NodeStagingDisk.js"
-import { StagingDisk } from "../../src/StagingDisk.js"
+import { openStagingTree, writeMasterIndicator } from "../../src/pool/internal/stagingTree.js"
+import * as NodeStagingDisk from "../../src/disk/NodeStagingDisk.js"
+import { StagingDisk } from "../../src/disk/StagingDisk.js"
 
 const USER = "cptree"
 const backupUser = (): { uid: number; gid: number } => {

@@ -1,9 +1,9 @@
 // The real remote-peer stack the ssh tests run on: real scp/ssh, real disk, real "am I root".
 import { NodeServices } from "@effect/platform-node"
 import { Layer, References } from "effect"
-import * as RemotePeer from "../../src/RemotePeer.js"
-import * as NodeStagingDisk from "../../src/NodeStagingDisk.js"
-import * as SystemUsers from "../../src/SystemUsers.js"
+import * as RemotePeer from "../../src/peers/RemotePeer.js"
+import * as NodeStagingDisk from "../../src/disk/NodeStagingDisk.js"
+import * as SystemUsers from "../../src/peers/SystemUsers.js"
 
 // Retries stay on (the default count) but start after 50 ms: an unreachable peer costs the suite
 // milliseconds, not the 15 s of the production delays.

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { ChildProcess, ChildProcessSpawner } from "effect/process"
-import { runToEnd } from "../../src/internal/process.js"
+import { runToEnd } from "../../src/peers/process.js"
 import * as FakeRemoteHost from "../../src/testing/FakeRemoteHost.js"
 import * as MemoryFileSystem from "../../src/testing/MemoryFileSystem.js"
 
