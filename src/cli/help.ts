@@ -1,7 +1,7 @@
 // `--help`: rendered from the commands' own definitions (so a new flag shows up by itself), in the
 // shape of a Unix man-page synopsis: no ANSI unless on a terminal, defaults and exit statuses shown.
 // The definitions are read through effect/cli's CommandSpec, the same facts its parser works from.
-import { Option } from "effect"
+import { Context, Option } from "effect"
 import { type Command, CommandSpec } from "effect/cli"
 
 /** One option or argument of a command, as its definition gives it. */
@@ -27,6 +27,8 @@ export interface CommandDoc {
   readonly description: string
   readonly options: ReadonlyArray<ParamDoc>
   readonly args: ReadonlyArray<ParamDoc>
+  /** its own exit statuses (ExitStatuses), signals apart */
+  readonly exitStatuses: ReadonlyArray<readonly [string, string]> | undefined
 }
 
 const paramDoc = (param: CommandSpec.Flag | CommandSpec.Argument, aliases: ReadonlyArray<string>): ParamDoc => {
@@ -50,7 +52,8 @@ export const commandDoc = (root: Command.Command.Any, name: string): CommandDoc 
     name: spec.name,
     description: spec.description ?? "",
     options: spec.flags.filter((f) => !f.hidden && f.scope._tag === "Local").map((f) => paramDoc(f, f.aliases)),
-    args: spec.arguments.map((a) => paramDoc(a, []))
+    args: spec.arguments.map((a) => paramDoc(a, [])),
+    exitStatuses: Context.getOrUndefined(spec.annotations, ExitStatuses)
   }
 }
 
@@ -76,6 +79,7 @@ export interface CommandHelp {
   readonly description: string
   readonly options: ReadonlyArray<Entry>
   readonly args: ReadonlyArray<Entry>
+  readonly exitStatuses: ReadonlyArray<readonly [string, string]>
 }
 
 const withDefault = (param: ParamDoc) =>
@@ -94,7 +98,8 @@ export const commandHelp = (doc: CommandDoc): CommandHelp => ({
       repeated: o.repeated !== undefined
     }
   }),
-  args: doc.args.map((a) => ({ names: a.name, description: withDefault(a), required: !a.optional, repeated: a.repeated !== undefined }))
+  args: doc.args.map((a) => ({ names: a.name, description: withDefault(a), required: !a.optional, repeated: a.repeated !== undefined })),
+  exitStatuses: exitStatusesOf(doc.exitStatuses)
 })
 
 /** Options every command takes (handled before the command's own options are parsed). */
@@ -130,47 +135,27 @@ export const COMPLETIONS_OPTION: Entry = {
   repeated: false
 }
 
-const USAGE_STATUS = ["2", "usage or configuration error (bad option, invalid config, unknown peer)"] as const
+/**
+ * A command's own exit statuses, which its definition carries (what 0 and 1 mean differs from
+ * command to command); the signals' statuses are added to every command's.
+ *
+ * @since 1.0.0
+ * @category annotations
+ */
+export class ExitStatuses extends Context.Service<ExitStatuses, ReadonlyArray<readonly [string, string]>>()("cedar-peer/cli/ExitStatuses") {}
+
+/**
+ * Status 2 as most commands give it.
+ *
+ * @since 1.0.0
+ * @category constants
+ */
+export const USAGE_STATUS = ["2", "usage or configuration error (bad option, invalid config, unknown peer)"] as const
 const SIGNAL_STATUSES = [["130", "interrupted (SIGINT, Ctrl-C)"], ["143", "terminated (SIGTERM)"]] as const
 
-/** Each command's own exit statuses: what 0 and 1 mean differs from command to command. */
-export const COMMAND_EXIT_STATUSES: Readonly<Record<string, ReadonlyArray<readonly [string, string]>>> = {
-  stage: [
-    ["0", "every peer staged, or its failure ignored (with --dry-run: every peer ready or ignored)"],
-    ["1", "a peer failed, was not ready or was not reached, and its failures are not ignored; or another run holds the lock"],
-    ["2", "usage or configuration error, or a missing staging dir"]
-  ],
-  check: [
-    ["0", "every peer has written its collect indicator (check stages nothing)"],
-    ["1", "a peer is not ready or could not be reached"],
-    USAGE_STATUS
-  ],
-  "stage-peer": [
-    ["0", "the peer's files are staged (also when it was not ready: a warning says so)"],
-    ["1", "the copy failed, or a limit was passed; nothing of the peer is left in the target"],
-    USAGE_STATUS
-  ],
-  "write-indicator": [["0", "the indicator is written"], ["1", "it could not be written"], USAGE_STATUS],
-  exec: [["0", "the remote command exited 0"], ["1", "it exited otherwise, or could not run"], USAGE_STATUS],
-  action: [["0", "the action is done on every managed peer it ran on"], ["1", "it failed on a peer"], USAGE_STATUS],
-  validate: [
-    ["0", "the file and this machine can run the stage (warnings do not count)"],
-    ["1", "with --reach: a remote peer could not be reached"],
-    ["2", "usage error, or problems in the file or on this machine, every one listed"]
-  ],
-  demo: [["0", "the demo pool is staged"], ["1", "staging it failed"], ["2", "usage error"]],
-  verify: [
-    ["0", "every file matches the manifest"],
-    ["1", "a file does not match or is missing, a manifest line cannot be read, or there is no manifest"],
-    ["2", "usage error"]
-  ]
-}
-
 /** The exit statuses of one command (the program's when the command has none of its own). */
-export const exitStatusesOf = (command: string | undefined): ReadonlyArray<readonly [string, string]> => {
-  const own = command === undefined ? undefined : COMMAND_EXIT_STATUSES[command]
-  return own === undefined ? EXIT_STATUSES : [...own, ...SIGNAL_STATUSES]
-}
+export const exitStatusesOf = (own: ReadonlyArray<readonly [string, string]> | undefined): ReadonlyArray<readonly [string, string]> =>
+  own === undefined ? EXIT_STATUSES : [...own, ...SIGNAL_STATUSES]
 
 /** Exit statuses of the program as a whole. */
 export const EXIT_STATUSES: ReadonlyArray<readonly [string, string]> = [
@@ -236,7 +221,7 @@ export const renderCommandHelp = (help: CommandHelp, style: Style = plain, width
     ...list(GLOBAL_OPTIONS.map((o) => [o.names, o.description]), width),
     "",
     style.heading("Exit status:"),
-    ...list(exitStatusesOf(help.name), width)
+    ...list(help.exitStatuses, width)
   ].join("\n")
 
 /** The help of the program: its commands and the global options. */

@@ -6,21 +6,15 @@
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import { Cause, Deferred, Effect, Exit, Fiber, Layer, Logger, References } from "effect"
-import { LocalPeers } from "../peers/LocalPeer.js"
-import * as NodeStagingDisk from "../disk/NodeStagingDisk.js"
-import { RemotePeers } from "../peers/RemotePeer.js"
-import * as RunLock from "../pool/RunLock.js"
-import { SystemUsers } from "../peers/SystemUsers.js"
 import { run } from "./commands.js"
+import { lazily } from "./commands/lazily.js"
 import { exitStatusOf, logLevelFrom, printFailure, stderrLogger } from "./report.js"
 import { RunControl, type RunControlShape } from "./runControl.js"
 
-const MainLayer = Layer.mergeAll(LocalPeers.layer, RemotePeers.layer, RunLock.layer).pipe(
-  Layer.provideMerge(SystemUsers.layer),
-  Layer.provideMerge(NodeStagingDisk.layer),
-  Layer.provideMerge(NodeServices.layer),
-  Layer.provideMerge(Logger.layer([stderrLogger]))
-)
+// The library's services are loaded and built only for a command that runs (see run).
+const LibraryLayer = Layer.unwrap(lazily(() => import("./layers.js"), (layers) => Effect.succeed(layers.LibraryLayer)))
+
+const MainLayer = NodeServices.layer.pipe(Layer.provideMerge(Logger.layer([stderrLogger])))
 
 const json = process.argv.includes("--json")
 
@@ -49,7 +43,7 @@ const control: RunControlShape = {
     )
 }
 
-const program = run(process.argv).pipe(
+const program = run(process.argv, LibraryLayer).pipe(
   Effect.tapCause((cause) => printFailure(cause, json)),
   Effect.provideService(References.MinimumLogLevel, logLevelFrom(process.env.CEDAR_PEER_LOG)),
   Effect.provideService(RunControl, control),

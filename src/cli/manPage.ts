@@ -92,7 +92,7 @@ export const manPage = (
         ".PP",
         "Exit status:",
         ".RS",
-        ...exitStatusesOf(sub.name).filter(([code]) => code !== "130" && code !== "143")
+        ...exitStatusesOf(sub.exitStatuses).filter(([code]) => code !== "130" && code !== "143")
           .flatMap(([code, text]) => [".TP", `.B ${code}`, roff(text)]),
         ".RE"
       ]

@@ -1,10 +1,11 @@
 // Rendering of results for people and for --json, the exit status of a run, and where logs go.
-import { Cause, Console, Data, Effect, Logger, type LogLevel, Option, References, Schema } from "effect"
+import { Cause, Console, Data, Effect, Exit, Logger, type LogLevel, Option, References, Schema } from "effect"
 import { CliError } from "effect/cli"
 import type { ActionSummary, CheckSummary, PeerStageResult, StageSummary } from "../pool/Pool.js"
 import { quoteLine } from "../domain/shellWords.js"
+import type { PeerReach } from "../pool/Validate.js"
 import { escapeControl, escapeMessage } from "./output.js"
-import { columnsFor, finalRow, formatBytes, headerRow, noteOf } from "./progress.js"
+import { columnsFor, finalRow, formatBytes, formatDuration, headerRow, noteOf } from "./progress.js"
 
 export { formatBytes } from "./progress.js"
 
@@ -185,3 +186,90 @@ export const stderrLogger = Logger.make(({ date, fiber, logLevel, message }) => 
 /** The log level from `CEDAR_PEER_LOG` (debug, info, warning, error), info by default. */
 export const logLevelFrom = (value: string | undefined): LogLevel.LogLevel =>
   ({ debug: "Debug", info: "Info", warning: "Warn", error: "Error" } as const)[(value ?? "info").toLowerCase() as "info"] ?? "Info"
+
+/** The last log line of a stage run: its outcome, daily directory, counts and duration. */
+export const endLine = (exit: Exit.Exit<unknown, unknown>, summary: StageSummary | undefined, millis: number): string => {
+  const failure = Exit.isFailure(exit) ? Cause.findErrorOption(exit.cause) : Option.none()
+  const error = Option.isSome(failure) && !(failure.value instanceof Unsuccessful)
+    ? failure.value as { readonly _tag?: string; readonly message?: string }
+    : undefined
+  const outcome = summary?.peers.some((p) => p.status === "interrupted") || (Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause))
+    ? "interrupted"
+    : error !== undefined
+    ? `failed: error[${error._tag ?? "Error"}] ${escapeControl(String(error.message ?? ""))}`
+    : Exit.isSuccess(exit)
+    ? "ok"
+    : "FAILED"
+  const counts = summary === undefined ? [] : [`daily directory ${summary.dailyDir}`, stageTotals(summary).replace(/: (ok|FAILED)$/, "")]
+  return ["stage ends: " + outcome, ...counts, `after ${formatDuration(millis)}`].join("; ")
+}
+
+/**
+ * A peer as `stage --dry-run` reports it: ready or not, whether its failure would be ignored, and
+ * for a ready local peer what a stage would copy, or the error it would fail with.
+ *
+ * @since 1.0.0
+ * @category models
+ */
+export interface DryRunPeer {
+  readonly name: string
+  readonly type: string
+  readonly ready: boolean
+  readonly status: string
+  readonly ignored: boolean
+  readonly reason?: string
+  readonly files?: number
+  readonly bytes?: number
+  readonly error?: { readonly _tag: string; readonly message: string }
+}
+
+/**
+ * The text of `stage --dry-run`: where a run would stage, one row per peer, and the outcome.
+ *
+ * @since 1.0.0
+ * @category rendering
+ */
+export const dryRunText = (daily: string, full: boolean, ok: boolean, peers: ReadonlyArray<DryRunPeer>): string => {
+  const columns = columnsFor(peers.map((p) => p.name))
+  const rows = peers.map((p) =>
+    [
+      p.name.padEnd(columns.peer),
+      p.type.padEnd(6),
+      p.status.padEnd(11),
+      (p.files === undefined ? "" : String(p.files)).padStart(6),
+      (p.bytes === undefined ? "" : formatBytes(p.bytes)).padStart(10),
+      "      ",
+      noteOf(
+        { name: p.name, ignored: p.ignored, status: p.ready && p.error === undefined ? "staged" : "not-ready", ...(p.reason === undefined ? {} : { reason: p.reason }) },
+        // the error the stage would fail the peer with, as its row would give it
+        p.error === undefined ? undefined : `${p.error._tag}: ${p.error.message.replace(`peer ${p.name}: `, "")}`
+      )
+    ].join("  ").trimEnd()
+  )
+  return [
+    `dry run: nothing is written; a stage run now would stage into ${daily}${full ? " (full run)" : ""}`,
+    headerRow(columns),
+    ...rows,
+    `${peers.filter((p) => p.ready).length} of ${peers.length} peer(s) ready: ${ok ? "ok" : "a stage run would FAIL"}`
+  ].join("\n")
+}
+
+/**
+ * `validate --reach`: one line per remote peer, then what was reached.
+ *
+ * @since 1.0.0
+ * @category rendering
+ */
+export const reachLines = (reached: ReadonlyArray<PeerReach>): ReadonlyArray<string> => {
+  const missed = reached.filter((r) => !r.reached || r.cause !== undefined)
+  return [
+    ...missed.map((r) =>
+      `peer ${r.name}: ${r.reached ? "reached, but" : "NOT reached:"} ${r.cause ?? "could not connect"}${r.detail ? ` (${escapeControl(r.detail)})` : ""}`
+    ),
+    reached.length === 0
+      ? "no remote peer to reach"
+      : missed.length === 0
+      ? `reached every remote peer (${reached.length}): ${reached.map((r) => r.name).join(", ")}`
+      : `reached ${reached.length - missed.length} of ${reached.length} remote peer(s): FAILED`
+  ]
+}

@@ -1,10 +1,8 @@
 // Run control for the CLI: the graceful stop on SIGINT/SIGTERM (main.ts completes it, the
-// commands that can report what was done hand it to the library), and the flags that bound a
-// staging run (--max-files, --max-bytes, --timeout, --verify, --concurrency).
+// commands that can report what was done hand it to the library), and what the flags that bound
+// a staging run (commands/flags.ts) give the library.
 import { Context, Effect, Fiber, Option } from "effect"
-import { CliError, Flag } from "effect/cli"
-import * as Config from "../config/Config.js"
-import * as Pool from "../pool/Pool.js"
+import type * as Pool from "../pool/Pool.js"
 
 /** What the bin's run control offers the commands. */
 export interface RunControlShape {
@@ -62,84 +60,39 @@ export const stopBeforeLanding = <A, E, R>(
     return { value, stopped }
   }))
 
-/** A value the command line cannot take: a usage error whose message is exactly this text. */
-export const invalid = (message: string) => new CliError.ValidationError({ message })
+export { parseTimeouts } from "./commands/flags.js"
 
-const wholeNumber = (name: string, text: string) =>
-  /^\d+$/.test(text) && Number.isSafeInteger(Number(text)) && Number(text) >= 1
-    ? Effect.succeed(Number(text))
-    : Effect.fail(invalid(`--${name} must be a whole number of at least 1, got ${JSON.stringify(text)}`))
+/**
+ * The time limits `--timeout` gives, by name.
+ *
+ * @since 1.0.0
+ * @category models
+ */
+export type Timeouts = Partial<Record<Pool.TimeoutName, number>>
 
-const parseSeconds = (text: string): number | undefined => {
-  const value = Config.parseDuration(text)
-  return value !== undefined && value > 0 ? value : undefined
-}
-
-/** `NAME=SECONDS` for one timeout, or a bare `SECONDS` for the whole stage of each peer. */
-export const parseTimeouts = (values: ReadonlyArray<string>): Effect.Effect<Partial<Record<Pool.TimeoutName, number>>, CliError.ValidationError> =>
-  Effect.gen(function*() {
-    const timeouts: Partial<Record<Pool.TimeoutName, number>> = {}
-    for (const value of values) {
-      const [name, seconds] = value.includes("=") ? value.split("=", 2) as [string, string] : ["stage", value]
-      if (!(Pool.TIMEOUT_NAMES as ReadonlyArray<string>).includes(name)) {
-        return yield* Effect.fail(invalid(`--timeout ${JSON.stringify(value)}: the name must be one of ${Pool.TIMEOUT_NAMES.join(", ")}`))
-      }
-      const parsed = parseSeconds(seconds)
-      if (parsed === undefined) {
-        return yield* Effect.fail(invalid(`--timeout ${JSON.stringify(value)}: the time must be seconds above 0, or a number with s, m, h or d (90s, 5m)`))
-      }
-      timeouts[name as Pool.TimeoutName] = parsed
-    }
-    return timeouts
-  })
-
-/** An on/off flag: false unless given (no `--no-` form, as before). */
-export const flag = (name: string, description: string) =>
-  Flag.Boolean(name).pipe(Flag.withoutNegation, Flag.withDefault(false), Flag.withDescription(description))
-
-/** The flags that bound the staging of each peer, for `stage` and `stage-peer`. */
-export const limitFlags = {
-  maxFiles: Flag.String("max-files").pipe(
-    Flag.withMetavar("N"),
-    Flag.mapEffect((text) => wholeNumber("max-files", text)),
-    Flag.optional,
-    Flag.withDescription("fail a peer with more files than this (nothing of it is staged)")
-  ),
-  maxBytes: Flag.String("max-bytes").pipe(
-    Flag.withMetavar("BYTES"),
-    Flag.mapEffect((text) => {
-      const value = Config.parseBytes(text)
-      return value === undefined
-        ? Effect.fail(invalid(`--max-bytes must be a number of bytes of at least 1, optionally with K, M, G or T (500M, 10G), got ${JSON.stringify(text)}`))
-        : Effect.succeed(value)
-    }),
-    Flag.optional,
-    Flag.withDescription("fail a peer with more bytes than this, e.g. 10G (nothing of it is staged)")
-  ),
-  timeout: Flag.String("timeout").pipe(
-    Flag.withMetavar("NAME=SECONDS"),
-    Flag.atLeast(0),
-    Flag.mapEffect(parseTimeouts),
-    Flag.withDescription(`a time limit: NAME one of ${Pool.TIMEOUT_NAMES.join(", ")}; a bare SECONDS limits each peer's whole stage`)
-  ),
-  verify: flag("verify", "compare the SHA-256 of every staged file with its source (and write the daily manifest)")
-}
-
-/** `--concurrency N`: how many peers are staged at once. */
-export const concurrencyFlag = Flag.String("concurrency").pipe(
-  Flag.withMetavar("N"),
-  Flag.mapEffect((text) => wholeNumber("concurrency", text)),
-  Flag.optional,
-  Flag.withDescription("how many peers are staged at once (default: the configuration's, else 4)")
-)
-
-/** The settings the limit flags override (only those given). */
-export const settingsOf = (opts: {
+/**
+ * The values of the limit flags, as a command's definition parses them.
+ *
+ * @since 1.0.0
+ * @category models
+ */
+export interface LimitOptions {
   readonly maxFiles: Option.Option<number>
   readonly maxBytes: Option.Option<number>
-  readonly timeout: Partial<Record<Pool.TimeoutName, number>>
+  readonly timeout: Timeouts
   readonly verify: boolean
-}): Pool.SettingsOverride => ({
+}
+
+/**
+ * The limit flags' values when a command takes only --timeout.
+ *
+ * @since 1.0.0
+ * @category constants
+ */
+export const NO_LIMITS = { maxFiles: Option.none<number>(), maxBytes: Option.none<number>(), verify: false }
+
+/** The settings the limit flags override (only those given). */
+export const settingsOf = (opts: LimitOptions): Pool.SettingsOverride => ({
   ...(Option.isSome(opts.maxFiles) ? { maxFiles: opts.maxFiles.value } : {}),
   ...(Option.isSome(opts.maxBytes) ? { maxBytes: opts.maxBytes.value } : {}),
   ...(Object.keys(opts.timeout).length > 0 ? { timeouts: opts.timeout } : {}),

@@ -1,6 +1,6 @@
 // The CLI as a user runs it: the built bin in a child process, real files, exit statuses and output.
 import { spawn, spawnSync } from "node:child_process"
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir, userInfo } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -494,6 +494,47 @@ describe("cedar-peer stage --dry-run and --metrics-file", () => {
       peers: [
         { name: "alpha", ready: true, files: 4, bytes: 5 },
         { name: "beta", ready: false, status: "not-ready", reason: expect.any(String) }
+      ]
+    })
+  })
+
+  it("--dry-run counts what a stage copies: a link to a file and a directory are not files, and fail the peer as the stage does", async () => {
+    const { base, configPath } = makePool("dryrun-links", [
+      { name: "alpha", ready: true, files: { "a.txt": "aaa" } },
+      { name: "beta", ready: true, files: { b: "22" } }
+    ])
+    // a stat that follows links would count the link as a 1000-byte file; the stage does not copy it
+    writeFileSync(join(base, "big.txt"), "x".repeat(1000))
+    symlinkSync(join(base, "big.txt"), join(base, "peers", "alpha", "link.txt"))
+    mkdirSync(join(base, "peers", "alpha", "sub"))
+    writeFileSync(join(base, "peers", "alpha", "sub", "inner.txt"), "inner")
+    const before = snapshot(base)
+    const done = await cli(["stage", "--config", configPath, "--dry-run"])
+    const json = await cli(["stage", "--config", configPath, "--dry-run", "--json"])
+    expect(snapshot(base)).toEqual(before)
+    // a.txt and cback.collect, 3 bytes; the note (cut to its column) starts with the error the stage would fail the peer with
+    expect(done.stdout).toMatch(/^alpha\s+local\s+ready\s+2\s+3 B\s+UnsupportedEntry: /m)
+    expect(done.stdout).toMatch(/^beta\s+local\s+ready\s+2\s+2 B$/m)
+    expect(done.status).toBe(1)
+    expect(done.stdout).toMatch(/a stage run would FAIL$/m)
+    const document = JSON.parse(json.stdout)
+    expect(document).toMatchObject({
+      dryRun: true,
+      ok: false,
+      peers: [
+        { name: "alpha", ready: true, files: 2, bytes: 3, error: { _tag: "UnsupportedEntry" } },
+        { name: "beta", ready: true, files: 2, bytes: 2 }
+      ]
+    })
+    expect(document.peers[0].error.message).toMatch(/"link\.txt" \(SymbolicLink\).*"sub" \(Directory\)/)
+    expect(document.peers[1]).not.toHaveProperty("error")
+    // the stage itself: the same peer fails with the same error, the other is staged with what was counted
+    const staged = await cli(["stage", "--config", configPath, "--json"])
+    expect(staged.status).toBe(1)
+    expect(JSON.parse(staged.stdout)).toMatchObject({
+      peers: [
+        { name: "alpha", status: "failed", error: { _tag: "UnsupportedEntry", message: document.peers[0].error.message } },
+        { name: "beta", status: "staged", files: 2, bytes: 2 }
       ]
     })
   })
