@@ -7,7 +7,7 @@ import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import { Cause, Deferred, Effect, Exit, Fiber, Layer, Logger, References } from "effect"
 import { run } from "./commands.js"
-import { lazily } from "./commands/lazily.js"
+import { lazily } from "./lazily.js"
 import { exitStatusOf, logLevelFrom, printFailure, stderrLogger } from "./report.js"
 import { RunControl, type RunControlShape } from "./runControl.js"
 

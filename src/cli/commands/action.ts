@@ -1,8 +1,8 @@
 // `action`: its options; what it does is in ../handlers/action.ts, loaded when it runs.
 import { Argument, Command } from "effect/cli"
-import { config, full, json, somePeers } from "./flags.js"
 import { ExitStatuses, USAGE_STATUS } from "../help.js"
-import { lazily } from "./lazily.js"
+import { lazily } from "../lazily.js"
+import { config, full, json, somePeers } from "./flags.js"
 
 /**
  * The `action` command: a managed action on the managed remote peers.

@@ -1,9 +1,9 @@
 // `check`: its options; what it does is in ../handlers/check.ts, loaded when it runs.
 import { Command } from "effect/cli"
 import { DEF_COLLECT_INDICATOR } from "../../domain/Peer.js"
-import { config, indicator, json, limitFlags, somePeers } from "./flags.js"
 import { ExitStatuses, USAGE_STATUS } from "../help.js"
-import { lazily } from "./lazily.js"
+import { lazily } from "../lazily.js"
+import { config, indicator, json, limitFlags, somePeers } from "./flags.js"
 
 /**
  * The `check` command: which peers are ready.

@@ -1,8 +1,8 @@
 // `demo`: its options; what it does is in ../handlers/demo.ts, loaded when it runs.
 import { Argument, Command } from "effect/cli"
-import { json } from "./flags.js"
 import { ExitStatuses } from "../help.js"
-import { lazily } from "./lazily.js"
+import { lazily } from "../lazily.js"
+import { json } from "./flags.js"
 
 /**
  * The `demo` command: a demo pool built and staged.

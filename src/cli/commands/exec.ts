@@ -1,8 +1,8 @@
 // `exec`: its options; what it does is in ../handlers/exec.ts, loaded when it runs.
 import { Argument, Command } from "effect/cli"
-import { config, json, onePeer } from "./flags.js"
 import { ExitStatuses, USAGE_STATUS } from "../help.js"
-import { lazily } from "./lazily.js"
+import { lazily } from "../lazily.js"
+import { config, json, onePeer } from "./flags.js"
 
 /**
  * The `exec` command: a command on a remote peer.

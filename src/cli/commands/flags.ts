@@ -3,8 +3,8 @@
 // so what parses a value (the config module's units) is loaded only when a value is given.
 import { Effect } from "effect"
 import { CliError, Flag } from "effect/cli"
+import { lazily } from "../lazily.js"
 import type * as Pool from "../../pool/Pool.js"
-import { lazily } from "./lazily.js"
 
 /**
  * A value the command line cannot take: a usage error whose message is exactly this text.

@@ -1,8 +1,8 @@
 // `stage`: its options; what it does is in ../handlers/stage.ts, loaded when it runs.
 import { Command, Flag } from "effect/cli"
-import { concurrencyFlag, config, flag, full, json, limitFlags, somePeers } from "./flags.js"
 import { ExitStatuses } from "../help.js"
-import { lazily } from "./lazily.js"
+import { lazily } from "../lazily.js"
+import { concurrencyFlag, config, flag, full, json, limitFlags, somePeers } from "./flags.js"
 
 /**
  * The `stage` command: every ready peer of the pool into today's daily directory.

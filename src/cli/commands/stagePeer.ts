@@ -1,9 +1,9 @@
 // `stage-peer`: its options; what it does is in ../handlers/stagePeer.ts, loaded when it runs.
 import { Effect } from "effect"
 import { Command, Flag } from "effect/cli"
-import { config, flag, invalid, json, limitFlags, onePeer } from "./flags.js"
 import { ExitStatuses, USAGE_STATUS } from "../help.js"
-import { lazily } from "./lazily.js"
+import { lazily } from "../lazily.js"
+import { config, flag, invalid, json, limitFlags, onePeer } from "./flags.js"
 
 /** `USER:GROUP` as typed: names or numbers, resolved on this machine when the command runs. */
 const owner = Flag.String("owner").pipe(

@@ -1,8 +1,8 @@
 // `validate`: its options; what it does is in ../handlers/validate.ts, loaded when it runs.
 import { Command } from "effect/cli"
-import { config, flag, json, limitFlags } from "./flags.js"
 import { ExitStatuses } from "../help.js"
-import { lazily } from "./lazily.js"
+import { lazily } from "../lazily.js"
+import { config, flag, json, limitFlags } from "./flags.js"
 
 /**
  * The `validate` command: the configuration and this machine checked.

@@ -1,8 +1,8 @@
 // `verify`: its options; what it does is in ../handlers/verify.ts, loaded when it runs.
 import { Argument, Command } from "effect/cli"
-import { json } from "./flags.js"
 import { ExitStatuses } from "../help.js"
-import { lazily } from "./lazily.js"
+import { lazily } from "../lazily.js"
+import { json } from "./flags.js"
 
 /**
  * The `verify` command: a daily directory checked against its manifest.

@@ -1,9 +1,9 @@
 // `write-indicator`: its options; what it does is in ../handlers/writeIndicator.ts, loaded when it runs.
 import { Command } from "effect/cli"
 import { DEF_STAGE_INDICATOR } from "../../domain/Peer.js"
-import { config, indicator, json, onePeer } from "./flags.js"
 import { ExitStatuses, USAGE_STATUS } from "../help.js"
-import { lazily } from "./lazily.js"
+import { lazily } from "../lazily.js"
+import { config, indicator, json, onePeer } from "./flags.js"
 
 /**
  * The `write-indicator` command: a peer's stage indicator.
