@@ -186,7 +186,11 @@ export const replaceFile = (memory: Memory, directory: Directory, name: string, 
     const draft = yield* attempt(() => entryPath(memory, directory, `.${name}.${randomBytes(6).toString("hex")}.tmp`))
     yield* run(memory, "replaceFile", path, draft, () => memory.volume.writeFileSync(draft, content, { mode: 0o600, flag: "wx" }))
     yield* setAttributes(memory, draft, attributes, 0o644).pipe(
-      Effect.andThen(run(memory, "rename", draft, path, () => memory.volume.renameSync(draft, path))),
+      Effect.andThen(run(memory, "rename", draft, path, () => {
+        // as rename(2): a file never replaces a directory
+        if (lstat(memory.volume, path)?.isDirectory() === true) throw errno("rename", shownIn(directory, name), "EISDIR", "is a directory")
+        memory.volume.renameSync(draft, path)
+      })),
       Effect.onError(() => Effect.sync(() => memory.volume.rmSync(draft, { force: true })))
     )
   })
