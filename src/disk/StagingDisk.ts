@@ -238,7 +238,7 @@ export interface FileWriter {
 }
 
 /**
- * What a directory holds now: its entries, and the bytes of its regular files.
+ * What a directory holds now (`usage`): its entries, and their sizes in bytes.
  *
  * @since 1.0.0
  * @category models
@@ -396,9 +396,8 @@ export interface StagingDiskService {
     attributes: FileAttributes
   ) => Effect.Effect<void, DiskError>
   /**
-   * Counts a directory's entries and its regular files' bytes now, looking at each without
-   * following it (entries that vanish meanwhile are left out); a huge directory does not hold up
-   * other fibers while it is counted.
+   * Counts a directory's entries and their sizes now, looking at each without following it
+   * (entries that vanish meanwhile are left out); a huge directory does not hold up other fibers.
    */
   readonly usage: (directory: Directory) => Effect.Effect<Usage, DiskError>
   /**

@@ -115,7 +115,7 @@ const openOrCreate = (
       return failed
     }
   }
-  return { directory: new HeldDirectory(shown, fd) as Directory, created }
+  return { directory: new HeldDirectory(shown, fd), created }
 }
 
 export const openSubdirectory = (
@@ -124,10 +124,6 @@ export const openSubdirectory = (
   create?: { readonly mode: number; readonly ownership?: Ownership | undefined }
 ) =>
   Effect.acquireRelease(
-    syncOperation(
-      "open",
-      parent.shown,
-      () => openOrCreate(parent, name, create)
-    ),
-    ({ directory }) => release(directory as HeldDirectory)
+    syncOperation("open", parent.shown, () => openOrCreate(parent, name, create)),
+    ({ directory }) => release(directory)
   )

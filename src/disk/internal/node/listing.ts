@@ -13,6 +13,12 @@ const NAME_CHUNK = 64 * 1024
 /** `usage` lets other fibers run after looking at this many entries. */
 const USAGE_BATCH = 2000
 
+/** What an entry is when the listing did not say (file systems that do not fill d_type), looked at without following it. */
+const typeIn = (directory: Directory, name: Buffer) => {
+  const path = pathIn(directory, name)
+  return path instanceof DiskError ? "Unknown" : blockerType(path)
+}
+
 /** The size of a regular file found by a listing, looked at without following it. */
 const lstatIn = (directory: Directory, name: Buffer) => {
   const path = pathIn(directory, name)
@@ -40,8 +46,7 @@ export const list = (directory: Directory, options?: { readonly sizes?: boolean 
         }
         const name = chunk.subarray(used, used += chunk.write(entry.name, used, "latin1"))
         let type = entryTypeOf(entry)
-        // file systems that do not fill d_type: look without following
-        if (type === "Unknown") type = blockerType(pathIn(directory, name) as Buffer)
+        if (type === "Unknown") type = typeIn(directory, name)
         if (options?.sizes !== true || type !== "File") {
           entries.push({ name, type })
           continue
@@ -73,7 +78,7 @@ export const listFiles = (
     try {
       for (let entry = stream.readSync(); entry !== null; entry = stream.readSync()) {
         let type = entryTypeOf(entry)
-        if (type === "Unknown") type = blockerType(pathIn(directory, Buffer.from(entry.name, "latin1")) as Buffer)
+        if (type === "Unknown") type = typeIn(directory, Buffer.from(entry.name, "latin1"))
         if (type === "File" && options?.sizes === true) {
           const stats = lstatIn(directory, Buffer.from(entry.name, "latin1"))
           if (stats instanceof DiskError) return stats

@@ -48,14 +48,14 @@ const emptyDirectory = (fd: number): void => {
 }
 
 /** Makes a fresh private directory in `parent`, retrying a short name that is taken. */
-const makeFreshDirectory = (parent: HeldDirectory, short: boolean): Buffer | DiskError => {
+const makeFreshDirectory = (parent: HeldDirectory, short: boolean): { readonly name: Buffer; readonly path: Buffer } | DiskError => {
   for (let attempts = 0;; attempts++) {
     const name = short ? shortPrivateName() : privateName(mark)
     const path = pathIn(parent, name)
     if (path instanceof DiskError) return path
     try {
       NFS.mkdirSync(path, { mode: 0o700 })
-      return Buffer.from(name)
+      return { name: Buffer.from(name), path }
     } catch (error) {
       if (codeOf(error) !== "EEXIST" || attempts >= 10) return diskError("makeDirectory", shownIn(parent, name), error)
     }
@@ -68,10 +68,10 @@ const makeFreshDirectory = (parent: HeldDirectory, short: boolean): Buffer | Dis
 const makeHeld = (parent: Directory, owner: Ownership | undefined, options: PrivateDirectoryOptions | undefined) => {
   const held = heldOf(parent)
   if (held instanceof DiskError) return held
-  const name = makeFreshDirectory(held, options?.short === true)
-  if (name instanceof DiskError) return name
-  const shown = shownIn(parent, name)
-  const fd = attempt("open", shown, () => NFS.openSync(pathIn(parent, name) as Buffer, DIRECTORY))
+  const made = makeFreshDirectory(held, options?.short === true)
+  if (made instanceof DiskError) return made
+  const shown = shownIn(parent, made.name)
+  const fd = attempt("open", shown, () => NFS.openSync(made.path, DIRECTORY))
   if (fd instanceof DiskError) return fd
   // what was opened must be what this process just made: its own, and empty
   const stats = attempt("stat", shown, () => NFS.fstatSync(fd))
@@ -86,7 +86,7 @@ const makeHeld = (parent: Directory, owner: Ownership | undefined, options: Priv
     return failed
   }
   const directory = new HeldDirectory(shown, fd)
-  directory.made = { parent: held, name }
+  directory.made = { parent: held, name: made.name }
   return directory
 }
 
