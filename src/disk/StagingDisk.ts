@@ -4,32 +4,17 @@
  * directories are held open so that a rename of one of their parents cannot redirect a write.
  *
  * Effect's `FileSystem` has no lstat, no `O_NOFOLLOW`, no descriptor-relative operations and only
- * string paths, so staging has this small service of its own: `NodeStagingDisk.layer` over
- * `node:fs` in production, `MemoryStagingDisk` (in `cedar-peer/testing`) in tests.
+ * string paths, hence this service: `NodeStagingDisk.layer` in production, `MemoryStagingDisk` in tests.
  *
  * @since 0.2.0
  */
-import type { Effect, Scope } from "effect"
-import { Context, Schema } from "effect"
+import { Context, type Effect, Schema, type Scope } from "effect"
+import type { Directory } from "../domain/Directory.js"
 import { EntryKind, type Ownership } from "../domain/Peer.js"
-import { NameList, NameListBuilder } from "./NameList.js"
+import type { NameList } from "./NameList.js"
 
-export {
-  /**
-   * File names packed into a few large buffers (see the `NameList` module).
-   *
-   * @since 1.0.0
-   * @category models
-   */
-  NameList,
-  /**
-   * Builds a `NameList` one name at a time.
-   *
-   * @since 1.0.0
-   * @category constructors
-   */
-  NameListBuilder
-}
+export type { Directory } from "../domain/Directory.js"
+export { NameList, NameListBuilder } from "./NameList.js"
 
 /**
  * A file name as the kernel stores it: bytes, which need not be UTF-8.
@@ -48,18 +33,6 @@ export type FileName = Uint8Array
 export interface FileNames {
   readonly length: number
   at(index: number): FileName | undefined
-}
-
-/**
- * An open directory. Operations address entries relative to it, so renaming or replacing one of
- * its parents after it was opened changes nothing. `shown` is its path for messages; what else it
- * holds (a descriptor, …) is the business of the disk that opened it, and no other disk takes it.
- *
- * @since 0.2.0
- * @category models
- */
-export interface Directory {
-  readonly shown: string
 }
 
 /**

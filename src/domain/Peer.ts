@@ -7,7 +7,7 @@
 import { Schema } from "effect"
 import { isIP } from "node:net"
 import { splitWords } from "./shellWords.js"
-import type { Directory } from "../disk/StagingDisk.js"
+import type { Directory } from "./Directory.js"
 
 /**
  * The rcp-compatible copy command used when a remote peer names none.
