@@ -17,8 +17,8 @@ const utf8 = new TextEncoder()
 export const bytesOf = (name: FileName | string): Uint8Array => (typeof name === "string" ? utf8.encode(name) : name)
 
 /**
- * A directory this disk opened: the descriptor it holds and what goes with it. What the
- * registries of earlier versions kept aside is carried here.
+ * A directory this disk opened: the descriptor it holds and what goes with it, carried by the
+ * value the caller holds, so no registry on the side has to be kept in step with it.
  */
 export class HeldDirectory implements Directory {
   /** `/proc/self/fd/<fd>/` as bytes: the start of its entries' paths */
