@@ -98,7 +98,7 @@ const runStage = (
     readonly full: boolean
     readonly peers: ReadonlyArray<string>
     readonly concurrency?: number | undefined
-    readonly settings?: Pool.SettingsOverride | undefined
+    readonly settings?: Config.SettingsOverrides | undefined
     readonly stop?: Effect.Effect<void> | undefined
     readonly metricsFile?: string | undefined
     /** told the summary before it is printed (the run's end line) */
@@ -388,7 +388,7 @@ const stagePeer = Command.make(
         ownership,
         permissions: Option.getOrUndefined(opts.mode),
         skipUnsupported: opts.skipUnsupported,
-        ...Pool.peerSettings(pool, peerConfig!, settingsOf(opts))
+        ...Config.peerSettings(pool, peerConfig!, settingsOf(opts))
       }
       // a signal stops the peer, unless its files are already being moved into place
       const { value: report, stopped } = yield* stopBeforeLanding(

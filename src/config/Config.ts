@@ -30,6 +30,86 @@ import {
   VALID_FAILURE_MODES
 } from "../domain/Peer.js"
 import { ConfigError } from "../domain/PeerError.js"
+import {
+  DEFAULT_CONCURRENCY,
+  type PeerSettings,
+  resolveSettings,
+  type SettingsOverrides,
+  Transport
+} from "../domain/Settings.js"
+
+export {
+  /**
+   * How a remote peer's files travel: `scp` (the default) or `tar`.
+   *
+   * @since 0.2.0
+   * @category schemas
+   */
+  Transport,
+  /**
+   * The defaults of every timeout, in seconds.
+   *
+   * @since 0.2.0
+   * @category constants
+   */
+  DEFAULT_TIMEOUTS,
+  /**
+   * The default retries: 2, starting 5 seconds apart.
+   *
+   * @since 0.2.0
+   * @category constants
+   */
+  DEFAULT_RETRIES,
+  /**
+   * The default number of peers staged at once.
+   *
+   * @since 0.2.0
+   * @category constants
+   */
+  DEFAULT_CONCURRENCY,
+  /**
+   * The names of the per-operation timeouts a peer may set.
+   *
+   * @since 1.0.0
+   * @category constants
+   */
+  TIMEOUT_NAMES,
+  /**
+   * A timeout's name.
+   *
+   * @since 1.0.0
+   * @category models
+   */
+  type TimeoutName,
+  /**
+   * How long each operation on a peer may take, in seconds.
+   *
+   * @since 0.2.0
+   * @category models
+   */
+  type Timeouts,
+  /**
+   * Retries of transient failures: how many, and the base delay in seconds.
+   *
+   * @since 0.2.0
+   * @category models
+   */
+  type Retries,
+  /**
+   * The settings a peer runs with, every value resolved.
+   *
+   * @since 0.2.0
+   * @category models
+   */
+  type PeerSettings,
+  /**
+   * Settings that win over the configuration (e.g. from command-line flags), field by field.
+   *
+   * @since 0.2.0
+   * @category models
+   */
+  type SettingsOverrides
+} from "../domain/Settings.js"
 
 /**
  * The English day names accepted as `starting_day`, lower case as Cedar Backup requires.
@@ -162,22 +242,6 @@ const xmlCodecs: Codecs<string, string, string, "Y" | "y" | "N" | "n"> = {
   flag: YesNo
 }
 
-/**
- * How a remote peer's files travel: `scp` runs the rcp command (the default), `tar` runs `tar` on
- * the peer over the rsh command and unpacks the stream on the master.
- *
- * @since 0.2.0
- * @category schemas
- */
-export const Transport = Schema.Literals(["scp", "tar"]).annotate(oneOf(["scp", "tar"]))
-
-/**
- * @since 0.2.0
- * @category models
- */
-export type Transport = typeof Transport.Type
-
-const TIMEOUT_NAMES = ["connect", "stall", "indicator", "stage", "command", "managedAction"] as const
 
 const settingsFields = <IC, IB, IS, IF>(c: Codecs<IC, IB, IS, IF>) => ({
   maxFiles: optional(c.count),
@@ -325,119 +389,6 @@ export const PoolConfig = Schema.Struct({
 export interface PoolConfig extends Schema.Schema.Type<typeof PoolConfig> {}
 
 /**
- * How long each operation on a peer may take, in seconds: `connect` (establishing a connection),
- * `stall` (a transfer that moves nothing), `indicator` (checking or writing an indicator), `stage`
- * (staging the whole peer), `command` (a remote command), `managedAction` (a managed action).
- *
- * @since 0.2.0
- * @category models
- */
-export interface Timeouts {
-  readonly connect: number
-  readonly stall: number
-  readonly indicator: number
-  readonly stage: number
-  readonly command: number
-  readonly managedAction: number
-}
-
-/**
- * The defaults of every timeout, in seconds.
- *
- * @since 0.2.0
- * @category constants
- */
-export const DEFAULT_TIMEOUTS: Timeouts = {
-  connect: 30,
-  stall: 60,
-  indicator: 300,
-  stage: 43200,
-  command: 3600,
-  managedAction: 43200
-}
-
-/**
- * Retries of transient failures: how many after the first attempt, and the base delay in seconds
- * of the exponential backoff between them.
- *
- * @since 0.2.0
- * @category models
- */
-export interface Retries {
-  readonly count: number
-  readonly baseDelay: number
-}
-
-/**
- * The default retries: 2, starting 5 seconds apart.
- *
- * @since 0.2.0
- * @category constants
- */
-export const DEFAULT_RETRIES: Retries = { count: 2, baseDelay: 5 }
-
-/**
- * The default number of peers staged at once.
- *
- * @since 0.2.0
- * @category constants
- */
-export const DEFAULT_CONCURRENCY = 4
-
-/**
- * The settings a peer runs with, every value resolved: the peer's own, else the options', else
- * the default. `maxFiles`/`maxBytes` absent means unlimited. `transport` and `connectionSharing`
- * matter only for remote peers.
- *
- * @since 0.2.0
- * @category models
- */
-export interface PeerSettings {
-  readonly maxFiles?: number
-  readonly maxBytes?: number
-  readonly timeouts: Timeouts
-  readonly retries: Retries
-  readonly transport: Transport
-  readonly connectionSharing: boolean
-  readonly verify: boolean
-}
-
-/**
- * Settings that win over the configuration (e.g. from command-line flags); each one given
- * replaces the peer's and the options' value, field by field for timeouts and retries.
- *
- * @since 0.2.0
- * @category models
- */
-export interface SettingsOverrides {
-  readonly maxFiles?: number
-  readonly maxBytes?: number
-  readonly timeouts?: Partial<Timeouts>
-  readonly retries?: Partial<Retries>
-  readonly transport?: Transport
-  readonly connectionSharing?: boolean
-  readonly verify?: boolean
-}
-
-type SettingsLayer = SettingsOverrides | undefined
-
-// The first layer that sets a value wins.
-const pick = <K extends keyof SettingsOverrides>(layers: ReadonlyArray<SettingsLayer>, key: K): SettingsOverrides[K] | undefined =>
-  layers.find((layer) => layer?.[key] !== undefined)?.[key]
-
-const pickIn = <G extends "timeouts" | "retries", K extends keyof NonNullable<SettingsOverrides[G]>>(
-  layers: ReadonlyArray<SettingsLayer>,
-  group: G,
-  key: K
-): NonNullable<SettingsOverrides[G]>[K] | undefined => {
-  for (const layer of layers) {
-    const value = (layer?.[group] as NonNullable<SettingsOverrides[G]> | undefined)?.[key]
-    if (value !== undefined) return value
-  }
-  return undefined
-}
-
-/**
  * Resolves the settings of one peer of a pool: `overrides` first, then the peer's own values,
  * then `options`, then the defaults (`DEFAULT_TIMEOUTS`, `DEFAULT_RETRIES`, transport `scp`,
  * connection sharing on, verification off, no limits).
@@ -449,26 +400,7 @@ export const peerSettings = (
   config: { readonly options: OptionsConfig },
   peer: PeerConfig,
   overrides?: SettingsOverrides
-): PeerSettings => {
-  const layers: ReadonlyArray<SettingsLayer> = [overrides, peer, config.options]
-  const maxFiles = pick(layers, "maxFiles")
-  const maxBytes = pick(layers, "maxBytes")
-  const timeouts = Object.fromEntries(
-    TIMEOUT_NAMES.map((name) => [name, pickIn(layers, "timeouts", name) ?? DEFAULT_TIMEOUTS[name]])
-  ) as unknown as Timeouts
-  return {
-    ...(maxFiles === undefined ? {} : { maxFiles }),
-    ...(maxBytes === undefined ? {} : { maxBytes }),
-    timeouts,
-    retries: {
-      count: pickIn(layers, "retries", "count") ?? DEFAULT_RETRIES.count,
-      baseDelay: pickIn(layers, "retries", "baseDelay") ?? DEFAULT_RETRIES.baseDelay
-    },
-    transport: pick(layers, "transport") ?? "scp",
-    connectionSharing: pick(layers, "connectionSharing") ?? true,
-    verify: pick(layers, "verify") ?? false
-  }
-}
+): PeerSettings => resolveSettings([overrides, peer, config.options])
 
 /**
  * How many peers of the pool are staged at once: `options.concurrency`, else `DEFAULT_CONCURRENCY`.

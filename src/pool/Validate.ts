@@ -49,7 +49,7 @@ export interface ValidateOptions extends EnvironmentOptions {
  * @category models
  */
 export interface ReachOptions {
-  readonly settings?: Pool.SettingsOverride | undefined
+  readonly settings?: Config.SettingsOverrides | undefined
   /** seconds a peer has to answer (default: twice its connect timeout and 5 s) */
   readonly limit?: number | undefined
 }
