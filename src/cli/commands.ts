@@ -475,6 +475,8 @@ const action = Command.make(
     })
 ).pipe(Command.withDescription("run a managed action (cback3 ACTION) on the managed remote peers"))
 
+const withoutOrigin = ({ origin: _origin, ...model }: Config.PoolConfig) => model
+
 const validate = Command.make("validate", {
   config,
   json,
@@ -508,7 +510,8 @@ const validate = Command.make("validate", {
       ok,
       {
         ok,
-        ...pool,
+        // the model, as before: where in the file it came from is for locating problems only
+        ...withoutOrigin(pool),
         ...(warnings.length === 0 ? {} : { warnings }),
         ...(reached === undefined ? {} : { reach: reached })
       },
