@@ -11,8 +11,20 @@
  *
  * @since 0.1.0
  */
-import { ByteSize, Effect, FileSystem, Layer, Option, PlatformError, Semaphore, Stream } from "effect"
+import { Effect, FileSystem, Layer, PlatformError, Stream } from "effect"
 import { fs as memfs, Volume } from "memfs"
+import {
+  basename,
+  dirname,
+  errnoError,
+  joinPath,
+  makeFileInfo,
+  type MemfsStats,
+  randomHex,
+  toPlatformError,
+  typeOf
+} from "./internal/memfsErrors.js"
+import { makeFile, openFlagBits } from "./internal/memoryFile.js"
 
 /**
  * The name of a `FileSystem` method, as seen by the `fail` and `before` hooks. (`glob`, `exists`,
@@ -87,123 +99,6 @@ export interface MemoryFileSystem {
   readonly volume: Volume
 }
 
-const tagOf = (code: unknown): PlatformError.SystemErrorTag => {
-  switch (code) {
-    case "ENOENT":
-      return "NotFound"
-    case "EACCES":
-    case "EPERM":
-      return "PermissionDenied"
-    case "EEXIST":
-      return "AlreadyExists"
-    case "EISDIR":
-    case "ENOTDIR":
-    case "ELOOP":
-      return "BadResource"
-    case "EBUSY":
-      return "Busy"
-    default:
-      return "Unknown"
-  }
-}
-
-const toPlatformError = (method: string, path: string | number, error: unknown): PlatformError.PlatformError => {
-  const code = typeof error === "object" && error !== null && "code" in error ? (error as { code: unknown }).code : undefined
-  if (typeof code !== "string") {
-    return PlatformError.badArgument({
-      module: "FileSystem",
-      method,
-      description: error instanceof Error ? error.message : String(error),
-      cause: error
-    })
-  }
-  const syscall = (error as { syscall?: unknown }).syscall
-  return PlatformError.systemError({
-    _tag: tagOf(code),
-    module: "FileSystem",
-    method,
-    pathOrDescriptor: path,
-    ...(typeof syscall === "string" ? { syscall } : {}),
-    description: error instanceof Error ? error.message : code,
-    cause: error
-  })
-}
-
-const errnoError = (code: string, syscall: string, path: string): Error =>
-  Object.assign(new Error(`${code}: ${syscall} '${path}'`), { code, syscall, path })
-
-const randomHex = (bytes: number): string => {
-  let out = ""
-  for (let i = 0; i < bytes; i++) out += Math.floor(Math.random() * 256).toString(16).padStart(2, "0")
-  return out
-}
-
-const dirname = (path: string): string => {
-  const i = path.replace(/\/+$/, "").lastIndexOf("/")
-  return i <= 0 ? "/" : path.slice(0, i)
-}
-
-const basename = (path: string): string => path.replace(/\/+$/, "").slice(path.replace(/\/+$/, "").lastIndexOf("/") + 1)
-
-const joinPath = (dir: string, name: string): string => (dir.endsWith("/") ? dir + name : `${dir}/${name}`)
-
-interface MemfsStats {
-  isFile(): boolean
-  isDirectory(): boolean
-  isSymbolicLink(): boolean
-  isBlockDevice(): boolean
-  isCharacterDevice(): boolean
-  isFIFO(): boolean
-  isSocket(): boolean
-  mtime: Date
-  atime: Date
-  birthtime: Date
-  dev: number | bigint
-  rdev: number | bigint
-  ino: number | bigint
-  mode: number | bigint
-  nlink: number | bigint
-  uid: number | bigint
-  gid: number | bigint
-  size: number | bigint
-  blksize: number | bigint
-  blocks: number | bigint
-}
-
-const typeOf = (stat: Pick<MemfsStats, "isFile" | "isDirectory" | "isSymbolicLink" | "isBlockDevice" | "isCharacterDevice" | "isFIFO" | "isSocket">): FileSystem.File.Type =>
-  stat.isFile()
-    ? "File"
-    : stat.isDirectory()
-    ? "Directory"
-    : stat.isSymbolicLink()
-    ? "SymbolicLink"
-    : stat.isBlockDevice()
-    ? "BlockDevice"
-    : stat.isCharacterDevice()
-    ? "CharacterDevice"
-    : stat.isFIFO()
-    ? "FIFO"
-    : stat.isSocket()
-    ? "Socket"
-    : "Unknown"
-
-// As Effect 4's Node layer: devices, inodes, link counts, blocks and sizes are bigint; ids and mode numbers.
-const makeFileInfo = (stat: MemfsStats): FileSystem.File.Info => ({
-  type: typeOf(stat),
-  mtime: Option.some(stat.mtime),
-  atime: Option.some(stat.atime),
-  birthtime: Option.some(stat.birthtime),
-  dev: BigInt(stat.dev),
-  rdev: Option.some(BigInt(stat.rdev)),
-  ino: Option.some(BigInt(stat.ino)),
-  mode: Number(stat.mode),
-  nlink: Option.some(BigInt(stat.nlink)),
-  uid: Option.some(Number(stat.uid)),
-  gid: Option.some(Number(stat.gid)),
-  size: ByteSize.bytes(BigInt(stat.size)),
-  blksize: Option.some(ByteSize.bytes(BigInt(stat.blksize))),
-  blocks: Option.some(BigInt(stat.blocks))
-})
 
 /** What every operation below shares: the volume, the hooks and the umask. */
 interface Memory {
@@ -274,31 +169,6 @@ const remove = (memory: Memory, path: string, opts?: { readonly recursive?: bool
   memory.run("remove", path, undefined, () =>
     memory.volume.rmSync(path, { recursive: opts?.recursive ?? false, force: opts?.force ?? false }))
 
-const openFlagBits = (flag: FileSystem.OpenFlag): number => {
-  const { O_APPEND, O_CREAT, O_EXCL, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY } = memfs.constants
-  switch (flag) {
-    case "r":
-      return O_RDONLY
-    case "r+":
-      return O_RDWR
-    case "w":
-      return O_TRUNC | O_CREAT | O_WRONLY
-    case "wx":
-      return O_TRUNC | O_CREAT | O_WRONLY | O_EXCL
-    case "w+":
-      return O_TRUNC | O_CREAT | O_RDWR
-    case "wx+":
-      return O_TRUNC | O_CREAT | O_RDWR | O_EXCL
-    case "a":
-      return O_APPEND | O_CREAT | O_WRONLY
-    case "ax":
-      return O_APPEND | O_CREAT | O_WRONLY | O_EXCL
-    case "a+":
-      return O_APPEND | O_CREAT | O_RDWR
-    case "ax+":
-      return O_APPEND | O_CREAT | O_RDWR | O_EXCL
-  }
-}
 
 const open: (memory: Memory) => FileSystem.FileSystem["open"] = (memory) => (path, opts) => {
   const flag = opts?.flag ?? "r"
@@ -313,98 +183,6 @@ const open: (memory: Memory) => FileSystem.FileSystem["open"] = (memory) => (pat
   )
 }
 
-const negativePosition = (method: string) =>
-  PlatformError.badArgument({ module: "FileSystem", method, description: "Cannot read before the start of the file" })
-
-/** An open file of the volume, with its own position, like the Node layer's. */
-const makeFile = (volume: Volume, fd: number, append: boolean): FileSystem.File => {
-  let position = 0n
-  const semaphore = Semaphore.makeUnsafe(1)
-  const locked = semaphore.withPermits(1)
-  const onFd = <A>(method: string, body: () => A) =>
-    Effect.try({ try: body, catch: (error) => toPlatformError(method, fd, error) })
-  const writeAllChunk = (buffer: Uint8Array): Effect.Effect<void, PlatformError.PlatformError> =>
-    Effect.flatMap(
-      onFd("writeAll", () => volume.writeSync(fd, buffer, 0, buffer.length, append ? null : Number(position))),
-      (written) => {
-        if (written === 0) {
-          return Effect.fail(PlatformError.systemError({
-            module: "FileSystem",
-            method: "writeAll",
-            _tag: "WriteZero",
-            pathOrDescriptor: fd,
-            description: "write returned 0 bytes written"
-          }))
-        }
-        if (!append) position += BigInt(written)
-        return written < buffer.length ? writeAllChunk(buffer.subarray(written)) : Effect.void
-      }
-    )
-  const readAt = (method: string, buffer: Uint8Array, at: bigint) =>
-    onFd(method, () => volume.readSync(fd, buffer, 0, buffer.length, Number(at)))
-  return {
-    [FileSystem.FileTypeId]: FileSystem.FileTypeId,
-    stat: onFd("stat", () => makeFileInfo(volume.fstatSync(fd) as unknown as MemfsStats)),
-    sync: onFd("sync", () => volume.fsyncSync(fd)),
-    seek: (offset, from) =>
-      locked(Effect.suspend(() => {
-        const next = from === "start" ? offset : position + offset
-        if (next < 0n) {
-          return Effect.fail(PlatformError.badArgument({
-            module: "FileSystem",
-            method: "seek",
-            description: "Cannot seek before the start of the file"
-          }))
-        }
-        position = next
-        return Effect.succeed(next)
-      })),
-    read: (buffer, options) =>
-      locked(Effect.suspend(() => {
-        const explicit = options?.position
-        if (explicit !== undefined) return explicit < 0n ? Effect.fail(negativePosition("read")) : readAt("read", buffer, explicit)
-        return Effect.map(readAt("read", buffer, position), (read) => {
-          position += BigInt(read)
-          return read
-        })
-      })),
-    readAlloc: (size, options) =>
-      locked(Effect.suspend(() => {
-        if (!Number.isInteger(size) || size < 0) {
-          return Effect.fail(PlatformError.badArgument({
-            module: "FileSystem",
-            method: "readAlloc",
-            description: "size must be a non-negative integer"
-          }))
-        }
-        const explicit = options?.position
-        if (explicit !== undefined && explicit < 0n) return Effect.fail(negativePosition("readAlloc"))
-        const buffer = new Uint8Array(size)
-        return Effect.map(readAt("readAlloc", buffer, explicit ?? position), (read) => {
-          if (read === 0) return Option.none()
-          if (explicit === undefined) position += BigInt(read)
-          return Option.some(buffer.subarray(0, read))
-        })
-      })),
-    truncate: (length) =>
-      locked(Effect.map(
-        onFd("truncate", () => volume.ftruncateSync(fd, length)),
-        () => {
-          const size = BigInt(length ?? 0)
-          if (!append && position > size) position = size
-        }
-      )),
-    write: (buffer) =>
-      locked(Effect.map(
-        onFd("write", () => volume.writeSync(fd, buffer, 0, buffer.length, append ? null : Number(position))),
-        (written) => {
-          if (!append) position += BigInt(written)
-          return written
-        }
-      )),
-    writeAll: (buffer) => buffer.length === 0 ? Effect.void : locked(writeAllChunk(buffer))
-  }
-}
 
 const rename = (memory: Memory, oldPath: string, newPath: string) =>
   memory.run("rename", oldPath, newPath, () => {
