@@ -19,11 +19,9 @@ import {
   OptionsConfig,
   type PeerConfig,
   type PoolConfig,
-  RemotePeerConfig,
-  XmlLocalPeerConfig,
-  XmlOptionsConfig,
-  XmlRemotePeerConfig
+  RemotePeerConfig
 } from "./schema.js"
+import { XmlLocalPeerConfig, XmlOptionsConfig, XmlRemotePeerConfig } from "./internal/xmlFormat.js"
 
 interface Issue {
   readonly path: Path

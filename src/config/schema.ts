@@ -1,11 +1,11 @@
 /**
- * The configuration's model as schemas: the options, the peers and the pool, each in the two
- * forms a file writes them (JSON numbers and booleans; `cback3.conf` element text), and the
- * record of which file a pool was read from (`ConfigOrigin`).
+ * The configuration's model as schemas: the options, the peers and the pool as JSON writes them
+ * (the `cback3.conf` form, element text, is built from the same fields in `internal/xmlFormat.ts`),
+ * and the record of which file a pool was read from (`ConfigOrigin`).
  *
  * @since 1.0.0
  */
-import { Effect, Schema, SchemaTransformation } from "effect"
+import { Effect, Schema } from "effect"
 import {
   AbsolutePath,
   ActionName,
@@ -97,7 +97,13 @@ export const parseDuration = (text: string): number | undefined => {
   return Number.isFinite(value) ? value : undefined
 }
 
-const wholeNumberMessage = (min: number) => `must be a whole number of at least ${min}`
+/**
+ * What a count that is not one says, in both formats.
+ *
+ * @since 1.0.0
+ * @category annotations
+ */
+export const wholeNumberMessage = (min: number) => `must be a whole number of at least ${min}`
 
 // The JSON side: plain numbers and booleans.
 const JsonWholeNumber = (min: number) =>
@@ -109,33 +115,14 @@ const JsonSeconds = (positive: boolean) =>
   ))
 const JsonBoolean = Schema.Boolean.annotate({ message: "must be true or false" })
 
-// The XML side: element text, read into the same numbers and booleans.
-const fromText = (parse: (text: string) => number | undefined, message: string): Schema.Codec<number, string> =>
-  Schema.String.check(Schema.makeFilter((text: string) => parse(text) !== undefined || message)).pipe(
-    Schema.decodeTo(
-      Schema.Number,
-      SchemaTransformation.transform({ decode: (text: string) => parse(text)!, encode: (value: number) => String(value) })
-    )
-  )
-const parseWhole = (min: number) => (text: string) => /^\d+$/.test(text) && Number.isSafeInteger(Number(text)) && Number(text) >= min ? Number(text) : undefined
-const parseSeconds = (positive: boolean) => (text: string) => {
-  const value = parseDuration(text)
-  return value !== undefined && (positive ? value > 0 : value >= 0) ? value : undefined
-}
-
-// Cedar's readBoolean: Y/y is true, N/n is false.
-const YesNo = Schema.Literals(["Y", "y", "N", "n"]).annotate({ message: "must be Y or N" }).pipe(
-  Schema.decodeTo(
-    Schema.Boolean,
-    SchemaTransformation.transform<boolean, "Y" | "y" | "N" | "n">({
-      decode: (value) => value === "Y" || value === "y",
-      encode: (value) => (value ? "Y" : "N")
-    })
-  )
-)
-
-// How each format writes the numbers and flags of the settings below.
-interface Codecs<IC, IB, IS, IF> {
+/**
+ * How a format writes the numbers and flags of the settings: JSON as numbers and booleans, a
+ * `cback3.conf` as element text (`internal/xmlFormat.ts`).
+ *
+ * @since 1.0.0
+ * @category models
+ */
+export interface Codecs<IC, IB, IS, IF> {
   readonly count: Schema.Codec<number, IC>
   readonly retryCount: Schema.Codec<number, IC>
   readonly bytes: Schema.Codec<number, IB>
@@ -153,17 +140,13 @@ const jsonCodecs: Codecs<number, number, number, boolean> = {
   flag: JsonBoolean
 }
 
-const xmlCodecs: Codecs<string, string, string, "Y" | "y" | "N" | "n"> = {
-  count: fromText(parseWhole(1), wholeNumberMessage(1)),
-  retryCount: fromText(parseWhole(0), wholeNumberMessage(0)),
-  bytes: fromText(parseBytes, "must be a number of bytes of at least 1, optionally with K, M, G or T (powers of 1024): 500M, 10G"),
-  seconds: fromText(parseSeconds(true), "must be a duration above 0: seconds, or a number with s, m, h or d (90s, 5m, 2h)"),
-  delay: fromText(parseSeconds(false), "must be a duration: seconds, or a number with s, m, h or d (90s, 5m, 2h)"),
-  flag: YesNo
-}
-
-
-const settingsFields = <IC, IB, IS, IF>(c: Codecs<IC, IB, IS, IF>) => ({
+/**
+ * The settings every peer and the options may set, written in a format's codecs.
+ *
+ * @since 1.0.0
+ * @category fields
+ */
+export const settingsFields = <IC, IB, IS, IF>(c: Codecs<IC, IB, IS, IF>) => ({
   maxFiles: optional(c.count),
   maxBytes: optional(c.bytes),
   timeouts: optional(Schema.Struct({
@@ -178,12 +161,24 @@ const settingsFields = <IC, IB, IS, IF>(c: Codecs<IC, IB, IS, IF>) => ({
   verify: optional(c.flag)
 })
 
-const remoteSettingsFields = <IC, IB, IS, IF>(c: Codecs<IC, IB, IS, IF>) => ({
+/**
+ * The settings only remote peers and the options may set.
+ *
+ * @since 1.0.0
+ * @category fields
+ */
+export const remoteSettingsFields = <IC, IB, IS, IF>(c: Codecs<IC, IB, IS, IF>) => ({
   transport: optional(Transport),
   connectionSharing: optional(c.flag)
 })
 
-const optionsFields = <IC, IB, IS, IF>(c: Codecs<IC, IB, IS, IF>) => ({
+/**
+ * The fields of `<options>`, written in a format's codecs.
+ *
+ * @since 1.0.0
+ * @category fields
+ */
+export const optionsFields = <IC, IB, IS, IF>(c: Codecs<IC, IB, IS, IF>) => ({
   startingDay: StartingDay,
   workingDir: AbsolutePath,
   backupUser: UserName,
@@ -211,20 +206,18 @@ const optionsFields = <IC, IB, IS, IF>(c: Codecs<IC, IB, IS, IF>) => ({
 export const OptionsConfig = Schema.Struct(optionsFields(jsonCodecs))
 
 /**
- * `OptionsConfig` as a `cback3.conf` writes it (numbers, durations and flags as element text).
- *
- * @since 1.0.0
- * @category schemas
- */
-export const XmlOptionsConfig = Schema.Struct(optionsFields(xmlCodecs))
-
-/**
  * @since 0.1.0
  * @category models
  */
 export interface OptionsConfig extends Schema.Schema.Type<typeof OptionsConfig> {}
 
-const localPeerFields = <IC, IB, IS, IF>(c: Codecs<IC, IB, IS, IF>) => ({
+/**
+ * The fields of a local peer, written in a format's codecs.
+ *
+ * @since 1.0.0
+ * @category fields
+ */
+export const localPeerFields = <IC, IB, IS, IF>(c: Codecs<IC, IB, IS, IF>) => ({
   type: Schema.Literal("local"),
   name: LocalPeerName,
   collectDir: AbsolutePath,
@@ -241,20 +234,18 @@ const localPeerFields = <IC, IB, IS, IF>(c: Codecs<IC, IB, IS, IF>) => ({
 export const LocalPeerConfig = Schema.Struct(localPeerFields(jsonCodecs))
 
 /**
- * `LocalPeerConfig` as a `cback3.conf` writes it.
- *
- * @since 1.0.0
- * @category schemas
- */
-export const XmlLocalPeerConfig = Schema.Struct(localPeerFields(xmlCodecs))
-
-/**
  * @since 0.1.0
  * @category models
  */
 export interface LocalPeerConfig extends Schema.Schema.Type<typeof LocalPeerConfig> {}
 
-const remotePeerFields = <IC, IB, IS, IF>(c: Codecs<IC, IB, IS, IF>) => ({
+/**
+ * The fields of a remote peer, written in a format's codecs.
+ *
+ * @since 1.0.0
+ * @category fields
+ */
+export const remotePeerFields = <IC, IB, IS, IF>(c: Codecs<IC, IB, IS, IF>) => ({
   type: Schema.Literal("remote"),
   name: RemotePeerName,
   collectDir: RemotePath,
@@ -283,14 +274,6 @@ export const RemotePeerConfig = Schema.Struct(remotePeerFields(jsonCodecs))
  * @category models
  */
 export interface RemotePeerConfig extends Schema.Schema.Type<typeof RemotePeerConfig> {}
-
-/**
- * `RemotePeerConfig` as a `cback3.conf` writes it (`managed` as `Y`/`N`).
- *
- * @since 1.0.0
- * @category schemas
- */
-export const XmlRemotePeerConfig = Schema.Struct(remotePeerFields(xmlCodecs))
 
 /**
  * A local or a remote peer.
