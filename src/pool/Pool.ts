@@ -9,7 +9,7 @@ import { Clock, Effect, FileSystem, Option, Path, Result, Schema } from "effect"
 import * as Config from "../config/Config.js"
 import type { PeerConfig, PoolConfig } from "../config/Config.js"
 import { locate, peerSettings } from "../config/Config.js"
-import { mergeSettings, type SettingsOverrides } from "../domain/Settings.js"
+import { DEFAULT_CONCURRENCY, mergeSettings, type SettingsOverrides } from "../domain/Settings.js"
 import { type LocalPeer, LocalPeers, make as makeLocalPeer } from "../peers/LocalPeer.js"
 import type { FailureMode, IndicatorStatus, Ownership, StageOptions, StageReport } from "../domain/Peer.js"
 import { ActionName, DEF_COLLECT_INDICATOR, DEF_STAGE_INDICATOR } from "../domain/Peer.js"
@@ -683,7 +683,7 @@ export const check = (
           status: status.status,
           ...(status.reason === undefined ? {} : { reason: status.reason })
         } satisfies PeerCheckResult
-      }), { concurrency: Math.max(1, options.concurrency ?? 4) })
+      }), { concurrency: Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY) })
     return { ok: peers.every((p) => p.ready), peers }
   })
 

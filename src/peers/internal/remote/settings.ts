@@ -1,7 +1,7 @@
 // A remote peer's settings as its operations use them: the peer's own values (seconds, from the
 // configuration) over the library-wide defaults, resolved as every setting is.
 import { Duration, Effect } from "effect"
-import { resolveSettings, type SettingsDefaults, TIMEOUT_NAMES, type Timeouts } from "../../../domain/Settings.js"
+import { DEFAULT_SETTINGS, resolveSettings, type SettingsDefaults, TIMEOUT_NAMES, type Timeouts } from "../../../domain/Settings.js"
 import type { RemotePeer } from "../../RemotePeer.js"
 import { RemoteRetries, type RemoteRetriesShape } from "./retry.js"
 import { RemoteTimeouts, type RemoteTimeoutsShape } from "./timeouts.js"
@@ -17,11 +17,9 @@ const fromSeconds = (seconds: number): Duration.Duration => Duration.millis(Math
 
 // The References hold the library-wide defaults (a program may replace them), in seconds here.
 const defaultsOf = (timeouts: RemoteTimeoutsShape, retries: RemoteRetriesShape): SettingsDefaults => ({
+  ...DEFAULT_SETTINGS,
   timeouts: Object.fromEntries(TIMEOUT_NAMES.map((name) => [name, toSeconds(timeouts[name])])) as Record<keyof Timeouts, number>,
-  retries: { count: retries.count, baseDelay: toSeconds(retries.baseDelay) },
-  transport: "scp",
-  connectionSharing: true,
-  verify: false
+  retries: { count: retries.count, baseDelay: toSeconds(retries.baseDelay) }
 })
 
 export const settingsOf = (peer: RemotePeer): Effect.Effect<Settings> =>
