@@ -66,19 +66,19 @@ describe("Validate.environment", () => {
           xmlRemote("db1", "<rsh_command>/usr/bin/myrsh -x</rsh_command>"),
           xmlRemote("db2", "<rcp_command>scp</rcp_command><rsh_command>'/usr/bin/my ssh'</rsh_command>"),
           xmlRemote("db3")
-        ].join("")
+        ].join("\n") // a peer a line, so that each is told by its line
       })
       expect(yield* problemsOn(made, config, SystemUsers.layerTest({ root: true }))).toStrictEqual([
         "options.backup_user (line 2): no user named backup on this machine",
         "options.backup_group (line 2): no group named backup on this machine",
         "options.working_dir (line 1): /work does not exist",
-        "stage.staging_dir (line 4): /stage is not a directory",
+        "stage.staging_dir (line 8): /stage is not a directory",
         "peer alpha (line 3) collect_dir: /srv/alpha does not exist",
-        "peer beta (line 3) collect_dir: /srv/beta is not a directory",
+        "peer beta (line 4) collect_dir: /srv/beta is not a directory",
         "options.rcp_command (line 2): program /opt/tools/scp is not executable",
-        "peer db1 (line 3) rsh_command: program /usr/bin/myrsh is not executable",
-        `peer db2 (line 3) rcp_command: program scp is not found in PATH (${PATH})`,
-        "peer db2 (line 3) rsh_command: program /usr/bin/my ssh does not exist",
+        "peer db1 (line 5) rsh_command: program /usr/bin/myrsh is not executable",
+        `peer db2 (line 6) rcp_command: program scp is not found in PATH (${PATH})`,
+        "peer db2 (line 6) rsh_command: program /usr/bin/my ssh does not exist",
         "options.rsh_command: not set, and the default program /usr/bin/ssh does not exist"
       ])
     }))
@@ -96,9 +96,9 @@ describe("Validate.environment", () => {
       ])
       const staged = yield* xmlPool({
         peers: xmlLocal("old", "/srv/alpha"),
-        stage: `<stage><staging_dir>/stage</staging_dir>${xmlLocal("alpha", "/srv/alpha")}${xmlLocal("gamma", "/srv/gamma")}</stage>`
+        stage: `<stage><staging_dir>/stage</staging_dir>${xmlLocal("alpha", "/srv/alpha")}\n${xmlLocal("gamma", "/srv/gamma")}</stage>`
       })
-      expect(yield* problemsOn(memory(), staged)).toStrictEqual(["peer gamma (line 4) collect_dir: /srv/gamma does not exist"])
+      expect(yield* problemsOn(memory(), staged)).toStrictEqual(["peer gamma (line 5) collect_dir: /srv/gamma does not exist"])
     }))
 
   it.effect("reports directories it cannot read or write, and stat failures", () =>
