@@ -18,10 +18,10 @@ import { TAR_PIPELINE } from "../peers/internal/remote/tarTransport.js"
 import { hashCommand } from "../peers/internal/remote/verify.js"
 import { splitWords } from "../domain/shellWords.js"
 import type { DirectoryJSON } from "memfs"
-import { scp } from "./internal/fakeScp.js"
-import { basename, getopt, isDirectory, joinPath, SSH_ARG } from "./internal/remoteShell.js"
 import type { Reply } from "./ScriptedSpawner.js"
 import * as ScriptedSpawner from "./ScriptedSpawner.js"
+import { ok, scp as scpOf } from "./internal/fakeHostScp.js"
+import { basename, getopt, isDirectory, joinPath, SSH_ARG } from "./internal/fakeHostWords.js"
 
 /**
  * One fake host: the users that may log in and its files (`path -> content`, `null` for an empty
@@ -101,9 +101,6 @@ export interface FakeRemoteHost {
   /** a host's tree as `path -> content` (`null` for an empty directory) */
   readonly tree: (host: string) => DirectoryJSON
 }
-
-
-const ok: Reply = { exitCode: 0 }
 
 const TAR_WORDS = splitWords(TAR_PIPELINE) ?? []
 const HASH_WORDS = (splitWords(hashCommand("/")) ?? []).slice(4)
@@ -222,7 +219,8 @@ export const make = (options: Options): FakeRemoteHost => {
     return Effect.isEffect(reply) ? reply : Effect.succeed(reply)
   }
 
-  const scpHost = { defaultProtocol, login, shellInjections }
+  const scp = (program: string, args: ReadonlyArray<string>, runAs: string | undefined) =>
+    scpOf({ login, defaultProtocol, shellInjections }, program, args, runAs)
 
   const dispatch = (raw: ReadonlyArray<string>): Effect.Effect<Reply, never, FileSystem.FileSystem> => {
     let argv = raw
@@ -235,7 +233,7 @@ export const make = (options: Options): FakeRemoteHost => {
     invocations.push({ argv, runAs })
     const program = basename(argv[0] ?? "")
     if (program === "ssh") return ssh(argv.slice(1), runAs)
-    if (program === "scp") return scp(scpHost, argv[0]!, argv.slice(1), runAs)
+    if (program === "scp") return scp(argv[0]!, argv.slice(1), runAs)
     return Effect.succeed({ exitCode: 127, stderr: `${argv[0] ?? ""}: command not found\n` })
   }
 

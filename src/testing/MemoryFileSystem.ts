@@ -12,19 +12,23 @@
  * @since 0.1.0
  */
 import { Effect, FileSystem, Layer, PlatformError, Stream } from "effect"
-import { fs as memfs, Volume } from "memfs"
+import { Volume } from "memfs"
+import { open } from "./internal/memoryFileHandle.js"
 import {
   basename,
   dirname,
   errnoError,
+  isDirectory,
   joinPath,
   makeFileInfo,
+  makeRun,
+  makeTempDirectory,
+  makeTempFile,
   type MemfsStats,
-  randomHex,
-  toPlatformError,
+  type Memory,
+  remove,
   typeOf
-} from "./internal/memfsErrors.js"
-import { makeFile, openFlagBits } from "./internal/memoryFile.js"
+} from "./internal/memoryVolume.js"
 
 /**
  * The name of a `FileSystem` method, as seen by the `fail` and `before` hooks. (`glob`, `exists`,
@@ -98,92 +102,6 @@ export interface MemoryFileSystem {
   readonly fileSystem: FileSystem.FileSystem
   readonly volume: Volume
 }
-
-
-/** What every operation below shares: the volume, the hooks and the umask. */
-interface Memory {
-  readonly volume: Volume
-  readonly run: <A>(operation: Operation, path: string, toPath: string | undefined, body: () => A) => Effect.Effect<A, PlatformError.PlatformError>
-  readonly fileMode: (mode: number | undefined) => number
-  readonly dirMode: (mode: number | undefined) => number
-}
-
-// Every operation goes through here: hooks first, then memfs, errors mapped like the Node layer.
-const makeRun = (options: Options): Memory["run"] => (operation, path, toPath, body) =>
-  Effect.suspend(() => {
-    const attempt = Effect.suspend(() => {
-      const tag = options.fail?.(operation, path, toPath)
-      if (tag !== undefined) {
-        return Effect.fail(PlatformError.systemError({
-          _tag: tag,
-          module: "FileSystem",
-          method: operation,
-          pathOrDescriptor: path,
-          description: `injected fault: ${operation} ${path}${toPath === undefined ? "" : ` -> ${toPath}`}`
-        }))
-      }
-      try {
-        return Effect.succeed(body())
-      } catch (error) {
-        return Effect.fail(toPlatformError(operation, path, error))
-      }
-    })
-    const gate = options.before?.(operation, path, toPath)
-    return gate === undefined ? attempt : Effect.andThen(gate, attempt)
-  })
-
-const isDirectory = (volume: Volume, path: string): boolean => {
-  try {
-    return volume.statSync(path).isDirectory()
-  } catch {
-    return false
-  }
-}
-
-const makeTempDirectory = (memory: Memory, method: Operation, opts?: { readonly directory?: string | undefined; readonly prefix?: string | undefined }) => {
-  const directory = opts?.directory ?? "/tmp"
-  return memory.run(method, directory, undefined, () => {
-    if (opts?.directory === undefined) memory.volume.mkdirSync(directory, { recursive: true, mode: 0o1777 })
-    const prefix = opts?.prefix ?? ""
-    const made = String(
-      memory.volume.mkdtempSync(prefix === "" ? `${directory.replace(/\/+$/, "")}/` : joinPath(directory, prefix))
-    )
-    memory.volume.chmodSync(made, 0o700) // as mkdtemp(3) on a real disk
-    return made
-  })
-}
-
-const makeTempFile = (
-  memory: Memory,
-  opts?: { readonly directory?: string | undefined; readonly prefix?: string | undefined; readonly suffix?: string | undefined }
-) =>
-  Effect.flatMap(makeTempDirectory(memory, "makeTempFile", opts), (directory) => {
-    const file = joinPath(directory, randomHex(6) + (opts?.suffix ?? ""))
-    return memory.run("makeTempFile", file, undefined, () => {
-      memory.volume.writeFileSync(file, "", { mode: 0o600 })
-      return file
-    })
-  })
-
-const remove = (memory: Memory, path: string, opts?: { readonly recursive?: boolean | undefined; readonly force?: boolean | undefined }) =>
-  memory.run("remove", path, undefined, () =>
-    memory.volume.rmSync(path, { recursive: opts?.recursive ?? false, force: opts?.force ?? false }))
-
-
-const open: (memory: Memory) => FileSystem.FileSystem["open"] = (memory) => (path, opts) => {
-  const flag = opts?.flag ?? "r"
-  // noFollow: O_NOFOLLOW, so a symbolic link at `path` is ELOOP (BadResource), as on Linux
-  const flags = opts?.noFollow === true ? openFlagBits(flag) | memfs.constants.O_NOFOLLOW : flag
-  return Effect.map(
-    Effect.acquireRelease(
-      memory.run("open", path, undefined, () => memory.volume.openSync(path, flags, memory.fileMode(opts?.mode))),
-      (fd) => Effect.sync(() => memory.volume.closeSync(fd))
-    ),
-    (fd) => makeFile(memory.volume, fd, flag.startsWith("a"))
-  )
-}
-
-
 const rename = (memory: Memory, oldPath: string, newPath: string) =>
   memory.run("rename", oldPath, newPath, () => {
     const { volume } = memory

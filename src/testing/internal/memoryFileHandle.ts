@@ -1,8 +1,8 @@
-// An open file of the memfs volume as Effect 4's `FileSystem.File`, and the open flags it is
-// opened with.
+// Open files of the memory FileSystem: `open`'s flags, and a file with its own position, like the
+// Node layer's.
 import { Effect, FileSystem, Option, PlatformError, Semaphore } from "effect"
-import { fs as memfs, type Volume } from "memfs"
-import { makeFileInfo, type MemfsStats, toPlatformError } from "./memfsErrors.js"
+import { fs as memfs, Volume } from "memfs"
+import { makeFileInfo, type MemfsStats, type Memory, toPlatformError } from "./memoryVolume.js"
 
 export const openFlagBits = (flag: FileSystem.OpenFlag): number => {
   const { O_APPEND, O_CREAT, O_EXCL, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY } = memfs.constants
@@ -30,7 +30,20 @@ export const openFlagBits = (flag: FileSystem.OpenFlag): number => {
   }
 }
 
-const negativePosition = (method: string) =>
+export const open: (memory: Memory) => FileSystem.FileSystem["open"] = (memory) => (path, opts) => {
+  const flag = opts?.flag ?? "r"
+  // noFollow: O_NOFOLLOW, so a symbolic link at `path` is ELOOP (BadResource), as on Linux
+  const flags = opts?.noFollow === true ? openFlagBits(flag) | memfs.constants.O_NOFOLLOW : flag
+  return Effect.map(
+    Effect.acquireRelease(
+      memory.run("open", path, undefined, () => memory.volume.openSync(path, flags, memory.fileMode(opts?.mode))),
+      (fd) => Effect.sync(() => memory.volume.closeSync(fd))
+    ),
+    (fd) => makeFile(memory.volume, fd, flag.startsWith("a"))
+  )
+}
+
+export const negativePosition = (method: string) =>
   PlatformError.badArgument({ module: "FileSystem", method, description: "Cannot read before the start of the file" })
 
 /** An open file of the volume, with its own position, like the Node layer's. */

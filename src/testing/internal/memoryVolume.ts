@@ -1,6 +1,9 @@
-// The memfs volume's errors, paths and stats as Effect 4's Node layer gives them, so that code
-// under test sees the same PlatformError tags and File.Info shapes on the memory file system.
-import { ByteSize, type FileSystem, Option, PlatformError } from "effect"
+// The memfs volume under the memory FileSystem: errno codes as Effect's platform errors (mapped
+// as @effect/platform-node maps them), paths, stats as Effect 4's `File.Info`, and the run of
+// every operation through the hooks.
+import { ByteSize, Effect, FileSystem, Option, PlatformError } from "effect"
+import type { Volume } from "memfs"
+import type { Operation, Options } from "../MemoryFileSystem.js"
 
 export const tagOf = (code: unknown): PlatformError.SystemErrorTag => {
   switch (code) {
@@ -119,3 +122,72 @@ export const makeFileInfo = (stat: MemfsStats): FileSystem.File.Info => ({
   blksize: Option.some(ByteSize.bytes(BigInt(stat.blksize))),
   blocks: Option.some(BigInt(stat.blocks))
 })
+
+/** What every operation below shares: the volume, the hooks and the umask. */
+export interface Memory {
+  readonly volume: Volume
+  readonly run: <A>(operation: Operation, path: string, toPath: string | undefined, body: () => A) => Effect.Effect<A, PlatformError.PlatformError>
+  readonly fileMode: (mode: number | undefined) => number
+  readonly dirMode: (mode: number | undefined) => number
+}
+
+// Every operation goes through here: hooks first, then memfs, errors mapped like the Node layer.
+export const makeRun = (options: Options): Memory["run"] => (operation, path, toPath, body) =>
+  Effect.suspend(() => {
+    const attempt = Effect.suspend(() => {
+      const tag = options.fail?.(operation, path, toPath)
+      if (tag !== undefined) {
+        return Effect.fail(PlatformError.systemError({
+          _tag: tag,
+          module: "FileSystem",
+          method: operation,
+          pathOrDescriptor: path,
+          description: `injected fault: ${operation} ${path}${toPath === undefined ? "" : ` -> ${toPath}`}`
+        }))
+      }
+      try {
+        return Effect.succeed(body())
+      } catch (error) {
+        return Effect.fail(toPlatformError(operation, path, error))
+      }
+    })
+    const gate = options.before?.(operation, path, toPath)
+    return gate === undefined ? attempt : Effect.andThen(gate, attempt)
+  })
+
+export const isDirectory = (volume: Volume, path: string): boolean => {
+  try {
+    return volume.statSync(path).isDirectory()
+  } catch {
+    return false
+  }
+}
+
+export const makeTempDirectory = (memory: Memory, method: Operation, opts?: { readonly directory?: string | undefined; readonly prefix?: string | undefined }) => {
+  const directory = opts?.directory ?? "/tmp"
+  return memory.run(method, directory, undefined, () => {
+    if (opts?.directory === undefined) memory.volume.mkdirSync(directory, { recursive: true, mode: 0o1777 })
+    const prefix = opts?.prefix ?? ""
+    const made = String(
+      memory.volume.mkdtempSync(prefix === "" ? `${directory.replace(/\/+$/, "")}/` : joinPath(directory, prefix))
+    )
+    memory.volume.chmodSync(made, 0o700) // as mkdtemp(3) on a real disk
+    return made
+  })
+}
+
+export const makeTempFile = (
+  memory: Memory,
+  opts?: { readonly directory?: string | undefined; readonly prefix?: string | undefined; readonly suffix?: string | undefined }
+) =>
+  Effect.flatMap(makeTempDirectory(memory, "makeTempFile", opts), (directory) => {
+    const file = joinPath(directory, randomHex(6) + (opts?.suffix ?? ""))
+    return memory.run("makeTempFile", file, undefined, () => {
+      memory.volume.writeFileSync(file, "", { mode: 0o600 })
+      return file
+    })
+  })
+
+export const remove = (memory: Memory, path: string, opts?: { readonly recursive?: boolean | undefined; readonly force?: boolean | undefined }) =>
+  memory.run("remove", path, undefined, () =>
+    memory.volume.rmSync(path, { recursive: opts?.recursive ?? false, force: opts?.force ?? false }))

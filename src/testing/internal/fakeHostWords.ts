@@ -1,6 +1,6 @@
-// How the fake host reads what ssh and scp are given: OpenSSH's option parsing, scp's remote
-// operands, a remote shell's words (and what a real shell would have interpreted), and globs
-// expanded against a host's tree.
+// The fake hosts' reading of command lines: paths, SFTP globs with backslash escapes, a remote
+// shell's words (and what it would interpret), getopt as ssh and scp parse their options, and
+// `[user@]host:path` operands.
 import type { Volume } from "memfs"
 
 export const basename = (path: string): string => path.slice(path.lastIndexOf("/") + 1)
@@ -10,10 +10,10 @@ export const dirname = (path: string): string => {
 }
 export const joinPath = (dir: string, name: string): string => (dir.endsWith("/") ? dir + name : `${dir}/${name}`)
 
-const GLOB_META = /[*?[]/
+export const GLOB_META = /[*?[]/
 
 // A glob in the backslash-escaped form (OpenBSD glob, as sftp uses it) of one path segment.
-const segmentRegExp = (segment: string): RegExp => {
+export const segmentRegExp = (segment: string): RegExp => {
   let source = ""
   for (let i = 0; i < segment.length; i++) {
     const c = segment[i]!
@@ -40,7 +40,7 @@ const segmentRegExp = (segment: string): RegExp => {
   }
   return new RegExp(`^${source}$`, "s")
 }
-const escapeRegExp = (c: string): string => c.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")
+export const escapeRegExp = (c: string): string => c.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")
 export const unescape = (segment: string): string => segment.replace(/\\(.)/gsu, "$1")
 export const hasGlobMeta = (segment: string): boolean => GLOB_META.test(segment.replace(/\\./gsu, ""))
 
@@ -81,7 +81,7 @@ export const isDirectory = (volume: Volume, path: string): boolean => {
 // a real shell would have interpreted (expansion, command substitution, a second command …).
 export type ShellWord = { readonly _tag: "Word"; readonly pattern: string } | { readonly _tag: "Interpreted"; readonly char: string }
 
-const SHELL_SPECIAL = new Set(["$", "`", ";", "&", "|", "<", ">", "(", ")", "{", "}", "~", "#", "\n"])
+export const SHELL_SPECIAL = new Set(["$", "`", ";", "&", "|", "<", ">", "(", ")", "{", "}", "~", "#", "\n"])
 
 /** Decodes a remote shell line into words (quotes and backslashes honoured). */
 export const decodeShellLine = (line: string): Array<ShellWord> => {
@@ -137,7 +137,7 @@ export const decodeShellLine = (line: string): Array<ShellWord> => {
 export const SCP_ARG = new Set("cDFiJlMoPSX".split(""))
 export const SSH_ARG = new Set("BbcDEeFIiJLlmOopQRSWw".split(""))
 
-interface Parsed {
+export interface Parsed {
   /** flags in the order given */
   readonly flags: Array<string>
   readonly values: Map<string, string>
@@ -181,7 +181,7 @@ export const splitRemote = (operand: string): { user?: string; host: string; pat
   }
   return undefined
 }
-const hostPart = (userHost: string, path: string) => {
+export const hostPart = (userHost: string, path: string) => {
   const at = userHost.lastIndexOf("@")
   const host = (at < 0 ? userHost : userHost.slice(at + 1)).replace(/^\[(.*)\]$/, "$1")
   return at < 0 ? { host, path } : { user: userHost.slice(0, at), host, path }
