@@ -2,7 +2,7 @@
 // commands that can report what was done hand it to the library), and what the flags that bound
 // a staging run (commands/flags.ts) give the library.
 import { Context, Effect, Fiber, Option } from "effect"
-import type * as Pool from "../pool/Pool.js"
+import type { SettingsOverrides, TimeoutName } from "../domain/Settings.js"
 
 /** What the bin's run control offers the commands. */
 export interface RunControlShape {
@@ -68,7 +68,7 @@ export { parseTimeouts } from "./commands/flags.js"
  * @since 1.0.0
  * @category models
  */
-export type Timeouts = Partial<Record<Pool.TimeoutName, number>>
+export type Timeouts = Partial<Record<TimeoutName, number>>
 
 /**
  * The values of the limit flags, as a command's definition parses them.
@@ -92,7 +92,7 @@ export interface LimitOptions {
 export const NO_LIMITS = { maxFiles: Option.none<number>(), maxBytes: Option.none<number>(), verify: false }
 
 /** The settings the limit flags override (only those given). */
-export const settingsOf = (opts: LimitOptions): Pool.SettingsOverride => ({
+export const settingsOf = (opts: LimitOptions): SettingsOverrides => ({
   ...(Option.isSome(opts.maxFiles) ? { maxFiles: opts.maxFiles.value } : {}),
   ...(Option.isSome(opts.maxBytes) ? { maxBytes: opts.maxBytes.value } : {}),
   ...(Object.keys(opts.timeout).length > 0 ? { timeouts: opts.timeout } : {}),

@@ -34,21 +34,18 @@ import type {
 } from "../domain/PeerError.js"
 import type { Directory } from "../disk/StagingDisk.js"
 import { StagingDisk } from "../disk/StagingDisk.js"
+import { Transport } from "../domain/Settings.js"
 
-/**
- * How a remote peer's files are brought over: `scp` (the rcp command, the default) or `tar` (one
- * `tar` stream over the rsh command, unpacked by the master).
- *
- * @since 0.2.0
- * @category schemas
- */
-export const Transport = Schema.Literals(["scp", "tar"]).annotate({ message: "must be one of scp, tar" })
-
-/**
- * @since 0.2.0
- * @category models
- */
-export type Transport = typeof Transport.Type
+export {
+  /**
+   * How a remote peer's files are brought over: `scp` (the rcp command, the default) or `tar` (one
+   * `tar` stream over the rsh command, unpacked by the master).
+   *
+   * @since 0.2.0
+   * @category schemas
+   */
+  Transport
+} from "../domain/Settings.js"
 
 const Positive = Schema.Number.check(Schema.isGreaterThan(0))
 

@@ -8,7 +8,8 @@
 import { Clock, Effect, FileSystem, Option, Path, Result, Schema } from "effect"
 import * as Config from "../config/Config.js"
 import type { PeerConfig, PoolConfig } from "../config/Config.js"
-import { locate } from "../config/Config.js"
+import { locate, peerSettings } from "../config/Config.js"
+import { DEFAULT_CONCURRENCY, mergeSettings, type SettingsOverrides } from "../domain/Settings.js"
 import { type LocalPeer, LocalPeers, make as makeLocalPeer } from "../peers/LocalPeer.js"
 import type { FailureMode, IndicatorStatus, Ownership, StageOptions, StageReport } from "../domain/Peer.js"
 import { ActionName, DEF_COLLECT_INDICATOR, DEF_STAGE_INDICATOR } from "../domain/Peer.js"
@@ -206,7 +207,7 @@ export const peerValue = (
   config: PoolConfig,
   peer: PeerConfig,
   isRoot: boolean,
-  override?: SettingsOverride
+  override?: SettingsOverrides
 ): Effect.Effect<AnyPeer, InvalidPeerConfig> => {
   const ignoreFailureMode = peer.ignoreFailures === undefined ? {} : { ignoreFailureMode: peer.ignoreFailures }
   if (peer.type === "local") {
@@ -225,32 +226,19 @@ export const peerValue = (
     ...optional("rshCommand", peer.rshCommand ?? options.rshCommand),
     ...optional("cbackCommand", peer.cbackCommand ?? options.cbackCommand),
     ...ignoreFailureMode,
-    ...remoteSettings(config, peer, override),
-    // the run's transport, else the peer's own, else the pool's, else scp
-    transport: Config.peerSettings(config, peer, override).transport
+    ...remoteSettings(mergeSettings([override, peer, options])),
+    // the run's transport, else the peer's own, else the pool's, else the default
+    transport: peerSettings(config, peer, override).transport
   })
 }
 
-// The connection settings a remote peer's configuration sets (the peer's value over the
-// options', field by field, as `Config.peerSettings` resolves them). Only what is configured is
-// carried: the rest keeps the library defaults (`RemoteTimeouts`, `RemoteRetries`).
-// A run's override (the CLI's `--timeout`) wins over both.
-const remoteSettings = (config: PoolConfig, peer: PeerConfig, override: SettingsOverride | undefined) => {
-  const options = config.options
-  const timeouts = { ...options.timeouts, ...definedOnly(peer.timeouts ?? {}), ...definedOnly(override?.timeouts ?? {}) }
-  const retries = { ...options.retries, ...definedOnly(peer.retries ?? {}), ...definedOnly(override?.retries ?? {}) }
-  const connectionSharing = peer.type === "remote"
-    ? override?.connectionSharing ?? peer.connectionSharing ?? options.connectionSharing
-    : undefined
-  return {
-    ...(Object.keys(timeouts).length === 0 ? {} : { timeouts }),
-    ...(Object.keys(retries).length === 0 ? {} : { retries }),
-    ...(connectionSharing === undefined ? {} : { connectionSharing })
-  }
-}
-
-const definedOnly = <T extends object>(value: T): Partial<T> =>
-  Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>
+// Only what is configured (or overridden) is carried onto the peer value: the rest keeps the
+// library-wide defaults (`RemoteTimeouts`, `RemoteRetries`), which a program may replace.
+const remoteSettings = ({ connectionSharing, retries, timeouts }: SettingsOverrides) => ({
+  ...(timeouts === undefined ? {} : { timeouts }),
+  ...(retries === undefined ? {} : { retries }),
+  ...(connectionSharing === undefined ? {} : { connectionSharing })
+})
 
 const unknownPeer = (name: string, config: PoolConfig) =>
   new InvalidPeerConfig({
@@ -288,7 +276,7 @@ export const selectPeers = (
 export const findPeer = (
   config: PoolConfig,
   name: string,
-  override?: SettingsOverride
+  override?: SettingsOverrides
 ): Effect.Effect<AnyPeer, InvalidPeerConfig, SystemUsers> =>
   Effect.gen(function*() {
     const [peer] = yield* selectPeers(config, [name])
@@ -351,29 +339,6 @@ const backupOwnership = (config: PoolConfig) =>
 
 
 /**
- * The names of the per-operation timeouts a peer may set (seconds).
- *
- * @since 0.2.0
- * @category constants
- */
-export const TIMEOUT_NAMES = ["connect", "stall", "indicator", "stage", "command", "managedAction"] as const
-
-/**
- * @since 0.2.0
- * @category models
- */
-export type TimeoutName = typeof TIMEOUT_NAMES[number]
-
-/**
- * Per-peer settings a run may override for every peer (the CLI's `--max-files`, `--max-bytes`,
- * `--timeout`, `--verify`); what is not given comes from the configuration.
- *
- * @since 0.2.0
- * @category models
- */
-export type SettingsOverride = Config.SettingsOverrides
-
-/**
  * Options of a stage run.
  *
  * @since 0.1.0
@@ -389,7 +354,7 @@ export interface StageRunOptions {
   /** how many peers are staged at once (default: the configuration's, else 4) */
   readonly concurrency?: number | undefined
   /** settings that win over the configuration's for every peer */
-  readonly settings?: SettingsOverride | undefined
+  readonly settings?: SettingsOverrides | undefined
   /** called after each peer is done, e.g. to render progress */
   readonly onPeerDone?: ((result: PeerStageResult) => Effect.Effect<void>) | undefined
   /** called as peers start, progress, retry and finish */
@@ -411,16 +376,6 @@ export interface StageRunOptions {
  */
 export const lockFile = (config: PoolConfig): string => `${config.stagingDir.replace(/\/+$/, "")}/.cedar-peer.lock`
 
-/**
- * The settings one peer is staged with: the override, else the peer's, else the options', else
- * the defaults.
- *
- * @since 0.2.0
- * @category constructors
- */
-export const peerSettings = (config: PoolConfig, peer: PeerConfig, override?: SettingsOverride): Config.PeerSettings =>
-  Config.peerSettings(config, peer, override)
-
 interface PeerContext {
   readonly full: boolean
   readonly date: Date
@@ -428,7 +383,7 @@ interface PeerContext {
   /** the peer's opened staging directory, or why it cannot be used (a link or a file planted there) */
   readonly target: Result.Result<PeerDirectory, FileOperationFailed>
   readonly ownership: Ownership | undefined
-  readonly settings: SettingsOverride | undefined
+  readonly settings: SettingsOverrides | undefined
   readonly emit: (event: PoolEvent) => Effect.Effect<void>
   /** what is known of the peer so far, for the summary when the run is stopped midway */
   readonly track: (state: PeerTrack) => void
@@ -711,7 +666,7 @@ export const check = (
     readonly indicator?: string | undefined
     readonly concurrency?: number | undefined
     /** the command line's settings (`--timeout connect=2`) over the configuration's */
-    readonly settings?: SettingsOverride | undefined
+    readonly settings?: SettingsOverrides | undefined
   } = {}
 ): Effect.Effect<CheckSummary, InvalidPeerConfig | CheckError, LocalPeers | RemotePeers | SystemUsers> =>
   Effect.gen(function*() {
@@ -728,7 +683,7 @@ export const check = (
           status: status.status,
           ...(status.reason === undefined ? {} : { reason: status.reason })
         } satisfies PeerCheckResult
-      }), { concurrency: Math.max(1, options.concurrency ?? 4) })
+      }), { concurrency: Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY) })
     return { ok: peers.every((p) => p.ready), peers }
   })
 

@@ -12,6 +12,7 @@ import { Duration, Effect, FileSystem, Option } from "effect"
 import type { PlatformError } from "effect/PlatformError"
 import * as Config from "../config/Config.js"
 import type { PeerConfig, PoolConfig, RemotePeerConfig } from "../config/Config.js"
+import { placeOf } from "../config/place.js"
 import { formatAfter } from "../peers/process.js"
 import { sshCause } from "../peers/sshCause.js"
 import { quoteWord, splitWords } from "../domain/shellWords.js"
@@ -49,7 +50,7 @@ export interface ValidateOptions extends EnvironmentOptions {
  * @category models
  */
 export interface ReachOptions {
-  readonly settings?: Pool.SettingsOverride | undefined
+  readonly settings?: Config.SettingsOverrides | undefined
   /** seconds a peer has to answer (default: twice its connect timeout and 5 s) */
   readonly limit?: number | undefined
 }
@@ -96,63 +97,6 @@ const programProblem = (fs: FileSystem.FileSystem, program: string, searchPath: 
       if ((yield* check(`${dir}/${program}`)) === undefined) return undefined
     }
     return `program ${program} is not found in PATH (${searchPath})`
-  })
-
-// Where each element of a cback3.conf starts, by line (people count lines from 1): the peers of
-// the list the pool came from, in order, and the first line of `<section>…<field>`.
-interface XmlLines {
-  readonly peers: ReadonlyArray<number>
-  readonly field: (section: string, field: string) => number | undefined
-}
-
-const lineAt = (text: string, offset: number): number => text.slice(0, offset).split("\n").length
-
-const xmlLines = (text: string, stagePeers: boolean): XmlLines => {
-  const section = (name: string): readonly [number, number] | undefined => {
-    const start = text.search(new RegExp(`<${name}[\\s>]`))
-    if (start < 0) return undefined
-    const end = text.indexOf(`</${name}>`, start)
-    return [start, end < 0 ? text.length : end]
-  }
-  const within = (name: string, tag: string): ReadonlyArray<number> => {
-    const range = section(name)
-    if (range === undefined) return []
-    const found: Array<number> = []
-    const pattern = new RegExp(`<${tag}[\\s>/]`, "g")
-    pattern.lastIndex = range[0]
-    for (let m = pattern.exec(text); m !== null && m.index < range[1]; m = pattern.exec(text)) found.push(lineAt(text, m.index))
-    return found
-  }
-  return {
-    peers: within(stagePeers ? "stage" : "peers", "peer"),
-    field: (name, field) => within(name, field)[0]
-  }
-}
-
-/**
- * Where a problem is, for people: a peer by its name (and its line in a cback3.conf, else its
- * place in the JSON list), any other field by its place in the file's vocabulary and its line.
- */
-const placeOf = (config: PoolConfig, path: ReadonlyArray<PropertyKey>, lines: XmlLines | undefined): string => {
-  const located = Config.locate(config, path)
-  if (path[0] === "peers" && typeof path[1] === "number") {
-    const line = lines?.peers[path[1]]
-    const field = located.replace(/^.*?\]\.?/, "")
-    return `peer ${config.peers[path[1]]?.name ?? path[1]} (${line === undefined ? located.replace(/\.[^\]]*$/, "") : `line ${line}`})` +
-      (field === "" ? "" : ` ${field}`)
-  }
-  const [section, field] = located.split(".")
-  const line = section !== undefined && field !== undefined ? lines?.field(section, field) : undefined
-  return line === undefined ? located : `${located} (line ${line})`
-}
-
-// The lines of the pool's file when it is a cback3.conf that can be read again; none for JSON.
-const linesOf = (config: PoolConfig): Effect.Effect<XmlLines | undefined, never, FileSystem.FileSystem> =>
-  Effect.gen(function*() {
-    if (Config.locate(config, ["options"]) !== "options" || config.source.toLowerCase().endsWith(".json")) return undefined
-    const text = yield* Effect.option((yield* FileSystem.FileSystem).readFileString(config.source))
-    if (Option.isNone(text)) return undefined
-    return xmlLines(text.value, Config.locate(config, ["peers", 0]).startsWith("stage."))
   })
 
 interface CommandUse {
@@ -223,9 +167,8 @@ export const environment = (
     const users = yield* SystemUsers
     const searchPath = options.searchPath ?? process.env["PATH"] ?? "/usr/bin:/bin"
     const problems: Array<string> = [...peerNames(config)]
-    const lines = yield* linesOf(config)
     const add = (path: ReadonlyArray<PropertyKey>, problem: string | undefined) => {
-      if (problem !== undefined) problems.push(`${placeOf(config, path, lines)}: ${problem}`)
+      if (problem !== undefined) problems.push(`${placeOf(config, path)}: ${problem}`)
     }
 
     // two lookups, each a getent process: at once
@@ -308,11 +251,10 @@ const probe = (
   peer: RemotePeerConfig,
   index: number,
   command: string,
-  options: ReachOptions,
-  lines?: XmlLines
+  options: ReachOptions
 ): Effect.Effect<{ readonly reach: PeerReach; readonly exitCode: number | undefined }, never, RemotePeers | SystemUsers> =>
   Effect.gen(function*() {
-    const at = { name: peer.name, location: placeOf(config, ["peers", index], lines) }
+    const at = { name: peer.name, location: placeOf(config, ["peers", index]) }
     const isRoot = yield* (yield* SystemUsers).isRoot
     const connect = Config.peerSettings(config, peer, options.settings).timeouts.connect
     const value = yield* Pool.peerValue(config, { ...peer, rshCommand: batchCommand(config, peer, connect) }, isRoot, options.settings)
@@ -349,12 +291,11 @@ export const reachPeers = (
   config: PoolConfig,
   options: ReachOptions = {}
 ): Effect.Effect<ReadonlyArray<PeerReach>, never, RemotePeers | SystemUsers | FileSystem.FileSystem> =>
-  Effect.flatMap(linesOf(config), (lines) =>
-    Effect.forEach(
-      config.peers.flatMap((peer, i) => (peer.type === "remote" ? [[peer, i] as const] : [])),
-      ([peer, i]) => Effect.map(probe(config, peer, i, "true", options, lines), (result) => result.reach),
-      { concurrency: Config.poolConcurrency(config) }
-    ))
+  Effect.forEach(
+    config.peers.flatMap((peer, i) => (peer.type === "remote" ? [[peer, i] as const] : [])),
+    ([peer, i]) => Effect.map(probe(config, peer, i, "true", options), (result) => result.reach),
+    { concurrency: Config.poolConcurrency(config) }
+  )
 
 /**
  * Why a remote peer was not staged, as far as a second look tells: its rsh command, in batch

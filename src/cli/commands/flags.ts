@@ -3,8 +3,8 @@
 // so what parses a value (the config module's units) is loaded only when a value is given.
 import { Effect } from "effect"
 import { CliError, Flag } from "effect/cli"
+import { TIMEOUT_NAMES, type TimeoutName } from "../../domain/Settings.js"
 import { lazily } from "../lazily.js"
-import type * as Pool from "../../pool/Pool.js"
 
 /**
  * A value the command line cannot take: a usage error whose message is exactly this text.
@@ -20,24 +20,15 @@ const wholeNumber = (name: string, text: string) =>
     : Effect.fail(invalid(`--${name} must be a whole number of at least 1, got ${JSON.stringify(text)}`))
 
 /**
- * The names `--timeout NAME=SECONDS` takes: the library's (Pool.TIMEOUT_NAMES), written out here
- * so that defining the flag does not load the pool; the two checks below keep them the same.
- */
-const TIMEOUT_NAMES = ["connect", "stall", "indicator", "stage", "command", "managedAction"] as const satisfies ReadonlyArray<Pool.TimeoutName>
-type Missing = Exclude<Pool.TimeoutName, typeof TIMEOUT_NAMES[number]>
-const everyName: [Missing] extends [never] ? true : Missing = true
-void everyName
-
-/**
  * `NAME=SECONDS` for one timeout, or a bare `SECONDS` for the whole stage of each peer.
  *
  * @since 1.0.0
  * @category parsers
  */
-export const parseTimeouts = (values: ReadonlyArray<string>): Effect.Effect<Partial<Record<Pool.TimeoutName, number>>, CliError.ValidationError> =>
+export const parseTimeouts = (values: ReadonlyArray<string>): Effect.Effect<Partial<Record<TimeoutName, number>>, CliError.ValidationError> =>
   lazily(() => import("../../config/Config.js"), (Config) =>
     Effect.gen(function*() {
-      const timeouts: Partial<Record<Pool.TimeoutName, number>> = {}
+      const timeouts: Partial<Record<TimeoutName, number>> = {}
       for (const value of values) {
         const [name, seconds] = value.includes("=") ? value.split("=", 2) as [string, string] : ["stage", value]
         if (!(TIMEOUT_NAMES as ReadonlyArray<string>).includes(name)) {
@@ -47,7 +38,7 @@ export const parseTimeouts = (values: ReadonlyArray<string>): Effect.Effect<Part
         if (parsed === undefined || parsed <= 0) {
           return yield* Effect.fail(invalid(`--timeout ${JSON.stringify(value)}: the time must be seconds above 0, or a number with s, m, h or d (90s, 5m)`))
         }
-        timeouts[name as Pool.TimeoutName] = parsed
+        timeouts[name as TimeoutName] = parsed
       }
       return timeouts
     }))

@@ -25,7 +25,7 @@ export const runStage = (
     readonly full: boolean
     readonly peers: ReadonlyArray<string>
     readonly concurrency?: number | undefined
-    readonly settings?: Pool.SettingsOverride | undefined
+    readonly settings?: Config.SettingsOverrides | undefined
     readonly stop?: Effect.Effect<void> | undefined
     readonly metricsFile?: string | undefined
     /** told the summary before it is printed (the run's end line) */

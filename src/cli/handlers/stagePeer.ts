@@ -81,7 +81,7 @@ export const stagePeer = (opts: StagePeerOptions) =>
       ownership,
       permissions: Option.getOrUndefined(opts.mode),
       skipUnsupported: opts.skipUnsupported,
-      ...Pool.peerSettings(pool, peerConfig!, settingsOf(opts))
+      ...Config.peerSettings(pool, peerConfig!, settingsOf(opts))
     }
     // a signal stops the peer, unless its files are already being moved into place
     const { value: report, stopped } = yield* stopBeforeLanding(

@@ -6,6 +6,8 @@ import { render } from "../render.js"
 import { reachLines } from "../report.js"
 import { NO_LIMITS, settingsOf, type Timeouts } from "../runControl.js"
 
+const withoutOrigin = ({ origin: _origin, ...model }: Config.PoolConfig) => model
+
 /**
  * The options of `validate`, as its definition parses them.
  *
@@ -53,7 +55,8 @@ export const validate = (opts: ValidateOptions) =>
       ok,
       {
         ok,
-        ...pool,
+        // the model, as before: where in the file it came from is for locating problems only
+        ...withoutOrigin(pool),
         ...(warnings.length === 0 ? {} : { warnings }),
         ...(reached === undefined ? {} : { reach: reached })
       },
