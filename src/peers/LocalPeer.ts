@@ -29,6 +29,7 @@ import {
   UnsupportedEntry,
   VerificationFailed
 } from "../domain/PeerError.js"
+import type { StageIntoOptions } from "./stageInto.js"
 import type { ByteLimitReached, Directory, DiskError, NameList, NotRegularFile, StagingDiskService } from "../disk/StagingDisk.js"
 import { StagingDisk } from "../disk/StagingDisk.js"
 
@@ -87,8 +88,8 @@ export type StageError = LocalStagePeerError
 export interface LocalPeersShape {
   /** Copies the collect dir's regular files into `targetDir`, all of them or none. */
   readonly stagePeer: (peer: LocalPeer, targetDir: string, options?: StageOptions) => Effect.Effect<StageReport, LocalStagePeerError>
-  /** As `stagePeer`, into a directory the pool opened for the run (see `StageOptions.replaceEmpty`). */
-  readonly stagePeerInto: (peer: LocalPeer, target: Directory, options?: StageOptions) => Effect.Effect<StageReport, LocalStagePeerError>
+  /** As `stagePeer`, into a directory the pool opened for the run (see `StageIntoOptions.replaceEmpty`). */
+  readonly stagePeerInto: (peer: LocalPeer, target: Directory, options?: StageIntoOptions) => Effect.Effect<StageReport, LocalStagePeerError>
   /** Whether the collect indicator (default `cback.collect`) is in the collect dir. */
   readonly checkCollectIndicator: (peer: LocalPeer, name?: string) => Effect.Effect<boolean, CheckError>
   /** The collect indicator's status, with the reason when the peer is not ready. */
@@ -228,7 +229,7 @@ const stageInto = (
   collect: Directory,
   target: Directory,
   regular: Regular,
-  options: StageOptions
+  options: StageIntoOptions
 ) =>
   Effect.scoped(Effect.gen(function*() {
     const names = regular.names
@@ -258,7 +259,7 @@ const stageInto = (
     return report
   }))
 
-const stageToDirectory = (env: Env, peer: LocalPeer, collect: Directory, target: Directory, options: StageOptions) =>
+const stageToDirectory = (env: Env, peer: LocalPeer, collect: Directory, target: Directory, options: StageIntoOptions) =>
   Effect.gen(function*() {
     const { regular, skipped } = yield* listCollectDir(env, peer, collect, options)
     if (skipped.length > 0 && options.skipUnsupported !== true) {
@@ -284,7 +285,7 @@ const stagePeer = (env: Env): LocalPeersShape["stagePeer"] =>
   })
 
 const stagePeerInto = (env: Env): LocalPeersShape["stagePeerInto"] =>
-  Effect.fn("LocalPeers.stagePeerInto")(function*(peer: LocalPeer, target: Directory, options: StageOptions = {}) {
+  Effect.fn("LocalPeers.stagePeerInto")(function*(peer: LocalPeer, target: Directory, options: StageIntoOptions = {}) {
     return yield* Effect.scoped(Effect.gen(function*() {
       const collect = yield* openNamed(env, peer, peer.collectDir)
       return yield* stageToDirectory(env, peer, collect, target, options)

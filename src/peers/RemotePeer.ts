@@ -33,6 +33,7 @@ import type {
   WriteIndicatorError
 } from "../domain/PeerError.js"
 import type { Directory } from "../disk/StagingDisk.js"
+import type { StageIntoOptions } from "./stageInto.js"
 import { StagingDisk } from "../disk/StagingDisk.js"
 
 /**
@@ -290,11 +291,11 @@ export interface RemotePeersShape {
     targetDir: string,
     options?: StageOptions
   ) => Effect.Effect<StageReport, StagePeerError>
-  /** As `stagePeer`, into a directory the pool opened for the run. */
+  /** As `stagePeer`, into a directory the pool opened for the run (see `StageIntoOptions.replaceEmpty`). */
   readonly stagePeerInto: (
     peer: RemotePeer,
     target: Directory,
-    options?: StageOptions
+    options?: StageIntoOptions
   ) => Effect.Effect<StageReport, StagePeerError>
   /** Whether the collect indicator (default `cback.collect`) could be fetched; the reason is logged. */
   readonly checkCollectIndicator: (peer: RemotePeer, name?: string) => Effect.Effect<boolean, CheckError>
