@@ -7,19 +7,11 @@
 import { Context, Effect, FileSystem, Layer, Path, Schema } from "effect"
 import type { LandingSite } from "./internal/landingSite.js"
 import { makeLandingSite } from "./internal/landingSite.js"
-import { decodePeer, isMissing, requireDirectory as checkDirectory } from "./internal/peerChecks.js"
+import { isMissing, requireDirectory as checkDirectory } from "./internal/peerChecks.js"
 import type { IndicatorOptions, IndicatorStatus, SkippedEntry, StageOptions, StageReport } from "../domain/Peer.js"
-import {
-  AbsolutePath,
-  DEF_COLLECT_INDICATOR,
-  DEF_STAGE_INDICATOR,
-  EntryKind,
-  FailureMode,
-  isPlainFileName,
-  LocalPeerName,
-  showName
-} from "../domain/Peer.js"
-import type { CheckError, InvalidPeerConfig, LocalStagePeerError, LocalWriteIndicatorError } from "../domain/PeerError.js"
+import { DEF_COLLECT_INDICATOR, DEF_STAGE_INDICATOR, EntryKind, isPlainFileName, showName } from "../domain/Peer.js"
+import type { LocalPeer } from "../domain/peers.js"
+import type { CheckError, LocalStagePeerError, LocalWriteIndicatorError } from "../domain/PeerError.js"
 import {
   CopyFailed,
   FileOperationFailed,
@@ -36,40 +28,30 @@ import { StagingDisk } from "../disk/StagingDisk.js"
 const isEntryKind = Schema.is(EntryKind)
 const kindOf = (type: string): SkippedEntry["kind"] => (isEntryKind(type) ? type : "Unknown")
 
-/**
- * A local peer: its name, its collect directory (which need not exist yet) and when the pool
- * ignores its failures. `new LocalPeer(...)` throws on bad input; use `make` for untrusted input.
- *
- * @since 0.1.0
- * @category models
- */
-export class LocalPeer extends Schema.TaggedClass<LocalPeer>()("LocalPeer", {
-  name: LocalPeerName,
-  collectDir: AbsolutePath,
-  ignoreFailureMode: Schema.optionalKey(FailureMode)
-}) {}
-
-/**
- * What `make` accepts: the fields of a `LocalPeer`, unvalidated (the failure mode is still
- * checked at run time, for callers that are not type-checked).
- *
- * @since 0.1.0
- * @category models
- */
-export interface LocalPeerInput {
-  readonly name: string
-  readonly collectDir: string
-  readonly ignoreFailureMode?: FailureMode | undefined
-}
-
-/**
- * Validates `input` into a `LocalPeer`; `InvalidPeerConfig` lists every problem as `field: message`.
- *
- * @since 0.1.0
- * @category constructors
- */
-export const make = (input: LocalPeerInput): Effect.Effect<LocalPeer, InvalidPeerConfig> =>
-  decodePeer(LocalPeer, input.name, { ...input, _tag: "LocalPeer" })
+export {
+  /**
+   * A local peer: its name, its collect directory (which need not exist yet) and when the pool
+   * ignores its failures. `new LocalPeer(...)` throws on bad input; use `make` for untrusted input.
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  LocalPeer,
+  /**
+   * What `make` accepts: the fields of a `LocalPeer`, unvalidated.
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  type LocalPeerInput,
+  /**
+   * Validates `input` into a `LocalPeer`; `InvalidPeerConfig` lists every problem as `field: message`.
+   *
+   * @since 0.1.0
+   * @category constructors
+   */
+  makeLocalPeer as make
+} from "../domain/peers.js"
 
 /**
  * Every error `stagePeer` can fail with: `LocalStagePeerError` of `PeerError`, under its 0.2.0 name.

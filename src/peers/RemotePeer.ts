@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { Context, Effect, Layer, Schema } from "effect"
+import { Context, Effect, Layer } from "effect"
 import type { Scope } from "effect"
 import * as argv from "./internal/remote/argv.js"
 import { makeCommands } from "./internal/remote/commands.js"
@@ -13,21 +13,11 @@ import { makeRemoteContext } from "./internal/remote/context.js"
 import * as indicators from "./internal/remote/indicators.js"
 import { makeTransfer } from "./internal/remote/transfer.js"
 import type { ScpProtocol } from "./internal/remotePath.js"
-import { decodePeer } from "./internal/peerChecks.js"
 import type { IndicatorOptions, IndicatorStatus, StageOptions, StageReport } from "../domain/Peer.js"
-import {
-  AbsolutePath,
-  CommandLine,
-  FailureMode,
-  NonBlankString,
-  RemotePath,
-  RemotePeerName,
-  UserName
-} from "../domain/Peer.js"
+import type { RemoteOutput, RemotePeer } from "../domain/peers.js"
 import type {
   CheckError,
   ExecuteError,
-  InvalidPeerConfig,
   ManagedActionError,
   StagePeerError,
   WriteIndicatorError
@@ -35,110 +25,54 @@ import type {
 import type { Directory } from "../disk/StagingDisk.js"
 import type { StageIntoOptions } from "./stageInto.js"
 import { StagingDisk } from "../disk/StagingDisk.js"
+import { SystemUsers } from "./SystemUsers.js"
 
-/**
- * How a remote peer's files are brought over: `scp` (the rcp command, the default) or `tar` (one
- * `tar` stream over the rsh command, unpacked by the master).
- *
- * @since 0.2.0
- * @category schemas
- */
-export const Transport = Schema.Literals(["scp", "tar"]).annotate({ message: "must be one of scp, tar" })
-
-/**
- * @since 0.2.0
- * @category models
- */
-export type Transport = typeof Transport.Type
-
-const Positive = Schema.Number.check(Schema.isGreaterThan(0))
-
-/**
- * A peer's own time limits, in seconds (each optional: an absent one takes the `RemoteTimeouts`
- * default). `connect`: the TCP connection and the server's banner; `stall`: a session that stops
- * answering keep-alives; `indicator`, `stage`, `command`, `managedAction`: the whole operation.
- *
- * @since 0.2.0
- * @category models
- */
-export const Timeouts = Schema.Struct({
-  connect: Schema.optionalKey(Positive),
-  stall: Schema.optionalKey(Positive),
-  indicator: Schema.optionalKey(Positive),
-  stage: Schema.optionalKey(Positive),
-  command: Schema.optionalKey(Positive),
-  managedAction: Schema.optionalKey(Positive)
-})
-
-/**
- * How a transient failure (the peer could not be reached, the connection dropped) is retried:
- * `count` more attempts (default 2) after an exponentially growing, jittered delay starting at
- * `baseDelay` seconds (default 5).
- *
- * @since 0.2.0
- * @category models
- */
-export const Retries = Schema.Struct({
-  count: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))),
-  baseDelay: Schema.optionalKey(Schema.Number.check(Schema.isGreaterThanOrEqualTo(0)))
-})
-
-/**
- * A remote peer. `rcpCommand` / `rshCommand` hold the command line as given (absent when the
- * default is used); `rcpArgv` / `rshArgv` give the argv actually run. `new RemotePeer(...)` throws
- * on bad input; use `make` for untrusted input.
- *
- * @since 0.1.0
- * @category models
- */
-export class RemotePeer extends Schema.TaggedClass<RemotePeer>()("RemotePeer", {
-  name: RemotePeerName,
-  collectDir: RemotePath,
-  workingDir: AbsolutePath,
-  remoteUser: UserName,
-  localUser: Schema.optionalKey(UserName),
-  rcpCommand: Schema.optionalKey(CommandLine),
-  rshCommand: Schema.optionalKey(CommandLine),
-  cbackCommand: Schema.optionalKey(NonBlankString),
-  ignoreFailureMode: Schema.optionalKey(FailureMode),
-  timeouts: Schema.optionalKey(Timeouts),
-  retries: Schema.optionalKey(Retries),
-  /** one ssh connection for all of this peer's operations inside `RemotePeers.connect` (default true) */
-  connectionSharing: Schema.optionalKey(Schema.Boolean),
-  /** how files are brought over; absent: `scp` */
-  transport: Schema.optionalKey(Transport)
-}) {}
-
-/**
- * What `make` accepts: the fields of a `RemotePeer`, unvalidated.
- *
- * @since 0.1.0
- * @category models
- */
-export interface RemotePeerInput {
-  readonly name: string
-  readonly collectDir: string
-  readonly workingDir: string
-  readonly remoteUser: string
-  readonly localUser?: string | undefined
-  readonly rcpCommand?: string | undefined
-  readonly rshCommand?: string | undefined
-  readonly cbackCommand?: string | undefined
-  readonly ignoreFailureMode?: string | undefined
-  readonly timeouts?: Partial<typeof Timeouts.Encoded> | undefined
-  readonly retries?: Partial<typeof Retries.Encoded> | undefined
-  readonly connectionSharing?: boolean | undefined
-  readonly transport?: string | undefined
-}
-
-/**
- * Validates `input` into a `RemotePeer`; `InvalidPeerConfig` lists every problem as `field: message`.
- *
- * @since 0.1.0
- * @category constructors
- */
-export const make = (input: RemotePeerInput): Effect.Effect<RemotePeer, InvalidPeerConfig> =>
-  decodePeer(RemotePeer, input.name, { ...input, _tag: "RemotePeer" })
+export {
+  /**
+   * A remote peer. `rcpCommand` / `rshCommand` hold the command line as given (absent when the
+   * default is used); `rcpArgv` / `rshArgv` give the argv actually run. `new RemotePeer(...)`
+   * throws on bad input; use `make` for untrusted input.
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  RemotePeer,
+  /**
+   * What `make` accepts: the fields of a `RemotePeer`, unvalidated.
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  type RemotePeerInput,
+  /**
+   * Validates `input` into a `RemotePeer`; `InvalidPeerConfig` lists every problem as `field: message`.
+   *
+   * @since 0.1.0
+   * @category constructors
+   */
+  makeRemotePeer as make,
+  /**
+   * A peer's own time limits, in seconds (each optional: an absent one takes the `RemoteTimeouts` default).
+   *
+   * @since 0.2.0
+   * @category models
+   */
+  Timeouts,
+  /**
+   * How a transient failure is retried: `count` more attempts after a growing delay from `baseDelay`.
+   *
+   * @since 0.2.0
+   * @category models
+   */
+  Retries,
+  /**
+   * How a remote peer's files are brought over: `scp` (the rcp command, the default) or `tar`.
+   *
+   * @since 0.2.0
+   * @category schemas
+   */
+  Transport
+} from "../domain/peers.js"
 
 /**
  * The copy command's argv: the peer's `rcpCommand` split into words, else `DEF_RCP_COMMAND`.
@@ -205,16 +139,15 @@ export const pushArgv: (
 export const buildCbackCommand: (cbackCommand: string | undefined, action: string, fullBackup: boolean) => string =
   argv.buildCbackCommand
 
-/**
- * What a successful remote command printed (the last 64 KiB of each stream at most).
- *
- * @since 0.1.0
- * @category models
- */
-export interface RemoteOutput {
-  readonly stdout: string
-  readonly stderr: string
-}
+export {
+  /**
+   * What a successful remote command printed (the last 64 KiB of each stream at most).
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  type RemoteOutput
+} from "../domain/peers.js"
 
 export {
   /**
@@ -322,7 +255,7 @@ export interface RemotePeersShape {
  * `ChildProcessSpawner`, on `SystemUsers` and on the `StagingDisk`, taken once.
  */
 const makeRemotePeers = Effect.gen(function*() {
-  const ctx = yield* makeRemoteContext
+  const ctx = yield* makeRemoteContext(yield* SystemUsers)
   const { stagePeer, stagePeerInto } = makeTransfer(ctx, yield* StagingDisk)
   const { checkCollectIndicator, collectIndicatorStatus, writeStageIndicator } = indicators.makeIndicators(ctx)
   const { executeManagedAction, executeRemoteCommand } = makeCommands(ctx)

@@ -9,17 +9,16 @@ import { ChildProcessSpawner } from "effect/process"
 import { isPlainFileName } from "../../../domain/Peer.js"
 import type { Ownership } from "../../../domain/Peer.js"
 import { CopyFailed, FileOperationFailed, InvalidPath, LocalUserNotPermitted, TimedOut } from "../../../domain/PeerError.js"
-import type { RemotePeer } from "../../RemotePeer.js"
+import type { RemotePeer } from "../../../domain/peers.js"
 import { RemoteTimeouts } from "./timeouts.js"
-import { SystemUsers } from "../../SystemUsers.js"
-import type { Directory } from "../../../disk/StagingDisk.js"
+import type { SystemUsersShape } from "../../SystemUsers.js"
 import { StagingDisk } from "../../../disk/StagingDisk.js"
 import { requireDirectory as checkDirectory } from "../peerChecks.js"
 import { collectOutput, command, Expired, formatAfter, keepWhatItLeft, runToEnd, start } from "../../process.js"
 import type { ScpProtocol } from "../remotePath.js"
 import { hasBadCharacter, protocolForBanner, protocolFromArgv, sshProgramFor } from "../remotePath.js"
 import { rcpArgv } from "./argv.js"
-import { CONTROL_PERSIST_SECONDS, controlPathIn, makeConnect, sharedDirectoryOf } from "./controlMaster.js"
+import { CONTROL_PERSIST_SECONDS, controlPathIn, makeConnect, type PrivateDirectory, sharedDirectoryOf } from "./controlMaster.js"
 import type { Outcome } from "./retry.js"
 import { retrying, transientReason } from "./retry.js"
 import { settingsOf } from "./settings.js"
@@ -55,19 +54,13 @@ export const requireCopied = (
     : Effect.fail(new CopyFailed({ peer: peer.name, path, exitCode: ran.exitCode, stderr: ran.stderr, argv }))
 }
 
-/** A private directory of the working dir: open, its path for a copy command, and its local owner. */
-export interface PrivateDirectory {
-  readonly directory: Directory
-  readonly path: string
-  /** the local user's ids, when the peer has a local user */
-  readonly owner: Ownership | undefined
-}
 
-export const makeRemoteContext = Effect.gen(function*() {
+// `users` is handed in by RemotePeers (which takes it from its environment), so that this
+// internal module needs its folder's public modules only as types.
+export const makeRemoteContext = (users: SystemUsersShape) => Effect.gen(function*() {
   const fs = yield* FileSystem.FileSystem
   const path = yield* Path.Path
   const spawner = yield* ChildProcessSpawner.ChildProcessSpawner
-  const users = yield* SystemUsers
   const disk = yield* StagingDisk
 
   // stdin gets an immediate end of file: a remote command that reads stdin must not wait forever.
@@ -304,4 +297,4 @@ export const makeRemoteContext = Effect.gen(function*() {
 
 const toSeconds = (duration: Duration.Duration): number => Duration.toMillis(duration) / 1000
 
-export type RemoteContext = Effect.Success<typeof makeRemoteContext>
+export type RemoteContext = Effect.Success<ReturnType<typeof makeRemoteContext>>

@@ -1,7 +1,7 @@
 // A remote peer's settings as its operations use them: the peer's own values (seconds, from the
 // configuration) over the library-wide defaults.
 import { Duration, Effect } from "effect"
-import type { RemotePeer } from "../../RemotePeer.js"
+import type { RemotePeer } from "../../../domain/peers.js"
 import { RemoteRetries } from "./retry.js"
 import { RemoteTimeouts } from "./timeouts.js"
 
