@@ -6,8 +6,6 @@ import { quoteLine } from "../domain/shellWords.js"
 import { escapeControl, escapeMessage } from "./output.js"
 import { columnsFor, finalRow, formatBytes, headerRow, noteOf } from "./progress.js"
 
-export { formatBytes } from "./progress.js"
-
 /** The command printed its result, which is a failure: exit 1 without printing anything more. */
 export class Unsuccessful extends Data.TaggedError("Unsuccessful")<{}> {}
 
