@@ -326,6 +326,20 @@ const writeStageIndicator = (env: Env): LocalPeersShape["writeStageIndicator"] =
     }
   )
 
+/** Builds the `LocalPeers` operations on the `StagingDisk`, `FileSystem` and `Path`, taken once. */
+const makeLocalPeers = Effect.gen(function*() {
+  const disk = yield* StagingDisk
+  const env: Env = { fs: yield* FileSystem.FileSystem, path: yield* Path.Path, disk, site: makeLandingSite(disk) }
+  const status = collectIndicatorStatus(env)
+  return {
+    stagePeer: stagePeer(env),
+    stagePeerInto: stagePeerInto(env),
+    checkCollectIndicator: checkCollectIndicator(status),
+    collectIndicatorStatus: status,
+    writeStageIndicator: writeStageIndicator(env)
+  } satisfies LocalPeersShape
+})
+
 /**
  * Stages local peers and reads and writes their indicator files. Staging goes through the
  * `StagingDisk` (nothing followed, byte names, one private directory per run); the indicators and
@@ -335,25 +349,12 @@ const writeStageIndicator = (env: Env): LocalPeersShape["writeStageIndicator"] =
  * @since 0.1.0
  * @category services
  */
-export class LocalPeers extends Context.Service<LocalPeers, LocalPeersShape>()("cedar-peer/LocalPeers", {
-  make: Effect.gen(function*() {
-    const disk = yield* StagingDisk
-    const env: Env = { fs: yield* FileSystem.FileSystem, path: yield* Path.Path, disk, site: makeLandingSite(disk) }
-    const status = collectIndicatorStatus(env)
-    return {
-      stagePeer: stagePeer(env),
-      stagePeerInto: stagePeerInto(env),
-      checkCollectIndicator: checkCollectIndicator(status),
-      collectIndicatorStatus: status,
-      writeStageIndicator: writeStageIndicator(env)
-    } satisfies LocalPeersShape
-  })
-}) {
+export class LocalPeers extends Context.Service<LocalPeers, LocalPeersShape>()("cedar-peer/LocalPeers") {
   /**
    * The service over the `StagingDisk`, `FileSystem` and `Path` it requires.
    *
    * @since 1.0.0
    * @category layers
    */
-  static readonly layer = Layer.effect(this, this.make)
+  static readonly layer = Layer.effect(this, makeLocalPeers)
 }

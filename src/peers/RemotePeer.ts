@@ -175,6 +175,13 @@ export {
    */
   RetryObserver,
   /**
+   * What `RetryObserver` holds: told of one retry, before its delay starts.
+   *
+   * @since 1.0.0
+   * @category models
+   */
+  type RetryObserverShape,
+  /**
    * The library-wide default of how transient failures are retried.
    *
    * @since 0.2.0
