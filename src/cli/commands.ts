@@ -7,7 +7,6 @@ import * as Pool from "../pool/Pool.js"
 import { DEF_COLLECT_INDICATOR, DEF_STAGE_INDICATOR } from "../domain/Peer.js"
 import * as Manifest from "../pool/Manifest.js"
 import * as RemotePeer from "../peers/RemotePeer.js"
-import { StagingDisk } from "../disk/StagingDisk.js"
 import { SystemUsers } from "../peers/SystemUsers.js"
 import { type OptionTable, preparse } from "./argv.js"
 import * as RunLock from "../pool/RunLock.js"
@@ -216,28 +215,7 @@ const endLine = (exit: Exit.Exit<unknown, unknown>, summary: Pool.StageSummary |
 /** `stage --dry-run`: what a stage run would do, from the same checks, writing nothing. */
 const dryRun = (pool: Config.PoolConfig, opts: { readonly json: boolean; readonly full: boolean; readonly peers: ReadonlyArray<string> }) =>
   Effect.gen(function*() {
-    const now = new Date(yield* Clock.currentTimeMillis)
-    const daily = Pool.dailyDir(pool.stagingDir, now)
-    const selected = yield* Pool.selectPeers(pool, opts.peers)
-    const checked = yield* Pool.check(pool, { peers: opts.peers })
-    const peers = yield* Effect.forEach(checked.peers, (p, i) =>
-      Effect.gen(function*() {
-        const config = selected[i]!
-        const ignored = Pool.isFailureIgnored(config.ignoreFailures, { full: opts.full, startingDay: pool.options.startingDay, date: now })
-        const counts = p.ready && config.type === "local"
-          ? yield* countFiles(config.collectDir).pipe(Effect.option, Effect.map(Option.getOrUndefined))
-          : undefined
-        return {
-          name: p.name,
-          type: p.type,
-          ready: p.ready,
-          status: p.status,
-          ignored,
-          ...(p.reason === undefined ? {} : { reason: p.reason }),
-          ...(counts === undefined ? {} : counts)
-        }
-      }))
-    const ok = peers.every((p) => p.ready || p.ignored)
+    const { dailyDir: daily, ok, peers } = yield* Pool.planStage(pool, { full: opts.full, peers: opts.peers })
     const columns = columnsFor(peers.map((p) => p.name))
     const rows = peers.map((p) =>
       [
@@ -257,17 +235,6 @@ const dryRun = (pool: Config.PoolConfig, opts: { readonly json: boolean; readonl
       `${peers.filter((p) => p.ready).length} of ${peers.length} peer(s) ready: ${ok ? "ok" : "a stage run would FAIL"}`
     ].join("\n"))
   })
-
-/**
- * Regular files and their bytes in a local collect directory (what a stage would copy), listed as
- * the stage lists it: nothing followed, names packed (a collect dir can hold a million files).
- */
-const countFiles = (dir: string) =>
-  Effect.scoped(Effect.gen(function*() {
-    const disk = yield* StagingDisk
-    const listing = yield* disk.listFiles(yield* disk.openDirectory(dir), { sizes: true })
-    return { files: listing.files.length, bytes: listing.bytes }
-  }))
 
 const stage = Command.make(
   "stage",

@@ -2,7 +2,7 @@
  * The pool: Cedar Backup's stage action over every peer of a configuration, managed
  * actions on managed remote peers, and the single-peer operations the CLI offers — resolved from
  * the configuration the same way the stage action resolves them. Each job lives in its own module
- * (`resolve`, `settings`, `stage`, `check`, `managed`, `onePeer`); this one gathers them.
+ * (`resolve`, `settings`, `stage`, `check`, `plan`, `managed`, `onePeer`); this one gathers them.
  *
  * @since 0.1.0
  */
@@ -18,6 +18,7 @@ export {
   writeStageIndicator
 } from "./onePeer.js"
 export { dailyDir, findPeer, findRemotePeer, isFailureIgnored, lockFile, selectPeers } from "./resolve.js"
+export { type PeerPlan, planStage, type StagePlan } from "./plan.js"
 export { peerSettings, peerValue, type SettingsOverride, TIMEOUT_NAMES, type TimeoutName } from "./settings.js"
 export { stage } from "./stage.js"
 export type { PeerStageResult, PoolEvent, PoolServices, StageRunOptions, StageSummary } from "./stageResults.js"
