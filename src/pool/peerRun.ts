@@ -116,7 +116,12 @@ const progressListener = (run: PeerRun, notes: Queue.Enqueue<RunNote, Cause.Done
   }
 }
 
-/** An error message without its leading `peer NAME: `, for a line that already names the peer. */
+/**
+ * An error message without its leading `peer NAME: `, for a line that already names the peer.
+ *
+ * @since 1.0.0
+ * @category constructors
+ */
 export const withoutPeer = (message: string, name: string): string =>
   message.startsWith(`peer ${name}: `) ? message.slice(`peer ${name}: `.length) : message
 

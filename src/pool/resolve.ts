@@ -110,7 +110,13 @@ export const findRemotePeer = (config: PoolConfig, name: string): Effect.Effect<
       ? Effect.succeed(peer)
       : Effect.fail(new InvalidPeerConfig({ peer: name, problems: ["is a local peer: remote commands need a remote peer"] })))
 
-/** The backup user's uid and the backup group's gid; a name that does not resolve is a config error. */
+/**
+ * The backup user's uid and the backup group's gid, which a run as root gives what it stages; a
+ * name that does not resolve on this machine is a `ConfigError`.
+ *
+ * @since 1.0.0
+ * @category constructors
+ */
 export const backupOwnership = (config: PoolConfig): Effect.Effect<Ownership, ConfigError, SystemUsers> =>
   Effect.gen(function*() {
     const users = yield* SystemUsers
