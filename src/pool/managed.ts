@@ -3,7 +3,7 @@
  *
  * @since 1.0.0
  */
-import { Effect, Schema } from "effect"
+import { Effect, Ref, Schema } from "effect"
 import type { PoolConfig } from "../config/Config.js"
 import { ActionName } from "../domain/Peer.js"
 import { InvalidPeerConfig } from "../domain/PeerError.js"
@@ -80,27 +80,29 @@ export const runManagedAction = (
       const peer = yield* peerValue(config, peerConfig, isRoot)
       if (peer._tag === "RemotePeer") values.push(peer)
     }
-    const done: Array<PeerActionResult> = []
-    const runAll = Effect.forEach(values, (peer) =>
+    // one record per peer: its result once the action is done on it
+    const records = yield* Effect.forEach(values, (peer) =>
+      Effect.map(Ref.make<PeerActionResult | undefined>(undefined), (result) => ({ peer, result })))
+    const runAll = Effect.forEach(records, ({ peer, result }) =>
       Effect.gen(function*() {
         yield* Effect.logInfo(`running ${action} on peer ${peer.name}`)
-        const result = yield* remotePeers.executeManagedAction(peer, action, full).pipe(
+        const outcome = yield* remotePeers.executeManagedAction(peer, action, full).pipe(
           Effect.as<PeerActionResult>({ name: peer.name, status: "done" }),
           Effect.catch((error) => failedAction(peer.name, error))
         )
-        if (result.status === "done") yield* Effect.logInfo(`${action} done on peer ${peer.name}`)
-        done.push(result)
+        if (outcome.status === "done") yield* Effect.logInfo(`${action} done on peer ${peer.name}`)
+        yield* Ref.set(result, outcome)
       }).pipe(Effect.annotateLogs("peer", peer.name)), { discard: true })
     const completed = options.stop === undefined
       ? yield* Effect.as(runAll, true)
       : yield* Effect.raceFirst(Effect.as(runAll, true), Effect.as(options.stop, false))
-    const peers = values.map((peer) =>
-      done.find((r) => r.name === peer.name) ?? {
-        name: peer.name,
-        status: "interrupted" as const,
-        reason: "the run was stopped before the action was done on this peer"
-      }
-    )
+    const peers = yield* Effect.forEach(records, ({ peer, result }) =>
+      Effect.map(Ref.get(result), (outcome): PeerActionResult =>
+        outcome ?? {
+          name: peer.name,
+          status: "interrupted",
+          reason: "the run was stopped before the action was done on this peer"
+        }))
     return { action, full, ok: completed && peers.every((p) => p.status === "done"), peers }
   })
 
