@@ -10,6 +10,8 @@ import * as MemoryFileSystem from "../src/testing/MemoryFileSystem.js"
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url))
 const fixtureText = (name: string) => readFileSync(fixture(name), "utf8")
+// The model alone, without the record of which file it was read from (asserted apart).
+const modelOf = ({ origin: _origin, ...model }: Config.PoolConfig) => model
 
 /** The pool of fixtures/cback3.conf and fixtures/cback3.json, without its source. */
 const examplePool = {
@@ -65,20 +67,25 @@ describe("Config on the real file system", () => {
   it.effect("loads a full cback3.conf (with collect, store, purge, extensions…) into the exact model", () =>
     Effect.gen(function*() {
       const config = yield* Config.load(fixture("cback3.conf"))
-      expect(config).toStrictEqual({ source: fixture("cback3.conf"), ...examplePool })
+      expect(modelOf(config)).toStrictEqual({ source: fixture("cback3.conf"), ...examplePool })
+      expect(config.origin?.format).toBe("xml")
+      expect(config.origin?.peerList).toBe("peers")
+      expect(config.origin?.lines?.peers).toStrictEqual([43, 49, 62, 74])
+      expect(config.origin?.lines?.fields["options.backup_user"]).toBe(27)
     }).pipe(Effect.provide(NodeServices.layer)))
 
   it.effect("loads the same pool written as JSON into the same model", () =>
     Effect.gen(function*() {
       const xml = yield* Config.load(fixture("cback3.conf"))
       const json = yield* Config.load(fixture("cback3.json"))
-      expect(json).toStrictEqual({ ...xml, source: fixture("cback3.json") })
+      expect(modelOf(json)).toStrictEqual({ ...modelOf(xml), source: fixture("cback3.json") })
+      expect(json.origin).toStrictEqual({ format: "json", peerList: "peers" })
     }).pipe(Effect.provide(NodeServices.layer)))
 
   it.effect("loads the JSON example of docs/configuration.md", () =>
     Effect.gen(function*() {
       const config = yield* Config.load(fixture("example.json"))
-      expect(config).toStrictEqual({
+      expect(modelOf(config)).toStrictEqual({
         source: fixture("example.json"),
         options: {
           startingDay: "monday",
@@ -127,7 +134,7 @@ describe("Config on the real file system", () => {
     () =>
       Effect.gen(function*() {
         const config = yield* Config.load("/usr/share/doc/cedar-backup3/examples/cback3.conf.sample")
-        expect(config).toStrictEqual({
+        expect(modelOf(config)).toStrictEqual({
           source: "/usr/share/doc/cedar-backup3/examples/cback3.conf.sample",
           options: {
             startingDay: "tuesday",
@@ -154,13 +161,13 @@ describe("Config on the real file system", () => {
         "options.backup_group: is required",
         "options.rcp_command: has unbalanced quotes",
         "options.managed_actions[1]: must be letters, digits, '_' or '-', starting with a letter or digit",
-        "peers.peer[0].collect_dir: must be an absolute path",
-        "peers.peer[0].ignore_failures: must be one of none, all, daily, weekly",
-        "peers.peer[1].name: must not start with '-': ssh and scp would read it as an option",
-        "peers.peer[1].backup_user: must not contain white space, '@', ':', '/' or NUL",
-        "peers.peer[1].managed: must be Y or N",
-        "peers.peer[2].type: must be one of local, remote",
-        "peers.peer[2].name: duplicate peer name \"alpha\" (also peers.peer[0])",
+        "peer alpha (line 11) collect_dir: must be an absolute path",
+        "peer alpha (line 11) ignore_failures: must be one of none, all, daily, weekly",
+        "peer \"-oProxyCommand=touch /tmp/pwned\" (line 17) name: must not start with '-': ssh and scp would read it as an option",
+        "peer \"-oProxyCommand=touch /tmp/pwned\" (line 17) backup_user: must not contain white space, '@', ':', '/' or NUL",
+        "peer \"-oProxyCommand=touch /tmp/pwned\" (line 17) managed: must be Y or N",
+        "peer alpha (line 24) type: must be one of local, remote",
+        "peer alpha (line 24) name: duplicate peer name \"alpha\" (also peer #1, line 11)",
         "stage.staging_dir: must be an absolute path"
       ])
     }).pipe(Effect.provide(NodeServices.layer)))
@@ -174,13 +181,13 @@ describe("Config on the real file system", () => {
         "options.backupGroup: is required",
         "options.rcpCommand: has unbalanced quotes",
         "options.managedActions[1]: must be letters, digits, '_' or '-', starting with a letter or digit",
-        "peers[0].collectDir: must be an absolute path",
-        "peers[0].ignoreFailures: must be one of none, all, daily, weekly",
-        "peers[1].name: must not start with '-': ssh and scp would read it as an option",
-        "peers[1].backupUser: must not contain white space, '@', ':', '/' or NUL",
-        "peers[1].managed: must be true or false",
-        "peers[2].type: must be one of local, remote",
-        "peers[2].name: duplicate peer name \"alpha\" (also peers[0])",
+        "peer alpha (peers #1) collectDir: must be an absolute path",
+        "peer alpha (peers #1) ignoreFailures: must be one of none, all, daily, weekly",
+        "peer \"-oProxyCommand=touch /tmp/pwned\" (peers #2) name: must not start with '-': ssh and scp would read it as an option",
+        "peer \"-oProxyCommand=touch /tmp/pwned\" (peers #2) backupUser: must not contain white space, '@', ':', '/' or NUL",
+        "peer \"-oProxyCommand=touch /tmp/pwned\" (peers #2) managed: must be true or false",
+        "peer alpha (peers #3) type: must be one of local, remote",
+        "peer alpha (peers #3) name: duplicate peer name \"alpha\" (also peers #1)",
         "stage.stagingDir: must be an absolute path"
       ])
     }).pipe(Effect.provide(NodeServices.layer)))
@@ -220,10 +227,89 @@ describe("Config on the real file system", () => {
 describe("Config on the in-memory file system", () => {
   const files = { "/etc/cback3.conf": fixtureText("cback3.conf"), "/etc/cedar/pool.JSON": fixtureText("cback3.json") }
 
+  describe("a load error names the peer: by its name, by its line in a cback3.conf", () => {
+    const xmlText = [
+      "<?xml version=\"1.0\"?>",
+      "<cb_config>",
+      "  <options><starting_day>monday</starting_day><working_dir>/w</working_dir>",
+      "    <backup_user>backup</backup_user><backup_group>backup</backup_group></options>",
+      "  <peers>",
+      "    <peer>",
+      "      <name>alpha</name><type>local</type><collect_dir>/srv/alpha</collect_dir>",
+      "    </peer>",
+      "    <peer>",
+      "      <name>-db2</name>",
+      "      <type>remote</type>",
+      "      <collect_dir>/c</collect_dir>",
+      "    </peer>",
+      "    <peer>",
+      "      <type>local</type><collect_dir>/srv/gamma</collect_dir>",
+      "    </peer>",
+      "  </peers>",
+      "  <stage><staging_dir>/s</staging_dir></stage>",
+      "</cb_config>",
+      ""
+    ].join("\n")
+    const jsonText = JSON.stringify({
+      options: { startingDay: "monday", workingDir: "/w", backupUser: "backup", backupGroup: "backup" },
+      peers: [
+        { name: "alpha", type: "local", collectDir: "/srv/alpha" },
+        { name: "-db2", type: "remote", collectDir: "/c" },
+        { type: "local", collectDir: "/srv/gamma" }
+      ],
+      stage: { stagingDir: "/s" }
+    }, null, 2)
+    const misnamed = "must not start with '-': ssh and scp would read it as an option"
+
+    it.effect("in a cback3.conf: the misnamed 2nd peer by its name and the line of its <peer>, a nameless one by position", () =>
+      Effect.gen(function*() {
+        const error = yield* Effect.flip(Config.load("/etc/cback3.conf"))
+        expect(error.problems).toStrictEqual([`peer -db2 (line 9) name: ${misnamed}`, "peer #3 (line 14) name: is required"])
+      }).pipe(Effect.provide(MemoryFileSystem.layer({ "/etc/cback3.conf": xmlText }))))
+
+    it.effect("in JSON: the misnamed 2nd peer by its name and its 1-based place in the list", () =>
+      Effect.gen(function*() {
+        const error = yield* Effect.flip(Config.load("/etc/pool.json"))
+        expect(error.problems).toStrictEqual([`peer -db2 (peers #2) name: ${misnamed}`, "peer #3 (peers) name: is required"])
+      }).pipe(Effect.provide(MemoryFileSystem.layer({ "/etc/pool.json": jsonText }))))
+
+    it.effect("a duplicate names the peer it repeats, by position and line", () =>
+      Effect.gen(function*() {
+        const error = yield* Effect.flip(Config.load("/etc/cback3.conf"))
+        expect(error.problems).toContain(`peer alpha (line 14) name: duplicate peer name "alpha" (also peer #1, line 6)`)
+      }).pipe(Effect.provide(MemoryFileSystem.layer({
+        "/etc/cback3.conf": xmlText.replace("<type>local</type><collect_dir>/srv/gamma", "<name>alpha</name><type>local</type><collect_dir>/srv/gamma")
+      }))))
+
+    it.effect("a pool that loads keeps where its peers and fields are, and so does a copy", () =>
+      Effect.gen(function*() {
+        const fixed = xmlText.replace("<name>-db2</name>", "<name>db2</name>").replace(
+          "<type>local</type><collect_dir>/srv/gamma",
+          "<name>gamma</name><type>local</type><collect_dir>/srv/gamma"
+        )
+        const pool = yield* Config.decodeXml(fixed, "/etc/cback3.conf")
+        expect(pool.origin).toStrictEqual({
+          format: "xml",
+          peerList: "peers",
+          lines: {
+            peers: [6, 9, 14],
+            fields: {
+              "options.starting_day": 3,
+              "options.working_dir": 3,
+              "options.backup_user": 4,
+              "options.backup_group": 4,
+              "stage.staging_dir": 18
+            }
+          }
+        })
+        expect({ ...pool }.origin).toStrictEqual(pool.origin)
+      }))
+  })
+
   it.effect("loads XML for any other extension and JSON for .json (any case)", () =>
     Effect.gen(function*() {
-      expect(yield* Config.load("/etc/cback3.conf")).toStrictEqual({ source: "/etc/cback3.conf", ...examplePool })
-      expect(yield* Config.load("/etc/cedar/pool.JSON")).toStrictEqual({ source: "/etc/cedar/pool.JSON", ...examplePool })
+      expect(modelOf(yield* Config.load("/etc/cback3.conf"))).toStrictEqual({ source: "/etc/cback3.conf", ...examplePool })
+      expect(modelOf(yield* Config.load("/etc/cedar/pool.JSON"))).toStrictEqual({ source: "/etc/cedar/pool.JSON", ...examplePool })
     }).pipe(Effect.provide(MemoryFileSystem.layer(files))))
 
   it.effect("reports a missing file and an unreadable one", () =>
@@ -326,8 +412,8 @@ describe("decodeXml", () => {
           stage: `<stage><staging_dir>/s</staging_dir><peer>${xmlLocal}</peer><peer>${xmlLocal}</peer></stage>`
         }))
       ).toStrictEqual([
-        "peers.peer[0].collect_dir: must be an absolute path",
-        "stage.peer[1].name: duplicate peer name \"alpha\" (also stage.peer[0])"
+        "peer old (line 3) collect_dir: must be an absolute path",
+        "peer alpha (line 3) name: duplicate peer name \"alpha\" (also peer #1, line 3)"
       ])
     }))
 
@@ -348,17 +434,17 @@ describe("decodeXml", () => {
           )
         }))
       ).toStrictEqual([
-        "peers.peer[0].name: must not contain '/': it names the peer's directory in the daily staging directory",
-        "peers.peer[1].name: must not be '.' or '..': it names the peer's directory in the daily staging directory",
-        "peers.peer[2].collect_dir: must not contain a newline",
-        "peers.peer[3].rcp_command: must start with a program, not an option",
-        "peers.peer[3].rsh_command: has unbalanced quotes",
-        "peers.peer[4].ignore_failures: must be one of none, all, daily, weekly",
-        "peers.peer[4].backup_user: must not start with '-'",
-        "peers.peer[4].managed_actions[1]: must be letters, digits, '_' or '-', starting with a letter or digit",
-        "peers.peer[5].name: is required",
-        "peers.peer[6].type: is required",
-        "peers.peer[6].collect_dir: is required"
+        "peer a/b (line 3) name: must not contain '/': it names the peer's directory in the daily staging directory",
+        "peer .. (line 3) name: must not be '.' or '..': it names the peer's directory in the daily staging directory",
+        "peer db1.example.org (line 3) collect_dir: must not contain a newline",
+        "peer db1 (line 3) rcp_command: must start with a program, not an option",
+        "peer db1 (line 3) rsh_command: has unbalanced quotes",
+        "peer host2 (line 3) ignore_failures: must be one of none, all, daily, weekly",
+        "peer host2 (line 3) backup_user: must not start with '-'",
+        "peer host2 (line 3) managed_actions[1]: must be letters, digits, '_' or '-', starting with a letter or digit",
+        "peer #6 (line 4) name: is required",
+        "peer x (line 4) type: is required",
+        "peer x (line 4) collect_dir: is required"
       ])
     }))
 
@@ -389,8 +475,8 @@ describe("decodeXml", () => {
           stage: `<stage><staging_dir>/s</staging_dir><peer>${managed("c", "<managed_actions>,</managed_actions>")}</peer></stage>`
         }))
       ).toStrictEqual([
-        "peers.peer[0].managed_actions: a managed peer needs at least one managed action, here or in options.managed_actions",
-        "stage.peer[0].managed_actions: a managed peer needs at least one managed action, here or in options.managed_actions"
+        "peer a (line 3) managed_actions: a managed peer needs at least one managed action, here or in options.managed_actions",
+        "peer c (line 3) managed_actions: a managed peer needs at least one managed action, here or in options.managed_actions"
       ])
       const withOptions = yield* Config.decodeXml(
         xmlDoc({
@@ -509,7 +595,7 @@ describe("decodeJson", () => {
         jsonDoc({ peers: [jsonLocal, { name: "::1", type: "remote", collectDir: "/c" }] }),
         "test.json"
       )
-      expect(config).toStrictEqual({
+      expect(modelOf(config)).toStrictEqual({
         source: "test.json",
         options: { ...jsonOptions, managedActions: [] },
         stagingDir: "/opt/backup/stage",
@@ -546,9 +632,9 @@ describe("decodeJson", () => {
         }))
       ).toStrictEqual([
         "options.colour: is not a known field",
-        "peers[0].managed: is only allowed on a remote peer",
-        "peers[0].backupUser: is only allowed on a remote peer",
-        "peers[0].collectdir: is not a known field",
+        "peer alpha (peers #1) managed: is only allowed on a remote peer",
+        "peer alpha (peers #1) backupUser: is only allowed on a remote peer",
+        "peer alpha (peers #1) collectdir: is not a known field",
         "stage.purge: is not a known field"
       ])
     }))
@@ -580,18 +666,18 @@ describe("decodeJson", () => {
         "options.rshCommand: must not be empty",
         "options.cbackCommand: must not be empty",
         "options.managedActions: must be a list",
-        "peers[0].name: must not be empty",
-        "peers[1].collectDir: must not contain a NUL byte",
-        "peers[2].collectDir: must not contain a newline",
-        "peers[2].managed: must be true or false",
-        "peers[2].managedActions[1]: must be a string, not 7",
-        "peers[3].rcpCommand: must not be empty",
-        "peers[3].rshCommand: has unbalanced quotes",
-        "peers[3].cbackCommand: must not be empty",
-        "peers[4].name: must not contain a shell metacharacter (' \" ` $ \\ ; & < > | ( ) { } or ,): OpenSSH refuses them in a host name, as a shell would read them in a ProxyCommand",
-        "peers[5]: must be an object",
-        "peers[6].name: must be a string, not 5",
-        "peers[6].collectDir: must be a string, not true"
+        "peer #1 (peers) name: must not be empty",
+        "peer beta (peers #2) collectDir: must not contain a NUL byte",
+        "peer db1.example.org (peers #3) collectDir: must not contain a newline",
+        "peer db1.example.org (peers #3) managed: must be true or false",
+        "peer db1.example.org (peers #3) managedActions[1]: must be a string, not 7",
+        "peer db2 (peers #4) rcpCommand: must not be empty",
+        "peer db2 (peers #4) rshCommand: has unbalanced quotes",
+        "peer db2 (peers #4) cbackCommand: must not be empty",
+        "peer bad;host (peers #5) name: must not contain a shell metacharacter (' \" ` $ \\ ; & < > | ( ) { } or ,): OpenSSH refuses them in a host name, as a shell would read them in a ProxyCommand",
+        "peer #6 (peers): must be an object",
+        "peer #7 (peers) name: must be a string, not 5",
+        "peer #7 (peers) collectDir: must be a string, not true"
       ])
     }))
 
@@ -616,8 +702,8 @@ describe("decodeJson", () => {
       const managed = { name: "db1", type: "remote", collectDir: "/c", managed: true }
       expect(yield* jsonProblems(jsonDoc({ peers: [managed, { ...managed, name: "db2", managedActions: [] }] })))
         .toStrictEqual([
-          "peers[0].managedActions: a managed peer needs at least one managed action, here or in options.managedActions",
-          "peers[1].managedActions: a managed peer needs at least one managed action, here or in options.managedActions"
+          "peer db1 (peers #1) managedActions: a managed peer needs at least one managed action, here or in options.managedActions",
+          "peer db2 (peers #2) managedActions: a managed peer needs at least one managed action, here or in options.managedActions"
         ])
       const ok = yield* Config.decodeJson(
         jsonDoc({ options: { ...jsonOptions, managedActions: ["collect"] }, peers: [managed] }),
@@ -683,13 +769,13 @@ describe("settings (limits, timeouts, retries, transport, connection sharing, ve
         "options.transport: must be one of scp, tar",
         "options.connection_sharing: must be Y or N",
         "options.concurrency: must be a whole number of at least 1",
-        "peers.peer[0].max_files: must be a whole number of at least 1",
-        "peers.peer[0].max_bytes: must be a number of bytes of at least 1, optionally with K, M, G or T (powers of 1024): 500M, 10G",
-        "peers.peer[0].timeouts: must hold elements, not text",
-        "peers.peer[0].retries.count: must be a whole number of at least 0",
-        "peers.peer[1].max_bytes: must be a number of bytes of at least 1, optionally with K, M, G or T (powers of 1024): 500M, 10G",
-        "peers.peer[1].timeouts.managed_action: must be a duration above 0: seconds, or a number with s, m, h or d (90s, 5m, 2h)",
-        "peers.peer[1].transport: must be one of scp, tar"
+        "peer alpha (line 6) max_files: must be a whole number of at least 1",
+        "peer alpha (line 6) max_bytes: must be a number of bytes of at least 1, optionally with K, M, G or T (powers of 1024): 500M, 10G",
+        "peer alpha (line 6) timeouts: must hold elements, not text",
+        "peer alpha (line 6) retries.count: must be a whole number of at least 0",
+        "peer db1 (line 6) max_bytes: must be a number of bytes of at least 1, optionally with K, M, G or T (powers of 1024): 500M, 10G",
+        "peer db1 (line 6) timeouts.managed_action: must be a duration above 0: seconds, or a number with s, m, h or d (90s, 5m, 2h)",
+        "peer db1 (line 6) transport: must be one of scp, tar"
       ])
     }))
 
@@ -726,12 +812,12 @@ describe("settings (limits, timeouts, retries, transport, connection sharing, ve
         "options.transport: must be one of scp, tar",
         "options.connectionSharing: must be true or false",
         "options.concurrency: must be a whole number of at least 1",
-        "peers[0].transport: is only allowed on a remote peer",
-        "peers[0].connectionSharing: is only allowed on a remote peer",
-        "peers[0].timeouts: must be an object",
-        "peers[0].retries: must be an object",
-        "peers[1].maxFiles: must be a whole number of at least 1",
-        "peers[1].maxBytes: must be a whole number of at least 1"
+        "peer alpha (peers #1) transport: is only allowed on a remote peer",
+        "peer alpha (peers #1) connectionSharing: is only allowed on a remote peer",
+        "peer alpha (peers #1) timeouts: must be an object",
+        "peer alpha (peers #1) retries: must be an object",
+        "peer db1 (peers #2) maxFiles: must be a whole number of at least 1",
+        "peer db1 (peers #2) maxBytes: must be a whole number of at least 1"
       ])
     }))
 
@@ -767,7 +853,7 @@ describe("settings (limits, timeouts, retries, transport, connection sharing, ve
         jsonDoc({ options: { ...jsonOptions, ...settings, concurrency: 8 }, peers: xml.peers }),
         "test.json"
       )
-      expect(json).toStrictEqual({ ...xml, source: "test.json" })
+      expect(modelOf(json)).toStrictEqual({ ...modelOf(xml), source: "test.json" })
     }))
 
   it("peerSettings: defaults when nothing is set", () => {
@@ -907,8 +993,12 @@ describe("locate", () => {
       // JSON decoded under any name keeps JSON names; stage.peers in JSON too.
       const json = yield* Config.decodeJson(jsonDoc({ stage: { stagingDir: "/s", peers: [jsonLocal] } }), "memory")
       expect(Config.locate(json, ["peers", 0, "collectDir"])).toBe("stage.peers[0].collectDir")
-      // A pool built or copied by hand: the format follows the source's name, as load reads it.
+      // A copy keeps its origin, whatever its source is called.
       expect(Config.locate({ ...xml }, ["options", "backupUser"])).toBe("options.backup_user")
-      expect(Config.locate({ ...xml, source: "pool.JSON" }, ["options", "backupUser"])).toBe("options.backupUser")
+      expect(Config.locate({ ...xml, source: "pool.JSON" }, ["options", "backupUser"])).toBe("options.backup_user")
+      expect(Config.locate({ ...staged }, ["peers", 0, "collectDir"])).toBe("stage.peer[0].collect_dir")
+      // A pool built by hand (no origin): the format follows the source's name, as load reads it.
+      expect(Config.locate({ ...modelOf(xml), source: "pool.JSON" }, ["options", "backupUser"])).toBe("options.backupUser")
+      expect(Config.locate(modelOf(xml), ["options", "backupUser"])).toBe("options.backup_user")
     }))
 })

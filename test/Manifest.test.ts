@@ -1,6 +1,7 @@
 // The daily manifest on a real disk, where the backup user may have planted things: a manifest
 // that is a link (to a root-only file, to /dev/zero), a fifo, one too large to read, and lines
 // naming files outside the daily directory. Nothing is followed, waited on or read past its bound.
+// Then the same operations on the memory staging disk, through which the manifest is read and written.
 import { NodeServices } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
@@ -11,6 +12,8 @@ import * as OS from "node:os"
 import * as NPath from "node:path"
 import * as Manifest from "../src/pool/Manifest.js"
 import * as NodeStagingDisk from "../src/disk/NodeStagingDisk.js"
+import * as MemoryStagingDisk from "../src/testing/MemoryStagingDisk.js"
+import { Volume } from "memfs"
 
 const sha256 = (content: string) => createHash("sha256").update(content).digest("hex")
 const A = "a".repeat(64)
@@ -122,5 +125,53 @@ describe("Manifest.verify of a manifest the backup user wrote", () => {
       const { dir, manifest } = yield* daily
       NFS.writeFileSync(manifest, `${sha256("alpha")}  alpha/a.tar\n${A}  alpha/${"x".repeat(1_000_000)}\n`)
       expect(yield* verify(dir)).toMatchObject({ ok: false, checked: 1, badLines: [2] })
+    }))
+})
+
+describe("Manifest on the memory staging disk (every read and write through StagingDisk)", () => {
+  const DAILY = "/stage/2026/12/07"
+  const onMemory = (options: MemoryStagingDisk.Options = {}) => {
+    const volume = new Volume()
+    volume.mkdirSync(`${DAILY}/alpha`, { recursive: true })
+    volume.writeFileSync(`${DAILY}/alpha/a.tar`, "alpha")
+    const disk = MemoryStagingDisk.make({ ...options, volume })
+    const manifest = () => String(volume.readFileSync(`${DAILY}/${Manifest.FILE_NAME}`, "utf8"))
+    return { volume, disk, manifest }
+  }
+  const hashes = [{ peer: "alpha", hashes: [{ name: "a.tar", sha256: sha256("alpha") }] }]
+
+  it.effect("writes the manifest in one step, keeps other peers' lines, owns it as asked, leaves no draft", () =>
+    Effect.gen(function*() {
+      const { disk, manifest, volume } = onMemory()
+      volume.writeFileSync(`${DAILY}/${Manifest.FILE_NAME}`, `${A}  beta/b.tar\n${A}  alpha/old.tar\n`)
+      const written = yield* Manifest.update(DAILY, hashes, { uid: 34, gid: 35 }).pipe(Effect.provide(disk.layer))
+      expect(written).toBe(`${DAILY}/${Manifest.FILE_NAME}`)
+      expect(manifest()).toBe(`${A}  beta/b.tar\n${sha256("alpha")}  alpha/a.tar\n`)
+      const info = volume.lstatSync(`${DAILY}/${Manifest.FILE_NAME}`)
+      expect([Number(info.uid), Number(info.gid), Number(info.mode) & 0o777]).toEqual([34, 35, 0o644])
+      expect((volume.readdirSync(DAILY) as Array<unknown>).map(String).sort()).toEqual(["alpha", Manifest.FILE_NAME])
+      // beta was never staged here: its line is kept, its file is missing
+      expect(yield* Manifest.verify(DAILY).pipe(Effect.provide(disk.layer))).toMatchObject({ ok: false, checked: 2, mismatches: [], missing: ["beta/b.tar"] })
+    }))
+
+  it.effect("a manifest that is a link is refused unread; the link and its target stay", () =>
+    Effect.gen(function*() {
+      const { disk, volume } = onMemory()
+      volume.writeFileSync("/secret", `${A}  beta/kept-from-the-secret\n`)
+      volume.symlinkSync("/secret", `${DAILY}/${Manifest.FILE_NAME}`)
+      const error = yield* Effect.flip(Manifest.update(DAILY, hashes).pipe(Effect.provide(disk.layer)))
+      expect(error).toMatchObject({ _tag: "FileOperationFailed", operation: "open", path: `${DAILY}/${Manifest.FILE_NAME}` })
+      expect(String(volume.readFileSync("/secret", "utf8"))).toBe(`${A}  beta/kept-from-the-secret\n`)
+      expect(volume.lstatSync(`${DAILY}/${Manifest.FILE_NAME}`).isSymbolicLink()).toBe(true)
+    }))
+
+  it.effect("a write that fails is FileOperationFailed; the old manifest stays whole and no draft is left", () =>
+    Effect.gen(function*() {
+      const { disk, manifest, volume } = onMemory({ fail: (operation) => (operation === "chown" ? "ENOSPC" : undefined) })
+      volume.writeFileSync(`${DAILY}/${Manifest.FILE_NAME}`, `${A}  beta/b.tar\n`)
+      const error = yield* Effect.flip(Manifest.update(DAILY, hashes, { uid: 34, gid: 35 }).pipe(Effect.provide(disk.layer)))
+      expect(error).toMatchObject({ _tag: "FileOperationFailed", operation: "chown" })
+      expect(manifest()).toBe(`${A}  beta/b.tar\n`)
+      expect((volume.readdirSync(DAILY) as Array<unknown>).map(String).sort()).toEqual(["alpha", Manifest.FILE_NAME])
     }))
 })

@@ -44,14 +44,14 @@ describe("peer names that collide with cedar-peer's own files", () => {
         "cback3.conf"
       ))
       expect(error.problems).toEqual([
-        `stage.peer[0].name: ${leftover}`,
-        "stage.peer[1].name: must not be 'cedar-peer.sha256': that is the daily directory's manifest",
-        `stage.peer[2].name: ${leftover}`,
-        "stage.peer[3].name: must not be 'cback.stage': that is the master's stage indicator in the daily directory",
-        `stage.peer[4].name: ${control}`,
-        `stage.peer[5].name: ${control}`,
-        `stage.peer[6].name: ${leftover}`,
-        `stage.peer[7].name: ${control}`
+        `peer .cedar-peer-1-1-aaaaaaaaaaaa (line 5) name: ${leftover}`,
+        "peer cedar-peer.sha256 (line 6) name: must not be 'cedar-peer.sha256': that is the daily directory's manifest",
+        `peer .cedar-peer.lock (line 7) name: ${leftover}`,
+        "peer cback.stage (line 8) name: must not be 'cback.stage': that is the master's stage indicator in the daily directory",
+        `peer "new\\nline" (line 9) name: ${control}`,
+        `peer "tab\\tbed" (line 10) name: ${control}`,
+        `peer .cedar-peer-XXXXXX (line 11) name: ${leftover}`,
+        `peer "db\\u007f" (line 12) name: ${control}`
       ])
     }))
 

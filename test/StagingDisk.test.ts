@@ -300,6 +300,59 @@ const contract = (title: string, makeArena: Effect.Effect<Arena, never, Scope.Sc
         expect([Number(info.uid), Number(info.mode) & 0o7777]).toEqual([0, 0o700])
       }))
 
+    it.effect("createFile: created exclusively, never through a link; written chunk by chunk, finished with its attributes", () =>
+      Effect.gen(function*() {
+        const { arena, src, dst } = yield* setup
+        const written = yield* Effect.scoped(Effect.gen(function*() {
+          const writer = yield* arena.disk.createFile(dst, LATIN1)
+          expect(modeOf(arena, "dst", LATIN1) & 0o077).toBe(0)
+          expect([writer.write(bytes("lat")), writer.write(bytes("in"))]).toEqual([undefined, undefined])
+          yield* writer.finish({ permissions: 0o644, ownership: { uid: 34, gid: 35 } })
+          return writer
+        }))
+        expect(contentOf(arena, "dst", LATIN1)).toBe("latin")
+        const info = arena.fs.lstatSync(arena.at("dst", LATIN1))
+        expect([Number(info.uid), Number(info.gid), Number(info.mode) & 0o7777]).toEqual([34, 35, 0o644])
+        // a finished writer takes no more
+        expect(written.write(bytes("more"))).toMatchObject({ _tag: "DiskError", code: "EBADF" })
+        expect(contentOf(arena, "dst", LATIN1)).toBe("latin")
+        const again = yield* Effect.flip(Effect.scoped(arena.disk.createFile(dst, LATIN1)))
+        expect(again).toMatchObject({ _tag: "DiskError", code: "EEXIST" })
+        const viaLink = yield* Effect.flip(Effect.scoped(arena.disk.createFile(src, bytes("link"))))
+        expect(viaLink).toMatchObject({ _tag: "DiskError", code: "EEXIST" })
+        expect(contentOf(arena, "src", "a")).toBe("alpha")
+        const bad = yield* Effect.flip(Effect.scoped(arena.disk.createFile(dst, bytes("../x"))))
+        expect(bad.detail).toContain("not a single plain file name")
+      }))
+
+    it.effect("replaceFile: replaces a file or a link in one step, never writing through the link, leaving no draft", () =>
+      Effect.gen(function*() {
+        const { arena, src } = yield* setup
+        yield* arena.disk.replaceFile(src, "a", bytes("new alpha"), { permissions: 0o644, ownership: { uid: 34, gid: 35 } })
+        expect(contentOf(arena, "src", "a")).toBe("new alpha")
+        const info = arena.fs.lstatSync(arena.at("src", "a"))
+        expect([Number(info.uid), Number(info.gid), Number(info.mode) & 0o7777]).toEqual([34, 35, 0o644])
+        const target = arena.realDisk ? "/etc/passwd" : "/root/src/a"
+        const before = String(arena.fs.readFileSync(target, "utf8"))
+        yield* arena.disk.replaceFile(src, "link", bytes("in place of the link"), {})
+        expect(arena.fs.lstatSync(arena.at("src", "link")).isFile()).toBe(true)
+        expect(contentOf(arena, "src", "link")).toBe("in place of the link")
+        expect(String(arena.fs.readFileSync(target, "utf8"))).toBe(before)
+        const onDir = yield* Effect.flip(arena.disk.replaceFile(src, "sub", bytes("x"), {}))
+        expect(onDir._tag).toBe("DiskError")
+        expect(arena.fs.lstatSync(arena.at("src", "sub")).isDirectory()).toBe(true)
+        expect(arena.fs.readdirSync(arena.at("src")).map(String).filter((n) => n.endsWith(".tmp"))).toEqual([])
+      }))
+
+    it.effect("usage: the entries of a directory and their bytes now", () =>
+      Effect.gen(function*() {
+        const { arena, dst } = yield* setup
+        expect(yield* arena.disk.usage(dst)).toEqual({ files: 0, bytes: 0 })
+        arena.fs.writeFileSync(arena.at("dst", "one"), "12345")
+        arena.fs.writeFileSync(arena.at("dst", LATIN1), "678")
+        expect(yield* arena.disk.usage(dst)).toEqual({ files: 2, bytes: 8 })
+      }))
+
     it.effect("removes leftovers of dead runs and of 0.1.0, never a live run's or anything else", () =>
       Effect.gen(function*() {
         const { arena, dst } = yield* setup

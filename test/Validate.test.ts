@@ -66,19 +66,19 @@ describe("Validate.environment", () => {
           xmlRemote("db1", "<rsh_command>/usr/bin/myrsh -x</rsh_command>"),
           xmlRemote("db2", "<rcp_command>scp</rcp_command><rsh_command>'/usr/bin/my ssh'</rsh_command>"),
           xmlRemote("db3")
-        ].join("")
+        ].join("\n") // a peer a line, so that each is told by its line
       })
       expect(yield* problemsOn(made, config, SystemUsers.layerTest({ root: true }))).toStrictEqual([
-        "options.backup_user: no user named backup on this machine",
-        "options.backup_group: no group named backup on this machine",
-        "options.working_dir: /work does not exist",
-        "stage.staging_dir: /stage is not a directory",
-        "peer alpha (peers.peer[0]) collect_dir: /srv/alpha does not exist",
-        "peer beta (peers.peer[1]) collect_dir: /srv/beta is not a directory",
-        "options.rcp_command: program /opt/tools/scp is not executable",
-        "peer db1 (peers.peer[2]) rsh_command: program /usr/bin/myrsh is not executable",
-        `peer db2 (peers.peer[3]) rcp_command: program scp is not found in PATH (${PATH})`,
-        "peer db2 (peers.peer[3]) rsh_command: program /usr/bin/my ssh does not exist",
+        "options.backup_user (line 2): no user named backup on this machine",
+        "options.backup_group (line 2): no group named backup on this machine",
+        "options.working_dir (line 1): /work does not exist",
+        "stage.staging_dir (line 8): /stage is not a directory",
+        "peer alpha (line 3) collect_dir: /srv/alpha does not exist",
+        "peer beta (line 4) collect_dir: /srv/beta is not a directory",
+        "options.rcp_command (line 2): program /opt/tools/scp is not executable",
+        "peer db1 (line 5) rsh_command: program /usr/bin/myrsh is not executable",
+        `peer db2 (line 6) rcp_command: program scp is not found in PATH (${PATH})`,
+        "peer db2 (line 6) rsh_command: program /usr/bin/my ssh does not exist",
         "options.rsh_command: not set, and the default program /usr/bin/ssh does not exist"
       ])
     }))
@@ -92,13 +92,13 @@ describe("Validate.environment", () => {
       }, "/etc/cedar/pool.json")
       expect(yield* problemsOn(memory(), json)).toStrictEqual([
         "options.workingDir: /nowhere does not exist",
-        "peer alpha (peers[0]) collectDir: /srv/gone does not exist"
+        "peer alpha (peers #1) collectDir: /srv/gone does not exist"
       ])
       const staged = yield* xmlPool({
         peers: xmlLocal("old", "/srv/alpha"),
-        stage: `<stage><staging_dir>/stage</staging_dir>${xmlLocal("alpha", "/srv/alpha")}${xmlLocal("gamma", "/srv/gamma")}</stage>`
+        stage: `<stage><staging_dir>/stage</staging_dir>${xmlLocal("alpha", "/srv/alpha")}\n${xmlLocal("gamma", "/srv/gamma")}</stage>`
       })
-      expect(yield* problemsOn(memory(), staged)).toStrictEqual(["peer gamma (stage.peer[1]) collect_dir: /srv/gamma does not exist"])
+      expect(yield* problemsOn(memory(), staged)).toStrictEqual(["peer gamma (line 5) collect_dir: /srv/gamma does not exist"])
     }))
 
   it.effect("reports directories it cannot read or write, and stat failures", () =>
@@ -111,9 +111,9 @@ describe("Validate.environment", () => {
       made.volume.chmodSync("/stage", 0o333)
       const config = yield* xmlPool({ peers: xmlLocal("alpha", "/srv/alpha") })
       expect(yield* problemsOn(made, config)).toStrictEqual([
-        "options.working_dir: /work is not writable",
-        "stage.staging_dir: /stage is not readable",
-        "peer alpha (peers.peer[0]) collect_dir: /srv/alpha cannot be checked: permission denied"
+        "options.working_dir (line 1): /work is not writable",
+        "stage.staging_dir (line 4): /stage is not readable",
+        "peer alpha (line 3) collect_dir: /srv/alpha cannot be checked: permission denied"
       ])
     }))
 
@@ -138,7 +138,7 @@ describe("Validate.environment", () => {
         options: "<rsh_command>ssh -p 2222</rsh_command><rcp_command>/nowhere/scp</rcp_command>",
         peers: [xmlRemote("db1"), xmlRemote("db2")].join("")
       })
-      expect(yield* problemsOn(made, scpToo)).toStrictEqual(["options.rcp_command: program /nowhere/scp does not exist"])
+      expect(yield* problemsOn(made, scpToo)).toStrictEqual(["options.rcp_command (line 2): program /nowhere/scp does not exist"])
     }))
 
   it.effect("is empty for a pool that can run, and validate then succeeds", () =>
@@ -164,7 +164,7 @@ describe("Validate.environment", () => {
       expect(error._tag).toBe("ConfigError")
       expect(error.path).toBe("/etc/cback3.conf")
       expect(error.problems).toStrictEqual([
-        "options.backup_group: no group named backup on this machine",
+        "options.backup_group (line 2): no group named backup on this machine",
         "peers.peer[0]: cannot reach db1: ssh: connect to host db1 port 22: Connection refused"
       ])
     }))

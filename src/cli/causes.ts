@@ -34,7 +34,7 @@ const worthALook = (result: Pool.PeerStageResult): boolean =>
 /** The cause of a peer's failure in words, or undefined when it is staged or nothing clearer than its note is known. */
 export const explain = (
   pool: Config.PoolConfig,
-  settings: Pool.SettingsOverride | undefined
+  settings: Config.SettingsOverrides | undefined
 ) =>
 (result: Pool.PeerStageResult): Effect.Effect<string | undefined, never, RemotePeers | SystemUsers> =>
   Effect.gen(function*() {

@@ -96,7 +96,7 @@ const runStage = (
     readonly full: boolean
     readonly peers: ReadonlyArray<string>
     readonly concurrency?: number | undefined
-    readonly settings?: Pool.SettingsOverride | undefined
+    readonly settings?: Config.SettingsOverrides | undefined
     readonly stop?: Effect.Effect<void> | undefined
     readonly metricsFile?: string | undefined
     /** told the summary before it is printed (the run's end line) */
@@ -423,6 +423,8 @@ const action = Command.make(
     })
 ).pipe(Command.withDescription("run a managed action (cback3 ACTION) on the managed remote peers"))
 
+const withoutOrigin = ({ origin: _origin, ...model }: Config.PoolConfig) => model
+
 const validate = Command.make("validate", {
   config,
   json,
@@ -456,7 +458,8 @@ const validate = Command.make("validate", {
       ok,
       {
         ok,
-        ...pool,
+        // the model, as before: where in the file it came from is for locating problems only
+        ...withoutOrigin(pool),
         ...(warnings.length === 0 ? {} : { warnings }),
         ...(reached === undefined ? {} : { reach: reached })
       },

@@ -4,7 +4,6 @@
 import { Context, Effect, Fiber, Option } from "effect"
 import { CliError, Flag } from "effect/cli"
 import * as Config from "../config/Config.js"
-import * as Pool from "../pool/Pool.js"
 
 /** What the bin's run control offers the commands. */
 export interface RunControlShape {
@@ -76,19 +75,19 @@ const parseSeconds = (text: string): number | undefined => {
 }
 
 /** `NAME=SECONDS` for one timeout, or a bare `SECONDS` for the whole stage of each peer. */
-export const parseTimeouts = (values: ReadonlyArray<string>): Effect.Effect<Partial<Record<Pool.TimeoutName, number>>, CliError.ValidationError> =>
+export const parseTimeouts = (values: ReadonlyArray<string>): Effect.Effect<Partial<Record<Config.TimeoutName, number>>, CliError.ValidationError> =>
   Effect.gen(function*() {
-    const timeouts: Partial<Record<Pool.TimeoutName, number>> = {}
+    const timeouts: Partial<Record<Config.TimeoutName, number>> = {}
     for (const value of values) {
       const [name, seconds] = value.includes("=") ? value.split("=", 2) as [string, string] : ["stage", value]
-      if (!(Pool.TIMEOUT_NAMES as ReadonlyArray<string>).includes(name)) {
-        return yield* Effect.fail(invalid(`--timeout ${JSON.stringify(value)}: the name must be one of ${Pool.TIMEOUT_NAMES.join(", ")}`))
+      if (!(Config.TIMEOUT_NAMES as ReadonlyArray<string>).includes(name)) {
+        return yield* Effect.fail(invalid(`--timeout ${JSON.stringify(value)}: the name must be one of ${Config.TIMEOUT_NAMES.join(", ")}`))
       }
       const parsed = parseSeconds(seconds)
       if (parsed === undefined) {
         return yield* Effect.fail(invalid(`--timeout ${JSON.stringify(value)}: the time must be seconds above 0, or a number with s, m, h or d (90s, 5m)`))
       }
-      timeouts[name as Pool.TimeoutName] = parsed
+      timeouts[name as Config.TimeoutName] = parsed
     }
     return timeouts
   })
@@ -120,7 +119,7 @@ export const limitFlags = {
     Flag.withMetavar("NAME=SECONDS"),
     Flag.atLeast(0),
     Flag.mapEffect(parseTimeouts),
-    Flag.withDescription(`a time limit: NAME one of ${Pool.TIMEOUT_NAMES.join(", ")}; a bare SECONDS limits each peer's whole stage`)
+    Flag.withDescription(`a time limit: NAME one of ${Config.TIMEOUT_NAMES.join(", ")}; a bare SECONDS limits each peer's whole stage`)
   ),
   verify: flag("verify", "compare the SHA-256 of every staged file with its source (and write the daily manifest)")
 }
@@ -137,9 +136,9 @@ export const concurrencyFlag = Flag.String("concurrency").pipe(
 export const settingsOf = (opts: {
   readonly maxFiles: Option.Option<number>
   readonly maxBytes: Option.Option<number>
-  readonly timeout: Partial<Record<Pool.TimeoutName, number>>
+  readonly timeout: Partial<Record<Config.TimeoutName, number>>
   readonly verify: boolean
-}): Pool.SettingsOverride => ({
+}): Config.SettingsOverrides => ({
   ...(Option.isSome(opts.maxFiles) ? { maxFiles: opts.maxFiles.value } : {}),
   ...(Option.isSome(opts.maxBytes) ? { maxBytes: opts.maxBytes.value } : {}),
   ...(Object.keys(opts.timeout).length > 0 ? { timeouts: opts.timeout } : {}),

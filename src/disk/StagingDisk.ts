@@ -4,14 +4,17 @@
  * directories are held open so that a rename of one of their parents cannot redirect a write.
  *
  * Effect's `FileSystem` has no lstat, no `O_NOFOLLOW`, no descriptor-relative operations and only
- * string paths, so staging has this small service of its own: `NodeStagingDisk.layer` over
- * `node:fs` in production, `MemoryStagingDisk` (in `cedar-peer/testing`) in tests.
+ * string paths, hence this service: `NodeStagingDisk.layer` in production, `MemoryStagingDisk` in tests.
  *
  * @since 0.2.0
  */
-import type { Effect, Scope } from "effect"
-import { Context, Schema } from "effect"
-import type { Ownership } from "../domain/Peer.js"
+import { Context, type Effect, Schema, type Scope } from "effect"
+import type { Directory } from "../domain/Directory.js"
+import { EntryKind, type Ownership } from "../domain/Peer.js"
+import type { NameList } from "./NameList.js"
+
+export type { Directory } from "../domain/Directory.js"
+export { NameList, NameListBuilder } from "./NameList.js"
 
 /**
  * A file name as the kernel stores it: bytes, which need not be UTF-8.
@@ -32,151 +35,17 @@ export interface FileNames {
   at(index: number): FileName | undefined
 }
 
-/** Names are packed into buffers of this size, never across two (a name is at most 255 bytes). */
-const NAME_CHUNK = 1024 * 1024
-
-/**
- * File names packed into a few large buffers, each read back as a view of one: a million names
- * take their bytes and eight more each, where an array of a million `Uint8Array`s takes over
- * 100 MB.
- *
- * @since 1.0.0
- * @category models
- */
-export class NameList implements FileNames {
-  constructor(
-    private readonly chunks: ReadonlyArray<Buffer>,
-    /** where name `i` starts and ends, counting chunk `c` from `c * NAME_CHUNK` */
-    private readonly starts: Uint32Array,
-    private readonly ends: Uint32Array,
-    readonly length: number
-  ) {}
-
-  /** The names of an array, packed. */
-  static of(names: ReadonlyArray<FileName>): NameList {
-    const builder = new NameListBuilder()
-    for (const name of names) builder.push(name)
-    return builder.build()
-  }
-
-  at(index: number): FileName | undefined {
-    if (!Number.isInteger(index) || index < 0 || index >= this.length) return undefined
-    const start = this.starts[index]!
-    const offset = start % NAME_CHUNK
-    return this.chunks[(start - offset) / NAME_CHUNK]!.subarray(offset, offset + this.ends[index]! - start)
-  }
-
-  /** The same names sorted by their bytes (as `Buffer.compare` orders them); the bytes are shared, not copied. */
-  sorted(): NameList {
-    const { chunks, starts, ends } = this
-    const order = new Uint32Array(this.length)
-    for (let i = 0; i < order.length; i++) order[i] = i
-    order.sort((a, b) => {
-      const sa = starts[a]!
-      const sb = starts[b]!
-      const oa = sa % NAME_CHUNK
-      const ob = sb % NAME_CHUNK
-      return chunks[(sa - oa) / NAME_CHUNK]!.compare(chunks[(sb - ob) / NAME_CHUNK]!, ob, ob + ends[b]! - sb, oa, oa + ends[a]! - sa)
-    })
-    const sortedStarts = new Uint32Array(this.length)
-    const sortedEnds = new Uint32Array(this.length)
-    for (let i = 0; i < order.length; i++) {
-      sortedStarts[i] = starts[order[i]!]!
-      sortedEnds[i] = ends[order[i]!]!
-    }
-    return new NameList(chunks, sortedStarts, sortedEnds, this.length)
-  }
-}
-
-/**
- * Builds a `NameList` one name at a time; the name buffers are never copied or regrown.
- *
- * @since 1.0.0
- * @category constructors
- */
-export class NameListBuilder {
-  private readonly chunks: Array<Buffer> = []
-  private starts: Uint32Array = new Uint32Array(1024)
-  private ends: Uint32Array = new Uint32Array(1024)
-  /** bytes used in the last chunk (none yet: a chunk is made by the first push) */
-  private used = NAME_CHUNK
-  private count = 0
-
-  get length(): number {
-    return this.count
-  }
-
-  /** Appends a name, given as bytes or as a latin1 string (one character per byte). */
-  push(name: FileName | string): void {
-    const size = name.length
-    if (size > NAME_CHUNK) throw new RangeError(`a file name of ${size} bytes`)
-    if (this.used + size > NAME_CHUNK) {
-      this.chunks.push(Buffer.allocUnsafeSlow(NAME_CHUNK))
-      this.used = 0
-    }
-    if (this.count === this.starts.length) {
-      this.starts = grown(this.starts)
-      this.ends = grown(this.ends)
-    }
-    const chunk = this.chunks[this.chunks.length - 1]!
-    if (typeof name === "string") chunk.write(name, this.used, "latin1")
-    else chunk.set(name, this.used)
-    const start = (this.chunks.length - 1) * NAME_CHUNK + this.used
-    this.used += size
-    this.starts[this.count] = start
-    this.ends[this.count++] = start + size
-  }
-
-  /** The list of the names pushed so far. */
-  build(): NameList {
-    return new NameList(this.chunks.slice(), this.starts.subarray(0, this.count), this.ends.subarray(0, this.count), this.count)
-  }
-}
-
-const grown = (array: Uint32Array): Uint32Array => {
-  const bigger = new Uint32Array(array.length * 2)
-  bigger.set(array)
-  return bigger
-}
-
-/**
- * An open directory. Operations address entries relative to it, so renaming or replacing one of
- * its parents after it was opened changes nothing. `shown` is its path for messages.
- *
- * @since 0.2.0
- * @category models
- */
-export interface Directory {
-  readonly shown: string
-  /** implementation detail of the service that opened it (e.g. `/proc/self/fd/N`) */
-  readonly handle: string
-}
-
-/**
- * What a directory entry is, read without following it.
- *
- * @since 0.2.0
- * @category models
- */
-export type EntryType = "File" | "Directory" | "SymbolicLink" | "FIFO" | "Socket" | "BlockDevice" | "CharacterDevice" | "Unknown"
-
 /**
  * What stood where a regular file (or a directory) was expected: an entry type, or `HardLink` for
- * a regular file with more than one link.
+ * a regular file with more than one link. The kinds of `Peer.EntryKind` a disk can find, and
+ * `File`.
  *
  * @since 1.0.0
  * @category schemas
  */
 export const FoundType = Schema.Literals([
   "File",
-  "Directory",
-  "SymbolicLink",
-  "FIFO",
-  "Socket",
-  "BlockDevice",
-  "CharacterDevice",
-  "Unknown",
-  "HardLink"
+  ...EntryKind.pick(["Directory", "SymbolicLink", "FIFO", "Socket", "BlockDevice", "CharacterDevice", "Unknown", "HardLink"]).literals
 ])
 
 /**
@@ -184,6 +53,15 @@ export const FoundType = Schema.Literals([
  * @category models
  */
 export type FoundType = typeof FoundType.Type
+
+/**
+ * What a directory entry is, read without following it: a `FoundType` but `HardLink`, which is
+ * what a regular file is found to be, not a type of its own.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type EntryType = Exclude<FoundType, "HardLink">
 
 /**
  * One entry of a directory.
@@ -319,25 +197,28 @@ export interface FileListing {
 }
 
 /**
- * The `FileListing` of entries listed by `list`, for a disk that has no cheaper way to make one.
+ * A file `createFile` made and holds open, written chunk by chunk: each `write` is one plain
+ * synchronous call (a stream's chunks cost the write and nothing more: no effect, no promise).
  *
  * @since 1.0.0
- * @category constructors
+ * @category models
  */
-export const fileListingOf = (entries: ReadonlyArray<DirectoryEntry>, maxFiles?: number): FileListing => {
-  const builder = new NameListBuilder()
-  const others: Array<DirectoryEntry> = []
-  let bytes = 0
-  for (const entry of entries) {
-    if (entry.type !== "File") others.push(entry)
-    else if (maxFiles === undefined || builder.length <= maxFiles) {
-      builder.push(entry.name)
-      bytes += entry.size ?? 0
-    }
-  }
-  const truncated = maxFiles !== undefined && builder.length > maxFiles
-  others.sort((a, b) => Buffer.compare(a.name, b.name))
-  return { files: builder.build().sorted(), bytes, others, truncated }
+export interface FileWriter {
+  /** Appends all of `chunk`; a failure is returned, not thrown (a file that failed takes no more writes). */
+  readonly write: (chunk: Uint8Array) => DiskError | undefined
+  /** Gives the open file its ownership and permissions (absent: 0644), then closes it. */
+  readonly finish: (attributes: FileAttributes) => Effect.Effect<void, DiskError>
+}
+
+/**
+ * What a directory holds now (`usage`): its entries, and their sizes in bytes.
+ *
+ * @since 1.0.0
+ * @category models
+ */
+export interface Usage {
+  readonly files: number
+  readonly bytes: number
 }
 
 /**
@@ -470,6 +351,28 @@ export interface StagingDiskService {
     name: string,
     attributes: FileAttributes
   ) => Effect.Effect<void, DiskError | NotRegularFile>
+  /**
+   * Creates the file `name` in `directory` for writing: exclusively (an entry already there is a
+   * `DiskError` with code `EEXIST`), never through a link, readable by the process alone until
+   * `finish`. Closed with the scope (unfinished: as written so far).
+   */
+  readonly createFile: (directory: Directory, name: FileName) => Effect.Effect<FileWriter, DiskError, Scope.Scope>
+  /**
+   * Replaces the file `name` of `directory` with `content` in one step: written to a fresh file
+   * created exclusively beside it (never through a link), given `attributes`, then renamed over
+   * `name` (a link there is replaced, never followed). On a failure the fresh file is removed.
+   */
+  readonly replaceFile: (
+    directory: Directory,
+    name: string,
+    content: Uint8Array,
+    attributes: FileAttributes
+  ) => Effect.Effect<void, DiskError>
+  /**
+   * Counts a directory's entries and their sizes now, looking at each without following it
+   * (entries that vanish meanwhile are left out); a huge directory does not hold up other fibers.
+   */
+  readonly usage: (directory: Directory) => Effect.Effect<Usage, DiskError>
   /**
    * Removes the private directories of runs whose process is gone (and the temporary files of
    * cedar-peer 0.1.0); returns the names removed, shown.

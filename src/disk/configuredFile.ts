@@ -5,6 +5,7 @@
 // regular file on its descriptor, and reads stop at a size given up front. The directories on
 // the way are the administrator's and are followed, as configured.
 import * as NFS from "node:fs"
+import { entryTypeOf } from "./entryType.js"
 import { DiskError, type EntryType, NotRegularFile } from "./StagingDisk.js"
 
 const C = NFS.constants
@@ -26,22 +27,7 @@ const failure = (operation: string, path: string, error: unknown): DiskError => 
 
 const typeAt = (path: string): EntryType => {
   try {
-    const stats = NFS.lstatSync(path)
-    return stats.isSymbolicLink()
-      ? "SymbolicLink"
-      : stats.isFIFO()
-      ? "FIFO"
-      : stats.isSocket()
-      ? "Socket"
-      : stats.isDirectory()
-      ? "Directory"
-      : stats.isCharacterDevice()
-      ? "CharacterDevice"
-      : stats.isBlockDevice()
-      ? "BlockDevice"
-      : stats.isFile()
-      ? "File"
-      : "Unknown"
+    return entryTypeOf(NFS.lstatSync(path))
   } catch {
     return "Unknown"
   }

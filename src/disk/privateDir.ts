@@ -76,3 +76,20 @@ export const makerIsGone = (
       return startTimeOf(found.pid) !== found.start
   }
 }
+
+/**
+ * The leftover policy, once for every staging disk: whether the entry `name` of a target or
+ * working directory is something cedar-peer made (see `leftover`) whose maker is gone (see
+ * `makerIsGone`), so that a run may remove it now. `modifiedMs` is asked only of an unmarked
+ * directory (one look more, for the few entries that need it).
+ */
+export const isRemovableLeftover = (
+  name: string,
+  isDirectory: boolean,
+  modifiedMs: () => number | undefined,
+  startTimeOf: (pid: number) => string | undefined = processStartTime
+): boolean => {
+  const found = leftover(name, isDirectory)
+  if (found === undefined) return false
+  return makerIsGone(found, startTimeOf, found._tag === "Unmarked" ? modifiedMs() : undefined)
+}

@@ -14,6 +14,22 @@
 export const isPlainFileName = (name: string): boolean =>
   name.length > 0 && name !== "." && name !== ".." && !name.includes("/") && !name.includes("\0")
 
+/**
+ * `isPlainFileName` for a name as bytes (as the kernel stores it): not empty, not `.` or `..`, no
+ * `/` and no NUL byte.
+ *
+ * @since 1.0.0
+ * @category predicates
+ */
+export const isPlainFileNameBytes = (name: Uint8Array): boolean => {
+  if (name.length === 0) return false
+  if (name[0] === 0x2e && (name.length === 1 || (name.length === 2 && name[1] === 0x2e))) return false
+  for (let i = 0; i < name.length; i++) {
+    if (name[i] === 0x2f || name[i] === 0) return false
+  }
+  return true
+}
+
 const utf8 = new TextDecoder("utf-8", { fatal: true })
 
 /**

@@ -8,6 +8,7 @@
 import { Effect, Schema, SchemaIssue } from "effect"
 import { AbsolutePath, CommandLine, FailureMode, LocalPeerName, NonBlankString, RemotePath, RemotePeerName, UserName } from "./Peer.js"
 import { InvalidPeerConfig } from "./PeerError.js"
+import { Transport } from "./Settings.js"
 
 /**
  * Every problem of a decode as `field: message` (or `prefix: message`).
@@ -74,21 +75,6 @@ export interface LocalPeerInput {
  */
 export const makeLocalPeer = (input: LocalPeerInput): Effect.Effect<LocalPeer, InvalidPeerConfig> =>
   decodePeer(LocalPeer, input.name, { ...input, _tag: "LocalPeer" })
-
-/**
- * How a remote peer's files are brought over: `scp` (the rcp command, the default) or `tar` (one
- * `tar` stream over the rsh command, unpacked by the master).
- *
- * @since 0.2.0
- * @category schemas
- */
-export const Transport = Schema.Literals(["scp", "tar"]).annotate({ message: "must be one of scp, tar" })
-
-/**
- * @since 0.2.0
- * @category models
- */
-export type Transport = typeof Transport.Type
 
 const Positive = Schema.Number.check(Schema.isGreaterThan(0))
 

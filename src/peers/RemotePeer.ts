@@ -64,15 +64,19 @@ export {
    * @since 0.2.0
    * @category models
    */
-  Retries,
+  Retries
+} from "../domain/peers.js"
+
+export {
   /**
-   * How a remote peer's files are brought over: `scp` (the rcp command, the default) or `tar`.
+   * How a remote peer's files are brought over: `scp` (the rcp command, the default) or `tar` (one
+   * `tar` stream over the rsh command, unpacked by the master).
    *
    * @since 0.2.0
    * @category schemas
    */
   Transport
-} from "../domain/peers.js"
+} from "../domain/Settings.js"
 
 /**
  * The copy command's argv: the peer's `rcpCommand` split into words, else `DEF_RCP_COMMAND`.

@@ -9,10 +9,9 @@
  *
  * @since 0.2.0
  */
-import { Effect, FileSystem, Path } from "effect"
-import { randomBytes } from "node:crypto"
+import { Effect } from "effect"
 import type { Ownership } from "../domain/Peer.js"
-import { unescapeName } from "../domain/Peer.js"
+import { isPlainFileNameBytes, unescapeName } from "../domain/Peer.js"
 import { FileOperationFailed } from "../domain/PeerError.js"
 import { type Directory, type DiskError, type NotRegularFile, StagingDisk } from "../disk/StagingDisk.js"
 
@@ -80,10 +79,7 @@ export const splitPath = (path: string): { readonly peer: string; readonly name:
   if (slash < 0) return undefined
   const peer = path.slice(0, slash)
   const name = unescapeName(path.slice(slash + 1))
-  const plain = (bytes: Uint8Array) =>
-    bytes.length > 0 && !bytes.includes(0x2f) && !bytes.includes(0) &&
-    !(bytes[0] === 0x2e && (bytes.length === 1 || (bytes.length === 2 && bytes[1] === 0x2e)))
-  return plain(new TextEncoder().encode(peer)) && plain(name) ? { peer, name } : undefined
+  return isPlainFileNameBytes(new TextEncoder().encode(peer)) && isPlainFileNameBytes(name) ? { peer, name } : undefined
 }
 
 /**
@@ -136,34 +132,29 @@ export const update = (
    * the pool passes its own, so a renamed parent cannot redirect the read, the write or the chown
    */
   through?: Directory
-): Effect.Effect<string, FileOperationFailed, FileSystem.FileSystem | Path.Path | StagingDisk> =>
+): Effect.Effect<string, FileOperationFailed, StagingDisk> =>
   Effect.gen(function*() {
-    const fs = yield* FileSystem.FileSystem
-    const path = yield* Path.Path
     const disk = yield* StagingDisk
-    const manifest = path.join(dailyDir, FILE_NAME)
-    const failed = (operation: FileOperationFailed["operation"], file: string) => (cause: unknown) =>
-      new FileOperationFailed({ peer: MASTER, operation, path: file, cause })
-    const daily = through ?? (yield* disk.openDirectory(dailyDir).pipe(Effect.mapError(failed("open", dailyDir))))
-    const at = (name: string) => path.join(daily.handle, name)
+    const manifest = `${dailyDir.replace(/\/+$/, "")}/${FILE_NAME}`
+    const daily = through ?? (yield* disk.openDirectory(dailyDir).pipe(
+      Effect.mapError((cause) => new FileOperationFailed({ peer: MASTER, operation: "open", path: dailyDir, cause }))
+    ))
     const previous = parse((yield* readManifest(disk, daily, manifest)) ?? "").entries
     const replaced = new Set(peers.map((p) => `${p.peer}/`))
     const kept = previous.filter((e) => ![...replaced].some((prefix) => e.path.startsWith(prefix)))
     const fresh = peers.flatMap((p) => [...p.hashes].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).map((h) => ({ path: `${p.peer}/${h.name}`, sha256: h.sha256 })))
-    const draftName = `.${FILE_NAME}.${randomBytes(6).toString("hex")}.tmp`
-    const draft = path.join(dailyDir, draftName)
-    // created exclusively (never through a planted link) in the daily dir, which only root may write
-    yield* fs.writeFileString(at(draftName), format([...kept, ...fresh]), { flag: "wx", mode: 0o644 }).pipe(
-      Effect.mapError(failed("create", draft))
+    // written aside, created exclusively (never through a planted link) in the daily dir, which
+    // only root may write, then renamed over the manifest
+    yield* disk.replaceFile(daily, FILE_NAME, new TextEncoder().encode(format([...kept, ...fresh])), { permissions: 0o644, ownership }).pipe(
+      Effect.mapError((cause) => new FileOperationFailed({ peer: MASTER, operation: operationOf(cause), path: cause.path, cause }))
     )
-    yield* Effect.gen(function*() {
-      if (ownership !== undefined) {
-        yield* fs.chown(at(draftName), ownership.uid, ownership.gid).pipe(Effect.mapError(failed("chown", draft)))
-      }
-      yield* fs.rename(at(draftName), at(FILE_NAME)).pipe(Effect.mapError(failed("rename", manifest)))
-    }).pipe(Effect.onError(() => fs.remove(at(draftName)).pipe(Effect.ignore)))
     return manifest
   }).pipe(Effect.scoped)
+
+const operationOf = (error: DiskError): FileOperationFailed["operation"] =>
+  error.operation === "chown" || error.operation === "chmod" || error.operation === "rename" || error.operation === "open"
+    ? error.operation
+    : "create"
 
 /**
  * What re-checking a manifest found.

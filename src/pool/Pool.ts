@@ -19,6 +19,6 @@ export {
 } from "./onePeer.js"
 export { dailyDir, findPeer, findRemotePeer, isFailureIgnored, lockFile, selectPeers } from "./resolve.js"
 export { type PeerPlan, planStage, type StagePlan } from "./plan.js"
-export { peerSettings, peerValue, type SettingsOverride, TIMEOUT_NAMES, type TimeoutName } from "./settings.js"
+export { peerValue } from "./settings.js"
 export { stage } from "./stage.js"
 export type { PeerStageResult, PoolEvent, PoolServices, StageRunOptions, StageSummary } from "./stageResults.js"

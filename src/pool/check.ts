@@ -13,7 +13,8 @@ import type { LocalPeers } from "../peers/LocalPeer.js"
 import type { RemotePeers } from "../peers/RemotePeer.js"
 import { SystemUsers } from "../peers/SystemUsers.js"
 import { selectPeers } from "./resolve.js"
-import { peerValue, type SettingsOverride } from "./settings.js"
+import { peerValue } from "./settings.js"
+import { DEFAULT_CONCURRENCY, type SettingsOverrides } from "../domain/Settings.js"
 
 /**
  * The collect-indicator status of one peer.
@@ -53,7 +54,7 @@ export const check = (
     readonly indicator?: string | undefined
     readonly concurrency?: number | undefined
     /** the command line's settings (`--timeout connect=2`) over the configuration's */
-    readonly settings?: SettingsOverride | undefined
+    readonly settings?: SettingsOverrides | undefined
   } = {}
 ): Effect.Effect<CheckSummary, InvalidPeerConfig | CheckError, LocalPeers | RemotePeers | SystemUsers> =>
   Effect.gen(function*() {
@@ -70,6 +71,6 @@ export const check = (
           status: status.status,
           ...(status.reason === undefined ? {} : { reason: status.reason })
         } satisfies PeerCheckResult
-      }), { concurrency: Math.max(1, options.concurrency ?? 4) })
+      }), { concurrency: Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY) })
     return { ok: peers.every((p) => p.ready), peers }
   })

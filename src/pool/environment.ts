@@ -14,7 +14,7 @@ import { splitWords } from "../domain/shellWords.js"
 import { DEF_RCP_COMMAND, DEF_RSH_COMMAND, peerDirectoryNameProblem, remotePeerNameProblem } from "../domain/Peer.js"
 import { ConfigError } from "../domain/PeerError.js"
 import { SystemUsers } from "../peers/SystemUsers.js"
-import { linesOf, placeOf } from "./internal/fileLines.js"
+import { placeOf } from "../config/place.js"
 
 /**
  * What the checks need to know beyond the pool: the `PATH` that rcp/rsh program names are looked
@@ -139,9 +139,8 @@ export const environment = (
     const users = yield* SystemUsers
     const searchPath = options.searchPath ?? process.env["PATH"] ?? "/usr/bin:/bin"
     const problems: Array<string> = [...peerNames(config)]
-    const lines = yield* linesOf(config)
     const add = (path: ReadonlyArray<PropertyKey>, problem: string | undefined) => {
-      if (problem !== undefined) problems.push(`${placeOf(config, path, lines)}: ${problem}`)
+      if (problem !== undefined) problems.push(`${placeOf(config, path)}: ${problem}`)
     }
 
     // two lookups, each a getent process: at once

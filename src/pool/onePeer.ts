@@ -14,7 +14,8 @@ import type { LocalPeers } from "../peers/LocalPeer.js"
 import type { RemotePeers } from "../peers/RemotePeer.js"
 import type { SystemUsers } from "../peers/SystemUsers.js"
 import { findPeer, selectPeers } from "./resolve.js"
-import { peerSettings, type SettingsOverride } from "./settings.js"
+import type { SettingsOverrides } from "../domain/Settings.js"
+import { peerSettings } from "../config/Config.js"
 
 /**
  * Stages one peer of either kind into a target directory.
@@ -53,7 +54,7 @@ export interface ConfiguredPeerOptions {
   readonly permissions?: number | undefined
   readonly skipUnsupported?: boolean | undefined
   /** settings that win over the configuration's (the CLI's `--max-files`, `--timeout`, …) */
-  readonly settings?: SettingsOverride | undefined
+  readonly settings?: SettingsOverrides | undefined
   readonly onProgress?: ((progress: StageProgress) => void) | undefined
 }
 

@@ -15,7 +15,9 @@ import type { LocalPeers } from "../peers/LocalPeer.js"
 import { type RemotePeers, RetryObserver } from "../peers/RemotePeer.js"
 import type { PeerDirectory } from "./internal/stagingTree.js"
 import { isFailureIgnored } from "./resolve.js"
-import { peerSettings, peerValue, type SettingsOverride } from "./settings.js"
+import { peerValue } from "./settings.js"
+import type { SettingsOverrides } from "../domain/Settings.js"
+import { peerSettings } from "../config/Config.js"
 import type { PeerStageResult, PoolEvent } from "./stageResults.js"
 
 /**
@@ -83,7 +85,7 @@ export interface RunContext {
   readonly date: Date
   readonly isRoot: boolean
   readonly ownership: Ownership | undefined
-  readonly settings: SettingsOverride | undefined
+  readonly settings: SettingsOverrides | undefined
   readonly notes: Queue.Queue<RunNote, Cause.Done>
 }
 

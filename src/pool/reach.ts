@@ -13,8 +13,9 @@ import { formatAfter } from "../peers/process.js"
 import { RemotePeers } from "../peers/RemotePeer.js"
 import { sshCause } from "../peers/sshCause.js"
 import { SystemUsers } from "../peers/SystemUsers.js"
-import { linesOf, placeOf, type XmlLines } from "./internal/fileLines.js"
-import { peerValue, type SettingsOverride } from "./settings.js"
+import { placeOf } from "../config/place.js"
+import { peerValue } from "./settings.js"
+import type { SettingsOverrides } from "../domain/Settings.js"
 
 /**
  * How to try a remote peer: the command line's timeouts (`--timeout connect=2`) over the
@@ -24,7 +25,7 @@ import { peerValue, type SettingsOverride } from "./settings.js"
  * @category models
  */
 export interface ReachOptions {
-  readonly settings?: SettingsOverride | undefined
+  readonly settings?: SettingsOverrides | undefined
   /** seconds a peer has to answer (default: twice its connect timeout and 5 s) */
   readonly limit?: number | undefined
 }
@@ -70,11 +71,10 @@ const probe = (
   peer: RemotePeerConfig,
   index: number,
   command: string,
-  options: ReachOptions,
-  lines?: XmlLines
+  options: ReachOptions
 ): Effect.Effect<{ readonly reach: PeerReach; readonly exitCode: number | undefined }, never, RemotePeers | SystemUsers> =>
   Effect.gen(function*() {
-    const at = { name: peer.name, location: placeOf(config, ["peers", index], lines) }
+    const at = { name: peer.name, location: placeOf(config, ["peers", index]) }
     const isRoot = yield* (yield* SystemUsers).isRoot
     const connect = Config.peerSettings(config, peer, options.settings).timeouts.connect
     // batch mode and the connect timeout come with the peer's own ssh options (see RemotePeers)
@@ -112,12 +112,11 @@ export const reachPeers = (
   config: PoolConfig,
   options: ReachOptions = {}
 ): Effect.Effect<ReadonlyArray<PeerReach>, never, RemotePeers | SystemUsers | FileSystem.FileSystem> =>
-  Effect.flatMap(linesOf(config), (lines) =>
-    Effect.forEach(
-      config.peers.flatMap((peer, i) => (peer.type === "remote" ? [[peer, i] as const] : [])),
-      ([peer, i]) => Effect.map(probe(config, peer, i, "true", options, lines), (result) => result.reach),
-      { concurrency: Config.poolConcurrency(config) }
-    ))
+  Effect.forEach(
+    config.peers.flatMap((peer, i) => (peer.type === "remote" ? [[peer, i] as const] : [])),
+    ([peer, i]) => Effect.map(probe(config, peer, i, "true", options), (result) => result.reach),
+    { concurrency: Config.poolConcurrency(config) }
+  )
 
 /**
  * Why a remote peer was not staged, as far as a second look tells: its rsh command, in batch

@@ -13,7 +13,8 @@ import { ConfigError, InvalidPeerConfig } from "../domain/PeerError.js"
 import type { AnyPeer } from "../peers/anyPeer.js"
 import type { RemotePeer } from "../peers/RemotePeer.js"
 import { SystemUsers } from "../peers/SystemUsers.js"
-import { peerValue, type SettingsOverride } from "./settings.js"
+import { peerValue } from "./settings.js"
+import type { SettingsOverrides } from "../domain/Settings.js"
 
 const WEEKDAYS = ["sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"] as const
 
@@ -91,7 +92,7 @@ export const selectPeers = (
 export const findPeer = (
   config: PoolConfig,
   name: string,
-  override?: SettingsOverride
+  override?: SettingsOverrides
 ): Effect.Effect<AnyPeer, InvalidPeerConfig, SystemUsers> =>
   Effect.gen(function*() {
     const [peer] = yield* selectPeers(config, [name])

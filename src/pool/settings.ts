@@ -1,12 +1,13 @@
 /**
- * The settings a peer is staged with, resolved from the configuration: its peer value with its
- * connection settings, the run's override over the peer's and the options' values.
+ * A configured peer as a peer value, with the connection settings its configuration (and the
+ * run's override) sets, resolved as every setting is (`Config.peerSettings`).
  *
  * @since 1.0.0
  */
 import type { Effect } from "effect"
-import * as Config from "../config/Config.js"
 import type { PeerConfig, PoolConfig } from "../config/Config.js"
+import { peerSettings } from "../config/Config.js"
+import { mergeSettings, type SettingsOverrides } from "../domain/Settings.js"
 import type { InvalidPeerConfig } from "../domain/PeerError.js"
 import type { AnyPeer } from "../peers/anyPeer.js"
 import { make as makeLocalPeer } from "../peers/LocalPeer.js"
@@ -24,7 +25,7 @@ export const peerValue = (
   config: PoolConfig,
   peer: PeerConfig,
   isRoot: boolean,
-  override?: SettingsOverride
+  override?: SettingsOverrides
 ): Effect.Effect<AnyPeer, InvalidPeerConfig> => {
   const ignoreFailureMode = peer.ignoreFailures === undefined ? {} : { ignoreFailureMode: peer.ignoreFailures }
   if (peer.type === "local") {
@@ -43,62 +44,16 @@ export const peerValue = (
     ...optional("rshCommand", peer.rshCommand ?? options.rshCommand),
     ...optional("cbackCommand", peer.cbackCommand ?? options.cbackCommand),
     ...ignoreFailureMode,
-    ...remoteSettings(config, peer, override),
-    // the run's transport, else the peer's own, else the pool's, else scp
-    transport: Config.peerSettings(config, peer, override).transport
+    ...remoteSettings(mergeSettings([override, peer, options])),
+    // the run's transport, else the peer's own, else the pool's, else the default
+    transport: peerSettings(config, peer, override).transport
   })
 }
 
-// The connection settings a remote peer's configuration sets (the peer's value over the
-// options', field by field, as `Config.peerSettings` resolves them). Only what is configured is
-// carried: the rest keeps the library defaults (`RemoteTimeouts`, `RemoteRetries`).
-// A run's override (the CLI's `--timeout`) wins over both.
-const remoteSettings = (config: PoolConfig, peer: PeerConfig, override: SettingsOverride | undefined) => {
-  const options = config.options
-  const timeouts = { ...options.timeouts, ...definedOnly(peer.timeouts ?? {}), ...definedOnly(override?.timeouts ?? {}) }
-  const retries = { ...options.retries, ...definedOnly(peer.retries ?? {}), ...definedOnly(override?.retries ?? {}) }
-  const connectionSharing = peer.type === "remote"
-    ? override?.connectionSharing ?? peer.connectionSharing ?? options.connectionSharing
-    : undefined
-  return {
-    ...(Object.keys(timeouts).length === 0 ? {} : { timeouts }),
-    ...(Object.keys(retries).length === 0 ? {} : { retries }),
-    ...(connectionSharing === undefined ? {} : { connectionSharing })
-  }
-}
-
-const definedOnly = <T extends object>(value: T): Partial<T> =>
-  Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>
-
-/**
- * The names of the per-operation timeouts a peer may set (seconds).
- *
- * @since 0.2.0
- * @category constants
- */
-export const TIMEOUT_NAMES = ["connect", "stall", "indicator", "stage", "command", "managedAction"] as const
-
-/**
- * @since 0.2.0
- * @category models
- */
-export type TimeoutName = typeof TIMEOUT_NAMES[number]
-
-/**
- * Per-peer settings a run may override for every peer (the CLI's `--max-files`, `--max-bytes`,
- * `--timeout`, `--verify`); what is not given comes from the configuration.
- *
- * @since 0.2.0
- * @category models
- */
-export type SettingsOverride = Config.SettingsOverrides
-
-/**
- * The settings one peer is staged with: the override, else the peer's, else the options', else
- * the defaults.
- *
- * @since 0.2.0
- * @category constructors
- */
-export const peerSettings = (config: PoolConfig, peer: PeerConfig, override?: SettingsOverride): Config.PeerSettings =>
-  Config.peerSettings(config, peer, override)
+// Only what is configured (or overridden) is carried onto the peer value: the rest keeps the
+// library-wide defaults (`RemoteTimeouts`, `RemoteRetries`), which a program may replace.
+const remoteSettings = ({ connectionSharing, retries, timeouts }: SettingsOverrides) => ({
+  ...(timeouts === undefined ? {} : { timeouts }),
+  ...(retries === undefined ? {} : { retries }),
+  ...(connectionSharing === undefined ? {} : { connectionSharing })
+})

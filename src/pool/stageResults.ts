@@ -11,7 +11,7 @@ import type { StagingDisk } from "../disk/StagingDisk.js"
 import type { LocalPeers } from "../peers/LocalPeer.js"
 import type { RemotePeers } from "../peers/RemotePeer.js"
 import type { SystemUsers } from "../peers/SystemUsers.js"
-import type { SettingsOverride } from "./settings.js"
+import type { SettingsOverrides } from "../domain/Settings.js"
 
 /**
  * What happened to one peer in a stage run.
@@ -93,7 +93,7 @@ export interface StageRunOptions {
   /** how many peers are staged at once (default: the configuration's, else 4) */
   readonly concurrency?: number | undefined
   /** settings that win over the configuration's for every peer */
-  readonly settings?: SettingsOverride | undefined
+  readonly settings?: SettingsOverrides | undefined
   /** called after each peer is done, e.g. to render progress */
   readonly onPeerDone?: ((result: PeerStageResult) => Effect.Effect<void>) | undefined
   /** called as peers start, progress, retry and finish */

@@ -4,6 +4,7 @@
 // never retried at all: they may not be idempotent, and a dropped connection does not tell
 // whether the command ran.
 import { Context, Duration, Effect, Schedule } from "effect"
+import { DEFAULT_RETRIES } from "../../../domain/Settings.js"
 import { formatAfter } from "../../process.js"
 import type { ScpProtocol } from "../remotePath.js"
 
@@ -70,7 +71,7 @@ export interface RemoteRetriesShape {
  */
 export const RemoteRetries: Context.Reference<RemoteRetriesShape> = Context.Reference<RemoteRetriesShape>(
   "cedar-peer/RemoteRetries",
-  { defaultValue: () => ({ count: 2, baseDelay: "5 seconds" }) }
+  { defaultValue: () => ({ count: DEFAULT_RETRIES.count, baseDelay: Duration.seconds(DEFAULT_RETRIES.baseDelay) }) }
 )
 
 // OpenSSH's own words for a connection that failed or broke: worth another try.

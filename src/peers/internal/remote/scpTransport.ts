@@ -6,12 +6,11 @@ import { Effect } from "effect"
 import type { StageOptions } from "../../../domain/Peer.js"
 import { LimitExceeded } from "../../../domain/PeerError.js"
 import type { RemotePeer } from "../../../domain/peers.js"
-import type { Directory } from "../../../disk/StagingDisk.js"
+import type { Directory, DiskError, Usage } from "../../../disk/StagingDisk.js"
 import { runAs } from "../runAs.js"
 import { stageArgv } from "./argv.js"
 import { type RemoteContext, type Ran, requireCopied } from "./context.js"
 import type { Landing } from "./landing.js"
-import { usage } from "./privateFiles.js"
 import { type SilenceLimits, watchSilence } from "./silence.js"
 
 /** How often the private directory is looked at while scp runs, at most. */
@@ -25,16 +24,20 @@ const WATCH_EVERY_MS = 200
 const WATCH_PAUSE_FACTOR = 20
 
 /** Never succeeds: reports progress, and fails once the directory holds more than the limits allow. */
-const watch = (peer: RemotePeer, dir: string, options: StageOptions): Effect.Effect<never, LimitExceeded> =>
+const watch = (
+  peer: RemotePeer,
+  usage: Effect.Effect<Usage, DiskError>,
+  options: StageOptions
+): Effect.Effect<never, LimitExceeded> =>
   options.maxFiles === undefined && options.maxBytes === undefined && options.onProgress === undefined
     ? Effect.never
     : Effect.gen(function*() {
       let pause = WATCH_EVERY_MS
       for (;;) {
         yield* Effect.sleep(pause)
-        // a directory that cannot be read now (not there yet, another disk in tests) is looked at next time
+        // a directory that cannot be read now is looked at next time
         const started = performance.now()
-        const now = yield* usage(dir).pipe(Effect.option)
+        const now = yield* usage.pipe(Effect.option)
         pause = Math.max(WATCH_EVERY_MS, WATCH_PAUSE_FACTOR * (performance.now() - started))
         if (now._tag === "None") continue
         const { bytes, files } = now.value
@@ -55,25 +58,27 @@ export const makeScpTransport = (ctx: RemoteContext) => {
       const copy = stageArgv(peer, privateDir.shown, yield* ctx.connectionOf(peer))
       const argv = runAs(peer.localUser, copy)
       const source = ctx.remoteLabel(peer, peer.collectDir)
+      // looked at through the staging disk, which holds the directory open
+      const usage = ctx.disk.usage(privateDir)
       options.onProgress?.({ phase: "copying", files: 0, bytes: 0 })
       // scp says nothing while it copies: an attempt is silent when what the private directory
       // holds stops growing (see silence.ts); the wait between attempts is not silence
       const silent = Effect.map(
-        watchSilence(silence, Effect.map(usage(privateDir.shown), (now) => `${now.files}:${now.bytes}`)),
+        watchSilence(silence, Effect.map(usage, (now) => `${now.files}:${now.bytes}`)),
         (after): Ran => ({ _tag: "NotRun", reason: `timed out after ${after}`, expired: after })
       )
       // retried only while nothing has arrived: a copy cut off half-way is reported, not redone
       const run = ctx.runCopy(peer, "stage", argv, {
         timeout,
         program: copy[0]!,
-        landed: ctx.fs.readDirectory(privateDir.shown).pipe(
-          Effect.map((names) => names.length > 0),
+        landed: usage.pipe(
+          Effect.map((now) => now.files > 0),
           Effect.orElseSucceed(() => true)
         ),
         silent
       })
       // the first to end wins: the copy (the watch is stopped) or the watch (the copy is killed)
-      const ran = yield* Effect.raceFirst(run, watch(peer, privateDir.shown, options))
+      const ran = yield* Effect.raceFirst(run, watch(peer, usage, options))
       yield* requireCopied(peer, "stage", source, argv, ran)
       // written by scp, as the local user when there is one: the landing checks and adopts every file
       const landed: Landing = { _tag: "ToAdopt", reclaim: peer.localUser !== undefined }

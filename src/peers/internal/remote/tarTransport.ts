@@ -1,16 +1,16 @@
 // The tar transport: the peer lists the regular, non-dot files directly in its collect dir and
 // streams them as one GNU tar archive over the rsh command; the master unpacks that stream itself
-// (as root) into its private directory, entry by entry, refusing anything that is not a regular
-// file with a plain name and stopping the transfer the moment a limit is passed.
+// (as root) into its private directory through the staging disk, entry by entry, refusing
+// anything that is not a regular file with a plain name and stopping the transfer the moment a
+// limit is passed.
 import type { Duration } from "effect"
-import { closeSync, fchmodSync, fchownSync } from "node:fs"
 import { Effect, Stream } from "effect"
 import type * as tar from "tar-stream"
 import type { StageOptions } from "../../../domain/Peer.js"
 import { EntryKind, showName } from "../../../domain/Peer.js"
 import { CopyFailed, LimitExceeded, UnsupportedEntry } from "../../../domain/PeerError.js"
 import type { RemotePeer } from "../../../domain/peers.js"
-import type { Directory, FileName } from "../../../disk/StagingDisk.js"
+import type { Directory, DiskError, FileName, FileWriter, StagingDiskService } from "../../../disk/StagingDisk.js"
 import { runAs } from "../runAs.js"
 import { quoteWord } from "../../../domain/shellWords.js"
 import { remoteCommandArgv } from "./argv.js"
@@ -18,7 +18,6 @@ import { type RemoteContext, requireCopied } from "./context.js"
 import { isLandableName, type Landing } from "./landing.js"
 import type { SilenceLimits } from "./silence.js"
 import { makeArchiveEnd } from "./tarEnd.js"
-import { codeOf, createExclusive, messageOf, writeAll } from "./privateFiles.js"
 
 /**
  * What runs on the peer after `cd` into the collect dir: regular files and links to regular files
@@ -43,15 +42,26 @@ const TAR_KINDS: Readonly<Record<string, Kind>> = {
   fifo: "FIFO"
 }
 
+const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error))
+
 /** Why an unpack stopped before the stream's end: the peer's error to fail with. */
-class Refused {
-  constructor(readonly error: UnsupportedEntry | LimitExceeded | CopyFailed) {}
+type Refusal = UnsupportedEntry | LimitExceeded | CopyFailed
+
+/** The stream could not be read as a tar archive (or ended too soon): not the peer's refusal, a failed copy. */
+class Corrupt {
+  constructor(readonly detail: string) {}
 }
 
 /** How an unpack that was not refused ended. */
 export type Unpacked =
   | { readonly _tag: "Done"; readonly files: number; readonly bytes: number }
   | { readonly _tag: "Corrupt"; readonly detail: string }
+
+/** How the data of one entry went into its file. */
+type Drained =
+  | { readonly _tag: "Written"; readonly bytes: number }
+  | { readonly _tag: "TooBig"; readonly value: number }
+  | { readonly _tag: "Failed"; readonly error: DiskError }
 
 // A name as sent: GNU tar headers and long names are raw bytes (read as latin1, one char per
 // byte); a PAX path, which only another tar would send, is UTF-8.
@@ -61,122 +71,125 @@ const nameOf = (header: tar.Header): FileName => {
   return raw.length > 2 && raw[0] === 0x2e && raw[1] === 0x2f ? raw.subarray(2) : raw
 }
 
+/** Feeds the stream to the unpacker, which must see an end-of-archive marker with nothing after it (see tarEnd). */
+const feed = async (source: AsyncIterable<Uint8Array>, extract: tar.Extract) => {
+  const archiveEnd = makeArchiveEnd()
+  try {
+    for await (const chunk of source) {
+      if (extract.destroyed) return
+      const problem = archiveEnd.push(chunk)
+      if (problem !== undefined) return void extract.destroy(new Error(problem))
+      if (!extract.write(chunk)) {
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            extract.off("drain", done)
+            extract.off("close", done)
+            resolve()
+          }
+          extract.on("drain", done)
+          extract.on("close", done)
+        })
+      }
+    }
+    const cut = archiveEnd.end()
+    if (cut !== undefined) return void extract.destroy(new Error(cut))
+    extract.end(undefined)
+  } catch (error) {
+    extract.destroy(error instanceof Error ? error : new Error(String(error)))
+  }
+}
+
 /**
- * Unpacks a tar stream into `dir` (this run's private directory, root's alone, as a path through
- * its open descriptor). Every file is created exclusively without following a link (a second
- * entry of the same name is refused) and gets the ownership and permissions of `options` before
- * it is closed: what is in `dir` once the unpack is done is ready to be committed.
+ * Writes an entry's data as it arrives: each chunk one plain synchronous write, the byte limit
+ * (`before` bytes came earlier) checked as it goes. A stream that fails rejects (a corrupt one).
  */
-export const unpack = async (
+const drain = async (entry: AsyncIterable<Uint8Array>, writer: FileWriter, before: number, maxBytes: number | undefined): Promise<Drained> => {
+  let bytes = 0
+  for await (const chunk of entry) {
+    bytes += chunk.length
+    if (maxBytes !== undefined && before + bytes > maxBytes) return { _tag: "TooBig", value: before + bytes }
+    const failed = writer.write(chunk)
+    if (failed !== undefined) return { _tag: "Failed", error: failed }
+  }
+  return { _tag: "Written", bytes }
+}
+
+/**
+ * Unpacks a tar stream into `privateDir` (this run's private directory, root's alone) through
+ * the staging disk. Every file is created exclusively without following a link (a second entry
+ * of the same name is refused) and gets the ownership and permissions of `options` before it is
+ * closed: what is in `privateDir` once the unpack is done is ready to be committed.
+ */
+export const unpack = (
   peer: RemotePeer,
   source: AsyncIterable<Uint8Array>,
+  disk: StagingDiskService,
   privateDir: Directory,
-  options: StageOptions,
-  signal: AbortSignal
-): Promise<Unpacked> => {
-  const collectDir = `${peer.remoteUser}@${peer.name}:${peer.collectDir}`
-  const dir = privateDir.handle
-  const failed = (error: unknown) => new Refused(diskFull(peer, privateDir.shown, error))
-  const refuse = (name: FileName, kind: Kind) =>
-    new Refused(new UnsupportedEntry({ peer: peer.name, collectDir, entries: [{ name: showName(name), kind }] }))
-  // loaded on first use: only peers on the tar transport need it, and the CLI starts without it
-  const { extract: makeExtract } = await import("tar-stream")
-  const extract = makeExtract({ filenameEncoding: "latin1" } as Parameters<typeof makeExtract>[0])
-  // errors are read from the iteration below; a listener keeps a late one from crashing the process
-  extract.on("error", () => {})
-  // the archive must end with its end-of-archive marker, and nothing may follow it (see tarEnd)
-  const archiveEnd = makeArchiveEnd()
-  const feeding = (async () => {
-    try {
-      for await (const chunk of source) {
-        if (signal.aborted || extract.destroyed) return
-        const problem = archiveEnd.push(chunk)
-        if (problem !== undefined) return void extract.destroy(new Error(problem))
-        if (!extract.write(chunk)) {
-          await new Promise<void>((resolve) => {
-            const done = () => {
-              extract.off("drain", done)
-              extract.off("close", done)
-              resolve()
-            }
-            extract.on("drain", done)
-            extract.on("close", done)
-          })
-        }
-      }
-      const cut = archiveEnd.end()
-      if (cut !== undefined) return void extract.destroy(new Error(cut))
-      extract.end(undefined)
-    } catch (error) {
-      extract.destroy(error instanceof Error ? error : new Error(String(error)))
-    }
-  })()
-  let files = 0
-  let bytes = 0
-  try {
-    for await (const entry of extract) {
-      if (signal.aborted) throw new Error("interrupted")
+  options: StageOptions
+): Effect.Effect<Unpacked, Refusal> =>
+  Effect.gen(function*() {
+    const collectDir = `${peer.remoteUser}@${peer.name}:${peer.collectDir}`
+    const failed = (error: DiskError) => diskFull(peer, privateDir.shown, error)
+    const refuse = (name: FileName, kind: Kind) =>
+      new UnsupportedEntry({ peer: peer.name, collectDir, entries: [{ name: showName(name), kind }] })
+    const tooMuch = (limit: "maxFiles" | "maxBytes", max: number, value: number) => new LimitExceeded({ peer: peer.name, limit, max, value })
+    // loaded on first use: only peers on the tar transport need it, and the CLI starts without it
+    const { extract: makeExtract } = yield* Effect.promise(() => import("tar-stream"))
+    const extract = makeExtract({ filenameEncoding: "latin1" } as Parameters<typeof makeExtract>[0])
+    // errors are read from the iteration below; a listener keeps a late one from crashing the process
+    extract.on("error", () => {})
+    // however the unpack ends (refused, interrupted), the unpacker stops, and with it the feeding
+    yield* Effect.addFinalizer(() => Effect.sync(() => extract.destroy(undefined as unknown as Error)))
+    const feeding = feed(source, extract)
+    const entries = extract[Symbol.asyncIterator]()
+    let files = 0
+    let bytes = 0
+    for (;;) {
+      const next = yield* Effect.tryPromise({ try: () => entries.next(), catch: (error) => new Corrupt(messageOf(error)) })
+      if (next.done === true) break
+      const entry = next.value
       const header = entry.header
       const name = nameOf(header)
-      if (header.type !== "file" && header.type !== "contiguous-file") throw refuse(name, TAR_KINDS[header.type] ?? "Unknown")
-      if (!isLandableName(name)) throw refuse(name, "UnexpectedName")
+      if (header.type !== "file" && header.type !== "contiguous-file") return yield* refuse(name, TAR_KINDS[header.type] ?? "Unknown")
+      if (!isLandableName(name)) return yield* refuse(name, "UnexpectedName")
       files += 1
-      if (options.maxFiles !== undefined && files > options.maxFiles) {
-        throw new Refused(new LimitExceeded({ peer: peer.name, limit: "maxFiles", max: options.maxFiles, value: files }))
-      }
+      if (options.maxFiles !== undefined && files > options.maxFiles) return yield* tooMuch("maxFiles", options.maxFiles, files)
       // the header says how much is coming: no need to receive it to know it is too much
       if (options.maxBytes !== undefined && bytes + header.size > options.maxBytes) {
-        throw new Refused(
-          new LimitExceeded({ peer: peer.name, limit: "maxBytes", max: options.maxBytes, value: bytes + header.size })
+        return yield* tooMuch("maxBytes", options.maxBytes, bytes + header.size)
+      }
+      bytes += yield* Effect.scoped(Effect.gen(function*() {
+        const writer = yield* disk.createFile(privateDir, name).pipe(
+          Effect.mapError((error) => (error.code === "EEXIST" ? refuse(name, "UnexpectedName") : failed(error)))
         )
-      }
-      let file: number
-      try {
-        file = createExclusive(dir, name)
-      } catch (error) {
-        if (codeOf(error) === "EEXIST") throw refuse(name, "UnexpectedName")
-        throw failed(error)
-      }
-      try {
-        for await (const chunk of entry as AsyncIterable<Uint8Array>) {
-          bytes += chunk.length
-          if (options.maxBytes !== undefined && bytes > options.maxBytes) {
-            throw new Refused(new LimitExceeded({ peer: peer.name, limit: "maxBytes", max: options.maxBytes, value: bytes }))
-          }
-          try {
-            writeAll(file, chunk)
-          } catch (error) {
-            throw failed(error)
-          }
-        }
+        const drained = yield* Effect.tryPromise({
+          try: () => drain(entry as AsyncIterable<Uint8Array>, writer, bytes, options.maxBytes),
+          catch: (error) => new Corrupt(messageOf(error))
+        })
+        if (drained._tag === "TooBig") return yield* tooMuch("maxBytes", options.maxBytes!, drained.value)
+        if (drained._tag === "Failed") return yield* failed(drained.error)
         // Finished here, on the descriptor that wrote it, so the landing need not open it again:
         // the owner asked for, and the permissions asked for or, as scp gives a new file, its
         // source's permission bits under root's usual umask 022.
-        try {
-          if (options.ownership !== undefined) fchownSync(file, options.ownership.uid, options.ownership.gid)
-          fchmodSync(file, options.permissions ?? (header.mode & 0o755))
-        } catch (error) {
-          throw failed(error)
-        }
-      } finally {
-        closeSync(file)
-      }
+        yield* writer.finish({ ownership: options.ownership, permissions: options.permissions ?? (header.mode & 0o755) }).pipe(
+          Effect.mapError(failed)
+        )
+        return drained.bytes
+      }))
       options.onProgress?.({ phase: "copying", files, bytes })
     }
-  } catch (error) {
-    extract.destroy(undefined as unknown as Error) // no error: a plain stop
-    if (error instanceof Refused) throw error
-    return { _tag: "Corrupt", detail: messageOf(error) }
-  }
-  await feeding
-  return { _tag: "Done", files, bytes }
-}
+    yield* Effect.promise(() => feeding)
+    return { _tag: "Done", files, bytes } as Unpacked
+  }).pipe(
+    Effect.catchIf((error): error is Corrupt => error instanceof Corrupt, (error) => Effect.succeed<Unpacked>({ _tag: "Corrupt", detail: error.detail })),
+    Effect.scoped
+  )
 
-const diskFull = (peer: RemotePeer, dir: string, error: unknown): CopyFailed =>
+const diskFull = (peer: RemotePeer, dir: string, error: DiskError): CopyFailed =>
   new CopyFailed({
     peer: peer.name,
     path: dir,
-    stderr: codeOf(error) === "ENOSPC" ? "no space left on device" : messageOf(error),
+    stderr: error.code === "ENOSPC" ? "no space left on device" : error.message,
     cause: error
   })
 
@@ -187,17 +200,12 @@ export const makeTarTransport = (ctx: RemoteContext) => {
       const argv = runAs(peer.localUser, remoteCommandArgv(peer, tarCommand(peer.collectDir), yield* ctx.connectionOf(peer)))
       const source = ctx.remoteLabel(peer, peer.collectDir)
       options.onProgress?.({ phase: "copying", files: 0, bytes: 0 })
-      const { consumed, ran } = yield* ctx.runStreaming(argv, timeout, (stdout) =>
-        Effect.tryPromise({
-          try: (signal) => unpack(peer, Stream.toAsyncIterable(stdout), privateDir, options, signal),
-          catch: (error) => error
-        }).pipe(
-          Effect.catch((error) =>
-            error instanceof Refused
-              ? Effect.fail(error.error)
-              : Effect.succeed<Unpacked>({ _tag: "Corrupt", detail: messageOf(error) })
-          )
-        ), silence)
+      const { consumed, ran } = yield* ctx.runStreaming(
+        argv,
+        timeout,
+        (stdout) => unpack(peer, Stream.toAsyncIterable(stdout), ctx.disk, privateDir, options),
+        silence
+      )
       yield* requireCopied(peer, "stage", source, argv, ran)
       if (consumed === undefined || consumed._tag === "Corrupt") {
         const detail = consumed === undefined ? "no tar stream" : consumed.detail

@@ -1,6 +1,6 @@
 // How long each kind of child process may run before it is killed (re-exported by RemotePeer).
-import type { Duration } from "effect"
-import { Context } from "effect"
+import { Context, Duration } from "effect"
+import { DEFAULT_TIMEOUTS } from "../../../domain/Settings.js"
 
 /**
  * The remote time limits: the `ssh -V` probe, the connection (TCP and the server's banner), a
@@ -35,12 +35,12 @@ export const RemoteTimeouts: Context.Reference<RemoteTimeoutsShape> = Context.Re
   {
     defaultValue: () => ({
       probe: "30 seconds",
-      connect: "30 seconds",
-      stall: "60 seconds",
-      indicator: "5 minutes",
-      stage: "12 hours",
-      command: "1 hour",
-      managedAction: "12 hours"
+      connect: Duration.seconds(DEFAULT_TIMEOUTS.connect),
+      stall: Duration.seconds(DEFAULT_TIMEOUTS.stall),
+      indicator: Duration.seconds(DEFAULT_TIMEOUTS.indicator),
+      stage: Duration.seconds(DEFAULT_TIMEOUTS.stage),
+      command: Duration.seconds(DEFAULT_TIMEOUTS.command),
+      managedAction: Duration.seconds(DEFAULT_TIMEOUTS.managedAction)
     })
   }
 )
