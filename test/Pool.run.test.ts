@@ -12,7 +12,7 @@ import type { StageOptions, StageReport } from "../src/domain/Peer.js"
 import * as NodeStagingDisk from "../src/disk/NodeStagingDisk.js"
 import { NothingStaged } from "../src/domain/PeerError.js"
 import * as Pool from "../src/pool/Pool.js"
-import { RemotePeers } from "../src/peers/RemotePeer.js"
+import { RemotePeers, RetryObserver } from "../src/peers/RemotePeer.js"
 import * as StagingDisk from "../src/disk/StagingDisk.js"
 import * as SystemUsers from "../src/peers/SystemUsers.js"
 import * as FakeRemoteHost from "../src/testing/FakeRemoteHost.js"
@@ -25,7 +25,6 @@ const DAILY = "/stage/2026/11/26"
 type Json = Record<string, unknown>
 type Options = StageOptions & {
   readonly onProgress?: (p: { phase: Pool.PeerPhase; files?: number; bytes?: number }) => void
-  readonly onRetry?: (r: { attempt: number; reason: string; delayMillis: number }) => void
   readonly maxFiles?: number
   readonly maxBytes?: number
   readonly verify?: boolean
@@ -80,9 +79,11 @@ const ls = (memory: MemoryFileSystem.MemoryFileSystem, dir: string) => (memory.v
 describe("Pool.stage events", () => {
   it.effect("each peer: PeerStarted, its progress and retries, PeerDone; a start and an end line in the log", () => {
     const { layer, logs } = setup((_name, options) =>
-      Effect.sync(() => {
+      Effect.gen(function*() {
         options.onProgress?.({ phase: "copying", files: 1, bytes: 10 })
-        options.onRetry?.({ attempt: 1, reason: "connection refused", delayMillis: 5000 })
+        // a transport's retry, as RemotePeers makes it: logged where it happens, told to the RetryObserver
+        yield* Effect.logWarning("retry 1 in 5000 ms: connection refused")
+        yield* (yield* RetryObserver)({ peer: "alpha", operation: "stage", attempt: 1, reason: "connection refused", delayMillis: 5000 })
         options.onProgress?.({ phase: "committing", files: 2, bytes: 20 })
         return report(2, 20)
       })

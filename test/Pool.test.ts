@@ -1234,3 +1234,62 @@ describe("Pool.check", () => {
     }).pipe(Effect.provide(layer))
   })
 })
+
+describe("Pool.stageConfiguredPeer", () => {
+  it.effect("stages a configured peer by name into a directory, with its settings; a peer not ready is staged anyway, with a warning", () => {
+    const { memory, logs, layer } = setup({ files: MIXED_FILES, directories: ["/target"] })
+    return Effect.gen(function*() {
+      const config = yield* configOf(MIXED)
+      const ready = yield* Pool.stageConfiguredPeer(config, "alpha", "/target", { permissions: 0o640 })
+      expect(ready.peer).toBe("alpha")
+      expect(ready.ready).toBe(true)
+      expect({ count: ready.report.count, bytes: ready.report.bytes }).toEqual({ count: 3, bytes: 5 })
+      expect(ls(memory, "/target")).toEqual(["a.tar", "b c.tar", "cback.collect"])
+      expect(mode(memory, "/target/a.tar")).toBe(0o640)
+      // no stage indicator outside a run
+      expect(exists(memory, "/srv/alpha/cback.stage")).toBe(false)
+
+      memory.volume.mkdirSync("/target2")
+      const notReady = yield* Pool.stageConfiguredPeer(config, "beta", "/target2")
+      expect({ peer: notReady.peer, ready: notReady.ready, count: notReady.report.count }).toEqual({ peer: "beta", ready: false, count: 1 })
+      expect(logs).toContainEqual({
+        level: "WARN",
+        message: "cback.collect not found: the peer's backup may not be finished (not-ready (collect indicator cback.collect not found)); staging anyway",
+        peer: "beta"
+      })
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("holds a remote peer to the run's settings (--max-files) and fails an unknown name with InvalidPeerConfig", () => {
+    const { layer } = setup({ directories: ["/target"] })
+    return Effect.gen(function*() {
+      const config = yield* configOf(MIXED)
+      const limited = yield* Effect.flip(Pool.stageConfiguredPeer(config, REMOTE, "/target", { settings: { maxFiles: 1 } }))
+      expect(limited._tag).toBe("LimitExceeded")
+      const unknown = yield* Effect.flip(Pool.stageConfiguredPeer(config, "nobody", "/target"))
+      expect(unknown._tag).toBe("InvalidPeerConfig")
+    }).pipe(Effect.provide(layer))
+  })
+})
+
+describe("Pool.planStage", () => {
+  it.effect("says what a run would do, writing nothing: readiness, ignored failures, a ready local peer's files and bytes", () => {
+    const { memory, layer } = setup({ files: MIXED_FILES })
+    return Effect.gen(function*() {
+      yield* TestClock.setTime(NOW.getTime())
+      const config = yield* configOf(poolJson([local("alpha"), local("beta", { ignoreFailures: "all" }), remote(REMOTE)]))
+      const plan = yield* Pool.planStage(config)
+      expect(plan).toEqual({
+        dailyDir: DAILY,
+        full: false,
+        ok: true,
+        peers: [
+          { name: "alpha", type: "local", ready: true, status: "ready", ignored: false, files: 3, bytes: 5 },
+          { name: "beta", type: "local", ready: false, status: "not-ready", ignored: true, reason: "collect indicator cback.collect not found" },
+          { name: REMOTE, type: "remote", ready: true, status: "ready", ignored: false }
+        ]
+      })
+      expect(ls(memory, "/stage")).toEqual([])
+    }).pipe(Effect.provide(layer))
+  })
+})

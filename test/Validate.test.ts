@@ -201,13 +201,15 @@ describe("Validate.reach", () => {
         "peers.peer[3]: cannot reach denied.example.org: cback@denied.example.org: Permission denied (publickey).",
         "peers.peer[4]: wrapped.example.org: the rsh command running `true` there exited with status 1"
       ])
-      // The command line's own options come first, so they win over the ones added (ssh keeps the first);
-      // RemotePeers adds the keep-alives, which no command line here sets.
+      // The ssh options every command of a peer gets (see RemotePeers): its connect timeout, the
+      // keep-alives and batch mode, each left out where the command line sets it itself (its own
+      // ConnectTimeout=3 wins); a program that is not ssh gets none.
       const alive = ["-o", "ServerAliveInterval=20", "-o", "ServerAliveCountMax=3"]
+      const batch = ["-o", "BatchMode=yes"]
       expect([...exec.calls].sort()).toStrictEqual([
-        ["/usr/bin/ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=10", ...alive, "--", "backup@up.example.org", "true"],
-        ["/usr/bin/ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=60", ...alive, "--", "cback@denied.example.org", "true"],
-        ["/usr/bin/ssh", "-p", "2222", "-o", "ConnectTimeout=3", "-o", "BatchMode=yes", "-o", "ConnectTimeout=10", ...alive, "--", "backup@refused.example.org", "true"],
+        ["/usr/bin/ssh", "-o", "ConnectTimeout=10", ...alive, ...batch, "--", "backup@up.example.org", "true"],
+        ["/usr/bin/ssh", "-o", "ConnectTimeout=60", ...alive, ...batch, "--", "cback@denied.example.org", "true"],
+        ["/usr/bin/ssh", "-p", "2222", "-o", "ConnectTimeout=3", ...alive, ...batch, "--", "backup@refused.example.org", "true"],
         ["/usr/local/bin/rsh-wrapper", "--quiet", "--", "backup@wrapped.example.org", "true"]
       ].sort())
     }))

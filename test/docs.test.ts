@@ -515,6 +515,19 @@ const OPERATION_ERRORS: Record<string, Record<string, true>> = {
     LocalUserNotPermitted: true,
     TimedOut: true
   } satisfies Exactly<typeof Pool.writeStageIndicator>,
+  "Pool.stageConfiguredPeer": {
+    InvalidPeerConfig: true,
+    InvalidPath: true,
+    UnsupportedEntry: true,
+    NothingStaged: true,
+    CopyFailed: true,
+    FileOperationFailed: true,
+    LocalUserNotPermitted: true,
+    LimitExceeded: true,
+    VerificationFailed: true,
+    RemoteCommandFailed: true,
+    TimedOut: true
+  } satisfies Exactly<typeof Pool.stageConfiguredPeer>,
   "Config.load": { ConfigError: true } satisfies Exactly<typeof Config.load>,
   "Config.decodeJson": { ConfigError: true } satisfies Exactly<typeof Config.decodeJson>,
   "Config.decodeXml": { ConfigError: true } satisfies Exactly<typeof Config.decodeXml>,

@@ -7,8 +7,6 @@ import type { PeerReach } from "../pool/Validate.js"
 import { escapeControl, escapeMessage } from "./output.js"
 import { columnsFor, finalRow, formatBytes, formatDuration, headerRow, noteOf } from "./progress.js"
 
-export { formatBytes } from "./progress.js"
-
 /** The command printed its result, which is a failure: exit 1 without printing anything more. */
 export class Unsuccessful extends Data.TaggedError("Unsuccessful")<{}> {}
 

@@ -6,18 +6,8 @@
  * @since 0.1.0
  */
 import { Schema } from "effect"
-import { EntryKind } from "./Peer.js"
-
-const describeCause = (cause: unknown): string => {
-  if (cause === undefined) return ""
-  if (cause instanceof Error || (typeof cause === "object" && cause !== null && "message" in cause)) {
-    return String((cause as { message: unknown }).message)
-  }
-  return String(cause)
-}
-
-const withDetail = (text: string, detail: string | undefined): string =>
-  detail === undefined || detail.trim() === "" ? text : `${text}: ${detail.trim()}`
+import { describeCause, withDetail } from "./errorText.js"
+import { EntryKind } from "./stage.js"
 
 /**
  * A peer was described with invalid fields: empty name, relative directory, unknown failure mode,
@@ -41,13 +31,7 @@ export class InvalidPeerConfig extends Schema.TaggedError<InvalidPeerConfig>()("
  * @since 0.1.0
  * @category models
  */
-export const PathProblem = Schema.Literals([
-  "NotAbsolute",
-  "NotFound",
-  "NotADirectory",
-  "BadName",
-  "BadCharacter"
-])
+export const PathProblem = Schema.Literals(["NotAbsolute", "NotFound", "NotADirectory", "BadName", "BadCharacter"])
 
 /**
  * @since 0.1.0

@@ -7,19 +7,11 @@
 import { Context, Effect, FileSystem, Layer, Path, Schema } from "effect"
 import type { LandingSite } from "./internal/landingSite.js"
 import { makeLandingSite } from "./internal/landingSite.js"
-import { decodePeer, isMissing, requireDirectory as checkDirectory } from "./internal/peerChecks.js"
+import { isMissing, requireDirectory as checkDirectory } from "./internal/peerChecks.js"
 import type { IndicatorOptions, IndicatorStatus, SkippedEntry, StageOptions, StageReport } from "../domain/Peer.js"
-import {
-  AbsolutePath,
-  DEF_COLLECT_INDICATOR,
-  DEF_STAGE_INDICATOR,
-  EntryKind,
-  FailureMode,
-  isPlainFileName,
-  LocalPeerName,
-  showName
-} from "../domain/Peer.js"
-import type { CheckError, InvalidPeerConfig, LocalStagePeerError, LocalWriteIndicatorError } from "../domain/PeerError.js"
+import { DEF_COLLECT_INDICATOR, DEF_STAGE_INDICATOR, EntryKind, isPlainFileName, showName } from "../domain/Peer.js"
+import type { LocalPeer } from "../domain/peers.js"
+import type { CheckError, LocalStagePeerError, LocalWriteIndicatorError } from "../domain/PeerError.js"
 import {
   CopyFailed,
   FileOperationFailed,
@@ -29,46 +21,37 @@ import {
   UnsupportedEntry,
   VerificationFailed
 } from "../domain/PeerError.js"
+import type { StageIntoOptions } from "./stageInto.js"
 import type { ByteLimitReached, Directory, DiskError, NameList, NotRegularFile, StagingDiskService } from "../disk/StagingDisk.js"
 import { StagingDisk } from "../disk/StagingDisk.js"
 
 const isEntryKind = Schema.is(EntryKind)
 const kindOf = (type: string): SkippedEntry["kind"] => (isEntryKind(type) ? type : "Unknown")
 
-/**
- * A local peer: its name, its collect directory (which need not exist yet) and when the pool
- * ignores its failures. `new LocalPeer(...)` throws on bad input; use `make` for untrusted input.
- *
- * @since 0.1.0
- * @category models
- */
-export class LocalPeer extends Schema.TaggedClass<LocalPeer>()("LocalPeer", {
-  name: LocalPeerName,
-  collectDir: AbsolutePath,
-  ignoreFailureMode: Schema.optionalKey(FailureMode)
-}) {}
-
-/**
- * What `make` accepts: the fields of a `LocalPeer`, unvalidated (the failure mode is still
- * checked at run time, for callers that are not type-checked).
- *
- * @since 0.1.0
- * @category models
- */
-export interface LocalPeerInput {
-  readonly name: string
-  readonly collectDir: string
-  readonly ignoreFailureMode?: FailureMode | undefined
-}
-
-/**
- * Validates `input` into a `LocalPeer`; `InvalidPeerConfig` lists every problem as `field: message`.
- *
- * @since 0.1.0
- * @category constructors
- */
-export const make = (input: LocalPeerInput): Effect.Effect<LocalPeer, InvalidPeerConfig> =>
-  decodePeer(LocalPeer, input.name, { ...input, _tag: "LocalPeer" })
+export {
+  /**
+   * A local peer: its name, its collect directory (which need not exist yet) and when the pool
+   * ignores its failures. `new LocalPeer(...)` throws on bad input; use `make` for untrusted input.
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  LocalPeer,
+  /**
+   * What `make` accepts: the fields of a `LocalPeer`, unvalidated.
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  type LocalPeerInput,
+  /**
+   * Validates `input` into a `LocalPeer`; `InvalidPeerConfig` lists every problem as `field: message`.
+   *
+   * @since 0.1.0
+   * @category constructors
+   */
+  makeLocalPeer as make
+} from "../domain/peers.js"
 
 /**
  * Every error `stagePeer` can fail with: `LocalStagePeerError` of `PeerError`, under its 0.2.0 name.
@@ -87,8 +70,8 @@ export type StageError = LocalStagePeerError
 export interface LocalPeersShape {
   /** Copies the collect dir's regular files into `targetDir`, all of them or none. */
   readonly stagePeer: (peer: LocalPeer, targetDir: string, options?: StageOptions) => Effect.Effect<StageReport, LocalStagePeerError>
-  /** As `stagePeer`, into a directory the pool opened for the run (see `StageOptions.replaceEmpty`). */
-  readonly stagePeerInto: (peer: LocalPeer, target: Directory, options?: StageOptions) => Effect.Effect<StageReport, LocalStagePeerError>
+  /** As `stagePeer`, into a directory the pool opened for the run (see `StageIntoOptions.replaceEmpty`). */
+  readonly stagePeerInto: (peer: LocalPeer, target: Directory, options?: StageIntoOptions) => Effect.Effect<StageReport, LocalStagePeerError>
   /** Whether the collect indicator (default `cback.collect`) is in the collect dir. */
   readonly checkCollectIndicator: (peer: LocalPeer, name?: string) => Effect.Effect<boolean, CheckError>
   /** The collect indicator's status, with the reason when the peer is not ready. */
@@ -228,7 +211,7 @@ const stageInto = (
   collect: Directory,
   target: Directory,
   regular: Regular,
-  options: StageOptions
+  options: StageIntoOptions
 ) =>
   Effect.scoped(Effect.gen(function*() {
     const names = regular.names
@@ -258,7 +241,7 @@ const stageInto = (
     return report
   }))
 
-const stageToDirectory = (env: Env, peer: LocalPeer, collect: Directory, target: Directory, options: StageOptions) =>
+const stageToDirectory = (env: Env, peer: LocalPeer, collect: Directory, target: Directory, options: StageIntoOptions) =>
   Effect.gen(function*() {
     const { regular, skipped } = yield* listCollectDir(env, peer, collect, options)
     if (skipped.length > 0 && options.skipUnsupported !== true) {
@@ -284,7 +267,7 @@ const stagePeer = (env: Env): LocalPeersShape["stagePeer"] =>
   })
 
 const stagePeerInto = (env: Env): LocalPeersShape["stagePeerInto"] =>
-  Effect.fn("LocalPeers.stagePeerInto")(function*(peer: LocalPeer, target: Directory, options: StageOptions = {}) {
+  Effect.fn("LocalPeers.stagePeerInto")(function*(peer: LocalPeer, target: Directory, options: StageIntoOptions = {}) {
     return yield* Effect.scoped(Effect.gen(function*() {
       const collect = yield* openNamed(env, peer, peer.collectDir)
       return yield* stageToDirectory(env, peer, collect, target, options)
@@ -343,6 +326,20 @@ const writeStageIndicator = (env: Env): LocalPeersShape["writeStageIndicator"] =
     }
   )
 
+/** Builds the `LocalPeers` operations on the `StagingDisk`, `FileSystem` and `Path`, taken once. */
+const makeLocalPeers = Effect.gen(function*() {
+  const disk = yield* StagingDisk
+  const env: Env = { fs: yield* FileSystem.FileSystem, path: yield* Path.Path, disk, site: makeLandingSite(disk) }
+  const status = collectIndicatorStatus(env)
+  return {
+    stagePeer: stagePeer(env),
+    stagePeerInto: stagePeerInto(env),
+    checkCollectIndicator: checkCollectIndicator(status),
+    collectIndicatorStatus: status,
+    writeStageIndicator: writeStageIndicator(env)
+  } satisfies LocalPeersShape
+})
+
 /**
  * Stages local peers and reads and writes their indicator files. Staging goes through the
  * `StagingDisk` (nothing followed, byte names, one private directory per run); the indicators and
@@ -352,25 +349,12 @@ const writeStageIndicator = (env: Env): LocalPeersShape["writeStageIndicator"] =
  * @since 0.1.0
  * @category services
  */
-export class LocalPeers extends Context.Service<LocalPeers, LocalPeersShape>()("cedar-peer/LocalPeers", {
-  make: Effect.gen(function*() {
-    const disk = yield* StagingDisk
-    const env: Env = { fs: yield* FileSystem.FileSystem, path: yield* Path.Path, disk, site: makeLandingSite(disk) }
-    const status = collectIndicatorStatus(env)
-    return {
-      stagePeer: stagePeer(env),
-      stagePeerInto: stagePeerInto(env),
-      checkCollectIndicator: checkCollectIndicator(status),
-      collectIndicatorStatus: status,
-      writeStageIndicator: writeStageIndicator(env)
-    } satisfies LocalPeersShape
-  })
-}) {
+export class LocalPeers extends Context.Service<LocalPeers, LocalPeersShape>()("cedar-peer/LocalPeers") {
   /**
    * The service over the `StagingDisk`, `FileSystem` and `Path` it requires.
    *
    * @since 1.0.0
    * @category layers
    */
-  static readonly layer = Layer.effect(this, this.make)
+  static readonly layer = Layer.effect(this, makeLocalPeers)
 }

@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { Context, Effect, Layer, Schema } from "effect"
+import { Context, Effect, Layer } from "effect"
 import type { Scope } from "effect"
 import * as argv from "./internal/remote/argv.js"
 import { makeCommands } from "./internal/remote/commands.js"
@@ -13,28 +13,59 @@ import { makeRemoteContext } from "./internal/remote/context.js"
 import * as indicators from "./internal/remote/indicators.js"
 import { makeTransfer } from "./internal/remote/transfer.js"
 import type { ScpProtocol } from "./internal/remotePath.js"
-import { decodePeer } from "./internal/peerChecks.js"
 import type { IndicatorOptions, IndicatorStatus, StageOptions, StageReport } from "../domain/Peer.js"
-import {
-  AbsolutePath,
-  CommandLine,
-  FailureMode,
-  NonBlankString,
-  RemotePath,
-  RemotePeerName,
-  UserName
-} from "../domain/Peer.js"
+import type { RemoteOutput, RemotePeer } from "../domain/peers.js"
 import type {
   CheckError,
   ExecuteError,
-  InvalidPeerConfig,
   ManagedActionError,
   StagePeerError,
   WriteIndicatorError
 } from "../domain/PeerError.js"
 import type { Directory } from "../disk/StagingDisk.js"
+import type { StageIntoOptions } from "./stageInto.js"
 import { StagingDisk } from "../disk/StagingDisk.js"
-import { Transport } from "../domain/Settings.js"
+import { SystemUsers } from "./SystemUsers.js"
+
+export {
+  /**
+   * A remote peer. `rcpCommand` / `rshCommand` hold the command line as given (absent when the
+   * default is used); `rcpArgv` / `rshArgv` give the argv actually run. `new RemotePeer(...)`
+   * throws on bad input; use `make` for untrusted input.
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  RemotePeer,
+  /**
+   * What `make` accepts: the fields of a `RemotePeer`, unvalidated.
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  type RemotePeerInput,
+  /**
+   * Validates `input` into a `RemotePeer`; `InvalidPeerConfig` lists every problem as `field: message`.
+   *
+   * @since 0.1.0
+   * @category constructors
+   */
+  makeRemotePeer as make,
+  /**
+   * A peer's own time limits, in seconds (each optional: an absent one takes the `RemoteTimeouts` default).
+   *
+   * @since 0.2.0
+   * @category models
+   */
+  Timeouts,
+  /**
+   * How a transient failure is retried: `count` more attempts after a growing delay from `baseDelay`.
+   *
+   * @since 0.2.0
+   * @category models
+   */
+  Retries
+} from "../domain/peers.js"
 
 export {
   /**
@@ -46,95 +77,6 @@ export {
    */
   Transport
 } from "../domain/Settings.js"
-
-const Positive = Schema.Number.check(Schema.isGreaterThan(0))
-
-/**
- * A peer's own time limits, in seconds (each optional: an absent one takes the `RemoteTimeouts`
- * default). `connect`: the TCP connection and the server's banner; `stall`: a session that stops
- * answering keep-alives; `indicator`, `stage`, `command`, `managedAction`: the whole operation.
- *
- * @since 0.2.0
- * @category models
- */
-export const Timeouts = Schema.Struct({
-  connect: Schema.optionalKey(Positive),
-  stall: Schema.optionalKey(Positive),
-  indicator: Schema.optionalKey(Positive),
-  stage: Schema.optionalKey(Positive),
-  command: Schema.optionalKey(Positive),
-  managedAction: Schema.optionalKey(Positive)
-})
-
-/**
- * How a transient failure (the peer could not be reached, the connection dropped) is retried:
- * `count` more attempts (default 2) after an exponentially growing, jittered delay starting at
- * `baseDelay` seconds (default 5).
- *
- * @since 0.2.0
- * @category models
- */
-export const Retries = Schema.Struct({
-  count: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))),
-  baseDelay: Schema.optionalKey(Schema.Number.check(Schema.isGreaterThanOrEqualTo(0)))
-})
-
-/**
- * A remote peer. `rcpCommand` / `rshCommand` hold the command line as given (absent when the
- * default is used); `rcpArgv` / `rshArgv` give the argv actually run. `new RemotePeer(...)` throws
- * on bad input; use `make` for untrusted input.
- *
- * @since 0.1.0
- * @category models
- */
-export class RemotePeer extends Schema.TaggedClass<RemotePeer>()("RemotePeer", {
-  name: RemotePeerName,
-  collectDir: RemotePath,
-  workingDir: AbsolutePath,
-  remoteUser: UserName,
-  localUser: Schema.optionalKey(UserName),
-  rcpCommand: Schema.optionalKey(CommandLine),
-  rshCommand: Schema.optionalKey(CommandLine),
-  cbackCommand: Schema.optionalKey(NonBlankString),
-  ignoreFailureMode: Schema.optionalKey(FailureMode),
-  timeouts: Schema.optionalKey(Timeouts),
-  retries: Schema.optionalKey(Retries),
-  /** one ssh connection for all of this peer's operations inside `RemotePeers.connect` (default true) */
-  connectionSharing: Schema.optionalKey(Schema.Boolean),
-  /** how files are brought over; absent: `scp` */
-  transport: Schema.optionalKey(Transport)
-}) {}
-
-/**
- * What `make` accepts: the fields of a `RemotePeer`, unvalidated.
- *
- * @since 0.1.0
- * @category models
- */
-export interface RemotePeerInput {
-  readonly name: string
-  readonly collectDir: string
-  readonly workingDir: string
-  readonly remoteUser: string
-  readonly localUser?: string | undefined
-  readonly rcpCommand?: string | undefined
-  readonly rshCommand?: string | undefined
-  readonly cbackCommand?: string | undefined
-  readonly ignoreFailureMode?: string | undefined
-  readonly timeouts?: Partial<typeof Timeouts.Encoded> | undefined
-  readonly retries?: Partial<typeof Retries.Encoded> | undefined
-  readonly connectionSharing?: boolean | undefined
-  readonly transport?: string | undefined
-}
-
-/**
- * Validates `input` into a `RemotePeer`; `InvalidPeerConfig` lists every problem as `field: message`.
- *
- * @since 0.1.0
- * @category constructors
- */
-export const make = (input: RemotePeerInput): Effect.Effect<RemotePeer, InvalidPeerConfig> =>
-  decodePeer(RemotePeer, input.name, { ...input, _tag: "RemotePeer" })
 
 /**
  * The copy command's argv: the peer's `rcpCommand` split into words, else `DEF_RCP_COMMAND`.
@@ -201,16 +143,15 @@ export const pushArgv: (
 export const buildCbackCommand: (cbackCommand: string | undefined, action: string, fullBackup: boolean) => string =
   argv.buildCbackCommand
 
-/**
- * What a successful remote command printed (the last 64 KiB of each stream at most).
- *
- * @since 0.1.0
- * @category models
- */
-export interface RemoteOutput {
-  readonly stdout: string
-  readonly stderr: string
-}
+export {
+  /**
+   * What a successful remote command printed (the last 64 KiB of each stream at most).
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  type RemoteOutput
+} from "../domain/peers.js"
 
 export {
   /**
@@ -237,6 +178,13 @@ export {
    * @category services
    */
   RetryObserver,
+  /**
+   * What `RetryObserver` holds: told of one retry, before its delay starts.
+   *
+   * @since 1.0.0
+   * @category models
+   */
+  type RetryObserverShape,
   /**
    * The library-wide default of how transient failures are retried.
    *
@@ -287,11 +235,11 @@ export interface RemotePeersShape {
     targetDir: string,
     options?: StageOptions
   ) => Effect.Effect<StageReport, StagePeerError>
-  /** As `stagePeer`, into a directory the pool opened for the run. */
+  /** As `stagePeer`, into a directory the pool opened for the run (see `StageIntoOptions.replaceEmpty`). */
   readonly stagePeerInto: (
     peer: RemotePeer,
     target: Directory,
-    options?: StageOptions
+    options?: StageIntoOptions
   ) => Effect.Effect<StageReport, StagePeerError>
   /** Whether the collect indicator (default `cback.collect`) could be fetched; the reason is logged. */
   readonly checkCollectIndicator: (peer: RemotePeer, name?: string) => Effect.Effect<boolean, CheckError>
@@ -318,7 +266,7 @@ export interface RemotePeersShape {
  * `ChildProcessSpawner`, on `SystemUsers` and on the `StagingDisk`, taken once.
  */
 const makeRemotePeers = Effect.gen(function*() {
-  const ctx = yield* makeRemoteContext
+  const ctx = yield* makeRemoteContext(yield* SystemUsers)
   const { stagePeer, stagePeerInto } = makeTransfer(ctx, yield* StagingDisk)
   const { checkCollectIndicator, collectIndicatorStatus, writeStageIndicator } = indicators.makeIndicators(ctx)
   const { executeManagedAction, executeRemoteCommand } = makeCommands(ctx)

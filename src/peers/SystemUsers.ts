@@ -94,6 +94,7 @@ export class SystemUsers extends Context.Service<SystemUsers, SystemUsersShape>(
    * too), each name's answer kept for a minute.
    *
    * @since 1.0.0
+   * @category layers
    */
   static readonly layer: Layer.Layer<SystemUsers, never, ChildProcessSpawner.ChildProcessSpawner> = Layer.effect(this, make)
 }

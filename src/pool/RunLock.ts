@@ -49,14 +49,6 @@ export interface RunLockShape {
 }
 
 /**
- * The lock service: `acquire` holds the lock until the scope closes.
- *
- * @since 0.2.0
- * @category services
- */
-export class RunLock extends Context.Service<RunLock, RunLockShape>()("cedar-peer/RunLock") {}
-
-/**
  * Holds the lock file until the scope closes.
  *
  * @since 0.2.0
@@ -289,12 +281,28 @@ const make = Effect.sync((): RunLockShape => {
 })
 
 /**
- * The lock on the local disk, checked against `/proc` (Linux).
+ * The lock service: `acquire` holds the lock until the scope closes.
+ *
+ * @since 0.2.0
+ * @category services
+ */
+export class RunLock extends Context.Service<RunLock, RunLockShape>()("cedar-peer/RunLock") {
+  /**
+   * The lock on the local disk, checked against `/proc` (Linux).
+   *
+   * @since 1.0.0
+   * @category layers
+   */
+  static readonly layer: Layer.Layer<RunLock> = Layer.effect(this, make)
+}
+
+/**
+ * The lock on the local disk, checked against `/proc` (Linux) (`RunLock.layer`).
  *
  * @since 0.2.0
  * @category layers
  */
-export const layer: Layer.Layer<RunLock> = Layer.effect(RunLock, make)
+export const layer: Layer.Layer<RunLock> = RunLock.layer
 
 /**
  * A lock that is always free: for tests and programs that serialise runs themselves.

@@ -2,8 +2,6 @@
 import { Effect, Option, Path } from "effect"
 import * as Config from "../../config/Config.js"
 import { DEF_COLLECT_INDICATOR } from "../../domain/Peer.js"
-import { LocalPeers } from "../../peers/LocalPeer.js"
-import * as RemotePeer from "../../peers/RemotePeer.js"
 import { SystemUsers } from "../../peers/SystemUsers.js"
 import * as Pool from "../../pool/Pool.js"
 import { formatBytes } from "../progress.js"
@@ -56,37 +54,19 @@ export interface StagePeerOptions extends LimitOptions {
 export const stagePeer = (opts: StagePeerOptions) =>
   Effect.gen(function*() {
     const pool = yield* Config.load(opts.config)
-    const peer = yield* Pool.findPeer(pool, opts.peer, settingsOf(opts))
     const target = (yield* Path.Path).resolve(opts.target)
     const ownership = Option.isSome(opts.owner) ? yield* resolveOwner(opts.owner.value) : undefined
-    // one ssh connection for the indicator check and the copy, as in a pool run
-    if (peer._tag === "RemotePeer") yield* (yield* RemotePeer.RemotePeers).connect(peer)
-    // Staging a peer whose own backup has not finished copies half-written files: say so, then do as asked.
-    const indicator = yield* Effect.result(
-      peer._tag === "LocalPeer"
-        ? (yield* LocalPeers).collectIndicatorStatus(peer, DEF_COLLECT_INDICATOR)
-        : (yield* RemotePeer.RemotePeers).collectIndicatorStatus(peer, DEF_COLLECT_INDICATOR)
-    )
-    const ready = indicator._tag === "Success" && indicator.success.status === "ready"
-    if (!ready) {
-      const why = indicator._tag === "Success"
-        ? `${indicator.success.status}${indicator.success.reason ? ` (${indicator.success.reason})` : ""}`
-        : indicator.failure.message
-      yield* Effect.logWarning(`${DEF_COLLECT_INDICATOR} not found: the peer's backup may not be finished (${why}); staging anyway`).pipe(
-        Effect.annotateLogs("peer", peer.name)
-      )
-    }
-    const [peerConfig] = yield* Pool.selectPeers(pool, [opts.peer])
-    const stageOptions = {
-      ownership,
-      permissions: Option.getOrUndefined(opts.mode),
-      skipUnsupported: opts.skipUnsupported,
-      ...Config.peerSettings(pool, peerConfig!, settingsOf(opts))
-    }
     // a signal stops the peer, unless its files are already being moved into place
-    const { value: report, stopped } = yield* stopBeforeLanding(
+    const { value: { peer, ready, report }, stopped } = yield* stopBeforeLanding(
       yield* runControl,
-      (onProgress) => Pool.stagePeer(peer, target, { ...stageOptions, onProgress })
+      (onProgress) =>
+        Pool.stageConfiguredPeer(pool, opts.peer, target, {
+          ownership,
+          permissions: Option.getOrUndefined(opts.mode),
+          skipUnsupported: opts.skipUnsupported,
+          settings: settingsOf(opts),
+          onProgress
+        })
     )
     const skipped = report.skipped.map((s) => `${s.name} (${s.kind})`).join(", ")
     yield* render(
@@ -94,7 +74,7 @@ export const stagePeer = (opts: StagePeerOptions) =>
       true,
       {
         ok: true,
-        peer: peer.name,
+        peer,
         ready,
         targetDir: target,
         count: report.count,
@@ -103,7 +83,7 @@ export const stagePeer = (opts: StagePeerOptions) =>
         ...(report.skipped.length > 0 ? { skipped: report.skipped } : {}),
         ...(stopped ? { interrupted: true, reason: STOPPED_WHILE_LANDING } : {})
       },
-      `staged ${report.count} file(s), ${formatBytes(report.bytes)} from peer ${peer.name} into ${target}` +
+      `staged ${report.count} file(s), ${formatBytes(report.bytes)} from peer ${peer} into ${target}` +
         (ready ? "" : ` (peer not ready: no ${DEF_COLLECT_INDICATOR})`) +
         (skipped ? `\nskipped: ${skipped}` : "") +
         (stopped ? `\n${STOPPED_WHILE_LANDING}` : "")

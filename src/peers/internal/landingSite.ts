@@ -9,19 +9,20 @@
 // the target and each file is renamed into place.
 import { Effect } from "effect"
 import type { Scope } from "effect"
-import type { Ownership, StageOptions } from "../../domain/Peer.js"
+import type { Ownership } from "../../domain/Peer.js"
+import type { StageIntoOptions } from "../stageInto.js"
 import type { Directory, DiskError, FileName, FileNames, StagingDiskService } from "../../disk/StagingDisk.js"
 
 const key = (name: FileName): string => Buffer.from(name).toString("latin1")
 
 /** Where a peer's files gather, and how they land. */
 export interface LandingSite {
-  readonly gather: (target: Directory, options: StageOptions, owner?: Ownership) => Effect.Effect<Directory, DiskError, Scope.Scope>
+  readonly gather: (target: Directory, options: StageIntoOptions, owner?: Ownership) => Effect.Effect<Directory, DiskError, Scope.Scope>
   readonly land: (
     privateDir: Directory,
     names: FileNames,
     target: Directory,
-    options: StageOptions,
+    options: StageIntoOptions,
     bytes: number
   ) => Effect.Effect<void, DiskError>
 }
@@ -35,7 +36,7 @@ export const makeLandingSite = (disk: StagingDiskService): LandingSite => {
    */
   const gather = (
     target: Directory,
-    options: StageOptions,
+    options: StageIntoOptions,
     owner?: Ownership
   ): Effect.Effect<Directory, DiskError, Scope.Scope> =>
     Effect.gen(function*() {
@@ -80,7 +81,7 @@ export const makeLandingSite = (disk: StagingDiskService): LandingSite => {
     privateDir: Directory,
     names: FileNames,
     target: Directory,
-    options: StageOptions,
+    options: StageIntoOptions,
     bytes: number
   ): Effect.Effect<void, DiskError> => {
     const replace = options.replaceEmpty

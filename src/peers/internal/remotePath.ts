@@ -2,6 +2,7 @@
 // how each protocol wants a download source and an upload target written (docs/argument-hygiene.md shows each case).
 import { isIP } from "node:net"
 import { quoteWord } from "../../domain/shellWords.js"
+import { openSshKind } from "./remote/sshOptions.js"
 
 /** `sftp`: OpenSSH >= 9.0 default, globs downloads itself, uploads literal. `legacy`: rcp/`scp -O`, remote shell. */
 export type ScpProtocol = "sftp" | "legacy"
@@ -9,15 +10,13 @@ export type ScpProtocol = "sftp" | "legacy"
 // scp options that take an argument (OpenSSH 9.x getopt string, minus the server-side ones).
 const SCP_OPTIONS_WITH_ARGUMENT = new Set("cDFiJlMoPSX".split(""))
 
-const basename = (program: string): string => program.slice(program.lastIndexOf("/") + 1)
-
 /**
  * The protocol the rcp argv selects by itself: the last of `-O` / `-s` wins (as in scp's getopt
  * loop), a program that is not scp speaks rcp (legacy), otherwise `undefined` (ask the version).
  */
 export const protocolFromArgv = (argv: ReadonlyArray<string>): ScpProtocol | undefined => {
   const program = argv[0]
-  if (program === undefined || basename(program) !== "scp") return "legacy"
+  if (openSshKind(program) !== "scp") return "legacy"
   let chosen: ScpProtocol | undefined
   for (let i = 1; i < argv.length; i++) {
     const word = argv[i]!

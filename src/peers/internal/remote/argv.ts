@@ -2,11 +2,11 @@
 // connection options in force), so tests and the injection suite can check exactly what would be
 // spawned.
 import { commandArgv, DEF_CBACK_COMMAND, DEF_RCP_COMMAND, DEF_RSH_COMMAND } from "../../../domain/Peer.js"
-import type { RemotePeer } from "../../RemotePeer.js"
+import type { RemotePeer } from "../../../domain/peers.js"
 import type { ScpProtocol } from "../remotePath.js"
 import { encodeDownloadSource, encodeUploadTarget, scpRemotePrefix, sshDestination, trimTrailingSlashes } from "../remotePath.js"
 import type { ConnectionOptions } from "./sshOptions.js"
-import { withConnection } from "./sshOptions.js"
+import { openSshKind, withConnection } from "./sshOptions.js"
 
 export const rcpArgv = (peer: RemotePeer): ReadonlyArray<string> =>
   peer.rcpCommand === undefined ? DEF_RCP_COMMAND : commandArgv(peer.rcpCommand)
@@ -80,7 +80,7 @@ export const closeConnectionArgv = (peer: RemotePeer, socket: string): ReadonlyA
 // the configured scp (scp itself has no `-O`).
 const controlProgram = (peer: RemotePeer): ReadonlyArray<string> => {
   const rshProgram = rshArgv(peer)[0] ?? ""
-  if (rshProgram.slice(rshProgram.lastIndexOf("/") + 1) === "ssh") return [rshProgram]
+  if (openSshKind(rshProgram) === "ssh") return [rshProgram]
   const rcpProgram = rcpArgv(peer)[0] ?? ""
   const slash = rcpProgram.lastIndexOf("/")
   return [slash >= 0 ? `${rcpProgram.slice(0, slash)}/ssh` : "ssh"]

@@ -3,36 +3,28 @@
 // peer's settings, its shared connection and the retry of transient failures.
 // Built once per RemotePeers service; the operation modules (transfer, indicators, commands)
 // take it as their only dependency.
-import { Cache, Duration, Effect, FileSystem, Option, Path, Stream } from "effect"
-import type { PlatformError, Scope } from "effect"
+import { Cache, Duration, Effect, FileSystem, Option, Path } from "effect"
+import type { Scope } from "effect"
 import { ChildProcessSpawner } from "effect/process"
 import { isPlainFileName } from "../../../domain/Peer.js"
 import type { Ownership } from "../../../domain/Peer.js"
 import { CopyFailed, FileOperationFailed, InvalidPath, LocalUserNotPermitted, TimedOut } from "../../../domain/PeerError.js"
-import type { RemotePeer } from "../../RemotePeer.js"
+import type { RemotePeer } from "../../../domain/peers.js"
 import { RemoteTimeouts } from "./timeouts.js"
-import { SystemUsers } from "../../SystemUsers.js"
-import type { Directory } from "../../../disk/StagingDisk.js"
-import { StagingDisk } from "../../../disk/StagingDisk.js"
+import type { SystemUsersShape } from "../../SystemUsers.js"
+import { StagingDisk, type StagingDiskService } from "../../../disk/StagingDisk.js"
 import { requireDirectory as checkDirectory } from "../peerChecks.js"
-import { collectOutput, command, Expired, formatAfter, keepWhatItLeft, runToEnd, start } from "../../process.js"
 import type { ScpProtocol } from "../remotePath.js"
 import { hasBadCharacter, protocolForBanner, protocolFromArgv, sshProgramFor } from "../remotePath.js"
 import { rcpArgv } from "./argv.js"
-import { CONTROL_PERSIST_SECONDS, controlPathIn, makeConnect, sharedDirectoryOf } from "./controlMaster.js"
+import { CONTROL_PERSIST_SECONDS, controlPathIn, makeConnect, type PrivateDirectory, sharedDirectoryOf } from "./controlMaster.js"
 import type { Outcome } from "./retry.js"
 import { retrying, transientReason } from "./retry.js"
 import { settingsOf } from "./settings.js"
-import { type SilenceLimits, watchSilence } from "./silence.js"
+import { type Ran, runStreamingWith, runWith } from "./runner.js"
 import type { ConnectionOptions } from "./sshOptions.js"
 
-/**
- * How a child process ended: its status and output, or why it never ran to the end. `expired`
- * (the limit, e.g. `30s`) when its time limit ended it: the operation then fails with `TimedOut`.
- */
-export type Ran =
-  | { readonly _tag: "Exited"; readonly exitCode: number; readonly stdout: string; readonly stderr: string }
-  | { readonly _tag: "NotRun"; readonly reason: string; readonly cause?: unknown; readonly expired?: string }
+export type { Ran } from "./runner.js"
 
 /**
  * Fails unless a copy ran to its end with status 0: `TimedOut` when its time limit ended it,
@@ -55,84 +47,73 @@ export const requireCopied = (
     : Effect.fail(new CopyFailed({ peer: peer.name, path, exitCode: ran.exitCode, stderr: ran.stderr, argv }))
 }
 
-/** A private directory of the working dir: open, its path for a copy command, and its local owner. */
-export interface PrivateDirectory {
-  readonly directory: Directory
-  readonly path: string
-  /** the local user's ids, when the peer has a local user */
-  readonly owner: Ownership | undefined
-}
+const invalidPath = (peer: RemotePeer, file: string, problem: InvalidPath["problem"]) =>
+  new InvalidPath({ peer: peer.name, path: file, problem })
 
-export const makeRemoteContext = Effect.gen(function*() {
+const fileOperationFailed =
+  (peer: RemotePeer, operation: FileOperationFailed["operation"], file: string) => (cause: unknown) =>
+    new FileOperationFailed({ peer: peer.name, operation, path: file, cause })
+
+const requireRemotePath = (peer: RemotePeer) =>
+  hasBadCharacter(peer.collectDir) ? Effect.fail(invalidPath(peer, peer.collectDir, "BadCharacter")) : Effect.void
+
+const requireIndicatorName = (peer: RemotePeer, name: string) =>
+  !isPlainFileName(name)
+    ? Effect.fail(invalidPath(peer, name, "BadName"))
+    : hasBadCharacter(name)
+    ? Effect.fail(invalidPath(peer, name, "BadCharacter"))
+    : Effect.void
+
+const remoteLabel = (peer: RemotePeer, file: string) => `${peer.remoteUser}@${peer.name}:${file}`
+
+/** The local user's uid and gid, when the peer has one. */
+const localOwnership = (users: SystemUsersShape, peer: RemotePeer, dir: string): Effect.Effect<Ownership | undefined, FileOperationFailed> =>
+  Effect.gen(function*() {
+    if (peer.localUser === undefined) return undefined
+    const ids = yield* users.lookupUser(peer.localUser)
+    if (Option.isNone(ids)) {
+      return yield* fileOperationFailed(peer, "chown", dir)(`no such local user: ${peer.localUser}`)
+    }
+    return ids.value
+  })
+
+// A fresh private directory inside `dir` (the working dir, which may be the local user's), made,
+// moded and owned through its descriptor and emptied through it when the scope closes, so no
+// rename or link planted meanwhile redirects a chown or a removal (see StagingDisk). `access`:
+//   "write"    owned by the local user (mode 0700): a copy running as that user writes into it;
+//   "traverse" the process's own, mode 0711: that user only opens the files handed to them;
+//   "socket"   like "write", with a short name, for a control socket whose path is limited.
+// Its name carries this process's pid and start time, so a later run removes it only once this
+// one is gone (a short name carries none: a later run removes it once it is a day old).
+const privateDirectory = (
+  users: SystemUsersShape,
+  disk: StagingDiskService,
+  peer: RemotePeer,
+  dir: string,
+  access: "write" | "traverse" | "socket"
+): Effect.Effect<PrivateDirectory, FileOperationFailed, Scope.Scope> =>
+  Effect.gen(function*() {
+    const owner = yield* localOwnership(users, peer, dir)
+    const parent = yield* disk.openDirectory(dir).pipe(
+      Effect.mapError((error) => fileOperationFailed(peer, "open", dir)(error.detail))
+    )
+    const made = yield* disk.makePrivateDirectory(parent, access === "traverse" ? undefined : owner, {
+      mode: access === "traverse" && owner !== undefined ? 0o711 : 0o700,
+      short: access === "socket"
+    }).pipe(Effect.mapError((error) => fileOperationFailed(peer, "makeDirectory", error.path)(error.detail)))
+    return { directory: made, path: made.shown, owner }
+  })
+
+// `users` is handed in by RemotePeers (which takes it from its environment), so that this
+// internal module needs its folder's public modules only as types.
+export const makeRemoteContext = (users: SystemUsersShape) => Effect.gen(function*() {
   const fs = yield* FileSystem.FileSystem
   const path = yield* Path.Path
   const spawner = yield* ChildProcessSpawner.ChildProcessSpawner
-  const users = yield* SystemUsers
   const disk = yield* StagingDisk
 
-  // stdin gets an immediate end of file: a remote command that reads stdin must not wait forever.
-  // It is /dev/null (see process.ts), not a pipe: nothing has to be written or ended, so nothing
-  // can wait on the pipe of a child that has already exited (a wait that could not be interrupted,
-  // and could hold a run past every time limit). On expiry, or when the fiber is interrupted, the
-  // child's whole process group is killed (SIGKILL after the grace).
-  const run = (argv: ReadonlyArray<string>, timeout: Duration.Input): Effect.Effect<Ran> =>
-    runToEnd(spawner, command(argv), { timeout }).pipe(
-      Effect.match({
-        onSuccess: (done): Ran => ({ _tag: "Exited", ...done }),
-        onFailure: (error): Ran =>
-          error instanceof Expired
-            ? { _tag: "NotRun", reason: `timed out after ${error.after}`, expired: error.after }
-            : { _tag: "NotRun", reason: `could not run ${argv[0]}: ${error.message}`, cause: error }
-      })
-    )
-
-  /**
-   * Like `run`, but stdout is handed to `consume` as it arrives instead of being collected (a tar
-   * stream, hash lines as bytes). Should `consume` fail, the child is killed at once (its scope
-   * closes) and that failure is returned; the caller then never waits for the child's end.
-   */
-  const runStreaming = <A, E>(
-    argv: ReadonlyArray<string>,
-    timeout: Duration.Input,
-    consume: (stdout: Stream.Stream<Uint8Array, PlatformError.PlatformError>) => Effect.Effect<A, E>,
-    silence?: SilenceLimits
-  ): Effect.Effect<{ readonly ran: Ran; readonly consumed: A | undefined }, E> =>
-    Effect.scoped(Effect.gen(function*() {
-      // closing the scope stops the child's process group (SIGKILL after the grace), so a failed
-      // consumer or the time limit ends the child at once
-      const child = yield* start(spawner, command(argv))
-      // a stream that stops coming (the remote command alive but silent) is cut at the stall limit
-      let received = 0
-      const stdout = silence === undefined ? child.stdout : child.stdout.pipe(Stream.map((chunk) => {
-        received += chunk.length
-        return chunk
-      }))
-      const all = Effect.all([
-        consume(stdout).pipe(Effect.mapError((error) => ({ _tag: "Consumer" as const, error }))),
-        collectOutput(child.stderr),
-        child.exitCode
-      ], { concurrency: "unbounded" })
-      const [consumed, stderr, exitCode] = silence === undefined ? yield* all : yield* Effect.raceFirst(
-        all,
-        Effect.flatMap(watchSilence(silence, Effect.sync(() => received)), (after) => Effect.fail({ _tag: "Silent" as const, after }))
-      )
-      yield* keepWhatItLeft(child)
-      const ran: Ran = { _tag: "Exited", exitCode: Number(exitCode), stdout: "", stderr }
-      return { ran, consumed: consumed as A | undefined }
-    })).pipe(
-      Effect.timeoutOrElse({ duration: timeout, orElse: () => Effect.fail({ _tag: "TimedOut" as const }) }),
-      Effect.catch((failure) => {
-        if (failure._tag === "Consumer") return Effect.fail(failure.error)
-        if (failure._tag === "Silent") {
-          return Effect.succeed({ ran: { _tag: "NotRun", reason: `timed out after ${failure.after}`, expired: failure.after } as Ran, consumed: undefined })
-        }
-        const after = formatAfter(timeout)
-        const ran: Ran = failure._tag === "TimedOut"
-          ? { _tag: "NotRun", reason: `timed out after ${after}`, expired: after }
-          : { _tag: "NotRun", reason: `could not run ${argv[0]}: ${failure.message}`, cause: failure }
-        return Effect.succeed({ ran, consumed: undefined })
-      })
-    )
+  const run = runWith(spawner)
+  const runStreaming = runStreamingWith(spawner)
 
   // The local OpenSSH's default scp protocol, asked once per ssh program (by the first fiber to
   // ask, with its time limits; the others wait for its answer).
@@ -165,65 +146,13 @@ export const makeRemoteContext = Effect.gen(function*() {
       }
     })
 
-  const invalidPath = (peer: RemotePeer, file: string, problem: InvalidPath["problem"]) =>
-    new InvalidPath({ peer: peer.name, path: file, problem })
-
-  const fileOperationFailed =
-    (peer: RemotePeer, operation: FileOperationFailed["operation"], file: string) => (cause: unknown) =>
-      new FileOperationFailed({ peer: peer.name, operation, path: file, cause })
-
   const requireTargetDirectory = (peer: RemotePeer, dir: string) => checkDirectory(fs, path, peer.name, dir)
-
-  const requireRemotePath = (peer: RemotePeer) =>
-    hasBadCharacter(peer.collectDir) ? Effect.fail(invalidPath(peer, peer.collectDir, "BadCharacter")) : Effect.void
-
-  const requireIndicatorName = (peer: RemotePeer, name: string) =>
-    !isPlainFileName(name)
-      ? Effect.fail(invalidPath(peer, name, "BadName"))
-      : hasBadCharacter(name)
-      ? Effect.fail(invalidPath(peer, name, "BadCharacter"))
-      : Effect.void
-
-  /** The local user's uid and gid, when the peer has one. */
-  const localOwnership = (peer: RemotePeer, dir: string): Effect.Effect<Ownership | undefined, FileOperationFailed> =>
-    Effect.gen(function*() {
-      if (peer.localUser === undefined) return undefined
-      const ids = yield* users.lookupUser(peer.localUser)
-      if (Option.isNone(ids)) {
-        return yield* fileOperationFailed(peer, "chown", dir)(`no such local user: ${peer.localUser}`)
-      }
-      return ids.value
-    })
-
-  // A fresh private directory inside `dir` (the working dir, which may be the local user's), made,
-  // moded and owned through its descriptor and emptied through it when the scope closes, so no
-  // rename or link planted meanwhile redirects a chown or a removal (see StagingDisk). `access`:
-  //   "write"    owned by the local user (mode 0700): a copy running as that user writes into it;
-  //   "traverse" the process's own, mode 0711: that user only opens the files handed to them;
-  //   "socket"   like "write", with a short name, for a control socket whose path is limited.
-  // Its name carries this process's pid and start time, so a later run removes it only once this
-  // one is gone (a short name carries none: a later run removes it once it is a day old).
-  const privateDirectory = (
-    peer: RemotePeer,
-    dir: string,
-    access: "write" | "traverse" | "socket"
-  ): Effect.Effect<PrivateDirectory, FileOperationFailed, Scope.Scope> =>
-    Effect.gen(function*() {
-      const owner = yield* localOwnership(peer, dir)
-      const parent = yield* disk.openDirectory(dir).pipe(
-        Effect.mapError((error) => fileOperationFailed(peer, "open", dir)(error.detail))
-      )
-      const made = yield* disk.makePrivateDirectory(parent, access === "traverse" ? undefined : owner, {
-        mode: access === "traverse" && owner !== undefined ? 0o711 : 0o700,
-        short: access === "socket"
-      }).pipe(Effect.mapError((error) => fileOperationFailed(peer, "makeDirectory", error.path)(error.detail)))
-      return { directory: made, path: made.shown, owner }
-    })
-
-  const remoteLabel = (peer: RemotePeer, file: string) => `${peer.remoteUser}@${peer.name}:${file}`
 
   // The ssh options of `peer`'s commands: its time limits, and its shared connection when one
   // is open in this fiber (see `connect`).
+  const privateDirectoryOf = (peer: RemotePeer, dir: string, access: "write" | "traverse" | "socket") =>
+    privateDirectory(users, disk, peer, dir, access)
+
   const connectionOf = (peer: RemotePeer): Effect.Effect<ConnectionOptions> =>
     Effect.gen(function*() {
       const settings = yield* settingsOf(peer)
@@ -274,7 +203,7 @@ export const makeRemoteContext = Effect.gen(function*() {
     sharing: (peer) => Effect.map(settingsOf(peer), (settings) => settings.connectionSharing),
     allowed: (peer) =>
       requireLocalUserAllowed(peer).pipe(Effect.as(true), Effect.orElseSucceed(() => false)),
-    privateDirectory: (peer, dir) => privateDirectory(peer, dir, "socket"),
+    privateDirectory: (peer, dir) => privateDirectoryOf(peer, dir, "socket"),
     disk,
     run
   })
@@ -293,7 +222,7 @@ export const makeRemoteContext = Effect.gen(function*() {
     requireTargetDirectory,
     requireRemotePath,
     requireIndicatorName,
-    privateDirectory,
+    privateDirectory: privateDirectoryOf,
     remoteLabel,
     settingsOf,
     connectionOf,
@@ -304,4 +233,4 @@ export const makeRemoteContext = Effect.gen(function*() {
 
 const toSeconds = (duration: Duration.Duration): number => Duration.toMillis(duration) / 1000
 
-export type RemoteContext = Effect.Success<typeof makeRemoteContext>
+export type RemoteContext = Effect.Success<ReturnType<typeof makeRemoteContext>>

@@ -7,12 +7,21 @@
 import { Context, Effect, Equal, Exit, Fiber } from "effect"
 import type { Duration, Scope } from "effect"
 import type { FileOperationFailed } from "../../../domain/PeerError.js"
-import type { PrivateDirectory } from "./context.js"
-import type { RemotePeer } from "../../RemotePeer.js"
-import type { StagingDiskService } from "../../../disk/StagingDisk.js"
+import type { RemotePeer } from "../../../domain/peers.js"
+import type { Ownership } from "../../../domain/Peer.js"
+import type { Directory, StagingDiskService } from "../../../disk/StagingDisk.js"
 import { runAs } from "../runAs.js"
 import { closeConnectionArgv, rcpArgv, rshArgv } from "./argv.js"
+
 import { openSshKind, setsOwnSharing } from "./sshOptions.js"
+
+/** A private directory of the working dir: open, its path for a copy command, and its local owner. */
+export interface PrivateDirectory {
+  readonly directory: Directory
+  readonly path: string
+  /** the local user's ids, when the peer has a local user */
+  readonly owner: Ownership | undefined
+}
 
 /** One open shared connection: its peer and its socket directory. */
 interface SharedConnection {

@@ -3,7 +3,7 @@
 import { Effect } from "effect"
 import type { IndicatorOptions, IndicatorStatus } from "../../../domain/Peer.js"
 import { DEF_COLLECT_INDICATOR, DEF_STAGE_INDICATOR } from "../../../domain/Peer.js"
-import type { RemotePeer } from "../../RemotePeer.js"
+import type { RemotePeer } from "../../../domain/peers.js"
 import type { ScpProtocol } from "../remotePath.js"
 import { trimTrailingSlashes } from "../remotePath.js"
 import { runAs } from "../runAs.js"

@@ -6,7 +6,7 @@ import { Effect } from "effect"
 import type { StageOptions, StageReport } from "../../../domain/Peer.js"
 import { EntryKind, showName } from "../../../domain/Peer.js"
 import { CopyFailed, FileOperationFailed, LimitExceeded, NothingStaged, UnsupportedEntry } from "../../../domain/PeerError.js"
-import type { RemotePeer } from "../../RemotePeer.js"
+import type { RemotePeer } from "../../../domain/peers.js"
 import type { DiskError, Directory, DirectoryEntry, FileName, NotRegularFile, StagingDiskService } from "../../../disk/StagingDisk.js"
 
 const DOT = 0x2e

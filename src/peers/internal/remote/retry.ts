@@ -29,15 +29,26 @@ export interface RetryNotice {
 }
 
 /**
+ * What `RetryObserver` holds: told of one retry, before its delay starts.
+ *
+ * @since 1.0.0
+ * @category models
+ */
+export interface RetryObserverShape {
+  (notice: RetryNotice): Effect.Effect<void>
+}
+
+/**
  * Told of every retry before its delay starts (the pool turns it into a `PeerRetrying` event).
  * The default does nothing; each retry is logged either way.
  *
  * @since 0.2.0
  * @category services
  */
-export const RetryObserver: Context.Reference<(notice: RetryNotice) => Effect.Effect<void>> = Context.Reference<
-  (notice: RetryNotice) => Effect.Effect<void>
->("cedar-peer/RetryObserver", { defaultValue: () => () => Effect.void })
+export const RetryObserver: Context.Reference<RetryObserverShape> = Context.Reference<RetryObserverShape>(
+  "cedar-peer/RetryObserver",
+  { defaultValue: () => () => Effect.void }
+)
 
 /**
  * How transient failures are retried: `count` more attempts, the first after about `baseDelay`.

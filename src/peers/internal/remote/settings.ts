@@ -2,7 +2,7 @@
 // configuration) over the library-wide defaults, resolved as every setting is.
 import { Duration, Effect } from "effect"
 import { DEFAULT_SETTINGS, resolveSettings, type SettingsDefaults, TIMEOUT_NAMES, type Timeouts } from "../../../domain/Settings.js"
-import type { RemotePeer } from "../../RemotePeer.js"
+import type { RemotePeer } from "../../../domain/peers.js"
 import { RemoteRetries, type RemoteRetriesShape } from "./retry.js"
 import { RemoteTimeouts, type RemoteTimeoutsShape } from "./timeouts.js"
 

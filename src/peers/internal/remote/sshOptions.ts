@@ -12,7 +12,7 @@ export interface SshOption {
 
 const basename = (program: string): string => program.slice(program.lastIndexOf("/") + 1)
 
-/** Whether `program` is OpenSSH's ssh or scp (by its name, as configured). */
+/** Whether `program` is OpenSSH's ssh or scp (by its name, as configured): the one rule for it. */
 export const openSshKind = (program: string | undefined): "ssh" | "scp" | undefined => {
   const name = program === undefined ? "" : basename(program)
   return name === "ssh" || name === "scp" ? name : undefined

@@ -4,8 +4,9 @@
 // against the peer, and puts them in place. The private directory is always removed whole.
 import { Effect, Option } from "effect"
 import type { StageOptions, StageReport } from "../../../domain/Peer.js"
+import type { StageIntoOptions } from "../../stageInto.js"
 import { FileOperationFailed } from "../../../domain/PeerError.js"
-import type { RemotePeer } from "../../RemotePeer.js"
+import type { RemotePeer } from "../../../domain/peers.js"
 import type { Directory, StagingDiskService } from "../../../disk/StagingDisk.js"
 import type { RemoteContext } from "./context.js"
 import { makeLandingSite } from "../landingSite.js"
@@ -40,7 +41,7 @@ export const makeTransfer = (ctx: RemoteContext, disk: StagingDiskService) => {
 
   // Stages into a directory already opened (the pool's staging tree, held open for the run), so
   // nothing between the check of its path and the landing can redirect where files go.
-  const stageInto = (peer: RemotePeer, target: Directory, options: StageOptions) =>
+  const stageInto = (peer: RemotePeer, target: Directory, options: StageIntoOptions) =>
     Effect.gen(function*() {
       yield* ctx.requireRemotePath(peer)
       yield* ctx.requireLocalUserAllowed(peer)
@@ -75,7 +76,7 @@ export const makeTransfer = (ctx: RemoteContext, disk: StagingDiskService) => {
   )
 
   const stagePeerInto = Effect.fn("RemotePeers.stagePeerInto")(
-    function*(peer: RemotePeer, target: Directory, options: StageOptions = {}) {
+    function*(peer: RemotePeer, target: Directory, options: StageIntoOptions = {}) {
       return yield* stageInto(peer, target, options)
     }
   )
