@@ -9,6 +9,8 @@ import * as NPath from "node:path"
 import * as LocalPeer from "../src/peers/LocalPeer.js"
 import * as NodeStagingDisk from "../src/disk/NodeStagingDisk.js"
 import { NameList, StagingDisk } from "../src/disk/StagingDisk.js"
+import { showName } from "../src/domain/Peer.js"
+import { reportWithShownFiles } from "../src/peers/internal/shownFiles.js"
 import { xorshift32 } from "./support/seeded.js"
 
 const Live = LocalPeer.LocalPeers.layer.pipe(Layer.provideMerge(NodeStagingDisk.layer), Layer.provideMerge(NodeServices.layer))
@@ -35,6 +37,43 @@ describe("NameList", () => {
     const expected = [...names].sort(Buffer.compare)
     for (let i = 0; i < expected.length; i++) expect(Buffer.from(sorted.at(i)!).equals(Buffer.from(expected[i]!))).toBe(true)
     expect([list.at(-1), list.at(names.length), list.at(0.5)]).toEqual([undefined, undefined, undefined])
+  })
+
+  it("sorts runs that are ordered, reversed, repeated or prefixes of one another as Buffer.compare does", () => {
+    const next = xorshift32(0xd0d0)
+    const few = Array.from({ length: 5_000 }, () => Uint8Array.from({ length: next() % 4 }, () => 97 + (next() % 3)))
+    const ordered = Array.from({ length: 3_000 }, (_, i) => Buffer.from(`file-${String(i).padStart(7, "0")}.dat`))
+    const cases = [few, ordered, [...ordered].reverse(), Array.from({ length: 2_000 }, () => Buffer.from("same")), [], [Buffer.from("x")]]
+    for (const names of cases) {
+      const sorted = NameList.of(names).sorted()
+      const expected = [...names].sort(Buffer.compare).map((name) => Buffer.from(name).toString("latin1"))
+      expect(Array.from({ length: sorted.length }, (_, i) => Buffer.from(sorted.at(i)!).toString("latin1"))).toEqual(expected)
+    }
+  })
+})
+
+describe("a report's files shown from the packed names", () => {
+  it("reads, spreads, compares and prints as the plain report would, made once", () => {
+    const names = [...randomNames(300, 0xf11e5), Buffer.from("plain.dat"), Buffer.from("caf\xe9", "latin1")]
+    const list = NameList.of(names).sorted()
+    const shown = Array.from({ length: list.length }, (_, i) => showName(list.at(i)!))
+    const skipped = [{ name: "sub", kind: "Directory" as const }]
+    const report = reportWithShownFiles({ count: 302, bytes: 7 }, list, skipped)
+    const plain = { count: 302, bytes: 7, files: shown, skipped }
+    expect(report.files).toBe(report.files)
+    expect(report.files).toEqual(shown)
+    expect(report).toEqual(plain)
+    expect({ ...report }).toEqual(plain)
+    expect(JSON.stringify(report)).toBe(JSON.stringify(plain))
+    expect(Object.keys(report)).toEqual(["count", "bytes", "files", "skipped"])
+  })
+
+  it("with hashes, pairs each shown name with its hash, in the files' order", () => {
+    const list = NameList.of([Buffer.from("b"), Buffer.from("a")]).sorted()
+    const report = reportWithShownFiles({ count: 2, bytes: 2 }, list, [], ["ha", "hb"])
+    const plain = { count: 2, bytes: 2, files: ["a", "b"], skipped: [], hashes: [{ name: "a", sha256: "ha" }, { name: "b", sha256: "hb" }] }
+    expect(JSON.stringify(report)).toBe(JSON.stringify(plain))
+    expect(report).toEqual(plain)
   })
 })
 

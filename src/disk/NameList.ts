@@ -43,21 +43,105 @@ export class NameList {
     const { chunks, starts, ends } = this
     const order = new Uint32Array(this.length)
     for (let i = 0; i < order.length; i++) order[i] = i
-    order.sort((a, b) => {
-      const sa = starts[a]!
-      const sb = starts[b]!
-      const oa = sa % NAME_CHUNK
-      const ob = sb % NAME_CHUNK
-      return chunks[(sa - oa) / NAME_CHUNK]!.compare(chunks[(sb - ob) / NAME_CHUNK]!, ob, ob + ends[b]! - sb, oa, oa + ends[a]! - sa)
-    })
+    sortOrder(order, chunks, starts, ends)
     const sortedStarts = new Uint32Array(this.length)
-    const sortedEnds = new Uint32Array(this.length)
-    for (let i = 0; i < order.length; i++) {
-      sortedStarts[i] = starts[order[i]!]!
-      sortedEnds[i] = ends[order[i]!]!
-    }
+    for (let i = 0; i < order.length; i++) sortedStarts[i] = starts[order[i]!]!
+    // the order becomes the ends in place (each slot read before it is written): a million
+    // names then need one more array of offsets while they are sorted, not two
+    const sortedEnds = order
+    for (let i = 0; i < order.length; i++) sortedEnds[i] = ends[order[i]!]!
     return new NameList(chunks, sortedStarts, sortedEnds, this.length)
   }
+}
+
+/** Ranges this short are sorted by insertion. */
+const SHORT_RANGE = 16
+
+/**
+ * Sorts `order` (indexes of names) in place by the names' bytes, as `Buffer.compare` orders
+ * them: an introsort (quicksort, heapsort past twice the expected depth, insertion for short
+ * ranges). Not `order.sort(compare)`: V8 copies the array into two heap arrays for that (16 MB
+ * for a million names, most of what listing them held at its peak), and `Buffer.compare` through
+ * the binding costs more than comparing the few bytes two names differ in here.
+ */
+const sortOrder = (order: Uint32Array, chunks: ReadonlyArray<Buffer>, starts: Uint32Array, ends: Uint32Array): void => {
+  const compare = (a: number, b: number): number => {
+    const sa = starts[a]!
+    const sb = starts[b]!
+    const oa = sa % NAME_CHUNK
+    const ob = sb % NAME_CHUNK
+    const ca = chunks[(sa - oa) / NAME_CHUNK]!
+    const cb = chunks[(sb - ob) / NAME_CHUNK]!
+    const la = ends[a]! - sa
+    const lb = ends[b]! - sb
+    const common = la < lb ? la : lb
+    for (let i = 0; i < common; i++) {
+      const d = ca[oa + i]! - cb[ob + i]!
+      if (d !== 0) return d
+    }
+    return la - lb
+  }
+  const swap = (i: number, j: number) => {
+    const t = order[i]!
+    order[i] = order[j]!
+    order[j] = t
+  }
+  const insertion = (lo: number, hi: number) => {
+    for (let i = lo + 1; i <= hi; i++) {
+      const x = order[i]!
+      let j = i - 1
+      while (j >= lo && compare(order[j]!, x) > 0) {
+        order[j + 1] = order[j]!
+        j--
+      }
+      order[j + 1] = x
+    }
+  }
+  const heapsort = (lo: number, hi: number) => {
+    const size = hi - lo + 1
+    const sift = (root: number, end: number) => {
+      for (;;) {
+        let child = 2 * root + 1
+        if (child >= end) return
+        if (child + 1 < end && compare(order[lo + child]!, order[lo + child + 1]!) < 0) child++
+        if (compare(order[lo + root]!, order[lo + child]!) >= 0) return
+        swap(lo + root, lo + child)
+        root = child
+      }
+    }
+    for (let i = (size >> 1) - 1; i >= 0; i--) sift(i, size)
+    for (let end = size - 1; end > 0; end--) {
+      swap(lo, lo + end)
+      sift(0, end)
+    }
+  }
+  const quick = (lo: number, hi: number, depth: number): void => {
+    while (hi - lo > SHORT_RANGE) {
+      if (depth-- === 0) return heapsort(lo, hi)
+      const mid = lo + ((hi - lo) >> 1)
+      if (compare(order[mid]!, order[lo]!) < 0) swap(mid, lo)
+      if (compare(order[hi]!, order[lo]!) < 0) swap(hi, lo)
+      if (compare(order[hi]!, order[mid]!) < 0) swap(hi, mid)
+      const pivot = order[mid]!
+      let i = lo
+      let j = hi
+      while (i <= j) {
+        while (compare(order[i]!, pivot) < 0) i++
+        while (compare(order[j]!, pivot) > 0) j--
+        if (i <= j) swap(i++, j--)
+      }
+      // the shorter side first, by recursion: the stack stays within log2(n) frames
+      if (j - lo < hi - i) {
+        quick(lo, j, depth)
+        lo = i
+      } else {
+        quick(i, hi, depth)
+        hi = j
+      }
+    }
+    insertion(lo, hi)
+  }
+  quick(0, order.length - 1, 2 * Math.floor(Math.log2(order.length + 1)))
 }
 
 /**

@@ -8,6 +8,7 @@ import { Context, Effect, FileSystem, Layer, Path, Schema } from "effect"
 import type { LandingSite } from "./internal/landingSite.js"
 import { makeLandingSite } from "./internal/landingSite.js"
 import { isMissing, requireDirectory as checkDirectory } from "./internal/peerChecks.js"
+import { reportWithShownFiles } from "./internal/shownFiles.js"
 import type { IndicatorOptions, IndicatorStatus, SkippedEntry, StageOptions, StageReport } from "../domain/Peer.js"
 import { DEF_COLLECT_INDICATOR, DEF_STAGE_INDICATOR, EntryKind, isPlainFileName, showName } from "../domain/Peer.js"
 import type { LocalPeer } from "../domain/peers.js"
@@ -90,12 +91,6 @@ export interface LocalPeersShape {
  */
 type Regular = { readonly names: NameList; readonly bytes: number }
 
-/** The names as `showName` shows them, made only for the report. */
-const shownNames = (names: NameList): Array<string> => {
-  const shown = new Array<string>(names.length)
-  for (let i = 0; i < names.length; i++) shown[i] = showName(names.at(i)!)
-  return shown
-}
 
 /** What the operations share, taken once by `make` so that the methods require nothing. */
 interface Env {
@@ -211,6 +206,7 @@ const stageInto = (
   collect: Directory,
   target: Directory,
   regular: Regular,
+  skipped: ReadonlyArray<SkippedEntry>,
   options: StageIntoOptions
 ) =>
   Effect.scoped(Effect.gen(function*() {
@@ -228,17 +224,7 @@ const stageInto = (
     yield* env.site.land(staging, names, target, options, copied.bytes).pipe(
       Effect.mapError((error) => new FileOperationFailed({ peer: peer.name, operation: "rename", path: error.path, cause: error }))
     )
-    const files = shownNames(names)
-    const report: StageReport = {
-      count: copied.count,
-      bytes: copied.bytes,
-      files,
-      skipped: [],
-      ...(options.verify === true
-        ? { hashes: files.map((name, i) => ({ name, sha256: copied.hashes?.[i] ?? "" })) }
-        : {})
-    }
-    return report
+    return reportWithShownFiles(copied, names, skipped, options.verify === true ? copied.hashes ?? [] : undefined)
   }))
 
 const stageToDirectory = (env: Env, peer: LocalPeer, collect: Directory, target: Directory, options: StageIntoOptions) =>
@@ -251,8 +237,7 @@ const stageToDirectory = (env: Env, peer: LocalPeer, collect: Directory, target:
       return yield* new NothingStaged({ peer: peer.name, collectDir: peer.collectDir })
     }
     yield* checkLimits(peer, regular, options)
-    const report = yield* stageInto(env, peer, collect, target, regular, options)
-    return { ...report, skipped } satisfies StageReport
+    return yield* stageInto(env, peer, collect, target, regular, skipped, options)
   })
 
 const stagePeer = (env: Env): LocalPeersShape["stagePeer"] =>
