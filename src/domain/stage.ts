@@ -120,7 +120,10 @@ export type SkippedEntry = typeof SkippedEntry.Type
 export const StageReport = Schema.Struct({
   count: Schema.Number,
   bytes: Schema.Number,
-  /** the staged file names, sorted by their bytes, shown as `showName` shows them */
+  /**
+   * the staged file names, sorted by their bytes, shown as `showName` shows them (a local peer's
+   * report makes them on first read: a million of them take some 40 MB)
+   */
   files: Schema.Array(Schema.String),
   /** entries left out with `skipUnsupported` (empty otherwise) */
   skipped: Schema.Array(SkippedEntry),
