@@ -1,7 +1,7 @@
 // Running a child process for a remote operation: to its end with its output collected, or with
 // its stdout streamed to a consumer; either way bounded by a time limit, and how it ended as data.
-import { Effect } from "effect"
-import type { Duration, PlatformError, Stream } from "effect"
+import { Effect, Stream } from "effect"
+import type { Duration, PlatformError } from "effect"
 import type { ChildProcessSpawner } from "effect/process"
 import { collectOutput, command, Expired, formatAfter, keepWhatItLeft, runToEnd, start } from "../../process.js"
 import { type SilenceLimits, watchSilence } from "./silence.js"
@@ -34,27 +34,27 @@ export const runWith = (spawner: ChildProcessSpawner.ChildProcessSpawner["Servic
 /**
  * Like `run`, but stdout is handed to `consume` as it arrives instead of being collected (a tar
  * stream, hash lines as bytes). Should `consume` fail, the child is killed at once (its scope
- * closes) and that failure is returned; the caller then never waits for the child's end. With
- * `silence`, `consume` must call `received` with the size of what it read, as it reads it: the
- * stall limit is measured on that.
+ * closes) and that failure is returned; the caller then never waits for the child's end.
  */
 export const runStreamingWith = (spawner: ChildProcessSpawner.ChildProcessSpawner["Service"]) =>
 <A, E>(
   argv: ReadonlyArray<string>,
   timeout: Duration.Input,
-  consume: (stdout: Stream.Stream<Uint8Array, PlatformError.PlatformError>, received: (bytes: number) => void) => Effect.Effect<A, E>,
+  consume: (stdout: Stream.Stream<Uint8Array, PlatformError.PlatformError>) => Effect.Effect<A, E>,
   silence?: SilenceLimits
 ): Effect.Effect<{ readonly ran: Ran; readonly consumed: A | undefined }, E> =>
   Effect.scoped(Effect.gen(function*() {
     // closing the scope stops the child's process group (SIGKILL after the grace), so a failed
     // consumer or the time limit ends the child at once
     const child = yield* start(spawner, command(argv))
-    // a stream that stops coming (the remote command alive but silent) is cut at the stall limit;
-    // the consumer counts what it reads, as a stage of the stream per chunk would cost more
-    // than the counting (a GiB is 16 384 chunks of 64 KiB)
+    // a stream that stops coming (the remote command alive but silent) is cut at the stall limit
     let received = 0
+    const stdout = silence === undefined ? child.stdout : child.stdout.pipe(Stream.map((chunk) => {
+      received += chunk.length
+      return chunk
+    }))
     const all = Effect.all([
-      consume(child.stdout, (bytes) => void (received += bytes)).pipe(Effect.mapError((error) => ({ _tag: "Consumer" as const, error }))),
+      consume(stdout).pipe(Effect.mapError((error) => ({ _tag: "Consumer" as const, error }))),
       collectOutput(child.stderr),
       child.exitCode
     ], { concurrency: "unbounded" })

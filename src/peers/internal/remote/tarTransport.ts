@@ -4,7 +4,7 @@
 // anything that is not a regular file with a plain name and stopping the transfer the moment a
 // limit is passed.
 import type { Duration } from "effect"
-import { Effect, Fiber, Stream } from "effect"
+import { Effect, Stream } from "effect"
 import type * as tar from "tar-stream"
 import type { StageOptions } from "../../../domain/Peer.js"
 import { EntryKind, showName } from "../../../domain/Peer.js"
@@ -71,111 +71,48 @@ const nameOf = (header: tar.Header): FileName => {
   return raw.length > 2 && raw[0] === 0x2e && raw[1] === 0x2f ? raw.subarray(2) : raw
 }
 
-/** An entry of the archive: its header, and its data as a stream. */
-type Entry = tar.Extract extends AsyncIterable<infer Source> ? Source : never
-
-/** Stops the feeding early: the unpacker is gone, or was destroyed with the problem found. */
-const STOPPED = Symbol("stopped")
-
-/**
- * Feeds the stream to the unpacker, which must see an end-of-archive marker with nothing after it
- * (see tarEnd), and tells `received` what came. Fed a batch of reads at a time, not chunk by
- * chunk through an async iterator: its promise per chunk cost more CPU than the parsing.
- * A stream that fails destroys the unpacker with its error: the entries' reading sees it.
- */
-const feed = (
-  source: Stream.Stream<Uint8Array, unknown>,
-  extract: tar.Extract,
-  received: (bytes: number) => void
-): Effect.Effect<void> => {
+/** Feeds the stream to the unpacker, which must see an end-of-archive marker with nothing after it (see tarEnd). */
+const feed = async (source: AsyncIterable<Uint8Array>, extract: tar.Extract) => {
   const archiveEnd = makeArchiveEnd()
-  // the unpacker takes more once it is below its high-water mark again, or never (destroyed)
-  const drained = Effect.callback<void>((resume) => {
-    const done = () => resume(Effect.void)
-    extract.once("drain", done)
-    extract.once("close", done)
-    return Effect.sync(() => {
-      extract.off("drain", done)
-      extract.off("close", done)
-    })
-  })
-  return Stream.runForEachArray(source, (chunks) => {
-    let full = false
-    for (const chunk of chunks) {
-      received(chunk.length)
-      if (extract.destroyed) return Effect.fail(STOPPED)
+  try {
+    for await (const chunk of source) {
+      if (extract.destroyed) return
       const problem = archiveEnd.push(chunk)
-      if (problem !== undefined) {
-        extract.destroy(new Error(problem))
-        return Effect.fail(STOPPED)
+      if (problem !== undefined) return void extract.destroy(new Error(problem))
+      if (!extract.write(chunk)) {
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            extract.off("drain", done)
+            extract.off("close", done)
+            resolve()
+          }
+          extract.on("drain", done)
+          extract.on("close", done)
+        })
       }
-      full = !extract.write(chunk)
     }
-    return full ? drained : Effect.void
-  }).pipe(
-    Effect.flatMap(() =>
-      Effect.sync(() => {
-        if (extract.destroyed) return
-        const cut = archiveEnd.end()
-        if (cut !== undefined) extract.destroy(new Error(cut))
-        else extract.end(undefined)
-      })
-    ),
-    Effect.catch((error) =>
-      Effect.sync(() => {
-        if (error !== STOPPED) extract.destroy(error instanceof Error ? error : new Error(messageOf(error)))
-      })
-    )
-  )
+    const cut = archiveEnd.end()
+    if (cut !== undefined) return void extract.destroy(new Error(cut))
+    extract.end(undefined)
+  } catch (error) {
+    extract.destroy(error instanceof Error ? error : new Error(String(error)))
+  }
 }
 
 /**
  * Writes an entry's data as it arrives: each chunk one plain synchronous write, the byte limit
- * (`before` bytes came earlier) checked as it goes. Read from its `data` events rather than an
- * async iterator (a promise per chunk). An entry destroyed before its end rejects (a corrupt
- * stream).
+ * (`before` bytes came earlier) checked as it goes. A stream that fails rejects (a corrupt one).
  */
-const drain = (entry: Entry, writer: FileWriter, before: number, maxBytes: number | undefined): Promise<Drained> =>
-  new Promise((resolve, reject) => {
-    let bytes = 0
-    let ended = false
-    const stop = () => {
-      entry.off("data", onData)
-      entry.off("end", onEnd)
-      entry.off("error", onError)
-      entry.off("close", onClose)
-    }
-    const settle = (drained: Drained) => {
-      stop()
-      // the rest of the entry is not wanted: the unpack stops with this
-      if (drained._tag !== "Written") entry.destroy()
-      resolve(drained)
-    }
-    // the unpacker hands out its input's buffers (or views of them): Uint8Arrays
-    const onData = (data: unknown) => {
-      const chunk = data as Uint8Array
-      bytes += chunk.length
-      if (maxBytes !== undefined && before + bytes > maxBytes) return settle({ _tag: "TooBig", value: before + bytes })
-      const failed = writer.write(chunk)
-      if (failed !== undefined) settle({ _tag: "Failed", error: failed })
-    }
-    const onEnd = () => {
-      ended = true
-      settle({ _tag: "Written", bytes })
-    }
-    const onError = (error: unknown) => {
-      stop()
-      reject(error)
-    }
-    const onClose = () => {
-      stop()
-      if (!ended) reject(new Error("Stream was destroyed"))
-    }
-    entry.on("error", onError)
-    entry.on("close", onClose)
-    entry.on("end", onEnd)
-    entry.on("data", onData)
-  })
+const drain = async (entry: AsyncIterable<Uint8Array>, writer: FileWriter, before: number, maxBytes: number | undefined): Promise<Drained> => {
+  let bytes = 0
+  for await (const chunk of entry) {
+    bytes += chunk.length
+    if (maxBytes !== undefined && before + bytes > maxBytes) return { _tag: "TooBig", value: before + bytes }
+    const failed = writer.write(chunk)
+    if (failed !== undefined) return { _tag: "Failed", error: failed }
+  }
+  return { _tag: "Written", bytes }
+}
 
 /**
  * Unpacks a tar stream into `privateDir` (this run's private directory, root's alone) through
@@ -185,11 +122,10 @@ const drain = (entry: Entry, writer: FileWriter, before: number, maxBytes: numbe
  */
 export const unpack = (
   peer: RemotePeer,
-  source: Stream.Stream<Uint8Array, unknown>,
+  source: AsyncIterable<Uint8Array>,
   disk: StagingDiskService,
   privateDir: Directory,
-  options: StageOptions,
-  received: (bytes: number) => void = () => {}
+  options: StageOptions
 ): Effect.Effect<Unpacked, Refusal> =>
   Effect.gen(function*() {
     const collectDir = `${peer.remoteUser}@${peer.name}:${peer.collectDir}`
@@ -204,7 +140,7 @@ export const unpack = (
     extract.on("error", () => {})
     // however the unpack ends (refused, interrupted), the unpacker stops, and with it the feeding
     yield* Effect.addFinalizer(() => Effect.sync(() => extract.destroy(undefined as unknown as Error)))
-    const feeding = yield* Effect.forkScoped(feed(source, extract, received))
+    const feeding = feed(source, extract)
     const entries = extract[Symbol.asyncIterator]()
     let files = 0
     let bytes = 0
@@ -227,7 +163,7 @@ export const unpack = (
           Effect.mapError((error) => (error.code === "EEXIST" ? refuse(name, "UnexpectedName") : failed(error)))
         )
         const drained = yield* Effect.tryPromise({
-          try: () => drain(entry, writer, bytes, options.maxBytes),
+          try: () => drain(entry as AsyncIterable<Uint8Array>, writer, bytes, options.maxBytes),
           catch: (error) => new Corrupt(messageOf(error))
         })
         if (drained._tag === "TooBig") return yield* tooMuch("maxBytes", options.maxBytes!, drained.value)
@@ -242,7 +178,7 @@ export const unpack = (
       }))
       options.onProgress?.({ phase: "copying", files, bytes })
     }
-    yield* Fiber.join(feeding)
+    yield* Effect.promise(() => feeding)
     return { _tag: "Done", files, bytes } as Unpacked
   }).pipe(
     Effect.catchIf((error): error is Corrupt => error instanceof Corrupt, (error) => Effect.succeed<Unpacked>({ _tag: "Corrupt", detail: error.detail })),
@@ -267,7 +203,7 @@ export const makeTarTransport = (ctx: RemoteContext) => {
       const { consumed, ran } = yield* ctx.runStreaming(
         argv,
         timeout,
-        (stdout, received) => unpack(peer, stdout, ctx.disk, privateDir, options, received),
+        (stdout) => unpack(peer, Stream.toAsyncIterable(stdout), ctx.disk, privateDir, options),
         silence
       )
       yield* requireCopied(peer, "stage", source, argv, ran)
