@@ -208,7 +208,7 @@ export const binCommand = (node: string, bin: string): ReadonlyArray<string> => 
  * is built, and returns its launcher: the start-up floor Effect and its `effect/cli` set.
  */
 export const buildReference = async (dir: string): Promise<string> => {
-  const { bundleBin } = (await import(path.join(import.meta.dirname, "..", "scripts", "bundle.mjs"))) as {
+  const { bundleBin } = (await import(/* @vite-ignore */ path.join(import.meta.dirname, "..", "scripts", "bundle.mjs"))) as {
     readonly bundleBin: (options: { readonly entry: string; readonly outDir: string }) => Promise<void>
   }
   await bundleBin({ entry: path.join(import.meta.dirname, "reference", "effect-cli-hello.ts"), outDir: dir })

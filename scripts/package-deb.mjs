@@ -24,7 +24,9 @@ const at = (...parts) => join(root, ...parts)
 
 /** Where the Debian package's bin keeps V8's code cache: /var/cache is for a package's caches. */
 export const DEB_CACHE_DIR = "/var/cache/cedar-peer/"
-const NODE_DEPENDS = "nodejs (>= 20.19)"
+/** The oldest Node the bin runs on (the bundle targets Node 20): the .deb's Depends, cedar-peer-cli's engines. */
+export const BIN_NODE = "20.19"
+const NODE_DEPENDS = `nodejs (>= ${BIN_NODE})`
 const SHARE = "usr/share/cedar-peer"
 
 /**

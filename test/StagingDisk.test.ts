@@ -8,7 +8,7 @@ import * as OS from "node:os"
 import * as NPath from "node:path"
 import { Volume } from "memfs"
 import * as NodeStagingDisk from "../src/disk/NodeStagingDisk.js"
-import { StagingDisk, type StagingDiskService } from "../src/disk/StagingDisk.js"
+import { StagingDisk, type StagingDiskShape } from "../src/disk/StagingDisk.js"
 import * as MemoryFileSystem from "../src/testing/MemoryFileSystem.js"
 import * as MemoryStagingDisk from "../src/testing/MemoryStagingDisk.js"
 
@@ -20,7 +20,7 @@ const sha256 = (content: string | Uint8Array) => createHash("sha256").update(con
 interface Arena {
   readonly root: string
   readonly fs: typeof NFS
-  readonly disk: StagingDiskService
+  readonly disk: StagingDiskShape
   /** the path (string or Buffer) of root/parts... with byte parts kept exact */
   readonly at: (...parts: Array<string | Uint8Array>) => string | Buffer
   readonly realDisk: boolean

@@ -42,6 +42,17 @@ describe("package.json and the README agree", () => {
     expect(new Set(tarballs)).toEqual(new Set([pkg.version]))
   })
 
+  it("README and docs/operations.md give the same recipe where there is no dpkg: cedar-peer-cli, at this version", () => {
+    const operations = readFileSync(join(root, "docs", "operations.md"), "utf8")
+    for (const text of [readme, operations]) {
+      // prose wraps anywhere
+      const flat = text.replace(/\s+/g, " ")
+      expect(flat).toContain("`npm run package:cli`")
+      expect(flat).toContain(`\`npm install -g ./cedar-peer-cli-${pkg.version}.tgz\``)
+      expect(new Set([...flat.matchAll(/cedar-peer-cli-(\d[\w.-]*)\.tgz/g)].map((m) => m[1]))).toEqual(new Set([pkg.version]))
+    }
+  })
+
   it("peers are caret ranges of the exact versions the project itself is developed and tested with", () => {
     for (const [name, range] of Object.entries(pkg.peerDependencies)) {
       expect(range).toBe(`^${pkg.devDependencies[name]}`)
@@ -243,5 +254,76 @@ describe.skipIf(spawnSync("dpkg-deb", ["--version"]).error !== undefined)("the D
       expect(copyright).toContain(`Comment: ${name} ${version}\n`)
     }
     expect(copyright).toMatch(/^Format: https:\/\/www\.debian\.org\/doc\/packaging-manuals\/copyright-format\/1\.0\/\n/)
+  })
+})
+
+describe("cedar-peer-cli, the bin alone (npm run package:cli)", () => {
+  let out: string
+  let tarball: string
+  let manifest: Record<string, unknown>
+  const tar = (...args: Array<string>) => execFileSync("tar", args, { encoding: "utf8" })
+
+  beforeAll(async () => {
+    out = mkdtempSync(join(tmpdir(), "cedar-cli-"))
+    const { packageCli } = (await import(join(root, "scripts", "package-cli.mjs"))) as { readonly packageCli: (outDir: string) => string }
+    tarball = packageCli(out)
+    tar("-xzf", tarball, "-C", out)
+    manifest = JSON.parse(readFileSync(join(out, "package", "package.json"), "utf8")) as Record<string, unknown>
+  })
+  afterAll(() => rmSync(out, { recursive: true, force: true }))
+
+  it("is cedar-peer-cli at cedar-peer's version, with the same bin and man page, for the Node the .deb depends on", async () => {
+    expect(tarball).toBe(join(out, `cedar-peer-cli-${pkg.version}.tgz`))
+    const { BIN_NODE } = (await import(join(root, "scripts", "package-deb.mjs"))) as { readonly BIN_NODE: string }
+    expect(BIN_NODE).toBe("20.19")
+    expect(manifest).toMatchObject({
+      name: "cedar-peer-cli",
+      version: pkg.version,
+      license: "MIT",
+      type: "module",
+      engines: { node: ">=20.19.0" },
+      bin: pkg.bin,
+      man: pkg.man
+    })
+    expect(manifest.description).toMatch(/command line only/)
+  })
+
+  // npm install -g would install any of them; scripts would run as root at install time
+  it("depends on nothing and runs nothing when installed", () => {
+    const kinds = ["dependencies", "peerDependencies", "peerDependenciesMeta", "optionalDependencies"]
+    for (const kind of [...kinds, "bundleDependencies", "bundledDependencies", "devDependencies", "scripts"]) {
+      expect(manifest[kind], kind).toBeUndefined()
+    }
+  })
+
+  it("holds the launcher and the bundle as built, the man page, a README and the licenses, and nothing else", () => {
+    const files = tar("-tzf", tarball).split("\n").filter((line) => line !== "").sort()
+    expect(files).toEqual([
+      "package/LICENSE",
+      "package/README.md",
+      "package/THIRD-PARTY-LICENSES",
+      "package/dist/cli/cedar-peer.cjs",
+      "package/dist/cli/main.js",
+      "package/dist/man/cedar-peer.1",
+      "package/package.json"
+    ])
+    for (const built of ["dist/cli/main.js", "dist/cli/cedar-peer.cjs", "dist/man/cedar-peer.1"]) {
+      expect(readFileSync(join(out, "package", built)).equals(readFileSync(join(root, built))), built).toBe(true)
+    }
+    expect(statSync(join(out, "package", "dist/cli/main.js")).mode & 0o111).not.toBe(0)
+    expect(readFileSync(join(out, "package", "README.md"), "utf8")).toContain(`npm install -g ./cedar-peer-cli-${pkg.version}.tgz`)
+  })
+
+  it("gives the license of every package bundled into the bin", () => {
+    const notices = readFileSync(join(out, "package", "THIRD-PARTY-LICENSES"), "utf8")
+    const bundled = JSON.parse(readFileSync(join(root, "dist", "cli", "bundled.json"), "utf8")) as Array<{ name: string; version: string; license: string }>
+    expect(bundled.map((p) => p.name)).toContain("effect")
+    for (const { name, version, license } of bundled) expect(notices).toContain(`\n${name} ${version} (${license})\n`)
+    if (bundled.some((p) => p.license === "Apache-2.0")) expect(notices).toContain("Apache License")
+  })
+
+  it("runs from where it is unpacked, its version read from its own package.json", () => {
+    const bin = join(out, "package", "dist", "cli", "main.js")
+    expect(execFileSync(process.execPath, [bin, "--version"], { encoding: "utf8" }).trim()).toBe(pkg.version)
   })
 })

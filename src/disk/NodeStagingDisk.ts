@@ -16,7 +16,7 @@ import { adoptFiles, commit, createFile, readFile, replaceFile, writeEmptyFile }
 import { openDirectory, openSubdirectory } from "./internal/node/held.js"
 import { list, listFiles, usage } from "./internal/node/listing.js"
 import { makePrivateDirectory, reclaim, removeLeftovers, replaceEmptyDirectory } from "./internal/node/privateDirectories.js"
-import { StagingDisk, type StagingDiskService } from "./StagingDisk.js"
+import { StagingDisk, type StagingDiskShape } from "./StagingDisk.js"
 
 /**
  * Makes the Node staging disk. The process uid and gid are those `reclaim` gives back.
@@ -24,7 +24,7 @@ import { StagingDisk, type StagingDiskService } from "./StagingDisk.js"
  * @since 0.2.0
  * @category constructors
  */
-export const make = (): StagingDiskService => ({
+export const make = (): StagingDiskShape => ({
   openDirectory,
   openSubdirectory,
   makePrivateDirectory,

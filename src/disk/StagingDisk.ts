@@ -240,7 +240,7 @@ export interface PrivateDirectoryOptions {
  * @since 0.2.0
  * @category services
  */
-export interface StagingDiskService {
+export interface StagingDiskShape {
   /** Opens an existing directory named by an administrator (following links, as configured). */
   readonly openDirectory: (path: string) => Effect.Effect<Directory, DiskError, Scope.Scope>
   /**
@@ -381,9 +381,18 @@ export interface StagingDiskService {
 }
 
 /**
+ * The 0.2 name of `StagingDiskShape`.
+ *
+ * @since 0.2.0
+ * @category services
+ * @deprecated use `StagingDiskShape`
+ */
+export type StagingDiskService = StagingDiskShape
+
+/**
  * The staging disk service: `NodeStagingDisk.layer` provides it over `node:fs`.
  *
  * @since 0.2.0
  * @category services
  */
-export class StagingDisk extends Context.Service<StagingDisk, StagingDiskService>()("cedar-peer/StagingDisk") {}
+export class StagingDisk extends Context.Service<StagingDisk, StagingDiskShape>()("cedar-peer/StagingDisk") {}

@@ -22,7 +22,7 @@ import {
   VerificationFailed
 } from "../domain/PeerError.js"
 import type { StageIntoOptions } from "./stageInto.js"
-import type { ByteLimitReached, Directory, DiskError, NameList, NotRegularFile, StagingDiskService } from "../disk/StagingDisk.js"
+import type { ByteLimitReached, Directory, DiskError, NameList, NotRegularFile, StagingDiskShape } from "../disk/StagingDisk.js"
 import { StagingDisk } from "../disk/StagingDisk.js"
 
 const isEntryKind = Schema.is(EntryKind)
@@ -101,7 +101,7 @@ const shownNames = (names: NameList): Array<string> => {
 interface Env {
   readonly fs: FileSystem.FileSystem
   readonly path: Path.Path
-  readonly disk: StagingDiskService
+  readonly disk: StagingDiskShape
   readonly site: LandingSite
 }
 

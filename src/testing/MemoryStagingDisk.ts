@@ -19,7 +19,7 @@ import type { Effect } from "effect"
 import { Layer } from "effect"
 import { Volume } from "memfs"
 import { ownMark, processStartTime } from "../disk/privateDir.js"
-import { type FileName, type FileNames, StagingDisk, type StagingDiskService } from "../disk/StagingDisk.js"
+import { type FileName, type FileNames, StagingDisk, type StagingDiskShape } from "../disk/StagingDisk.js"
 import * as Directories from "./internal/memoryDirectories.js"
 import type { Memory } from "./internal/memoryDisk.js"
 import * as Files from "./internal/memoryFiles.js"
@@ -91,7 +91,7 @@ export interface Options {
 export interface MemoryStagingDisk {
   /** always this one disk (its volume, hooks and open directories): make one `MemoryStagingDisk` per test */
   readonly layer: Layer.Layer<StagingDisk>
-  readonly disk: StagingDiskService
+  readonly disk: StagingDiskShape
   readonly volume: Volume
 }
 
@@ -141,7 +141,7 @@ export const make = (options: Options = {}): MemoryStagingDisk => {
     startTimeOf: options.startTimeOf ?? processStartTime,
     owner: options.process ?? { uid: 0, gid: 0 }
   }
-  const disk: StagingDiskService = {
+  const disk: StagingDiskShape = {
     openDirectory: (path) => Directories.openDirectory(memory, path),
     openSubdirectory: (parent, name, create) => Directories.openSubdirectory(memory, parent, name, create),
     makePrivateDirectory: (parent, owner, options) => Directories.makePrivateDirectory(memory, parent, owner, options),

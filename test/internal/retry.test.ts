@@ -1,7 +1,9 @@
 // Which ssh/scp failures are worth another attempt: OpenSSH's connection messages and its own
 // exit status 255; never a missing file, a refused login or a run that used up its time.
 import { describe, expect, it } from "@effect/vitest"
-import { transientReason } from "../../src/peers/internal/remote/retry.js"
+import { Duration, Effect, Fiber, Logger } from "effect"
+import { TestClock } from "effect/testing"
+import { type RetryNotice, RetryObserver, retrying, transientReason } from "../../src/peers/internal/remote/retry.js"
 
 const exited = (exitCode: number, stderr = "") => ({ _tag: "Exited" as const, exitCode, stderr })
 
@@ -37,4 +39,44 @@ describe("transientReason", () => {
   ] as const)("%s %j is permanent", (protocol, outcome) => {
     expect(transientReason(protocol, "scp", outcome)).toBeUndefined()
   })
+})
+
+// Each retry is logged where it is decided (the pool only relays the RetryObserver's notices as events).
+describe("retrying", () => {
+  it.effect("logs every retry with its reason and the attempt to come, tells the observer, returns the last result", () =>
+    Effect.gen(function*() {
+      const logs: Array<string> = []
+      const notices: Array<RetryNotice> = []
+      let calls = 0
+      const fiber = yield* retrying(
+        { peer: "alpha", operation: "copy", count: 2, baseDelay: Duration.seconds(5) },
+        Effect.sync(() => ++calls),
+        (call) => Effect.succeed(call < 3 ? `scp exited with status 255: Connection refused (${call})` : undefined)
+      ).pipe(
+        Effect.provideService(RetryObserver, (notice) => Effect.sync(() => void notices.push(notice))),
+        Effect.provide(Logger.layer([Logger.make(({ message }) => void logs.push(Array.isArray(message) ? message.join(" ") : String(message)))])),
+        Effect.forkChild
+      )
+      yield* TestClock.adjust(Duration.minutes(1))
+      expect(yield* Fiber.join(fiber)).toBe(3)
+      expect(logs).toHaveLength(2)
+      expect(logs[0]).toMatch(/^peer alpha: copy failed \(scp exited with status 255: Connection refused \(1\)\); attempt 2 of 3 in \d/)
+      expect(logs[1]).toMatch(/^peer alpha: copy failed \(scp exited with status 255: Connection refused \(2\)\); attempt 3 of 3 in \d/)
+      expect(notices.map((n) => [n.peer, n.operation, n.attempt, n.reason])).toEqual([
+        ["alpha", "copy", 2, "scp exited with status 255: Connection refused (1)"],
+        ["alpha", "copy", 3, "scp exited with status 255: Connection refused (2)"]
+      ])
+    }))
+
+  it.effect("stops after count retries and returns the last (still failing) result", () =>
+    Effect.gen(function*() {
+      let calls = 0
+      const fiber = yield* retrying(
+        { peer: "alpha", operation: "copy", count: 1, baseDelay: Duration.seconds(5) },
+        Effect.sync(() => ++calls),
+        () => Effect.succeed("scp exited with status 255")
+      ).pipe(Effect.provide(Logger.layer([])), Effect.forkChild)
+      yield* TestClock.adjust(Duration.minutes(1))
+      expect(yield* Fiber.join(fiber)).toBe(2)
+    }))
 })

@@ -11,7 +11,7 @@ import { Effect } from "effect"
 import type { Scope } from "effect"
 import type { Ownership } from "../../domain/Peer.js"
 import type { StageIntoOptions } from "../stageInto.js"
-import type { Directory, DiskError, FileName, FileNames, StagingDiskService } from "../../disk/StagingDisk.js"
+import type { Directory, DiskError, FileName, FileNames, StagingDiskShape } from "../../disk/StagingDisk.js"
 
 const key = (name: FileName): string => Buffer.from(name).toString("latin1")
 
@@ -27,7 +27,7 @@ export interface LandingSite {
   ) => Effect.Effect<void, DiskError>
 }
 
-export const makeLandingSite = (disk: StagingDiskService): LandingSite => {
+export const makeLandingSite = (disk: StagingDiskShape): LandingSite => {
   /**
    * A fresh private directory to gather the files in, owned by `owner` while a copy command
    * writes it: beside a target that can be replaced whole, inside it otherwise. Inside, what

@@ -2,13 +2,10 @@
 // how each protocol wants a download source and an upload target written (docs/argument-hygiene.md shows each case).
 import { isIP } from "node:net"
 import { quoteWord } from "../../domain/shellWords.js"
-import { openSshKind } from "./remote/sshOptions.js"
+import { flagsOf, openSshKind } from "./remote/sshOptions.js"
 
 /** `sftp`: OpenSSH >= 9.0 default, globs downloads itself, uploads literal. `legacy`: rcp/`scp -O`, remote shell. */
 export type ScpProtocol = "sftp" | "legacy"
-
-// scp options that take an argument (OpenSSH 9.x getopt string, minus the server-side ones).
-const SCP_OPTIONS_WITH_ARGUMENT = new Set("cDFiJlMoPSX".split(""))
 
 /**
  * The protocol the rcp argv selects by itself: the last of `-O` / `-s` wins (as in scp's getopt
@@ -18,18 +15,9 @@ export const protocolFromArgv = (argv: ReadonlyArray<string>): ScpProtocol | und
   const program = argv[0]
   if (openSshKind(program) !== "scp") return "legacy"
   let chosen: ScpProtocol | undefined
-  for (let i = 1; i < argv.length; i++) {
-    const word = argv[i]!
-    if (word === "--" || !word.startsWith("-") || word === "-") break
-    for (let j = 1; j < word.length; j++) {
-      const flag = word[j]!
-      if (SCP_OPTIONS_WITH_ARGUMENT.has(flag)) {
-        if (j === word.length - 1) i++ // the argument is the next word
-        break
-      }
-      if (flag === "O") chosen = "legacy"
-      if (flag === "s") chosen = "sftp"
-    }
+  for (const { flag } of flagsOf(argv, "scp")) {
+    if (flag === "O") chosen = "legacy"
+    if (flag === "s") chosen = "sftp"
   }
   return chosen
 }

@@ -4,7 +4,7 @@
 import { Effect } from "effect"
 import type { Volume } from "memfs"
 import { isPlainFileName, showName } from "../../domain/Peer.js"
-import { entryTypeOf } from "../../disk/entryType.js"
+import { entryTypeOf, type Typed } from "../../disk/entryType.js"
 import { ByteLimitReached, type Directory, DiskError, type EntryType, type FileName, NotRegularFile } from "../../disk/StagingDisk.js"
 import type { Operation, Options } from "../MemoryStagingDisk.js"
 import { memoryName } from "./memoryNames.js"
@@ -34,14 +34,7 @@ export const DETAILS: Record<string, string> = {
 }
 
 /** What memfs's stats answer. */
-export interface Stat {
-  isFile(): boolean
-  isDirectory(): boolean
-  isSymbolicLink(): boolean
-  isFIFO(): boolean
-  isSocket(): boolean
-  isBlockDevice(): boolean
-  isCharacterDevice(): boolean
+export interface Stat extends Typed {
   ino: number | bigint
   mtimeMs: number
   nlink: number | bigint

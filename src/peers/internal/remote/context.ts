@@ -12,7 +12,7 @@ import { CopyFailed, FileOperationFailed, InvalidPath, LocalUserNotPermitted, Ti
 import type { RemotePeer } from "../../../domain/peers.js"
 import { RemoteTimeouts } from "./timeouts.js"
 import type { SystemUsersShape } from "../../SystemUsers.js"
-import { StagingDisk, type StagingDiskService } from "../../../disk/StagingDisk.js"
+import { StagingDisk, type StagingDiskShape } from "../../../disk/StagingDisk.js"
 import { requireDirectory as checkDirectory } from "../peerChecks.js"
 import type { ScpProtocol } from "../remotePath.js"
 import { hasBadCharacter, protocolForBanner, protocolFromArgv, sshProgramFor } from "../remotePath.js"
@@ -87,7 +87,7 @@ const localOwnership = (users: SystemUsersShape, peer: RemotePeer, dir: string):
 // one is gone (a short name carries none: a later run removes it once it is a day old).
 const privateDirectory = (
   users: SystemUsersShape,
-  disk: StagingDiskService,
+  disk: StagingDiskShape,
   peer: RemotePeer,
   dir: string,
   access: "write" | "traverse" | "socket"

@@ -9,7 +9,7 @@ import type { Duration, Scope } from "effect"
 import type { FileOperationFailed } from "../../../domain/PeerError.js"
 import type { RemotePeer } from "../../../domain/peers.js"
 import type { Ownership } from "../../../domain/Peer.js"
-import type { Directory, StagingDiskService } from "../../../disk/StagingDisk.js"
+import type { Directory, StagingDiskShape } from "../../../disk/StagingDisk.js"
 import { runAs } from "../runAs.js"
 import { closeConnectionArgv, rcpArgv, rshArgv } from "./argv.js"
 
@@ -65,7 +65,7 @@ export const CONTROL_PERSIST_SECONDS = 60
 const CLOSE_TIMEOUT: Duration.Input = "10 seconds"
 
 export interface ConnectDeps {
-  readonly disk: StagingDiskService
+  readonly disk: StagingDiskShape
   readonly sharing: (peer: RemotePeer) => Effect.Effect<boolean>
   readonly allowed: (peer: RemotePeer) => Effect.Effect<boolean>
   readonly privateDirectory: (peer: RemotePeer, dir: string) => Effect.Effect<PrivateDirectory, FileOperationFailed, Scope.Scope>

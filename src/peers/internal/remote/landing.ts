@@ -7,7 +7,7 @@ import type { StageOptions, StageReport } from "../../../domain/Peer.js"
 import { EntryKind, showName } from "../../../domain/Peer.js"
 import { CopyFailed, FileOperationFailed, LimitExceeded, NothingStaged, UnsupportedEntry } from "../../../domain/PeerError.js"
 import type { RemotePeer } from "../../../domain/peers.js"
-import type { DiskError, Directory, DirectoryEntry, FileName, NotRegularFile, StagingDiskService } from "../../../disk/StagingDisk.js"
+import type { DiskError, Directory, DirectoryEntry, FileName, NotRegularFile, StagingDiskShape } from "../../../disk/StagingDisk.js"
 
 const DOT = 0x2e
 
@@ -65,7 +65,7 @@ export interface Landed {
   readonly bytes: number
 }
 
-export const makeLanding = (disk: StagingDiskService) => {
+export const makeLanding = (disk: StagingDiskShape) => {
   const unsupported = (peer: RemotePeer, entries: ReadonlyArray<{ name: string; kind: EntryKind }>) =>
     new UnsupportedEntry({ peer: peer.name, collectDir: `${peer.remoteUser}@${peer.name}:${peer.collectDir}`, entries })
 

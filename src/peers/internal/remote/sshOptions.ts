@@ -25,6 +25,34 @@ const SCP_WITH_ARGUMENT = new Set("cDFiJlMoPSX".split(""))
 /** The option name of an `-o` argument (`Key=Value`, `Key Value`), lower-cased as ssh compares it. */
 const optionKey = (argument: string): string => argument.trim().split(/[\s=]/)[0]!.toLowerCase()
 
+/** One flag of a command line, with its argument when it takes one. */
+export interface Flag {
+  readonly flag: string
+  readonly argument?: string
+}
+
+/**
+ * The flags of an ssh or scp command line as its getopt reads them: up to the first `--` or
+ * operand, bundles split (`-qoK=V`), an argument in the same word or the next one.
+ */
+export const flagsOf = (argv: ReadonlyArray<string>, kind: "ssh" | "scp"): ReadonlyArray<Flag> => {
+  const withArgument = kind === "ssh" ? SSH_WITH_ARGUMENT : SCP_WITH_ARGUMENT
+  const flags: Array<Flag> = []
+  for (let i = 1; i < argv.length; i++) {
+    const word = argv[i]!
+    if (word === "--" || !word.startsWith("-") || word === "-") break
+    for (let j = 1; j < word.length; j++) {
+      const flag = word[j]!
+      if (withArgument.has(flag)) {
+        flags.push({ flag, argument: j < word.length - 1 ? word.slice(j + 1) : argv[++i] ?? "" })
+        break
+      }
+      flags.push({ flag })
+    }
+  }
+  return flags
+}
+
 /**
  * The ssh options (lower-case names) a command line sets itself, from its words up to the first
  * `--` or operand: every `-o` in all its spellings (`-o K=V`, `-oK=V`, `-o "K V"`, bundled as in
@@ -34,21 +62,11 @@ export const optionsSetBy = (argv: ReadonlyArray<string>): ReadonlySet<string> =
   const kind = openSshKind(argv[0])
   const set = new Set<string>()
   if (kind === undefined) return set
-  const withArgument = kind === "ssh" ? SSH_WITH_ARGUMENT : SCP_WITH_ARGUMENT
-  for (let i = 1; i < argv.length; i++) {
-    const word = argv[i]!
-    if (word === "--" || !word.startsWith("-") || word === "-") break
-    for (let j = 1; j < word.length; j++) {
-      const flag = word[j]!
-      if (withArgument.has(flag)) {
-        const argument = j < word.length - 1 ? word.slice(j + 1) : argv[++i] ?? ""
-        if (flag === "o") set.add(optionKey(argument))
-        if (flag === "S" && kind === "ssh") set.add("controlpath")
-        break
-      }
-      if (flag === "M" && kind === "ssh") set.add("controlmaster")
-      if (flag === "B" && kind === "scp") set.add("batchmode")
-    }
+  for (const { argument, flag } of flagsOf(argv, kind)) {
+    if (flag === "o") set.add(optionKey(argument ?? ""))
+    if (flag === "S" && kind === "ssh") set.add("controlpath")
+    if (flag === "M" && kind === "ssh") set.add("controlmaster")
+    if (flag === "B" && kind === "scp") set.add("batchmode")
   }
   return set
 }

@@ -10,7 +10,7 @@ import type { StageOptions } from "../../../domain/Peer.js"
 import { EntryKind, showName } from "../../../domain/Peer.js"
 import { CopyFailed, LimitExceeded, UnsupportedEntry } from "../../../domain/PeerError.js"
 import type { RemotePeer } from "../../../domain/peers.js"
-import type { Directory, DiskError, FileName, FileWriter, StagingDiskService } from "../../../disk/StagingDisk.js"
+import type { Directory, DiskError, FileName, FileWriter, StagingDiskShape } from "../../../disk/StagingDisk.js"
 import { runAs } from "../runAs.js"
 import { quoteWord } from "../../../domain/shellWords.js"
 import { remoteCommandArgv } from "./argv.js"
@@ -123,7 +123,7 @@ const drain = async (entry: AsyncIterable<Uint8Array>, writer: FileWriter, befor
 export const unpack = (
   peer: RemotePeer,
   source: AsyncIterable<Uint8Array>,
-  disk: StagingDiskService,
+  disk: StagingDiskShape,
   privateDir: Directory,
   options: StageOptions
 ): Effect.Effect<Unpacked, Refusal> =>

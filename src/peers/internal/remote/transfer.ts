@@ -7,7 +7,7 @@ import type { StageOptions, StageReport } from "../../../domain/Peer.js"
 import type { StageIntoOptions } from "../../stageInto.js"
 import { FileOperationFailed } from "../../../domain/PeerError.js"
 import type { RemotePeer } from "../../../domain/peers.js"
-import type { Directory, StagingDiskService } from "../../../disk/StagingDisk.js"
+import type { Directory, StagingDiskShape } from "../../../disk/StagingDisk.js"
 import type { RemoteContext } from "./context.js"
 import { makeLandingSite } from "../landingSite.js"
 import { diskFailure, makeLanding } from "./landing.js"
@@ -15,7 +15,7 @@ import { makeScpTransport } from "./scpTransport.js"
 import { makeTarTransport } from "./tarTransport.js"
 import { makeVerify } from "./verify.js"
 
-export const makeTransfer = (ctx: RemoteContext, disk: StagingDiskService) => {
+export const makeTransfer = (ctx: RemoteContext, disk: StagingDiskShape) => {
   const landing = makeLanding(disk)
   const site = makeLandingSite(disk)
   const scp = makeScpTransport(ctx)

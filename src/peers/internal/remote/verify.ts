@@ -6,7 +6,7 @@ import { Effect, Stream } from "effect"
 import { showName } from "../../../domain/Peer.js"
 import { RemoteCommandFailed, TimedOut, UnsupportedEntry, VerificationFailed } from "../../../domain/PeerError.js"
 import type { RemotePeer } from "../../../domain/peers.js"
-import type { Directory, FileName, StagingDiskService } from "../../../disk/StagingDisk.js"
+import type { Directory, FileName, StagingDiskShape } from "../../../disk/StagingDisk.js"
 import { runAs } from "../runAs.js"
 import { quoteWord } from "../../../domain/shellWords.js"
 import { remoteCommandArgv } from "./argv.js"
@@ -86,7 +86,7 @@ const collectAtMost = <E>(stdout: Stream.Stream<Uint8Array, unknown>, max: numbe
     )
   })
 
-export const makeVerify = (ctx: RemoteContext, disk: StagingDiskService) => {
+export const makeVerify = (ctx: RemoteContext, disk: StagingDiskShape) => {
   /** Each landed file's SHA-256 when it matches the peer's; fails on the first that does not. */
   const verify = (
     peer: RemotePeer,
