@@ -1,7 +1,7 @@
 // `npm run bench`: cedar-peer side by side with Cedar Backup 3 and the plain tools.
 //
 //   npm run bench -- [--runs 3] [--only local,remote-pool] [--quick] [--out bench/results/NAME.md] [--keep]
-//                    [--baseline v0.2.1|none] [--wan-scale 10]
+//                    [--baseline v0.2.1|none] [--wan-scale 10] [--tar-before DIR]
 //
 // Every cedar-peer tool also runs as the last Effect 3 release ("cedar-peer 0.2 …", built from
 // its git tag), held to no more than 5 % slower. The big-file workloads (`remote-big`,
@@ -44,6 +44,7 @@ const { values: args } = parseArgs({
     keep: { type: "boolean", default: false },
     note: { type: "string" },
     baseline: { type: "string" },
+    "tar-before": { type: "string" },
     "wan-scale": { type: "string" },
     help: { type: "boolean", default: false }
   },
@@ -79,6 +80,8 @@ if (args.help) {
     "  --keep        keep the temp dir (sources and every target) for inspection",
     `  --baseline REF  the release every cedar-peer tool is also timed as (default ${DEFAULT_BASELINE}: built from`,
     "                the git tag in a temp dir, kept there for the next run); none: leave it out",
+    "  --tar-before DIR  remote-big times only the tar transport, the same from the build in DIR (a checkout",
+    "                with dist/ built: the commit before a change) and plain ssh tar | tar x, interleaved",
     "  --wan-scale S   divide the file counts of the wan workloads by S (SFTP across 20 ms takes ~0.15 s a file)"
   ].join("\n"))
   process.exit(0)
@@ -970,6 +973,41 @@ const remoteBigWorkload = (
   }
 }
 
+// A change to the tar read path against the build before it: a difference of a few percent,
+// seen only when the two builds and the floor take turns in one run on this noisy machine.
+const TAR_BEFORE = "cedar-peer stage tar (before)"
+const tarBefore = (workload: Workload): Workload => {
+  const dir = args["tar-before"]
+  if (dir === undefined || workload.skip !== undefined) return workload
+  const kept = workload.tools.filter((t) => t.name === "cedar-peer stage tar" || t.name.startsWith("ssh tar"))
+  const tar = kept.find((t) => t.name === "cedar-peer stage tar")!
+  const before: Tool = {
+    ...tar,
+    name: TAR_BEFORE,
+    prepare: () => {
+      const prepared = tar.prepare()
+      // the same staging, started from the other build's bin
+      const main = path.join("dist", "cli", "main.js")
+      const bin = binAs(path.resolve(dir), `${workload.name}-tar-before`)().find((word) => word.endsWith(main))!
+      const argv = prepared.argv.map((word) => (word.endsWith(main) ? bin : word))
+      return { ...prepared, argv }
+    }
+  }
+  return {
+    ...workload,
+    tools: [...kept, before],
+    ratios: [
+      { tool: "cedar-peer stage tar", versus: TAR_BEFORE },
+      { tool: "cedar-peer stage tar", versus: TAR_BEFORE, by: "cpu" },
+      { tool: "cedar-peer stage tar", versus: "ssh tar | tar x, per peer, 4 at once", target: 1.1 },
+      { tool: "cedar-peer stage tar", versus: "ssh tar | tar x, per peer, 4 at once", target: 1.1, by: "cpu" },
+      { tool: TAR_BEFORE, versus: "ssh tar | tar x, per peer, 4 at once" },
+      { tool: TAR_BEFORE, versus: "ssh tar | tar x, per peer, 4 at once", by: "cpu" }
+    ],
+    rssLimits: [...workload.rssLimits, { tool: TAR_BEFORE, maxMB: 100 }]
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Running and reporting
 
@@ -1311,7 +1349,7 @@ const main = async () => {
       ["remote-small", () => remoteSmallWorkload(remote, tarTransport)],
       ["remote-pool", () => remotePoolWorkload(remote, tarTransport)],
       ["remote-big", () =>
-        remoteBigWorkload(remote, tarTransport, "remote-big", SIZES.remoteBig, [
+        tarBefore(remoteBigWorkload(remote, tarTransport, "remote-big", SIZES.remoteBig, [
           { tool: "cedar-peer stage tar", versus: "ssh tar | tar x, per peer, 4 at once", target: 1.1 },
           { tool: "cedar-peer stage tar", versus: "ssh tar | tar x, per peer, 4 at once", target: 1.1, by: "cpu" },
           { tool: "cedar-peer stage", versus: "scp, per peer, 4 at once", target: 1.05 },
@@ -1320,7 +1358,7 @@ const main = async () => {
           { tool: "cedar-peer stage", versus: "cedar-python stage" },
           { tool: "scp -O, per peer, 4 at once", versus: "scp, per peer, 4 at once" },
           { tool: "ssh tar | tar x, per peer, 4 at once", versus: "scp, per peer, 4 at once" }
-        ])],
+        ]))],
       ["cedar-night", () =>
         remoteBigWorkload(remote, tarTransport, "cedar-night", SIZES.night, [
           { tool: "cedar-peer stage", versus: "cedar-python stage", target: 0.35 },
