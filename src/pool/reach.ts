@@ -5,7 +5,7 @@
  *
  * @since 1.0.0
  */
-import { Duration, Effect, FileSystem } from "effect"
+import { Duration, Effect } from "effect"
 import * as Config from "../config/Config.js"
 import type { PoolConfig, RemotePeerConfig } from "../config/Config.js"
 import { quoteWord } from "../domain/shellWords.js"
@@ -111,7 +111,7 @@ const probe = (
 export const reachPeers = (
   config: PoolConfig,
   options: ReachOptions = {}
-): Effect.Effect<ReadonlyArray<PeerReach>, never, RemotePeers | SystemUsers | FileSystem.FileSystem> =>
+): Effect.Effect<ReadonlyArray<PeerReach>, never, RemotePeers | SystemUsers> =>
   Effect.forEach(
     config.peers.flatMap((peer, i) => (peer.type === "remote" ? [[peer, i] as const] : [])),
     ([peer, i]) => Effect.map(probe(config, peer, i, "true", options), (result) => result.reach),
