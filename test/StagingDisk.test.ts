@@ -8,7 +8,7 @@ import * as OS from "node:os"
 import * as NPath from "node:path"
 import { Volume } from "memfs"
 import * as NodeStagingDisk from "../src/disk/NodeStagingDisk.js"
-import { StagingDisk, type StagingDiskShape } from "../src/disk/StagingDisk.js"
+import { DiskError, type FileWriter, StagingDisk, type StagingDiskShape } from "../src/disk/StagingDisk.js"
 import * as MemoryFileSystem from "../src/testing/MemoryFileSystem.js"
 import * as MemoryStagingDisk from "../src/testing/MemoryStagingDisk.js"
 
@@ -300,29 +300,53 @@ const contract = (title: string, makeArena: Effect.Effect<Arena, never, Scope.Sc
         expect([Number(info.uid), Number(info.mode) & 0o7777]).toEqual([0, 0o700])
       }))
 
-    it.effect("createFile: created exclusively, never through a link; written chunk by chunk, finished with its attributes", () =>
+    it.effect("createFiles: created exclusively, never through a link; written chunk by chunk, finished with its attributes", () =>
       Effect.gen(function*() {
         const { arena, src, dst } = yield* setup
-        const written = yield* Effect.scoped(Effect.gen(function*() {
-          const writer = yield* arena.disk.createFile(dst, LATIN1)
+        const { written, creator } = yield* Effect.scoped(Effect.gen(function*() {
+          const creator = yield* arena.disk.createFiles(dst)
+          const writer = creator.create(LATIN1)
+          if (writer instanceof DiskError) return yield* writer
           expect(modeOf(arena, "dst", LATIN1) & 0o077).toBe(0)
           expect([writer.write(bytes("lat")), writer.write(bytes("in"))]).toEqual([undefined, undefined])
-          yield* writer.finish({ permissions: 0o644, ownership: { uid: 34, gid: 35 } })
-          return writer
+          expect(writer.finish({ permissions: 0o644, ownership: { uid: 34, gid: 35 } })).toBeUndefined()
+          expect(creator.create(LATIN1)).toMatchObject({ _tag: "DiskError", code: "EEXIST" })
+          // the source's entry is a link: refused, never followed
+          const inSource = yield* arena.disk.createFiles(src)
+          expect(inSource.create(bytes("link"))).toMatchObject({ _tag: "DiskError", code: "EEXIST" })
+          const bad = creator.create(bytes("../x"))
+          expect(bad).toMatchObject({ _tag: "DiskError" })
+          expect((bad as DiskError).detail).toContain("not a single plain file name")
+          return { written: writer, creator }
         }))
         expect(contentOf(arena, "dst", LATIN1)).toBe("latin")
         const info = arena.fs.lstatSync(arena.at("dst", LATIN1))
         expect([Number(info.uid), Number(info.gid), Number(info.mode) & 0o7777]).toEqual([34, 35, 0o644])
-        // a finished writer takes no more
+        // a finished writer takes no more, nor does a creator whose scope has closed
         expect(written.write(bytes("more"))).toMatchObject({ _tag: "DiskError", code: "EBADF" })
+        expect(written.finish({})).toMatchObject({ _tag: "DiskError", code: "EBADF" })
+        expect(creator.create(bytes("later"))).toMatchObject({ _tag: "DiskError", code: "EBADF" })
         expect(contentOf(arena, "dst", LATIN1)).toBe("latin")
-        const again = yield* Effect.flip(Effect.scoped(arena.disk.createFile(dst, LATIN1)))
-        expect(again).toMatchObject({ _tag: "DiskError", code: "EEXIST" })
-        const viaLink = yield* Effect.flip(Effect.scoped(arena.disk.createFile(src, bytes("link"))))
-        expect(viaLink).toMatchObject({ _tag: "DiskError", code: "EEXIST" })
         expect(contentOf(arena, "src", "a")).toBe("alpha")
-        const bad = yield* Effect.flip(Effect.scoped(arena.disk.createFile(dst, bytes("../x"))))
-        expect(bad.detail).toContain("not a single plain file name")
+      }))
+
+    it.effect("createFiles: a file left unfinished is closed with the scope, as written so far, and takes no more", () =>
+      Effect.gen(function*() {
+        const { arena, dst } = yield* setup
+        const writers = yield* Effect.scoped(Effect.gen(function*() {
+          const creator = yield* arena.disk.createFiles(dst)
+          const made = [creator.create(bytes("half")), creator.create(bytes("none"))]
+          for (const writer of made) if (writer instanceof DiskError) return yield* writer
+          const [half, none] = made as Array<FileWriter>
+          expect(half!.write(bytes("written so far"))).toBeUndefined()
+          return [half!, none!]
+        }))
+        expect(contentOf(arena, "dst", "half")).toBe("written so far")
+        expect(contentOf(arena, "dst", "none")).toBe("")
+        // never finished: still the process's alone
+        expect(modeOf(arena, "dst", "half") & 0o077).toBe(0)
+        for (const writer of writers) expect(writer.write(bytes("late"))).toMatchObject({ _tag: "DiskError", code: "EBADF" })
+        expect(contentOf(arena, "dst", "half")).toBe("written so far")
       }))
 
     it.effect("replaceFile: replaces a file or a link in one step, never writing through the link, leaving no draft", () =>

@@ -12,7 +12,7 @@
  */
 import { Layer } from "effect"
 import { copyFiles, hashFiles } from "./internal/node/copy.js"
-import { adoptFiles, commit, createFile, readFile, replaceFile, writeEmptyFile } from "./internal/node/files.js"
+import { adoptFiles, commit, createFiles, readFile, replaceFile, writeEmptyFile } from "./internal/node/files.js"
 import { openDirectory, openSubdirectory } from "./internal/node/held.js"
 import { list, listFiles, usage } from "./internal/node/listing.js"
 import { makePrivateDirectory, reclaim, removeLeftovers, replaceEmptyDirectory } from "./internal/node/privateDirectories.js"
@@ -39,7 +39,7 @@ export const make = (): StagingDiskShape => ({
   reclaim,
   commit,
   writeEmptyFile,
-  createFile,
+  createFiles,
   replaceFile,
   removeLeftovers
 })

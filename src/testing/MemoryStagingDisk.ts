@@ -29,8 +29,9 @@ import * as Names from "./internal/memoryNames.js"
  * The operations the hooks see. `path` is the volume path of the entry (the source for
  * `copyFile`, with `toPath` its copy; the file being moved for `rename`, with `toPath` its
  * final path; the file replaced for `replaceFile`, with `toPath` the fresh file written first).
- * `write` is one chunk written through `createFile`'s writer: a synchronous call, so only `fail`
- * is asked for it, not `before`.
+ * `createFile` is one file made by `createFiles`' creator and `write` one chunk written to it,
+ * and `chown`/`chmod` come from its `finish` too: synchronous calls, so only `fail` is asked for
+ * them there, not `before`.
  *
  * @since 0.2.0
  * @category models
@@ -156,7 +157,7 @@ export const make = (options: Options = {}): MemoryStagingDisk => {
     reclaim: (directory) => Directories.reclaim(memory, directory),
     commit: (from, names, to) => Files.commit(memory, from, arrayOf(names), to),
     writeEmptyFile: (directory, name, attributes) => Files.writeEmptyFile(memory, directory, name, attributes),
-    createFile: (directory, name) => Files.createFile(memory, directory, name),
+    createFiles: (directory) => Files.createFiles(memory, directory),
     replaceFile: (directory, name, content, attributes) => Files.replaceFile(memory, directory, name, content, attributes),
     removeLeftovers: (directory) => Directories.removeLeftovers(memory, directory)
   }

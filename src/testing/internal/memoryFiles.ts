@@ -10,10 +10,12 @@ import {
   type Directory,
   DiskError,
   type FileAttributes,
+  type FileCreator,
   type FileName,
   type FileWriter,
   NotRegularFile
 } from "../../disk/StagingDisk.js"
+import type { Operation } from "../MemoryStagingDisk.js"
 import { attempt, entryPath, errno, injected, lstat, type Memory, run, shownIn, typeOf, withEntry } from "./memoryDisk.js"
 
 const encoder = new TextEncoder()
@@ -137,48 +139,76 @@ export const writeEmptyFile = (memory: Memory, directory: Directory, name: strin
     yield* setAttributes(memory, path, attributes, 0o644)
   })
 
+/** The volume's errors as the disk's, for the synchronous calls of `createFiles`. */
+const now = (memory: Memory, operation: Operation, path: string, shown: string, body: () => void): DiskError | undefined => {
+  const fault = injected(memory, operation, path)
+  if (fault !== undefined) return fault
+  try {
+    body()
+    return undefined
+  } catch (error) {
+    if (error instanceof DiskError) return error
+    const code = typeof error === "object" && error !== null && "code" in error ? String(error.code) : "EIO"
+    return errno(operation, shown, code)
+  }
+}
+
+/** `setAttributes` as one synchronous call (`fail` is asked, a `before` hook cannot run). */
+const setAttributesNow = (memory: Memory, path: string, shown: string, attributes: FileAttributes): DiskError | undefined =>
+  (attributes.ownership === undefined
+    ? undefined
+    : now(memory, "chown", path, shown, () => memory.volume.chownSync(path, attributes.ownership!.uid, attributes.ownership!.gid))) ??
+    now(memory, "chmod", path, shown, () => memory.volume.chmodSync(path, attributes.permissions ?? 0o644))
+
 /** Writes into the volume's open file; `fail` is asked for every `write` (a `before` hook cannot run in a synchronous call). */
-const writerOf = (memory: Memory, fd: number, path: string, shown: string) => {
+const writerOf = (memory: Memory, fd: number, path: string, shown: string, onClose: (close: () => void) => void) => {
   let closed = false
   const close = () => {
     if (closed) return
     closed = true
     memory.volume.closeSync(fd)
+    onClose(close)
   }
   const writer: FileWriter = {
-    write: (chunk) => {
+    write: (chunk) => (closed ? errno("write", shown, "EBADF", "closed") : now(memory, "write", path, shown, () => memory.volume.writeSync(fd, chunk))),
+    finish: (attributes) => {
       if (closed) return errno("write", shown, "EBADF", "closed")
-      const fault = injected(memory, "write", path)
-      if (fault !== undefined) return fault
-      try {
-        memory.volume.writeSync(fd, chunk)
-        return undefined
-      } catch (error) {
-        const code = typeof error === "object" && error !== null && "code" in error ? String(error.code) : "EIO"
-        return errno("write", shown, code)
-      }
-    },
-    finish: (attributes) =>
-      Effect.suspend(() => (closed ? Effect.fail(errno("write", shown, "EBADF", "closed")) : setAttributes(memory, path, attributes, 0o644))).pipe(
-        Effect.ensuring(Effect.sync(close))
-      )
+      const failed = setAttributesNow(memory, path, shown, attributes)
+      close()
+      return failed
+    }
   }
   return { writer, close }
 }
 
-export const createFile = (memory: Memory, directory: Directory, name: FileName): Effect.Effect<FileWriter, DiskError, Scope.Scope> =>
-  Effect.map(
-    Effect.acquireRelease(
-      Effect.flatMap(attempt(() => entryPath(memory, directory, name)), (path) =>
-        run(memory, "createFile", path, undefined, () => {
-          const shown = shownIn(directory, name)
-          if (lstat(memory.volume, path) !== undefined) throw errno("create", shown, "EEXIST")
-          return writerOf(memory, memory.volume.openSync(path, "wx", 0o600), path, shown)
-        })),
-      ({ close }) => Effect.sync(close)
-    ),
-    ({ writer }) => writer
-  )
+/** Files made one after another in `directory`; every call synchronous, so `fail` is asked for each, not `before`. */
+export const createFiles = (memory: Memory, directory: Directory): Effect.Effect<FileCreator, never, Scope.Scope> => {
+  const open = new Set<() => void>()
+  let closed = false
+  const create = (name: FileName): FileWriter | DiskError => {
+    const shown = shownIn(directory, name)
+    if (closed) return errno("create", shown, "EBADF", "closed")
+    let path: string
+    try {
+      path = entryPath(memory, directory, name)
+    } catch (error) {
+      return error as DiskError
+    }
+    let made: ReturnType<typeof writerOf> | undefined
+    const failed = now(memory, "createFile", path, shown, () => {
+      if (lstat(memory.volume, path) !== undefined) throw errno("create", shown, "EEXIST")
+      made = writerOf(memory, memory.volume.openSync(path, "wx", 0o600), path, shown, (close) => open.delete(close))
+    })
+    if (failed !== undefined || made === undefined) return failed ?? errno("create", shown, "EIO")
+    open.add(made.close)
+    return made.writer
+  }
+  return Effect.acquireRelease(Effect.sync((): FileCreator => ({ create })), () =>
+    Effect.sync(() => {
+      closed = true
+      for (const close of [...open]) close()
+    }))
+}
 
 export const replaceFile = (memory: Memory, directory: Directory, name: string, content: Uint8Array, attributes: FileAttributes) =>
   Effect.gen(function*() {

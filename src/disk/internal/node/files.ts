@@ -10,6 +10,7 @@ import {
   type Directory,
   DiskError,
   type FileAttributes,
+  type FileCreator,
   type FileName,
   type FileNames,
   type FileWriter,
@@ -136,11 +137,11 @@ export const writeEmptyFile = (directory: Directory, name: string, attributes: F
     }
   })
 
-/** A file created by `createFile`: its descriptor, written with plain synchronous calls. */
+/** A file a `NodeFileCreator` made: its descriptor, written with plain synchronous calls. */
 class NodeFileWriter implements FileWriter {
-  /** closed (finished, or its scope closed): nothing more is written to the number, which may be reused */
+  /** closed (finished, or its creator closed): nothing more is written to the number, which may be reused */
   private closed = false
-  constructor(private readonly fd: number, private readonly shown: string) {}
+  constructor(private readonly fd: number, private readonly shown: string, private readonly onClose: (writer: NodeFileWriter) => void) {}
 
   write(chunk: Uint8Array): DiskError | undefined {
     if (this.closed) return new DiskError({ operation: "write", path: this.shown, code: "EBADF", detail: "closed" })
@@ -153,36 +154,50 @@ class NodeFileWriter implements FileWriter {
     }
   }
 
-  finish(attributes: FileAttributes): Effect.Effect<void, DiskError> {
-    return syncOperation("write", this.shown, () => {
-      if (this.closed) return new DiskError({ operation: "write", path: this.shown, code: "EBADF", detail: "closed" })
-      const failed = setAttributes(this.fd, () => this.shown, attributes, attributes.permissions ?? 0o644)
-      this.close()
-      return failed
-    })
+  finish(attributes: FileAttributes): DiskError | undefined {
+    if (this.closed) return new DiskError({ operation: "write", path: this.shown, code: "EBADF", detail: "closed" })
+    const failed = setAttributes(this.fd, () => this.shown, attributes, attributes.permissions ?? 0o644)
+    this.close()
+    return failed instanceof DiskError ? failed : undefined
   }
 
   close(): void {
     if (this.closed) return
     this.closed = true
     closeQuietly(this.fd)
+    this.onClose(this)
   }
 }
 
 // Created exclusively, never through a link, readable by root alone until finished. Written
 // synchronously: for the many small files of a backup a thread-pool round trip per call costs
 // more than the write itself, and a big file's chunks cost no more than their write.
-export const createFile = (directory: Directory, name: FileName): Effect.Effect<FileWriter, DiskError, Scope.Scope> =>
-  Effect.acquireRelease(
-    syncOperation("create", directory.shown, () => {
-      const path = pathIn(directory, name)
-      if (path instanceof DiskError) return path
-      const shown = shownIn(directory, name)
-      const fd = attempt("create", shown, () => NFS.openSync(path, CREATE, 0o600))
-      return fd instanceof DiskError ? fd : new NodeFileWriter(fd, shown)
-    }),
-    (writer) => Effect.sync(() => writer.close())
-  )
+class NodeFileCreator implements FileCreator {
+  private readonly open = new Set<NodeFileWriter>()
+  private closed = false
+  private readonly forget = (writer: NodeFileWriter) => void this.open.delete(writer)
+  constructor(private readonly directory: Directory) {}
+
+  create(name: FileName): FileWriter | DiskError {
+    const shown = shownIn(this.directory, name)
+    if (this.closed) return new DiskError({ operation: "create", path: shown, code: "EBADF", detail: "closed" })
+    const path = pathIn(this.directory, name)
+    if (path instanceof DiskError) return path
+    const fd = attempt("create", shown, () => NFS.openSync(path, CREATE, 0o600))
+    if (fd instanceof DiskError) return fd
+    const writer = new NodeFileWriter(fd, shown, this.forget)
+    this.open.add(writer)
+    return writer
+  }
+
+  close(): void {
+    this.closed = true
+    for (const writer of [...this.open]) writer.close()
+  }
+}
+
+export const createFiles = (directory: Directory): Effect.Effect<FileCreator, never, Scope.Scope> =>
+  Effect.acquireRelease(Effect.sync(() => new NodeFileCreator(directory)), (creator) => Effect.sync(() => creator.close()))
 
 export const replaceFile = (directory: Directory, name: string, content: Uint8Array, attributes: FileAttributes) =>
   syncOperation("create", shownIn(directory, name), () => {

@@ -10,7 +10,7 @@ import type { StageOptions } from "../../../domain/Peer.js"
 import { EntryKind, showName } from "../../../domain/Peer.js"
 import { CopyFailed, LimitExceeded, UnsupportedEntry } from "../../../domain/PeerError.js"
 import type { RemotePeer } from "../../../domain/peers.js"
-import type { Directory, DiskError, FileName, FileWriter, StagingDiskShape } from "../../../disk/StagingDisk.js"
+import { type Directory, DiskError, type FileCreator, type FileName, type FileWriter, type StagingDiskShape } from "../../../disk/StagingDisk.js"
 import { runAs } from "../runAs.js"
 import { quoteWord } from "../../../domain/shellWords.js"
 import { remoteCommandArgv } from "./argv.js"
@@ -47,11 +47,6 @@ const messageOf = (error: unknown): string => (error instanceof Error ? error.me
 /** Why an unpack stopped before the stream's end: the peer's error to fail with. */
 type Refusal = UnsupportedEntry | LimitExceeded | CopyFailed
 
-/** The stream could not be read as a tar archive (or ended too soon): not the peer's refusal, a failed copy. */
-class Corrupt {
-  constructor(readonly detail: string) {}
-}
-
 /** How an unpack that was not refused ended. */
 export type Unpacked =
   | { readonly _tag: "Done"; readonly files: number; readonly bytes: number }
@@ -62,6 +57,9 @@ type Drained =
   | { readonly _tag: "Written"; readonly bytes: number }
   | { readonly _tag: "TooBig"; readonly value: number }
   | { readonly _tag: "Failed"; readonly error: DiskError }
+
+/** How the walk over the entries ended: unpacked, unreadable, or refused with the peer's error. */
+type Walked = Unpacked | { readonly _tag: "Refused"; readonly error: Refusal }
 
 // A name as sent: GNU tar headers and long names are raw bytes (read as latin1, one char per
 // byte); a PAX path, which only another tar would send, is UTF-8.
@@ -114,6 +112,71 @@ const drain = async (entry: AsyncIterable<Uint8Array>, writer: FileWriter, befor
   return { _tag: "Written", bytes }
 }
 
+/** What the walk refuses, and how it says so: the peer's errors for one unpack. */
+interface Rules {
+  readonly options: StageOptions
+  readonly refuse: (name: FileName, kind: Kind) => Refusal
+  readonly tooMuch: (limit: "maxFiles" | "maxBytes", max: number, value: number) => Refusal
+  readonly failed: (error: DiskError) => Refusal
+}
+
+const rulesOf = (peer: RemotePeer, privateDir: Directory, options: StageOptions): Rules => {
+  const collectDir = `${peer.remoteUser}@${peer.name}:${peer.collectDir}`
+  return {
+    options,
+    refuse: (name, kind) => new UnsupportedEntry({ peer: peer.name, collectDir, entries: [{ name: showName(name), kind }] }),
+    tooMuch: (limit, max, value) => new LimitExceeded({ peer: peer.name, limit, max, value }),
+    failed: (error) => diskFull(peer, privateDir.shown, error)
+  }
+}
+
+/** Why a header is refused before any of its data is read, given the files and bytes before it. */
+const refusalOf = (header: tar.Header, name: FileName, files: number, bytes: number, rules: Rules): Refusal | undefined => {
+  const { maxBytes, maxFiles } = rules.options
+  if (header.type !== "file" && header.type !== "contiguous-file") return rules.refuse(name, TAR_KINDS[header.type] ?? "Unknown")
+  if (!isLandableName(name)) return rules.refuse(name, "UnexpectedName")
+  if (maxFiles !== undefined && files + 1 > maxFiles) return rules.tooMuch("maxFiles", maxFiles, files + 1)
+  // the header says how much is coming: no need to receive it to know it is too much
+  if (maxBytes !== undefined && bytes + header.size > maxBytes) return rules.tooMuch("maxBytes", maxBytes, bytes + header.size)
+  return undefined
+}
+
+/**
+ * Walks the archive's entries into files of `creator`, one plain promise for the whole archive:
+ * per entry only its checks and its system calls (the effects are at the level of the unpack).
+ * Each file is finished on the descriptor that wrote it, so the landing need not open it again:
+ * the owner asked for, and the permissions asked for or, as scp gives a new file, its source's
+ * permission bits under root's usual umask 022.
+ */
+const walk = async (extract: tar.Extract, creator: FileCreator, rules: Rules, signal: AbortSignal): Promise<Walked> => {
+  const { options } = rules
+  const refused = (error: Refusal): Walked => ({ _tag: "Refused", error })
+  let files = 0
+  let bytes = 0
+  try {
+    for await (const entry of extract) {
+      if (signal.aborted) return { _tag: "Corrupt", detail: "interrupted" }
+      const header = entry.header
+      const name = nameOf(header)
+      const refusal = refusalOf(header, name, files, bytes, rules)
+      if (refusal !== undefined) return refused(refusal)
+      files += 1
+      const writer = creator.create(name)
+      if (writer instanceof DiskError) return refused(writer.code === "EEXIST" ? rules.refuse(name, "UnexpectedName") : rules.failed(writer))
+      const drained = await drain(entry as AsyncIterable<Uint8Array>, writer, bytes, options.maxBytes)
+      if (drained._tag === "TooBig") return refused(rules.tooMuch("maxBytes", options.maxBytes!, drained.value))
+      if (drained._tag === "Failed") return refused(rules.failed(drained.error))
+      const unfinished = writer.finish({ ownership: options.ownership, permissions: options.permissions ?? (header.mode & 0o755) })
+      if (unfinished !== undefined) return refused(rules.failed(unfinished))
+      bytes += drained.bytes
+      options.onProgress?.({ phase: "copying", files, bytes })
+    }
+  } catch (error) {
+    return { _tag: "Corrupt", detail: messageOf(error) }
+  }
+  return { _tag: "Done", files, bytes }
+}
+
 /**
  * Unpacks a tar stream into `privateDir` (this run's private directory, root's alone) through
  * the staging disk. Every file is created exclusively without following a link (a second entry
@@ -128,62 +191,20 @@ export const unpack = (
   options: StageOptions
 ): Effect.Effect<Unpacked, Refusal> =>
   Effect.gen(function*() {
-    const collectDir = `${peer.remoteUser}@${peer.name}:${peer.collectDir}`
-    const failed = (error: DiskError) => diskFull(peer, privateDir.shown, error)
-    const refuse = (name: FileName, kind: Kind) =>
-      new UnsupportedEntry({ peer: peer.name, collectDir, entries: [{ name: showName(name), kind }] })
-    const tooMuch = (limit: "maxFiles" | "maxBytes", max: number, value: number) => new LimitExceeded({ peer: peer.name, limit, max, value })
     // loaded on first use: only peers on the tar transport need it, and the CLI starts without it
     const { extract: makeExtract } = yield* Effect.promise(() => import("tar-stream"))
     const extract = makeExtract({ filenameEncoding: "latin1" } as Parameters<typeof makeExtract>[0])
-    // errors are read from the iteration below; a listener keeps a late one from crashing the process
+    // errors are read from the walk; a listener keeps a late one from crashing the process
     extract.on("error", () => {})
     // however the unpack ends (refused, interrupted), the unpacker stops, and with it the feeding
     yield* Effect.addFinalizer(() => Effect.sync(() => extract.destroy(undefined as unknown as Error)))
+    const creator = yield* disk.createFiles(privateDir)
     const feeding = feed(source, extract)
-    const entries = extract[Symbol.asyncIterator]()
-    let files = 0
-    let bytes = 0
-    for (;;) {
-      const next = yield* Effect.tryPromise({ try: () => entries.next(), catch: (error) => new Corrupt(messageOf(error)) })
-      if (next.done === true) break
-      const entry = next.value
-      const header = entry.header
-      const name = nameOf(header)
-      if (header.type !== "file" && header.type !== "contiguous-file") return yield* refuse(name, TAR_KINDS[header.type] ?? "Unknown")
-      if (!isLandableName(name)) return yield* refuse(name, "UnexpectedName")
-      files += 1
-      if (options.maxFiles !== undefined && files > options.maxFiles) return yield* tooMuch("maxFiles", options.maxFiles, files)
-      // the header says how much is coming: no need to receive it to know it is too much
-      if (options.maxBytes !== undefined && bytes + header.size > options.maxBytes) {
-        return yield* tooMuch("maxBytes", options.maxBytes, bytes + header.size)
-      }
-      bytes += yield* Effect.scoped(Effect.gen(function*() {
-        const writer = yield* disk.createFile(privateDir, name).pipe(
-          Effect.mapError((error) => (error.code === "EEXIST" ? refuse(name, "UnexpectedName") : failed(error)))
-        )
-        const drained = yield* Effect.tryPromise({
-          try: () => drain(entry as AsyncIterable<Uint8Array>, writer, bytes, options.maxBytes),
-          catch: (error) => new Corrupt(messageOf(error))
-        })
-        if (drained._tag === "TooBig") return yield* tooMuch("maxBytes", options.maxBytes!, drained.value)
-        if (drained._tag === "Failed") return yield* failed(drained.error)
-        // Finished here, on the descriptor that wrote it, so the landing need not open it again:
-        // the owner asked for, and the permissions asked for or, as scp gives a new file, its
-        // source's permission bits under root's usual umask 022.
-        yield* writer.finish({ ownership: options.ownership, permissions: options.permissions ?? (header.mode & 0o755) }).pipe(
-          Effect.mapError(failed)
-        )
-        return drained.bytes
-      }))
-      options.onProgress?.({ phase: "copying", files, bytes })
-    }
-    yield* Effect.promise(() => feeding)
-    return { _tag: "Done", files, bytes } as Unpacked
-  }).pipe(
-    Effect.catchIf((error): error is Corrupt => error instanceof Corrupt, (error) => Effect.succeed<Unpacked>({ _tag: "Corrupt", detail: error.detail })),
-    Effect.scoped
-  )
+    const walked = yield* Effect.promise((signal) => walk(extract, creator, rulesOf(peer, privateDir, options), signal))
+    if (walked._tag === "Refused") return yield* Effect.fail(walked.error)
+    if (walked._tag === "Done") yield* Effect.promise(() => feeding)
+    return walked
+  }).pipe(Effect.scoped)
 
 const diskFull = (peer: RemotePeer, dir: string, error: DiskError): CopyFailed =>
   new CopyFailed({
