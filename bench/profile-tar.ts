@@ -71,7 +71,7 @@ try {
   const target = path.join(root, "target")
   fs.mkdirSync(target)
   const started = performance.now()
-  const traced = values.strace === undefined ? [] : ["strace", "-f", "-tt", "-e", "trace=execve,exit_group,kill,wait4", "-o", values.strace]
+  const traced = values.strace === undefined ? [] : ["strace", "-f", "-tt", "-e", "trace=execve,exit_group,kill,wait4,setsid,setpgid,clone,clone3,fork,vfork", "-o", values.strace]
   const done = spawnSync(traced[0] ?? bin[0]!, [...traced.slice(1), ...(traced.length > 0 ? [bin[0]!] : []),"--cpu-prof", `--cpu-prof-dir=${profiles}`, ...bin.slice(1), "stage-peer", "--config", config, "--peer", "127.0.0.1", "--target", target, ...values.extra], {
     encoding: "utf8"
   })

@@ -73,7 +73,7 @@ const viaEffect = (consume: (stdout: Stream.Stream<Uint8Array, unknown>) => Effe
   Effect.runPromise(
     Effect.scoped(Effect.gen(function*() {
       const spawner = yield* ChildProcessSpawner.ChildProcessSpawner
-      const child = yield* start(spawner, command(argv))
+      const { child } = yield* start(spawner, command(argv))
       const bytes = yield* consume(child.stdout)
       yield* child.exitCode
       return bytes

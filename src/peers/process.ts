@@ -12,9 +12,8 @@
 // A child's stdin is at its end from the start (`/dev/null`): a command that reads stdin (a login
 // shell, an ssh without a command) must not wait forever, and nothing here ever writes into, or
 // waits on the end of, a pipe to a child that may already have exited.
-import { Data, Duration, Effect, Stream } from "effect"
+import { Data, Duration, Effect, Scope, Stream } from "effect"
 import type { PlatformError } from "effect/PlatformError"
-import type { Scope } from "effect/Scope"
 import { ChildProcess } from "effect/process"
 import { quoteLine } from "../domain/shellWords.js"
 import type { ChildProcessSpawner } from "effect/process"
@@ -106,37 +105,39 @@ export const prepare = (cmd: ChildProcess.Command, grace?: Duration.Input): Chil
   })
 }
 
+/** A started child, and what to say once it has ended on its own. */
+export interface Started {
+  readonly child: ChildProcessSpawner.ChildProcessHandle
+  /**
+   * Says that the child ended on its own (its status read, its output at its end). Then what it
+   * left running in its process group stays: an ssh ControlMaster that a legacy scp started is
+   * the peer's shared connection, with its own close and idle limit. And the spawner's clean-up
+   * of the group (after a non-zero status: SIGTERM, then a wait for the group to be gone) runs
+   * on its own instead of holding the caller: the first fork of a ControlMaster leaves a zombie
+   * in the group that only init reaps, which some inits (containers, sandboxes) do late or never,
+   * and the spawner would wait out the grace and a second more for it.
+   */
+  readonly ended: Effect.Effect<void>
+}
+
 /**
  * Starts `cmd` (`prepare`d) in the current scope; closing the scope stops the child's whole
- * process group (SIGTERM, SIGKILL after `grace`) unless it has ended.
+ * process group (SIGTERM, SIGKILL after `grace`) unless it has `ended` on its own.
  */
-export const start = (
-  spawner: Spawner,
-  cmd: ChildProcess.Command,
-  grace?: Duration.Input
-): Effect.Effect<ChildProcessSpawner.ChildProcessHandle, PlatformError, Scope> =>
-  // --verbose shows each command as a line to replay it by hand
-  Effect.andThen(Effect.logDebug(`run: ${shellLine(cmd)}`), spawner.spawn(prepare(cmd, grace)))
-
-/**
- * Stops a running child's process group: SIGTERM, then SIGKILL once `grace` has passed without
- * the group ending, also to members that outlived the leader. Bounded: it waits at most the grace
- * and a second after the SIGKILL for the group to go.
- */
-export const terminate = (
-  child: ChildProcessSpawner.ChildProcessHandle,
-  grace: Duration.Input = KILL_GRACE
-): Effect.Effect<void> => Effect.ignore(child.kill({ killSignal: "SIGTERM", forceKillAfter: grace }))
-
-/**
- * Called once `child` has ended on its own: what it left running in its process group stays (an
- * ssh ControlMaster that a legacy scp started is the peer's shared connection, which has its own
- * close and idle limit). Without this the spawner would SIGTERM the group of a child that exited
- * 0 and wait up to the grace for it; a child that is stopped (time limit, interruption) still has
- * its whole group stopped, as it never gets here.
- */
-export const keepWhatItLeft = (child: ChildProcessSpawner.ChildProcessHandle): Effect.Effect<void> =>
-  Effect.ignore(child.unref)
+export const start = (spawner: Spawner, cmd: ChildProcess.Command, grace?: Duration.Input): Effect.Effect<Started, PlatformError, Scope.Scope> =>
+  Effect.gen(function*() {
+    // --verbose shows each command as a line to replay it by hand
+    yield* Effect.logDebug(`run: ${shellLine(cmd)}`)
+    const own = yield* Scope.make()
+    let endedOnItsOwn = false
+    yield* Effect.addFinalizer((exit) => endedOnItsOwn ? Effect.asVoid(Effect.forkDetach(Scope.close(own, exit))) : Scope.close(own, exit))
+    const child = yield* Scope.provide(own)(spawner.spawn(prepare(cmd, grace)))
+    const ended = Effect.suspend(() => {
+      endedOnItsOwn = true
+      return Effect.ignore(child.unref)
+    })
+    return { child, ended }
+  })
 
 /** Runs `cmd` to its end, with its output. */
 export const runToEnd = (
@@ -147,12 +148,12 @@ export const runToEnd = (
   Effect.scoped(Effect.gen(function*() {
     // the spawner's own release stops the group when this scope closes: on the time limit and on
     // interruption (with `forceKillAfter`, it cannot wait forever on a child ignoring SIGTERM)
-    const child = yield* start(spawner, cmd, options.grace)
+    const { child, ended } = yield* start(spawner, cmd, options.grace)
     const finished = Effect.all(
       [collectOutput(child.stdout), collectOutput(child.stderr), child.exitCode],
       { concurrency: "unbounded" }
     ).pipe(
-      Effect.tap(() => keepWhatItLeft(child)),
+      Effect.tap(() => ended),
       Effect.map(([stdout, stderr, exitCode]): Finished => ({ exitCode, stdout, stderr }))
     )
     if (options.timeout === undefined) return yield* finished

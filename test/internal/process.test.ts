@@ -23,6 +23,16 @@ const groupMembers = (pgid: number): Array<number> =>
     }
   })
 
+/** Whether `pid` is a live process (not gone, not a zombie). */
+const isLive = (pid: number): boolean => {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8")
+    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z"
+  } catch {
+    return false
+  }
+}
+
 const waitUntil = async (check: () => boolean) => {
   for (let i = 0; i < 100 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 50))
   return check()
@@ -93,6 +103,24 @@ layer(NodeServices.layer, { excludeTestServices: true })("runToEnd", (it) => {
       const stat = fs.readFileSync(`/proc/${sleeper}/stat`, "utf8")
       expect(stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3)).not.toBe("Z")
       process.kill(sleeper, "SIGKILL")
+    }))
+
+  it.effect("a child that exited non-zero is returned at once; its group is stopped on its own, SIGKILL included", () =>
+    Effect.gen(function*() {
+      const spawner = yield* ChildProcessSpawner.ChildProcessSpawner
+      // What a ControlMaster's first fork leaves looks the same to the spawner: a group that does
+      // not go at SIGTERM. Here a sleeper that ignores it, its output closed.
+      const done = yield* runToEnd(spawner, command(["sh", "-c", "trap '' TERM; sleep 300 >/dev/null 2>&1 & echo $!; exit 3"]), {
+        timeout: "30 seconds",
+        grace: "2 seconds"
+      })
+      const sleeper = Number(done.stdout.trim())
+      expect(done.exitCode).toBe(3)
+      expect(sleeper).toBeGreaterThan(0)
+      // returned before the grace was out: the sleeper, which only SIGKILL stops, is still there
+      expect(isLive(sleeper)).toBe(true)
+      // and the clean-up ran on its own: SIGKILL once the grace had passed
+      expect(yield* Effect.promise(() => waitUntil(() => !isLive(sleeper)))).toBe(true)
     }))
 
   it.effect("a child that ends by itself is read to the end as before", () =>

@@ -3,7 +3,7 @@
 import { Effect, Stream } from "effect"
 import type { Duration, PlatformError } from "effect"
 import type { ChildProcessSpawner } from "effect/process"
-import { collectOutput, command, Expired, formatAfter, keepWhatItLeft, runToEnd, start } from "../../process.js"
+import { collectOutput, command, Expired, formatAfter, runToEnd, start } from "../../process.js"
 import { type SilenceLimits, watchSilence } from "./silence.js"
 
 /**
@@ -46,7 +46,7 @@ export const runStreamingWith = (spawner: ChildProcessSpawner.ChildProcessSpawne
   Effect.scoped(Effect.gen(function*() {
     // closing the scope stops the child's process group (SIGKILL after the grace), so a failed
     // consumer or the time limit ends the child at once
-    const child = yield* start(spawner, command(argv))
+    const { child, ended } = yield* start(spawner, command(argv))
     // a stream that stops coming (the remote command alive but silent) is cut at the stall limit
     let received = 0
     const stdout = silence === undefined ? child.stdout : child.stdout.pipe(Stream.map((chunk) => {
@@ -62,7 +62,7 @@ export const runStreamingWith = (spawner: ChildProcessSpawner.ChildProcessSpawne
       all,
       Effect.flatMap(watchSilence(silence, Effect.sync(() => received)), (after) => Effect.fail({ _tag: "Silent" as const, after }))
     )
-    yield* keepWhatItLeft(child)
+    yield* ended
     const ran: Ran = { _tag: "Exited", exitCode: Number(exitCode), stdout: "", stderr }
     return { ran, consumed: consumed as A | undefined }
   })).pipe(
