@@ -1,5 +1,5 @@
 // The tar transport on the memory staging disk: the stream is unpacked through `StagingDisk`
-// (createFile and its writer), so what a hostile stream gets, and what a full disk does to an
+// (createFiles and its writers), so what a hostile stream gets, and what a full disk does to an
 // unpack, is seen without a real directory.
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Path } from "effect"
@@ -23,7 +23,11 @@ const peerOf = (overrides: Partial<RemotePeer.RemotePeerInput> = {}) =>
 const sha256 = (content: string | Uint8Array) => createHash("sha256").update(content).digest("hex")
 
 // A fake host "peer1", and a memory disk with /stage and /work shared by the FileSystem and the staging disk.
-const onMemoryDisk = (fake: Partial<FakeRemoteHost.Options> = {}, disk: MemoryStagingDisk.Options = {}) => {
+const onMemoryDisk = (
+  fake: Partial<FakeRemoteHost.Options> = {},
+  disk: MemoryStagingDisk.Options = {},
+  peer: Partial<RemotePeer.RemotePeerInput> = {}
+) => {
   const host = FakeRemoteHost.make({ hosts: { peer1: { users: ["backup"], files: FILES } }, ...fake })
   const local = MemoryFileSystem.make({ directories: ["/stage", "/work"] })
   const staging = MemoryStagingDisk.make({ ...disk, volume: local.volume })
@@ -37,7 +41,7 @@ const onMemoryDisk = (fake: Partial<FakeRemoteHost.Options> = {}, disk: MemorySt
   const layer = Layer.fresh(RemotePeers.layer.pipe(Layer.provide(platform)))
   const ls = (dir: string) => (local.volume.readdirSync(dir) as Array<unknown>).map(String).sort()
   const stage = (options: StageOptions = {}) =>
-    Effect.provide(Effect.flatMap(RemotePeers, (r) => Effect.flatMap(peerOf(), (p) => r.stagePeer(p, "/stage", options))), layer)
+    Effect.provide(Effect.flatMap(RemotePeers, (r) => Effect.flatMap(peerOf(peer), (p) => r.stagePeer(p, "/stage", options))), layer)
   return { host, local, ls, stage }
 }
 
@@ -107,6 +111,15 @@ describe("the tar transport on the memory staging disk", () => {
       expect(ls("/work")).toEqual([])
     }))
 
+  it.effect("a file whose owner cannot be set is CopyFailed; nothing lands", () =>
+    Effect.gen(function*() {
+      const { ls, stage } = onMemoryDisk({}, { fail: (operation) => (operation === "chown" ? "EPERM" : undefined) })
+      const error = yield* Effect.flip(stage({ ownership: { uid: 34, gid: 35 } }))
+      expect(error._tag).toBe("CopyFailed")
+      expect(ls("/stage")).toEqual([])
+      expect(ls("/work")).toEqual([])
+    }))
+
   it.effect("a file that cannot be created is CopyFailed naming the disk's failure", () =>
     Effect.gen(function*() {
       const { ls, stage } = onMemoryDisk({}, { fail: (operation) => (operation === "createFile" ? "EACCES" : undefined) })
@@ -114,5 +127,43 @@ describe("the tar transport on the memory staging disk", () => {
       expect(error._tag).toBe("CopyFailed")
       expect(error.message).toContain("permission denied")
       expect(ls("/stage")).toEqual([])
+    }))
+})
+
+describe("the scp transport's watch on the memory staging disk", () => {
+  // scp takes a while here: long enough for the watch (every 200 ms at most) to look; no
+  // subdirectory in the collect dir, which scp would refuse
+  const slowScp: Partial<FakeRemoteHost.Options> = {
+    hosts: { peer1: { users: ["backup"], files: { "/collect/a.tar": "AAA", "/collect/b c.tar": "BB" } } },
+    around: (argv, run) => (argv.some((word) => word.endsWith("scp")) ? Effect.delay(run, "700 millis") : run)
+  }
+  const watching = (copyProgress: boolean | undefined) =>
+    Effect.gen(function*() {
+      let looks = 0
+      const heard: Array<string> = []
+      const { ls, stage } = onMemoryDisk(slowScp, { fail: (operation) => void (operation === "usage" && looks++) }, { transport: "scp" })
+      const report = yield* stage({
+        onProgress: (progress) => heard.push(`${progress.phase} ${progress.files ?? "-"}`),
+        ...(copyProgress === undefined ? {} : { copyProgress })
+      })
+      expect(report.count).toBe(2)
+      expect(ls("/stage")).toEqual(["a.tar", "b c.tar"])
+      return { looks, heard }
+    })
+
+  it.live("a progress listener hears the files as they arrive: the directory scp writes to is looked into", () =>
+    Effect.gen(function*() {
+      const { looks, heard } = yield* watching(undefined)
+      expect(looks).toBeGreaterThan(1)
+      expect(heard[0]).toBe("copying 0")
+      expect(heard).toContain("committing 2")
+    }))
+
+  it.live("copyProgress: false, the listener hears the phases only, and the directory is not watched for it", () =>
+    Effect.gen(function*() {
+      const { looks, heard } = yield* watching(false)
+      // the stall limit's first look, at the start (then one every 5 s at most)
+      expect(looks).toBe(1)
+      expect(heard).toEqual(["copying 0", "committing 2"])
     }))
 })

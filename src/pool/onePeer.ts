@@ -56,6 +56,8 @@ export interface ConfiguredPeerOptions {
   /** settings that win over the configuration's (the CLI's `--max-files`, `--timeout`, …) */
   readonly settings?: SettingsOverrides | undefined
   readonly onProgress?: ((progress: StageProgress) => void) | undefined
+  /** `false`: `onProgress` wants the phases only (see `StageOptions.copyProgress`) */
+  readonly copyProgress?: boolean | undefined
 }
 
 /**
@@ -108,7 +110,8 @@ export const stageConfiguredPeer = (
       permissions: options.permissions,
       skipUnsupported: options.skipUnsupported,
       ...peerSettings(config, peerConfig!, options.settings),
-      onProgress: options.onProgress
+      onProgress: options.onProgress,
+      copyProgress: options.copyProgress
     })
     return { peer: value.name, ready, report }
   }).pipe(Effect.scoped, Effect.withSpan("Pool.stageConfiguredPeer"))

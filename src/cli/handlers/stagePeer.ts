@@ -65,7 +65,9 @@ export const stagePeer = (opts: StagePeerOptions) =>
           permissions: Option.getOrUndefined(opts.mode),
           skipUnsupported: opts.skipUnsupported,
           settings: settingsOf(opts),
-          onProgress
+          // only to learn when the files start to land
+          onProgress,
+          copyProgress: false
         })
     )
     const skipped = report.skipped.map((s) => `${s.name} (${s.kind})`).join(", ")

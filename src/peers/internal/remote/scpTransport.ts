@@ -29,7 +29,7 @@ const watch = (
   usage: Effect.Effect<Usage, DiskError>,
   options: StageOptions
 ): Effect.Effect<never, LimitExceeded> =>
-  options.maxFiles === undefined && options.maxBytes === undefined && options.onProgress === undefined
+  options.maxFiles === undefined && options.maxBytes === undefined && (options.onProgress === undefined || options.copyProgress === false)
     ? Effect.never
     : Effect.gen(function*() {
       let pause = WATCH_EVERY_MS
@@ -41,7 +41,7 @@ const watch = (
         pause = Math.max(WATCH_EVERY_MS, WATCH_PAUSE_FACTOR * (performance.now() - started))
         if (now._tag === "None") continue
         const { bytes, files } = now.value
-        options.onProgress?.({ phase: "copying", files, bytes })
+        if (options.copyProgress !== false) options.onProgress?.({ phase: "copying", files, bytes })
         if (options.maxFiles !== undefined && files > options.maxFiles) {
           return yield* new LimitExceeded({ peer: peer.name, limit: "maxFiles", max: options.maxFiles, value: files })
         }
