@@ -681,7 +681,7 @@ const remoteSmallWorkload = (remote: Remote | string, tarTransport: string | und
       { tool: "ssh tar | tar x", versus: "scp" },
       ...(variant?.baseline === false ? [] : againstBaseline(["cedar-peer", "cedar-peer -O", "cedar-peer tar"]))
     ],
-    rssLimits: []
+    rssLimits: variant === undefined ? [{ tool: "cedar-peer stage tar", maxMB: 100 }] : []
   }
   if (typeof remote === "string") return { ...base, tools: [], skip: remote }
   const withBaseline = (tools: Array<Tool>) => (variant?.baseline === false ? tools.filter((t) => !t.name.startsWith(BASELINE_LABEL)) : tools)
@@ -807,12 +807,17 @@ const remotePoolWorkload = (remote: Remote | string, tarTransport: string | unde
       { tool: "cedar-peer stage tar", versus: "cedar-python stage" },
       { tool: "cedar-peer stage", versus: "cedar-peer stage -c 1" },
       { tool: "cedar-peer stage", versus: "scp loop, 1 master" },
-      { tool: "cedar-peer stage", versus: "scp, a connection per peer, 4 at once" },
+      ...(variant === undefined
+        ? [
+          { tool: "cedar-peer stage", versus: "scp, a connection per peer, 4 at once", target: 1.15 },
+          { tool: "cedar-peer stage tar", versus: "cedar-peer stage", target: 0.7 }
+        ]
+        : [{ tool: "cedar-peer stage", versus: "scp, a connection per peer, 4 at once" }]),
       { tool: "scp, a connection per peer, 4 at once", versus: "cedar-python stage" },
       { tool: "ssh tar, all peers", versus: "cedar-python stage" },
       ...(variant?.baseline === false ? [] : againstBaseline(["cedar-peer stage", "cedar-peer stage -c 1", "cedar-peer stage tar"]))
     ],
-    rssLimits: []
+    rssLimits: variant === undefined ? [{ tool: "cedar-peer stage tar", maxMB: 100 }] : []
   }
   if (typeof remote === "string") return { ...base, tools: [], skip: remote }
   const withBaseline = (tools: Array<Tool>) => (variant?.baseline === false ? tools.filter((t) => !t.name.startsWith(BASELINE_LABEL)) : tools)
@@ -1222,6 +1227,14 @@ const floors = (results: ReadonlyArray<WorkloadResult>): Array<Floor> => {
     0.2,
     "start Effect, then do what plain scp does under cedar-peer's rules (a connection of its own per peer, indicators, four at once)"
   )
+  const perPeer = timeOf("remote-pool", "scp, a connection per peer, 4 at once")
+  add("remote-pool", "(Effect start-up + scp per peer) / scp per peer", plus(perPeer), perPeer, 1.15, "start Effect, then do what plain scp does under cedar-peer's rules")
+  const bigScp = timeOf("remote-big", "scp, per peer, 4 at once")
+  add("remote-big", "(Effect start-up + scp per peer) / scp per peer", plus(bigScp), bigScp, 1.05, "start Effect, then copy as fast as scp, four peers at once")
+  const nightScp = timeOf("cedar-night", "scp, per peer, 4 at once")
+  const nightCedar = timeOf("cedar-night", "cedar-python stage")
+  add("cedar-night", "scp per peer, 4 at once / cedar-python stage", nightScp, nightCedar, 0.35, "copy as fast as plain scp, four peers at once, with no start-up, no check and no landing")
+  add("cedar-night", "ssh tar | tar x per peer, 4 at once / cedar-python", timeOf("cedar-night", "ssh tar | tar x, per peer, 4 at once"), nightCedar, 0.35, "stream and unpack as fast as two tars, four peers at once")
   const cores = os.cpus().length
   const perPeerCpu = cpuOf("remote-pool", "scp, a connection per peer, 4 at once")
   add(
