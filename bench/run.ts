@@ -810,7 +810,8 @@ const remotePoolWorkload = (remote: Remote | string, tarTransport: string | unde
       ...(variant === undefined
         ? [
           { tool: "cedar-peer stage", versus: "scp, a connection per peer, 4 at once", target: 1.15 },
-          { tool: "cedar-peer stage tar", versus: "cedar-peer stage", target: 0.7 }
+          { tool: "cedar-peer stage tar", versus: "cedar-peer stage", target: 0.7 },
+          { tool: "cedar-peer stage", versus: "the same, as the backup user (runuser a command)" }
         ]
         : [{ tool: "cedar-peer stage", versus: "scp, a connection per peer, 4 at once" }]),
       { tool: "scp, a connection per peer, 4 at once", versus: "cedar-python stage" },
@@ -842,26 +843,30 @@ const remotePoolWorkload = (remote: Remote | string, tarTransport: string | unde
   // cedar-peer's own rules with nothing of cedar-peer: per peer, its own ssh connection (fetch the
   // collect indicator, copy, push the stage indicator, close it), four peers at once. The floor
   // for a pool that never shares a connection between peers.
-  const scpPerPeer = [
+  const scpPerPeerAs = (as: string) => [
     "set -e",
     'export cfg=$1 host=$2 work=$3 target=$4; shift 4',
     "one() {",
     '  c=$1 n=${1##*/}',
-    '  scp="/usr/bin/scp -B -q -F $cfg -o ControlMaster=auto -o ControlPath=$work/$n.cm -o ControlPersist=60"',
+    `  scp="${as}/usr/bin/scp -B -q -F $cfg -o ControlMaster=auto -o ControlPath=$work/$n.cm -o ControlPersist=60"`,
     '  $scp "$host:$c/cback.collect" "$work/$n.collect"',
-    '  mkdir "$target/$n"',
+    `  ${as}mkdir "$target/$n"`,
     '  $scp "$host:$c/*" "$target/$n/"',
-    '  : >"$work/$n.stage"',
+    as === "" ? '  : >"$work/$n.stage"' : `  ${as}touch "$work/$n.stage"`,
     '  $scp "$work/$n.stage" "$host:$c/cback.stage"',
-    '  /usr/bin/ssh -F "$cfg" -o ControlPath="$work/$n.cm" -O exit "$host" 2>/dev/null',
+    `  ${as}/usr/bin/ssh -F "$cfg" -o ControlPath="$work/$n.cm" -O exit "$host" 2>/dev/null`,
     "}",
     "export -f one",
     'printf "%s\\n" "$@" | xargs -P 4 -I{} bash -ec \'one "$1"\' bash {}'
   ].join("\n")
+  const scpPerPeer = scpPerPeerAs("")
+  // The same as the backup user, each command through runuser as cedar-peer runs them (root
+  // stages; the copies run as the backup user, as Cedar's `su` does): the floor with that cost.
+  const scpPerPeerAsUser = scpPerPeerAs(`runuser -u ${remote.user} -- `)
   // One of the scripts above over every collect dir, with a fresh target and working dir.
-  const plainScript = (label: string, script: string) => () => {
-    const target = fresh(label)
-    const work = fresh(`${label}-work`)
+  const plainScript = (label: string, script: string, owner?: { readonly uid: number; readonly gid: number }) => () => {
+    const target = fresh(label, owner)
+    const work = fresh(`${label}-work`, owner)
     return {
       argv: ["bash", "-c", script, "bash", remote.sshConfig, `${remote.user}@peer01`, work, target, ...collectDirs],
       target,
@@ -885,6 +890,12 @@ const remotePoolWorkload = (remote: Remote | string, tarTransport: string | unde
       { name: "cedar-python stage", skip: cedarPython, prepare: stage("cedar-python", (config) => [PYTHON, CEDAR_DRIVER, "stage", config]) },
       { name: "scp loop, 1 master", prepare: plainScript(`${name}-scp-loop`, scpLoop) },
       { name: "scp, a connection per peer, 4 at once", prepare: plainScript(`${name}-scp-per-peer`, scpPerPeer) },
+      ...(variant === undefined
+        ? [{
+          name: "the same, as the backup user (runuser a command)",
+          prepare: plainScript(`${name}-scp-per-peer-as`, scpPerPeerAsUser, { uid: remote.uid, gid: remote.gid })
+        }]
+        : []),
       {
         name: "ssh tar, all peers",
         prepare: () => {
@@ -1229,6 +1240,14 @@ const floors = (results: ReadonlyArray<WorkloadResult>): Array<Floor> => {
   )
   const perPeer = timeOf("remote-pool", "scp, a connection per peer, 4 at once")
   add("remote-pool", "(Effect start-up + scp per peer) / scp per peer", plus(perPeer), perPeer, 1.15, "start Effect, then do what plain scp does under cedar-peer's rules")
+  add(
+    "remote-pool",
+    "(Effect start-up + scp per peer as the user) / scp per peer",
+    plus(timeOf("remote-pool", "the same, as the backup user (runuser a command)")),
+    perPeer,
+    1.15,
+    "start Effect, then do what plain scp does under cedar-peer's rules, each command run as the backup user as cedar-peer runs it"
+  )
   const bigScp = timeOf("remote-big", "scp, per peer, 4 at once")
   add("remote-big", "(Effect start-up + scp per peer) / scp per peer", plus(bigScp), bigScp, 1.05, "start Effect, then copy as fast as scp, four peers at once")
   const nightScp = timeOf("cedar-night", "scp, per peer, 4 at once")
