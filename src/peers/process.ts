@@ -121,8 +121,9 @@ export interface Started {
 }
 
 /**
- * Starts `cmd` (`prepare`d) in the current scope; closing the scope stops the child's whole
- * process group (SIGTERM, SIGKILL after `grace`) unless it has `ended` on its own.
+ * Starts `cmd` (`prepare`d) in the current scope. Closing the scope stops the child's whole
+ * process group (SIGTERM, SIGKILL after `grace`) and waits for it; once the child has `ended`
+ * on its own, the spawner's clean-up of the group is left to run by itself (see `Started`).
  */
 export const start = (spawner: Spawner, cmd: ChildProcess.Command, grace?: Duration.Input): Effect.Effect<Started, PlatformError, Scope.Scope> =>
   Effect.gen(function*() {
