@@ -8,6 +8,7 @@ import * as OS from "node:os"
 import * as NPath from "node:path"
 import * as LocalPeer from "../src/peers/LocalPeer.js"
 import * as NodeStagingDisk from "../src/disk/NodeStagingDisk.js"
+import { sortedNames } from "../src/disk/NameList.js"
 import { NameList, StagingDisk } from "../src/disk/StagingDisk.js"
 import { showName } from "../src/domain/Peer.js"
 import { reportWithShownFiles } from "../src/peers/internal/shownFiles.js"
@@ -48,6 +49,23 @@ describe("NameList", () => {
       const sorted = NameList.of(names).sorted()
       const expected = [...names].sort(Buffer.compare).map((name) => Buffer.from(name).toString("latin1"))
       expect(Array.from({ length: sorted.length }, (_, i) => Buffer.from(sorted.at(i)!).toString("latin1"))).toEqual(expected)
+    }
+  })
+
+  it("sorts the same when quicksort gives its ranges to heapsort at once, or after a level or two", () => {
+    // Heapsort takes over only past twice the expected depth, which the inputs above never reach.
+    const next = xorshift32(0x4ea9)
+    const few = Array.from({ length: 3_000 }, () => Uint8Array.from({ length: next() % 4 }, () => 97 + (next() % 3)))
+    const ordered = Array.from({ length: 1_000 }, (_, i) => Buffer.from(`file-${String(i).padStart(7, "0")}.dat`))
+    const cases = [randomNames(4_000, 0x4ea9), few, ordered, [...ordered].reverse(), Array.from({ length: 500 }, () => Buffer.from("same")), [], [
+      Buffer.from("x")
+    ]]
+    for (const depthLimit of [0, 1, 2]) {
+      for (const names of cases) {
+        const sorted = sortedNames(NameList.of(names), depthLimit)
+        const expected = [...names].sort(Buffer.compare).map((name) => Buffer.from(name).toString("latin1"))
+        expect(Array.from({ length: sorted.length }, (_, i) => Buffer.from(sorted.at(i)!).toString("latin1"))).toEqual(expected)
+      }
     }
   })
 })

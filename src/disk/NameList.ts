@@ -40,18 +40,29 @@ export class NameList {
 
   /** The same names sorted by their bytes (as `Buffer.compare` orders them); the bytes are shared, not copied. */
   sorted(): NameList {
-    const { chunks, starts, ends } = this
-    const order = new Uint32Array(this.length)
-    for (let i = 0; i < order.length; i++) order[i] = i
-    sortOrder(order, chunks, starts, ends)
-    const sortedStarts = new Uint32Array(this.length)
-    for (let i = 0; i < order.length; i++) sortedStarts[i] = starts[order[i]!]!
-    // the order becomes the ends in place (each slot read before it is written): a million
-    // names then need one more array of offsets while they are sorted, not two
-    const sortedEnds = order
-    for (let i = 0; i < order.length; i++) sortedEnds[i] = ends[order[i]!]!
-    return new NameList(chunks, sortedStarts, sortedEnds, this.length)
+    return sortedNames(this)
   }
+}
+
+/**
+ * `list.sorted()`, quicksort allowed `depthLimit` levels (default: twice the expected depth)
+ * before heapsort takes the range over; a test reaches the heapsort with 0. Not re-exported.
+ */
+export const sortedNames = (list: NameList, depthLimit = 2 * Math.floor(Math.log2(list.length + 1))): NameList => {
+  // the class's own fields: this function is its `sorted`, kept apart for the depth limit only
+  const chunks = list["chunks"]
+  const starts = list["starts"]
+  const ends = list["ends"]
+  const order = new Uint32Array(list.length)
+  for (let i = 0; i < order.length; i++) order[i] = i
+  sortOrder(order, chunks, starts, ends, depthLimit)
+  const sortedStarts = new Uint32Array(list.length)
+  for (let i = 0; i < order.length; i++) sortedStarts[i] = starts[order[i]!]!
+  // the order becomes the ends in place (each slot read before it is written): a million
+  // names then need one more array of offsets while they are sorted, not two
+  const sortedEnds = order
+  for (let i = 0; i < order.length; i++) sortedEnds[i] = ends[order[i]!]!
+  return new NameList(chunks, sortedStarts, sortedEnds, list.length)
 }
 
 /** Ranges this short are sorted by insertion. */
@@ -64,7 +75,13 @@ const SHORT_RANGE = 16
  * for a million names, most of what listing them held at its peak), and `Buffer.compare` through
  * the binding costs more than comparing the few bytes two names differ in here.
  */
-const sortOrder = (order: Uint32Array, chunks: ReadonlyArray<Buffer>, starts: Uint32Array, ends: Uint32Array): void => {
+const sortOrder = (
+  order: Uint32Array,
+  chunks: ReadonlyArray<Buffer>,
+  starts: Uint32Array,
+  ends: Uint32Array,
+  depthLimit: number
+): void => {
   const compare = (a: number, b: number): number => {
     const sa = starts[a]!
     const sb = starts[b]!
@@ -141,7 +158,7 @@ const sortOrder = (order: Uint32Array, chunks: ReadonlyArray<Buffer>, starts: Ui
     }
     insertion(lo, hi)
   }
-  quick(0, order.length - 1, 2 * Math.floor(Math.log2(order.length + 1)))
+  quick(0, order.length - 1, depthLimit)
 }
 
 /**
