@@ -216,7 +216,7 @@ describe.skipIf(spawnSync("dpkg-deb", ["--version"]).error !== undefined)("the D
 
   it("starts its bin with Debian's node and keeps the code cache in /var/cache/cedar-peer", () => {
     const launcher = readFileSync(join(tree, "usr/share/cedar-peer/dist/cli/main.js"), "utf8")
-    expect(launcher.split("\n")[0]).toBe("#!/usr/bin/node --max-semi-space-size=2")
+    expect(launcher.split("\n")[0]).toBe("#!/usr/bin/node --max-semi-space-size=1")
     expect(launcher).toContain(`\nconst cacheDir = "/var/cache/cedar-peer/"\n`)
     expect(launcher).not.toContain(`new URL("./.cache/"`)
   })

@@ -38,7 +38,7 @@ afterAll(() => rmSync(root, { recursive: true, force: true }))
 
 describe("the bin's launcher", () => {
   it("starts through its #! line with the Node flags it carries", () => {
-    expect(readFileSync(bin, "utf8").split("\n")[0]).toBe("#!/usr/bin/env -S node --max-semi-space-size=2")
+    expect(readFileSync(bin, "utf8").split("\n")[0]).toBe("#!/usr/bin/env -S node --max-semi-space-size=1")
     expect(statSync(bin).mode & 0o111).not.toBe(0)
   })
 
@@ -128,7 +128,7 @@ describe("the bin's launcher", () => {
     copyFileSync(join(root, "package.json"), join(installed, "package.json"))
     copyFileSync(join(built, "cedar-peer.cjs"), join(installed, "dist", "cli", "cedar-peer.cjs"))
     const launcher = launcherFor(readFileSync(bin, "utf8"), { cacheDir: `${cache}/`, node: process.execPath })
-    expect(launcher.split("\n")[0]).toBe(`#!${process.execPath} --max-semi-space-size=2`)
+    expect(launcher.split("\n")[0]).toBe(`#!${process.execPath} --max-semi-space-size=1`)
     writeFileSync(join(installed, "dist", "cli", "main.js"), launcher, { mode: 0o755 })
     const result = await new Promise<number>((resolve) =>
       execFile(join(installed, "dist", "cli", "main.js"), ["demo", join(root, "demo-deb")], (error) => resolve(error === null ? 0 : 1))
