@@ -111,6 +111,21 @@ export const run = <A, E extends Tagged = DiskError>(
     return gate === undefined ? attempt : Effect.andThen(gate, attempt)
   })
 
+/**
+ * `run` for a synchronous call of the disk's contract (a `FileCreator`'s): `fail` is asked, a
+ * `before` hook cannot run; the failure is returned, named by `shown`.
+ */
+export const runNow = (memory: Memory, operation: Operation, path: string, shown: string, body: () => void): DiskError | undefined => {
+  const fault = injected(memory, operation, path)
+  if (fault !== undefined) return fault
+  try {
+    body()
+    return undefined
+  } catch (error) {
+    return fromVolume(operation, shown, error)
+  }
+}
+
 /** A synchronous step that throws a tagged error, as an effect. */
 export const attempt = <A>(body: () => A): Effect.Effect<A, DiskError> => Effect.try({ try: body, catch: (error) => error as DiskError })
 

@@ -15,8 +15,7 @@ import {
   type FileWriter,
   NotRegularFile
 } from "../../disk/StagingDisk.js"
-import type { Operation } from "../MemoryStagingDisk.js"
-import { attempt, entryPath, errno, injected, lstat, type Memory, run, shownIn, typeOf, withEntry } from "./memoryDisk.js"
+import { attempt, entryPath, errno, lstat, type Memory, run, runNow, shownIn, typeOf, withEntry } from "./memoryDisk.js"
 
 const encoder = new TextEncoder()
 
@@ -139,26 +138,12 @@ export const writeEmptyFile = (memory: Memory, directory: Directory, name: strin
     yield* setAttributes(memory, path, attributes, 0o644)
   })
 
-/** The volume's errors as the disk's, for the synchronous calls of `createFiles`. */
-const now = (memory: Memory, operation: Operation, path: string, shown: string, body: () => void): DiskError | undefined => {
-  const fault = injected(memory, operation, path)
-  if (fault !== undefined) return fault
-  try {
-    body()
-    return undefined
-  } catch (error) {
-    if (error instanceof DiskError) return error
-    const code = typeof error === "object" && error !== null && "code" in error ? String(error.code) : "EIO"
-    return errno(operation, shown, code)
-  }
-}
-
 /** `setAttributes` as one synchronous call (`fail` is asked, a `before` hook cannot run). */
 const setAttributesNow = (memory: Memory, path: string, shown: string, attributes: FileAttributes): DiskError | undefined =>
   (attributes.ownership === undefined
     ? undefined
-    : now(memory, "chown", path, shown, () => memory.volume.chownSync(path, attributes.ownership!.uid, attributes.ownership!.gid))) ??
-    now(memory, "chmod", path, shown, () => memory.volume.chmodSync(path, attributes.permissions ?? 0o644))
+    : runNow(memory, "chown", path, shown, () => memory.volume.chownSync(path, attributes.ownership!.uid, attributes.ownership!.gid))) ??
+    runNow(memory, "chmod", path, shown, () => memory.volume.chmodSync(path, attributes.permissions ?? 0o644))
 
 /** Writes into the volume's open file; `fail` is asked for every `write` (a `before` hook cannot run in a synchronous call). */
 const writerOf = (memory: Memory, fd: number, path: string, shown: string, onClose: (close: () => void) => void) => {
@@ -170,7 +155,7 @@ const writerOf = (memory: Memory, fd: number, path: string, shown: string, onClo
     onClose(close)
   }
   const writer: FileWriter = {
-    write: (chunk) => (closed ? errno("write", shown, "EBADF", "closed") : now(memory, "write", path, shown, () => memory.volume.writeSync(fd, chunk))),
+    write: (chunk) => (closed ? errno("write", shown, "EBADF", "closed") : runNow(memory, "write", path, shown, () => memory.volume.writeSync(fd, chunk))),
     finish: (attributes) => {
       if (closed) return errno("write", shown, "EBADF", "closed")
       const failed = setAttributesNow(memory, path, shown, attributes)
@@ -195,7 +180,7 @@ export const createFiles = (memory: Memory, directory: Directory): Effect.Effect
       return error as DiskError
     }
     let made: ReturnType<typeof writerOf> | undefined
-    const failed = now(memory, "createFile", path, shown, () => {
+    const failed = runNow(memory, "createFile", path, shown, () => {
       if (lstat(memory.volume, path) !== undefined) throw errno("create", shown, "EEXIST")
       made = writerOf(memory, memory.volume.openSync(path, "wx", 0o600), path, shown, (close) => open.delete(close))
     })
