@@ -260,6 +260,9 @@ describe("isUnreachable: could the indicator not be looked for at all?", () => {
     ["sftp", 255, "", true],
     ["sftp", 1, "scp: /c/cback.collect: No such file or directory\n", false],
     ["sftp", 1, "", false],
+    // ssh died before scp's first write: SIGPIPE, exit 1 (seen with a refused connection)
+    ["sftp", 1, "lost connection\n", true],
+    ["sftp", 1, "scp: /c/lost connection: No such file or directory\n", false],
     ["legacy", 1, "", true], // -q and no connection: nothing printed
     ["legacy", 1, "ssh: Could not resolve hostname x: Name or service not known\r\n", true],
     ["legacy", 1, "backup@x: Permission denied (publickey).\r\n", true],

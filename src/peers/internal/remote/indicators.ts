@@ -12,16 +12,23 @@ import { type RemoteContext, requireCopied } from "./context.js"
 
 /**
  * Whether a non-zero scp exit means the peer could not be reached at all. Status 255 is ssh's own
- * failure (unknown host, refused login, closed connection) in SFTP mode. Legacy scp (`-O`, rcp)
- * exits 1 both when it could not connect and when the file is missing, but the file-level errors
- * come from the remote scp and are printed as `scp: …`, while a failed connection prints ssh's
- * messages or, with `-q`, nothing: so without an `scp: ` line, legacy means unreachable.
+ * failure (unknown host, refused login, closed connection) in SFTP mode, except when ssh dies
+ * before scp has written its first request: scp then gets SIGPIPE, prints `lost connection` (even
+ * with `-q`) and exits 1 — a refused connection takes that path about one time in ten. Legacy scp
+ * (`-O`, rcp) exits 1 both when it could not connect and when the file is missing, but the
+ * file-level errors come from the remote scp and are printed as `scp: …`, while a failed
+ * connection prints ssh's messages or, with `-q`, nothing: so without an `scp: ` line, legacy
+ * means unreachable.
  */
 export const isUnreachable = (protocol: ScpProtocol, exitCode: number, stderr: string): boolean => {
   if (exitCode === 255) return true
-  if (protocol === "sftp") return false
-  return !stderr.split(/\r?\n/).some((line) => line.startsWith("scp: "))
+  const lines = stderr.split(/\r?\n/)
+  if (protocol === "sftp") return lines.some((line) => line.trim() === LOST_CONNECTION)
+  return !lines.some((line) => line.startsWith("scp: "))
 }
+
+/** What scp prints when its ssh is gone before it could write to it (its SIGPIPE handler). */
+const LOST_CONNECTION = "lost connection"
 
 const describeStatus = (peer: RemotePeer, name: string, status: IndicatorStatus): string =>
   `peer ${peer.name}: collect indicator ${name} ${status.status}${status.reason === undefined ? "" : `: ${status.reason}`}`
