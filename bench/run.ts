@@ -791,6 +791,9 @@ const remotePool = (remote: Remote, name: string, peers: number, fill: (dir: str
   return { names, collectDirs, sourceRoot, resetIndicators, stage }
 }
 
+/** The plain tools' tar pool: cedar-peer's rules (a connection per peer, indicators, four at once). */
+const TAR_PER_PEER = "ssh tar | tar x, a connection per peer, 4 at once"
+
 const remotePoolWorkload = (remote: Remote | string, tarTransport: string | undefined, variant?: Variant): Workload => {
   const [peers, files, bytes] = (variant?.sizes ?? SIZES.remotePool) as [number, number, number]
   const name = variant?.name ?? "remote-pool"
@@ -811,6 +814,8 @@ const remotePoolWorkload = (remote: Remote | string, tarTransport: string | unde
         ? [
           { tool: "cedar-peer stage", versus: "scp, a connection per peer, 4 at once", target: 1.15 },
           { tool: "cedar-peer stage tar", versus: "cedar-peer stage", target: 0.7 },
+          { tool: "cedar-peer stage tar", versus: TAR_PER_PEER },
+          { tool: TAR_PER_PEER, versus: "scp, a connection per peer, 4 at once" },
           { tool: "cedar-peer stage", versus: "the same, as the backup user (runuser a command)" }
         ]
         : [{ tool: "cedar-peer stage", versus: "scp, a connection per peer, 4 at once" }]),
@@ -860,6 +865,24 @@ const remotePoolWorkload = (remote: Remote | string, tarTransport: string | unde
     'printf "%s\\n" "$@" | xargs -P 4 -I{} bash -ec \'one "$1"\' bash {}'
   ].join("\n")
   const scpPerPeer = scpPerPeerAs("")
+  // The same rules with the copy through one tar stream per peer over its connection: the floor
+  // of the tar transport's pool, to hold against the one above.
+  const tarPerPeer = [
+    "set -e -o pipefail",
+    'export cfg=$1 host=$2 work=$3 target=$4; shift 4',
+    "one() {",
+    '  c=$1 n=${1##*/}',
+    '  shared="-F $cfg -o ControlMaster=auto -o ControlPath=$work/$n.cm -o ControlPersist=60"',
+    '  /usr/bin/scp -B -q $shared "$host:$c/cback.collect" "$work/$n.collect"',
+    '  mkdir "$target/$n"',
+    '  /usr/bin/ssh $shared "$host" tar cf - -C "$c" . | tar xf - -C "$target/$n"',
+    '  : >"$work/$n.stage"',
+    '  /usr/bin/scp -B -q $shared "$work/$n.stage" "$host:$c/cback.stage"',
+    '  /usr/bin/ssh -F "$cfg" -o ControlPath="$work/$n.cm" -O exit "$host" 2>/dev/null',
+    "}",
+    "export -f one",
+    'printf "%s\\n" "$@" | xargs -P 4 -I{} bash -ec \'set -o pipefail; one "$1"\' bash {}'
+  ].join("\n")
   // The same as the backup user, each command through runuser as cedar-peer runs them (root
   // stages; the copies run as the backup user, as Cedar's `su` does): the floor with that cost.
   const scpPerPeerAsUser = scpPerPeerAs(`runuser -u ${remote.user} -- `)
@@ -890,6 +913,7 @@ const remotePoolWorkload = (remote: Remote | string, tarTransport: string | unde
       { name: "cedar-python stage", skip: cedarPython, prepare: stage("cedar-python", (config) => [PYTHON, CEDAR_DRIVER, "stage", config]) },
       { name: "scp loop, 1 master", prepare: plainScript(`${name}-scp-loop`, scpLoop) },
       { name: "scp, a connection per peer, 4 at once", prepare: plainScript(`${name}-scp-per-peer`, scpPerPeer) },
+      ...(variant === undefined ? [{ name: TAR_PER_PEER, prepare: plainScript(`${name}-tar-per-peer`, tarPerPeer) }] : []),
       ...(variant === undefined
         ? [{
           name: "the same, as the backup user (runuser a command)",
@@ -1247,6 +1271,14 @@ const floors = (results: ReadonlyArray<WorkloadResult>): Array<Floor> => {
     perPeer,
     1.15,
     "start Effect, then do what plain scp does under cedar-peer's rules, each command run as the backup user as cedar-peer runs it"
+  )
+  add(
+    "remote-pool",
+    "(start-up + tar per peer) / (start-up + scp per peer)",
+    plus(timeOf("remote-pool", TAR_PER_PEER)),
+    plus(perPeer),
+    0.7,
+    "both pools at their floors: start Effect, then do what plain ssh tar | tar x, or plain scp, does under cedar-peer's rules (the tar pool's target is 0.7× the default pool)"
   )
   const bigScp = timeOf("remote-big", "scp, per peer, 4 at once")
   add("remote-big", "(Effect start-up + scp per peer) / scp per peer", plus(bigScp), bigScp, 1.05, "start Effect, then copy as fast as scp, four peers at once")
