@@ -1313,6 +1313,9 @@ const floorText = (line: Floor) =>
     line.value >= line.target ? "out of reach here" : "within reach"
   }`
 
+/** Text for a Markdown table cell: a `|` of its own (`ssh tar | tar x`) would end the cell. */
+const cell = (text: string) => text.replace(/\|/g, "\\|")
+
 const markdown = (results: ReadonlyArray<WorkloadResult>, finished: string): string => {
   const out: Array<string> = []
   out.push(`# cedar-peer benchmark, ${machine.date.slice(0, 10)}`, "")
@@ -1335,7 +1338,7 @@ const markdown = (results: ReadonlyArray<WorkloadResult>, finished: string): str
     )
   }
   out.push("| | |", "|---|---|")
-  for (const [key, value] of Object.entries({ ...machine, loadAfter: finished })) out.push(`| ${key} | ${String(value).replace(/\|/g, "\\|")} |`)
+  for (const [key, value] of Object.entries({ ...machine, loadAfter: finished })) out.push(`| ${key} | ${cell(String(value))} |`)
   for (const result of results) {
     const w = result.workload
     out.push("", `## ${w.name}: ${w.title}`, "")
@@ -1345,10 +1348,10 @@ const markdown = (results: ReadonlyArray<WorkloadResult>, finished: string): str
     }
     out.push(`${w.runs} run(s) per tool; load average (1 min) ${result.load.before} before, ${result.load.after} after.`, "")
     out.push(`| ${HEAD.slice(0, -1).join(" | ")} | note |`, `|${HEAD.map((_, i) => (i === 0 || i === HEAD.length - 1 ? "---" : "---:")).join("|")}|`)
-    for (const row of rows(result)) out.push(`| ${row.map((cell) => cell.replace(/\|/g, "\\|")).join(" | ")} |`)
+    for (const row of rows(result)) out.push(`| ${row.map(cell).join(" | ")} |`)
     out.push("", "| ratio | value | target | |", "|---|---:|---|---|")
     for (const line of ratioLines(result)) {
-      out.push(`| ${line.label} | ${line.value === undefined ? "—" : line.value.toFixed(2)} | ${line.target === undefined ? "" : `≤ ${line.target}`} | ${line.verdict} |`)
+      out.push(`| ${cell(line.label)} | ${line.value === undefined ? "—" : line.value.toFixed(2)} | ${line.target === undefined ? "" : `≤ ${line.target}`} | ${line.verdict} |`)
     }
   }
   const limits = floors(results)
@@ -1365,9 +1368,9 @@ const markdown = (results: ReadonlyArray<WorkloadResult>, finished: string): str
     )
     for (const line of limits) {
       out.push(
-        `| ${line.workload} | ${line.label} | ${line.value.toFixed(2)} | ≤ ${line.target} | ${
+        `| ${line.workload} | ${cell(line.label)} | ${line.value.toFixed(2)} | ≤ ${line.target} | ${
           line.value >= line.target ? "out of reach here" : "within reach"
-        } | ${line.why} |`
+        } | ${cell(line.why)} |`
       )
     }
   }
