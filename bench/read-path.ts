@@ -1,6 +1,6 @@
 // What reading a child's stdout costs the master, per GiB, by the way it is read: Node's own
-// child_process against Effect 4's ChildProcessSpawner streams, alone and feeding the tar
-// parser (tar-stream) as the tar transport does. The child is `tar c` of one big file (from the
+// child_process against Effect 4's ChildProcessSpawner streams, alone and feeding a tar
+// parser: tar-stream, as the tar transport did, and the transport's own reader (TarReader). The child is `tar c` of one big file (from the
 // page cache), so the bytes are those a tar transport receives; only this process's CPU is
 // counted (process.cpuUsage: the child's own is not in it). Then what one short child (`true`)
 // costs this process, run to its end both ways.
@@ -16,6 +16,7 @@ import * as NodeServices from "@effect/platform-node/NodeServices"
 import { Effect, Stream } from "effect"
 import { ChildProcessSpawner } from "effect/process"
 import { extract as makeExtract } from "tar-stream"
+import { TarReader } from "../src/peers/internal/remote/tarReader.js"
 import { command, runToEnd, start } from "../src/peers/process.js"
 
 const { values } = parseArgs({ options: { mib: { type: "string", default: "512" }, runs: { type: "string", default: "3" } } })
@@ -43,6 +44,28 @@ const untar = async (source: AsyncIterable<Uint8Array>): Promise<number> => {
   await feeding
   return bytes
 }
+
+/** Reads the stream with the transport's own reader, fed chunk by chunk (no disk writes). */
+const readTar = async (source: AsyncIterable<Uint8Array>): Promise<number> => {
+  let bytes = 0
+  const reader = new TarReader<never>({ header: () => undefined, data: (chunk) => void (bytes += chunk.length), end: () => undefined })
+  for await (const chunk of source) if (reader.push(chunk) !== undefined) throw new Error("unreadable tar stream")
+  if (reader.end() !== undefined) throw new Error("unreadable tar stream")
+  return bytes
+}
+
+/** The transport's reader fed by whole batches of the Effect stream: no promise per chunk. */
+const readTarBatches = (stdout: Stream.Stream<Uint8Array, unknown>) =>
+  Effect.gen(function*() {
+    let bytes = 0
+    const reader = new TarReader<never>({ header: () => undefined, data: (chunk) => void (bytes += chunk.length), end: () => undefined })
+    yield* Stream.runForEachArray(stdout, (chunks) => {
+      for (const chunk of chunks) if (reader.push(chunk) !== undefined) return Effect.die("unreadable tar stream")
+      return Effect.void
+    })
+    if (reader.end() !== undefined) return yield* Effect.die("unreadable tar stream")
+    return bytes
+  })
 
 /** The same, fed by whole batches of the Effect stream (one fiber run per batch, not per chunk). */
 const untarBatches = (stdout: Stream.Stream<Uint8Array, unknown>) =>
@@ -94,8 +117,11 @@ const ways: Array<[string, () => Promise<number>]> = [
   })],
   ["ChildProcessSpawner, toAsyncIterable", viaEffect((stdout) => Effect.promise(() => drain(Stream.toAsyncIterable(stdout))))],
   ["child_process → tar-stream", raw(untar)],
-  ["ChildProcessSpawner toAsyncIterable → tar-stream (1.0)", viaEffect((stdout) => Effect.promise(() => untar(Stream.toAsyncIterable(stdout))))],
-  ["ChildProcessSpawner runForEachArray → tar-stream", viaEffect(untarBatches)]
+  ["ChildProcessSpawner toAsyncIterable → tar-stream (before)", viaEffect((stdout) => Effect.promise(() => untar(Stream.toAsyncIterable(stdout))))],
+  ["ChildProcessSpawner runForEachArray → tar-stream", viaEffect(untarBatches)],
+  ["child_process → TarReader", raw(readTar)],
+  ["ChildProcessSpawner toAsyncIterable → TarReader (1.0)", viaEffect((stdout) => Effect.promise(() => readTar(Stream.toAsyncIterable(stdout))))],
+  ["ChildProcessSpawner runForEachArray → TarReader", viaEffect(readTarBatches)]
 ]
 
 const samples = new Map<string, Array<{ cpu: number; wall: number }>>(ways.map(([name]) => [name, []]))

@@ -80,8 +80,9 @@ if (args.help) {
     "  --keep        keep the temp dir (sources and every target) for inspection",
     `  --baseline REF  the release every cedar-peer tool is also timed as (default ${DEFAULT_BASELINE}: built from`,
     "                the git tag in a temp dir, kept there for the next run); none: leave it out",
-    "  --tar-before DIR  remote-big times only the tar transport, the same from the build in DIR (a checkout",
-    "                with dist/ built: the commit before a change) and plain ssh tar | tar x, interleaved",
+    "  --tar-before DIR  remote-big and remote-pool time only the tar transport, the same from the build in DIR",
+    "                (a checkout with dist/ built: the commit before a change) and plain ssh tar | tar x per peer",
+    "                (remote-pool: and the default transport), interleaved",
     "  --wan-scale S   divide the file counts of the wan workloads by S (SFTP across 20 ms takes ~0.15 s a file)"
   ].join("\n"))
   process.exit(0)
@@ -1016,10 +1017,14 @@ const remoteBigWorkload = (
 // A change to the tar read path against the build before it: a difference of a few percent,
 // seen only when the two builds and the floor take turns in one run on this noisy machine.
 const TAR_BEFORE = "cedar-peer stage tar (before)"
-const tarBefore = (workload: Workload): Workload => {
+const tarBefore = (
+  workload: Workload,
+  floor: string,
+  { others = [], target }: { readonly others?: ReadonlyArray<string>; readonly target?: number } = {}
+): Workload => {
   const dir = args["tar-before"]
   if (dir === undefined || workload.skip !== undefined) return workload
-  const kept = workload.tools.filter((t) => t.name === "cedar-peer stage tar" || t.name.startsWith("ssh tar"))
+  const kept = workload.tools.filter((t) => t.name === "cedar-peer stage tar" || t.name === floor || others.includes(t.name))
   const tar = kept.find((t) => t.name === "cedar-peer stage tar")!
   const before: Tool = {
     ...tar,
@@ -1039,10 +1044,11 @@ const tarBefore = (workload: Workload): Workload => {
     ratios: [
       { tool: "cedar-peer stage tar", versus: TAR_BEFORE },
       { tool: "cedar-peer stage tar", versus: TAR_BEFORE, by: "cpu" },
-      { tool: "cedar-peer stage tar", versus: "ssh tar | tar x, per peer, 4 at once", target: 1.1 },
-      { tool: "cedar-peer stage tar", versus: "ssh tar | tar x, per peer, 4 at once", target: 1.1, by: "cpu" },
-      { tool: TAR_BEFORE, versus: "ssh tar | tar x, per peer, 4 at once" },
-      { tool: TAR_BEFORE, versus: "ssh tar | tar x, per peer, 4 at once", by: "cpu" }
+      { tool: "cedar-peer stage tar", versus: floor, ...(target === undefined ? {} : { target }) },
+      { tool: "cedar-peer stage tar", versus: floor, ...(target === undefined ? {} : { target }), by: "cpu" as const },
+      { tool: TAR_BEFORE, versus: floor },
+      { tool: TAR_BEFORE, versus: floor, by: "cpu" },
+      ...others.flatMap((other) => [{ tool: "cedar-peer stage tar", versus: other }, { tool: TAR_BEFORE, versus: other }])
     ],
     rssLimits: [...workload.rssLimits, { tool: TAR_BEFORE, maxMB: 100 }]
   }
@@ -1414,7 +1420,7 @@ const main = async () => {
           ratios: [{ tool: "cedar-peer", versus: "cp -p", target: 1.1 }, { tool: "cedar-peer", versus: "cedar-python" }]
         })],
       ["remote-small", () => remoteSmallWorkload(remote, tarTransport)],
-      ["remote-pool", () => remotePoolWorkload(remote, tarTransport)],
+      ["remote-pool", () => tarBefore(remotePoolWorkload(remote, tarTransport), TAR_PER_PEER, { others: ["cedar-peer stage"] })],
       ["remote-big", () =>
         tarBefore(remoteBigWorkload(remote, tarTransport, "remote-big", SIZES.remoteBig, [
           { tool: "cedar-peer stage tar", versus: "ssh tar | tar x, per peer, 4 at once", target: 1.1 },
@@ -1425,7 +1431,7 @@ const main = async () => {
           { tool: "cedar-peer stage", versus: "cedar-python stage" },
           { tool: "scp -O, per peer, 4 at once", versus: "scp, per peer, 4 at once" },
           { tool: "ssh tar | tar x, per peer, 4 at once", versus: "scp, per peer, 4 at once" }
-        ]))],
+        ]), "ssh tar | tar x, per peer, 4 at once", { target: 1.1 })],
       ["cedar-night", () =>
         remoteBigWorkload(remote, tarTransport, "cedar-night", SIZES.night, [
           { tool: "cedar-peer stage", versus: "cedar-python stage", target: 0.35 },
