@@ -14,8 +14,12 @@ const BLOCK = 512
  */
 const MAX_PADDING = 1024 * 1024
 
-/** The most a long name or a PAX header may hold: it is kept in memory until its member comes. */
-const MAX_META = 1024 * 1024
+/**
+ * The most a long name or a PAX header may hold: it is kept in memory until its member comes, and
+ * a refused name is shown whole in the peer's error. GNU tar writes names up to PATH_MAX (4 KiB);
+ * the PAX headers of another tar hold a few records.
+ */
+export const MAX_META = 64 * 1024
 
 /** A member's type, in the words of the entry kinds the transport reports. */
 export type TarType =
@@ -152,6 +156,8 @@ const paxRecords = (data: Uint8Array): { path?: Uint8Array; size?: number } | Co
   return found
 }
 
+const META_WORDS: Readonly<Record<number, string>> = { 0x4c: "a long name", 0x4b: "a long link target", 0x78: "a PAX header", 0x67: "a global PAX header" }
+
 /** What the bytes now arriving are. */
 type State =
   | { readonly _tag: "Header" }
@@ -265,7 +271,7 @@ export class TarReader<Stop> {
     if (!(headerSize >= 0)) return void (this.stopped = corrupt("invalid tar header: its size is not a number"))
     // GNU long name (L) or link target (K), PAX header (x) or global one (g): data about the next member
     if (flag === 0x4c || flag === 0x4b || flag === 0x78 || flag === 0x67) {
-      if (headerSize > MAX_META) return void (this.stopped = corrupt(`a ${String.fromCharCode(flag)} header of more than ${MAX_META} bytes`))
+      if (headerSize > MAX_META) return void (this.stopped = corrupt(`${META_WORDS[flag]} of more than ${MAX_META} bytes`))
       const data = new Uint8Array(headerSize)
       this.state = { _tag: "Meta", flag, data, filled: 0 }
       if (headerSize === 0) this.endMeta(flag, data)
