@@ -5,6 +5,7 @@
 import { NodeServices } from "@effect/platform-node"
 import { describe, expect, it as plain, layer } from "@effect/vitest"
 import { Effect, Fiber, Stream } from "effect"
+import type { Duration } from "effect"
 import { ChildProcess, ChildProcessSpawner } from "effect/process"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -24,6 +25,20 @@ const groupMembers = (pgid: number): Array<number> =>
   })
 
 /** Whether `pid` is a live process (not gone, not a zombie). */
+/**
+ * Runs a shell that leaves a background sleep in its group and ends with `end`: its status, and the
+ * sleeper's pid. The sleep's output is closed, so the child's output ends with the shell.
+ */
+const sleeperLeftBy = (before: string, end: string, grace: Duration.Input) =>
+  Effect.gen(function*() {
+    const spawner = yield* ChildProcessSpawner.ChildProcessSpawner
+    const script = `${before}sleep 300 >/dev/null 2>&1 & echo $!; ${end}`
+    const done = yield* runToEnd(spawner, command(["sh", "-c", script]), { timeout: "30 seconds", grace })
+    const sleeper = Number(done.stdout.trim())
+    expect(sleeper).toBeGreaterThan(0)
+    return { exitCode: done.exitCode, sleeper }
+  })
+
 const isLive = (pid: number): boolean => {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8")
@@ -89,34 +104,20 @@ layer(NodeServices.layer, { excludeTestServices: true })("runToEnd", (it) => {
   // connection and must outlive the scp (it has its own close and idle limit).
   it.effect("what a child that exited 0 left running in its group is left running, and not waited for", () =>
     Effect.gen(function*() {
-      const spawner = yield* ChildProcessSpawner.ChildProcessSpawner
-      // the background sleep keeps the shell's group; its stdout is closed so the output ends with the shell
-      const done = yield* runToEnd(spawner, command(["sh", "-c", "sleep 300 >/dev/null 2>&1 & echo $!"]), {
-        timeout: "30 seconds",
-        grace: "5 seconds"
-      })
-      const sleeper = Number(done.stdout.trim())
-      expect(done.exitCode).toBe(0)
-      expect(sleeper).toBeGreaterThan(0)
+      const { exitCode, sleeper } = yield* sleeperLeftBy("", "exit 0", "5 seconds")
+      expect(exitCode).toBe(0)
       // the grace is 5 s: a spawner that signalled the group would have killed it by now, or still be waiting
       yield* Effect.sleep("300 millis")
-      const stat = fs.readFileSync(`/proc/${sleeper}/stat`, "utf8")
-      expect(stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3)).not.toBe("Z")
+      expect(isLive(sleeper)).toBe(true)
       process.kill(sleeper, "SIGKILL")
     }))
 
   it.effect("a child that exited non-zero is returned at once; its group is stopped on its own, SIGKILL included", () =>
     Effect.gen(function*() {
-      const spawner = yield* ChildProcessSpawner.ChildProcessSpawner
       // What a ControlMaster's first fork leaves looks the same to the spawner: a group that does
-      // not go at SIGTERM. Here a sleeper that ignores it, its output closed.
-      const done = yield* runToEnd(spawner, command(["sh", "-c", "trap '' TERM; sleep 300 >/dev/null 2>&1 & echo $!; exit 3"]), {
-        timeout: "30 seconds",
-        grace: "2 seconds"
-      })
-      const sleeper = Number(done.stdout.trim())
-      expect(done.exitCode).toBe(3)
-      expect(sleeper).toBeGreaterThan(0)
+      // not go at SIGTERM. Here a sleeper that ignores it.
+      const { exitCode, sleeper } = yield* sleeperLeftBy("trap '' TERM; ", "exit 3", "2 seconds")
+      expect(exitCode).toBe(3)
       // returned before the grace was out: the sleeper, which only SIGKILL stops, is still there
       expect(isLive(sleeper)).toBe(true)
       // and the clean-up ran on its own: SIGKILL once the grace had passed
