@@ -171,6 +171,23 @@ describe("TarReader", () => {
     expect(members.map((m) => [m.name, m.data.toString()])).toEqual([[prefixed, "abc"], [paxed, "defg"]])
   })
 
+  it("uses a PAX header up with its member, and applies a global one to every member after it", async () => {
+    const long = "g".repeat(300)
+    const archive = await pack([
+      { header: { name: long, size: 1 }, content: Buffer.from("1") },
+      { header: { name: "short", size: 1 }, content: Buffer.from("2") }
+    ])
+    expect(read(archive).members.map((m) => m.name)).toEqual([long, "short"])
+    // the same PAX header made global ('g'): its path now names the member after it too
+    const global = Buffer.from(archive)
+    expect(global[156]).toBe(0x78)
+    global[156] = 0x67
+    resum(global, 0)
+    const { members, ended } = read(global, 200)
+    expect(ended).toBeUndefined()
+    expect(members.map((m) => [m.name, m.data.toString()])).toEqual([[long, "1"], [long, "2"]])
+  })
+
   it("refuses a PAX record that does not parse, and a long name of more than 64 KiB", async () => {
     const archive = await pack([{ header: { name: "r".repeat(300), size: 1 }, content: Buffer.from("r") }])
     const broken = Buffer.from(archive)

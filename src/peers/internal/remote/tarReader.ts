@@ -281,10 +281,12 @@ export class TarReader<Stop> {
   }
 
   private onMember(block: Uint8Array, format: "posix" | "gnu", flag: number, headerSize: number): void {
-    const pax = { ...this.global, ...this.local }
-    this.local = {}
+    // a member's own PAX records win over the global ones, and are used up by it
+    const paxPath = this.local.path ?? this.global.path
+    const paxSize = this.local.size ?? this.global.size
+    if (this.local.path !== undefined || this.local.size !== undefined) this.local = {}
     let name: Uint8Array
-    if (pax.path !== undefined) name = pax.path
+    if (paxPath !== undefined) name = paxPath
     else if (this.longName !== undefined) name = this.longName
     else {
       const short = field(block, 0, 100)
@@ -295,7 +297,7 @@ export class TarReader<Stop> {
     let type = TYPES[flag] ?? "unknown"
     // an old tar's directory: a plain member whose name ends in '/'
     if (type === "file" && (flag === 0 || flag === 0x30) && name[name.length - 1] === 0x2f) type = "directory"
-    const size = pax.size ?? headerSize
+    const size = paxSize ?? headerSize
     const mode = numberAt(block, 100, 8)
     if (!(mode >= 0)) return void (this.stopped = corrupt("invalid tar header: its mode is not a number"))
     this.stopped = this.visitor.header({ name, type, size, mode })
